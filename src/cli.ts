@@ -1,0 +1,75 @@
+import { formatError, EXIT, UsageError } from './errors.js';
+import { VERSION } from './version.js';
+
+const HELP = `aider-mlx ${VERSION} — Aider coding against local MLX models
+
+Usage
+  npx aider-mlx <command> [options]
+
+Commands
+  setup          Verify the mlx_lm.server(s), write the LiteLLM + Aider files
+  status         Show every deployment and the proxy: up or down, latency, who answers
+  aider [args]   Run aider with the isolated profile written by \`setup --scope profile\`
+
+Setup options (with --yes nothing is ever prompted)
+  --editor MODEL           HF repo id or local path of the editor model (required with --yes)
+  --editor-port N          port of the editor's mlx_lm.server (default 8080)
+  --architect MODEL        a second, planning model (architect mode)
+  --architect-port N       port of the architect's mlx_lm.server (default 8081)
+  --weak MODEL             model for commit messages and summaries (default: the editor's)
+  --proxy-port N           LiteLLM proxy port (default 4000)
+  --host H                 host of the mlx servers (default 127.0.0.1)
+  --mode proxy|direct      through a LiteLLM proxy (default) or straight to the servers
+  --scope project|global|profile
+                           where the Aider files go (default project: the git root)
+  --context N              context window per model (default 32768)
+  --timeout SECONDS        bound on each probe (default 600: a large model's first load)
+  --request-timeout SECONDS
+                           timeout written into the Aider and LiteLLM configs (default 600)
+  --force                  replace a model/API base you set yourself; write despite failed checks
+  --dry-run                print the diffs, write nothing
+  --json                   machine-readable result on stdout
+
+Other
+  -y, --yes                never prompt
+  -h, --help               this help
+  -v, --version            print the version
+
+Exit codes: 0 done, 1 verification failed, 2 usage or bad input, 130 cancelled.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
+    process.stdout.write(HELP);
+    return EXIT.ok;
+  }
+  if (first === '-v' || first === '--version') {
+    process.stdout.write(`${VERSION}\n`);
+    return EXIT.ok;
+  }
+  switch (first) {
+    case 'setup':
+      return (await import('./commands/setup.js')).runSetupCommand(rest);
+    case 'status':
+      return (await import('./commands/status.js')).runStatusCommand(rest);
+    case 'aider':
+      return (await import('./commands/aider.js')).runAiderCommand(rest);
+    case 'fake-mlx-server':
+      // The stand-in server that `--demo` and the tests use (hidden: not a user command).
+      return (await import('./servers/fake-mlx-server.js')).runFakeServerCommand(rest);
+    default:
+      throw new UsageError(`Unknown command "${first}".`, 'Run `aider-mlx --help` to see the commands.');
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    const { text, code } = formatError(err);
+    process.stderr.write(`${text}\n`);
+    process.exitCode = code;
+  },
+);

@@ -1,0 +1,30 @@
+import { readFileSync } from 'node:fs';
+import { defineConfig } from 'tsup';
+
+const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+
+// Everything the CLI runs is bundled: `dependencies` stays empty so `npx aider-mlx` installs one
+// small package. Ink/React live in split chunks that only the interactive face imports.
+export default defineConfig({
+  entry: { cli: 'src/cli.ts' },
+  outDir: 'dist',
+  format: ['esm'],
+  platform: 'node',
+  target: 'node20',
+  splitting: true,
+  minify: true,
+  clean: true,
+  sourcemap: false,
+  noExternal: [/.*/],
+  define: {
+    'process.env.NODE_ENV': '"production"',
+    __AIDER_MLX_VERSION__: JSON.stringify(pkg.version),
+  },
+  esbuildOptions(options) {
+    options.alias = { 'react-devtools-core': './src/lib/devtools-stub.ts' };
+    // Some bundled CJS modules call require() for Node built-ins.
+    options.banner = {
+      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    };
+  },
+});
