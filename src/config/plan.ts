@@ -8,7 +8,7 @@ import { z } from 'zod';
 export const PLAN_VERSION = 1;
 
 export const DEFAULT_HOST = '127.0.0.1';
-export const DEFAULT_PORTS = { editor: 8080, architect: 8081, proxy: 4000 } as const;
+export const DEFAULT_PORTS = { editor: 8080, architect: 8081, weak: 8082, proxy: 4000 } as const;
 export const DEFAULT_CONTEXT = 32768;
 export const DEFAULT_REQUEST_TIMEOUT = 600;
 

@@ -1,0 +1,21 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from './paths.js';
+
+/** Releases known to be compromised (data/compromised.json): never pinned, installed or recommended. */
+export function compromisedVersions(pkg: string): string[] {
+  const data = JSON.parse(readFileSync(join(packageRoot(), 'data', 'compromised.json'), 'utf8')) as Record<string, unknown>;
+  const list = data[pkg];
+  return Array.isArray(list) ? list.map(String) : [];
+}
+
+export function isCompromised(pkg: string, version: string | undefined): boolean {
+  return version !== undefined && compromisedVersions(pkg).includes(version);
+}
+
+/** What we tell people to run to get the LiteLLM proxy without a known-bad release. */
+export function safeLitellmInstall(): string {
+  const bad = compromisedVersions('litellm');
+  const excl = bad.map((v) => `!=${v}`).join(',');
+  return `uv tool install 'litellm[proxy]${excl}'   (or: pipx install 'litellm[proxy]${excl}')`;
+}

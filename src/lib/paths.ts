@@ -1,0 +1,46 @@
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+
+export type Env = Record<string, string | undefined>;
+
+export function homeDir(env: Env = process.env): string {
+  return env.HOME || homedir();
+}
+
+/** `${XDG_CONFIG_HOME:-~/.config}/aider-mlx` */
+export function configDir(env: Env = process.env): string {
+  const base = env.XDG_CONFIG_HOME || join(homeDir(env), '.config');
+  return join(base, 'aider-mlx');
+}
+
+export const configPaths = (env: Env = process.env) => {
+  const dir = configDir(env);
+  return {
+    dir,
+    plan: join(dir, 'plan.yaml'),
+    litellm: join(dir, 'litellm.yaml'),
+    backups: join(dir, 'backups'),
+    profile: join(dir, 'aider'),
+  };
+};
+
+/** Shorten a path under $HOME to `~/…` for messages. */
+export function tildify(p: string, env: Env = process.env): string {
+  const home = homeDir(env);
+  return p === home ? '~' : p.startsWith(home + '/') ? '~' + p.slice(home.length) : p;
+}
+
+/**
+ * The package root (holds templates/ and data/). From the bundle it is dist/.., from source
+ * src/lib/../..; walk up until templates/ is found.
+ */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, 'templates')) && existsSync(join(dir, 'package.json'))) return dir;
+    dir = resolve(dir, '..');
+  }
+  throw new Error('aider-mlx: cannot find its templates/ folder; the package is incomplete');
+}

@@ -1,0 +1,115 @@
+import { parseArgs } from 'node:util';
+import { UsageError } from '../errors.js';
+import {
+  DEFAULT_CONTEXT, DEFAULT_HOST, DEFAULT_PORTS, DEFAULT_REQUEST_TIMEOUT, describeZodError,
+  hostSchema, modelRefSchema, modeSchema, scopeSchema, type Mode, type Scope,
+} from '../config/plan.js';
+
+/** A default that fits most Macs; named in the error when --editor is missing. */
+export const SUGGESTED_EDITOR = 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit';
+/** Default probe bound: a large model's first load (download + load into memory) takes minutes. */
+export const DEFAULT_PROBE_TIMEOUT = 600;
+
+export interface SetupInput {
+  yes: boolean;
+  editor?: string;
+  editorPort: number;
+  architect?: string;
+  architectPort: number;
+  weak?: string;
+  weakPort: number;
+  proxyPort: number;
+  host: string;
+  mode: Mode;
+  scope: Scope;
+  context: number;
+  timeoutSec: number;
+  requestTimeoutSec: number;
+  force: boolean;
+  dryRun: boolean;
+  json: boolean;
+}
+
+const options = {
+  yes: { type: 'boolean', short: 'y' },
+  editor: { type: 'string' },
+  'editor-port': { type: 'string' },
+  architect: { type: 'string' },
+  'architect-port': { type: 'string' },
+  weak: { type: 'string' },
+  'weak-port': { type: 'string' },
+  'proxy-port': { type: 'string' },
+  host: { type: 'string' },
+  mode: { type: 'string' },
+  scope: { type: 'string' },
+  context: { type: 'string' },
+  timeout: { type: 'string' },
+  'request-timeout': { type: 'string' },
+  force: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
+
+function int(flag: string, raw: string | undefined, dflt: number, min: number, max: number, what: string): number {
+  if (raw === undefined) return dflt;
+  const n = /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${flag} must be ${what} (got "${raw}").`, `For example: --${flag} ${dflt}`);
+  }
+  return n;
+}
+
+const port = (flag: string, raw: string | undefined, dflt: number) =>
+  int(flag, raw, dflt, 1, 65535, 'a whole number from 1 to 65535');
+
+function model(flag: string, raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const r = modelRefSchema.safeParse(raw);
+  if (!r.success) throw new UsageError(`--${flag} "${raw}": ${describeZodError(r.error)}.`, `For example: --${flag} ${SUGGESTED_EDITOR}`);
+  return raw;
+}
+
+export function parseSetupFlags(args: string[]): SetupInput {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args, options, strict: true, allowPositionals: false }));
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/\. To specify.*$/s, '.'), 'Run `aider-mlx --help` for the setup flags.');
+  }
+  const s = (k: string) => values[k] as string | undefined;
+  const mode = s('mode') ?? 'proxy';
+  if (!modeSchema.safeParse(mode).success) throw new UsageError(`--mode must be proxy or direct (got "${mode}").`);
+  const scope = s('scope') ?? 'project';
+  if (!scopeSchema.safeParse(scope).success) throw new UsageError(`--scope must be project, global or profile (got "${scope}").`);
+  const host = s('host') ?? DEFAULT_HOST;
+  if (!hostSchema.safeParse(host).success) throw new UsageError(`--host "${host}" is not a host name or address.`, 'For example: --host 127.0.0.1');
+  const input: SetupInput = {
+    yes: Boolean(values.yes),
+    editor: model('editor', s('editor')),
+    editorPort: port('editor-port', s('editor-port'), DEFAULT_PORTS.editor),
+    architect: model('architect', s('architect')),
+    architectPort: port('architect-port', s('architect-port'), DEFAULT_PORTS.architect),
+    weak: model('weak', s('weak')),
+    weakPort: port('weak-port', s('weak-port'), DEFAULT_PORTS.weak),
+    proxyPort: port('proxy-port', s('proxy-port'), DEFAULT_PORTS.proxy),
+    host,
+    mode: mode as Mode,
+    scope: scope as Scope,
+    context: int('context', s('context'), DEFAULT_CONTEXT, 512, 10_000_000, 'a number of tokens from 512 up'),
+    timeoutSec: int('timeout', s('timeout'), DEFAULT_PROBE_TIMEOUT, 1, 86_400, 'a number of seconds'),
+    requestTimeoutSec: int('request-timeout', s('request-timeout'), DEFAULT_REQUEST_TIMEOUT, 1, 86_400, 'a number of seconds'),
+    force: Boolean(values.force),
+    dryRun: Boolean(values['dry-run']),
+    json: Boolean(values.json),
+  };
+  if (input.architect && input.architect !== input.editor && input.architectPort === input.editorPort) {
+    throw new UsageError(
+      `The editor and the architect are different models but both use port ${input.editorPort}.`,
+      'Give the architect its own port, e.g. --architect-port 8081 (one mlx_lm.server serves one model).',
+    );
+  }
+  if (input.mode === 'proxy' && (input.proxyPort === input.editorPort || (input.architect && input.proxyPort === input.architectPort))) {
+    throw new UsageError(`--proxy-port ${input.proxyPort} is also a model server's port.`, 'Pick another, e.g. --proxy-port 4000.');
+  }
+  return input;
+}
