@@ -1,0 +1,85 @@
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { describePortHolder, findFreePort, isPortFree, parseLsof, type Exec } from './ports.js';
+
+const open: net.Server[] = [];
+
+async function listen(host = '127.0.0.1', port = 0): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen({ host, port }, r));
+  open.push(srv);
+  return (srv.address() as net.AddressInfo).port;
+}
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((s) => new Promise((r) => s.close(r))));
+});
+
+describe('isPortFree / findFreePort', () => {
+  it('sees a listener, and a closed port as free', async () => {
+    const busy = await listen();
+    expect(await isPortFree('127.0.0.1', busy)).toBe(false);
+    const free = await findFreePort('127.0.0.1');
+    expect(await isPortFree('127.0.0.1', free)).toBe(true);
+  });
+
+  it('counts a wildcard listener as holding the port on 127.0.0.1', async () => {
+    const busy = await listen('0.0.0.0');
+    expect(await isPortFree('127.0.0.1', busy)).toBe(false);
+  });
+
+  it('keeps the preferred port when free, else moves up, skipping avoided ports', async () => {
+    const free = await findFreePort('127.0.0.1');
+    expect(await findFreePort('127.0.0.1', free)).toBe(free);
+    const busy = await listen();
+    const next = await findFreePort('127.0.0.1', busy, { avoid: [busy + 1] });
+    expect(next).not.toBe(busy);
+    expect(next).not.toBe(busy + 1);
+    expect(await isPortFree('127.0.0.1', next)).toBe(true);
+  });
+});
+
+const LSOF = `COMMAND   PID USER   FD   TYPE             DEVICE SIZE/OFF NODE NAME
+Python  41234 me     5u  IPv4 0x1234567890abcdef      0t0  TCP 127.0.0.1:8080 (LISTEN)
+`;
+
+describe('describePortHolder', () => {
+  it('parses lsof and adds the command line from ps', async () => {
+    const calls: string[][] = [];
+    const exec: Exec = async (cmd, args) => {
+      calls.push([cmd, ...args]);
+      if (cmd === 'lsof') return { code: 0, stdout: LSOF, stderr: '' };
+      return { code: 0, stdout: 'python -m mlx_lm.server --model mlx-community/QwQ-32B-4bit --port 8080\n', stderr: '' };
+    };
+    expect(await describePortHolder(8080, { exec })).toEqual({
+      command: 'Python',
+      pid: 41234,
+      user: 'me',
+      address: '127.0.0.1:8080',
+      commandLine: 'python -m mlx_lm.server --model mlx-community/QwQ-32B-4bit --port 8080',
+    });
+    expect(calls[0]).toEqual(['lsof', '-nP', '-iTCP:8080', '-sTCP:LISTEN']);
+    expect(calls[1]).toEqual(['ps', '-o', 'command=', '-p', '41234']);
+  });
+
+  it('is undefined when lsof is missing or finds nothing', async () => {
+    const missing: Exec = async () => {
+      throw Object.assign(new Error('spawn lsof ENOENT'), { code: 'ENOENT' });
+    };
+    expect(await describePortHolder(8080, { exec: missing })).toBeUndefined();
+    const none: Exec = async () => ({ code: 1, stdout: '', stderr: '' });
+    expect(await describePortHolder(8080, { exec: none })).toBeUndefined();
+  });
+
+  it('finds a real listener with the real lsof, when there is one', async () => {
+    const port = await listen();
+    const holder = await describePortHolder(port);
+    if (holder === undefined) return; // no lsof here, or not allowed to see sockets
+    expect(holder.pid).toBe(process.pid);
+  });
+
+  it('parseLsof skips the header and tolerates junk', () => {
+    expect(parseLsof('COMMAND PID\n')).toBeUndefined();
+    expect(parseLsof(LSOF)?.command).toBe('Python');
+  });
+});

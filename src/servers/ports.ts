@@ -1,0 +1,119 @@
+/** Free ports, and who holds a busy one (SPEC §4 #7, #8). */
+import net from 'node:net';
+import { run } from '../lib/exec.js';
+
+/** The exec capability: argument array, never a shell; a missing binary resolves with a non-zero code. */
+export type Exec = (
+  cmd: string,
+  args: string[],
+  opts?: { timeoutMs?: number },
+) => Promise<{ code: number; stdout: string; stderr: string }>;
+
+/** Something accepts connections there (bounded; refused is instant on loopback). */
+function connectable(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    const done = (v: boolean) => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(v);
+    };
+    const t = setTimeout(() => done(false), timeoutMs);
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+function canListen(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ host, port, exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * True when nothing answers on host:port and we could bind it. Both checks: on macOS a listener
+ * on *:port does not stop a bind to 127.0.0.1:port, yet it would take the connections.
+ */
+export async function isPortFree(host: string, port: number): Promise<boolean> {
+  if (await connectable(host, port)) return false;
+  return canListen(host, port);
+}
+
+/**
+ * `preferred` if free, else the next free port above it (up to 50 tries), else one the OS picks.
+ * `avoid` holds ports already promised to another service that may not be listening yet.
+ */
+export async function findFreePort(host: string, preferred?: number, opts: { avoid?: number[] } = {}): Promise<number> {
+  const avoid = new Set(opts.avoid ?? []);
+  if (preferred !== undefined && preferred > 0) {
+    for (let p = preferred; p < Math.min(preferred + 50, 65536); p++) {
+      if (!avoid.has(p) && (await isPortFree(host, p))) return p;
+    }
+  }
+  for (;;) {
+    const p = await osPort(host);
+    if (!avoid.has(p)) return p;
+  }
+}
+
+function osPort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen({ host, port: 0 }, () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface PortHolder {
+  /** lsof's COMMAND column (truncated to 9 characters by lsof, e.g. "Python"). */
+  command: string;
+  pid: number;
+  user?: string;
+  /** e.g. "127.0.0.1:8080" or "*:8080". */
+  address?: string;
+  /** The full command line from `ps`, when available ("python -m mlx_lm.server --model …"). */
+  commandLine?: string;
+}
+
+/**
+ * Best effort (Linux/macOS): `lsof -nP -iTCP:<port> -sTCP:LISTEN`, then `ps` for the full command
+ * line. Undefined when lsof is missing, finds nothing, or we may not see the process.
+ */
+export async function describePortHolder(port: number, opts: { exec?: Exec } = {}): Promise<PortHolder | undefined> {
+  const exec: Exec = opts.exec ?? run;
+  let out: { code: number; stdout: string };
+  try {
+    out = await exec('lsof', ['-nP', `-iTCP:${port}`, '-sTCP:LISTEN'], { timeoutMs: 5000 });
+  } catch {
+    return undefined;
+  }
+  if (out.code !== 0) return undefined;
+  const holder = parseLsof(out.stdout);
+  if (!holder) return undefined;
+  try {
+    const ps = await exec('ps', ['-o', 'command=', '-p', String(holder.pid)], { timeoutMs: 5000 });
+    const line = ps.stdout.trim();
+    if (ps.code === 0 && line) holder.commandLine = line;
+  } catch {
+    /* ps is only an extra */
+  }
+  return holder;
+}
+
+/** The first LISTEN row of `lsof -nP` output. */
+export function parseLsof(stdout: string): PortHolder | undefined {
+  const lines = stdout.split('\n').filter((l) => l.trim());
+  for (const line of lines.slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    const pid = Number(cols[1]);
+    if (!cols[0] || !Number.isInteger(pid)) continue;
+    const name = /\bTCP\s+(\S+)\s+\(LISTEN\)/.exec(line)?.[1];
+    return { command: cols[0].replace(/\\x20/g, ' '), pid, ...(cols[2] ? { user: cols[2] } : {}), ...(name ? { address: name } : {}) };
+  }
+  return undefined;
+}
