@@ -1,0 +1,667 @@
+/**
+ * Merge what we render into the files the user already has: Aider's three files and the LiteLLM
+ * proxy config. YAML goes through the `yaml` Document API so the user's comments, order and other
+ * keys survive. When nothing changes, the existing text comes back byte for byte.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import JSON5 from 'json5';
+import {
+  type Document,
+  LineCounter,
+  type Node as YamlNode,
+  Pair,
+  Scalar,
+  type ToStringOptions,
+  YAMLMap,
+  YAMLSeq,
+  isAlias,
+  isMap,
+  isNode,
+  isScalar,
+  isSeq,
+  parseDocument,
+  visit,
+} from 'yaml';
+import { AppError } from '../errors.js';
+import { tildify } from '../lib/paths.js';
+
+/** A user's file we cannot parse; nothing gets written over it. */
+export class MalformedFileError extends AppError {
+  constructor(
+    readonly path: string,
+    readonly line: number,
+    readonly col: number,
+    readonly reason: string,
+  ) {
+    super(`${tildify(path)} line ${line}, column ${col}: ${reason}`, 'Fix or move that file, then run again; nothing was written.');
+    this.name = 'MalformedFileError';
+  }
+}
+
+export interface MergeOptions {
+  /**
+   * What we wrote before and no longer want: top-level keys (.aider.conf.yml, metadata), entry
+   * `name`s (model settings) or `model_name`s (LiteLLM).
+   */
+  remove?: readonly string[];
+}
+
+/** An existing value the merge replaces with a different one. */
+export interface Conflict {
+  key: string;
+  from: unknown;
+  to: unknown;
+}
+
+export interface MergeResult {
+  text: string;
+  /** False when `text` is the existing text, unchanged. */
+  changed: boolean;
+  conflicts: Conflict[];
+  /** What `remove` actually removed. */
+  removed: string[];
+}
+
+/** Heads the keys we append (yaml comment text: no `#`). */
+const ADDED_HEADER = ' Added by aider-mlx';
+
+// ---------------------------------------------------------------------------------------------
+// .aider.conf.yml
+
+export function mergeAiderConf(
+  existing: string | undefined,
+  rendered: string,
+  path: string,
+  opts: MergeOptions = {},
+): MergeResult {
+  const ours = renderedMap(parseRendered(rendered, path), path);
+  if (existing === undefined || isBlank(existing)) return fresh(existing, rendered);
+
+  const run = (nearComments: boolean) => {
+    const parsed = parseExisting(existing, path);
+    const map = topMap(parsed, 'a map of option: value lines');
+    const ctx = newCtx();
+    for (const key of opts.remove ?? []) {
+      if (ours.items.some((p) => keyOf(p) === key) || indexOfKey(map.items, key) < 0) continue;
+      let i: number;
+      while ((i = indexOfKey(map.items, key)) >= 0) removePairKeepingComments(parsed.doc, map.items, i);
+      ctx.removed.push(key);
+      ctx.changed = true;
+    }
+    let appended = false;
+    for (const pair of ours.items) {
+      const key = keyOf(pair);
+      if (key === undefined) continue;
+      const i = indexOfKey(map.items, key);
+      if (i >= 0) {
+        setValue(parsed.doc, map.items[i]!, pair.value, key, ctx);
+        continue;
+      }
+      const added = newPairFrom(pair);
+      if (!(nearComments && placeAfterCommentedOut(parsed.doc, map, key, added))) {
+        appendWithHeader(parsed.doc, map, added, !appended);
+        appended = true;
+      }
+      ctx.changed = true;
+    }
+    if (ctx.changed && parsed.doc.contents !== map) parsed.doc.contents = map;
+    return { ...ctx, doc: parsed.doc, style: parsed.style };
+  };
+
+  const plain = run(false);
+  if (!plain.changed) return unchanged(existing);
+  const plainText = plain.doc.toString(plain.style);
+  const near = run(true);
+  const nearText = near.doc.toString(near.style);
+  // Placing keys inside comment blocks is a heuristic: keep it only when it provably lost nothing.
+  const text =
+    nearText !== plainText && sameData(nearText, plain.doc.toJS()) && commentsKept(existing, nearText) ? nearText : plainText;
+  return done(existing, text, plain);
+}
+
+// ---------------------------------------------------------------------------------------------
+// .aider.model.settings.yml
+
+export function mergeModelSettings(
+  existing: string | undefined,
+  rendered: string,
+  path: string,
+  opts: MergeOptions = {},
+): MergeResult {
+  const ours = renderedSeq(parseRendered(rendered, path).contents, path, 'name');
+  if (existing === undefined || isBlank(existing)) return fresh(existing, rendered);
+  const parsed = parseExisting(existing, path);
+  const seq = topSeq(parsed, 'a list of model settings (- name: ...)');
+  const ctx = newCtx();
+  mergeEntries(parsed.doc, seq, ours, 'name', opts.remove ?? [], ctx, (name) => name);
+  if (!ctx.changed) return unchanged(existing);
+  if (parsed.doc.contents !== seq) parsed.doc.contents = seq;
+  return done(existing, parsed.doc.toString(parsed.style), ctx);
+}
+
+// ---------------------------------------------------------------------------------------------
+// .aider.model.metadata.json
+
+export function mergeModelMetadata(
+  existing: string | undefined,
+  rendered: string,
+  path: string,
+  opts: MergeOptions = {},
+): MergeResult {
+  const ours = JSON5.parse(rendered) as unknown;
+  if (!isPlainObject(ours)) throw new Error(`aider-mlx rendered ${path} as something other than a JSON object`);
+  if (existing === undefined || isBlank(existing)) {
+    const text = JSON.stringify(ours, null, 2) + '\n';
+    return { text, changed: text !== existing, conflicts: [], removed: [] };
+  }
+
+  let theirs: unknown;
+  try {
+    theirs = JSON5.parse(existing);
+  } catch (err) {
+    const e = err as SyntaxError & { lineNumber?: number; columnNumber?: number };
+    const reason = e.message.replace(/^JSON5: /, '').replace(/ at \d+:\d+$/, '');
+    throw new MalformedFileError(path, e.lineNumber ?? 1, e.columnNumber ?? 1, reason);
+  }
+  if (!isPlainObject(theirs)) {
+    const at = firstCharPos(existing);
+    throw new MalformedFileError(path, at.line, at.col, 'expected a JSON object keyed by model name');
+  }
+
+  const ctx = newCtx();
+  // Entries, not object assignment: a key named "__proto__" must stay data.
+  const entries = new Map(Object.entries(theirs));
+  for (const key of opts.remove ?? []) {
+    if (Object.hasOwn(ours, key) || !entries.has(key)) continue;
+    entries.delete(key);
+    ctx.removed.push(key);
+    ctx.changed = true;
+  }
+  for (const [key, value] of Object.entries(ours)) {
+    if (entries.has(key)) {
+      const from = entries.get(key);
+      if (isDeepStrictEqual(from, value)) continue;
+      ctx.conflicts.push({ key, from, to: value });
+    }
+    entries.set(key, value);
+    ctx.changed = true;
+  }
+  if (!ctx.changed) return unchanged(existing);
+  return done(existing, JSON.stringify(Object.fromEntries(entries), null, 2) + '\n', ctx);
+}
+
+// ---------------------------------------------------------------------------------------------
+// LiteLLM proxy config.yaml
+
+export function mergeLitellmConfig(
+  existing: string | undefined,
+  rendered: string,
+  path: string,
+  opts: MergeOptions = {},
+): MergeResult {
+  const ours = renderedMap(parseRendered(rendered, path), path);
+  if (existing === undefined || isBlank(existing)) return fresh(existing, rendered);
+  const parsed = parseExisting(existing, path);
+  const map = topMap(parsed, 'a map with model_list, litellm_settings, ...');
+  const ctx = newCtx();
+
+  for (const pair of ours.items) {
+    const key = keyOf(pair);
+    if (key === undefined) continue;
+    const i = indexOfKey(map.items, key);
+    if (i < 0) {
+      const added = newPairFrom(pair);
+      if (map.items.length > 0) added.key.spaceBefore = true;
+      map.items.push(added);
+      ctx.changed = true;
+      continue;
+    }
+    const target = map.items[i]!;
+    if (key === 'model_list') {
+      if (isSeq(target.value)) {
+        const ourSeq = renderedSeq(pair.value, path, 'model_name', true);
+        mergeEntries(parsed.doc, target.value, ourSeq, 'model_name', opts.remove ?? [], ctx, (n) => `model_list: ${n}`);
+        continue;
+      }
+      if (!isEmptyValue(target.value)) throw parsed.malformed(target.value, 'model_list must be a list of models');
+    } else if (isMap(pair.value) && isMap(target.value)) {
+      // Our settings go in key by key; the user's other keys in that section stay.
+      for (const sub of pair.value.items) {
+        const subKey = keyOf(sub);
+        if (subKey === undefined) continue;
+        const j = indexOfKey(target.value.items, subKey);
+        if (j >= 0) setValue(parsed.doc, target.value.items[j]!, sub.value, `${key}.${subKey}`, ctx);
+        else {
+          target.value.items.push(newPairFrom(sub));
+          ctx.changed = true;
+        }
+      }
+      continue;
+    }
+    setValue(parsed.doc, target, pair.value, key, ctx);
+  }
+  if (!ctx.changed) return unchanged(existing);
+  if (parsed.doc.contents !== map) parsed.doc.contents = map;
+  return done(existing, parsed.doc.toString(parsed.style), ctx);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+
+interface Parsed {
+  doc: Document;
+  style: ToStringOptions;
+  malformed(node: unknown, reason: string): MalformedFileError;
+}
+
+function parseExisting(text: string, path: string): Parsed {
+  const lineCounter = new LineCounter();
+  // Aider reads with PyYAML, which takes duplicate keys (last wins; its own bundled settings have some).
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  const err = doc.errors[0];
+  if (err) {
+    const { line, col } = lineCounter.linePos(err.pos[0]);
+    throw new MalformedFileError(path, line, col, yamlReason(err.code, err.message));
+  }
+  const malformed = (node: unknown, reason: string) => {
+    const offset = isNode(node) && node.range ? node.range[0] : 0;
+    const { line, col } = lineCounter.linePos(offset);
+    return new MalformedFileError(path, line, col, reason);
+  };
+  return { doc, style: styleOf(doc, text, lineCounter), malformed };
+}
+
+function yamlReason(code: string, message: string): string {
+  if (code === 'MULTIPLE_DOCS') return 'the file holds more than one YAML document (a second "---")';
+  return message;
+}
+
+function parseRendered(text: string, path: string): Document {
+  const doc = parseDocument(text, { prettyErrors: false });
+  if (doc.errors[0]) throw new Error(`aider-mlx rendered invalid YAML for ${path}: ${doc.errors[0].message}`);
+  return doc;
+}
+
+/** Write back in the user's own style where YAML allows a choice. */
+function styleOf(doc: Document, text: string, lc: LineCounter): ToStringOptions {
+  let indentSeq: boolean | undefined;
+  let padding: boolean | undefined;
+  visit(doc, {
+    Pair(_, pair) {
+      const seq = pair.value;
+      if (indentSeq !== undefined || !isSeq(seq) || seq.flow || !isScalar(pair.key)) return;
+      if (!seq.range || !pair.key.range) return;
+      indentSeq = lc.linePos(seq.range[0]).col > lc.linePos(pair.key.range[0]).col;
+    },
+    Map(_, node) {
+      padding ??= flowPadding(node, text);
+    },
+    Seq(_, node) {
+      padding ??= flowPadding(node, text);
+    },
+  });
+  return { lineWidth: 0, indentSeq: indentSeq ?? true, flowCollectionPadding: padding ?? true };
+}
+
+function flowPadding(node: YAMLMap | YAMLSeq, text: string): boolean | undefined {
+  if (!node.flow || !node.range || node.items.length === 0) return undefined;
+  return /\s/.test(text.charAt(node.range[0] + 1));
+}
+
+function topMap(parsed: Parsed, expected: string): YAMLMap {
+  const c = parsed.doc.contents;
+  if (c === null || (isScalar(c) && c.value === null)) return new YAMLMap();
+  if (!isMap(c)) throw parsed.malformed(c, `expected ${expected}`);
+  return c;
+}
+
+function topSeq(parsed: Parsed, expected: string): YAMLSeq {
+  const c = parsed.doc.contents;
+  if (c === null || (isScalar(c) && c.value === null)) return new YAMLSeq();
+  if (!isSeq(c)) throw parsed.malformed(c, `expected ${expected}`);
+  return c;
+}
+
+function renderedMap(doc: Document, path: string): YAMLMap {
+  if (doc.contents === null) return new YAMLMap();
+  if (!isMap(doc.contents)) throw new Error(`aider-mlx rendered ${path} as something other than a YAML map`);
+  return doc.contents;
+}
+
+/** Our entries, grouped by their key field (LiteLLM allows several deployments per model_name). */
+function renderedSeq(seq: unknown, path: string, field: string, grouped = false): Map<string, YamlNode[]> {
+  const out = new Map<string, YamlNode[]>();
+  if (isEmptyValue(seq)) return out;
+  if (!isSeq(seq)) throw new Error(`aider-mlx rendered ${path} without a list where one belongs`);
+  for (const item of seq.items) {
+    const name = isMap(item) ? item.get(field) : undefined;
+    if (!isMap(item) || typeof name !== 'string') throw new Error(`aider-mlx rendered an entry without ${field} in ${path}`);
+    const group = out.get(name);
+    if (group && !grouped) throw new Error(`aider-mlx rendered ${field} ${name} twice in ${path}`);
+    if (group) group.push(item);
+    else out.set(name, [item]);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Editing
+
+interface Ctx {
+  conflicts: Conflict[];
+  removed: string[];
+  changed: boolean;
+}
+
+const newCtx = (): Ctx => ({ conflicts: [], removed: [], changed: false });
+
+function keyOf(pair: Pair): string | undefined {
+  return isScalar(pair.key) && pair.key.value !== null ? String(pair.key.value) : undefined;
+}
+
+/** The last pair with that key: the one a YAML reader that allows duplicates uses. */
+function indexOfKey(items: Pair[], key: string): number {
+  return items.findLastIndex((p) => keyOf(p) === key);
+}
+
+function toJs(doc: Document, node: unknown): unknown {
+  return isNode(node) ? node.toJS(doc) : (node ?? null);
+}
+
+function isEmptyValue(node: unknown): boolean {
+  return node === null || node === undefined || (isScalar(node) && node.value === null);
+}
+
+function cloneNode<T>(node: T): T {
+  return isNode(node) ? (node.clone() as T) : node;
+}
+
+/** A new pair from ours, with only the comment paragraph right above our key. */
+function newPairFrom(pair: Pair): Pair<Scalar, unknown> {
+  const key = isScalar(pair.key) ? (pair.key.clone() as Scalar) : new Scalar(pair.key);
+  key.commentBefore = lastParagraph(key.commentBefore);
+  key.spaceBefore = false;
+  return new Pair(key, cloneNode(pair.value));
+}
+
+/** Set a value in place: a scalar keeps its node (and so the user's inline comment). */
+function setValue(doc: Document, pair: Pair, ours: unknown, key: string, ctx: Ctx): void {
+  const old = pair.value;
+  const from = toJs(doc, old);
+  const to = toJs(doc, ours);
+  if (isDeepStrictEqual(from, to)) return;
+  if (!isEmptyValue(old)) ctx.conflicts.push({ key, from, to });
+  ctx.changed = true;
+  if (isScalar(old) && isScalar(ours)) {
+    if (typeof old.value !== typeof ours.value || old.value === null) {
+      old.type = ours.type;
+      old.tag = ours.tag;
+    }
+    old.value = ours.value;
+    old.format = ours.format;
+    old.minFractionDigits = ours.minFractionDigits;
+    return;
+  }
+  const node = cloneNode(ours);
+  if (isNode(node) && isNode(old)) {
+    node.commentBefore = old.commentBefore;
+    node.comment = old.comment;
+    node.spaceBefore = old.spaceBefore;
+    // An alias elsewhere may point here; keep it resolvable.
+    if (!isAlias(old) && old.anchor) node.anchor = old.anchor;
+  }
+  pair.value = node;
+}
+
+/**
+ * Remove a key but keep the comments above it: in a file built from Aider's sample they are the
+ * user's own (`## Use architect edit format…` / `#architect: false`).
+ */
+function removePairKeepingComments(doc: Document, items: Pair[], i: number): void {
+  const gone = items[i]!;
+  items.splice(i, 1);
+  const cb = isNode(gone.key) ? gone.key.commentBefore : undefined;
+  if (!cb) return;
+  const space = isNode(gone.key) ? gone.key.spaceBefore : false;
+  const next = items[i];
+  if (next && isNode(next.key)) {
+    const nk = next.key;
+    nk.commentBefore = nk.commentBefore ? cb + (nk.spaceBefore ? '\n\n' : '\n') + nk.commentBefore : cb + (nk.spaceBefore ? '\n' : '');
+    nk.spaceBefore = space;
+  } else {
+    doc.comment = doc.comment ? `${cb}\n\n${doc.comment}` : cb;
+  }
+}
+
+/**
+ * Merge entries keyed by `field` into a sequence: ours replace theirs in place (all entries of
+ * one name together), new ones are appended, and `remove` drops names we no longer write.
+ */
+function mergeEntries(
+  doc: Document,
+  seq: YAMLSeq,
+  ours: Map<string, YamlNode[]>,
+  field: string,
+  remove: readonly string[],
+  ctx: Ctx,
+  label: (name: string) => string,
+): void {
+  const nameAt = (i: number) => {
+    const item = seq.items[i];
+    return isMap(item) ? item.get(field) : undefined;
+  };
+  const indexesOf = (name: string) => seq.items.flatMap((_, i) => (nameAt(i) === name ? [i] : []));
+  const spaced = seq.items.some((it, i) => i > 0 && isNode(it) && it.spaceBefore);
+
+  for (const name of remove) {
+    if (ours.has(name)) continue;
+    const idx = indexesOf(name);
+    if (idx.length === 0) continue;
+    for (const i of idx.reverse()) dropEntryKeepingHeader(doc, seq, i);
+    ctx.removed.push(name);
+    ctx.changed = true;
+  }
+
+  for (const [name, nodes] of ours) {
+    const idx = indexesOf(name);
+    const copies = nodes.map((n) => cloneNode(n));
+    if (idx.length === 0) {
+      copies.forEach((n, k) => {
+        if (k === 0) n.commentBefore = lastParagraph(n.commentBefore);
+        n.spaceBefore = spaced && seq.items.length > 0;
+      });
+      seq.items.push(...copies);
+      ctx.changed = true;
+      continue;
+    }
+    const from = idx.map((i) => toJs(doc, seq.items[i]));
+    const to = nodes.map((n) => toJs(doc, n));
+    if (isDeepStrictEqual(from, to)) continue;
+    ctx.conflicts.push({ key: label(name), from: from.length === 1 ? from[0] : from, to: to.length === 1 ? to[0] : to });
+    ctx.changed = true;
+    const first = seq.items[idx[0]!];
+    for (const i of [...idx].reverse()) seq.items.splice(i, 1);
+    // The replacement keeps the comments and spacing the user had around the old entry.
+    copies.forEach((n, k) => {
+      n.commentBefore = k === 0 && isNode(first) ? first.commentBefore : undefined;
+      n.spaceBefore = k === 0 && isNode(first) ? first.spaceBefore : spaced;
+      if (k === 0 && isNode(first)) n.comment = first.comment;
+    });
+    seq.items.splice(idx[0]!, 0, ...copies);
+  }
+}
+
+/**
+ * Drop an entry we wrote, with the comment paragraph right above it (ours); anything earlier in
+ * that comment (a file header, say) moves to the next entry.
+ */
+function dropEntryKeepingHeader(doc: Document, seq: YAMLSeq, i: number): void {
+  const gone = seq.items[i];
+  seq.items.splice(i, 1);
+  if (!isNode(gone) || !gone.commentBefore) return;
+  const lines = gone.commentBefore.split('\n');
+  const lastBlank = lines.lastIndexOf('');
+  if (lastBlank < 0) return;
+  const keep = trimBlank(lines.slice(0, lastBlank)).text;
+  if (!keep) return;
+  const next = seq.items[i];
+  if (isNode(next)) {
+    next.commentBefore = next.commentBefore ? `${keep}\n\n${next.commentBefore}` : `${keep}\n`;
+    next.spaceBefore = gone.spaceBefore;
+  } else {
+    doc.comment = doc.comment ? `${keep}\n\n${doc.comment}` : keep;
+  }
+}
+
+/**
+ * Put a new key right after a commented-out line for it (`#model: xxx` in Aider's sample).
+ * Comments before a key live on that key's `commentBefore` (or the document's, or the trailing
+ * comment), so the block is split there and the new pair goes in between.
+ */
+function placeAfterCommentedOut(doc: Document, map: YAMLMap, key: string, added: Pair<Scalar, unknown>): boolean {
+  const re = new RegExp(`^\\s*${escapeRegExp(key)}\\s*:(\\s|$)`);
+  const ourComment = added.key.commentBefore;
+  const insert = (at: number, before: string, space: boolean) => {
+    added.key.commentBefore = ourComment ? `${before}\n${ourComment}` : before;
+    added.key.spaceBefore = space;
+    map.items.splice(at, 0, added);
+  };
+
+  const head = split(doc.commentBefore, re);
+  if (head) {
+    doc.commentBefore = null;
+    const first = map.items[0];
+    insert(0, head.before, false);
+    if (head.after.text) {
+      if (first && isNode(first.key)) {
+        const fk = first.key;
+        fk.commentBefore = fk.commentBefore ? `${head.after.text}\n\n${fk.commentBefore}` : `${head.after.text}\n`;
+        fk.spaceBefore = head.after.space;
+      } else {
+        doc.comment = doc.comment ? `${head.after.text}\n\n${doc.comment}` : head.after.text;
+      }
+    } else if (first && isNode(first.key)) {
+      first.key.spaceBefore = true;
+    }
+    return true;
+  }
+
+  for (let i = 0; i < map.items.length; i++) {
+    const k = map.items[i]!.key;
+    if (!isNode(k)) continue;
+    const hit = split(k.commentBefore, re);
+    if (!hit) continue;
+    insert(i, hit.before, k.spaceBefore ?? false);
+    k.commentBefore = hit.after.text;
+    k.spaceBefore = hit.after.space;
+    return true;
+  }
+
+  for (const holder of ['map', 'doc'] as const) {
+    const hit = split(holder === 'map' ? map.comment : doc.comment, re);
+    if (!hit) continue;
+    // The document's trailing comment always prints after a blank line; keep that look.
+    insert(map.items.length, hit.before, holder === 'doc' && map.items.length > 0);
+    if (holder === 'map') map.comment = hit.after.text;
+    else doc.comment = hit.after.text ?? null;
+    return true;
+  }
+  return false;
+}
+
+/** Append at the end (after any trailing comments), the first one under a header. */
+function appendWithHeader(doc: Document, map: YAMLMap, added: Pair<Scalar, unknown>, first: boolean): void {
+  const parts: string[] = [];
+  if (first) {
+    for (const trailing of [map.comment, doc.comment]) if (trailing) parts.push(trailing);
+    map.comment = null;
+    doc.comment = null;
+    parts.push(added.key.commentBefore ? `${ADDED_HEADER}\n${added.key.commentBefore}` : ADDED_HEADER);
+  } else if (added.key.commentBefore) {
+    parts.push(added.key.commentBefore);
+  }
+  added.key.commentBefore = parts.length ? parts.join('\n\n') : undefined;
+  added.key.spaceBefore = first && (map.items.length > 0 || parts.length > 1);
+  if (first && map.items.length === 0 && doc.commentBefore) added.key.spaceBefore = false;
+  map.items.push(added);
+}
+
+function split(
+  comment: string | null | undefined,
+  re: RegExp,
+): { before: string; after: { text: string | undefined; space: boolean } } | undefined {
+  if (!comment) return undefined;
+  const lines = comment.split('\n');
+  const i = lines.findIndex((l) => re.test(l));
+  if (i < 0) return undefined;
+  return { before: lines.slice(0, i + 1).join('\n'), after: trimBlank(lines.slice(i + 1)) };
+}
+
+/** In a yaml comment string an empty line is a blank line (a bare `#` is a single space). */
+function trimBlank(lines: string[]): { text: string | undefined; space: boolean } {
+  let start = 0;
+  while (start < lines.length && lines[start] === '') start++;
+  let end = lines.length;
+  while (end > start && lines[end - 1] === '') end--;
+  return { text: end > start ? lines.slice(start, end).join('\n') : undefined, space: start > 0 };
+}
+
+function lastParagraph(comment: string | null | undefined): string | undefined {
+  if (!comment) return undefined;
+  const lines = comment.split('\n');
+  return trimBlank(lines.slice(lines.lastIndexOf('') + 1)).text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks and small helpers
+
+function sameData(text: string, expected: unknown): boolean {
+  const doc = parseDocument(text, { prettyErrors: false });
+  return doc.errors.length === 0 && isDeepStrictEqual(doc.toJS(), expected);
+}
+
+/** Every comment line of the original is still there, in the same order. */
+function commentsKept(original: string, text: string): boolean {
+  const comments = (s: string) =>
+    s
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith('#'));
+  const want = comments(original);
+  const have = comments(text);
+  let j = 0;
+  for (const line of have) if (j < want.length && line === want[j]) j++;
+  return j === want.length;
+}
+
+function isBlank(text: string): boolean {
+  return text.trim() === '';
+}
+
+function fresh(existing: string | undefined, rendered: string): MergeResult {
+  return { text: rendered, changed: rendered !== existing, conflicts: [], removed: [] };
+}
+
+function unchanged(existing: string): MergeResult {
+  return { text: existing, changed: false, conflicts: [], removed: [] };
+}
+
+function done(existing: string, output: string, ctx: Ctx): MergeResult {
+  // Keep Windows line endings if the user's file has them.
+  const text = existing.includes('\r\n') ? output.replace(/\r?\n/g, '\r\n') : output;
+  return { text, changed: text !== existing, conflicts: ctx.conflicts, removed: ctx.removed };
+}
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function firstCharPos(text: string): { line: number; col: number } {
+  const offset = text.search(/\S/);
+  const before = text.slice(0, Math.max(0, offset)).split('\n');
+  return { line: before.length, col: before[before.length - 1]!.length + 1 };
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
