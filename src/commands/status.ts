@@ -1,0 +1,95 @@
+import { parseArgs } from 'node:util';
+import { UsageError } from '../errors.js';
+import { configPaths, tildify, type Env } from '../lib/paths.js';
+import { readPlan } from '../config/plan-file.js';
+import { LOCAL_API_KEY, servedModels } from '../config/names.js';
+import type { Plan } from '../config/plan.js';
+import { identifyServer, probeLitellm, rootUrl } from '../servers/probe.js';
+
+export interface HopStatus {
+  kind: 'deployment' | 'proxy';
+  roles: string[];
+  model?: string;
+  modelName?: string;
+  host: string;
+  port: number;
+  up: boolean;
+  /** What answers on the port: mlx_lm.server, litellm, other, none. */
+  answers: string;
+  latencyMs: number;
+  detail: string[];
+}
+
+/** Every deployment and the proxy, probed in parallel: cheap checks only (no generation). */
+export async function collectStatus(plan: Plan, opts: { timeoutMs: number }): Promise<HopStatus[]> {
+  const jobs: Array<Promise<HopStatus>> = [];
+  for (const m of servedModels(plan)) {
+    for (const d of m.deployments) {
+      jobs.push(
+        identifyServer(d.host, d.port, { timeoutMs: opts.timeoutMs }).then((id) => ({
+          kind: 'deployment' as const,
+          roles: m.roles,
+          model: m.model,
+          modelName: m.modelName,
+          host: d.host,
+          port: d.port,
+          up: id.kind === 'mlx_lm.server',
+          answers: id.kind === 'other' && id.looksLike ? `other (${id.looksLike})` : id.kind,
+          latencyMs: id.latencyMs,
+          detail: id.evidence,
+        })),
+      );
+    }
+  }
+  if (plan.mode === 'proxy') {
+    const { host, port } = plan.proxy;
+    const started = performance.now();
+    jobs.push(
+      probeLitellm(rootUrl(host, port), { timeoutMs: opts.timeoutMs, apiKey: LOCAL_API_KEY }).then((p) => {
+        const missing = servedModels(plan).map((m) => m.modelName).filter((n) => !p.names.includes(n));
+        return {
+          kind: 'proxy' as const,
+          roles: [],
+          host,
+          port,
+          up: p.ok && missing.length === 0,
+          answers: p.liveliness.ok ? 'litellm' : p.liveliness.error?.kind === 'refused' ? 'none' : 'other',
+          latencyMs: Math.round(performance.now() - started),
+          detail: p.ok
+            ? missing.length ? [`does not serve ${missing.join(', ')}: it runs another config`] : [`serves ${p.names.join(', ')}`]
+            : [p.liveliness.error?.message ?? p.models.error?.message ?? 'not answering'],
+        };
+      }),
+    );
+  }
+  return Promise.all(jobs);
+}
+
+function render(plan: Plan, hops: HopStatus[], env: Env): string {
+  const lines = [`aider-mlx status — plan ${tildify(configPaths(env).plan, env)} (${plan.mode} mode)`];
+  for (const h of hops) {
+    const what = h.kind === 'proxy' ? 'proxy (LiteLLM)' : `${h.roles.join(' + ')}: ${h.model}`;
+    lines.push(`${h.up ? '✓' : '✗'} ${what} on ${h.host}:${h.port} — ${h.up ? 'up' : 'down'}, answers: ${h.answers}, ${h.latencyMs} ms`);
+    if (!h.up && h.detail[0]) lines.push(`    ${h.detail[0]}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export async function runStatusCommand(args: string[]): Promise<number> {
+  let values: { json?: boolean; timeout?: string };
+  try {
+    ({ values } = parseArgs({ args, options: { json: { type: 'boolean' }, timeout: { type: 'string' } }, strict: true }));
+  } catch (e) {
+    throw new UsageError((e as Error).message, 'Usage: aider-mlx status [--json] [--timeout SECONDS]');
+  }
+  const timeoutSec = values.timeout === undefined ? 5 : Number(values.timeout);
+  if (!Number.isFinite(timeoutSec) || timeoutSec <= 0) throw new UsageError(`--timeout must be a number of seconds (got "${values.timeout}").`);
+  const env = process.env;
+  const plan = await readPlan(env);
+  if (!plan) throw new UsageError(`No plan yet at ${tildify(configPaths(env).plan, env)}.`, 'Run `npx aider-mlx setup` first.');
+  const hops = await collectStatus(plan, { timeoutMs: timeoutSec * 1000 });
+  const allUp = hops.every((h) => h.up);
+  if (values.json) process.stdout.write(JSON.stringify({ ok: allUp, mode: plan.mode, hops }, null, 2) + '\n');
+  else process.stdout.write(render(plan, hops, env));
+  return allUp ? 0 : 1;
+}

@@ -1,0 +1,97 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { UsageError } from '../errors.js';
+import type { FileChange } from '../lib/fs.js';
+import { configPaths, tildify, type Env } from '../lib/paths.js';
+import { mergeAiderConf, mergeLitellmConfig, mergeModelMetadata, mergeModelSettings, type Conflict } from './merge.js';
+import { servedModels } from './names.js';
+import type { Plan } from './plan.js';
+import { planToYaml } from './plan-file.js';
+import { AIDER_FILES, renderFiles, type RenderedFiles } from './render.js';
+
+/** Keys whose replacement would silently move a user's existing Aider setup to our servers. */
+const GUARDED_KEYS = ['model', 'editor-model', 'weak-model', 'openai-api-base'];
+/** Conf keys this tool may set; dropped again when a later plan no longer needs them. */
+const MANAGED_KEYS = ['architect', 'editor-model', 'model-settings-file', 'model-metadata-file'];
+
+export interface ComposedWrites {
+  changes: FileChange[];
+  rendered: RenderedFiles;
+  /** Values the user set that we would replace (project/global scope only). */
+  conflicts: Array<Conflict & { path: string }>;
+}
+
+async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new UsageError(`Cannot read ${tildify(path)}: ${(e as Error).message}.`, 'Fix its permissions and run again; nothing was written.');
+  }
+}
+
+function renderPaths(plan: Plan, env: Env) {
+  return { litellmConfig: configPaths(env).litellm, aiderDir: plan.aider.dir };
+}
+
+/**
+ * Everything setup writes, merged into what is on disk: the plan, the LiteLLM config (proxy
+ * mode) and Aider's three files. What a previous plan wrote and the new one no longer uses is
+ * removed; what the user wrote is kept.
+ */
+export async function composeWrites(plan: Plan, env: Env, prev?: Plan): Promise<ComposedWrites> {
+  const paths = configPaths(env);
+  const rendered = renderFiles(plan, renderPaths(plan, env));
+  const models = servedModels(plan);
+  const sameDir = prev !== undefined && prev.aider.dir === plan.aider.dir;
+  const prevModels = prev ? servedModels(prev) : [];
+  const gone = <T>(prevList: T[], now: T[]) => prevList.filter((x) => !now.includes(x));
+  const removeAiderNames = sameDir ? gone(prevModels.map((m) => m.aiderName), models.map((m) => m.aiderName)) : [];
+  const removeModelNames = gone(prevModels.map((m) => m.modelName), plan.mode === 'proxy' ? models.map((m) => m.modelName) : []);
+  const newConfKeys = Object.keys((parse(rendered.conf) ?? {}) as object);
+  const removeConfKeys = sameDir ? MANAGED_KEYS.filter((k) => !newConfKeys.includes(k)) : [];
+
+  // Values a previous run of ours wrote are not the user's: replacing them is no conflict.
+  const ours = new Set<string>();
+  if (prev) {
+    const prevConf = (parse(renderFiles(prev, renderPaths(prev, env)).conf) ?? {}) as Record<string, unknown>;
+    for (const k of GUARDED_KEYS) if (prevConf[k] !== undefined) ours.add(`${k}=${String(prevConf[k])}`);
+  }
+
+  const confPath = join(plan.aider.dir, AIDER_FILES.conf);
+  const settingsPath = join(plan.aider.dir, AIDER_FILES.settings);
+  const metadataPath = join(plan.aider.dir, AIDER_FILES.metadata);
+  const [confOld, settingsOld, metadataOld, litellmOld] = await Promise.all([
+    readIfExists(confPath),
+    readIfExists(settingsPath),
+    readIfExists(metadataPath),
+    readIfExists(paths.litellm),
+  ]);
+
+  const conf = mergeAiderConf(confOld, rendered.conf, confPath, { remove: removeConfKeys });
+  const conflicts =
+    plan.aider.scope === 'profile'
+      ? []
+      : conf.conflicts
+          .filter((c) => GUARDED_KEYS.includes(c.key) && c.from !== undefined && c.from !== null && !ours.has(`${c.key}=${String(c.from)}`))
+          .map((c) => ({ ...c, path: confPath }));
+
+  const changes: FileChange[] = [
+    { path: paths.plan, content: planToYaml(plan), mode: 0o600 },
+    { path: confPath, content: conf.text, mode: 0o600 },
+    { path: settingsPath, content: mergeModelSettings(settingsOld, rendered.settings, settingsPath, { remove: removeAiderNames }).text },
+    { path: metadataPath, content: mergeModelMetadata(metadataOld, rendered.metadata, metadataPath, { remove: removeAiderNames }).text },
+  ];
+  if (plan.mode === 'proxy' || litellmOld !== undefined) {
+    changes.splice(1, 0, {
+      path: paths.litellm,
+      // Direct mode leaves the proxy file as it was, minus the models we no longer serve there.
+      content: plan.mode === 'proxy'
+        ? mergeLitellmConfig(litellmOld, rendered.litellm, paths.litellm, { remove: removeModelNames }).text
+        : litellmOld!,
+      mode: 0o600,
+    });
+  }
+  return { changes, rendered, conflicts };
+}

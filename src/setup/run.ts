@@ -1,0 +1,103 @@
+import { CancelledError, EXIT, UsageError, type ExitCode } from '../errors.js';
+import { applyWrites, planWrites, type PlannedWrite } from '../lib/fs.js';
+import type { Check } from '../lib/check.js';
+import { configPaths, tildify, type Env } from '../lib/paths.js';
+import { readPlan } from '../config/plan-file.js';
+import type { Plan } from '../config/plan.js';
+import { composeWrites } from '../config/write.js';
+import { servedModels } from '../config/names.js';
+import { buildPlan } from './build-plan.js';
+import type { SetupInput } from './flags.js';
+import { verifyProxy, verifyServers } from './verify.js';
+
+export interface SetupCaps {
+  env: Env;
+  cwd: string;
+  signal?: AbortSignal;
+  progress?: (line: string) => void;
+  maxContextOf?: (model: string) => Promise<number | undefined>;
+}
+
+export interface SetupResult {
+  code: ExitCode;
+  plan: Plan;
+  notes: string[];
+  checks: Check[];
+  files: Array<{ path: string; changed: boolean; existed: boolean; diff: string }>;
+  written: string[];
+  backupDir?: string;
+  dryRun: boolean;
+  next: string[];
+}
+
+/** The commands to run after setup: servers, proxy, aider. */
+export function nextSteps(plan: Plan, env: Env): string[] {
+  const steps: string[] = [];
+  for (const m of servedModels(plan)) {
+    for (const d of m.deployments) {
+      steps.push(`mlx_lm.server --model ${m.model} --port ${d.port}${d.host === '127.0.0.1' ? '' : ` --host ${d.host}`}   # ${m.roles.join(' + ')}, if not running`);
+    }
+  }
+  if (plan.mode === 'proxy') {
+    steps.push(`litellm --config ${tildify(configPaths(env).litellm, env)} --host 127.0.0.1 --port ${plan.proxy.port}`);
+  }
+  if (plan.aider.scope === 'profile') steps.push('npx aider-mlx aider');
+  else if (plan.aider.scope === 'global') steps.push('aider   # in any repository');
+  else steps.push(`cd ${tildify(plan.aider.dir, env)} && aider`);
+  return steps;
+}
+
+/**
+ * setup --yes: verify every mlx server → render → verify the proxy from the render → merge and
+ * write (all or nothing, with one backup set). Nothing is prompted, nothing is left running.
+ */
+export async function runSetup(input: SetupInput, caps: SetupCaps): Promise<SetupResult> {
+  const prev = await readPlan(caps.env);
+  const { plan, notes } = await buildPlan(input, caps);
+  const timeoutMs = input.timeoutSec * 1000;
+  const vcaps = { env: caps.env, timeoutMs, signal: caps.signal, progress: caps.progress };
+
+  caps.progress?.(`Checking ${servedModels(plan).length === 1 ? 'the mlx_lm.server' : 'each mlx_lm.server'} with a real 1-token completion (up to ${input.timeoutSec} s each)…`);
+  const { checks, wrongOwner } = await verifyServers(plan, vcaps);
+  if (caps.signal?.aborted) throw new CancelledError();
+  if (wrongOwner.length) {
+    const c = wrongOwner[0]!;
+    throw new UsageError(`${c.observed}.`, c.fix);
+  }
+  const serversOk = checks.every((c) => c.status !== 'fail');
+
+  const composed = await composeWrites(plan, caps.env, prev);
+  if (composed.conflicts.length && !input.force) {
+    const c = composed.conflicts[0]!;
+    throw new UsageError(
+      `${tildify(c.path, caps.env)} already sets ${c.key}: ${String(c.from)}; setup would replace it with ${String(c.to)}.`,
+      `Keep your setup and use --scope profile (isolated, run with \`aider-mlx aider\`)${plan.aider.scope === 'global' ? ' or --scope project' : ''}, or pass --force to replace it (a backup is kept).`,
+    );
+  }
+
+  if (serversOk && plan.mode === 'proxy') {
+    caps.progress?.('Starting LiteLLM from the new config to send a completion through it…');
+    checks.push(...(await verifyProxy(plan, composed.rendered.litellm, vcaps)));
+  } else if (plan.mode === 'proxy') {
+    checks.push({ id: 'proxy', title: 'LiteLLM proxy: not verified (a model server failed first)', status: 'skip' });
+  }
+  if (caps.signal?.aborted) throw new CancelledError();
+
+  const failed = checks.some((c) => c.status === 'fail');
+  const planned: PlannedWrite[] = await planWrites(composed.changes);
+  const result: SetupResult = {
+    code: failed ? EXIT.verify : EXIT.ok,
+    plan,
+    notes,
+    checks,
+    files: planned.map((p) => ({ path: p.path, changed: p.changed, existed: p.existed, diff: p.diff })),
+    written: [],
+    dryRun: input.dryRun,
+    next: nextSteps(plan, caps.env),
+  };
+  if (input.dryRun || (failed && !input.force)) return result;
+  const applied = await applyWrites(planned, { backupRoot: configPaths(caps.env).backups, dirMode: 0o700, signal: caps.signal });
+  result.written = applied.written;
+  if (applied.backupDir) result.backupDir = applied.backupDir;
+  return result;
+}

@@ -1,0 +1,160 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Check } from '../lib/check.js';
+import { safeLitellmInstall } from '../lib/compromised.js';
+import type { Env } from '../lib/paths.js';
+import { apiBase, LOCAL_API_KEY, servedModels, type ServedModel } from '../config/names.js';
+import type { Plan } from '../config/plan.js';
+import { identifyServer, probeChat, waitForChat, type ChatProbe, type WaitInfo } from '../servers/probe.js';
+import { findLitellm, startLitellmProxy } from '../servers/litellm.js';
+import { findFreePort, isPortFree } from '../servers/ports.js';
+
+export interface VerifyCaps {
+  env: Env;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** Progress lines ("waiting for …"): stderr in the CLI, a spinner in the wizard. */
+  progress?: (line: string) => void;
+}
+
+function startCommand(m: ServedModel, port: number, host: string): string {
+  const hostArg = host === '127.0.0.1' ? '' : ` --host ${host}`;
+  return `mlx_lm.server --model ${m.model} --port ${port}${hostArg}`;
+}
+
+function describeChatFailure(r: ChatProbe): string {
+  if (r.notFound === 'model') return `HTTP 404: the server could not load "${r.model}" (${r.bodyHead.slice(0, 160)})`;
+  if (r.notFound === 'path') return `HTTP 404 Not Found on ${new URL(r.url).pathname}: not a route of mlx_lm.server`;
+  if (r.error) return r.error.message;
+  return `HTTP ${r.status}: ${r.bodyHead.slice(0, 160)}`;
+}
+
+/**
+ * Every deployment must be an mlx_lm.server that answers a real 1-token completion for the exact
+ * model string the written config will send. A port held by something else is bad input (exit 2).
+ */
+export async function verifyServers(plan: Plan, caps: VerifyCaps): Promise<{ checks: Check[]; wrongOwner: Check[] }> {
+  const checks: Check[] = [];
+  const wrongOwner: Check[] = [];
+  const jobs = servedModels(plan).flatMap((m) => m.deployments.map((d) => ({ m, d })));
+  await Promise.all(
+    jobs.map(async ({ m, d }) => {
+      const where = `${d.host}:${d.port}`;
+      const id = `server.${m.roles.join('+')}.${d.port}`;
+      const title = `${m.roles.join(' + ')}: ${m.model} on ${where}`;
+      const who = await identifyServer(d.host, d.port, { timeoutMs: Math.min(caps.timeoutMs, 10_000), signal: caps.signal });
+      if (who.kind === 'none') {
+        checks.push({
+          id, title, status: 'fail',
+          observed: `nothing answers on ${where} (${who.error?.message ?? 'connection refused'})`,
+          expected: `mlx_lm.server serving ${m.model}`,
+          fix: `Start it in another terminal: ${startCommand(m, d.port, d.host)}`,
+        });
+        return;
+      }
+      if (who.kind !== 'mlx_lm.server') {
+        const what = who.kind === 'litellm' ? 'a LiteLLM proxy' : who.looksLike ?? 'a server that is not mlx_lm.server';
+        wrongOwner.push({
+          id, title, status: 'fail',
+          observed: `${where} is held by ${what} (${who.evidence.slice(0, 2).join('; ')})`,
+          expected: `mlx_lm.server serving ${m.model}`,
+          fix: `Stop it, or pick another port for the ${m.roles[0]} (--${m.roles[0]}-port).`,
+        });
+        return;
+      }
+      const r = await waitForChat(apiBase(d), m.upstream, {
+        timeoutMs: caps.timeoutMs,
+        signal: caps.signal,
+        intervalMs: 5000,
+        onWait: (w: WaitInfo) =>
+          caps.progress?.(`… ${m.roles.join('+')} on ${where}: ${w.message} (${Math.round(w.elapsedMs / 1000)} s of ${Math.round(caps.timeoutMs / 1000)} s)`),
+      });
+      if (r.ok) {
+        checks.push({ id, title: `${title} answered a 1-token completion as "${m.upstream}"`, status: 'pass', latencyMs: r.latencyMs });
+        return;
+      }
+      checks.push({
+        id, title, status: 'fail',
+        observed: describeChatFailure(r),
+        expected: `HTTP 200 chat.completion for model "${m.upstream}" within ${Math.round(caps.timeoutMs / 1000)} s`,
+        fix:
+          r.notFound === 'model'
+            ? `The server on ${where} was started with another model. Restart it: ${startCommand(m, d.port, d.host)}`
+            : r.error?.kind === 'timeout'
+              ? `It is still loading or downloading: wait and run setup again, or give more time with --timeout.`
+              : `Check the server's log; restart it with: ${startCommand(m, d.port, d.host)}`,
+      });
+    }),
+  );
+  const order = (c: Check) => c.id;
+  checks.sort((a, b) => order(a).localeCompare(order(b)));
+  return { checks, wrongOwner };
+}
+
+/**
+ * Start LiteLLM from the rendered config (127.0.0.1, the planned port or a free one), send a
+ * completion through it for every model_name, stop it. Leaves nothing running.
+ */
+export async function verifyProxy(plan: Plan, renderedLitellm: string, caps: VerifyCaps): Promise<Check[]> {
+  const lite = await findLitellm(caps.env);
+  if (!lite) {
+    return [{
+      id: 'proxy.installed', title: 'LiteLLM proxy: not verified', status: 'warn',
+      observed: 'litellm is not installed (not on PATH)',
+      expected: 'litellm, to run the proxy the Aider files point at',
+      fix: `Install it: ${safeLitellmInstall()} — then run \`aider-mlx setup\` again to verify.`,
+    }];
+  }
+  if (lite.compromised) {
+    return [{
+      id: 'proxy.compromised', title: `LiteLLM proxy: not started: litellm ${lite.version} is a known-compromised release`, status: 'fail',
+      observed: `${lite.bin} is litellm ${lite.version}`,
+      expected: 'a litellm release not on the known-compromised list',
+      fix: `Remove it now and reinstall: ${safeLitellmInstall()}`,
+    }];
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'aider-mlx-proxy-'));
+  const configPath = join(dir, 'litellm.yaml');
+  await writeFile(configPath, renderedLitellm, { mode: 0o600 });
+  const port = (await isPortFree('127.0.0.1', plan.proxy.port)) ? plan.proxy.port : await findFreePort('127.0.0.1');
+  const proxy = await startLitellmProxy({ bin: lite.bin, configPath, port, env: caps.env, cwd: dir });
+  const checks: Check[] = [];
+  // If LiteLLM dies (bad config, import error), stop waiting at once and show its log.
+  const died = new AbortController();
+  let exited = false;
+  void proxy.exited.then(() => {
+    exited = true;
+    died.abort();
+  });
+  const signal = caps.signal ? AbortSignal.any([caps.signal, died.signal]) : died.signal;
+  try {
+    const models = servedModels(plan);
+    for (const m of models) {
+      caps.progress?.(`… proxy on 127.0.0.1:${port}: sending a completion for ${m.modelName}`);
+      const r = await waitForChat(`${proxy.root}/v1`, m.modelName, {
+        timeoutMs: caps.timeoutMs,
+        signal,
+        apiKey: LOCAL_API_KEY,
+        intervalMs: 1000,
+      });
+      checks.push(
+        r.ok
+          ? { id: `proxy.model.${m.modelName}`, title: `proxy (litellm ${lite.version ?? '?'}): ${m.modelName} answered through it`, status: 'pass', latencyMs: r.latencyMs }
+          : {
+              id: `proxy.model.${m.modelName}`, title: `proxy: ${m.modelName} through LiteLLM`, status: 'fail',
+              observed: `${exited ? 'LiteLLM exited' : describeChatFailure(r)}${proxy.log.length ? `; proxy log: ${proxy.log.slice(-3).join(' | ').slice(0, 300)}` : ''}`,
+              expected: 'HTTP 200 chat.completion through the proxy',
+              fix: 'Run `aider-mlx doctor` for the hop-by-hop diagnosis.',
+            },
+      );
+      if (!r.ok) break;
+    }
+    return checks;
+  } finally {
+    await proxy.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export { probeChat };
