@@ -1,0 +1,291 @@
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync, copyFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import JSON5 from 'json5';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { startFakeMlxServer, type FakeMlxServer } from '../../src/servers/fake-mlx-server.js';
+import { cli, ROOT, sandbox, type Sandbox } from './helpers.js';
+
+const EDITOR = 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit';
+const ARCHITECT = 'mlx-community/QwQ-32B-4bit';
+let editor: FakeMlxServer;
+let architect: FakeMlxServer;
+
+beforeAll(async () => {
+  editor = await startFakeMlxServer({ model: EDITOR });
+  architect = await startFakeMlxServer({ model: ARCHITECT });
+});
+afterAll(async () => {
+  await editor.close();
+  await architect.close();
+});
+
+const flags = (extra: string[] = []) => [
+  'setup', '--yes',
+  '--editor', EDITOR, '--editor-port', String(editor.port),
+  '--architect', ARCHITECT, '--architect-port', String(architect.port),
+  '--proxy-port', '4999', '--timeout', '10',
+  ...extra,
+];
+
+const files = (s: Sandbox) => ({
+  plan: join(s.config, 'plan.yaml'),
+  litellm: join(s.config, 'litellm.yaml'),
+  conf: join(s.repo, '.aider.conf.yml'),
+  settings: join(s.repo, '.aider.model.settings.yml'),
+  metadata: join(s.repo, '.aider.model.metadata.json'),
+});
+
+function snapshot(s: Sandbox): Record<string, string | null> {
+  return Object.fromEntries(Object.entries(files(s)).map(([k, p]) => [k, existsSync(p) ? readFileSync(p, 'utf8') : null]));
+}
+
+const backups = (s: Sandbox) => (existsSync(join(s.config, 'backups')) ? readdirSync(join(s.config, 'backups')) : []);
+
+describe('setup --yes against two stand-in servers', () => {
+  const s = sandbox();
+
+  it('writes the four files wired to each other, and the plan', async () => {
+    const r = await cli(flags(), { cwd: s.repo, env: s.env });
+    expect(r.stderr).not.toMatch(/Unexpected/);
+    expect(r.code).toBe(0);
+    const f = files(s);
+    const lite = parse(readFileSync(f.litellm, 'utf8'));
+    const conf = parse(readFileSync(f.conf, 'utf8'));
+    const settings = parse(readFileSync(f.settings, 'utf8')) as Array<{ name: string; extra_params: { api_base: string } }>;
+    const metadata = JSON5.parse(readFileSync(f.metadata, 'utf8')) as Record<string, unknown>;
+    const modelNames = new Set(lite.model_list.map((e: { model_name: string }) => e.model_name));
+    for (const key of ['model', 'editor-model', 'weak-model']) {
+      expect(conf[key]).toMatch(/^openai\//);
+      expect(modelNames.has(conf[key].slice(7))).toBe(true);
+      expect(settings.some((e) => e.name === conf[key])).toBe(true);
+      expect(metadata[conf[key]]).toBeTruthy();
+    }
+    const ports = lite.model_list.map((e: { litellm_params: { api_base: string } }) => e.litellm_params.api_base).sort();
+    expect(ports).toEqual([`http://127.0.0.1:${editor.port}/v1`, `http://127.0.0.1:${architect.port}/v1`].sort());
+    for (const e of lite.model_list) expect(e.litellm_params.model).toBe('openai/default_model');
+    expect(conf['openai-api-base']).toBe('http://127.0.0.1:4999/v1');
+    expect(conf.architect).toBe(true);
+    expect(parse(readFileSync(f.plan, 'utf8')).roles.architect.model).toBe(ARCHITECT);
+    // Files holding a key are 0600; the servers saw a real completion for the string we send.
+    expect(statSync(f.conf).mode & 0o777).toBe(0o600);
+    expect(statSync(f.litellm).mode & 0o777).toBe(0o600);
+    expect(editor.requests.some((q) => q.method === 'POST' && (q.body as { model?: string })?.model === 'default_model')).toBe(true);
+    expect(r.stdout).toMatch(/litellm --config ~\/\.config\/aider-mlx\/litellm\.yaml --host 127\.0\.0\.1 --port 4999/);
+    expect(backups(s)).toEqual([]);
+  });
+
+  it('a second identical run changes nothing: byte-identical files and no backup set', async () => {
+    const before = snapshot(s);
+    const r = await cli(flags(), { cwd: s.repo, env: s.env });
+    expect(r.code).toBe(0);
+    expect(snapshot(s)).toEqual(before);
+    expect(backups(s)).toEqual([]);
+    expect(r.stdout).toMatch(/unchanged .*\.aider\.conf\.yml/);
+  });
+
+  it('going from two models to one removes the architect keys it wrote, with a backup of the old files', async () => {
+    const r = await cli(['setup', '--yes', '--editor', EDITOR, '--editor-port', String(editor.port), '--proxy-port', '4999', '--timeout', '10'], { cwd: s.repo, env: s.env });
+    expect(r.code).toBe(0);
+    const conf = parse(readFileSync(files(s).conf, 'utf8'));
+    expect(conf).not.toHaveProperty('architect');
+    expect(conf).not.toHaveProperty('editor-model');
+    const settings = parse(readFileSync(files(s).settings, 'utf8')) as Array<{ name: string }>;
+    expect(settings.map((e) => e.name)).toEqual(['openai/mlx-qwen2.5-coder-7b-instruct-4bit']);
+    const sets = backups(s);
+    expect(sets).toHaveLength(1);
+    const manifest = JSON.parse(readFileSync(join(s.config, 'backups', sets[0]!, 'manifest.json'), 'utf8'));
+    expect(manifest.files.map((x: { path: string }) => x.path)).toContain(files(s).conf);
+  });
+});
+
+describe('setup --yes over existing files', () => {
+  it("keeps every comment line of Aider's sample config", async () => {
+    const s = sandbox();
+    const sample = join(ROOT, 'test/fixtures/real-world/sample.aider.conf.yml');
+    copyFileSync(sample, files(s).conf);
+    const r = await cli(flags(), { cwd: s.repo, env: s.env });
+    expect(r.code).toBe(0);
+    const out = readFileSync(files(s).conf, 'utf8').split('\n');
+    const comments = readFileSync(sample, 'utf8').split('\n').filter((l) => l.trim().startsWith('#'));
+    for (const line of comments) expect(out).toContain(line);
+    expect(parse(out.join('\n')).model).toBe('openai/mlx-qwq-32b-4bit');
+    expect(backups(s)).toHaveLength(1);
+  });
+
+  it('stops when the user already set a model, names the safer scopes, and writes nothing; --force replaces it', async () => {
+    const s = sandbox();
+    writeFileSync(files(s).conf, '# mine\nmodel: gpt-4o\ndark-mode: true\n');
+    const r = await cli(flags(), { cwd: s.repo, env: s.env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/already sets model: gpt-4o/);
+    expect(r.stderr).toMatch(/--scope profile/);
+    expect(readFileSync(files(s).conf, 'utf8')).toBe('# mine\nmodel: gpt-4o\ndark-mode: true\n');
+    expect(existsSync(files(s).plan)).toBe(false);
+
+    const f = await cli(flags(['--force']), { cwd: s.repo, env: s.env });
+    expect(f.code).toBe(0);
+    const conf = readFileSync(files(s).conf, 'utf8');
+    expect(conf).toContain('# mine');
+    expect(parse(conf)['dark-mode']).toBe(true);
+    expect(parse(conf).model).toBe('openai/mlx-qwq-32b-4bit');
+  });
+
+  it('never overwrites a malformed file: says file, line and column', async () => {
+    const s = sandbox();
+    const bad = 'model: a\n  bad: [unclosed\n';
+    writeFileSync(files(s).conf, bad);
+    const r = await cli(flags(), { cwd: s.repo, env: s.env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/\.aider\.conf\.yml line \d+, column \d+/);
+    expect(readFileSync(files(s).conf, 'utf8')).toBe(bad);
+    expect(existsSync(files(s).settings)).toBe(false);
+  });
+});
+
+describe('setup --yes: bad input gets one clear line and writes nothing', () => {
+  const cases: Array<[string, string[], RegExp]> = [
+    ['port 0', ['--editor', EDITOR, '--editor-port', '0'], /--editor-port must be a whole number from 1 to 65535 \(got "0"\)/],
+    ['port 70000', ['--editor', EDITOR, '--editor-port', '70000'], /got "70000"/],
+    ['port abc', ['--editor', EDITOR, '--proxy-port', 'abc'], /--proxy-port must be .*got "abc"/],
+    ['repo id with a space', ['--editor', 'mlx-community/Qwen Coder'], /cannot contain spaces/],
+    ['repo id with ..', ['--editor', 'mlx-community/../etc'], /cannot contain "\.\."/],
+    ['missing --editor', [], /--editor is required with --yes/],
+    ['unknown flag', ['--editor', EDITOR, '--bogus'], /bogus/],
+    ['bad mode', ['--editor', EDITOR, '--mode', 'sideways'], /--mode must be proxy or direct/],
+  ];
+  for (const [name, extra, msg] of cases) {
+    it(name, async () => {
+      const s = sandbox();
+      const r = await cli(['setup', '--yes', ...extra], { cwd: s.repo, env: s.env });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(msg);
+      expect(r.stderr.trim().split('\n').length).toBeLessThanOrEqual(2);
+      expect(existsSync(s.config)).toBe(false);
+    });
+  }
+
+  it('a port held by something that is not mlx_lm.server', async () => {
+    const other = await startFakeMlxServer({ model: 'x/y', faults: { identity: 'other' } });
+    try {
+      const s = sandbox();
+      const r = await cli(['setup', '--yes', '--editor', EDITOR, '--editor-port', String(other.port), '--timeout', '5'], { cwd: s.repo, env: s.env });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`127\\.0\\.0\\.1:${other.port} is held by`));
+      expect(existsSync(s.config)).toBe(false);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('an unreadable plan', async () => {
+    const s = sandbox();
+    mkdirSync(s.config, { recursive: true });
+    writeFileSync(join(s.config, 'plan.yaml'), 'version: 1\nmode: [oops\n');
+    const r = await cli(flags(), { cwd: s.repo, env: s.env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/plan\.yaml line \d+, column \d+/);
+    expect(existsSync(files(s).conf)).toBe(false);
+  });
+});
+
+describe('setup --yes: verification', () => {
+  it('a server that is down fails with exit 1, the start command, and nothing written; --force writes anyway', async () => {
+    const s = sandbox();
+    const args = ['setup', '--yes', '--editor', EDITOR, '--editor-port', '1', '--proxy-port', '4999', '--timeout', '3'];
+    const r = await cli(args, { cwd: s.repo, env: s.env });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/nothing answers on 127\.0\.0\.1:1/);
+    expect(r.stdout).toMatch(/mlx_lm\.server --model mlx-community\/Qwen2\.5-Coder-7B-Instruct-4bit --port 1/);
+    expect(existsSync(s.config)).toBe(false);
+    const f = await cli([...args, '--force'], { cwd: s.repo, env: s.env });
+    expect(f.code).toBe(1);
+    expect(existsSync(files(s).conf)).toBe(true);
+  });
+
+  it('a server started with another model answers 404 for our model string: exit 1 with the cause', async () => {
+    const s = sandbox();
+    // Direct mode sends the exact repo id; this server was started with the architect model.
+    const r = await cli(['setup', '--yes', '--mode', 'direct', '--editor', EDITOR, '--editor-port', String(architect.port), '--timeout', '5'], { cwd: s.repo, env: s.env });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/could not load "mlx-community\/Qwen2\.5-Coder-7B-Instruct-4bit"/);
+    expect(existsSync(s.config)).toBe(false);
+  });
+
+  it('--dry-run prints diffs and writes nothing; --json is machine-readable', async () => {
+    const s = sandbox();
+    const r = await cli(flags(['--dry-run']), { cwd: s.repo, env: s.env });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^\+\+\+ .*\.aider\.conf\.yml/m);
+    expect(r.stdout).toMatch(/^\+model: openai\/mlx-qwq-32b-4bit/m);
+    expect(existsSync(s.config)).toBe(false);
+    const j = await cli(flags(['--dry-run', '--json']), { cwd: s.repo, env: s.env });
+    const out = JSON.parse(j.stdout);
+    expect(out.ok).toBe(true);
+    expect(out.files.every((f: { changed: boolean; diff: string }) => f.changed && f.diff.length > 0)).toBe(true);
+    expect(out.checks.filter((c: { status: string }) => c.status === 'pass')).toHaveLength(2);
+  });
+});
+
+describe('modes and scopes', () => {
+  it('direct mode: each Aider model carries its own server as api_base; no proxy file', async () => {
+    const s = sandbox();
+    const r = await cli(flags(['--mode', 'direct']), { cwd: s.repo, env: s.env });
+    expect(r.code).toBe(0);
+    const settings = parse(readFileSync(files(s).settings, 'utf8')) as Array<{ name: string; extra_params: { api_base: string } }>;
+    expect(Object.fromEntries(settings.map((e) => [e.name, e.extra_params.api_base]))).toEqual({
+      [`openai/${EDITOR}`]: `http://127.0.0.1:${editor.port}/v1`,
+      [`openai/${ARCHITECT}`]: `http://127.0.0.1:${architect.port}/v1`,
+    });
+    expect(existsSync(files(s).litellm)).toBe(false);
+    expect(architect.requests.some((q) => (q.body as { model?: string })?.model === ARCHITECT)).toBe(true);
+  });
+
+  it('profile scope writes under ~/.config/aider-mlx/aider and `aider-mlx aider` runs aider on exactly those files', async () => {
+    const s = sandbox();
+    const r = await cli(flags(['--scope', 'profile']), { cwd: s.repo, env: s.env });
+    expect(r.code).toBe(0);
+    const profile = join(s.config, 'aider');
+    expect(existsSync(join(profile, '.aider.conf.yml'))).toBe(true);
+    expect(existsSync(files(s).conf)).toBe(false);
+    const conf = parse(readFileSync(join(profile, '.aider.conf.yml'), 'utf8'));
+    expect(conf['model-settings-file']).toBe(join(profile, '.aider.model.settings.yml'));
+    // A stand-in `aider` on PATH that prints its arguments.
+    const bin = join(s.root, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'aider'), '#!/bin/sh\nfor a in "$@"; do echo "$a"; done\nexit 7\n');
+    chmodSync(join(bin, 'aider'), 0o755);
+    const a = await cli(['aider', '--message', 'hi'], { cwd: s.repo, env: { ...s.env, PATH: `${bin}:${s.env.PATH}` } });
+    expect(a.code).toBe(7);
+    expect(a.stdout.split('\n')).toEqual([
+      '--config', join(profile, '.aider.conf.yml'),
+      '--model-settings-file', join(profile, '.aider.model.settings.yml'),
+      '--model-metadata-file', join(profile, '.aider.model.metadata.json'),
+      '--message', 'hi', '',
+    ]);
+  });
+
+  it('status --json reports each deployment and the proxy', async () => {
+    const s = sandbox();
+    expect((await cli(flags(), { cwd: s.repo, env: s.env })).code).toBe(0);
+    const r = await cli(['status', '--json', '--timeout', '3'], { cwd: s.repo, env: s.env });
+    const out = JSON.parse(r.stdout);
+    expect(r.code).toBe(1); // the proxy is not running
+    const deployments = out.hops.filter((h: { kind: string }) => h.kind === 'deployment');
+    expect(deployments.map((h: { up: boolean; answers: string }) => [h.up, h.answers])).toEqual([[true, 'mlx_lm.server'], [true, 'mlx_lm.server']]);
+    expect(out.hops.find((h: { kind: string }) => h.kind === 'proxy')).toMatchObject({ up: false, answers: 'none' });
+  });
+});
+
+describe('cheap commands', () => {
+  it('--version and --help', async () => {
+    const s = sandbox();
+    const v = await cli(['--version'], { cwd: s.repo, env: s.env });
+    expect(v.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+    const h = await cli(['--help'], { cwd: s.repo, env: s.env });
+    expect(h.stdout).toMatch(/setup .*--editor MODEL/s);
+    const u = await cli(['frobnicate'], { cwd: s.repo, env: s.env });
+    expect(u.code).toBe(2);
+    expect(u.stderr).toMatch(/Unknown command "frobnicate"/);
+  });
+});
