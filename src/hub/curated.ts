@@ -1,0 +1,103 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { AppError } from '../errors.js';
+import { isRepoId, type HubEnv } from './env.js';
+import { GiB } from './fit.js';
+import type { HubOptions, HubStatus } from './hub-client.js';
+import { getHubModel, mapLimit, type HubModel } from './search.js';
+
+export const CURATED_ROLES = ['editor', 'architect', 'single'] as const;
+export type CuratedRole = (typeof CURATED_ROLES)[number];
+
+const pickSchema = z.object({
+  role: z.enum(CURATED_ROLES),
+  repo: z.string().refine(isRepoId, 'must be a Hugging Face repo id like mlx-community/Name'),
+  context: z.number().int().min(512),
+  reason: z.string().min(1),
+  approx: z
+    .object({ weightsGB: z.number().positive().optional(), kvKiBPerToken: z.number().positive().optional() })
+    .optional(),
+});
+
+const listSchema = z.object({
+  version: z.literal(1),
+  tiers: z
+    .array(z.object({ memory: z.number().positive(), note: z.string().optional(), picks: z.array(pickSchema).min(1) }))
+    .min(1),
+});
+
+export type CuratedPick = z.infer<typeof pickSchema>;
+export type CuratedTier = z.infer<typeof listSchema>['tiers'][number];
+export interface CuratedList {
+  /** The file it came from. */
+  source: string;
+  tiers: CuratedTier[];
+}
+
+export const CURATED_FILE = 'data/curated-models.yaml';
+
+/** The shipped file sits at the package root: dist/.. from the bundle, src/hub/../.. from source. */
+export function curatedPath(env: HubEnv = {}): string {
+  if (env.AIDER_MLX_CURATED_MODELS) return env.AIDER_MLX_CURATED_MODELS;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const p = join(dir, CURATED_FILE);
+    if (existsSync(p)) return p;
+    dir = resolve(dir, '..');
+  }
+  throw new AppError(`aider-mlx cannot find ${CURATED_FILE}: the package is incomplete.`, 'Reinstall aider-mlx (`npx aider-mlx@latest`).');
+}
+
+export async function loadCurated(opts: { env?: HubEnv; path?: string } = {}): Promise<CuratedList> {
+  const source = opts.path ?? curatedPath(opts.env);
+  let raw: unknown;
+  try {
+    raw = parse(await readFile(source, 'utf8'));
+  } catch (err) {
+    throw new AppError(`Cannot read the curated model list ${source}: ${(err as Error).message.split('\n')[0]}`, 'Fix the YAML, or unset AIDER_MLX_CURATED_MODELS.');
+  }
+  const parsed = listSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new AppError(
+      `The curated model list ${source} is invalid at ${issue.path.join('.') || '(top)'}: ${issue.message}`,
+      'Fix the entry; each pick needs role (editor|architect|single), repo, context and reason.',
+    );
+  }
+  return { source, tiers: [...parsed.data.tiers].sort((a, b) => a.memory - b.memory) };
+}
+
+/** The largest tier not above this Mac's memory (the smallest one for smaller Macs). */
+export function tierFor(list: CuratedList, memoryBytes: number): { tier: CuratedTier; belowSmallest: boolean } {
+  const gb = memoryBytes / GiB;
+  const fitting = list.tiers.filter((t) => t.memory <= gb + 0.5);
+  return fitting.length ? { tier: fitting[fitting.length - 1]!, belowSmallest: false } : { tier: list.tiers[0]!, belowSmallest: true };
+}
+
+export interface CheckedPick extends CuratedPick {
+  /** yes: the Hub has it; no: the Hub says it does not exist (not offered); unknown: Hub not asked or unreachable. */
+  onHub: 'yes' | 'no' | 'unknown';
+  status: HubStatus;
+  hub?: HubModel;
+}
+
+/** Ask the Hub about each distinct repo once. */
+export async function checkPicks(picks: CuratedPick[], opts: HubOptions & { skipHub?: boolean }): Promise<CheckedPick[]> {
+  const repos = [...new Set(picks.map((p) => p.repo))];
+  const found = new Map<string, { status: HubStatus; model?: HubModel }>();
+  if (!opts.skipHub) {
+    await mapLimit(repos, 4, async (repo) => {
+      found.set(repo, await getHubModel(repo, opts));
+    });
+  }
+  return picks.map((p) => {
+    const r = found.get(p.repo);
+    const status: HubStatus = r?.status ?? { kind: 'offline', message: 'The Hub was not asked.' };
+    const onHub = status.kind === 'ok' ? 'yes' : status.kind === 'not-found' ? 'no' : 'unknown';
+    return { ...p, onHub, status, ...(r?.model ? { hub: r.model } : {}) };
+  });
+}

@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { bytesPerParam, detectMemory, estimateModelMemory, fitModel, fitRoles, formatGB, GiB, gpuBudget } from './fit.js';
+
+const qwen7 = { layers: 28, kvHeads: 4, headDim: 128 };
+const qwen32 = { layers: 64, kvHeads: 8, headDim: 128 };
+
+describe('detectMemory', () => {
+  it('asks sysctl on macOS, and notes a raised wired limit', async () => {
+    const calls: string[] = [];
+    const run = async (_cmd: string, args: string[]) => {
+      calls.push(args.join(' '));
+      return args[1] === 'hw.memsize' ? '34359738368\n' : '0\n';
+    };
+    expect(await detectMemory({ platform: 'darwin', run })).toEqual({ totalBytes: 32 * GiB, source: 'sysctl', platform: 'darwin' });
+    expect(calls).toEqual(['-n hw.memsize', '-n iogpu.wired_limit_mb']);
+    const raised = await detectMemory({ platform: 'darwin', run: async (_c, a) => (a[1] === 'hw.memsize' ? String(64 * GiB) : '57344') });
+    expect(raised.wiredLimitBytes).toBe(56 * GiB);
+  });
+  it('falls back to os.totalmem elsewhere or when sysctl fails', async () => {
+    expect(await detectMemory({ platform: 'linux', totalmem: () => 8 * GiB })).toEqual({ totalBytes: 8 * GiB, source: 'os', platform: 'linux' });
+    const failing = async () => {
+      throw new Error('no sysctl');
+    };
+    expect((await detectMemory({ platform: 'darwin', run: failing, totalmem: () => 16 * GiB })).source).toBe('os');
+  });
+});
+
+describe('gpuBudget', () => {
+  it('2/3 below 36 GB, 3/4 from 36 GB, the wired limit when raised', () => {
+    expect(gpuBudget({ totalBytes: 8 * GiB }).bytes / 1e9).toBeCloseTo(5.73, 1); // 5.46 GiB observed on 8 GB M1
+    expect(gpuBudget({ totalBytes: 32 * GiB }).bytes).toBeCloseTo((32 * GiB * 2) / 3);
+    expect(gpuBudget({ totalBytes: 36 * GiB }).bytes).toBe(27 * GiB);
+    expect(gpuBudget({ totalBytes: 128 * GiB }).bytes).toBe(96 * GiB);
+    expect(gpuBudget({ totalBytes: 64 * GiB, wiredLimitBytes: 56 * GiB })).toEqual({ bytes: 56 * GiB, rule: 'iogpu.wired_limit_mb = 57344' });
+    expect(gpuBudget({ totalBytes: 32 * GiB }).rule).toBe('2/3 of 32 GB (macOS GPU default below 36 GB)');
+  });
+});
+
+describe('estimateModelMemory', () => {
+  it('weights from files + KV from config + runtime, with the arithmetic', () => {
+    const e = estimateModelMemory({ repoId: 'q7', context: 32768, weightsBytes: 4 * GiB, shape: qwen7 });
+    expect(e.kvBytes).toBe(56 * 1024 * 32768); // 1.75 GiB, ANCHORS §5.1
+    expect(e.totalBytes).toBe(4 * GiB + 1.75 * GiB + 1 * GiB);
+    expect(e.known).toBe(true);
+    expect(e.arithmetic).toBe('weights 4 GB + KV 1.8 GB (2 × 28 layers × 4 KV heads × 128 dim × 2 B × 32768 tokens) + runtime 1 GB = 6.8 GB');
+  });
+  it('weights from parameters at 0.5625 B for 4-bit when there are no files', () => {
+    expect(bytesPerParam(4, 64)).toBe(0.5625);
+    expect(bytesPerParam(8, 64)).toBe(1.0625);
+    const e = estimateModelMemory({ repoId: 'q32', context: 8192, paramsB: 32, quantBits: 4, shape: qwen32 });
+    expect(e.weightsSource).toBe('params');
+    expect(e.weightsBytes).toBe(32e9 * 0.5625);
+    expect(e.arithmetic).toContain('32B params × 0.5625 B at 4-bit');
+  });
+  it('says when a part is unknown and gives a lower bound', () => {
+    const e = estimateModelMemory({ repoId: 'x', context: 4096, weightsBytes: GiB });
+    expect(e.known).toBe(false);
+    expect(e.arithmetic).toContain('KV unknown');
+    expect(e.arithmetic).toContain('= at least 2 GB');
+    const hinted = estimateModelMemory({ repoId: 'x', context: 4096, weightsBytes: GiB, kvBytesPerTokenHint: 56 * 1024 });
+    expect(hinted.kvSource).toBe('hint');
+    expect(hinted.known).toBe(true);
+  });
+});
+
+describe('fit labels', () => {
+  const budget32 = gpuBudget({ totalBytes: 32 * GiB }); // 21.3 GB
+  it('fits / tight / too big', () => {
+    const small = estimateModelMemory({ repoId: 'a', context: 32768, weightsBytes: 4 * GiB, shape: qwen7 });
+    expect(fitModel(small, budget32).label).toBe('fits');
+    const tight = estimateModelMemory({ repoId: 'b', context: 8192, weightsBytes: 17.2 * GiB, shape: qwen32 }); // 20.2 GB
+    expect(fitModel(tight, budget32).label).toBe('tight');
+    const big = estimateModelMemory({ repoId: 'c', context: 32768, weightsBytes: 17.2 * GiB, shape: qwen32 }); // 26.2 GB
+    const f = fitModel(big, budget32);
+    expect(f.label).toBe('too-big');
+    expect(f.arithmetic).toMatch(/= 26\.2 GB of 21\.3 GB budget \(123%\) → too-big$/);
+  });
+
+  it('adds up one process per distinct model (ANCHORS: 32B architect + 7B editor is tight on 48 GB)', () => {
+    const roles = [
+      { role: 'architect', input: { repoId: 'qwq', context: 32768, weightsBytes: 17.2 * GiB, shape: qwen32 } },
+      { role: 'editor', input: { repoId: 'coder7', context: 32768, weightsBytes: 4 * GiB, shape: qwen7 } },
+    ];
+    expect(fitRoles(roles, budget32).label).toBe('too-big');
+    const on48 = fitRoles(roles, gpuBudget({ totalBytes: 48 * GiB }));
+    expect(on48.totalBytes / GiB).toBeCloseTo(33, 0);
+    expect(on48.label).toBe('tight');
+    expect(on48.arithmetic).toBe('architect 26.2 GB + editor 6.8 GB = 33 GB of 36 GB budget (92%) → tight');
+    expect(fitRoles(roles, gpuBudget({ totalBytes: 64 * GiB })).label).toBe('fits');
+  });
+
+  it('roles on the same model share one server at the larger context', () => {
+    const set = fitRoles(
+      [
+        { role: 'editor', input: { repoId: 'm', context: 8192, weightsBytes: 4 * GiB, shape: qwen7 } },
+        { role: 'architect', input: { repoId: 'm', context: 32768, weightsBytes: 4 * GiB, shape: qwen7 } },
+      ],
+      budget32,
+    );
+    expect(set.processes).toHaveLength(1);
+    expect(set.processes[0]!.roles).toEqual(['editor', 'architect']);
+    expect(set.processes[0]!.estimate.context).toBe(32768);
+  });
+});
+
+it('formatGB', () => {
+  expect(formatGB(512 * 2 ** 20)).toBe('512 MB');
+  expect(formatGB(4.25 * GiB)).toBe('4.3 GB');
+});

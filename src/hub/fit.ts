@@ -1,0 +1,231 @@
+import { execFile } from 'node:child_process';
+import { totalmem } from 'node:os';
+import { kvBytesPerToken, type ModelShape } from './model-facts.js';
+
+/**
+ * Memory figures are binary (2^30 bytes) and printed as "GB", the way Apple counts unified memory:
+ * a "32 GB" Mac has 32 × 2^30 bytes.
+ */
+export const GiB = 2 ** 30;
+
+export type FitLabel = 'fits' | 'tight' | 'too-big';
+
+export interface MachineMemory {
+  totalBytes: number;
+  source: 'sysctl' | 'os' | 'override';
+  platform: NodeJS.Platform | string;
+  /** `iogpu.wired_limit_mb` when the user raised the GPU limit (0 / absent = macOS default). */
+  wiredLimitBytes?: number;
+}
+
+export interface Budget {
+  bytes: number;
+  /** The rule, in words, for the arithmetic line. */
+  rule: string;
+}
+
+type Runner = (cmd: string, args: string[]) => Promise<string>;
+
+const defaultRunner: Runner = (cmd, args) =>
+  new Promise((resolve, reject) =>
+    execFile(cmd, args, { timeout: 3000 }, (err, stdout) => (err ? reject(err) : resolve(String(stdout)))),
+  );
+
+/** Unified memory: `sysctl -n hw.memsize` on macOS, `os.totalmem()` elsewhere. */
+export async function detectMemory(opts: { platform?: string; run?: Runner; totalmem?: () => number } = {}): Promise<MachineMemory> {
+  const platform = opts.platform ?? process.platform;
+  const run = opts.run ?? defaultRunner;
+  const fallback = (): MachineMemory => ({ totalBytes: (opts.totalmem ?? totalmem)(), source: 'os', platform });
+  if (platform !== 'darwin') return fallback();
+  let mem: MachineMemory;
+  try {
+    const bytes = Number((await run('sysctl', ['-n', 'hw.memsize'])).trim());
+    mem = Number.isFinite(bytes) && bytes > 0 ? { totalBytes: bytes, source: 'sysctl', platform } : fallback();
+  } catch {
+    mem = fallback();
+  }
+  try {
+    const mb = Number((await run('sysctl', ['-n', 'iogpu.wired_limit_mb'])).trim());
+    if (Number.isFinite(mb) && mb > 0) mem.wiredLimitBytes = mb * 2 ** 20;
+  } catch {
+    // older macOS has no such key: the default applies
+  }
+  return mem;
+}
+
+/**
+ * The GPU budget: Metal's recommendedMaxWorkingSetSize, which mlx-lm wires and warns above.
+ * Rule (ANCHORS §5.1 and llama.cpp/mlx logs): 2/3 of RAM below 36 GB (5.46 GB of 8, 10.7 of 16,
+ * 21.3 of 32), 3/4 from 36 GB up (27 of 36, 48 of 64, 96 of 128). Newer macOS gives a bit more on
+ * big machines (≈107.5 of 128 observed), so the rule errs low. A raised `iogpu.wired_limit_mb` wins.
+ */
+export function gpuBudget(mem: Pick<MachineMemory, 'totalBytes' | 'wiredLimitBytes'>): Budget {
+  if (mem.wiredLimitBytes && mem.wiredLimitBytes > 0) {
+    return { bytes: mem.wiredLimitBytes, rule: `iogpu.wired_limit_mb = ${Math.round(mem.wiredLimitBytes / 2 ** 20)}` };
+  }
+  const gb = mem.totalBytes / GiB;
+  return gb < 36
+    ? { bytes: (mem.totalBytes * 2) / 3, rule: `2/3 of ${formatGB(mem.totalBytes)} (macOS GPU default below 36 GB)` }
+    : { bytes: (mem.totalBytes * 3) / 4, rule: `3/4 of ${formatGB(mem.totalBytes)} (macOS GPU default from 36 GB)` };
+}
+
+/** Above this share of the budget a choice is "tight". */
+export const TIGHT_SHARE = 0.8;
+/** mlx_lm.server's own memory (Python, Metal buffers, activations) per process, on top of weights and KV. */
+export const RUNTIME_OVERHEAD = 1 * GiB;
+
+export interface EstimateInput {
+  repoId: string;
+  context: number;
+  /** Sum of `model*.safetensors` sizes (best). */
+  weightsBytes?: number;
+  paramsB?: number;
+  quantBits?: number;
+  groupSize?: number;
+  shape?: ModelShape;
+  /** An offline hint (curated data) used when there is no config.json. */
+  kvBytesPerTokenHint?: number;
+}
+
+export interface MemoryEstimate {
+  repoId: string;
+  context: number;
+  weightsBytes?: number;
+  weightsSource: 'files' | 'params' | 'unknown';
+  kvBytes?: number;
+  kvSource: 'config' | 'hint' | 'unknown';
+  overheadBytes: number;
+  /** Lower bound when a part is unknown. */
+  totalBytes: number;
+  known: boolean;
+  arithmetic: string;
+}
+
+/** Bytes per parameter for MLX affine quantization: bits + a 16-bit scale and bias per group. */
+export function bytesPerParam(bits = 4, groupSize = 64): number {
+  return bits >= 16 ? 2 : (bits + 32 / groupSize) / 8;
+}
+
+export function estimateModelMemory(input: EstimateInput): MemoryEstimate {
+  const parts: string[] = [];
+  let weightsBytes: number | undefined;
+  let weightsSource: MemoryEstimate['weightsSource'] = 'unknown';
+  if (input.weightsBytes && input.weightsBytes > 0) {
+    weightsBytes = input.weightsBytes;
+    weightsSource = 'files';
+    parts.push(`weights ${formatGB(weightsBytes)}`);
+  } else if (input.paramsB) {
+    const bits = input.quantBits ?? input.shape?.quantBits ?? 4;
+    const bpp = bytesPerParam(bits, input.groupSize ?? input.shape?.groupSize ?? 64);
+    weightsBytes = input.paramsB * 1e9 * bpp;
+    weightsSource = 'params';
+    parts.push(`weights ${formatGB(weightsBytes)} (${input.paramsB}B params × ${round(bpp, 4)} B at ${bits}-bit)`);
+  } else parts.push('weights unknown');
+
+  let kvBytes: number | undefined;
+  let kvSource: MemoryEstimate['kvSource'] = 'unknown';
+  const perToken = input.shape ? kvBytesPerToken(input.shape) : undefined;
+  if (perToken) {
+    kvBytes = perToken * input.context;
+    kvSource = 'config';
+    const s = input.shape!;
+    parts.push(`KV ${formatGB(kvBytes)} (2 × ${s.layers} layers × ${s.kvHeads} KV heads × ${s.headDim} dim × 2 B × ${input.context} tokens)`);
+  } else if (input.kvBytesPerTokenHint) {
+    kvBytes = input.kvBytesPerTokenHint * input.context;
+    kvSource = 'hint';
+    parts.push(`KV ${formatGB(kvBytes)} (${Math.round(input.kvBytesPerTokenHint / 1024)} KiB/token × ${input.context} tokens)`);
+  } else parts.push('KV unknown (no config.json)');
+
+  parts.push(`runtime ${formatGB(RUNTIME_OVERHEAD)}`);
+  const totalBytes = (weightsBytes ?? 0) + (kvBytes ?? 0) + RUNTIME_OVERHEAD;
+  const known = weightsBytes !== undefined && kvBytes !== undefined;
+  return {
+    repoId: input.repoId,
+    context: input.context,
+    weightsBytes,
+    weightsSource,
+    kvBytes,
+    kvSource,
+    overheadBytes: RUNTIME_OVERHEAD,
+    totalBytes,
+    known,
+    arithmetic: `${parts.join(' + ')} = ${known ? '' : 'at least '}${formatGB(totalBytes)}`,
+  };
+}
+
+export interface Fit {
+  label: FitLabel;
+  totalBytes: number;
+  budgetBytes: number;
+  /** totalBytes / budgetBytes */
+  share: number;
+  known: boolean;
+  arithmetic: string;
+}
+
+export function labelFor(totalBytes: number, budget: Budget): FitLabel {
+  const share = totalBytes / budget.bytes;
+  return share > 1 ? 'too-big' : share > TIGHT_SHARE ? 'tight' : 'fits';
+}
+
+export function fitModel(estimate: MemoryEstimate, budget: Budget): Fit {
+  const share = estimate.totalBytes / budget.bytes;
+  const label = labelFor(estimate.totalBytes, budget);
+  return {
+    label,
+    totalBytes: estimate.totalBytes,
+    budgetBytes: budget.bytes,
+    share,
+    known: estimate.known,
+    arithmetic: `${estimate.arithmetic} of ${formatGB(budget.bytes)} budget (${Math.round(share * 100)}%) → ${label}`,
+  };
+}
+
+export interface RoleInput {
+  role: string;
+  input: EstimateInput;
+}
+
+export interface SetFit extends Fit {
+  /** One mlx_lm.server per distinct model; roles that share a model share its process. */
+  processes: { repoId: string; roles: string[]; estimate: MemoryEstimate }[];
+}
+
+/** All roles together: the processes' memory adds up. */
+export function fitRoles(roles: RoleInput[], budget: Budget): SetFit {
+  const byRepo = new Map<string, { roles: string[]; input: EstimateInput }>();
+  for (const r of roles) {
+    const p = byRepo.get(r.input.repoId);
+    if (!p) byRepo.set(r.input.repoId, { roles: [r.role], input: { ...r.input } });
+    else {
+      p.roles.push(r.role);
+      p.input.context = Math.max(p.input.context, r.input.context); // one server, the larger window
+    }
+  }
+  const processes = [...byRepo.entries()].map(([repoId, p]) => ({ repoId, roles: p.roles, estimate: estimateModelMemory(p.input) }));
+  const totalBytes = processes.reduce((a, p) => a + p.estimate.totalBytes, 0);
+  const known = processes.every((p) => p.estimate.known);
+  const share = totalBytes / budget.bytes;
+  const label = labelFor(totalBytes, budget);
+  const sum = processes.map((p) => `${p.roles.join('+')} ${formatGB(p.estimate.totalBytes)}`).join(' + ');
+  return {
+    label,
+    totalBytes,
+    budgetBytes: budget.bytes,
+    share,
+    known,
+    processes,
+    arithmetic: `${sum} = ${known ? '' : 'at least '}${formatGB(totalBytes)} of ${formatGB(budget.bytes)} budget (${Math.round(share * 100)}%) → ${label}`,
+  };
+}
+
+export function formatGB(bytes: number): string {
+  if (bytes < 2 ** 20) return `${Math.round(bytes / 1024)} KB`;
+  if (bytes < GiB) return `${Math.round(bytes / 2 ** 20)} MB`;
+  return `${round(bytes / GiB, 1)} GB`;
+}
+
+function round(n: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
