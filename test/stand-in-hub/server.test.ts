@@ -66,7 +66,7 @@ describe('stand-in Hub, as @huggingface/hub sees it', () => {
     const res = await fetch(`${hub.url}/${repo.id}/resolve/${repo.sha}/config.json`);
     expect(res.status).toBe(200);
     expect(res.headers.get('etag')).toBe(`"${repo.files.find((f) => f.path === 'config.json')!.oid}"`);
-    expect((await res.json()).model_type).toBe('qwen2');
+    expect(((await res.json()) as { model_type: string }).model_type).toBe('qwen2');
   });
 
   it('gives the Hub error codes', async () => {
