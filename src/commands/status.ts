@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { configPaths, tildify, type Env } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
-import { LOCAL_API_KEY, servedModels } from '../config/names.js';
+import { servedModels } from '../config/names.js';
+import { proxyKey } from '../config/secrets.js';
 import type { Plan } from '../config/plan.js';
 import { identifyServer, probeLitellm, rootUrl } from '../servers/probe.js';
 
@@ -21,7 +22,7 @@ export interface HopStatus {
 }
 
 /** Every deployment and the proxy, probed in parallel: cheap checks only (no generation). */
-export async function collectStatus(plan: Plan, opts: { timeoutMs: number }): Promise<HopStatus[]> {
+export async function collectStatus(plan: Plan, opts: { timeoutMs: number; env?: Env }): Promise<HopStatus[]> {
   const jobs: Array<Promise<HopStatus>> = [];
   for (const m of servedModels(plan)) {
     for (const d of m.deployments) {
@@ -45,7 +46,7 @@ export async function collectStatus(plan: Plan, opts: { timeoutMs: number }): Pr
     const { host, port } = plan.proxy;
     const started = performance.now();
     jobs.push(
-      probeLitellm(rootUrl(host, port), { timeoutMs: opts.timeoutMs, apiKey: LOCAL_API_KEY }).then((p) => {
+      proxyKey(opts.env ?? process.env).then((apiKey) => probeLitellm(rootUrl(host, port), { timeoutMs: opts.timeoutMs, apiKey })).then((p) => {
         const missing = servedModels(plan).map((m) => m.modelName).filter((n) => !p.names.includes(n));
         return {
           kind: 'proxy' as const,
@@ -87,7 +88,7 @@ export async function runStatusCommand(args: string[]): Promise<number> {
   const env = process.env;
   const plan = await readPlan(env);
   if (!plan) throw new UsageError(`No plan yet at ${tildify(configPaths(env).plan, env)}.`, 'Run `npx aider-mlx setup` first.');
-  const hops = await collectStatus(plan, { timeoutMs: timeoutSec * 1000 });
+  const hops = await collectStatus(plan, { timeoutMs: timeoutSec * 1000, env });
   const allUp = hops.every((h) => h.up);
   if (values.json) process.stdout.write(JSON.stringify({ ok: allUp, mode: plan.mode, hops }, null, 2) + '\n');
   else process.stdout.write(render(plan, hops, env));

@@ -22,6 +22,8 @@ export interface RenderedFiles {
 export interface RenderPaths {
   litellmConfig: string;
   aiderDir: string;
+  /** The proxy's master key (see secrets.ts); only used in proxy mode. Absent: names-only renders. */
+  proxyKey?: string;
 }
 
 /** Output budget per model: half the window, capped (reasoning models think at length). */
@@ -91,6 +93,8 @@ export function renderContext(plan: Plan, paths: RenderPaths) {
     request_timeout: plan.requestTimeout,
     num_retries: Math.max(0, ...models.map((m) => m.deployments.length - 1)),
     api_key: LOCAL_API_KEY,
+    proxy_key: paths.proxyKey ?? LOCAL_API_KEY,
+    aider_api_key: plan.mode === 'proxy' ? (paths.proxyKey ?? LOCAL_API_KEY) : LOCAL_API_KEY,
     deployments,
     models: settingsModels,
     main_model: main.aiderName,

@@ -9,6 +9,7 @@ import { servedModels } from './names.js';
 import type { Plan } from './plan.js';
 import { planToYaml } from './plan-file.js';
 import { AIDER_FILES, renderFiles, type RenderedFiles } from './render.js';
+import { proxyKey } from './secrets.js';
 
 /** Keys whose replacement would silently move a user's existing Aider setup to our servers. */
 const GUARDED_KEYS = ['model', 'editor-model', 'weak-model', 'openai-api-base'];
@@ -18,6 +19,8 @@ const MANAGED_KEYS = ['architect', 'editor-model', 'model-settings-file', 'model
 export interface ComposedWrites {
   changes: FileChange[];
   rendered: RenderedFiles;
+  /** The proxy's master key the files carry (never print it: see redact()). */
+  proxyKey: string;
   /** Values the user set that we would replace (project/global scope only). */
   conflicts: Array<Conflict & { path: string }>;
 }
@@ -31,8 +34,8 @@ async function readIfExists(path: string): Promise<string | undefined> {
   }
 }
 
-function renderPaths(plan: Plan, env: Env) {
-  return { litellmConfig: configPaths(env).litellm, aiderDir: plan.aider.dir };
+function renderPaths(plan: Plan, env: Env, key: string) {
+  return { litellmConfig: configPaths(env).litellm, aiderDir: plan.aider.dir, proxyKey: key };
 }
 
 /**
@@ -42,7 +45,8 @@ function renderPaths(plan: Plan, env: Env) {
  */
 export async function composeWrites(plan: Plan, env: Env, prev?: Plan): Promise<ComposedWrites> {
   const paths = configPaths(env);
-  const rendered = renderFiles(plan, renderPaths(plan, env));
+  const key = await proxyKey(env);
+  const rendered = renderFiles(plan, renderPaths(plan, env, key));
   const models = servedModels(plan);
   const sameDir = prev !== undefined && prev.aider.dir === plan.aider.dir;
   const prevModels = prev ? servedModels(prev) : [];
@@ -55,7 +59,7 @@ export async function composeWrites(plan: Plan, env: Env, prev?: Plan): Promise<
   // Values a previous run of ours wrote are not the user's: replacing them is no conflict.
   const ours = new Set<string>();
   if (prev) {
-    const prevConf = (parse(renderFiles(prev, renderPaths(prev, env)).conf) ?? {}) as Record<string, unknown>;
+    const prevConf = (parse(renderFiles(prev, renderPaths(prev, env, key)).conf) ?? {}) as Record<string, unknown>;
     for (const k of GUARDED_KEYS) if (prevConf[k] !== undefined) ours.add(`${k}=${String(prevConf[k])}`);
   }
 
@@ -93,5 +97,5 @@ export async function composeWrites(plan: Plan, env: Env, prev?: Plan): Promise<
       mode: 0o600,
     });
   }
-  return { changes, rendered, conflicts };
+  return { changes, rendered, conflicts, proxyKey: key };
 }

@@ -41,8 +41,9 @@ export async function startLitellmProxy(opts: {
     opts.bin,
     ['--config', opts.configPath, '--host', '127.0.0.1', '--port', String(opts.port)],
     {
-      // No telemetry, no update checks: this run only proves the config.
-      env: { ...opts.env, LITELLM_TELEMETRY: 'False', LITELLM_LOG: 'ERROR', NO_DOCS: 'True' },
+      // No telemetry, no remote price-map fetch (offline Macs would wait on it): this run only
+      // proves the config.
+      env: { ...opts.env, LITELLM_TELEMETRY: 'False', LITELLM_LOCAL_MODEL_COST_MAP: 'True', DISABLE_ADMIN_UI: 'True' },
       cwd: opts.cwd,
       onLine: (l) => {
         log.push(l);

@@ -6,6 +6,7 @@ import { readPlan } from '../config/plan-file.js';
 import type { Plan } from '../config/plan.js';
 import { composeWrites } from '../config/write.js';
 import { servedModels } from '../config/names.js';
+import { redact } from '../config/secrets.js';
 import { buildPlan } from './build-plan.js';
 import type { SetupInput } from './flags.js';
 import { verifyProxy, verifyServers } from './verify.js';
@@ -77,7 +78,7 @@ export async function runSetup(input: SetupInput, caps: SetupCaps): Promise<Setu
 
   if (serversOk && plan.mode === 'proxy') {
     caps.progress?.('Starting LiteLLM from the new config to send a completion through it…');
-    checks.push(...(await verifyProxy(plan, composed.rendered.litellm, vcaps)));
+    checks.push(...(await verifyProxy(plan, composed.rendered.litellm, composed.proxyKey, vcaps)));
   } else if (plan.mode === 'proxy') {
     checks.push({ id: 'proxy', title: 'LiteLLM proxy: not verified (a model server failed first)', status: 'skip' });
   }
@@ -90,7 +91,7 @@ export async function runSetup(input: SetupInput, caps: SetupCaps): Promise<Setu
     plan,
     notes,
     checks,
-    files: planned.map((p) => ({ path: p.path, changed: p.changed, existed: p.existed, diff: p.diff })),
+    files: planned.map((p) => ({ path: p.path, changed: p.changed, existed: p.existed, diff: redact(p.diff, [composed.proxyKey]) })),
     written: [],
     dryRun: input.dryRun,
     next: nextSteps(plan, caps.env),

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { Check } from '../lib/check.js';
 import { safeLitellmInstall } from '../lib/compromised.js';
 import type { Env } from '../lib/paths.js';
-import { apiBase, LOCAL_API_KEY, servedModels, type ServedModel } from '../config/names.js';
+import { apiBase, servedModels, type ServedModel } from '../config/names.js';
+import { redact } from '../config/secrets.js';
 import type { Plan } from '../config/plan.js';
 import { identifyServer, probeChat, waitForChat, type ChatProbe, type WaitInfo } from '../servers/probe.js';
 import { findLitellm, startLitellmProxy } from '../servers/litellm.js';
@@ -96,7 +97,7 @@ export async function verifyServers(plan: Plan, caps: VerifyCaps): Promise<{ che
  * Start LiteLLM from the rendered config (127.0.0.1, the planned port or a free one), send a
  * completion through it for every model_name, stop it. Leaves nothing running.
  */
-export async function verifyProxy(plan: Plan, renderedLitellm: string, caps: VerifyCaps): Promise<Check[]> {
+export async function verifyProxy(plan: Plan, renderedLitellm: string, proxyKey: string, caps: VerifyCaps): Promise<Check[]> {
   const lite = await findLitellm(caps.env);
   if (!lite) {
     return [{
@@ -135,7 +136,7 @@ export async function verifyProxy(plan: Plan, renderedLitellm: string, caps: Ver
       const r = await waitForChat(`${proxy.root}/v1`, m.modelName, {
         timeoutMs: caps.timeoutMs,
         signal,
-        apiKey: LOCAL_API_KEY,
+        apiKey: proxyKey,
         intervalMs: 1000,
       });
       checks.push(
@@ -143,7 +144,7 @@ export async function verifyProxy(plan: Plan, renderedLitellm: string, caps: Ver
           ? { id: `proxy.model.${m.modelName}`, title: `proxy (litellm ${lite.version ?? '?'}): ${m.modelName} answered through it`, status: 'pass', latencyMs: r.latencyMs }
           : {
               id: `proxy.model.${m.modelName}`, title: `proxy: ${m.modelName} through LiteLLM`, status: 'fail',
-              observed: `${exited ? 'LiteLLM exited' : describeChatFailure(r)}${proxy.log.length ? `; proxy log: ${proxy.log.slice(-3).join(' | ').slice(0, 300)}` : ''}`,
+              observed: redact(`${exited ? 'LiteLLM exited' : describeChatFailure(r)}${proxy.log.length ? `; proxy log: ${proxy.log.slice(-3).join(' | ').slice(0, 300)}` : ''}`, [proxyKey]),
               expected: 'HTTP 200 chat.completion through the proxy',
               fix: 'Run `aider-mlx doctor` for the hop-by-hop diagnosis.',
             },

@@ -66,6 +66,11 @@ describe('setup --yes against two stand-in servers', () => {
     for (const e of lite.model_list) expect(e.litellm_params.model).toBe('openai/default_model');
     expect(conf['openai-api-base']).toBe('http://127.0.0.1:4999/v1');
     expect(conf.architect).toBe(true);
+    // The proxy's master key: strong, shared by the proxy and Aider, never printed.
+    const key = lite.general_settings.master_key as string;
+    expect(key).toMatch(/^sk-aider-mlx-[0-9a-f]{48}$/);
+    expect(conf['openai-api-key']).toBe(key);
+    expect(r.stdout + r.stderr).not.toContain(key);
     expect(parse(readFileSync(f.plan, 'utf8')).roles.architect.model).toBe(ARCHITECT);
     // Files holding a key are 0600; the servers saw a real completion for the string we send.
     expect(statSync(f.conf).mode & 0o777).toBe(0o600);
@@ -218,6 +223,8 @@ describe('setup --yes: verification', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^\+\+\+ .*\.aider\.conf\.yml/m);
     expect(r.stdout).toMatch(/^\+model: openai\/mlx-qwq-32b-4bit/m);
+    expect(r.stdout).toMatch(/^\+openai-api-key: <redacted>/m);
+    expect(r.stdout).not.toMatch(/sk-aider-mlx-[0-9a-f]{48}/);
     expect(existsSync(s.config)).toBe(false);
     const j = await cli(flags(['--dry-run', '--json']), { cwd: s.repo, env: s.env });
     const out = JSON.parse(j.stdout);
