@@ -83,7 +83,8 @@ export interface EstimateInput {
   quantBits?: number;
   groupSize?: number;
   shape?: ModelShape;
-  /** An offline hint (curated data) used when there is no config.json. */
+  /** Offline hints (curated data), used when the cache and the Hub give nothing. */
+  weightsBytesHint?: number;
   kvBytesPerTokenHint?: number;
 }
 
@@ -91,7 +92,7 @@ export interface MemoryEstimate {
   repoId: string;
   context: number;
   weightsBytes?: number;
-  weightsSource: 'files' | 'params' | 'unknown';
+  weightsSource: 'files' | 'hint' | 'params' | 'unknown';
   kvBytes?: number;
   kvSource: 'config' | 'hint' | 'unknown';
   overheadBytes: number;
@@ -114,6 +115,10 @@ export function estimateModelMemory(input: EstimateInput): MemoryEstimate {
     weightsBytes = input.weightsBytes;
     weightsSource = 'files';
     parts.push(`weights ${formatGB(weightsBytes)}`);
+  } else if (input.weightsBytesHint && input.weightsBytesHint > 0) {
+    weightsBytes = input.weightsBytesHint;
+    weightsSource = 'hint';
+    parts.push(`weights ~${formatGB(weightsBytes)}`);
   } else if (input.paramsB) {
     const bits = input.quantBits ?? input.shape?.quantBits ?? 4;
     const bpp = bytesPerParam(bits, input.groupSize ?? input.shape?.groupSize ?? 64);

@@ -91,9 +91,10 @@ export function classifyHubError(err: unknown, client: Pick<HubClient, 'hubUrl' 
   }
   const netCode = e?.cause?.code ?? (e as { code?: string })?.code;
   if (e instanceof TypeError || (netCode && /^E[A-Z_]+$/.test(netCode))) {
+    const detail = netCode ?? e?.cause?.message;
     return {
       kind: 'unreachable',
-      message: `${what} is unreachable (${client.hubUrl}${netCode ? `: ${netCode}` : ''}).`,
+      message: `${what} is unreachable (${client.hubUrl}${detail ? `: ${detail}` : ''}).`,
       tryThis: 'Check the network, or HF_ENDPOINT if you use a mirror; cached models still work.',
     };
   }

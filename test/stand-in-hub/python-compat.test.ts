@@ -1,20 +1,21 @@
 /**
  * The reference implementation check: Python's huggingface_hub (what mlx_lm uses) downloads from the
- * stand-in Hub, and reads what `pullModel` wrote, offline. Runs when a Python with huggingface_hub is
- * found (AIDER_MLX_HF_PYTHON, else python3); skipped otherwise.
+ * stand-in Hub, and reads what `pullModel` wrote, offline. The Python is AIDER_MLX_HF_PYTHON, else the
+ * mlx peer's venv (test/peers), else python3; skipped when none has huggingface_hub.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, lstatSync, readlinkSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensurePeers } from '../peers/bootstrap.js';
 import { scanCachedModel } from '../../src/hub/cache.js';
 import { pullModel } from '../../src/hub/download.js';
 import { MLX_ALLOW_PATTERNS } from '../../src/hub/env.js';
 import { tempCacheDir } from './cache-fixtures.js';
 import { fakeMlxRepo, startStandInHub, type StandInHub } from './server.js';
 
-const python = process.env.AIDER_MLX_HF_PYTHON || 'python3';
-const hasHub = spawnSync(python, ['-c', 'import huggingface_hub'], { stdio: 'ignore' }).status === 0;
+let python = 'python3';
+const hasHub = (p: string) => spawnSync(p, ['-c', 'import huggingface_hub'], { stdio: 'ignore' }).status === 0;
 
 const SCRIPT = `
 import json, sys
@@ -59,15 +60,24 @@ function layout(storage: string): Record<string, string> {
 
 const storageOf = (cacheDir: string) => join(cacheDir, 'models--mlx-community--Compat-Coder-1.5B-Instruct-4bit');
 
-describe.skipIf(!hasHub)('Python huggingface_hub and pullModel agree on the cache', () => {
+describe('Python huggingface_hub and pullModel agree on the cache', () => {
+  let skip: string | null = null;
   beforeAll(async () => {
+    const candidates = [process.env.AIDER_MLX_HF_PYTHON, (await ensurePeers()).mlx?.python, 'python3'].filter((p): p is string => Boolean(p));
+    const found = candidates.find(hasHub);
+    if (!found) {
+      skip = `no Python with huggingface_hub (tried ${candidates.join(', ')})`;
+      return;
+    }
+    python = found;
     const repo = fakeMlxRepo(REPO, { shards: 2, shardBytes: 300_000 });
     repo.files.push({ path: 'sub/nested.json', content: '{}' }, { path: 'consolidated.safetensors', content: 'not for mlx' });
     hub = await startStandInHub({ repos: [repo] });
-  });
+  }, 45 * 60_000);
   afterAll(() => hub?.close());
 
-  it('writes the same blobs, snapshot links, refs and tree listing as snapshot_download', async () => {
+  it('writes the same blobs, snapshot links, refs and tree listing as snapshot_download', async (ctx) => {
+    if (skip) ctx.skip(skip);
     const pyCache = tempCacheDir('py-cache-');
     const out = await py({ HF_ENDPOINT: hub.url, HF_HUB_CACHE: pyCache });
     expect(out).toBe(join(storageOf(pyCache), 'snapshots', hub.repos.get(REPO)!.sha));
@@ -82,7 +92,8 @@ describe.skipIf(!hasHub)('Python huggingface_hub and pullModel agree on the cach
     expect((await scanCachedModel(REPO, { env: { HF_HUB_CACHE: pyCache } }))!.status).toBe('complete');
   });
 
-  it('loads a pulled model offline (HF_HUB_OFFLINE=1), and refuses an interrupted one', async () => {
+  it('loads a pulled model offline (HF_HUB_OFFLINE=1), and refuses an interrupted one', async (ctx) => {
+    if (skip) ctx.skip(skip);
     const cache = tempCacheDir('js-cache-');
     const env = { HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache };
     hub.behavior.cutAfterBytes = 100_000;
@@ -99,7 +110,8 @@ describe.skipIf(!hasHub)('Python huggingface_hub and pullModel agree on the cach
     expect(hub.requests.filter((q) => q.host === 'cdn').length).toBe(before);
   });
 
-  it('completes a partial download that Python left (refs/main first, some blobs missing)', async () => {
+  it('completes a partial download that Python left (refs/main first, some blobs missing)', async (ctx) => {
+    if (skip) ctx.skip(skip);
     const cache = tempCacheDir('py-cache-');
     const env = { HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache };
     expect(await py(env)).toContain('/snapshots/');

@@ -1,0 +1,291 @@
+import { createInterface } from 'node:readline/promises';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { AppError, CancelledError, EXIT, UsageError } from '../errors.js';
+import { scanCachedModel, removeCachedModel } from '../hub/cache.js';
+import { buildCatalogue, type Catalogue, type CatalogueEntry } from '../hub/catalogue.js';
+import { CURATED_ROLES, type CuratedRole } from '../hub/curated.js';
+import { pullModel, type PullProgress } from '../hub/download.js';
+import { hubCacheDir, isRepoId, tildePath, type HubEnv } from '../hub/env.js';
+import { formatGB, GiB, type MachineMemory } from '../hub/fit.js';
+
+export const MODELS_HELP = `aider-mlx models — MLX models: cached, on the Hub, curated, and what fits this Mac
+
+Usage
+  aider-mlx models [--search TEXT] [--role editor|architect|single] [--json]
+  aider-mlx models pull REPO [--revision REV]
+  aider-mlx models rm REPO [--yes]
+
+List options
+  --search TEXT      free-text Hub search (default: the most downloaded)
+  --author NAME      Hub author (default mlx-community; "*" for any author's MLX models)
+  --limit N          Hub results (default 20)
+  --role ROLE        curated picks for one role: editor, architect or single
+  --context N        context window for the fit of cached and Hub models (default 32768)
+  --memory GB        plan for a Mac with this much memory instead of this one
+  --offline          do not ask the Hub (also HF_HUB_OFFLINE=1)
+  --json             machine-readable output
+
+Environment: HF_HUB_CACHE / HF_HOME (cache folder), HF_ENDPOINT (Hub mirror), HF_TOKEN (gated or
+private repos; \`huggingface-cli login\` works too). Curated picks: data/curated-models.yaml, or your own
+file in AIDER_MLX_CURATED_MODELS.
+`;
+
+export interface ModelsIO {
+  env: HubEnv;
+  stdout: { write(s: string): unknown; isTTY?: boolean; columns?: number };
+  stderr: { write(s: string): unknown; isTTY?: boolean };
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  /** Interactive: a person can answer y/N. */
+  interactive: boolean;
+  memory?: MachineMemory;
+  signal?: AbortSignal;
+  fetch?: typeof fetch;
+}
+
+function defaultIO(): ModelsIO {
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY && !process.env.CI);
+  return { env: process.env, stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, interactive };
+}
+
+export async function runModelsCommand(args: string[], io: Partial<ModelsIO> = {}): Promise<number> {
+  const ctx: ModelsIO = { ...defaultIO(), ...io };
+  const [sub, ...rest] = args;
+  if (sub === 'pull') return pull(rest, ctx);
+  if (sub === 'rm' || sub === 'remove') return remove(rest, ctx);
+  if (sub === 'list' || sub === 'ls') return list(rest, ctx);
+  if (sub !== undefined && !sub.startsWith('-')) throw new UsageError(`Unknown models command "${sub}".`, 'Use `aider-mlx models`, `models pull REPO` or `models rm REPO`.');
+  return list(args, ctx);
+}
+
+type Parsed = { values: Record<string, string | boolean | undefined>; positionals: string[] };
+
+function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>, positionals = false): Parsed {
+  try {
+    const r = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals: positionals, strict: true });
+    return { values: r.values as Parsed['values'], positionals: r.positionals };
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0]!, 'Run `aider-mlx models --help` for the options.');
+  }
+}
+
+function positiveInt(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a positive number, not "${v}".`);
+  return n;
+}
+
+// ------------------------------------------------------------------------------------ list
+
+async function list(args: string[], io: ModelsIO): Promise<number> {
+  const { values } = parse(args, {
+    search: { type: 'string' },
+    author: { type: 'string' },
+    limit: { type: 'string' },
+    role: { type: 'string' },
+    context: { type: 'string' },
+    memory: { type: 'string' },
+    offline: { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  if (values.help) return help(io);
+  const role = values.role as string | undefined;
+  if (role !== undefined && !(CURATED_ROLES as readonly string[]).includes(role)) {
+    throw new UsageError(`--role must be editor, architect or single, not "${role}".`);
+  }
+  const memGB = positiveInt(values.memory as string | undefined, '--memory');
+  const cat = await buildCatalogue({
+    env: io.env,
+    fetch: io.fetch,
+    signal: io.signal,
+    search: values.search as string | undefined,
+    author: values.author as string | undefined,
+    limit: positiveInt(values.limit as string | undefined, '--limit'),
+    role: role as CuratedRole | undefined,
+    context: positiveInt(values.context as string | undefined, '--context'),
+    memory: memGB ? { totalBytes: memGB * GiB, source: 'override', platform: process.platform } : io.memory,
+    skipHub: Boolean(values.offline),
+  });
+  io.stdout.write(values.json ? `${JSON.stringify(cat, null, 2)}\n` : renderCatalogue(cat, io.env));
+  return EXIT.ok;
+}
+
+const LABEL = { fits: 'fits', tight: 'tight', 'too-big': 'too big' } as const;
+
+export function renderCatalogue(cat: Catalogue, env: HubEnv): string {
+  const out: string[] = [];
+  const mem = `${formatGB(cat.memory.totalBytes)}${cat.memory.source === 'override' ? ' (--memory)' : ''}`;
+  out.push(`Memory: ${mem} · GPU budget ${formatGB(cat.budget.bytes)} (${cat.budget.rule})`);
+  out.push('Fit = weights + KV cache at the context shown + ~1 GB runtime per server; tight = over 80% of the budget.');
+
+  out.push('', `Cached in ${tildePath(cat.cacheDir, env)}`);
+  if (!cat.cached.length) out.push(cat.cacheExists ? '  (no models)' : '  (no cache folder yet)');
+  let w = width(cat.cached);
+  for (const e of cat.cached) {
+    const c = e.cached!;
+    out.push(row([name(e, w), formatGB(c.sizeOnDisk).padStart(8), c.status.padEnd(10), c.status === 'complete' ? fitCell(e) : '']));
+    if (c.status !== 'complete') for (const p of c.problems) out.push(`      ${p}`);
+  }
+
+  const what = `${cat.search.author === '*' ? 'any author' : cat.search.author}${cat.search.query ? `, "${cat.search.query}"` : ''}`;
+  out.push('', `Hub (${what})`);
+  if (cat.hubStatus.kind !== 'ok') {
+    out.push(`  ! The Hub was not reachable: ${cat.hubStatus.message} Showing the cache and the curated picks.`);
+    if (cat.hubStatus.tryThis) out.push(`    → ${cat.hubStatus.tryThis}`);
+  } else if (!cat.hub.length) out.push('  (no results)');
+  w = width(cat.hub);
+  for (const e of cat.hub) {
+    out.push(
+      row([
+        name(e, w),
+        facts(e).padEnd(14),
+        (e.downloadBytes !== undefined ? `${formatGB(e.downloadBytes)} download` : '').padStart(16),
+        (e.hub?.downloads !== undefined ? `${compact(e.hub.downloads)} downloads` : '').padStart(16),
+        fitCell(e),
+      ]),
+    );
+  }
+
+  const cur = cat.curated;
+  out.push('', `Curated for ${cur.tier.memory} GB${cur.belowSmallest ? ' (the smallest tier; this Mac has less)' : ''} (${tildePath(cur.source, env)})`);
+  if (cur.tier.note) out.push(`  ${cur.tier.note}`);
+  w = width(cur.picks);
+  for (const p of cur.picks) {
+    out.push(row([p.role.padEnd(9), name(p, w), fitCell(p)]));
+    out.push(`      ${p.reason}`);
+    out.push(`      ${p.fit.arithmetic}`);
+  }
+  if (cur.pair) out.push(`  editor + architect together: ${cur.pair.arithmetic}`);
+  for (const u of cur.unavailable) out.push(`  ! ${u.role} ${u.repo} is not offered: ${u.message}`);
+  out.push('', 'Download one: aider-mlx models pull REPO   (✓ cached and complete, · not cached)');
+  return `${out.join('\n')}\n`;
+}
+
+const mark = (e: CatalogueEntry) => (e.cached?.status === 'complete' ? '✓' : e.cached ? '!' : '·');
+const width = (es: CatalogueEntry[]) => Math.max(0, ...es.map((e) => e.repoId.length));
+const name = (e: CatalogueEntry, w: number) => `${mark(e)} ${e.repoId.padEnd(w)}`;
+const fitCell = (e: CatalogueEntry) => `${LABEL[e.fit.label]} ${e.fit.known ? '' : '≥'}${formatGB(e.fit.totalBytes)} @${Math.round(e.context / 1024)}k`;
+const facts = (e: CatalogueEntry) =>
+  [e.paramsB !== undefined ? `${e.paramsB}B${e.activeParamsB ? `-A${e.activeParamsB}B` : ''}` : '', e.quantLabel ?? ''].filter(Boolean).join(' ');
+const compact = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));
+const row = (cells: string[]) => `  ${cells.join('  ')}`.trimEnd();
+
+// ------------------------------------------------------------------------------------ pull
+
+async function pull(args: string[], io: ModelsIO): Promise<number> {
+  const { values, positionals } = parse(args, { revision: { type: 'string' }, json: { type: 'boolean' } }, true);
+  if (values.help) return help(io);
+  const repoId = positionals[0];
+  if (!repoId || positionals.length > 1) throw new UsageError('`models pull` takes one repo id.', 'e.g. aider-mlx models pull mlx-community/Qwen2.5-Coder-7B-Instruct-4bit');
+  if (!isRepoId(repoId)) throw new UsageError(`"${repoId}" is not a Hugging Face repo id.`, 'Use org/name, e.g. mlx-community/Qwen2.5-Coder-7B-Instruct-4bit.');
+
+  const ac = new AbortController();
+  const onSigint = () => ac.abort();
+  const external = io.signal;
+  external?.addEventListener('abort', onSigint, { once: true });
+  if (!io.signal) process.once('SIGINT', onSigint);
+  const progress = progressPrinter(io);
+  try {
+    const r = await pullModel({ repoId, revision: values.revision as string | undefined, env: io.env, fetch: io.fetch, signal: ac.signal, onProgress: progress.update });
+    progress.finish();
+    if (values.json) io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    else {
+      const how = r.alreadyComplete ? 'Already complete' : `Pulled ${formatGB(r.downloadedBytes)}${r.resumedBytes ? ` (resumed after ${formatGB(r.resumedBytes)})` : ''}`;
+      io.stdout.write(`✓ ${how}: ${repoId} @ ${r.commit.slice(0, 12)}, ${formatGB(r.totalBytes)} in ${tildePath(r.snapshotPath, io.env)}\n`);
+    }
+    return EXIT.ok;
+  } catch (err) {
+    progress.finish();
+    if (err instanceof CancelledError) {
+      const kept = (await scanCachedModel(repoId, { env: io.env }).catch(() => undefined))?.partialBytes ?? 0;
+      io.stderr.write(`Stopped.${kept ? ` ${formatGB(kept)} kept:` : ''} run the same command to resume.\n`);
+    }
+    throw err;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    external?.removeEventListener('abort', onSigint);
+  }
+}
+
+/** A self-rewriting line on a TTY; otherwise a plain line per file and every 10%. */
+function progressPrinter(io: ModelsIO): { update: (p: PullProgress) => void; finish: () => void } {
+  const tty = Boolean(io.stderr.isTTY);
+  let lastDraw = 0;
+  let lastFile = '';
+  let lastTenth = -1;
+  let drawn = false;
+  const t0 = Date.now();
+  let startBytes = -1;
+  return {
+    update(p) {
+      if (p.phase === 'resolving' && !tty) io.stderr.write('Resolving the repo on the Hub…\n');
+      if (p.phase !== 'downloading' || !p.total) return;
+      if (startBytes < 0) startBytes = p.bytes - (p.fileBytes ?? 0);
+      const pct = Math.floor((p.bytes / p.total) * 100);
+      if (tty) {
+        const now = Date.now();
+        if (now - lastDraw < 100 && p.bytes < p.total) return;
+        lastDraw = now;
+        const secs = (now - t0) / 1000;
+        const rate = secs > 0.5 ? (p.bytes - startBytes) / secs : 0;
+        const eta = rate > 0 ? Math.round((p.total - p.bytes) / rate) : undefined;
+        const width = 24;
+        const bar = '█'.repeat(Math.round((pct / 100) * width)).padEnd(width, '░');
+        const line = `${bar} ${String(pct).padStart(3)}%  ${formatGB(p.bytes)} / ${formatGB(p.total)}${rate ? `  ${formatGB(rate)}/s` : ''}${eta !== undefined ? `  ${eta}s left` : ''}  ${p.file ?? ''}`;
+        io.stderr.write(`\r\x1b[2K${line.slice(0, Math.max(20, ((io.stdout.columns ?? 100) as number) - 1))}`);
+        drawn = true;
+      } else {
+        if (p.file && p.file !== lastFile) {
+          lastFile = p.file;
+          io.stderr.write(`Downloading ${p.file} (${formatGB(p.fileTotal ?? 0)}), file ${p.fileIndex}/${p.fileCount}\n`);
+        }
+        const tenth = Math.floor(pct / 10);
+        if (tenth > lastTenth) {
+          lastTenth = tenth;
+          io.stderr.write(`  ${pct}%  ${formatGB(p.bytes)} / ${formatGB(p.total)}\n`);
+        }
+      }
+    },
+    finish() {
+      if (drawn) io.stderr.write('\n');
+      drawn = false;
+    },
+  };
+}
+
+// ------------------------------------------------------------------------------------ rm
+
+async function remove(args: string[], io: ModelsIO): Promise<number> {
+  const { values, positionals } = parse(args, { yes: { type: 'boolean', short: 'y' }, json: { type: 'boolean' } }, true);
+  if (values.help) return help(io);
+  const repoId = positionals[0];
+  if (!repoId || positionals.length > 1) throw new UsageError('`models rm` takes one repo id.', 'e.g. aider-mlx models rm mlx-community/Qwen2.5-Coder-7B-Instruct-4bit');
+  if (!isRepoId(repoId)) throw new UsageError(`"${repoId}" is not a Hugging Face repo id.`);
+  const found = await scanCachedModel(repoId, { env: io.env });
+  if (!found) {
+    throw new AppError(`${repoId} is not in the cache (${tildePath(hubCacheDir(io.env), io.env)}).`, 'Run `aider-mlx models --offline` to list what is cached.');
+  }
+  if (!values.yes) {
+    if (!io.interactive) throw new UsageError(`Removing ${repoId} needs a confirmation, and there is no terminal to ask.`, 'Pass --yes to remove it without asking.');
+    const rl = createInterface({ input: io.stdin, output: io.stderr as NodeJS.WritableStream });
+    let answer: string;
+    try {
+      answer = await rl.question(`Delete ${repoId} (${formatGB(found.sizeOnDisk)}) from ${tildePath(found.path, io.env)}? [y/N] `);
+    } finally {
+      rl.close();
+    }
+    if (!/^y(es)?$/i.test(answer.trim())) {
+      io.stderr.write('Nothing removed.\n');
+      return EXIT.ok;
+    }
+  }
+  const freed = await removeCachedModel(repoId, { env: io.env });
+  if (values.json) io.stdout.write(`${JSON.stringify({ removed: repoId, freedBytes: freed })}\n`);
+  else io.stdout.write(`✓ Removed ${repoId}, ${formatGB(freed)} freed.\n`);
+  return EXIT.ok;
+}
+
+function help(io: ModelsIO): number {
+  io.stdout.write(MODELS_HELP);
+  return EXIT.ok;
+}

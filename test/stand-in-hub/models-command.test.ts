@@ -1,0 +1,154 @@
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runModelsCommand, type ModelsIO } from '../../src/commands/models.js';
+import { CancelledError, UsageError } from '../../src/errors.js';
+import { GiB } from '../../src/hub/fit.js';
+import { makeCachedRepo, mlxFiles, tempCacheDir } from './cache-fixtures.js';
+import { fakeMlxRepo, startStandInHub, type StandInHub } from './server.js';
+
+const REPO = 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit';
+let hub: StandInHub;
+
+beforeAll(async () => {
+  hub = await startStandInHub({ repos: [fakeMlxRepo(REPO, { downloads: 1234, shardBytes: 300_000 }), fakeMlxRepo('mlx-community/QwQ-32B-4bit', { downloads: 99 })] });
+});
+afterAll(() => hub.close());
+
+function io(extra: Partial<ModelsIO> & { cacheDir?: string; tty?: boolean; input?: string } = {}) {
+  const cacheDir = extra.cacheDir ?? tempCacheDir();
+  let out = '';
+  let err = '';
+  const ctx: Partial<ModelsIO> = {
+    env: { HF_ENDPOINT: hub.url, HF_HUB_CACHE: cacheDir, HOME: '/nonexistent', ...extra.env },
+    stdout: { write: (s: string) => ((out += s), true), isTTY: extra.tty, columns: 120 },
+    stderr: { write: (s: string) => ((err += s), true), isTTY: extra.tty },
+    stdin: Readable.from([extra.input ?? '']) as unknown as ModelsIO['stdin'],
+    interactive: extra.interactive ?? false,
+    memory: { totalBytes: 32 * GiB, source: 'override', platform: 'darwin' },
+    signal: extra.signal,
+  };
+  return { ctx, cacheDir, out: () => out, err: () => err };
+}
+
+describe('aider-mlx models', () => {
+  it('--json lists cached and Hub models with sizes and fit labels', async () => {
+    const t = io();
+    makeCachedRepo(t.cacheDir, REPO, { files: mlxFiles() });
+    expect(await runModelsCommand(['--json'], t.ctx)).toBe(0);
+    const cat = JSON.parse(t.out());
+    expect(cat.hubStatus.kind).toBe('ok');
+    expect(cat.cached[0]).toMatchObject({ repoId: REPO, cached: { status: 'complete' }, fit: { label: 'fits' } });
+    expect(cat.hub.map((e: { repoId: string }) => e.repoId)).toEqual([REPO, 'mlx-community/QwQ-32B-4bit']);
+    expect(cat.hub[0].downloadBytes).toBeGreaterThan(600_000);
+    expect(cat.hub[0].fit.arithmetic).toMatch(/→ fits$/);
+    expect(cat.curated.tier.memory).toBe(32);
+    expect(cat.curated.picks.length).toBeGreaterThan(0);
+  });
+
+  it('offline it still lists the cache and the curated picks, with a line about the Hub', async () => {
+    const s = createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    const port = (s.address() as { port: number }).port;
+    await new Promise((r) => s.close(r));
+    const t = io({ env: { HF_ENDPOINT: `http://127.0.0.1:${port}` } });
+    makeCachedRepo(t.cacheDir, REPO, { files: mlxFiles() });
+    expect(await runModelsCommand([], t.ctx)).toBe(0);
+    const text = t.out();
+    expect(text).toContain(`! The Hub was not reachable: The Hub search is unreachable (http://127.0.0.1:${port}: ECONNREFUSED).`);
+    expect(text).toMatch(new RegExp(`✓ ${REPO.replace(/[.]/g, '\\.')} +\\d+ KB +complete +fits `));
+    expect(text).toContain('Curated for 32 GB');
+    expect(text).toContain('editor + architect together:');
+    expect(text).toMatch(/weights ~?[\d.]+ GB \+ KV/);
+  });
+
+  it('--offline does not touch the network; JSON says so', async () => {
+    const t = io();
+    const before = hub.requests.length;
+    await runModelsCommand(['--offline', '--json', '--role', 'editor'], t.ctx);
+    expect(hub.requests.length).toBe(before);
+    const cat = JSON.parse(t.out());
+    expect(cat.hubStatus.kind).toBe('offline');
+    expect(cat.curated.picks.every((p: { role: string }) => p.role === 'editor' || p.role === 'single')).toBe(true);
+  });
+
+  it('rejects bad flags with the usage exit code', async () => {
+    await expect(runModelsCommand(['--role', 'boss'], io().ctx)).rejects.toThrow(UsageError);
+    await expect(runModelsCommand(['--nope'], io().ctx)).rejects.toThrow(UsageError);
+    await expect(runModelsCommand(['frobnicate'], io().ctx)).rejects.toThrow(/Unknown models command/);
+  });
+});
+
+describe('aider-mlx models pull', () => {
+  it('prints plain progress lines without a TTY, then where it went', async () => {
+    const t = io();
+    expect(await runModelsCommand(['pull', REPO], t.ctx)).toBe(0);
+    expect(t.err()).toContain('Downloading model-00001-of-00002.safetensors');
+    expect(t.err()).toMatch(/\n {2}100% {2}/);
+    expect(t.err()).not.toContain('\r');
+    expect(t.out()).toMatch(/^✓ Pulled .* mlx-community\/Qwen2\.5-Coder-7B-Instruct-4bit @ [0-9a-f]{12}, .* in .*\/snapshots\/[0-9a-f]{40}\n$/);
+    const again = io({ cacheDir: t.cacheDir });
+    await runModelsCommand(['pull', REPO], again.ctx);
+    expect(again.out()).toMatch(/^✓ Already complete/);
+  });
+
+  it('redraws one line on a TTY', async () => {
+    const t = io({ tty: true });
+    await runModelsCommand(['pull', REPO], t.ctx);
+    expect(t.err()).toContain('\r\x1b[2K');
+    expect(t.err()).toMatch(/100%/);
+  });
+
+  it('stops on cancel, says the part is kept, and exits as cancelled', async () => {
+    hub.behavior.stallAfterBytes = 50_000;
+    try {
+      const ac = new AbortController();
+      const t = io({ signal: ac.signal });
+      setTimeout(() => ac.abort(), 300);
+      await expect(runModelsCommand(['pull', REPO], t.ctx)).rejects.toThrow(CancelledError);
+      expect(t.err()).toMatch(/Stopped\. \d+ KB kept: run the same command to resume\./);
+    } finally {
+      hub.behavior.stallAfterBytes = undefined;
+    }
+  });
+
+  it('needs one repo id', async () => {
+    await expect(runModelsCommand(['pull'], io().ctx)).rejects.toThrow(UsageError);
+    await expect(runModelsCommand(['pull', 'not a repo'], io().ctx)).rejects.toThrow(/not a Hugging Face repo id/);
+  });
+});
+
+describe('aider-mlx models rm', () => {
+  const storage = (dir: string) => join(dir, 'models--mlx-community--Qwen2.5-Coder-7B-Instruct-4bit');
+
+  it('without a terminal it needs --yes, and says so', async () => {
+    const t = io();
+    makeCachedRepo(t.cacheDir, REPO, { files: mlxFiles() });
+    const err = await runModelsCommand(['rm', REPO], t.ctx).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as UsageError).tryThis).toContain('--yes');
+    expect(existsSync(storage(t.cacheDir))).toBe(true);
+    expect(await runModelsCommand(['rm', REPO, '--yes'], t.ctx)).toBe(0);
+    expect(t.out()).toMatch(/^✓ Removed mlx-community\/Qwen2\.5-Coder-7B-Instruct-4bit, \d+ KB freed\.\n$/);
+    expect(existsSync(storage(t.cacheDir))).toBe(false);
+  });
+
+  it('asks first on a terminal', async () => {
+    const no = io({ interactive: true, input: 'n\n' });
+    makeCachedRepo(no.cacheDir, REPO, { files: mlxFiles() });
+    await runModelsCommand(['rm', REPO], no.ctx);
+    expect(no.err()).toContain(`Delete ${REPO} (`);
+    expect(no.err()).toContain('Nothing removed.');
+    expect(existsSync(storage(no.cacheDir))).toBe(true);
+
+    const yes = io({ interactive: true, input: 'y\n', cacheDir: no.cacheDir });
+    await runModelsCommand(['rm', REPO], yes.ctx);
+    expect(existsSync(storage(no.cacheDir))).toBe(false);
+  });
+
+  it('says when the repo is not cached', async () => {
+    await expect(runModelsCommand(['rm', REPO, '--yes'], io().ctx)).rejects.toThrow(/is not in the cache/);
+  });
+});
