@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   checkPins,
   compromisedConstraints,
@@ -16,6 +16,7 @@ import {
   type Peers,
   type Pins,
 } from './bootstrap.js';
+import { childEnv, cleanupTemp } from './harness.js';
 
 const INSTALL_TIMEOUT = 45 * 60_000;
 
@@ -71,6 +72,8 @@ describe('real peers are installed (cold: a few minutes, warm: instant)', () => 
   let peers: Peers;
   const pins = readPins();
 
+  afterAll(() => cleanupTemp());
+
   beforeAll(async () => {
     const t0 = Date.now();
     peers = await ensurePeers();
@@ -88,7 +91,7 @@ describe('real peers are installed (cold: a few minutes, warm: instant)', () => 
     expect(got.version).toBe(parsePin(pins[name].requirement)!.version);
     expect(got.venv.startsWith(peers.dir)).toBe(true);
     expect(fs.existsSync(path.join(got.venv, '.aider-mlx-peer.json'))).toBe(true);
-    const help = execFileSync(got.bin, ['--help'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, LITELLM_LOCAL_MODEL_COST_MAP: 'True' } });
+    const help = execFileSync(got.bin, ['--help'], { encoding: 'utf8', timeout: 60_000, env: childEnv() });
     expect(help).toMatch(/usage|Usage|--port|--model/);
     // no known-compromised release anywhere, e.g. aider's own pinned litellm
     expect(findCompromised(got.versions, readCompromised())).toBeNull();

@@ -370,7 +370,6 @@ export function describePeers(p: Peers): string {
     const peer = p[n];
     if (!peer) return `${n}: NOT AVAILABLE — ${p.errors[n]?.split('\n')[0] ?? '?'}`;
     const extra = Object.entries(peer.versions)
-      .filter(([k]) => k !== normalizeName(peer.name))
       .map(([k, v]) => `${k}=${v}`)
       .join(' ');
     return `${n}: ${peer.version}${peer.fresh ? ` (installed now in ${peer.installSeconds}s)` : ' (reused)'} [${extra}]`;

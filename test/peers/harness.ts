@@ -270,7 +270,13 @@ export async function peer(name: PeerName): Promise<Peer> {
 export function missingPeers(p: Peers, names: PeerName[]): string | null {
   const missing = names.filter((n) => !p[n]);
   if (missing.length === 0) return null;
-  return missing.map((n) => `peer ${n} not installed: ${p.errors[n] ?? 'unknown reason'}`).join('\n');
+  return missing
+    .map((n) => {
+      const err = p.errors[n] ?? 'unknown reason';
+      const last = err.trim().split('\n').pop()!; // pip's final ERROR line says the most
+      return `peer ${n} not installed: ${last}\n${err}`;
+    })
+    .join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
