@@ -10,6 +10,10 @@ Commands
   setup          Verify the mlx_lm.server(s), write the LiteLLM + Aider files
   status         Show every deployment and the proxy: up or down, latency, who answers
   aider [args]   Run aider with the isolated profile written by \`setup --scope profile\`
+  models         MLX models: cached, on the Hub, curated per memory tier, and what fits
+                 (--search TEXT, --role editor|architect, --json)
+  models pull REPO        Download a model into the Hugging Face cache (resumable)
+  models rm REPO [--yes]  Remove a cached model
 
 Setup options (with --yes nothing is ever prompted)
   --editor MODEL           HF repo id or local path of the editor model (required with --yes)
@@ -53,6 +57,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/setup.js')).runSetupCommand(rest);
     case 'status':
       return (await import('./commands/status.js')).runStatusCommand(rest);
+    case 'models':
+      return (await import('./commands/models.js')).runModelsCommand(rest);
     case 'aider':
       return (await import('./commands/aider.js')).runAiderCommand(rest);
     case 'fake-mlx-server':
