@@ -1,0 +1,125 @@
+/**
+ * `aider-mlx serve`: start every deployment of the plan and the proxy, wait until each answers a
+ * real completion, keep them up (restart with backoff), and on Ctrl-C or SIGTERM stop what it
+ * started and only that.
+ */
+import { parseArgs } from 'node:util';
+import { EXIT, UsageError } from '../errors.js';
+import { configPaths, tildify, type Env } from '../lib/paths.js';
+import { readPlan } from '../config/plan-file.js';
+import type { Plan } from '../config/plan.js';
+import { proxyKey } from '../config/secrets.js';
+import { redact } from '../config/secrets.js';
+import { ownedLocations } from '../service/locations.js';
+import { formatEvent, formatSummary } from '../serve/plain.js';
+import { prepareServing } from '../serve/serve.js';
+import type { SupervisorEvent } from '../serve/supervisor.js';
+
+const USAGE = 'Usage: aider-mlx serve [--timeout SECONDS] [--stand-in] [--verbose] [--json] [--once]';
+
+export interface ServeIo {
+  env: Env;
+  out: (s: string) => void;
+  err: (s: string) => void;
+  /** Resolves with the signal that asks serve to stop (SIGINT, SIGTERM). */
+  stopSignal: Promise<NodeJS.Signals>;
+}
+
+function nextStep(plan: Plan, env: Env): string {
+  if (plan.aider.scope === 'profile') return 'code: npx aider-mlx aider';
+  if (plan.aider.scope === 'global') return 'code: aider (in any repository)';
+  return `code: cd ${tildify(plan.aider.dir, env)} && aider`;
+}
+
+export async function runServe(args: string[], io: ServeIo): Promise<number> {
+  let values: { timeout?: string; 'stand-in'?: boolean; verbose?: boolean; json?: boolean; once?: boolean; plain?: boolean; 'check-every'?: string };
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        timeout: { type: 'string' },
+        'stand-in': { type: 'boolean' },
+        verbose: { type: 'boolean' },
+        json: { type: 'boolean' },
+        once: { type: 'boolean' },
+        plain: { type: 'boolean' },
+        'check-every': { type: 'string' },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message, USAGE);
+  }
+  const seconds = (name: string, v: string | undefined, def: number) => {
+    if (v === undefined) return def;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a number of seconds (got "${v}").`, USAGE);
+    return n;
+  };
+  const timeoutSec = seconds('timeout', values.timeout, 600);
+  const checkSec = seconds('check-every', values['check-every'], 5);
+  const { env } = io;
+  const plan = await readPlan(env);
+  if (!plan) throw new UsageError(`No plan yet at ${tildify(configPaths(env).plan, env)}.`, 'Run `npx aider-mlx setup` first.');
+  const key = plan.mode === 'proxy' ? await proxyKey(env) : undefined;
+  const hide = (s: string) => redact(s, [key]);
+
+  const show = (e: SupervisorEvent) => {
+    if (values.json) {
+      if (e.type === 'state') io.out(hide(JSON.stringify({ at: new Date(e.at).toISOString(), ...e.unit, logTail: undefined, previous: e.previous })) + '\n');
+      return;
+    }
+    for (const line of formatEvent(e, { verbose: values.verbose ?? false })) io.err(hide(line) + '\n');
+  };
+  const serving = prepareServing(plan, {
+    env,
+    ...(values['stand-in'] ? { kind: 'stand-in' as const } : {}),
+    ...(key ? { proxyKey: key } : {}),
+    readyTimeoutMs: timeoutSec * 1000,
+    checkEveryMs: checkSec * 1000,
+    onEvent: show,
+    logDir: ownedLocations(env).logs,
+  });
+
+  let signal: NodeJS.Signals | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= serving.stop());
+  void io.stopSignal.then((s) => {
+    signal = s;
+    if (!values.json) io.err(`\n${s === 'SIGINT' ? 'Ctrl-C' : s}: stopping what serve started…\n`);
+    void stop();
+  });
+
+  const initial = await serving.start();
+  if (!signal) {
+    const up = initial.filter((u) => ['ready', 'adopted', 'remote'].includes(u.state));
+    if (!values.json) io.err(hide(formatSummary(initial, { env, logFiles: serving.logFiles, next: up.length === initial.length ? [nextStep(plan, env)] : [] })));
+    if (values.once || up.length === 0) {
+      await stop();
+      return up.length === initial.length ? EXIT.ok : EXIT.verify;
+    }
+    await io.stopSignal;
+  }
+  await stop();
+  if (!values.json) io.err('Stopped.\n');
+  return signal === 'SIGINT' ? EXIT.cancelled : EXIT.ok;
+}
+
+export async function runServeCommand(args: string[]): Promise<number> {
+  let onSignal!: (s: NodeJS.Signals) => void;
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => (onSignal = resolve));
+  const handler = (s: NodeJS.Signals) => onSignal(s);
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  try {
+    return await runServe(args, {
+      env: process.env,
+      out: (s) => void process.stdout.write(s),
+      err: (s) => void process.stderr.write(s),
+      stopSignal,
+    });
+  } finally {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  }
+}
