@@ -311,7 +311,8 @@ export interface UninstallReport {
 export async function applyUninstall(p: UninstallPlan, caps: UninstallCaps): Promise<UninstallReport> {
   const { env } = caps;
   const platform = caps.platform ?? process.platform;
-  const exec = caps.exec ?? run;
+  // uv and pipx find their installs through the environment (UV_TOOL_DIR, PIPX_HOME…).
+  const exec: Exec = caps.exec ?? ((cmd, args, opts) => run(cmd, args, { ...opts, env: env as Record<string, string> }));
   const uid = caps.uid ?? process.getuid?.() ?? 0;
   const done: string[] = [];
   const failed: string[] = [];
