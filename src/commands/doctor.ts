@@ -1,0 +1,232 @@
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { CancelledError, EXIT, UsageError } from '../errors.js';
+import { tildify, type Env } from '../lib/paths.js';
+import { applyFixes, planFixes } from '../doctor/fix.js';
+import { reportToJson, reportToText, redact, type FixSummary } from '../doctor/report.js';
+import { runDoctor, type DoctorReport } from '../doctor/run.js';
+import type { DoctorCaps, DoctorOptions } from '../doctor/types.js';
+
+export const DOCTOR_HELP = `aider-mlx doctor — check every hop (machine → config → mlx servers → proxy → Aider) and say what is wrong
+
+Usage
+  npx aider-mlx doctor [options]
+
+Options
+  --error TEXT        the error you saw: the checks that can explain it come first, the likely cause named
+                      (use - to read it from stdin)
+  --error-file FILE   the same, from a file (- for stdin)
+  --deep              also run the checks that cost a generation: the 512-token cap, the chat
+                      template, a real Aider call
+  --timeout SECONDS   bound on every probe (default 10; 120 with --deep)
+  --fix               apply the fixes that are file edits (diff shown, backup kept), then check again
+  -y, --yes           with --fix: do not ask
+  --json              machine-readable report (keys redacted)
+  --plain             a report, not the one-hop-at-a-time walk (the default without a terminal)
+  --verbose           show passing details and docs links
+  -h, --help          this help
+
+Exit codes: 0 nothing failed (warnings allowed), 1 something failed, 2 usage error.
+`;
+
+const MAX_ERROR_BYTES = 16 * 1024 * 1024;
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of process.stdin) {
+    const b = Buffer.isBuffer(c) ? c : Buffer.from(String(c));
+    size += b.length;
+    if (size > MAX_ERROR_BYTES) break;
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function interactive(env: Env): boolean {
+  return Boolean(process.stdin.isTTY && process.stdout.isTTY) && !env.CI && env.TERM !== 'dumb';
+}
+
+async function terminalAsk(question: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+export interface DoctorArgs {
+  json: boolean;
+  errorText?: string;
+  deep: boolean;
+  timeoutMs: number;
+  fix: boolean;
+  yes: boolean;
+  plain: boolean;
+  verbose: boolean;
+  help: boolean;
+}
+
+export async function parseDoctorArgs(args: string[], readIn: () => Promise<string> = readStdin): Promise<DoctorArgs> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        json: { type: 'boolean' },
+        error: { type: 'string' },
+        'error-file': { type: 'string' },
+        deep: { type: 'boolean' },
+        timeout: { type: 'string' },
+        fix: { type: 'boolean' },
+        yes: { type: 'boolean', short: 'y' },
+        plain: { type: 'boolean' },
+        verbose: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/\. To specify.*$/s, '.'), 'Run `aider-mlx doctor --help` for the options.');
+  }
+  if (values.error !== undefined && values['error-file'] !== undefined) {
+    throw new UsageError('Pass the error once: --error TEXT or --error-file FILE, not both.');
+  }
+  let errorText: string | undefined;
+  const file = values['error-file'] as string | undefined;
+  if (values.error === '-' || file === '-') errorText = await readIn();
+  else if (typeof values.error === 'string') errorText = values.error;
+  else if (file !== undefined) {
+    try {
+      const buf = await readFile(file);
+      errorText = buf.subarray(0, MAX_ERROR_BYTES).toString('utf8');
+    } catch (e) {
+      throw new UsageError(`Cannot read --error-file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`, 'Give the path of a file holding the error text, or - for stdin.');
+    }
+  }
+  const deep = Boolean(values.deep);
+  const raw = values.timeout as string | undefined;
+  const secs = raw === undefined ? (deep ? 120 : 10) : Number(raw);
+  if (!Number.isFinite(secs) || secs <= 0 || secs > 86_400) {
+    throw new UsageError(`--timeout must be a number of seconds (got "${raw}").`, 'For example: --timeout 30');
+  }
+  if (values.yes && !values.fix) throw new UsageError('--yes only means something with --fix.', 'Run `aider-mlx doctor --fix --yes`.');
+  return {
+    json: Boolean(values.json),
+    ...(errorText !== undefined ? { errorText } : {}),
+    deep,
+    timeoutMs: Math.round(secs * 1000),
+    fix: Boolean(values.fix),
+    yes: Boolean(values.yes),
+    plain: Boolean(values.plain),
+    verbose: Boolean(values.verbose),
+    help: Boolean(values.help),
+  };
+}
+
+function diffsText(fp: Awaited<ReturnType<typeof planFixes>>, env: Env, secrets: string[]): string {
+  return redact(fp.writes.map((w) => w.diff || `(permissions of ${tildify(w.path, env)})\n`).join(''), secrets);
+}
+
+/** `aider-mlx doctor …`. Never imports the Ink face: `doctor --json` stays fast. */
+export async function runDoctorCommand(args: string[]): Promise<number> {
+  const a = await parseDoctorArgs(args);
+  const out = (s: string) => void process.stdout.write(s);
+  if (a.help) {
+    out(DOCTOR_HELP);
+    return EXIT.ok;
+  }
+  const env = process.env;
+  const ctrl = new AbortController();
+  const onSignal = () => ctrl.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const caps: DoctorCaps = { env, cwd: process.cwd(), signal: ctrl.signal };
+  const opts: DoctorOptions = { timeoutMs: a.timeoutMs, deep: a.deep, ...(a.errorText !== undefined ? { errorText: a.errorText } : {}) };
+  const tty = interactive(env);
+  const color = tty && !env.NO_COLOR && env.FORCE_COLOR !== '0';
+  const text = (r: DoctorReport) => reportToText(r, { env, color, verbose: a.verbose });
+  try {
+    if (a.deep && !a.json && tty) process.stderr.write('Running the deep checks too: they generate text on every server (this takes a while)…\n');
+    const report = await runDoctor(opts, caps);
+    if (ctrl.signal.aborted) throw new CancelledError();
+
+    if (a.fix) return await fixFlow(report, a, { env, caps, opts, tty, out, text });
+
+    if (!a.json && !a.plain && tty) {
+      const { guideDoctor } = await import('../doctor/guided.js');
+      const g = await guideDoctor(report, {
+        ask: terminalAsk,
+        print: (s) => out(`${s}\n`),
+        env,
+        color,
+        rerun: () => runDoctor(opts, caps),
+        signal: ctrl.signal,
+      });
+      return g.report.exitCode;
+    }
+    out(a.json ? `${JSON.stringify(reportToJson(report), null, 2)}\n` : text(report));
+    return report.exitCode;
+  } catch (e) {
+    if (ctrl.signal.aborted) throw new CancelledError();
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function fixFlow(
+  before: DoctorReport,
+  a: DoctorArgs,
+  ctx: { env: Env; caps: DoctorCaps; opts: DoctorOptions; tty: boolean; out: (s: string) => void; text: (r: DoctorReport) => string },
+): Promise<number> {
+  const { env, out } = ctx;
+  const fp = await planFixes(before, env);
+  const summary: FixSummary = {
+    files: fp.writes.map((w) => ({ path: w.path, existed: w.existed, diff: w.diff })),
+    applied: false,
+    backupDir: null,
+    manual: fp.manual.map((c) => `${c.id}: ${c.fix ?? c.title}`),
+    after: fp.after,
+    before: before.summary,
+  };
+  if (!fp.writes.length) {
+    if (a.json) out(`${JSON.stringify(reportToJson(before, { fix: summary }), null, 2)}\n`);
+    else {
+      out(ctx.text(before));
+      out(fp.manual.length ? `\nNothing for --fix to change: the problems above need you (each says how).\n` : '\nNothing to fix.\n');
+    }
+    return before.exitCode;
+  }
+  if (!a.json) out(`doctor --fix would change ${fp.writes.length} file${fp.writes.length === 1 ? '' : 's'}:\n${diffsText(fp, env, before.secrets)}\n`);
+  if (!a.yes) {
+    if (!ctx.tty) {
+      throw new UsageError(
+        `doctor --fix would change ${fp.writes.length} file${fp.writes.length === 1 ? '' : 's'} and there is no terminal to confirm it.`,
+        'Pass --yes to apply it (a backup of every file is kept): aider-mlx doctor --fix --yes',
+      );
+    }
+    if (!(await terminalAsk('Apply these changes? (a backup of every file is kept)'))) {
+      out('Nothing changed.\n');
+      return before.exitCode;
+    }
+  }
+  const applied = await applyFixes(fp, env, ctx.caps.signal);
+  summary.applied = true;
+  summary.backupDir = applied.backupDir ?? null;
+  const after = await runDoctor(ctx.opts, ctx.caps);
+  if (a.json) out(`${JSON.stringify(reportToJson(after, { fix: summary }), null, 2)}\n`);
+  else {
+    out(`Changed ${applied.written.map((p) => tildify(p, env)).join(', ')}${applied.backupDir ? `; backup in ${tildify(applied.backupDir, env)}` : ''}.\n`);
+    for (const n of fp.after) out(`  → ${n}\n`);
+    out('Checking again:\n\n');
+    out(ctx.text(after));
+    const fixedIds = fp.addresses.filter((c) => after.checks.find((x) => x.id === c.id)?.status === 'pass').length;
+    out(`\n--fix resolved ${fixedIds} of ${fp.addresses.length} problem${fp.addresses.length === 1 ? '' : 's'} it could touch.\n`);
+  }
+  return after.exitCode;
+}

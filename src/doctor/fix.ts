@@ -1,0 +1,64 @@
+/**
+ * `doctor --fix`: the fixes that are file edits. Our files are re-rendered from the plan and merged
+ * into what is on disk (composeWrites: api_base, names, default_model upstream, settings,
+ * metadata, max_tokens, keys — the user's comments and other keys stay); an Aider config file
+ * outside the plan's folder that overrides one of our keys gets that key aligned. Everything goes
+ * through planWrites/applyWrites: a diff first, one backup set, all or nothing.
+ */
+import { readFile } from 'node:fs/promises';
+import { stringify } from 'yaml';
+import { UsageError } from '../errors.js';
+import { applyWrites, planWrites, type FileChange, type PlannedWrite } from '../lib/fs.js';
+import { configPaths, tildify, type Env } from '../lib/paths.js';
+import type { DoctorReport } from './run.js';
+import type { DoctorCheck } from './types.js';
+
+export interface FixPlan {
+  /** Only the files that change. */
+  writes: PlannedWrite[];
+  /** Failing or warning checks the writes address. */
+  addresses: DoctorCheck[];
+  /** Problems no file edit can fix, with what to do. */
+  manual: DoctorCheck[];
+  /** What to do after the writes (a running proxy reads its config only at start). */
+  after: string[];
+}
+
+export function problems(r: DoctorReport): DoctorCheck[] {
+  return r.checks.filter((c) => c.status === 'fail' || c.status === 'warn');
+}
+
+export async function planFixes(r: DoctorReport, env: Env): Promise<FixPlan> {
+  const all = problems(r);
+  const addresses = all.filter((c) => c.fixable);
+  const manual = all.filter((c) => !c.fixable);
+  const plan = r.state.plan;
+  if (!addresses.length) return { writes: [], addresses, manual, after: [] };
+  if (!plan) throw new UsageError('There is no plan to fix the files from.', 'Run `npx aider-mlx setup` first.');
+
+  // Loaded only here: the merge code (yaml Document API, json5) is not needed for a read-only run.
+  const { composeWrites } = await import('../config/write.js');
+  const { mergeAiderConf } = await import('../config/merge.js');
+  const composed = await composeWrites(plan, env, plan);
+  const planFile = configPaths(env).plan;
+  const changes: FileChange[] = composed.changes.filter((c) => c.path !== planFile);
+
+  const overrides = new Map<string, Record<string, unknown>>();
+  for (const c of addresses) for (const t of c.fixTargets ?? []) overrides.set(t.path, { ...overrides.get(t.path), ...t.keys });
+  for (const [path, keys] of overrides) {
+    if (changes.some((c) => c.path === path)) continue;
+    const existing = await readFile(path, 'utf8').catch(() => undefined);
+    const rendered = `${stringify(keys, { lineWidth: 0 })}`;
+    changes.push({ path, content: mergeAiderConf(existing, rendered, path).text });
+  }
+  const writes = (await planWrites(changes)).filter((w) => w.changed);
+  const after: string[] = [];
+  if (plan.mode === 'proxy' && writes.some((w) => w.path === configPaths(env).litellm)) {
+    after.push(`Restart the LiteLLM proxy so it reads the new config: litellm --config ${tildify(configPaths(env).litellm, env)} --host 127.0.0.1 --port ${plan.proxy.port}`);
+  }
+  return { writes, addresses, manual, after };
+}
+
+export async function applyFixes(fp: FixPlan, env: Env, signal?: AbortSignal) {
+  return applyWrites(fp.writes, { backupRoot: configPaths(env).backups, dirMode: 0o700, ...(signal ? { signal } : {}) });
+}

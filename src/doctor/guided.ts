@@ -1,0 +1,71 @@
+/**
+ * Guided mode: walk the report one hop at a time, explain each problem in plain words, and offer
+ * the fix on the spot (diff shown, backup kept), then prove it by checking again. Plain lines and
+ * one capability, `ask`, so the CLI (a terminal question) and the wizard's failure screens (their
+ * own prompter) can both drive it.
+ */
+import type { Env } from '../lib/paths.js';
+import { applyFixes, planFixes } from './fix.js';
+import { formatDoctorCheck, formatLikely, redact, summaryLine } from './report.js';
+import type { DoctorReport } from './run.js';
+import { GROUP_TITLES, GROUPS } from './types.js';
+
+export interface GuideIO {
+  /** A yes/no question; resolves false on "no" (and should default to no). */
+  ask(question: string): Promise<boolean>;
+  print(text: string): void;
+  env: Env;
+  color?: boolean;
+  /** Runs the checks again (after a fix). */
+  rerun(): Promise<DoctorReport>;
+  signal?: AbortSignal;
+}
+
+export interface GuideResult {
+  report: DoctorReport;
+  fixed: boolean;
+  backupDir?: string;
+  stoppedEarly: boolean;
+}
+
+export async function guideDoctor(first: DoctorReport, io: GuideIO): Promise<GuideResult> {
+  let report = first;
+  let fixed = false;
+  let backupDir: string | undefined;
+  const o = { env: io.env, ...(io.color !== undefined ? { color: io.color } : {}) };
+  const say = (s: string) => io.print(redact(s, report.secrets));
+  say(`aider-mlx doctor — one hop at a time${report.mode ? ` (${report.mode} mode)` : ''}\n`);
+  const likely = formatLikely(report, o);
+  if (likely.length) say(`${likely.join('\n')}\n`);
+
+  const groups = GROUPS.filter((g) => report.checks.some((c) => c.group === g));
+  for (let i = 0; i < groups.length; i++) {
+    const g = groups[i]!;
+    const cs = () => report.checks.filter((c) => c.group === g);
+    say(`${GROUP_TITLES[g]}\n${cs().map((c) => formatDoctorCheck(c, o)).join('\n')}\n`);
+    const bad = cs().filter((c) => c.status === 'fail' || c.status === 'warn');
+    if (!bad.length) continue;
+
+    if (!fixed && bad.some((c) => c.fixable)) {
+      const fp = await planFixes(report, io.env);
+      if (fp.writes.length) {
+        say(`The fix rewrites ${fp.writes.length} file${fp.writes.length === 1 ? '' : 's'}:\n${fp.writes.map((w) => w.diff || `(permissions of ${w.path})`).join('\n')}`);
+        if (await io.ask('Apply this fix now? (a backup of every file is kept)')) {
+          const res = await applyFixes(fp, io.env, io.signal);
+          fixed = true;
+          backupDir = res.backupDir;
+          report = await io.rerun();
+          say(`Fixed${backupDir ? ` (backup: ${backupDir})` : ''}.${fp.after.map((n) => `\n  → ${n}`).join('')}\n${GROUP_TITLES[g]}, checked again:\n${cs().map((c) => formatDoctorCheck(c, o)).join('\n')}\n`);
+        }
+      }
+    }
+    const still = cs().filter((c) => c.status === 'fail');
+    if (still.length && i < groups.length - 1) {
+      if (!(await io.ask(`${still.length} problem${still.length === 1 ? '' : 's'} left in this hop. Go on to the next one?`))) {
+        return { report, fixed, ...(backupDir ? { backupDir } : {}), stoppedEarly: true };
+      }
+    }
+  }
+  say(`${report.summary.fail ? '✗' : report.summary.warn ? '!' : '✓'} ${summaryLine(report)}`);
+  return { report, fixed, ...(backupDir ? { backupDir } : {}), stoppedEarly: false };
+}

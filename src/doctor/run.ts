@@ -1,0 +1,238 @@
+/**
+ * The doctor: read what is on disk, run every hop's checks (independent probes in parallel, each
+ * chain in order, a check whose upstream failed skipped), then weigh the causes, error-first when
+ * the user pasted an error.
+ */
+import { join } from 'node:path';
+import { AIDER_FILES } from '../config/render.js';
+import { tildify } from '../lib/paths.js';
+import { VERSION } from '../version.js';
+import { rankCauses, leadingCheckIds, type Suspect } from './causes.js';
+import { aiderChecks, namesInUse } from './checks/aider.js';
+import { configChecks } from './checks/config.js';
+import { envChecks, whichSync } from './checks/env.js';
+import { proxyChecks, aiderKey } from './checks/proxy.js';
+import { serverChain, type ServerOutcome } from './checks/servers.js';
+import { parseErrorText, type ParsedError } from './error-text.js';
+import { expectations, type Expectations } from './expect.js';
+import { readDiskState, type DiskState } from './files.js';
+import { GROUPS, type DoctorCaps, type DoctorCheck, type DoctorOptions } from './types.js';
+
+export interface DoctorReport {
+  version: string;
+  mode?: 'proxy' | 'direct';
+  planPath: string;
+  hasPlan: boolean;
+  deep: boolean;
+  timeoutMs: number;
+  elapsedMs: number;
+  error?: ParsedError;
+  likely: Suspect[];
+  /** In hop order (error cross-checks, environment, config, servers, proxy, Aider). */
+  checks: DoctorCheck[];
+  /** With an error: ids of the checks that can explain it, most likely cause first. */
+  lead: string[];
+  summary: Record<DoctorCheck['status'], number>;
+  ok: boolean;
+  exitCode: 0 | 1;
+  /** Values never to print (keys), for the report's redaction. Not serialised. */
+  secrets: string[];
+  /** The state the checks read (for --fix). Not serialised. */
+  state: DiskState;
+}
+
+/** Is our Aider config one of the files Aider reads from here? (project scope, run from elsewhere) */
+function planConfInChain(state: DiskState): boolean {
+  const plan = state.plan;
+  if (!plan || plan.aider.scope === 'profile') return true;
+  const ours = join(plan.aider.dir, AIDER_FILES.conf);
+  return state.aider.confFiles.some((f) => f.path === ours);
+}
+
+function errorChecks(p: ParsedError, exp: Expectations | undefined, state: DiskState): DoctorCheck[] {
+  const out: DoctorCheck[] = [];
+  if (!exp) return out;
+  const plan = exp.plan;
+  if (p.port !== undefined && (!p.host || /^(localhost|127\.\d+\.\d+\.\d+|::1|0\.0\.0\.0)$/.test(p.host))) {
+    const known = new Map<number, string>();
+    for (const m of exp.models) for (const d of m.served.deployments) known.set(d.port, `the ${m.served.roles.join(' + ')} server`);
+    if (plan.mode === 'proxy') known.set(plan.proxy.port, 'the LiteLLM proxy');
+    const who = known.get(p.port);
+    out.push(
+      who
+        ? { id: 'error.target', group: 'error', title: `the error came from ${who} (port ${p.port})`, status: 'pass', observed: `${p.host ?? '127.0.0.1'}:${p.port}` }
+        : {
+            id: 'error.target',
+            group: 'error',
+            title: `the error names port ${p.port}, which is not in the plan`,
+            status: 'warn',
+            observed: `${p.host ?? '?'}:${p.port}${p.host === '::1' ? ' (IPv6: localhost resolved to ::1)' : ''}`,
+            expected: `one of ${[...known.entries()].map(([port, w]) => `${port} (${w})`).join(', ')}`,
+            fix: 'The Aider that printed it reads other settings than the plan: see aider.api_base and config.env.* below, or run the doctor from the folder where you ran aider.',
+          },
+    );
+  }
+  const named = p.model ?? p.modelGroup;
+  if (named) {
+    const ours = new Set([...exp.models.map((m) => m.aiderName), ...exp.models.map((m) => m.served.modelName)]);
+    const inUse = namesInUse(state).map((u) => u.name);
+    const bare = named.replace(/^openai\//, '');
+    const match = ours.has(named) || ours.has(bare) || exp.models.some((m) => m.served.model === bare);
+    out.push(
+      match
+        ? { id: 'error.model', group: 'error', title: `the error is about ${named}, a model of the plan`, status: 'pass' }
+        : {
+            id: 'error.model',
+            group: 'error',
+            title: `the error is about "${named}", which is not a name of the plan`,
+            status: 'warn',
+            observed: `${named}${inUse.includes(named) ? ' (Aider here uses it too)' : ''}`,
+            expected: `one of ${[...ours].join(', ')}`,
+            fix: inUse.includes(named)
+              ? 'Aider here is configured with a name the plan does not serve: `aider-mlx doctor --fix` aligns it.'
+              : 'The error came from an Aider run with other settings (another folder, another --model, or AIDER_MODEL): use the names above.',
+          },
+    );
+  }
+  return out;
+}
+
+async function deepAiderCall(state: DiskState, exp: Expectations, opts: DoctorOptions, caps: DoctorCaps): Promise<DoctorCheck> {
+  const c = { id: 'aider.call', group: 'aider' as const, title: 'a real Aider call answers' };
+  const bin = whichSync('aider', caps.env);
+  if (!bin) return { ...c, status: 'skip', observed: 'not checked: aider is not on PATH' };
+  const exec = caps.exec ?? (await import('../lib/exec.js')).run;
+  const profile = exp.plan.aider.scope === 'profile';
+  const args = [
+    ...(profile
+      ? ['--config', exp.confPath, '--model-settings-file', exp.settingsPath, '--model-metadata-file', exp.metadataPath]
+      : []),
+    '--yes-always',
+    '--no-check-update',
+    '--no-show-release-notes',
+    '--analytics-disable',
+    '--no-show-model-warnings',
+    '--no-stream',
+    '--no-pretty',
+    '--no-fancy-input',
+    '--dry-run',
+    '--no-auto-commits',
+    '--no-gitignore',
+    '--chat-history-file',
+    '/dev/null',
+    '--input-history-file',
+    '/dev/null',
+    '--map-tokens',
+    '0',
+    '--message',
+    'Reply with the single word: pong',
+  ];
+  const started = performance.now();
+  const r = await exec(bin, args, { timeoutMs: Math.max(opts.timeoutMs * 3, 60_000), cwd: profile ? state.cwd : exp.plan.aider.dir }).catch(
+    (e: Error) => ({ code: -1, stdout: '', stderr: e.message }),
+  );
+  const latencyMs = Math.round(performance.now() - started);
+  const output = `${r.stdout}\n${r.stderr}`;
+  const err = /^litellm\.\w+(?:Error|Timeout)\b[\s\S]*?(?=\n[ \t]*\n|$(?![\s\S]))/m.exec(output)?.[0];
+  if (err || r.code !== 0) {
+    const parsed = parseErrorText(err ?? output.slice(-4000));
+    return {
+      ...c,
+      title: 'a real Aider call fails',
+      status: 'fail',
+      observed: err ? parsed.summary : `aider exited ${r.code}: ${output.trim().split('\n').slice(-3).join(' | ').slice(0, 300)}`,
+      expected: 'an answer, no litellm error',
+      fix: 'Run `aider-mlx doctor --error "<that text>"` for the cause, or fix the failing checks above first.',
+      causes: rankCauses(parsed, []).map((s) => s.cause),
+      latencyMs,
+    };
+  }
+  return { ...c, status: 'pass', observed: `aider answered in ${latencyMs} ms`, latencyMs };
+}
+
+function collectSecrets(state: DiskState): string[] {
+  const s = new Set<string>();
+  const add = (v: unknown) => {
+    if (typeof v === 'string' && v.length >= 8) s.add(v);
+  };
+  add(state.litellm.masterKey);
+  for (const e of state.litellm.entries) add(e.apiKey);
+  for (const k of ['OPENAI_API_KEY', 'LITELLM_MASTER_KEY', 'HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN']) add(state.env[k]?.value);
+  add(state.aider.conf['openai-api-key']?.value);
+  add(aiderKey(state));
+  for (const v of state.aider.settings.values()) add((v.value.extra_params as Record<string, unknown> | undefined)?.api_key);
+  return [...s];
+}
+
+export async function runDoctor(opts: DoctorOptions, caps: DoctorCaps): Promise<DoctorReport> {
+  const started = performance.now();
+  let state = await readDiskState(caps.env, caps.cwd);
+  const pre: DoctorCheck[] = [];
+  if (state.plan && !planConfInChain(state)) {
+    const dir = state.plan.aider.dir;
+    pre.push({
+      id: 'aider.location',
+      group: 'aider',
+      title: `Aider started in ${tildify(caps.cwd, caps.env)} would not read the plan's files`,
+      status: 'warn',
+      observed: `the plan's Aider files are in ${tildify(dir, caps.env)} (project scope); the checks below read them as Aider does from there`,
+      expected: `run aider inside ${tildify(dir, caps.env)}`,
+      fix: `cd ${tildify(dir, caps.env)} before running aider, or re-run setup with --scope global (every folder) or --scope profile (\`aider-mlx aider\`).`,
+    });
+    state = await readDiskState(caps.env, dir);
+  }
+  const exp = state.plan ? expectations(state.plan, caps.env) : undefined;
+  const parsed = opts.errorText !== undefined ? parseErrorText(opts.errorText) : undefined;
+
+  const envP = envChecks(state.plan, caps, { deep: opts.deep, timeoutMs: opts.timeoutMs });
+  const config = configChecks(state, exp, caps.env);
+  const aider = [...pre, ...aiderChecks(state, exp, caps.env)];
+
+  const serverJobs: Array<Promise<ServerOutcome>> = [];
+  const byModel = new Map<string, Promise<ServerOutcome[]>>();
+  if (exp) {
+    for (const m of exp.models) {
+      const jobs = m.served.deployments.map((d) => serverChain(m.served, d, state, exp, opts, caps));
+      serverJobs.push(...jobs);
+      byModel.set(m.served.modelName, Promise.all(jobs));
+    }
+  }
+  const proxyP = exp && exp.plan.mode === 'proxy' ? proxyChecks(state, exp, byModel, opts, caps, caps.env) : Promise.resolve([]);
+  const callP = exp && opts.deep ? deepAiderCall(state, exp, opts, caps) : undefined;
+  const [envC, servers, proxy, call] = await Promise.all([envP, Promise.all(serverJobs), proxyP, callP]);
+  if (call) aider.push(call);
+
+  const hopOrder: DoctorCheck[] = [
+    ...(parsed ? errorChecks(parsed, exp, state) : []),
+    ...envC,
+    ...config,
+    ...servers.flatMap((s) => s.checks),
+    ...proxy,
+    ...aider,
+  ];
+  hopOrder.sort((a, b) => GROUPS.indexOf(a.group) - GROUPS.indexOf(b.group));
+  const likely = rankCauses(parsed, hopOrder);
+  const lead = parsed ? leadingCheckIds(likely) : [];
+  const checks = hopOrder;
+
+  const summary = { pass: 0, warn: 0, fail: 0, skip: 0 };
+  for (const c of checks) summary[c.status]++;
+  return {
+    version: VERSION,
+    ...(state.plan ? { mode: state.plan.mode } : {}),
+    planPath: state.planPath,
+    hasPlan: state.plan !== undefined,
+    deep: opts.deep,
+    timeoutMs: opts.timeoutMs,
+    elapsedMs: Math.round(performance.now() - started),
+    ...(parsed ? { error: parsed } : {}),
+    likely,
+    checks,
+    lead,
+    summary,
+    ok: summary.fail === 0,
+    exitCode: summary.fail === 0 ? 0 : 1,
+    secrets: collectSecrets(state),
+    state,
+  };
+}

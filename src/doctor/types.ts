@@ -1,0 +1,62 @@
+import type { Check } from '../lib/check.js';
+import type { Env } from '../lib/paths.js';
+
+/** The hops, in the order a request travels them (and the report prints them). */
+export const GROUPS = ['error', 'env', 'config', 'server', 'proxy', 'aider'] as const;
+export type Group = (typeof GROUPS)[number];
+
+export const GROUP_TITLES: Record<Group, string> = {
+  error: 'Your error',
+  env: 'Environment',
+  config: 'Config files',
+  server: 'MLX servers',
+  proxy: 'LiteLLM proxy',
+  aider: 'Aider',
+};
+
+/** What `doctor --fix` can repair by rewriting files (everything else names a command to run). */
+export type FixKind =
+  /** Re-render our files from the plan and merge them in (api_base, names, settings, metadata, max_tokens, keys). */
+  | 'rewrite'
+  /** Set the managed keys in an Aider config file outside the plan's folder that overrides ours. */
+  | 'align-override';
+
+export interface DoctorCheck extends Check {
+  group: Group;
+  /** SPEC §4 causes this check confirms or rules out (cause ids, see causes.ts). */
+  causes?: string[];
+  /** Set when `--fix` can repair this failure. */
+  fixable?: FixKind;
+  /** For align-override: the files outside the plan's folder and the keys to set in each. */
+  fixTargets?: Array<{ path: string; keys: Record<string, unknown> }>;
+}
+
+export interface DoctorCaps {
+  env: Env;
+  cwd: string;
+  /** Defaults to the global fetch; tests pass their own. */
+  fetch?: typeof fetch;
+  signal?: AbortSignal;
+  /** process.platform / process.arch, os.release(), os.cpus()[0].model: injectable for tests. */
+  platform?: NodeJS.Platform;
+  arch?: string;
+  osRelease?: string;
+  cpuModel?: string;
+  /** Runs a command (argument array). Only `--deep` uses it; loaded lazily otherwise. */
+  exec?: (cmd: string, args: string[], opts: { timeoutMs: number; cwd?: string; env?: Env }) => Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+export interface DoctorOptions {
+  /** Bound on every probe. */
+  timeoutMs: number;
+  /** Run the checks that cost a generation (the 512 cap, the chat template, a real Aider call). */
+  deep: boolean;
+  /** Pasted error text, if any. */
+  errorText?: string;
+}
+
+export const skipped = (c: Omit<DoctorCheck, 'status'>, why: string): DoctorCheck => ({
+  ...c,
+  status: 'skip',
+  observed: `not checked: ${why}`,
+});
