@@ -1,12 +1,69 @@
-import { CancelledError } from '../errors.js';
-import { formatCheck } from '../lib/check.js';
-import { tildify } from '../lib/paths.js';
-import { parseSetupFlags } from '../setup/flags.js';
-import { runSetup, type SetupResult } from '../setup/run.js';
-import { maxContextFromCache } from '../setup/model-config.js';
+/**
+ * `aider-mlx setup`: picks the face once. A terminal gets the wizard (Ink, or line mode with
+ * --plain / TERM=dumb); --yes, --json, --answers, CI or no terminal get the non-interactive
+ * pipeline, which never prompts. Heavy modules are imported only on the path that needs them, so
+ * the first frame of the Ink face is not held up by them.
+ */
+import { CancelledError, UsageError } from '../errors.js';
+import type { Env } from '../lib/paths.js';
+import type { SetupResult } from '../setup/run.js';
+import type { Prompter } from '../wizard/prompter.js';
 
-function printText(r: SetupResult, out: (s: string) => void) {
+export interface OwnFlags {
+  plain: boolean;
+  demo: boolean;
+  answers?: string;
+  demoDir?: string;
+}
+
+const VALUE_FLAGS = ['answers', 'demo-dir'] as const;
+
+/** Take the wizard's own flags out; the rest are setup flags for parseSetupFlags. */
+export function splitOwnFlags(args: string[]): { own: OwnFlags; rest: string[] } {
+  const own: OwnFlags = { plain: false, demo: false };
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--plain') own.plain = true;
+    else if (a === '--demo') own.demo = true;
+    else {
+      const name = VALUE_FLAGS.find((f) => a === `--${f}` || a.startsWith(`--${f}=`));
+      if (!name) {
+        rest.push(a);
+        continue;
+      }
+      const value = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
+      if (value === undefined || value === '') throw new UsageError(`--${name} needs a value.`, name === 'answers' ? 'For example: --answers answers.yaml' : 'For example: --demo-dir /tmp/aider-mlx-demo');
+      if (name === 'answers') own.answers = value;
+      else own.demoDir = value;
+    }
+  }
+  if (own.demoDir && !own.demo) throw new UsageError('--demo-dir only goes with --demo.');
+  return { own, rest };
+}
+
+export type Face = 'ink' | 'plain' | 'non-interactive';
+
+/**
+ * Decided once. No terminal on either end, or CI: non-interactive (never hang on a prompt). A
+ * request for no questions (--yes, --json, --answers): non-interactive. --plain or TERM=dumb: line
+ * mode. Otherwise Ink.
+ */
+export function chooseFace(
+  o: { yes: boolean; json: boolean; answers: boolean; plain: boolean },
+  env: Env = process.env,
+  streams: { stdin: { isTTY?: boolean }; stdout: { isTTY?: boolean } } = process,
+): Face {
+  const tty = Boolean(streams.stdin.isTTY && streams.stdout.isTTY);
+  const ci = Boolean(env.CI) && env.CI !== 'false' && env.CI !== '0';
+  if (!tty || ci || o.yes || o.json || o.answers) return 'non-interactive';
+  if (o.plain || env.TERM === 'dumb') return 'plain';
+  return 'ink';
+}
+
+function printText(r: SetupResult, out: (s: string) => void, fmt: { formatCheck: (c: SetupResult['checks'][number]) => string; tildify: (p: string, env?: Env) => string }) {
   const env = process.env;
+  const { formatCheck, tildify } = fmt;
   out(`aider-mlx setup — ${r.plan.mode} mode, Aider files in ${tildify(r.plan.aider.dir, env)} (${r.plan.aider.scope})\n`);
   for (const n of r.notes) out(`  note: ${n}\n`);
   out('\nChecks\n');
@@ -28,9 +85,24 @@ function printText(r: SetupResult, out: (s: string) => void) {
   r.next.forEach((s, i) => out(`  ${i + 1}. ${s}\n`));
 }
 
-/** `aider-mlx setup`: non-interactive (flags) until the wizard face lands; never prompts. */
-export async function runSetupCommand(args: string[]): Promise<number> {
-  const input = parseSetupFlags(args);
+/** The non-interactive pipeline (setup --yes): verify, render, write; never prompts. */
+async function runNonInteractive(own: OwnFlags, rest: string[]): Promise<number> {
+  const [{ parseSetupFlags }, { runSetup }, { maxContextFromCache }, { formatCheck }, { tildify }] = await Promise.all([
+    import('../setup/flags.js'),
+    import('../setup/run.js'),
+    import('../setup/model-config.js'),
+    import('../lib/check.js'),
+    import('../lib/paths.js'),
+  ]);
+  const fromFile = own.answers ? await (await import('../wizard/answers.js')).answersToArgs(own.answers) : [];
+  // Flags typed on the command line come last: they win over the answers file.
+  const input = parseSetupFlags([...fromFile, ...rest]);
+  if (!input.yes && !own.answers && !input.editor) {
+    throw new UsageError(
+      'There is no terminal to ask the setup questions in.',
+      'Pass the answers as flags (at least --editor MODEL, and --yes), or --answers FILE; `aider-mlx --help` lists them.',
+    );
+  }
   const ctrl = new AbortController();
   const onSigint = () => ctrl.abort();
   process.once('SIGINT', onSigint);
@@ -62,7 +134,7 @@ export async function runSetupCommand(args: string[]): Promise<number> {
           2,
         ) + '\n',
       );
-    } else printText(result, (s) => process.stdout.write(s));
+    } else printText(result, (s) => process.stdout.write(s), { formatCheck, tildify });
     return result.code;
   } catch (e) {
     if (ctrl.signal.aborted) throw new CancelledError();
@@ -71,4 +143,54 @@ export async function runSetupCommand(args: string[]): Promise<number> {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
+}
+
+/** Start a face: Ink (its first frame is drawn here, before the wizard's modules load), or line mode. */
+export async function openFace(face: Face, o: { demo: boolean; title: string; onCancel: () => void; signal: AbortSignal }): Promise<Prompter> {
+  if (face === 'ink') return (await import('../ui/index.js')).startInkFace(o);
+  if (face === 'plain') return (await import('../prompters/plain.js')).createPlainPrompter(o);
+  const { NonInteractivePrompter } = await import('../prompters/non-interactive.js');
+  return new NonInteractivePrompter({ yes: true, out: (l) => process.stderr.write(`${l}\n`), signal: o.signal });
+}
+
+/** The wizard on any face; Ctrl-C and SIGINT/SIGTERM cancel it cleanly (exit 130). */
+export async function runInteractive(
+  face: Face,
+  o: { title: string; demo: boolean; run: (prompter: Prompter, signal: AbortSignal) => Promise<number> },
+): Promise<number> {
+  const ctrl = new AbortController();
+  const cancel = () => ctrl.abort();
+  process.on('SIGINT', cancel);
+  process.on('SIGTERM', cancel);
+  process.on('SIGHUP', cancel);
+  let prompter: Prompter | undefined;
+  try {
+    prompter = await openFace(face, { demo: o.demo, title: o.title, onCancel: cancel, signal: ctrl.signal });
+    return await o.run(prompter, ctrl.signal);
+  } catch (e) {
+    if (ctrl.signal.aborted || e instanceof CancelledError) throw new CancelledError();
+    throw e;
+  } finally {
+    await prompter?.close();
+    process.off('SIGINT', cancel);
+    process.off('SIGTERM', cancel);
+    process.off('SIGHUP', cancel);
+  }
+}
+
+export async function runSetupCommand(args: string[]): Promise<number> {
+  const { own, rest } = splitOwnFlags(args);
+  const given = new Set(rest.map((a) => (a === '-y' ? 'yes' : a.replace(/^--/, '').split('=')[0])));
+  const face = chooseFace({ yes: given.has('yes'), json: given.has('json'), answers: own.answers !== undefined, plain: own.plain });
+  if (face === 'non-interactive' && !own.demo) return runNonInteractive(own, rest);
+  if (own.demo && given.has('json')) throw new UsageError('--demo has no --json output.', 'Run `aider-mlx setup --demo` in a terminal, or without --json.');
+  return runInteractive(face, {
+    title: 'aider-mlx setup',
+    demo: own.demo,
+    run: async (prompter, signal) => {
+      const { runWizardCommand } = await import('../wizard/command.js');
+      const r = await runWizardCommand({ prompter, args: rest, demo: own.demo, ...(own.demoDir ? { demoDir: own.demoDir } : {}), signal });
+      return r.code;
+    },
+  });
 }

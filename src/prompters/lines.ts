@@ -1,0 +1,43 @@
+/** Plain-text rendering shared by the line face and the non-interactive face (no UI library). */
+import type { NoteKind, ReviewFile, StepInfo, Summary } from '../wizard/prompter.js';
+
+const MARK: Record<NoteKind, string> = { info: '·', warn: '!', error: '✗', success: '✓', dim: ' ' };
+
+export function stepLine(s: StepInfo): string {
+  return `\n[${s.index}/${s.total}] ${s.title}`;
+}
+
+export function noteLine(kind: NoteKind, text: string): string {
+  return `  ${MARK[kind]} ${text.replace(/\n/g, '\n    ')}`;
+}
+
+export function reviewLines(files: ReviewFile[]): string[] {
+  const out: string[] = [];
+  for (const f of files) {
+    out.push(`  ${f.status === 'create' ? 'create   ' : f.status === 'update' ? 'update   ' : 'unchanged'} ${f.label}`);
+  }
+  for (const f of files) if (f.status !== 'unchanged' && f.diff) out.push('', f.diff.replace(/\n$/, ''));
+  return out;
+}
+
+export function summaryLines(s: Summary): string[] {
+  const out = ['', `${s.ok ? '✓' : '✗'} ${s.title}`];
+  for (const sec of s.sections) {
+    out.push('', sec.title);
+    const numbered = sec.title.startsWith('Next');
+    sec.lines.forEach((l, i) => out.push(`  ${numbered ? `${i + 1}. ` : ''}${l.replace(/\n/g, '\n  ')}`));
+  }
+  return out;
+}
+
+/** At most one status line every `everyMs`, and never the same one twice. */
+export function throttled(write: (line: string) => void, everyMs: number, now: () => number = Date.now): (line: string) => void {
+  let last = '';
+  let at = -Infinity;
+  return (line) => {
+    if (line === last || now() - at < everyMs) return;
+    last = line;
+    at = now();
+    write(line);
+  };
+}

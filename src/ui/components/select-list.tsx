@@ -1,0 +1,100 @@
+/** A list with hints, disabled rows, a scrolling window and the focused row's description. */
+import { useReducer } from 'react';
+import { Box, Text, useInput } from 'ink';
+import { initialIndex, type Choice } from '../../wizard/prompter.js';
+import { KEYS } from '../keys.js';
+import type { Theme } from '../theme.js';
+
+export interface ListState {
+  index: number;
+  offset: number;
+}
+
+export type ListAction = 'up' | 'down' | 'pageUp' | 'pageDown' | 'home' | 'end';
+
+/** Moves over selectable rows only; keeps the focused row inside the visible window. */
+export function listReducer(choices: ReadonlyArray<{ disabled?: string }>, visible: number) {
+  const ok = (i: number) => i >= 0 && i < choices.length && !choices[i]!.disabled;
+  const step = (from: number, dir: 1 | -1, times = 1) => {
+    let i = from;
+    for (let n = 0; n < times; n++) {
+      let j = i + dir;
+      while (j >= 0 && j < choices.length && !ok(j)) j += dir;
+      if (!ok(j)) break;
+      i = j;
+    }
+    return i;
+  };
+  return (s: ListState, a: ListAction): ListState => {
+    const index =
+      a === 'up' ? step(s.index, -1)
+      : a === 'down' ? step(s.index, 1)
+      : a === 'pageUp' ? step(s.index, -1, visible)
+      : a === 'pageDown' ? step(s.index, 1, visible)
+      : a === 'home' ? step(-1, 1)
+      : step(choices.length, -1);
+    return { index, offset: windowFor(index, s.offset, visible, choices.length) };
+  };
+}
+
+export function windowFor(index: number, offset: number, visible: number, total: number): number {
+  let o = Math.min(offset, Math.max(0, total - visible));
+  if (index < o) o = index;
+  if (index >= o + visible) o = index - visible + 1;
+  return Math.max(0, o);
+}
+
+export function SelectList({
+  choices, defaultValue, visible, theme, isActive, onSubmit,
+}: {
+  choices: Choice[];
+  defaultValue?: string;
+  visible: number;
+  theme: Theme;
+  isActive: boolean;
+  onSubmit: (value: string) => void;
+}) {
+  const [state, dispatch] = useReducer(listReducer(choices, visible), undefined, () => {
+    const index = initialIndex({ choices, default: defaultValue });
+    return { index, offset: windowFor(index, 0, visible, choices.length) };
+  });
+  useInput(
+    (input, key) => {
+      if (KEYS.up(input, key)) dispatch('up');
+      else if (KEYS.down(input, key)) dispatch('down');
+      else if (KEYS.pageUp(input, key)) dispatch('pageUp');
+      else if (KEYS.pageDown(input, key)) dispatch('pageDown');
+      else if (KEYS.home(input, key)) dispatch('home');
+      else if (KEYS.end(input, key)) dispatch('end');
+      else if (KEYS.submit(input, key)) {
+        const c = choices[state.index];
+        if (c && !c.disabled) onSubmit(c.value);
+      }
+    },
+    { isActive },
+  );
+  const shown = choices.slice(state.offset, state.offset + visible);
+  const focused = choices[state.index];
+  const above = state.offset;
+  const below = choices.length - state.offset - shown.length;
+  return (
+    <Box flexDirection="column">
+      {above > 0 ? <Text dimColor={theme.dim}>{`  ↑ ${above} more`}</Text> : null}
+      {shown.map((c, i) => {
+        const on = state.offset + i === state.index;
+        return (
+          <Text key={c.value} wrap="truncate-end">
+            <Text color={on ? theme.selected : undefined} bold={on}>{`${on ? '❯' : ' '} ${c.label}`}</Text>
+            {c.disabled ? <Text dimColor={theme.dim}>{`  (${c.disabled})`}</Text> : c.hint ? <Text dimColor={theme.dim}>{`  ${c.hint}`}</Text> : null}
+          </Text>
+        );
+      })}
+      {below > 0 ? <Text dimColor={theme.dim}>{`  ↓ ${below} more`}</Text> : null}
+      {focused?.description ? (
+        <Box marginTop={1}>
+          <Text dimColor={theme.dim} wrap="wrap">{`  ${focused.description}`}</Text>
+        </Box>
+      ) : null}
+    </Box>
+  );
+}

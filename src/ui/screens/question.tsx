@@ -1,0 +1,75 @@
+/** The question screens: select, text, confirm. Esc and Ctrl-C are handled by the App. */
+import { useState } from 'react';
+import { Box, Text, useInput } from 'ink';
+import { resolveText } from '../../wizard/prompter.js';
+import { HelpLines } from '../components/basics.js';
+import { SelectList } from '../components/select-list.js';
+import { TextField } from '../components/text-field.js';
+import { KEYS } from '../keys.js';
+import type { Screen } from '../store.js';
+import type { Theme } from '../theme.js';
+
+function Message({ theme, text }: { theme: Theme; text: string }) {
+  return (
+    <Text wrap="wrap">
+      <Text color={theme.accent}>? </Text>
+      <Text bold>{text}</Text>
+    </Text>
+  );
+}
+
+export function SelectScreen({ s, theme, rows }: { s: Extract<Screen, { kind: 'select' }>; theme: Theme; rows: number }) {
+  // The live area must stay shorter than the terminal (Ink cannot redraw what scrolled off):
+  // header, message, help, two "more" markers, a description and the key hints take ~14 rows.
+  const visible = Math.max(3, Math.min(s.q.choices.length, rows - 14 - (s.q.help?.length ?? 0)));
+  return (
+    <Box flexDirection="column">
+      <Message theme={theme} text={s.q.message} />
+      <HelpLines theme={theme} lines={s.q.help} />
+      <SelectList choices={s.q.choices} defaultValue={s.q.default} visible={visible} theme={theme} isActive onSubmit={s.answer} />
+    </Box>
+  );
+}
+
+export function TextScreen({ s, theme }: { s: Extract<Screen, { kind: 'text' }>; theme: Theme }) {
+  const [error, setError] = useState<string | undefined>();
+  const placeholder = s.q.default !== undefined ? `${s.q.default}  (Enter keeps it)` : s.q.placeholder;
+  return (
+    <Box flexDirection="column">
+      <Message theme={theme} text={s.q.message} />
+      <HelpLines theme={theme} lines={s.q.help} />
+      <Box>
+        <Text color={theme.accent}>{'❯ '}</Text>
+        <TextField
+          placeholder={placeholder}
+          theme={theme}
+          isActive
+          onSubmit={(raw) => {
+            const r = resolveText(s.q, raw);
+            if ('error' in r) setError(r.error);
+            else s.answer(r.value);
+          }}
+        />
+      </Box>
+      {error ? <Text color={theme.error}>{`  ✗ ${error}`}</Text> : null}
+    </Box>
+  );
+}
+
+export function ConfirmScreen({ s, theme }: { s: Extract<Screen, { kind: 'confirm' }>; theme: Theme }) {
+  useInput((input, key) => {
+    if (KEYS.yes(input, key)) s.answer(true);
+    else if (KEYS.no(input, key)) s.answer(false);
+    else if (KEYS.submit(input, key)) s.answer(s.q.default);
+  });
+  return (
+    <Box flexDirection="column">
+      <Text wrap="wrap">
+        <Text color={theme.accent}>? </Text>
+        <Text bold>{s.q.message}</Text>
+        <Text dimColor={theme.dim}>{s.q.default ? ' (Y/n)' : ' (y/N)'}</Text>
+      </Text>
+      <HelpLines theme={theme} lines={s.q.help} />
+    </Box>
+  );
+}

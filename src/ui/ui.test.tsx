@@ -1,0 +1,159 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanup } from 'ink-testing-library';
+import { CancelledError } from '../errors.js';
+import { GoBack } from '../wizard/prompter.js';
+import { KEY, renderFace } from './test-kit.js';
+import { listReducer, windowFor } from './components/select-list.js';
+import { fieldReducer } from './components/text-field.js';
+import { themeFor } from './theme.js';
+
+afterEach(() => cleanup());
+
+const choices = [
+  { value: 'a', label: 'Alpha', hint: '4 GB · fits' },
+  { value: 'b', label: 'Beta', disabled: 'too big' },
+  { value: 'c', label: 'Gamma', description: 'The third one.' },
+];
+
+describe('select screen', () => {
+  it('starts on the default, skips disabled rows, Enter answers', async () => {
+    const f = renderFace();
+    const answer = f.prompter.select({ id: 'x', message: 'Pick one', choices, default: 'a' });
+    let frame = await f.waitForText('Pick one');
+    expect(frame).toMatch(/❯ Alpha {2}4 GB · fits/);
+    expect(frame).toContain('Beta  (too big)');
+    expect(frame).toContain('↑↓ move · Enter choose · Esc back · Ctrl-C cancel');
+    await f.press(KEY.down);
+    frame = await f.waitForText('❯ Gamma');
+    expect(frame).toContain('The third one.');
+    await f.press(KEY.enter);
+    expect(await answer).toBe('c');
+    await f.waitFor((fr) => fr.includes('✓ Pick one Gamma'), 'the answer in the history');
+  });
+
+  it('Esc rejects with GoBack; Ctrl-C cancels and aborts the run', async () => {
+    const f = renderFace();
+    const first = f.prompter.select({ id: 'x', message: 'First', choices }).catch((e: unknown) => e);
+    await f.waitForText('First');
+    await f.press(KEY.esc);
+    expect(await first).toBeInstanceOf(GoBack);
+    const second = f.prompter.select({ id: 'y', message: 'Second', choices }).catch((e: unknown) => e);
+    await f.waitForText('Second');
+    await f.press(KEY.ctrlC);
+    expect(await second).toBeInstanceOf(CancelledError);
+    expect(f.ctrl.signal.aborted).toBe(true);
+    await expect(f.prompter.text({ id: 'z', message: 'Third' })).rejects.toBeInstanceOf(CancelledError);
+  });
+
+  it('a long list scrolls in a window', () => {
+    const many = Array.from({ length: 20 }, (_, i) => ({ value: String(i), disabled: undefined }));
+    const reduce = listReducer(many, 5);
+    let s = { index: 0, offset: 0 };
+    for (let i = 0; i < 7; i++) s = reduce(s, 'down');
+    expect(s).toEqual({ index: 7, offset: 3 });
+    s = reduce(s, 'end');
+    expect(s).toEqual({ index: 19, offset: 15 });
+    s = reduce(s, 'home');
+    expect(s).toEqual({ index: 0, offset: 0 });
+    expect(windowFor(2, 10, 5, 20)).toBe(2);
+  });
+});
+
+describe('text screen', () => {
+  it('Enter on an empty field keeps the default; a bad value shows why and waits', async () => {
+    const f = renderFace();
+    const q = { id: 'n', message: 'Context', default: '32768', validate: (v: string) => (/^\d+$/.test(v) ? undefined : 'a number') };
+    const a1 = f.prompter.text(q);
+    expect(await f.waitForText('32768  (Enter keeps it)')).toContain('? Context');
+    await f.press(KEY.enter);
+    expect(await a1).toBe('32768');
+    const a2 = f.prompter.text(q);
+    await f.waitForText('? Context');
+    await f.type('12x');
+    await f.waitForText('12x');
+    await f.press(KEY.enter);
+    await f.waitForText('✗ a number');
+    await f.press(KEY.backspace);
+    await f.waitFor((fr) => !fr.includes('12x'), 'the x to go');
+    await f.press(KEY.enter);
+    expect(await a2).toBe('12');
+  });
+
+  it('the field edits like a line editor', () => {
+    let s = { value: '', cursor: 0 };
+    s = fieldReducer(s, { type: 'insert', text: 'mlx/ab' });
+    s = fieldReducer(s, { type: 'left' });
+    s = fieldReducer(s, { type: 'erase' });
+    expect(s).toEqual({ value: 'mlx/b', cursor: 4 });
+    s = fieldReducer(s, { type: 'insert', text: 'pasted\ntext' });
+    expect(s.value).toBe('mlx/pastedtextb');
+  });
+});
+
+describe('confirm, review, task, finish', () => {
+  it('confirm takes y/n, Enter is the default', async () => {
+    const f = renderFace();
+    const a = f.prompter.confirm({ id: 'c', message: 'Run aider?', default: true });
+    expect(await f.waitForText('Run aider? (Y/n)')).toBeTruthy();
+    await f.press('n');
+    expect(await a).toBe(false);
+  });
+
+  it('review lists every file and shows the focused diff; Enter writes', async () => {
+    const f = renderFace();
+    const diff = ['--- a', '+++ b', '@@ -1 +1 @@', '-old', '+new', ''].join('\n');
+    const a = f.prompter.review({
+      id: 'review',
+      message: 'Write these files?',
+      files: [
+        { path: '/p/plan.yaml', label: '~/plan.yaml', status: 'unchanged', diff: '' },
+        { path: '/p/.aider.conf.yml', label: '~/p/.aider.conf.yml', status: 'update', diff },
+      ],
+    });
+    const frame = await f.waitForText('Write these files?');
+    expect(frame).toContain('  unchanged ~/plan.yaml');
+    expect(frame).toContain('❯ update    ~/p/.aider.conf.yml');
+    expect(frame).toContain('+new');
+    await f.press(KEY.enter);
+    expect(await a).toBe(true);
+    await f.waitFor((fr) => fr.includes('✓ Write these files? yes (1 file)'), 'the answer');
+  });
+
+  it('a task shows status, progress and the log tail; Esc during it goes back', async () => {
+    const f = renderFace();
+    let release!: () => void;
+    const t = f.prompter.task('Downloading m', async (h) => {
+      h.status('1.2 GB of 4 GB');
+      h.progress({ done: 30, total: 100, label: 'model.safetensors' });
+      h.log('Fetching 7 files');
+      await new Promise<void>((r) => {
+        release = r;
+        h.signal.addEventListener('abort', () => r());
+      });
+      return 'done';
+    }).catch((e: unknown) => e);
+    const frame = await f.waitForText('Fetching 7 files');
+    expect(frame).toContain('Downloading m');
+    expect(frame).toContain('1.2 GB of 4 GB');
+    expect(frame).toMatch(/█+░+ 30% model\.safetensors/);
+    expect(frame).toContain('Esc back · Ctrl-C cancel');
+    await f.press(KEY.esc);
+    expect(await t).toBeInstanceOf(GoBack);
+    expect(release).toBeTypeOf('function');
+  });
+
+  it('the summary stays in the output', async () => {
+    const f = renderFace({ demo: true });
+    await f.prompter.finish({ title: 'Ready', ok: true, sections: [{ title: 'Next steps', lines: ['mlx_lm.server --model m', 'aider'] }] });
+    await f.waitFor(() => f.all().includes('2. aider'), 'the summary');
+    expect(f.all()).toContain('✓ Ready');
+    expect(f.all()).toContain('1. mlx_lm.server --model m');
+  });
+});
+
+describe('theme', () => {
+  it('NO_COLOR turns every colour off', () => {
+    expect(themeFor({ NO_COLOR: '1' })).toEqual({ color: false, dim: false });
+    expect(themeFor({}).accent).toBe('cyan');
+  });
+});

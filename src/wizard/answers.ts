@@ -1,0 +1,58 @@
+/**
+ * `--answers FILE`: a YAML or JSON file with the plan's keys (a plan.yaml from another Mac works
+ * as is). It becomes setup flags, so it is validated exactly like them; flags on the command line
+ * win over the file.
+ */
+import { readFile } from 'node:fs/promises';
+import { parse } from 'yaml';
+import { UsageError } from '../errors.js';
+import { ROLE_NAMES } from '../config/plan.js';
+
+interface RoleAnswers {
+  model?: unknown;
+  context?: unknown;
+  port?: unknown;
+  host?: unknown;
+  deployments?: Array<{ host?: unknown; port?: unknown }>;
+}
+
+export async function answersToArgs(path: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`Cannot read the answers file ${path}: ${(e as Error).message}.`);
+  }
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (e) {
+    throw new UsageError(`${path} is not YAML or JSON: ${(e as Error).message.split('\n')[0]}`, 'Use the keys of plan.yaml: mode, roles.editor.model, roles.editor.port, aider.scope…');
+  }
+  if (!doc || typeof doc !== 'object') throw new UsageError(`${path} holds no answers.`, 'For example:  roles: { editor: { model: mlx-community/Qwen2.5-Coder-7B-Instruct-4bit } }');
+  const a = doc as { mode?: unknown; roles?: Record<string, RoleAnswers>; proxy?: { port?: unknown }; requestTimeout?: unknown; aider?: { scope?: unknown }; host?: unknown; scope?: unknown };
+  const args: string[] = [];
+  const push = (flag: string, v: unknown) => {
+    if (v === undefined || v === null) return;
+    if (typeof v === 'object') throw new UsageError(`${path}: "${flag.slice(2)}" must be a single value.`);
+    args.push(flag, String(v));
+  };
+  push('--mode', a.mode);
+  push('--scope', a.aider?.scope ?? a.scope);
+  push('--proxy-port', a.proxy?.port);
+  push('--request-timeout', a.requestTimeout);
+  let host = a.host;
+  const contexts: number[] = [];
+  for (const [name, role] of Object.entries(a.roles ?? {})) {
+    if (!(ROLE_NAMES as readonly string[]).includes(name)) throw new UsageError(`${path}: unknown role "${name}".`, `Roles are ${ROLE_NAMES.join(', ')}.`);
+    if (!role || typeof role !== 'object') continue;
+    push(`--${name}`, role.model);
+    const d = role.deployments?.[0];
+    push(`--${name}-port`, role.port ?? d?.port);
+    host ??= role.host ?? d?.host;
+    if (typeof role.context === 'number') contexts.push(role.context);
+  }
+  push('--host', host);
+  if (contexts.length) push('--context', Math.max(...contexts));
+  return args;
+}

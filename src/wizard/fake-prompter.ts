@@ -1,0 +1,93 @@
+/**
+ * A Prompter for tests: answers by question id, in order, with Esc (BACK) and Ctrl-C (CANCEL) as
+ * answers. A question the script does not name takes its default, as Enter would.
+ */
+import { CancelledError } from '../errors.js';
+import { GoBack, resolveText, type Prompter, type QuestionBase, type SelectQuestion, type Summary, type TaskHandle, type TextQuestion } from './prompter.js';
+
+export const BACK = Symbol('Esc');
+export const CANCEL = Symbol('Ctrl-C');
+export type Scripted = string | boolean | typeof BACK | typeof CANCEL;
+
+export interface Recorded {
+  /** Every question, in order: `id` (and the answer given). */
+  asked: Array<{ id: string; answer: string }>;
+  notes: Array<{ kind: string; text: string }>;
+  steps: string[];
+  tasks: string[];
+  summary?: Summary;
+  /** Questions shown, with their choices, for assertions on what a screen offers. */
+  questions: Map<string, QuestionBase & { choices?: SelectQuestion['choices']; default?: unknown }>;
+}
+
+export function scriptedPrompter(
+  script: Array<[id: string | RegExp, answer: Scripted]>,
+  opts: { onCancel?: () => void; signal?: AbortSignal } = {},
+): Prompter & { rec: Recorded; remaining: () => string[] } {
+  const queue = [...script];
+  const rec: Recorded = { asked: [], notes: [], steps: [], tasks: [], questions: new Map() };
+  const take = (q: QuestionBase & { default?: unknown; choices?: SelectQuestion['choices'] }): Scripted | undefined => {
+    rec.questions.set(q.id, q);
+    const next = queue[0];
+    if (next && (typeof next[0] === 'string' ? next[0] === q.id : next[0].test(q.id))) {
+      queue.shift();
+      const a = next[1];
+      if (a === CANCEL) {
+        rec.asked.push({ id: q.id, answer: 'Ctrl-C' });
+        opts.onCancel?.();
+        throw new CancelledError();
+      }
+      if (a === BACK) {
+        rec.asked.push({ id: q.id, answer: 'Esc' });
+        throw new GoBack();
+      }
+      return a;
+    }
+    return undefined;
+  };
+  const fallback = (q: QuestionBase, d: unknown) => {
+    if (d === undefined) throw new Error(`scripted prompter: no answer and no default for "${q.id}" (${q.message})`);
+    return d;
+  };
+  return {
+    face: 'non-interactive',
+    rec,
+    remaining: () => queue.map(([id]) => String(id)),
+    step: (s) => void rec.steps.push(s.title),
+    async select<T extends string>(q: SelectQuestion<T>): Promise<T> {
+      const a = take(q);
+      const v = (a === undefined ? fallback(q, q.default ?? q.choices.find((c) => !c.disabled)?.value) : String(a)) as T;
+      rec.asked.push({ id: q.id, answer: v });
+      return v;
+    },
+    async text(q: TextQuestion): Promise<string> {
+      const a = take(q);
+      const r = resolveText(q, a === undefined ? '' : String(a));
+      if ('error' in r) throw new Error(`scripted prompter: "${String(a)}" for ${q.id}: ${r.error}`);
+      rec.asked.push({ id: q.id, answer: r.value });
+      return r.value;
+    },
+    async confirm(q) {
+      const a = take(q);
+      const v = a === undefined ? q.default : a === true || a === 'yes';
+      rec.asked.push({ id: q.id, answer: String(v) });
+      return v;
+    },
+    async review(q) {
+      const a = take(q);
+      const v = a === undefined ? true : a === true || a === 'yes';
+      rec.asked.push({ id: q.id, answer: String(v) });
+      return v;
+    },
+    note: (kind, text) => void rec.notes.push({ kind, text }),
+    async task<T>(title: string, fn: (h: TaskHandle) => Promise<T>): Promise<T> {
+      rec.tasks.push(title);
+      const signal = opts.signal ?? new AbortController().signal;
+      return fn({ status: () => undefined, log: () => undefined, progress: () => undefined, signal });
+    },
+    async finish(s) {
+      rec.summary = s;
+    },
+    async close() {},
+  };
+}

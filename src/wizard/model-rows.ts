@@ -1,0 +1,156 @@
+/** The rows of the model picker: cached first, then curated picks, running servers, Hub results. */
+import { DEFAULT_CONTEXT, type RoleName } from '../config/plan.js';
+import type { CatalogueEntry, CuratedEntry } from '../hub/catalogue.js';
+import type { CuratedRole } from '../hub/curated.js';
+import { estimateModelMemory, fitRoles, formatGB, type Budget, type EstimateInput, type FitLabel, type SetFit } from '../hub/fit.js';
+import { parseRepoName } from '../hub/model-facts.js';
+import type { HubModel } from '../hub/search.js';
+import { activeRoles, pickFor, type ModelPick, type WizardContext } from './context.js';
+import { contextFor } from './draft.js';
+import type { Choice } from './prompter.js';
+import type { Survey } from './survey.js';
+
+/** What the fit arithmetic needs about one model at any context. */
+export interface Sizing {
+  repoId: string;
+  weightsBytes?: number;
+  paramsB?: number;
+  quantBits?: number;
+  kvBytesPerToken?: number;
+}
+
+export function sizingOf(e: CatalogueEntry): Sizing {
+  return {
+    repoId: e.repoId,
+    ...(e.estimate.weightsBytes ? { weightsBytes: e.estimate.weightsBytes } : {}),
+    ...(e.paramsB ? { paramsB: e.paramsB } : {}),
+    ...(e.estimate.kvBytes ? { kvBytesPerToken: e.estimate.kvBytes / e.estimate.context } : {}),
+  };
+}
+
+export function sizingFromHub(m: HubModel): Sizing {
+  return { repoId: m.repoId, weightsBytes: m.weightsBytes, paramsB: m.paramsB, quantBits: m.quantBits };
+}
+
+export function sizingFromName(model: string): Sizing {
+  const n = parseRepoName(model);
+  return { repoId: model, paramsB: n.paramsB, quantBits: n.quantBits };
+}
+
+export function estimateInput(s: Sizing, context: number): EstimateInput {
+  return {
+    repoId: s.repoId,
+    context,
+    ...(s.weightsBytes ? { weightsBytes: s.weightsBytes } : {}),
+    ...(s.paramsB ? { paramsB: s.paramsB } : {}),
+    ...(s.quantBits ? { quantBits: s.quantBits } : {}),
+    ...(s.kvBytesPerToken ? { kvBytesPerTokenHint: s.kvBytesPerToken } : {}),
+  };
+}
+
+/** The best sizing we know for a model: catalogue (cache or curated hints), else its name. */
+export function sizingFor(survey: Survey | undefined, model: string): Sizing {
+  const c = survey?.catalogue;
+  const e = c?.cached.find((x) => x.repoId === model) ?? c?.curated.picks.find((x) => x.repoId === model) ?? c?.hub.find((x) => x.repoId === model);
+  return e ? sizingOf(e) : sizingFromName(model);
+}
+
+/** The fit of the whole set when `role` runs `candidate` at `context` and the other roles keep theirs. */
+export function setFitWith(ctx: WizardContext, role: RoleName, candidate: Sizing, context: number): SetFit | undefined {
+  const budget = ctx.survey?.catalogue.budget;
+  if (!budget) return undefined;
+  const roles = activeRoles(ctx).flatMap((r) => {
+    if (r === role) return [{ role: r, input: estimateInput(candidate, context) }];
+    const p = pickFor(ctx, r);
+    // A running server's memory is already taken; it still counts toward the set.
+    return p ? [{ role: r, input: estimateInput(sizingFor(ctx.survey, p.model), contextFor(ctx, r)) }] : [];
+  });
+  return fitRoles(roles, budget);
+}
+
+const FIT_WORDS: Record<FitLabel, string> = { fits: 'fits', tight: 'tight', 'too-big': 'too big' };
+
+export function fitWords(f: SetFit | undefined): string {
+  if (!f) return '';
+  return `${FIT_WORDS[f.label]}${f.known ? '' : '?'}`;
+}
+
+export function sizeWords(s: Sizing, context: number): string {
+  const e = estimateModelMemory(estimateInput(s, context));
+  return e.weightsBytes ? `${formatGB(e.weightsBytes)}` : 'size unknown';
+}
+
+/** The curated role a picker uses for this wizard role. */
+export function curatedRoleFor(ctx: WizardContext, role: RoleName): CuratedRole | undefined {
+  const pair = activeRoles(ctx).includes('architect');
+  if (role === 'editor') return pair ? 'editor' : 'single';
+  if (role === 'architect') return 'architect';
+  return undefined;
+}
+
+export interface ModelRow extends Choice {
+  pick?: ModelPick;
+  sizing?: Sizing;
+}
+
+export function modelRows(ctx: WizardContext, role: RoleName): ModelRow[] {
+  const s = ctx.survey;
+  const rows: ModelRow[] = [];
+  const seen = new Set<string>();
+  const curated = s?.catalogue.curated.picks ?? [];
+  const want = curatedRoleFor(ctx, role);
+  const row = (key: string, model: string, pick: ModelPick, sizing: Sizing, tag: string, description?: string) => {
+    const context = ctx.fixed.context[role] ?? pick.context ?? ctx.answers.context[role] ?? DEFAULT_CONTEXT;
+    const fit = setFitWith(ctx, role, sizing, context);
+    rows.push({
+      value: key,
+      label: model,
+      hint: [tag, sizeWords(sizing, context), fit ? `${fitWords(fit)} for the set` : ''].filter(Boolean).join(' · '),
+      ...(description ? { description } : fit ? { description: fit.arithmetic } : {}),
+      pick,
+      sizing,
+    });
+  };
+  for (const e of s?.catalogue.cached ?? []) {
+    if (e.cached?.status !== 'complete' || e.cached.mlx === false) continue;
+    const c = curated.find((p) => p.repoId === e.repoId && (!want || p.role === want));
+    seen.add(e.repoId);
+    row(`cached:${e.repoId}`, e.repoId, { model: e.repoId, source: 'cached', ...(c ? { context: c.context } : {}) }, sizingOf(e), c ? 'cached · recommended' : 'cached', c?.reason);
+  }
+  const picks: CuratedEntry[] = want ? curated.filter((p) => p.role === want) : [...curated].sort((a, b) => (a.estimate.weightsBytes ?? 0) - (b.estimate.weightsBytes ?? 0));
+  for (const p of picks) {
+    if (seen.has(p.repoId)) continue;
+    seen.add(p.repoId);
+    const dl = p.downloadBytes ? `download ${formatGB(p.downloadBytes)}` : 'download';
+    row(`curated:${p.repoId}`, p.repoId, { model: p.repoId, source: 'curated', context: p.context }, sizingOf(p), `recommended · ${dl}`, p.reason);
+  }
+  for (const l of s?.listening ?? []) {
+    if (l.kind !== 'mlx_lm.server' || !l.models?.[0]) continue;
+    const model = l.models[0];
+    row(`running:${l.host}:${l.port}`, `${model}`, { model, source: 'running', running: { host: l.host, port: l.port } }, sizingFor(s, model), `running on ${l.host}:${l.port}`);
+  }
+  rows.push(
+    { value: 'search', label: 'Search the Hugging Face Hub…', hint: 'mlx-community models by name' },
+    { value: 'type', label: 'Type a repo id or a local path…' },
+    { value: 'server', label: 'A server that is already running at host:port…' },
+  );
+  return rows;
+}
+
+export function defaultRow(ctx: WizardContext, role: RoleName, rows: ModelRow[]): string | undefined {
+  const prev = pickFor(ctx, role);
+  if (prev) {
+    const same = rows.find((r) => r.pick?.model === prev.model && (prev.running ? r.pick?.running?.port === prev.running.port : !r.pick?.running));
+    if (same) return same.value;
+  }
+  const models = rows.filter((r) => r.pick);
+  // The recommended pick when it is cached, else a cached model that fits, else the recommendation.
+  return (
+    models.find((r) => r.value.startsWith('cached:') && r.hint?.includes('recommended'))?.value ??
+    models.find((r) => r.value.startsWith('cached:') && /fits for/.test(r.hint ?? ''))?.value ??
+    models.find((r) => r.value.startsWith('curated:'))?.value ??
+    models[0]?.value
+  );
+}
+
+export type { Budget };

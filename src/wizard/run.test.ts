@@ -1,0 +1,87 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CancelledError } from '../errors.js';
+import { readPlan } from '../config/plan-file.js';
+import { isPortFree } from '../servers/ports.js';
+import { runWizard } from './run.js';
+import { BACK, CANCEL } from './fake-prompter.js';
+import { loadCurated, tierFor } from '../hub/curated.js';
+import { MEM32, makeTestCtx, snapshotTree, type TestCtx } from './test-helpers.js';
+
+let t: TestCtx | undefined;
+
+/** What the curated list recommends as the one model for a 32 GB Mac (the fake machine). */
+async function curatedSingle(): Promise<string> {
+  const { tier } = tierFor(await loadCurated(), MEM32.totalBytes);
+  return tier.picks.find((p) => p.role === 'single')!.repo;
+}
+afterEach(async () => {
+  await t?.cleanup();
+  t = undefined;
+});
+
+describe('runWizard with a fake prompter', () => {
+  it('Enter all the way: one model, a stand-in server, direct mode (no litellm), project files', async () => {
+    t = await makeTestCtx([]);
+    const r = await runWizard(t.ctx);
+    expect(r.code).toBe(0);
+    const asked = t.prompter.rec.asked.map((a) => a.id);
+    expect(asked).toEqual(['roles', 'model.editor', 'context.editor', 'mode', 'ports', 'server.editor', 'scope', 'review']);
+    const plan = await readPlan(t.env);
+    expect(plan?.mode).toBe('direct');
+    const single = await curatedSingle();
+    expect(plan?.roles.editor.model).toBe(single);
+    expect(plan?.roles.editor.deployments).toEqual([{ host: '127.0.0.1', port: t.ports.editor }]);
+    expect(plan?.aider.dir).toBe(t.project);
+    const conf = await readFile(join(t.project, '.aider.conf.yml'), 'utf8');
+    expect(conf).toContain(`http://127.0.0.1:${t.ports.editor}/v1`);
+    // The server it started answered, and was stopped at the end.
+    expect(t.launched).toHaveLength(1);
+    expect(t.launched[0]!.stopped).toBe(true);
+    expect(await isPortFree('127.0.0.1', t.ports.editor)).toBe(true);
+    expect(t.prompter.rec.summary?.ok).toBe(true);
+    const next = t.prompter.rec.summary!.sections.find((s) => s.title === 'Next steps')!.lines;
+    expect(next[0]).toContain(`fake-mlx-server --model ${single} --host 127.0.0.1 --port ${t.ports.editor}`);
+    expect(next.at(-1)).toBe(`cd ${t.project} && aider`);
+  });
+
+  it('Esc goes back a step, and back again within a step', async () => {
+    const single = await curatedSingle();
+    t = await makeTestCtx([
+      ['roles', 'pair'],
+      ['model.editor', BACK], // back to roles
+      ['roles', 'single'],
+      [/^model\.editor$/, 'type'],
+      ['model.editor.typed', BACK], // back to the list, not out of the step
+      ['model.editor', 'type'],
+      ['model.editor.typed', 'mlx-community/Qwen3-8B-4bit'],
+      ['context.editor', BACK], // back to the model question of the same step
+      ['model.editor', `curated:${single}`],
+      ['context.editor', '8192'],
+      ['mode', BACK],
+      ['context.editor', '4096'],
+    ]);
+    await runWizard(t.ctx);
+    expect(t.prompter.remaining()).toEqual([]);
+    const plan = await readPlan(t.env);
+    expect(plan?.roles.architect).toBeUndefined();
+    expect(plan?.roles.editor).toMatchObject({ model: single, context: 4096 });
+    // The first model typed was replaced before any server started.
+    expect(t.launched.map((l) => l.options.model)).toEqual([single]);
+  });
+
+  const questions = ['roles', 'model.editor', 'context.editor', 'mode', 'ports', 'server.editor', 'scope', 'review'];
+  for (const at of questions) {
+    it(`Ctrl-C at "${at}": nothing written, every server it started is stopped`, async () => {
+      t = await makeTestCtx([[at, CANCEL]]);
+      const before = await snapshotTree(t.root);
+      await expect(runWizard(t.ctx)).rejects.toBeInstanceOf(CancelledError);
+      expect(await snapshotTree(t.root)).toEqual(before);
+      // From the servers step on, a stand-in was started: it must be stopped again.
+      expect(t.launched.length).toBe(questions.indexOf(at) > questions.indexOf('server.editor') ? 1 : 0);
+      for (const l of t.launched) expect(l.stopped).toBe(true);
+      expect(await isPortFree('127.0.0.1', t.ports.editor)).toBe(true);
+    });
+  }
+});

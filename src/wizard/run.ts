@@ -1,0 +1,144 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { CancelledError, EXIT, type ExitCode } from '../errors.js';
+import type { Plan } from '../config/plan.js';
+import { buildCatalogue } from '../hub/catalogue.js';
+import { pullModel } from '../hub/download.js';
+import { searchHub } from '../hub/search.js';
+import { launchMlxServer } from '../servers/launch.js';
+import { verifyProxy } from '../setup/verify.js';
+import { GoBack, GoTo, type Prompter } from './prompter.js';
+import type { Step } from './step.js';
+import type { WizardContext, WizardDeps } from './context.js';
+import { surveyMachine } from './survey.js';
+import { wizardSteps } from './steps/index.js';
+import { stopStarted } from './steps/finish.js';
+import { runAiderCheck } from './aider-run.js';
+
+export function defaultDeps(): WizardDeps {
+  return {
+    survey: surveyMachine,
+    catalogue: buildCatalogue,
+    searchHub,
+    pull: pullModel,
+    launch: launchMlxServer,
+    verifyProxy: (plan, composed, ctx, h) =>
+      verifyProxy(plan, composed.rendered.litellm, composed.proxyKey, {
+        env: ctx.hostEnv,
+        timeoutMs: Math.min(ctx.timeoutSec, 120) * 1000,
+        signal: h.signal,
+        progress: (l: string) => h.status(l.replace(/^…\s*/, '')),
+      }),
+    aiderCheck: runAiderCheck,
+  };
+}
+
+/** Counts answered questions, so Esc knows which steps asked something. */
+function counting(p: Prompter, ctx: WizardContext): Prompter {
+  const bump = <T>(x: Promise<T>) => x.then((v) => ((ctx.asked += 1), v));
+  return {
+    face: p.face,
+    step: (i) => p.step(i),
+    select: (q) => bump(p.select(q)),
+    text: (q) => bump(p.text(q)),
+    confirm: (q) => bump(p.confirm(q)),
+    review: (q) => bump(p.review(q)),
+    note: (k, t) => p.note(k, t),
+    task: (t, fn) => p.task(t, fn),
+    finish: (s) => p.finish(s),
+    close: () => p.close(),
+  };
+}
+
+/**
+ * Run the steps in order. Esc (GoBack) returns to the last step that asked something; GoTo jumps to
+ * a named step; after the write there is no way back. Anything else propagates.
+ */
+export async function runSteps(ctx: WizardContext, steps: Step[]): Promise<void> {
+  const history: Array<{ index: number; asked: boolean }> = [];
+  for (let i = 0; i < steps.length; ) {
+    const step = steps[i]!;
+    if (step.skip?.(ctx)) {
+      i++;
+      continue;
+    }
+    const visible = steps.filter((s) => !s.skip?.(ctx));
+    ctx.prompter.step({ index: visible.indexOf(step) + 1, total: visible.length, title: step.title });
+    const before = ctx.asked;
+    try {
+      await step.run(ctx);
+      history.push({ index: i, asked: ctx.asked > before });
+      i++;
+    } catch (e) {
+      if (ctx.signal.aborted) throw new CancelledError();
+      if (e instanceof GoBack) {
+        if (ctx.wrote) continue; // the files are written: nothing to go back to
+        let prev = history.pop();
+        while (prev && !prev.asked) prev = history.pop();
+        if (prev) i = prev.index;
+        continue;
+      }
+      if (e instanceof GoTo) {
+        const j = steps.findIndex((s) => s.id === e.stepId);
+        if (j < 0 || ctx.wrote) throw e;
+        while (history.length && history[history.length - 1]!.index >= j) history.pop();
+        i = j;
+        continue;
+      }
+      throw e;
+    }
+  }
+}
+
+export interface WizardResult {
+  code: ExitCode;
+  plan?: Plan;
+  written: string[];
+  backupDir?: string;
+}
+
+/** The whole flow. Whatever happens, every process it started is stopped before it returns. */
+export async function runWizard(ctx: WizardContext, steps: Step[] = wizardSteps()): Promise<WizardResult> {
+  ctx.prompter = counting(ctx.prompter, ctx);
+  try {
+    await runSteps(ctx, steps);
+  } catch (e) {
+    if (ctx.signal.aborted || e instanceof CancelledError) throw new CancelledError();
+    throw e;
+  } finally {
+    await stopStarted(ctx);
+  }
+  const failed = ctx.checks.some((c) => c.status === 'fail');
+  return {
+    code: failed ? EXIT.verify : EXIT.ok,
+    ...(ctx.plan ? { plan: ctx.plan } : {}),
+    written: ctx.written,
+    ...(ctx.backupDir ? { backupDir: ctx.backupDir } : {}),
+  };
+}
+
+/**
+ * `--demo`: a temp HOME (config, profile, global Aider files) and a project folder inside it, or
+ * inside `into`. cleanup() removes only what this created.
+ */
+export async function demoFolders(into?: string): Promise<{ root: string; home: string; project: string; cleanup(): Promise<void> }> {
+  const root = into ? resolve(into) : await mkdtemp(join(tmpdir(), 'aider-mlx-demo-'));
+  const home = join(root, 'home');
+  const project = join(root, 'project');
+  const created: string[] = into ? [] : [root];
+  for (const d of into ? [root, home, project] : [home, project]) {
+    if (existsSync(d)) continue;
+    await mkdir(d, { recursive: true });
+    if (into) created.push(d);
+  }
+  return {
+    root,
+    home,
+    project,
+    cleanup: async () => {
+      for (const d of created.reverse()) await rm(d, { recursive: true, force: true });
+    },
+  };
+}

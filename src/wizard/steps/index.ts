@@ -1,0 +1,17 @@
+import type { Step } from '../step.js';
+import { lookAround } from './look-around.js';
+import { roles } from './roles.js';
+import { modelStep } from './model.js';
+import { ports } from './ports.js';
+import { servers } from './servers.js';
+import { mode, proxy } from './proxy.js';
+import { scope } from './scope.js';
+import { review } from './review.js';
+import { write } from './write.js';
+import { aiderCheck } from './aider-check.js';
+import { finish } from './finish.js';
+
+/** The flow, in order. Each step reads and writes only the context. */
+export function wizardSteps(): Step[] {
+  return [lookAround, roles, modelStep('editor'), modelStep('architect'), modelStep('weak'), mode, ports, servers, proxy, scope, review, write, aiderCheck, finish];
+}

@@ -1,0 +1,161 @@
+import { hostSchema, type RoleName } from '../../config/plan.js';
+import { describePortHolder, findFreePort, isPortFree } from '../../servers/ports.js';
+import { identifyServer } from '../../servers/probe.js';
+import { GoBack, type Choice } from '../prompter.js';
+import type { Step } from '../step.js';
+import { activeRoles, pickFor, type WizardContext } from '../context.js';
+import { hostOf, portFor } from '../draft.js';
+
+export type PortKey = RoleName | 'proxy';
+
+export interface PortSlot {
+  key: PortKey;
+  /** The model that will listen there (none for the proxy). */
+  model?: string;
+  port: number;
+  fixed: boolean;
+  state: 'free' | 'ours' | 'taken';
+  /** Who holds it, in words. */
+  holder?: string;
+  /** A free port to use instead (not for ports a flag gave). */
+  instead?: number;
+}
+
+/** The ports this plan listens on: one per distinct model we may start, and the proxy's. */
+export function portSlots(ctx: WizardContext): Array<Pick<PortSlot, 'key' | 'model' | 'port' | 'fixed'>> {
+  const slots: Array<Pick<PortSlot, 'key' | 'model' | 'port' | 'fixed'>> = [];
+  const seen = new Set<string>();
+  for (const r of activeRoles(ctx)) {
+    const p = pickFor(ctx, r);
+    if (!p || p.running || seen.has(p.model)) continue;
+    seen.add(p.model);
+    slots.push({ key: r, model: p.model, port: portFor(ctx, r), fixed: ctx.fixed.ports[r] !== undefined });
+  }
+  if ((ctx.fixed.mode ?? ctx.answers.mode ?? 'proxy') === 'proxy') slots.push({ key: 'proxy', port: portFor(ctx, 'proxy'), fixed: ctx.fixed.ports.proxy !== undefined });
+  return slots;
+}
+
+/** Which ports are free, which already run the right thing, and who holds the others. */
+export async function checkPorts(ctx: WizardContext, host: string, signal: AbortSignal): Promise<PortSlot[]> {
+  const slots = portSlots(ctx);
+  const promised = slots.map((s) => s.port);
+  const out: PortSlot[] = [];
+  for (const s of slots) {
+    const started = ctx.started.get(`${host}:${s.port}`);
+    if (started && started.model === s.model) {
+      out.push({ ...s, state: 'ours', holder: 'started by this wizard' });
+      continue;
+    }
+    const clash = out.some((o) => o.port === s.port);
+    if (!clash && (await isPortFree(host, s.port))) {
+      out.push({ ...s, state: 'free' });
+      continue;
+    }
+    let holder: string | undefined;
+    let ours = false;
+    if (clash) holder = `also the ${out.find((o) => o.port === s.port)!.key}'s port`;
+    else {
+      const who = await identifyServer(host, s.port, { timeoutMs: 3000, signal });
+      if (who.kind === 'mlx_lm.server') {
+        ours = s.model !== undefined && who.models?.[0] === s.model;
+        holder = `mlx_lm.server${who.models?.[0] ? ` serving ${who.models[0]}` : ''}`;
+      } else if (who.kind === 'litellm') {
+        ours = s.key === 'proxy';
+        holder = 'a LiteLLM proxy';
+      } else {
+        const p = await describePortHolder(s.port).catch(() => undefined);
+        holder = p ? `${p.command} (pid ${p.pid}${p.commandLine ? `: ${p.commandLine.slice(0, 60)}` : ''})` : (who.looksLike ?? 'another program');
+      }
+    }
+    if (ours) {
+      out.push({ ...s, state: 'ours', holder });
+      continue;
+    }
+    const slot: PortSlot = { ...s, state: 'taken', holder };
+    if (!s.fixed) {
+      slot.instead = await findFreePort(host, s.port + 1, { avoid: [...promised, ...out.map((o) => o.instead ?? o.port)] });
+    }
+    out.push(slot);
+  }
+  return out;
+}
+
+function describe(s: PortSlot): string {
+  const name = s.key === 'proxy' ? 'proxy' : s.key;
+  if (s.state === 'taken' && s.instead) return `${name} ${s.instead} (${s.port} is held by ${s.holder})`;
+  if (s.state === 'taken') return `${name} ${s.port} (held by ${s.holder}!)`;
+  if (s.state === 'ours') return `${name} ${s.port} (${s.holder}: reused)`;
+  return `${name} ${s.port}`;
+}
+
+export const ports: Step = {
+  id: 'ports',
+  title: 'Ports',
+  skip: (ctx) => ctx.fixed.host !== undefined && portSlots(ctx).every((s) => s.fixed),
+  async run(ctx) {
+    for (;;) {
+      const host = hostOf(ctx);
+      const slots = await ctx.prompter.task(`Checking the ports on ${host}`, (h) => checkPorts(ctx, host, h.signal));
+      const choices: Choice[] = [
+        {
+          value: 'ok',
+          label: `Use ${slots.map(describe).join(' · ')}`,
+          hint: host === '127.0.0.1' ? 'this Mac only' : `host ${host}`,
+        },
+      ];
+      for (const s of slots) {
+        if (!s.fixed) choices.push({ value: `change:${s.key}`, label: `Change the ${s.key === 'proxy' ? 'proxy' : s.key} port (${s.instead ?? s.port})…` });
+      }
+      if (ctx.fixed.host === undefined) {
+        choices.push({ value: 'host', label: `Change the host (${host})…`, hint: 'only to serve other machines' });
+      }
+      const taken = slots.filter((s) => s.state === 'taken');
+      const v = await ctx.prompter.select({
+        id: 'ports',
+        flag: '--editor-port N / --architect-port N / --proxy-port N',
+        message: taken.length ? 'Some ports are taken: use free ones instead?' : 'Ports',
+        help: taken.map((s) => `${s.port} is held by ${s.holder}${s.instead ? `: ${s.instead} is free` : ': pick another port'}`),
+        choices,
+        default: 'ok',
+      });
+      if (v === 'ok') {
+        for (const s of slots) if (!s.fixed) ctx.answers.ports[s.key] = s.instead ?? s.port;
+        return;
+      }
+      try {
+        await change(ctx, v, host, slots);
+      } catch (e) {
+        if (!(e instanceof GoBack)) throw e; // Esc in the sub-question: back to the list
+      }
+    }
+  },
+};
+
+async function change(ctx: WizardContext, v: string, host: string, slots: PortSlot[]): Promise<void> {
+      if (v === 'host') {
+        ctx.answers.host = await ctx.prompter.text({
+          id: 'host',
+          flag: '--host H',
+          message: 'Host the mlx servers listen on',
+          help: ['127.0.0.1 keeps them on this Mac; 0.0.0.0 opens them to your network (they have no authentication).'],
+          default: host,
+          validate: (h) => (hostSchema.safeParse(h).success ? undefined : 'a host name or address, like 127.0.0.1'),
+        });
+        return;
+      }
+      const key = v.slice('change:'.length) as PortKey;
+      const others = slots.filter((s) => s.key !== key).map((s) => s.instead ?? s.port);
+      const raw = await ctx.prompter.text({
+        id: `port.${key}`,
+        flag: `--${key}-port N`,
+        message: `Port for the ${key}`,
+        default: String(slots.find((s) => s.key === key)?.instead ?? portFor(ctx, key)),
+        validate: (x) => {
+          const n = /^\d+$/.test(x) ? Number(x) : NaN;
+          if (!Number.isInteger(n) || n < 1 || n > 65535) return 'a whole number from 1 to 65535';
+          if (others.includes(n)) return `${n} is already another server's port`;
+          return undefined;
+        },
+      });
+      ctx.answers.ports[key] = Number(raw);
+}

@@ -1,0 +1,31 @@
+import { CancelledError } from '../../errors.js';
+import { planWrites } from '../../lib/fs.js';
+import { tildify } from '../../lib/paths.js';
+import { redact } from '../../config/secrets.js';
+import type { ReviewFile } from '../prompter.js';
+import type { Step } from '../step.js';
+
+export const review: Step = {
+  id: 'review',
+  title: 'Review',
+  async run(ctx) {
+    const planned = await planWrites(ctx.composed!.changes, { label: (p) => tildify(p, ctx.hostEnv) });
+    ctx.planned = planned;
+    const files: ReviewFile[] = planned.map((p) => ({
+      path: p.path,
+      label: tildify(p.path, ctx.hostEnv),
+      status: !p.changed ? 'unchanged' : p.existed ? 'update' : 'create',
+      diff: redact(p.diff, [ctx.composed!.proxyKey]),
+    }));
+    if (!files.some((f) => f.status !== 'unchanged')) {
+      ctx.prompter.note('info', 'Nothing to change: the files already hold this setup.');
+      return;
+    }
+    const ok = await ctx.prompter.review({
+      id: 'review',
+      message: ctx.dryRun ? 'Dry run: these are the changes (nothing will be written)' : 'Write these files?',
+      files,
+    });
+    if (!ok) throw new CancelledError();
+  },
+};

@@ -1,0 +1,81 @@
+import type { Scope } from '../../config/plan.js';
+import { composeWrites } from '../../config/write.js';
+import { tildify } from '../../lib/paths.js';
+import type { Choice } from '../prompter.js';
+import { inSequence, type Step } from '../step.js';
+import type { WizardContext } from '../context.js';
+import { draftPlan } from '../draft.js';
+import type { AiderConfFacts } from '../survey.js';
+
+/** A config that already sends Aider somewhere: a model or API base that is not ours. */
+function pointsElsewhere(c: AiderConfFacts | undefined): string | undefined {
+  if (!c) return undefined;
+  if (c.apiBase && !/127\.0\.0\.1|localhost/.test(c.apiBase)) return `openai-api-base: ${c.apiBase}`;
+  if (c.model && !c.model.startsWith('openai/mlx-') && !c.model.startsWith('openai/mlx-community/')) return `model: ${c.model}`;
+  return undefined;
+}
+
+async function chooseScope(ctx: WizardContext): Promise<Scope> {
+  const s = ctx.survey;
+  const show = (p: string) => tildify(p, ctx.hostEnv);
+  const globalElsewhere = pointsElsewhere(s?.aiderConf.global);
+  const projectElsewhere = pointsElsewhere(s?.aiderConf.project);
+  const choices: Choice<Scope>[] = [
+    { value: 'project', label: 'This project', hint: show(s?.aiderConf.projectDir ?? ctx.cwd), description: 'Aider reads .aider.conf.yml from the git root: only this repository uses the local models.' },
+    { value: 'global', label: 'Every repository (global)', hint: globalElsewhere ? `~/.aider.conf.yml sets ${globalElsewhere}` : '~/.aider.conf.yml', description: 'Your home folder: every repository uses the local models.' },
+    { value: 'profile', label: 'An isolated profile', hint: 'run it as `aider-mlx aider`', description: 'Nothing of yours changes: `aider-mlx aider` runs Aider with this setup, plain `aider` keeps yours.' },
+  ];
+  const help: string[] = [];
+  if (globalElsewhere) help.push(`Your global Aider config already points elsewhere (${globalElsewhere}): a project or the profile leaves it as it is.`);
+  if (projectElsewhere) help.push(`This project's .aider.conf.yml already points elsewhere (${projectElsewhere}): the profile leaves it as it is.`);
+  return ctx.prompter.select<Scope>({
+    id: 'scope',
+    flag: '--scope project|global|profile',
+    message: 'Where should Aider pick this up?',
+    help,
+    choices,
+    default: ctx.answers.scope ?? (projectElsewhere ? 'profile' : 'project'),
+  });
+}
+
+export const scope: Step = {
+  id: 'scope',
+  title: 'Scope',
+  async run(ctx) {
+    await inSequence(ctx, [
+      async () => {
+        if (ctx.fixed.scope) return;
+        ctx.answers.scope = await chooseScope(ctx);
+        delete ctx.answers.replace;
+      },
+      async () => {
+        for (;;) {
+          const { plan, notes } = await draftPlan(ctx);
+          const composed = await composeWrites(plan, ctx.env, ctx.survey?.prevPlan);
+          const c = composed.conflicts[0];
+          if (c && !(ctx.fixed.replace ?? ctx.answers.replace)) {
+            const v = await ctx.prompter.select<'profile' | 'replace'>({
+              id: 'conflict',
+              flag: '--force (replace) or --scope profile',
+              message: `${tildify(c.path, ctx.hostEnv)} already sets ${c.key}: ${String(c.from)}`,
+              help: [`This setup would replace it with ${String(c.to)}.`],
+              choices: [
+                ...(plan.aider.scope !== 'profile' && !ctx.fixed.scope ? [{ value: 'profile' as const, label: 'Keep it: use an isolated profile instead', hint: '`aider-mlx aider`' }] : []),
+                { value: 'replace', label: 'Replace it', hint: 'a backup is kept' },
+              ],
+              // Never replace a user's value without a yes: no default when only `replace` is left.
+              default: ctx.fixed.scope ? undefined : 'profile',
+            });
+            if (v === 'profile') ctx.answers.scope = 'profile';
+            else ctx.answers.replace = true;
+            continue;
+          }
+          for (const n of notes) ctx.prompter.note('dim', n);
+          ctx.plan = plan;
+          ctx.composed = composed;
+          return;
+        }
+      },
+    ]);
+  },
+};

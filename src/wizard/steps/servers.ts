@@ -1,0 +1,216 @@
+import { apiBase, servedModels, type ServedModel } from '../../config/names.js';
+import { isLocalPath, type Deployment, type Plan } from '../../config/plan.js';
+import { maxOutputTokens } from '../../config/render.js';
+import { which } from '../../lib/exec.js';
+import type { Check } from '../../lib/check.js';
+import { formatGB } from '../../hub/fit.js';
+import { identifyServer, waitForChat, type WaitResult } from '../../servers/probe.js';
+import { serverArgs, type LaunchedServer } from '../../servers/launch.js';
+import { GoTo } from '../prompter.js';
+import type { Step } from '../step.js';
+import { pickFor, throwIfCancelled, type WizardContext } from '../context.js';
+import { draftPlan } from '../draft.js';
+
+/** The command that brings a server back (what the final screen prints). */
+export function startCommandFor(ctx: Pick<WizardContext, 'serverKind'>, model: string, d: Deployment, maxTokens?: number): string {
+  const args = serverArgs({ model, port: d.port, host: d.host, ...(maxTokens ? { maxTokens } : {}) })
+    .map((a) => (/[^\w@%+=:,./-]/.test(a) ? `'${a.replace(/'/g, "'\\''")}'` : a))
+    .join(' ');
+  return ctx.serverKind === 'stand-in' ? `npx aider-mlx fake-mlx-server ${args}` : `mlx_lm.server ${args}`;
+}
+
+/** Why a server did not answer, in plain words, from its result and the end of its log. */
+export function explainFailure(r: Pick<WaitResult, 'ok' | 'error' | 'status' | 'notFound' | 'model'> & { exitedEarly?: boolean }, log: string[], timeoutSec: number): string {
+  const tail = log.filter((l) => l.trim()).slice(-20).join('\n');
+  const known: Array<[RegExp, string]> = [
+    [/Address already in use/i, 'the port is already taken by another program'],
+    [/RepositoryNotFoundError|404 Client Error|Repository Not Found/i, 'the Hugging Face Hub has no such model (check the repo id)'],
+    [/GatedRepoError|401 Client Error|gated/i, 'the model is gated: accept its licence on huggingface.co and log in (`hf auth login`)'],
+    [/No module named|ModuleNotFoundError|ImportError/i, 'mlx_lm is broken in its environment (reinstall it: `uv tool install --force mlx-lm`)'],
+    [/\[METAL\]|Insufficient Memory|out of memory|MemoryError/i, 'the model does not fit in memory (pick a smaller model or a shorter context)'],
+    [/No space left on device/i, 'the disk is full'],
+    [/Connection ?Error|Max retries exceeded|Temporary failure in name resolution/i, 'the model could not be downloaded (no connection to the Hub)'],
+    [/does not appear to have a file named config\.json|not a valid model|No safetensors/i, 'that folder or repo is not an MLX model'],
+  ];
+  for (const [re, words] of known) if (re.test(tail)) return `${words}. Last log line: ${lastLine(log)}`;
+  if (r.exitedEarly) return `mlx_lm.server exited before it answered. Last log line: ${lastLine(log) || '(none)'}`;
+  if (r.notFound === 'model') return `the server cannot load "${r.model}"`;
+  if (r.error?.kind === 'timeout') return `no answer within ${timeoutSec} s: it may still be downloading or loading the model (try again, or allow more time with --timeout)`;
+  if (r.error) return r.error.message;
+  return `HTTP ${r.status}`;
+}
+
+function lastLine(log: string[]): string {
+  return (log.filter((l) => l.trim()).pop() ?? '').slice(0, 160);
+}
+
+type Outcome = { ok: true; latencyMs?: number; how: 'reused' | 'started' } | { ok: false; cause: string };
+
+async function verifyRunning(ctx: WizardContext, m: ServedModel, d: Deployment): Promise<Outcome> {
+  const r = await ctx.prompter.task(`Sending a 1-token completion to ${d.host}:${d.port}`, (h) =>
+    waitForChat(apiBase(d), m.upstream, {
+      timeoutMs: Math.min(ctx.timeoutSec, 120) * 1000,
+      intervalMs: 2000,
+      signal: h.signal,
+      onWait: (w) => h.status(`${w.message} (${Math.round(w.elapsedMs / 1000)} s)`),
+    }),
+  );
+  throwIfCancelled(ctx.signal);
+  return r.ok ? { ok: true, latencyMs: r.latencyMs, how: 'reused' } : { ok: false, cause: explainFailure(r, [], Math.min(ctx.timeoutSec, 120)) };
+}
+
+function isCached(ctx: WizardContext, model: string): boolean {
+  return ctx.survey?.catalogue.cached.some((c) => c.repoId === model && c.cached?.status === 'complete') ?? false;
+}
+
+async function startServer(ctx: WizardContext, m: ServedModel, d: Deployment): Promise<Outcome> {
+  const key = `${d.host}:${d.port}`;
+  if (ctx.serverKind === 'mlx' && !which('mlx_lm.server', ctx.hostEnv)) {
+    return { ok: false, cause: 'mlx_lm is not installed (mlx_lm.server is not on PATH). Install it: uv tool install mlx-lm   (or: pipx install mlx-lm)' };
+  }
+  if (ctx.serverKind === 'mlx' && !isLocalPath(m.model) && !isCached(ctx, m.model)) {
+    try {
+      await ctx.prompter.task(`Downloading ${m.model}`, async (h) => {
+        await ctx.deps.pull({
+          repoId: m.model,
+          env: ctx.hostEnv,
+          signal: h.signal,
+          onProgress: (p) => {
+            if (p.phase === 'downloading') {
+              h.progress({ done: p.bytes, total: p.total, label: p.file ?? m.model });
+              h.status(`${formatGB(p.bytes)} of ${formatGB(p.total)}${p.fileCount ? ` · file ${p.fileIndex ?? 0}/${p.fileCount}` : ''}`);
+            } else h.status(p.phase === 'resolving' ? 'asking the Hub for the file list…' : `${p.phase}…`);
+          },
+        });
+        h.progress(undefined);
+      });
+    } catch (e) {
+      throwIfCancelled(ctx.signal);
+      if ((e as Error).name === 'GoBack') throw e;
+      return { ok: false, cause: `the download failed: ${(e as Error).message}` };
+    }
+  }
+  let server: LaunchedServer | undefined;
+  let ready = false;
+  try {
+    const label = ctx.serverKind === 'stand-in' ? 'the stand-in mlx_lm.server' : 'mlx_lm.server';
+    const r = await ctx.prompter.task(`Starting ${label} for ${m.model} on ${key}`, async (h) => {
+      server = ctx.deps.launch({
+        model: m.model,
+        port: d.port,
+        host: d.host,
+        maxTokens: maxOutputTokens(m),
+        kind: ctx.serverKind,
+        env: ctx.hostEnv,
+        onLine: (l) => h.log(l),
+      });
+      // Registered before the wait: Ctrl-C during the load must stop it too.
+      ctx.started.set(key, { model: m.model, host: d.host, port: d.port, server });
+      return server.ready({
+        timeoutMs: ctx.timeoutSec * 1000,
+        signal: h.signal,
+        onWait: (w) => h.status(`${w.waitingFor === 'listen' ? 'starting' : 'loading the model'} (${Math.round(w.elapsedMs / 1000)} s)`),
+      });
+    });
+    throwIfCancelled(ctx.signal);
+    if (r.ok) {
+      ready = true;
+      return { ok: true, latencyMs: r.latencyMs, how: 'started' };
+    }
+    return { ok: false, cause: explainFailure(r, server?.log ?? [], ctx.timeoutSec) };
+  } finally {
+    if (!ready && server) {
+      await server.stop();
+      ctx.started.delete(key);
+    }
+  }
+}
+
+/** One model's server: reuse, start, or skip; on failure: retry, change the model or port, or skip. */
+async function ensureServer(ctx: WizardContext, m: ServedModel, d: Deployment): Promise<Check> {
+  const key = `${d.host}:${d.port}`;
+  const role = m.roles[0]!;
+  const pick = pickFor(ctx, role);
+  const id = `server.${m.roles.join('+')}.${d.port}`;
+  const title = `${m.roles.join(' + ')}: ${m.model} on ${key}`;
+  for (let attempt = 0; ; attempt++) {
+    let outcome: Outcome;
+    const mine = ctx.started.get(key);
+    if (mine && mine.model === m.model) {
+      outcome = { ok: true, how: 'started' };
+    } else {
+      const who = await ctx.prompter.task(`Looking at ${key}`, (h) => identifyServer(d.host, d.port, { timeoutMs: 5000, signal: h.signal }));
+      throwIfCancelled(ctx.signal);
+      if (who.kind === 'mlx_lm.server' && (pick?.running || who.models?.[0] === m.model || who.models?.includes(m.model))) {
+        outcome = await verifyRunning(ctx, m, d);
+      } else if (who.kind !== 'none') {
+        const what = who.kind === 'mlx_lm.server' ? `an mlx_lm.server serving ${who.models?.[0] ?? 'another model'}` : who.kind === 'litellm' ? 'a LiteLLM proxy' : (who.looksLike ?? 'a program that is not mlx_lm.server');
+        outcome = { ok: false, cause: `${key} is held by ${what}` };
+      } else if (pick?.running) {
+        outcome = { ok: false, cause: `nothing answers on ${key} any more` };
+      } else {
+        const choice =
+          ctx.fixed.servers[m.model] ??
+          (await ctx.prompter.select<'start' | 'skip'>({
+            id: `server.${role}`,
+            message: `Nothing runs on ${key} yet. Start ${ctx.serverKind === 'stand-in' ? 'a stand-in mlx_lm.server' : 'mlx_lm.server'} for ${m.model}?`,
+            help: [`$ ${startCommandFor(ctx, m.model, d, maxOutputTokens(m))}`],
+            choices: [
+              { value: 'start', label: 'Start it now and check it answers', hint: isCached(ctx, m.model) || ctx.serverKind === 'stand-in' || isLocalPath(m.model) ? 'cached' : 'downloads the model first' },
+              { value: 'skip', label: 'Skip: I will start it myself later', hint: 'the setup is written unverified' },
+            ],
+            default: ctx.answers.servers[m.model] === 'skip' ? 'skip' : 'start',
+          }));
+        ctx.answers.servers[m.model] = choice;
+        if (choice === 'skip') {
+          return { id, title, status: 'warn', observed: 'not started, not verified', expected: `mlx_lm.server serving ${m.model}`, fix: `Start it: ${startCommandFor(ctx, m.model, d, maxOutputTokens(m))}` };
+        }
+        outcome = await startServer(ctx, m, d);
+      }
+    }
+    if (outcome.ok) {
+      ctx.prompter.note('success', `${title}: ${outcome.how === 'reused' ? 'already running, answered' : 'running, answered'} a 1-token completion${outcome.latencyMs !== undefined ? ` (${Math.round(outcome.latencyMs)} ms)` : ''}`);
+      return { id, title: `${title} answered a 1-token completion as "${m.upstream}"`, status: 'pass', ...(outcome.latencyMs !== undefined ? { latencyMs: outcome.latencyMs } : {}) };
+    }
+    ctx.prompter.note('error', `${title}: ${outcome.cause}`);
+    const next = await ctx.prompter.select<'retry' | 'model' | 'port' | 'skip'>({
+      id: `server.${role}.failed`,
+      message: 'What now?',
+      choices: [
+        { value: 'retry', label: 'Try again' },
+        { value: 'model', label: `Choose another ${role} model` },
+        { value: 'port', label: 'Use another port' },
+        { value: 'skip', label: 'Skip: write the setup anyway and start the server later' },
+      ],
+      // Without a terminal (or with --yes) one retry, then skip: never loop.
+      default: attempt === 0 ? 'retry' : 'skip',
+    });
+    if (next === 'model') throw new GoTo(`model.${role}`);
+    if (next === 'port') throw new GoTo('ports');
+    if (next === 'skip') return { id, title, status: 'fail', observed: outcome.cause, expected: `mlx_lm.server serving ${m.model}`, fix: `Start it: ${startCommandFor(ctx, m.model, d, maxOutputTokens(m))}` };
+  }
+}
+
+/** Stop what this run started and the plan no longer uses (after Esc and a change). */
+async function stopUnused(ctx: WizardContext, plan: Plan): Promise<void> {
+  const wanted = new Set(servedModels(plan).flatMap((m) => m.deployments.map((d) => `${d.host}:${d.port}=${m.model}`)));
+  for (const [key, s] of [...ctx.started]) {
+    if (!wanted.has(`${key}=${s.model}`)) {
+      await s.server.stop();
+      ctx.started.delete(key);
+    }
+  }
+}
+
+export const servers: Step = {
+  id: 'servers',
+  title: 'Servers',
+  async run(ctx) {
+    const { plan } = await draftPlan(ctx);
+    await stopUnused(ctx, plan);
+    ctx.checks = ctx.checks.filter((c) => !c.id.startsWith('server.'));
+    for (const m of servedModels(plan)) {
+      for (const d of m.deployments) ctx.checks.push(await ensureServer(ctx, m, d));
+    }
+  },
+};

@@ -1,0 +1,178 @@
+/**
+ * Look around: the machine, the tools, what is already set up, cached models, ports in use.
+ * Read-only; every external call is bounded. Runs after the first frame is on screen.
+ */
+import { readFile } from 'node:fs/promises';
+import { arch, cpus, platform } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { run, which } from '../lib/exec.js';
+import { homeDir, type Env } from '../lib/paths.js';
+import { readPlan } from '../config/plan-file.js';
+import { DEFAULT_PORTS, type Plan } from '../config/plan.js';
+import { AIDER_FILES } from '../config/render.js';
+import { findLitellm, type LitellmInstall } from '../servers/litellm.js';
+import { identifyServer, type ServerKind as Answerer } from '../servers/probe.js';
+import type { Catalogue } from '../hub/catalogue.js';
+import { formatGB } from '../hub/fit.js';
+import { aiderDirFor } from '../setup/build-plan.js';
+import type { WizardContext } from './context.js';
+
+export interface ToolInfo {
+  bin: string;
+  version?: string;
+}
+
+export interface Listener {
+  host: string;
+  port: number;
+  kind: Answerer;
+  /** What GET /v1/models listed (mlx_lm.server: its model and the cached ones). */
+  models?: string[];
+  looksLike?: string;
+}
+
+export interface AiderConfFacts {
+  path: string;
+  /** The keys that decide where Aider sends requests, when set. */
+  model?: string;
+  apiBase?: string;
+}
+
+export interface Survey {
+  os: string;
+  arch: string;
+  chip?: string;
+  appleSilicon: boolean;
+  tools: { mlx?: ToolInfo; litellm?: LitellmInstall; aider?: ToolInfo };
+  prevPlan?: Plan;
+  aiderConf: { project?: AiderConfFacts; global?: AiderConfFacts; projectDir: string };
+  catalogue: Catalogue;
+  listening: Listener[];
+  /** One line each, for the summary. */
+  lines: string[];
+  warnings: string[];
+}
+
+async function chipName(env: Env): Promise<string | undefined> {
+  if (platform() === 'darwin') {
+    const r = await run('sysctl', ['-n', 'machdep.cpu.brand_string'], { env, timeoutMs: 3000 }).catch(() => undefined);
+    if (r?.code === 0 && r.stdout.trim()) return r.stdout.trim();
+  }
+  return cpus()[0]?.model?.trim() || undefined;
+}
+
+/** `mlx_lm.server`'s package version, read by the Python that runs it (its shebang). */
+async function mlxVersion(bin: string, env: Env): Promise<string | undefined> {
+  const head = await readFile(bin, 'utf8').then((t) => t.slice(0, 300)).catch(() => '');
+  const py = /^#!\s*(\S+)/.exec(head)?.[1];
+  if (!py) return undefined;
+  const r = await run(py, ['-c', "import importlib.metadata as m; print(m.version('mlx-lm'))"], { env, timeoutMs: 15_000 }).catch(() => undefined);
+  return r?.code === 0 ? r.stdout.trim() || undefined : undefined;
+}
+
+async function aiderVersion(bin: string, env: Env): Promise<string | undefined> {
+  const r = await run(bin, ['--version'], { env, timeoutMs: 20_000 }).catch(() => undefined);
+  return r ? /(\d+\.\d+\.\d+\S*)/.exec(r.stdout + r.stderr)?.[1] : undefined;
+}
+
+async function readAiderConf(dir: string): Promise<AiderConfFacts | undefined> {
+  const path = join(dir, AIDER_FILES.conf);
+  const text = await readFile(path, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  let doc: Record<string, unknown> = {};
+  try {
+    doc = (parse(text) ?? {}) as Record<string, unknown>;
+  } catch {
+    /* a broken file is reported by the merge, with line and column */
+  }
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  return { path, model: str(doc.model), apiBase: str(doc['openai-api-base']) };
+}
+
+/** Ports worth a look: the defaults, the previous plan's, the flags'. */
+function portsToProbe(ctx: WizardContext, prev?: Plan): Array<{ host: string; port: number }> {
+  const host = ctx.fixed.host ?? '127.0.0.1';
+  const seen = new Map<string, { host: string; port: number }>();
+  const add = (h: string, p: number | undefined) => p && seen.set(`${h}:${p}`, { host: h, port: p });
+  for (const p of Object.values(DEFAULT_PORTS)) add(host, p);
+  for (const p of Object.values(ctx.fixed.ports)) add(host, p);
+  if (prev) {
+    for (const r of Object.values(prev.roles)) for (const d of r?.deployments ?? []) add(d.host, d.port);
+    add(prev.proxy.host, prev.proxy.port);
+  }
+  return [...seen.values()];
+}
+
+export async function surveyMachine(ctx: WizardContext): Promise<Survey> {
+  const env = ctx.hostEnv;
+  const mlxBin = which('mlx_lm.server', env);
+  const aiderBin = which('aider', env);
+  const prevPlan = await readPlan(ctx.env);
+  const [chip, mlxVer, aiderVer, litellm, catalogue, project, listening] = await Promise.all([
+    chipName(env),
+    mlxBin ? mlxVersion(mlxBin, env) : undefined,
+    aiderBin ? aiderVersion(aiderBin, env) : undefined,
+    findLitellm(env, 30_000).catch(() => undefined),
+    // The Hub is asked only when the user searches: the first screen never waits on the network.
+    ctx.deps.catalogue({ env, skipHub: true, signal: ctx.signal }),
+    aiderDirFor('project', { env: ctx.env, cwd: ctx.cwd }),
+    Promise.all(
+      portsToProbe(ctx, prevPlan).map(async ({ host, port }): Promise<Listener> => {
+        const id = await identifyServer(host, port, { timeoutMs: 1500, signal: ctx.signal });
+        return { host, port, kind: id.kind, ...(id.models ? { models: id.models } : {}), ...(id.looksLike ? { looksLike: id.looksLike } : {}) };
+      }),
+    ),
+  ]);
+  const [projectConf, globalConf] = await Promise.all([readAiderConf(project.dir), readAiderConf(homeDir(ctx.env))]);
+
+  const os = platform();
+  const cpu = arch();
+  const appleSilicon = os === 'darwin' && cpu === 'arm64';
+  const s: Survey = {
+    os,
+    arch: cpu,
+    ...(chip ? { chip } : {}),
+    appleSilicon,
+    tools: {
+      ...(mlxBin ? { mlx: { bin: mlxBin, ...(mlxVer ? { version: mlxVer } : {}) } } : {}),
+      ...(litellm ? { litellm } : {}),
+      ...(aiderBin ? { aider: { bin: aiderBin, ...(aiderVer ? { version: aiderVer } : {}) } } : {}),
+    },
+    ...(prevPlan ? { prevPlan } : {}),
+    aiderConf: { projectDir: project.dir, ...(projectConf ? { project: projectConf } : {}), ...(globalConf ? { global: globalConf } : {}) },
+    catalogue,
+    listening: listening.filter((l) => l.kind !== 'none'),
+    lines: [],
+    warnings: [],
+  };
+  describeSurvey(s, ctx);
+  return s;
+}
+
+/** The summary lines and warnings, from the facts (separate so tests can build a Survey by hand). */
+export function describeSurvey(s: Survey, ctx: Pick<WizardContext, 'demo' | 'env'>): void {
+  const mem = s.catalogue.memory.totalBytes;
+  s.lines = [
+    `${s.os === 'darwin' ? 'macOS' : s.os} ${s.arch}${s.chip ? `, ${s.chip}` : ''}, ${formatGB(mem)} memory (GPU budget ${formatGB(s.catalogue.budget.bytes)})`,
+  ];
+  s.warnings = [];
+  const t = s.tools;
+  const tool = (name: string, i?: { version?: string }) => (i ? `${name} ${i.version ?? '(version unknown)'}` : `${name} missing`);
+  s.lines.push(`${tool('mlx_lm', t.mlx)} · ${tool('litellm', t.litellm)} · ${tool('aider', t.aider)}`);
+  if (t.litellm?.compromised) s.warnings.push(`litellm ${t.litellm.version} is a known-compromised release: remove it (${t.litellm.bin}).`);
+  if (!t.mlx && !ctx.demo) {
+    s.warnings.push(
+      s.appleSilicon
+        ? 'mlx_lm is not installed: install it with `uv tool install mlx-lm` (or pipx), or use a server that is already running.'
+        : 'MLX needs a Mac with Apple silicon; use `--demo` to see the flow, or point at a server running elsewhere.',
+    );
+  }
+  const cached = s.catalogue.cached.filter((c) => c.cached?.status === 'complete');
+  s.lines.push(cached.length ? `${cached.length} model${cached.length === 1 ? '' : 's'} in the Hugging Face cache` : 'no models in the Hugging Face cache yet');
+  for (const l of s.listening) {
+    const what = l.kind === 'mlx_lm.server' ? `mlx_lm.server${l.models?.[0] ? ` (${l.models[0]})` : ''}` : l.kind === 'litellm' ? 'a LiteLLM proxy' : (l.looksLike ?? 'another server');
+    s.lines.push(`port ${l.port}: ${what}`);
+  }
+  if (s.prevPlan) s.lines.push(`an earlier setup: editor ${s.prevPlan.roles.editor.model} (${s.prevPlan.mode} mode, ${s.prevPlan.aider.scope} scope)`);
+}
