@@ -251,7 +251,8 @@ export class Supervisor {
         let why: string;
         if (r.ok) {
           upSince = Date.now();
-          this.set(u.id, 'ready', `ready in ${((upSince - started) / 1000).toFixed(1)} s${status.restarts ? ` (restart ${status.restarts})` : ''}`, { pid: proc.pid });
+          const took = `ready in ${((upSince - started) / 1000).toFixed(1)} s${status.restarts ? ` (restart ${status.restarts})` : ''}`;
+          this.set(u.id, 'ready', r.message ? `${took}: ${r.message}` : took, { pid: proc.pid });
           this.settle(u.id);
           why = await this.watch(u, proc);
           if (stop.aborted) break;
