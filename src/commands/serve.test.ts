@@ -47,7 +47,7 @@ describe('aider-mlx serve', () => {
     const [a, b] = await writePlan('direct');
     const { o, io: i } = io();
     expect(await runServe(['--stand-in', '--once'], i)).toBe(0);
-    expect(o.err).toMatch(new RegExp(`✓ editor \\+ weak 127\\.0\\.0\\.1:${a} \\(mlx-community/Qwen2\\.5-Coder-7B-Instruct-4bit\\): ready — ready in [\\d.]+ s \\(pid \\d+\\)`));
+    expect(o.err).toMatch(new RegExp(`✓ editor \\+ weak 127\\.0\\.0\\.1:${a} \\(mlx-community/Qwen2\\.5-Coder-7B-Instruct-4bit\\): ready — ready in [\\d.]+ s: answered in \\d+ ms \\(pid \\d+\\)`));
     expect(o.err).toContain('All 2 up.');
     expect(o.err).toContain('code: npx aider-mlx aider');
     expect(o.err).toMatch(/log ~\/\.local\/share\/aider-mlx\/logs\/editor_weak_127\.0\.0\.1_\d+\.log/);
