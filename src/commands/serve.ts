@@ -14,6 +14,9 @@ import { ownedLocations } from '../service/locations.js';
 import { formatEvent, formatSummary } from '../serve/plain.js';
 import { prepareServing } from '../serve/serve.js';
 import type { SupervisorEvent } from '../serve/supervisor.js';
+import { ServeView } from '../serve/view.js';
+import { sampleRss } from '../serve/metrics.js';
+import { isInteractive } from '../tools/ask.js';
 
 const USAGE = 'Usage: aider-mlx serve [--timeout SECONDS] [--stand-in] [--verbose] [--json] [--once]';
 
@@ -23,6 +26,8 @@ export interface ServeIo {
   err: (s: string) => void;
   /** Resolves with the signal that asks serve to stop (SIGINT, SIGTERM). */
   stopSignal: Promise<NodeJS.Signals>;
+  /** A terminal: the live dashboard instead of plain lines (unless --plain or --json). */
+  interactive?: boolean;
 }
 
 function nextStep(plan: Plan, env: Env): string {
@@ -71,34 +76,55 @@ export async function runServe(args: string[], io: ServeIo): Promise<number> {
     }
     for (const line of formatEvent(e, { verbose: values.verbose ?? false })) io.err(hide(line) + '\n');
   };
+  const dashboard = Boolean(io.interactive) && !values.plain && !values.json && !values.once;
+  let view: ServeView | undefined;
   const serving = prepareServing(plan, {
     env,
     ...(values['stand-in'] ? { kind: 'stand-in' as const } : {}),
     ...(key ? { proxyKey: key } : {}),
     readyTimeoutMs: timeoutSec * 1000,
     checkEveryMs: checkSec * 1000,
-    onEvent: show,
+    onEvent: (e) => (view ? view.apply(e) : show(e)),
     logDir: ownedLocations(env).logs,
   });
 
+  let quit!: (s: NodeJS.Signals) => void;
+  const stopRequested = Promise.race([io.stopSignal, new Promise<NodeJS.Signals>((r) => (quit = r))]);
   let signal: NodeJS.Signals | undefined;
   let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= serving.stop());
-  void io.stopSignal.then((s) => {
+  let unmount: (() => void) | undefined;
+  let sampler: NodeJS.Timeout | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      if (sampler) clearInterval(sampler);
+      await serving.stop();
+      unmount?.();
+    })());
+  void stopRequested.then((s) => {
     signal = s;
-    if (!values.json) io.err(`\n${s === 'SIGINT' ? 'Ctrl-C' : s}: stopping what serve started…\n`);
+    if (!values.json && !view) io.err(`\n${s === 'SIGINT' ? 'Ctrl-C' : s}: stopping what serve started…\n`);
     void stop();
   });
+
+  if (dashboard) {
+    view = new ServeView(serving.supervisor.snapshot());
+    const { mountServeDashboard } = await import('../ui/serve/index.js');
+    const title = `aider-mlx serve — ${plan.mode} mode, logs in ${tildify(ownedLocations(env).logs, env)}`;
+    unmount = mountServeDashboard(view, { title, env, onQuit: () => quit('SIGINT') }).unmount;
+    const v = view;
+    sampler = setInterval(() => void sampleRss(v.pids()).then((m) => v.setMemory(m)), 2000);
+  }
 
   const initial = await serving.start();
   if (!signal) {
     const up = initial.filter((u) => ['ready', 'adopted', 'remote'].includes(u.state));
-    if (!values.json) io.err(hide(formatSummary(initial, { env, logFiles: serving.logFiles, next: up.length === initial.length ? [nextStep(plan, env)] : [] })));
+    if (!values.json && !view) io.err(hide(formatSummary(initial, { env, logFiles: serving.logFiles, next: up.length === initial.length ? [nextStep(plan, env)] : [] })));
     if (values.once || up.length === 0) {
       await stop();
+      if (view) io.err(hide(formatSummary(serving.supervisor.snapshot(), { env, logFiles: serving.logFiles })));
       return up.length === initial.length ? EXIT.ok : EXIT.verify;
     }
-    await io.stopSignal;
+    await stopRequested;
   }
   await stop();
   if (!values.json) io.err('Stopped.\n');
@@ -117,6 +143,7 @@ export async function runServeCommand(args: string[]): Promise<number> {
       out: (s) => void process.stdout.write(s),
       err: (s) => void process.stderr.write(s),
       stopSignal,
+      interactive: isInteractive(),
     });
   } finally {
     process.off('SIGINT', handler);

@@ -1,0 +1,70 @@
+/** The live serve dashboard: one row per unit, the selected unit's log tail below. */
+import { useState, useSyncExternalStore } from 'react';
+import { Box, Text, useInput } from 'ink';
+import { KEYS } from '../keys.js';
+import type { Theme } from '../theme.js';
+import { formatAgo, formatBytes } from '../../serve/metrics.js';
+import { STATE_SYMBOL } from '../../serve/plain.js';
+import type { ServeView } from '../../serve/view.js';
+import type { UnitState } from '../../serve/supervisor.js';
+
+const TAIL = 8;
+
+function stateColor(s: UnitState, theme: Theme): string | undefined {
+  if (!theme.color) return undefined;
+  if (s === 'ready' || s === 'adopted' || s === 'remote') return theme.ok;
+  if (s === 'failed' || s === 'blocked') return theme.error;
+  if (s === 'backoff' || s === 'down') return theme.warn;
+  return theme.info;
+}
+
+export function Dashboard({ view, theme, title, now = Date.now, onQuit }: { view: ServeView; theme: Theme; title: string; now?: () => number; onQuit: () => void }) {
+  const snap = useSyncExternalStore((fn) => view.subscribe(fn), () => view.snapshot().version);
+  const { rows } = view.snapshot();
+  const [selected, setSelected] = useState(0);
+  useInput((input, key) => {
+    if (KEYS.up(input, key)) setSelected((i) => Math.max(0, i - 1));
+    else if (KEYS.down(input, key)) setSelected((i) => Math.min(rows.length - 1, i + 1));
+    else if (KEYS.cancel(input, key) || input === 'q') onQuit();
+  });
+  const sel = rows[Math.min(selected, rows.length - 1)];
+  const t = now();
+  void snap;
+  return (
+    <Box flexDirection="column">
+      <Text bold color={theme.color ? theme.accent : undefined}>{title}</Text>
+      <Box>
+        <Box width={20}><Text dimColor={theme.dim}>role</Text></Box>
+        <Box width={18}><Text dimColor={theme.dim}>where</Text></Box>
+        <Box width={11}><Text dimColor={theme.dim}>state</Text></Box>
+        <Box width={9}><Text dimColor={theme.dim}>memory</Text></Box>
+        <Box width={14}><Text dimColor={theme.dim}>last request</Text></Box>
+        <Text dimColor={theme.dim}>model</Text>
+      </Box>
+      {rows.map((r, i) => (
+        <Box key={r.unit.id}>
+          <Box width={20}>
+            <Text color={i === selected && theme.color ? theme.selected : undefined} wrap="truncate">
+              {i === selected ? '› ' : '  '}
+              {r.unit.label}
+            </Text>
+          </Box>
+          <Box width={18}><Text wrap="truncate">{`${r.unit.host}:${r.unit.port}`}</Text></Box>
+          <Box width={11}><Text color={stateColor(r.unit.state, theme)}>{`${STATE_SYMBOL[r.unit.state]} ${r.unit.state}`}</Text></Box>
+          <Box width={9}><Text>{formatBytes(r.rssBytes)}</Text></Box>
+          <Box width={14}><Text>{formatAgo(r.lastRequestAt, t)}</Text></Box>
+          <Text wrap="truncate">{r.unit.model ?? ''}</Text>
+        </Box>
+      ))}
+      {sel ? (
+        <Box flexDirection="column" marginTop={1}>
+          <Text wrap="truncate">{`${sel.unit.label} ${sel.unit.host}:${sel.unit.port}: ${sel.unit.message}`}</Text>
+          {sel.unit.logTail.slice(-TAIL).map((l, i) => (
+            <Text key={i} dimColor={theme.dim} wrap="truncate">{`│ ${l}`}</Text>
+          ))}
+        </Box>
+      ) : null}
+      <Text dimColor={theme.dim}>↑↓ unit · q or Ctrl-C stop what serve started</Text>
+    </Box>
+  );
+}
