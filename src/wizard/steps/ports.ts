@@ -91,7 +91,8 @@ function describe(s: PortSlot): string {
 export const ports: Step = {
   id: 'ports',
   title: 'Ports',
-  skip: (ctx) => ctx.fixed.host !== undefined && portSlots(ctx).every((s) => s.fixed),
+  // Nothing to listen on (every model runs already, direct mode), or every port given by a flag.
+  skip: (ctx) => portSlots(ctx).length === 0 || (ctx.fixed.host !== undefined && portSlots(ctx).every((s) => s.fixed)),
   async run(ctx) {
     for (;;) {
       const host = hostOf(ctx);

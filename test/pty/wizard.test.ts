@@ -1,0 +1,177 @@
+/**
+ * The built CLI in a real terminal (tmux), against stand-in servers: keys in, screens out, files
+ * and processes checked afterwards.
+ */
+import { rm, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeMlxServer, type FakeMlxServer } from '../../src/servers/fake-mlx-server.js';
+import { freePorts, snapshotTree } from '../../src/wizard/test-helpers.js';
+import { ARCHITECT, EDITOR, enterUntil, runPiped, sandbox } from './helpers.js';
+import { nodeLeftovers, startPty, tmuxAvailable, waitNoLeftovers, type PtyRun } from './tmux.js';
+
+const runs: PtyRun[] = [];
+const servers: FakeMlxServer[] = [];
+const roots: string[] = [];
+afterEach(async () => {
+  for (const r of runs.splice(0)) await r.stop();
+  for (const s of servers.splice(0)) await s.close();
+  for (const d of roots.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+const describePty = tmuxAvailable() ? describe : describe.skip;
+type Face = 'ink' | 'plain';
+const faceArgs = (f: Face) => (f === 'plain' ? ['--plain'] : []);
+
+async function start(args: string[], s: { env: Record<string, string>; cwd: string }) {
+  const run = await startPty(args, s);
+  runs.push(run);
+  return run;
+}
+
+/** The last row of the model list is "A server that is already running…". */
+async function pickRunningServer(run: PtyRun, face: Face, port: number) {
+  // Ink's list stops at the ends (End jumps to the last row); inquirer's wraps around (Up from the top).
+  await run.keys(face === 'ink' ? 'End' : 'Up', 'Enter');
+  await run.waitFor('Address of the running mlx_lm.server');
+  await run.type(`127.0.0.1:${port}`);
+  await run.keys('Enter');
+}
+
+describePty('pty: the built CLI in a terminal', () => {
+  for (const face of ['ink', 'plain'] as const) {
+    it(`${face}: first-time path against two stand-in servers, keys alone, same files as setup --yes`, async () => {
+      const s = await sandbox();
+      roots.push(s.root);
+      const [pe, pa] = (await freePorts(2)) as [number, number];
+      servers.push(await startFakeMlxServer({ port: pe, model: EDITOR }), await startFakeMlxServer({ port: pa, model: ARCHITECT }));
+      const run = await start(['setup', ...faceArgs(face)], { env: s.env, cwd: s.project });
+
+      await run.waitFor('How many models?', 30_000);
+      await run.keys('Down', 'Enter'); // Architect + editor
+      await run.waitFor('Which model writes the code?');
+      await pickRunningServer(run, face, pe);
+      await run.waitFor('Context window for the editor');
+      await run.keys('Enter');
+      await run.waitFor('Which model plans the changes?');
+      await pickRunningServer(run, face, pa);
+      await run.waitFor('Context window for the architect');
+      await run.keys('Enter');
+      await run.waitFor('How should Aider reach the servers?');
+      await run.keys('Enter'); // no litellm here: direct is the default
+      await run.waitFor('Where should Aider pick this up?', 20_000);
+      await run.keys('Enter'); // this project
+      await run.waitFor('Write these files?');
+      await run.keys('Enter');
+      const end = await run.waitFor('Next steps', 20_000, 200);
+      expect(end).toContain(`architect: ${ARCHITECT} on 127.0.0.1:${pa}`);
+      expect(await run.exited()).toBe(0);
+
+      const wizardFiles = await snapshotTree(s.root);
+      expect(Object.keys(wizardFiles).filter((k) => /\.aider\.|plan\.yaml/.test(k))).toHaveLength(4);
+      // Now the same through `setup --yes` with the equivalent flags, into the same folders.
+      await rm(s.home, { recursive: true });
+      await mkdir(s.home);
+      for (const f of ['.aider.conf.yml', '.aider.model.settings.yml', '.aider.model.metadata.json']) await rm(join(s.project, f));
+      const flags = ['--yes', '--editor', EDITOR, '--editor-port', String(pe), '--architect', ARCHITECT, '--architect-port', String(pa), '--mode', 'direct', '--scope', 'project'];
+      const r = await runPiped(['setup', ...flags], { env: s.env, cwd: s.project });
+      expect(r.code, r.stderr).toBe(0);
+      expect(await snapshotTree(s.root)).toEqual(wizardFiles);
+    });
+
+    it(`${face}: --demo reaches the next steps with Enter alone`, async () => {
+      const s = await sandbox();
+      roots.push(s.root);
+      const demo = join(s.root, 'demo');
+      const run = await start(['setup', '--demo', '--demo-dir', demo, ...faceArgs(face)], { env: s.env, cwd: s.project });
+      const presses = await enterUntil(run, 'This was a demo');
+      expect(presses).toBeLessThanOrEqual(10);
+      expect(await run.exited()).toBe(0);
+      expect(await run.screen(400)).toMatch(/DEMO/);
+      const files = Object.keys(await snapshotTree(demo));
+      expect(files).toContain(join(demo, 'home/.config/aider-mlx/plan.yaml'));
+      expect(files).toContain(join(demo, 'project/.aider.conf.yml'));
+      // The stand-in it started was stopped at the end; nothing of the user's was touched.
+      expect(await waitNoLeftovers(run.marker)).toEqual([]);
+      expect(Object.keys(await snapshotTree(s.home))).toEqual([]);
+    });
+  }
+
+  it('ink: Esc goes back a step', async () => {
+    const s = await sandbox();
+    roots.push(s.root);
+    const run = await start(['setup', '--demo', '--demo-dir', join(s.root, 'demo')], { env: s.env, cwd: s.project });
+    await run.waitFor('How many models?', 30_000);
+    await run.keys('Enter');
+    await run.waitFor('Which model writes the code?');
+    await run.keys('Escape');
+    const screen = await run.waitFor('How many models?');
+    expect(screen).toContain('2/'); // the step counter is back on Roles
+    await run.keys('C-c');
+    expect(await run.exited()).toBe(130);
+  });
+
+  // Ctrl-C at every question of the Enter-only demo path (and during the first look around).
+  const STOPS: Array<[string, number]> = [
+    ['Looking at this Mac', 0],
+    ['How many models?', 0],
+    ['Which model writes the code?', 1],
+    ['Context window for the editor', 2],
+    ['How should Aider reach the servers?', 3],
+    ['Ports', 4],
+    ['Start a stand-in mlx_lm.server', 5],
+    ['Where should Aider pick this up?', 6],
+    ['Write these files?', 7],
+  ];
+  for (const [face, stops] of [['ink', STOPS], ['plain', STOPS.filter(([, n]) => n >= 6)]] as const) {
+    for (const [text, enters] of stops) {
+      it(`${face}: Ctrl-C at "${text}" leaves every file byte-identical and no process alive`, async () => {
+        const s = await sandbox();
+        roots.push(s.root);
+        // The user's own files, in the demo's home and project: they must not change by a byte.
+        const demo = join(s.root, 'demo');
+        await mkdir(join(demo, 'home'), { recursive: true });
+        await mkdir(join(demo, 'project'), { recursive: true });
+        await writeFile(join(demo, 'home', '.aider.conf.yml'), '# mine\nmodel: gpt-4o\n');
+        await writeFile(join(demo, 'project', '.aider.conf.yml'), '# project\ndark-mode: true\n');
+        const before = await snapshotTree(s.root);
+        const run = await start(['setup', '--demo', '--demo-dir', demo, ...faceArgs(face)], { env: s.env, cwd: s.project });
+        const shown = (t: string) => (t === 'Ports' ? /\? (Ports|Some ports are taken)/ : t);
+        for (let j = 1; j <= enters; j++) {
+          await run.waitFor(shown(STOPS[j]![0]), 30_000);
+          await run.keys('Enter');
+        }
+        await run.waitFor(shown(text), 30_000);
+        if (enters >= 6) {
+          // Past the servers step a stand-in runs: the leftover check must see it before Ctrl-C.
+          expect(nodeLeftovers(run.marker).some((p) => p.cmd.includes('fake-mlx-server'))).toBe(true);
+        }
+        await run.keys('C-c');
+        expect(await run.exited()).toBe(130);
+        expect(await waitNoLeftovers(run.marker)).toEqual([]);
+        expect(await snapshotTree(s.root)).toEqual(before);
+      });
+    }
+  }
+});
+
+describe('no terminal', () => {
+  it('setup without flags fails at once, naming what to pass', async () => {
+    const s = await sandbox();
+    roots.push(s.root);
+    const r = await runPiped(['setup'], { env: s.env, cwd: s.project });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no terminal to ask the setup questions in/i);
+    expect(r.stderr).toMatch(/--editor MODEL/);
+  });
+
+  it('setup --demo runs to the end with the defaults, and says so', async () => {
+    const s = await sandbox();
+    roots.push(s.root);
+    const demo = join(s.root, 'demo');
+    const r = await runPiped(['setup', '--demo', '--demo-dir', demo], { env: { ...s.env, CI: 'true' }, cwd: s.project });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('This was a demo');
+    expect(Object.keys(await snapshotTree(demo))).toContain(join(demo, 'project/.aider.conf.yml'));
+  });
+});
