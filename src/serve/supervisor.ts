@@ -205,7 +205,8 @@ export class Supervisor {
         }
         if (seen.action === 'remote' || seen.action === 'adopt') {
           const state = seen.action === 'remote' ? 'remote' : 'adopted';
-          const up = await u.ready(stop, this.opts.readyTimeoutMs);
+          // Another machine's server is not ours to wait minutes for: the proxy waits on it.
+          const up = await u.ready(stop, seen.action === 'remote' ? Math.min(this.opts.readyTimeoutMs, 15_000) : this.opts.readyTimeoutMs);
           if (stop.aborted) break;
           this.set(u.id, up.ok ? state : 'down', up.ok ? seen.note : `${seen.note}; ${up.message}`, {
             owned: false, ...(seen.action === 'adopt' && seen.pid ? { pid: seen.pid } : {}),
