@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { CancelledError, EXIT, UsageError } from '../errors.js';
 import { tildify, type Env } from '../lib/paths.js';
-import { applyFixes, planFixes } from '../doctor/fix.js';
+import type { FixPlan } from '../doctor/fix.js';
 import { reportToJson, reportToText, redact, type FixSummary } from '../doctor/report.js';
 import { runDoctor, type DoctorReport } from '../doctor/run.js';
 import type { DoctorCaps, DoctorOptions } from '../doctor/types.js';
@@ -127,7 +127,7 @@ export async function parseDoctorArgs(args: string[], readIn: () => Promise<stri
   };
 }
 
-function diffsText(fp: Awaited<ReturnType<typeof planFixes>>, env: Env, secrets: string[]): string {
+function diffsText(fp: FixPlan, env: Env, secrets: string[]): string {
   return redact(fp.writes.map((w) => w.diff || `(permissions of ${tildify(w.path, env)})\n`).join(''), secrets);
 }
 
@@ -185,6 +185,8 @@ async function fixFlow(
   ctx: { env: Env; caps: DoctorCaps; opts: DoctorOptions; tty: boolean; out: (s: string) => void; text: (r: DoctorReport) => string },
 ): Promise<number> {
   const { env, out } = ctx;
+  // The fixer (merge, diff, safe writes) loads only for --fix.
+  const { applyFixes, planFixes } = await import('../doctor/fix.js');
   const fp = await planFixes(before, env);
   const summary: FixSummary = {
     files: fp.writes.map((w) => ({ path: w.path, existed: w.existed, diff: w.diff })),

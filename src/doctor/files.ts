@@ -7,7 +7,6 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import JSON5 from 'json5';
 import { LineCounter, parseDocument } from 'yaml';
 import { AppError } from '../errors.js';
 import { configPaths, homeDir, type Env } from '../lib/paths.js';
@@ -128,10 +127,42 @@ export function readYamlFile<T>(path: string, want: 'map' | 'list'): ReadFile<T>
   return { path, exists: true, data: data as T };
 }
 
-function readJson5File(path: string): ReadFile<Record<string, unknown>> {
+/** `//` and `/* *\/` comments outside strings, removed (our metadata template carries a header comment). */
+export function stripJsonComments(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"') {
+      const start = i;
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      out += text.slice(start, i + 1);
+    } else if (c === '/' && text[i + 1] === '/') {
+      while (i < text.length && text[i] !== '\n') i++;
+      out += '\n';
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? text.length : end + 1;
+    } else out += c;
+  }
+  return out;
+}
+
+/** Aider reads metadata with json5. Plain JSON (plus comments) is parsed without loading it. */
+async function readJson5File(path: string): Promise<ReadFile<Record<string, unknown>>> {
   const text = readText(path);
   if (text === undefined) return { path, exists: existsSync(path) };
+  let fast: unknown;
   try {
+    fast = JSON.parse(stripJsonComments(text));
+  } catch {
+    fast = undefined;
+  }
+  if (fast !== undefined) {
+    if (!isRecord(fast)) return { path, exists: true, error: 'expected a JSON object keyed by model name' };
+    return { path, exists: true, data: fast };
+  }
+  try {
+    const { default: JSON5 } = await import('json5');
     const data: unknown = JSON5.parse(text);
     if (!isRecord(data)) return { path, exists: true, error: 'expected a JSON object keyed by model name' };
     return { path, exists: true, data };
@@ -274,7 +305,7 @@ export async function readDiskState(env: Env, cwd: string): Promise<DiskState> {
     for (const e of f.data ?? []) if (isRecord(e) && typeof e.name === 'string') settings.set(e.name, { value: e, source: f.path });
   }
   const explicitMetadata = launch.metadataFile ?? optionalPath(conf['model-metadata-file'], home, cwd);
-  const metadataFiles = searchPath(AIDER_FILES.metadata, home, gitRoot, cwd, explicitMetadata).map(readJson5File);
+  const metadataFiles = await Promise.all(searchPath(AIDER_FILES.metadata, home, gitRoot, cwd, explicitMetadata).map(readJson5File));
   const metadata = new Map<string, Sourced<Record<string, unknown>>>();
   for (const f of metadataFiles) {
     for (const [k, v] of Object.entries(f.data ?? {})) if (isRecord(v)) metadata.set(k, { value: v, source: f.path });

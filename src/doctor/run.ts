@@ -12,9 +12,10 @@ import { aiderChecks, namesInUse } from './checks/aider.js';
 import { configChecks } from './checks/config.js';
 import { envChecks, whichSync } from './checks/env.js';
 import { proxyChecks, aiderKey } from './checks/proxy.js';
-import { serverChain, type ServerOutcome } from './checks/servers.js';
+import { serverChain, type ServerHealth, type ServerOutcome } from './checks/servers.js';
+import { httpFetch } from './http.js';
 import { parseErrorText, type ParsedError } from './error-text.js';
-import { expectations, type Expectations } from './expect.js';
+import { deploymentLabel, expectations, type Expectations } from './expect.js';
 import { readDiskState, type DiskState } from './files.js';
 import { GROUPS, type DoctorCaps, type DoctorCheck, type DoctorOptions } from './types.js';
 
@@ -164,8 +165,9 @@ function collectSecrets(state: DiskState): string[] {
   return [...s];
 }
 
-export async function runDoctor(opts: DoctorOptions, caps: DoctorCaps): Promise<DoctorReport> {
+export async function runDoctor(opts: DoctorOptions, capsIn: DoctorCaps): Promise<DoctorReport> {
   const started = performance.now();
+  const caps: DoctorCaps = { ...capsIn, fetch: capsIn.fetch ?? httpFetch };
   let state = await readDiskState(caps.env, caps.cwd);
   const pre: DoctorCheck[] = [];
   if (state.plan && !planConfInChain(state)) {
@@ -184,21 +186,29 @@ export async function runDoctor(opts: DoctorOptions, caps: DoctorCaps): Promise<
   const exp = state.plan ? expectations(state.plan, caps.env) : undefined;
   const parsed = opts.errorText !== undefined ? parseErrorText(opts.errorText) : undefined;
 
-  const envP = envChecks(state.plan, caps, { deep: opts.deep, timeoutMs: opts.timeoutMs });
-  const config = configChecks(state, exp, caps.env);
-  const aider = [...pre, ...aiderChecks(state, exp, caps.env)];
-
   const serverJobs: Array<Promise<ServerOutcome>> = [];
-  const byModel = new Map<string, Promise<ServerOutcome[]>>();
+  // The proxy may send a completion for a model as soon as one of its servers answered one.
+  const byModel = new Map<string, Promise<ServerHealth[]>>();
   if (exp) {
     for (const m of exp.models) {
-      const jobs = m.served.deployments.map((d) => serverChain(m.served, d, state, exp, opts, caps));
-      serverJobs.push(...jobs);
-      byModel.set(m.served.modelName, Promise.all(jobs));
+      const health: Array<Promise<ServerHealth>> = [];
+      for (const d of m.served.deployments) {
+        const label = deploymentLabel(m.served, d.port);
+        let resolve!: (h: ServerHealth) => void;
+        health.push(new Promise<ServerHealth>((r) => (resolve = r)));
+        const job = serverChain(m.served, d, state, exp, opts, caps, { chatDone: (healthy) => resolve({ label, healthy }) });
+        void job.then((o) => resolve({ label, healthy: o.healthy }), () => resolve({ label, healthy: false }));
+        serverJobs.push(job);
+      }
+      byModel.set(m.served.modelName, Promise.all(health));
     }
   }
   const proxyP = exp && exp.plan.mode === 'proxy' ? proxyChecks(state, exp, byModel, opts, caps, caps.env) : Promise.resolve([]);
   const callP = exp && opts.deep ? deepAiderCall(state, exp, opts, caps) : undefined;
+  // The probes are in flight: the file checks and the machine checks run while they wait.
+  const config = configChecks(state, exp, caps.env);
+  const aider = [...pre, ...aiderChecks(state, exp, caps.env)];
+  const envP = envChecks(state.plan, caps, { deep: opts.deep, timeoutMs: opts.timeoutMs });
   const [envC, servers, proxy, call] = await Promise.all([envP, Promise.all(serverJobs), proxyP, callP]);
   if (call) aider.push(call);
 

@@ -13,7 +13,7 @@ import type { Expectations } from '../expect.js';
 import { parseErrorText } from '../error-text.js';
 import { suspectsFromText } from '../causes.js';
 import { mask, namesInUse } from './aider.js';
-import type { ServerOutcome } from './servers.js';
+import type { ServerHealth } from './servers.js';
 import { skipped, type DoctorCaps, type DoctorCheck, type DoctorOptions } from '../types.js';
 
 const DOCS = { health: 'https://docs.litellm.ai/docs/proxy/health', keys: 'https://docs.litellm.ai/docs/proxy/virtual_keys' };
@@ -35,7 +35,7 @@ function errorText(r: ChatProbe): string {
 export async function proxyChecks(
   state: DiskState,
   exp: Expectations,
-  servers: Map<string, Promise<ServerOutcome[]>>,
+  servers: Map<string, Promise<ServerHealth[]>>,
   opts: DoctorOptions,
   caps: DoctorCaps,
   env: Env,

@@ -17,7 +17,6 @@ import {
   probeChat,
   probeModels,
   probeTcp,
-  rootUrl,
   type ChatProbe,
   type ServerIdentity,
 } from '../../servers/probe.js';
@@ -33,6 +32,12 @@ const DOCS = {
   modelName: 'https://github.com/ml-explore/mlx-lm/issues/1133',
   template: 'https://huggingface.co/docs/transformers/main/chat_templating',
 };
+
+/** Whether one deployment answered a completion (what the proxy checks wait for). */
+export interface ServerHealth {
+  label: string;
+  healthy: boolean;
+}
 
 export interface ServerOutcome {
   model: ServedModel;
@@ -117,6 +122,7 @@ export async function serverChain(
   exp: Expectations,
   opts: DoctorOptions,
   caps: DoctorCaps,
+  hooks: { chatDone?: (healthy: boolean) => void } = {},
 ): Promise<ServerOutcome> {
   const label = deploymentLabel(m, d.port);
   const idp = `server.${label}`;
@@ -141,8 +147,18 @@ export async function serverChain(
     for (const k of from) checks.push(skipped({ id: `${idp}.${k}`, group: g, title: titles[k]! }, why));
   };
 
+  // Probed at once (a hung server costs one timeout, a healthy one a single round of requests),
+  // reported in order: a link whose upstream failed is skipped. Every request here is harmless
+  // to any server: GETs, and a 1-token completion for `default_model`.
+  const [id, chat, routes] = await Promise.all([
+    identifyServer(d.host, d.port, popts),
+    probeChat(base, UPSTREAM_DEFAULT_MODEL, { ...popts, maxTokens: 1 }),
+    Promise.all(cfg.bases.map(async (b) => ({ base: b, r: await probeModels(b, popts) }))),
+  ]);
+  hooks.chatDone?.(id.kind === 'mlx_lm.server' && chat.ok);
+
   // 1. reachable (#7)
-  const tcp = await probeTcp(d.host, d.port, popts);
+  const tcp = id.tcp;
   if (!tcp.ok) {
     let also = '';
     if (tcp.error?.kind === 'refused' && (d.host === '127.0.0.1' || d.host === 'localhost')) {
@@ -162,14 +178,13 @@ export async function serverChain(
       docs: DOCS.server,
     });
     skipRest(`${idp}.reachable failed`, ['identity', 'chat', 'version', 'path', 'model']);
-    checks.push(templateCheck(m, idp, caps.env, undefined, opts));
+    checks.push(templateCheck(m, idp, caps.env));
     if (opts.deep) skipRest(`${idp}.reachable failed`, ['max_tokens']);
     return done(false);
   }
   checks.push({ id: `${idp}.reachable`, group: g, title: `${where} accepts connections`, status: 'pass', latencyMs: tcp.latencyMs, causes: ['C7'] });
 
   // 2. identity (#8)
-  const id: ServerIdentity = await identifyServer(d.host, d.port, popts);
   if (id.kind !== 'mlx_lm.server') {
     const hung = id.kind === 'other' && id.error?.kind === 'timeout';
     const what = id.kind === 'litellm' ? 'a LiteLLM proxy' : id.looksLike ?? (hung ? 'a process that accepts connections but never answers' : 'a server that is not mlx_lm.server');
@@ -188,7 +203,7 @@ export async function serverChain(
       docs: DOCS.server,
     });
     skipRest(`${idp}.identity failed`, ['chat', 'version', 'path', 'model']);
-    checks.push(templateCheck(m, idp, caps.env, undefined, opts));
+    checks.push(templateCheck(m, idp, caps.env));
     if (opts.deep) skipRest(`${idp}.identity failed`, ['max_tokens']);
     return done(false);
   }
@@ -203,7 +218,6 @@ export async function serverChain(
   });
 
   // 3. default_model answers (readiness, #13, #16)
-  const chat = await probeChat(base, UPSTREAM_DEFAULT_MODEL, { ...popts, maxTokens: 1 });
   if (!chat.ok) {
     const kind = chat.error?.kind;
     checks.push({
@@ -246,11 +260,13 @@ export async function serverChain(
     const rows: string[] = [];
     let status: 'pass' | 'warn' | 'fail' = 'pass';
     const causes = new Set<string>();
-    await Promise.all(
-      cfg.bases.map(async (b) => {
-        const r = await probeModels(b, popts);
+    for (const { base: b, r } of routes) {
+      {
         const n = normalizeApiBase(b);
-        if (r.ok) return void rows.push(`GET ${b.replace(/\/+$/, '')}/models → 200 list`);
+        if (r.ok) {
+          rows.push(`GET ${b.replace(/\/+$/, '')}/models → 200 list`);
+          continue;
+        }
         const missingV1 = n.problems.some((p) => p.startsWith('added /v1'));
         if (missingV1 && r.status === 404) {
           status = status === 'fail' ? 'fail' : 'warn';
@@ -261,8 +277,8 @@ export async function serverChain(
           causes.add(r.status === 404 ? 'C2' : 'C7');
           rows.push(`GET ${b.replace(/\/+$/, '')}/models → ${r.status ?? r.error?.message}${r.status === 404 ? ` ${r.bodyHead}` : ''}${n.problems.length ? ` (${n.problems.join('; ')})` : ''}`);
         }
-      }),
-    );
+      }
+    }
     checks.push({
       id: `${idp}.path`,
       group: g,
@@ -389,7 +405,7 @@ async function modelCheck(
   return { ...c, status: 'pass', observed: rows.join('; '), causes: ['C1', 'C6', 'C17'] };
 }
 
-function templateCheck(m: ServedModel, idp: string, env: Env, _base: string | undefined, _opts: DoctorOptions): DoctorCheck {
+function templateCheck(m: ServedModel, idp: string, env: Env): DoctorCheck {
   const c = { id: `${idp}.template`, group: 'server' as const, title: `${m.model}: chat template`, causes: ['C15'], docs: DOCS.template };
   const folder = modelFolder(m.model, env);
   if (!folder) return skipped(c, `${m.model} is not in the local Hugging Face cache${m.model.startsWith('/') ? '' : ` (${hubCacheDir(env)})`}; \`--deep\` checks an answer instead`);
@@ -414,7 +430,7 @@ async function templateCheckDeep(
   opts: DoctorOptions,
   popts: { timeoutMs: number; signal?: AbortSignal; fetch?: typeof fetch },
 ): Promise<DoctorCheck> {
-  const stat = templateCheck(m, idp, env, base, opts);
+  const stat = templateCheck(m, idp, env);
   if (!opts.deep || !base || stat.status === 'fail') return stat;
   const r = await probeChat(base, UPSTREAM_DEFAULT_MODEL, { ...popts, maxTokens: 64, prompt: 'Reply with the single word: pong' });
   const text = `${r.content ?? ''}`;
@@ -470,4 +486,3 @@ async function maxTokensCheck(
   };
 }
 
-export { rootUrl };
