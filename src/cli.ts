@@ -14,6 +14,11 @@ Commands
                  (--search TEXT, --role editor|architect, --json)
   models pull REPO        Download a model into the Hugging Face cache (resumable)
   models rm REPO [--yes]  Remove a cached model
+  serve          Start the plan's servers and proxy and keep them up (Ctrl-C stops what it started)
+  service        install|uninstall|status: start them at login (macOS launchd)
+  install [tool] Install mlx-lm, litellm[proxy], aider-chat, pinned (uv, pipx, or a venv of ours)
+  restore [SET]  Put back a backup set of the files setup replaced (--list; --yes: the newest)
+  uninstall      Remove what aider-mlx added (shows the list and asks; --yes for scripts)
 
 Setup options (with --yes nothing is ever prompted)
   --editor MODEL           HF repo id or local path of the editor model (required with --yes)
@@ -59,6 +64,16 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/status.js')).runStatusCommand(rest);
     case 'models':
       return (await import('./commands/models.js')).runModelsCommand(rest);
+    case 'serve':
+      return (await import('./commands/serve.js')).runServeCommand(rest);
+    case 'service':
+      return (await import('./commands/service.js')).runServiceCommand(rest);
+    case 'install':
+      return (await import('./commands/install.js')).runInstallCommand(rest);
+    case 'restore':
+      return (await import('./commands/restore.js')).runRestoreCommand(rest);
+    case 'uninstall':
+      return (await import('./commands/uninstall.js')).runUninstallCommand(rest);
     case 'aider':
       return (await import('./commands/aider.js')).runAiderCommand(rest);
     case 'fake-mlx-server':

@@ -109,6 +109,8 @@ describe('renderFiles wiring', () => {
     expect(conf).not.toHaveProperty('editor-model');
     expect(conf).not.toHaveProperty('model-settings-file');
     expect(conf['weak-model']).toBe(conf.model);
+    // One server per model: no failover settings.
+    expect(parse(renderFiles(plan({ two: false }), paths).litellm).router_settings).toEqual({ num_retries: 0 });
   });
 
   it('several deployments of one model share one model_name, and retries can fail over', () => {
@@ -116,7 +118,7 @@ describe('renderFiles wiring', () => {
     p.roles.editor.deployments.push({ host: '127.0.0.1', port: 8090 });
     const lite = parse(renderFiles(p, paths).litellm);
     expect(lite.model_list.map((e: { model_name: string }) => e.model_name)).toEqual(['mlx-qwen2.5-coder-14b-instruct-4bit', 'mlx-qwen2.5-coder-14b-instruct-4bit']);
-    expect(lite.router_settings.num_retries).toBe(1);
+    expect(lite.router_settings).toMatchObject({ num_retries: 1, allowed_fails: 0, cooldown_time: 10 });
   });
 
   it('the written templates keep their comments', () => {

@@ -92,6 +92,7 @@ export function renderContext(plan: Plan, paths: RenderPaths) {
     proxy_port: plan.proxy.port,
     request_timeout: plan.requestTimeout,
     num_retries: Math.max(0, ...models.map((m) => m.deployments.length - 1)),
+    ...(models.some((m) => m.deployments.length > 1) ? { allowed_fails: 0, cooldown_time: 10 } : {}),
     api_key: LOCAL_API_KEY,
     proxy_key: paths.proxyKey ?? LOCAL_API_KEY,
     aider_api_key: plan.mode === 'proxy' ? (paths.proxyKey ?? LOCAL_API_KEY) : LOCAL_API_KEY,

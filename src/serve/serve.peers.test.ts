@@ -127,14 +127,11 @@ describe('serve with the real peers', () => {
       aider: { scope: 'profile', dir: configPaths(u.env).profile },
     };
     const key = await writeConfigs(plan, u.env);
-    // The shipped render has router retries but no cooldown, and with those alone a retry can land
-    // on the dead server again (measured: 1–2 of 14 requests got 500). These two settings make
-    // failover complete with the real LiteLLM; render.ts should write them when a model has
-    // several deployments (reported, not ours to change).
+    // The shipped render takes a failed server out at once (allowed_fails 0, cooldown): without
+    // that, a retry could land on the dead server again (measured: 1–2 of 14 requests got 500).
     const doc = parseDocument(fs.readFileSync(configPaths(u.env).litellm, 'utf8'));
-    doc.setIn(['router_settings', 'allowed_fails'], 0);
-    doc.setIn(['router_settings', 'cooldown_time'], 10);
-    fs.writeFileSync(configPaths(u.env).litellm, doc.toString());
+    expect(doc.getIn(['router_settings', 'allowed_fails'])).toBe(0);
+    expect(doc.getIn(['router_settings', 'cooldown_time'])).toBe(10);
     const rec = recorder();
     serving = await startServing(plan, { env: u.env, kind: 'stand-in', proxyKey: key, readyTimeoutMs: 180_000, checkEveryMs: 500, onEvent: rec.onEvent, logDir: path.join(u.home, 'logs'),
       policy: { delaysMs: [3000], maxFailures: 6, stableMs: 60_000 } });
