@@ -129,7 +129,7 @@ async function deepAiderCall(state: DiskState, exp: Expectations, opts: DoctorOp
     'Reply with the single word: pong',
   ];
   const started = performance.now();
-  const r = await exec(bin, args, { timeoutMs: Math.max(opts.timeoutMs * 3, 60_000), cwd: profile ? state.cwd : exp.plan.aider.dir }).catch(
+  const r = await exec(bin, args, { timeoutMs: opts.timeoutMs, cwd: profile ? state.cwd : exp.plan.aider.dir, env: caps.env }).catch(
     (e: Error) => ({ code: -1, stdout: '', stderr: e.message }),
   );
   const latencyMs = Math.round(performance.now() - started);
@@ -147,6 +147,9 @@ async function deepAiderCall(state: DiskState, exp: Expectations, opts: DoctorOp
       causes: rankCauses(parsed, []).map((s) => s.cause),
       latencyMs,
     };
+  }
+  if (!output.trim()) {
+    return { ...c, title: 'a real Aider call printed nothing', status: 'fail', observed: `aider exited ${r.code} without output`, expected: 'an answer', fix: 'Run the same call by hand with --verbose: aider --message "Reply with the single word: pong" --verbose', latencyMs };
   }
   return { ...c, status: 'pass', observed: `aider answered in ${latencyMs} ms`, latencyMs };
 }

@@ -2,7 +2,7 @@
  * Every SPEC §4 cause that can be produced with the stand-ins: seed it into a healthy setup and
  * check that the doctor names it with the right failing check, cause and fix.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runDoctor, type DoctorReport } from '../../src/doctor/run.js';
@@ -486,6 +486,17 @@ describe('environment', () => {
     expect(check(r, 'env.litellm_release').fix).toContain("!=1.82.7");
     expect(check(r, 'env.mlx_lm').title).toContain('0.32.2');
     expect(check(r, 'env.aider').title).toContain('0.86.2');
+  });
+
+  it('a litellm of unknown version is a warning, and is never run to ask (a compromised one would run its payload)', async () => {
+    const w = await world();
+    const marker = join(w.home, 'litellm-was-run');
+    writeFileSync(join(w.home, 'bin', 'litellm'), `#!/bin/sh\necho ran > ${marker}\necho "LiteLLM: Current Version = 1.82.7"\n`, { mode: 0o755 });
+    for (const deep of [false, true]) {
+      const r = await doctor(w, { deep });
+      expect(check(r, 'env.litellm_release').status).toBe('warn');
+    }
+    expect(existsSync(marker)).toBe(false);
   });
 
   it('a safe litellm passes', async () => {

@@ -1,7 +1,8 @@
 /**
  * Hop 0, the machine: OS and architecture (Rosetta), the Python tools and their versions, a
- * known-compromised LiteLLM, free disk. No process is spawned by default: versions come from the
- * installed packages' dist-info folders, found through each tool's script interpreter.
+ * known-compromised LiteLLM, free disk. No process is spawned (a compromised LiteLLM runs its payload
+ * on any Python start): versions come from the installed packages' dist-info folders, found through
+ * each tool's script interpreter.
  */
 import { accessSync, closeSync, constants, openSync, readdirSync, readSync, realpathSync, statfsSync } from 'node:fs';
 import { homedir, arch as osArch, cpus, platform as osPlatform, release } from 'node:os';
@@ -66,7 +67,7 @@ export function scriptInterpreter(bin: string, env: Env): string | undefined {
 }
 
 /** `litellm` → `litellm-1.2.3.dist-info` in the interpreter's site-packages. */
-export function distVersion(python: string, pkg: string): string | undefined {
+export function distVersion(python: string, pkg: string, home: string = homedir()): string | undefined {
   const want = pkg.toLowerCase().replace(/[-_.]+/g, '_');
   const roots = new Set<string>([dirname(dirname(python))]);
   try {
@@ -74,11 +75,15 @@ export function distVersion(python: string, pkg: string): string | undefined {
   } catch {
     /* keep the unresolved root */
   }
+  // `pip install --user`: ~/Library/Python/3.X (macOS) and ~/.local (Linux).
+  const minor = /python(\d+\.\d+)$/.exec(python)?.[1];
+  if (minor) roots.add(join(home, 'Library', 'Python', minor));
+  roots.add(join(home, '.local'));
   for (const root of roots) {
     for (const lib of ['lib', 'Lib']) {
       let pys: string[];
       try {
-        pys = readdirSync(join(root, lib)).filter((d) => /^python\d/.test(d));
+        pys = readdirSync(join(root, lib)).filter((d) => /^python(\d|$)/.test(d));
       } catch {
         continue;
       }
@@ -190,7 +195,7 @@ function tool(cmd: string, pkg: string, env: Env, darwin: boolean): Tool {
   const bin = whichSync(cmd, env);
   if (!bin) return {};
   const python = scriptInterpreter(bin, env);
-  const version = python ? distVersion(python, pkg) : undefined;
+  const version = python ? distVersion(python, pkg, env.HOME || homedir()) : undefined;
   const archs = darwin && python ? machOArchs(python) : undefined;
   return { bin, ...(python ? { python } : {}), ...(version ? { version } : {}), ...(archs ? { archs } : {}) };
 }
@@ -208,7 +213,7 @@ export { cmpVersion };
 
 const SAFE_LITELLM = (bad: string[]) => `uv tool install 'litellm[proxy]${bad.map((v) => `!=${v}`).join(',')}'`;
 
-/** Environment checks; `deep` may spawn `litellm --version` when dist-info says nothing. */
+/** Environment checks. Nothing is spawned: a tool's version comes from its dist-info folder. */
 export async function envChecks(plan: Plan | undefined, caps: DoctorCaps, opts: { deep: boolean; timeoutMs: number }): Promise<DoctorCheck[]> {
   const env = caps.env;
   const darwin = (caps.platform ?? osPlatform()) === 'darwin';
@@ -239,11 +244,6 @@ export async function envChecks(plan: Plan | undefined, caps: DoctorCaps, opts: 
 
   const needProxy = plan?.mode !== 'direct';
   const lite = tool('litellm', 'litellm', env, darwin);
-  if (!lite.version && lite.bin && opts.deep && caps.exec) {
-    const r = await caps.exec(lite.bin, ['--version'], { timeoutMs: Math.max(opts.timeoutMs, 30_000) }).catch(() => undefined);
-    const v = r ? /(\d+\.\d+\.\d+(?:\.post\d+)?)/.exec(r.stdout + r.stderr)?.[1] : undefined;
-    if (v) lite.version = v;
-  }
   const bad = compromisedVersions('litellm');
   const liteBase = { id: 'env.litellm', group: 'env' as const, expected: 'litellm (with the proxy extra) on PATH', docs: DOCS.litellm };
   if (!lite.bin) {
@@ -265,7 +265,14 @@ export async function envChecks(plan: Plan | undefined, caps: DoctorCaps, opts: 
   };
   if (!lite.bin) checks.push({ ...relBase, title: 'litellm release: not installed', status: 'skip', observed: 'not checked: litellm is not on PATH' });
   else if (!lite.version) {
-    checks.push({ ...relBase, title: 'litellm release: version unknown', status: 'skip', observed: 'not checked: no dist-info found next to its Python (`--deep` asks `litellm --version`)' });
+    // Never run it to ask: a compromised release executes its payload on any Python start.
+    checks.push({
+      ...relBase,
+      title: 'litellm release: version unknown',
+      status: 'warn',
+      observed: `no litellm-*.dist-info found for ${lite.bin}${lite.python ? ` (python ${lite.python})` : ''}`,
+      fix: `Check it yourself: ${lite.python ?? 'python3'} -m pip show litellm — and reinstall if it is ${bad.join(' or ')}: ${SAFE_LITELLM(bad)}`,
+    });
   } else if (bad.includes(lite.version)) {
     checks.push({
       ...relBase,
