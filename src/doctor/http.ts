@@ -6,7 +6,6 @@
  * `code` and an abort rejects with the signal's reason, so classifyError sees what it expects.
  */
 import http from 'node:http';
-import https from 'node:https';
 
 interface MiniResponse {
   ok: boolean;
@@ -18,7 +17,9 @@ interface MiniResponse {
 /** Bodies beyond this are cut: probes read only the head of a body. */
 const MAX_BODY = 4 * 1024 * 1024;
 
-export const httpFetch = ((input: string | URL, init: RequestInit = {}): Promise<MiniResponse> => {
+export const httpFetch = (async (input: string | URL, init: RequestInit = {}): Promise<MiniResponse> => {
+  // https loads tls and crypto: only for a remote base, never for the local servers.
+  const mod: typeof http = String(input).startsWith('https:') ? ((await import('node:https')).default as unknown as typeof http) : http;
   return new Promise((resolve, reject) => {
     const signal = init.signal ?? undefined;
     if (signal?.aborted) return reject(signal.reason);
@@ -32,7 +33,6 @@ export const httpFetch = ((input: string | URL, init: RequestInit = {}): Promise
     for (const [k, v] of Object.entries((init.headers ?? {}) as Record<string, string>)) headers[k] = v;
     const body = typeof init.body === 'string' ? init.body : undefined;
     if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
-    const mod = url.protocol === 'https:' ? https : http;
     const req = mod.request(url, { method: init.method ?? 'GET', headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;

@@ -158,6 +158,19 @@ describe('doctor --fix turns a seeded cause green', () => {
     expect(text).toContain('model: openai/mlx-qwq-32b-4bit');
   });
 
+  it('master key: a config without one gets a generated key, and Aider the same key', async () => {
+    const w = await world({ two: false });
+    w.editYaml<{ general_settings?: unknown }>(w.paths.litellm, (d) => {
+      delete d.general_settings;
+    });
+    await w.restartProxy();
+    const { before, after } = await fixAndRecheck(w);
+    expect(status(before, 'config.litellm.master_key')).toBe('warn');
+    expect(status(after, 'config.litellm.master_key')).toBe('pass');
+    expect(status(after, 'proxy.auth')).toBe('pass');
+    expect(status(after, 'aider.key')).toBe('pass');
+  });
+
   it('what no file edit can fix is listed as manual, and nothing is written for it', async () => {
     const w = await world({ editorDown: true });
     const r = await run(w, { env: { AIDER_MODEL: 'openai/other' } });

@@ -343,7 +343,10 @@ function litellmChecks(state: DiskState, exp: Expectations | undefined, env: Env
           status: 'warn',
           observed: 'no general_settings.master_key and no LITELLM_MASTER_KEY',
           expected: 'general_settings.master_key: sk-… and the same value as Aider\'s openai-api-key',
-          fix: 'Re-run `npx aider-mlx setup` (it generates one), or add general_settings: {master_key: sk-<random>} and set openai-api-key to it.',
+          fix: exp
+            ? 'Run `npx aider-mlx doctor --fix` (it generates one and gives Aider the same key), then restart the proxy.'
+            : 'Add general_settings: {master_key: sk-<random>} and set Aider\'s openai-api-key to it.',
+          ...(exp ? { fixable: 'rewrite' as const } : {}),
           causes: ['master-key'],
           docs: DOCS.proxyAuth,
         },

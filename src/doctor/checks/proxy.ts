@@ -173,7 +173,7 @@ export async function proxyChecks(
       });
     }),
   );
-  out.sort((a, b) => order(a.id) - order(b.id) || a.id.localeCompare(b.id));
+  out.sort((a, b) => order(a.id) - order(b.id) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return out;
 }
 
