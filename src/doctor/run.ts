@@ -11,6 +11,7 @@ import { rankCauses, leadingCheckIds, type Suspect } from './causes.js';
 import { aiderChecks, namesInUse } from './checks/aider.js';
 import { configChecks } from './checks/config.js';
 import { envChecks, whichSync } from './checks/env.js';
+import { logChecks } from './checks/logs.js';
 import { proxyChecks, aiderKey } from './checks/proxy.js';
 import { serverChain, type ServerHealth, type ServerOutcome } from './checks/servers.js';
 import { httpFetch } from './http.js';
@@ -212,6 +213,7 @@ export async function runDoctor(opts: DoctorOptions, capsIn: DoctorCaps): Promis
   const config = configChecks(state, exp, caps.env);
   const aider = [...pre, ...aiderChecks(state, exp, caps.env)];
   const envP = envChecks(state.plan, caps, { deep: opts.deep, timeoutMs: opts.timeoutMs });
+  const logs = logChecks(caps.env);
   const [envC, servers, proxy, call] = await Promise.all([envP, Promise.all(serverJobs), proxyP, callP]);
   if (call) aider.push(call);
 
@@ -220,6 +222,7 @@ export async function runDoctor(opts: DoctorOptions, capsIn: DoctorCaps): Promis
     ...envC,
     ...config,
     ...servers.flatMap((s) => s.checks),
+    ...(exp ? logs : []),
     ...proxy,
     ...aider,
   ];

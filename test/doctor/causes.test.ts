@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runDoctor, type DoctorReport } from '../../src/doctor/run.js';
+import { ownedLocations } from '../../src/service/locations.js';
 import { reportToJson } from '../../src/doctor/report.js';
 import { ARCHITECT, EDITOR, makeWorld, type World, type WorldOptions } from './world.js';
 
@@ -514,5 +515,35 @@ describe('environment', () => {
     expect((await os({ platform: 'darwin', arch: 'x64', osRelease: '24.1.0', cpuModel: 'Apple M1' })).status).toBe('warn');
     expect((await os({ platform: 'darwin', arch: 'x64', osRelease: '22.1.0', cpuModel: 'Intel(R) Core(TM) i7' })).status).toBe('fail');
     expect((await os({ platform: 'darwin', arch: 'arm64', osRelease: '22.6.0', cpuModel: 'Apple M1' })).status).toBe('warn');
+  });
+});
+
+describe('server logs (serve/service write them)', () => {
+  const logDir = (w: World) => ownedLocations(w.env).logs;
+
+  it('C19 and C2 from the log since the last start; older lines are ignored', async () => {
+    const w = await world({ two: false });
+    mkdirSync(logDir(w), { recursive: true });
+    writeFileSync(
+      join(logDir(w), 'mlx-editor.log'),
+      [
+        '127.0.0.1 - - [25/Nov/2026 09:00:00] "POST /v1/v1/chat/completions HTTP/1.1" 404 -',
+        '2026-11-25 10:00:00,000 - INFO - Starting httpd at 127.0.0.1 on port 8080...',
+        '127.0.0.1 - - [25/Nov/2026 10:00:01] "GET /api/models/qwen-coder/revision/main HTTP/1.1" 404 -',
+        '127.0.0.1 - - [25/Nov/2026 10:00:01] "POST /v1/chat/completions HTTP/1.1" 404 -',
+      ].join('\n'),
+    );
+    const r = await doctor(w);
+    const c = check(r, 'server.logs');
+    expect(c.status).toBe('warn');
+    expect(c.causes).toEqual(expect.arrayContaining(['C1', 'C19']));
+    expect(c.observed).not.toContain('/v1/v1/');
+    writeFileSync(join(logDir(w), 'mlx-editor.log'), '2026-11-25 10:00:00,000 - INFO - Starting httpd at 127.0.0.1 on port 8080...\n127.0.0.1 - - [25/Nov/2026 10:00:01] "POST /v1/chat/completions HTTP/1.1" 200 -\n');
+    expect(check(await doctor(w), 'server.logs').status).toBe('pass');
+  });
+
+  it('no logs: skipped', async () => {
+    const w = await world({ two: false });
+    expect(check(await doctor(w), 'server.logs').status).toBe('skip');
   });
 });

@@ -1,0 +1,90 @@
+/**
+ * What the servers' own logs say since they last started, for the servers aider-mlx runs (`serve`,
+ * `service`): a request path they do not serve (SPEC §4 #2), a model name looked up on the Hub
+ * (#19, the log side of #1), a download (#6), a port taken (#8), dropped requests (#16), LiteLLM
+ * refusing to start. Read-only, the tail of each file.
+ */
+import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import { ownedLocations } from '../../service/locations.js';
+import { tildify, type Env } from '../../lib/paths.js';
+import { parseErrorText, type ErrorSignal } from '../error-text.js';
+import { suspectsFromText } from '../causes.js';
+import type { DoctorCheck } from '../types.js';
+
+const TAIL = 256 * 1024;
+
+/** Lines that mark a (re)start: what came before belongs to an earlier run. */
+const START = /Starting httpd at|Uvicorn running on|LiteLLM: Proxy initialized|Application startup complete/;
+
+const SAY: Partial<Record<ErrorSignal, string>> = {
+  'server-log-bad-path': 'a request to a path mlx_lm.server does not serve got 404',
+  'server-log-hub-lookup': 'the server looked a model name up on the Hub (a name that is not its --model)',
+  'hf-repo-not-found': 'a model name was not found on the Hub',
+  'repo-id-invalid': 'a model name that is not even a repo id reached the server',
+  'model-download': 'the server downloaded a model (a request named a different repo)',
+  'address-in-use': 'the port was already taken at start',
+  'proxy-needs-master-key': 'LiteLLM refused to start without a master key',
+  'remote-closed': 'requests were dropped without a response',
+  'bad-parameter': 'a request parameter failed validation',
+  'no-deployments': 'the proxy put a model on cooldown',
+  'invalid-model-name': 'the proxy got a model name it does not serve',
+  'auth-rejected': 'the proxy refused a key',
+  'timeout': 'requests timed out',
+};
+
+function tail(path: string): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    const len = Math.min(size, TAIL);
+    const buf = Buffer.alloc(len);
+    readSync(fd, buf, 0, len, size - len);
+    return buf.toString('utf8');
+  } catch {
+    return '';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+export function sinceLastStart(text: string): string {
+  const lines = text.split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) if (START.test(lines[i]!)) return lines.slice(i).join('\n');
+  return text;
+}
+
+export function logChecks(env: Env): DoctorCheck[] {
+  const dir = ownedLocations(env).logs;
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith('.log'));
+  } catch {
+    files = [];
+  }
+  const c = { id: 'server.logs', group: 'server' as const, title: 'server and proxy logs since their last start' };
+  if (!files.length) return [{ ...c, status: 'skip', observed: `not checked: no logs in ${tildify(dir, env)} (servers not started by \`aider-mlx serve\` or \`service\`)` }];
+  const rows: string[] = [];
+  const causes = new Set<string>();
+  for (const f of files.sort()) {
+    const p = parseErrorText(sinceLastStart(tail(join(dir, f))));
+    const said = p.signals.map((s) => SAY[s]).filter((x): x is string => !!x);
+    if (!said.length) continue;
+    rows.push(`${f}: ${[...new Set(said)].join('; ')}${p.requestPath ? ` (${p.requestPath})` : ''}${p.upstreamModel ? ` ("${p.upstreamModel}")` : ''}`);
+    for (const s of suspectsFromText(p)) causes.add(s.cause);
+    if (p.signals.includes('server-log-hub-lookup')) causes.add('C19');
+  }
+  if (!rows.length) return [{ ...c, status: 'pass', observed: `${files.length} log${files.length === 1 ? '' : 's'} in ${tildify(dir, env)}: nothing wrong since the last start` }];
+  return [
+    {
+      ...c,
+      title: 'the server logs show failures since the last start',
+      status: 'warn',
+      observed: rows.join('; '),
+      expected: 'no failed requests',
+      fix: `Read the lines in ${tildify(dir, env)}; the checks above say which setting sent them. \`aider-mlx doctor --error-file <log>\` weighs them.`,
+      causes: [...causes],
+    },
+  ];
+}
