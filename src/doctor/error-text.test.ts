@@ -56,6 +56,23 @@ describe('captured texts of the real tools (test/fixtures/peer-errors)', () => {
     expect(parseErrorText(path.body).signals).toContain('not-found-plain');
   });
 
+  // Captured by test/doctor/doctor.peers.test.ts (aider 0.86.2 → LiteLLM proxy 1.108.7), as printed.
+  it('real: a name the proxy does not serve (400 Invalid model name, wrapped by Aider\'s line width)', () => {
+    const text =
+      'Main model: openai/mlx-tiny-arch with architect edit format\nEditor model: openai/mlx-tiny-editor with editor-diff edit format\n\n' +
+      'litellm.BadRequestError: OpenAIException - /chat/completions: Invalid model name\npassed in model=mlx-tiny-arch. Call `/v1/models` to view available models for \nyour key.\n';
+    const p = parseErrorText(text);
+    expect(p).toMatchObject({ errorClass: 'BadRequestError', status: 400, model: 'mlx-tiny-arch', viaProxy: true });
+    expect(top(text)).toBe('C11');
+  });
+
+  it("real: a key that is not the proxy's master key (LiteLLM answers 400 No connected db.)", () => {
+    const text = 'Main model: openai/mlx-tiny-architect with architect edit format\n\nlitellm.BadRequestError: OpenAIException - No connected db.\n';
+    const p = parseErrorText(text);
+    expect(p.signals).toContain('auth-rejected');
+    expect(top(text)).toBe('C10');
+  });
+
   it('parses every captured fixture without throwing and finds a signal in each', () => {
     for (const f of readdirSync(FIXTURES)) {
       const p = parseErrorText(fixture(f));

@@ -356,7 +356,7 @@ export function parseErrorText(input: unknown): ParsedError {
   if (
     !signals.has('api-key-missing') &&
     (hasClass('AuthenticationError', 'PermissionDeniedError') ||
-      /Authentication Error|Invalid proxy server token|No api key passed in|Unauthorized|invalid[ _-]api[ _-]key|Incorrect API key/i.test(flat) ||
+      /Authentication Error|Invalid proxy server token|No api key passed in|Unauthorized|invalid[ _-]api[ _-]key|Incorrect API key|No connected db|no_db_connection/i.test(flat) ||
       (!hfOnly && statuses.includes(401)))
   ) {
     signals.add('auth-rejected');
