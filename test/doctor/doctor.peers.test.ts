@@ -57,7 +57,7 @@ interface User {
 }
 
 /** A user after `setup` (the files composeWrites writes), with the real proxy running on them. */
-async function user(): Promise<User> {
+async function user(mode: 'proxy' | 'direct' = 'proxy'): Promise<User> {
   const home = tempDir('doctor-peers');
   const repo = path.join(home, 'project');
   fs.mkdirSync(repo);
@@ -76,7 +76,7 @@ async function user(): Promise<User> {
   }
   const plan: Plan = {
     version: PLAN_VERSION,
-    mode: 'proxy',
+    mode,
     roles: {
       editor: { model: models.editor.repoId, context: 2048, deployments: [{ host: '127.0.0.1', port: editor.port }] },
       architect: { model: models.architect.repoId, context: 2048, deployments: [{ host: '127.0.0.1', port: architect.port }] },
@@ -103,7 +103,7 @@ async function user(): Promise<User> {
     },
     aider: async () => (await runAider(['--message', 'Reply with the single word: pong'], { cwd: repo, home, env: { HF_HOME: models.hfHome }, baseArgs: ['--yes-always', '--no-check-update', '--no-analytics', '--no-stream', '--no-pretty'] })).output,
   };
-  await u.restartProxy();
+  if (mode === 'proxy') await u.restartProxy();
   return u;
 }
 
@@ -180,5 +180,20 @@ describe('doctor against the real peers', () => {
     } finally {
       await u.proxy?.stop();
     }
+  }, SLOW);
+
+  it('C2 in direct mode: a doubled /v1 in a model\'s api_base, from the real NotFound to a real answer', async (ctx) => {
+    need(ctx);
+    const u = await user('direct');
+    const settings = path.join(u.repo, '.aider.model.settings.yml');
+    fs.writeFileSync(settings, fs.readFileSync(settings, 'utf8').replace(`api_base: ${editor.baseUrl}`, `api_base: ${editor.baseUrl}/v1`));
+    const r = await u.doctor({ errorText: 'litellm.NotFoundError: NotFoundError: OpenAIException - Not Found' });
+    expect(r.likely[0]).toMatchObject({ cause: 'C2', verdict: 'confirmed' });
+    expect(status(r, 'server.editor+weak.path')).toBe('fail');
+    expect(editor.log()).not.toContain('"POST /v1/v1/chat/completions');
+    await applyFixes(await planFixes(r, u.env), u.env);
+    const after = await u.doctor({ deep: true });
+    expect(failing(after)).toEqual([]);
+    expect(status(after, 'aider.call')).toBe('pass');
   }, SLOW);
 });
