@@ -212,9 +212,9 @@ export async function runDoctor(opts: DoctorOptions, capsIn: DoctorCaps): Promis
   // The probes are in flight: the file checks and the machine checks run while they wait.
   const config = configChecks(state, exp, caps.env);
   const aider = [...pre, ...aiderChecks(state, exp, caps.env)];
-  const envP = envChecks(state.plan, caps, { deep: opts.deep, timeoutMs: opts.timeoutMs });
+  const envC = envChecks(state.plan, caps);
   const logs = logChecks(caps.env);
-  const [envC, servers, proxy, call] = await Promise.all([envP, Promise.all(serverJobs), proxyP, callP]);
+  const [servers, proxy, call] = await Promise.all([Promise.all(serverJobs), proxyP, callP]);
   if (call) aider.push(call);
 
   const hopOrder: DoctorCheck[] = [

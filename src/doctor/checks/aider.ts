@@ -168,7 +168,7 @@ export function aiderChecks(state: DiskState, exp: Expectations | undefined, env
               group: 'aider',
               title: 'every Aider model name is a model_name of the proxy',
               status: openaiNames.length ? 'pass' : 'skip',
-              ...(openaiNames.length ? { observed: openaiNames.map((u) => u.name).join(', ') } : { observed: 'not checked: no openai/ names' }),
+              ...(openaiNames.length ? { observed: [...new Set(openaiNames.map((u) => u.name))].join(', ') } : { observed: 'not checked: no openai/ names' }),
               causes: ['C11'],
             },
       );

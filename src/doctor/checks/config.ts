@@ -129,7 +129,7 @@ export function configChecks(state: DiskState, exp: Expectations | undefined, en
   if (proxyMode) checks.push(...litellmChecks(state, exp, env));
 
   // ---- environment overrides
-  checks.push(...envChecks(state, exp, env));
+  checks.push(...overrideChecks(state, exp, env));
   return checks;
 }
 
@@ -354,7 +354,7 @@ function litellmChecks(state: DiskState, exp: Expectations | undefined, env: Env
   return out;
 }
 
-function envChecks(state: DiskState, exp: Expectations | undefined, env: Env): DoctorCheck[] {
+function overrideChecks(state: DiskState, exp: Expectations | undefined, env: Env): DoctorCheck[] {
   const out: DoctorCheck[] = [];
   const baseUrl = state.env.OPENAI_BASE_URL;
   const settings = state.aider.settings;

@@ -200,7 +200,7 @@ function tool(cmd: string, pkg: string, env: Env, darwin: boolean): Tool {
   return { bin, ...(python ? { python } : {}), ...(version ? { version } : {}), ...(archs ? { archs } : {}) };
 }
 
-function cmpVersion(a: string, b: string): number {
+export function cmpVersion(a: string, b: string): number {
   const pa = a.split(/[.+-]/).map((x) => Number.parseInt(x, 10) || 0);
   const pb = b.split(/[.+-]/).map((x) => Number.parseInt(x, 10) || 0);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
@@ -209,12 +209,11 @@ function cmpVersion(a: string, b: string): number {
   }
   return 0;
 }
-export { cmpVersion };
 
 const SAFE_LITELLM = (bad: string[]) => `uv tool install 'litellm[proxy]${bad.map((v) => `!=${v}`).join(',')}'`;
 
 /** Environment checks. Nothing is spawned: a tool's version comes from its dist-info folder. */
-export async function envChecks(plan: Plan | undefined, caps: DoctorCaps, opts: { deep: boolean; timeoutMs: number }): Promise<DoctorCheck[]> {
+export function envChecks(plan: Plan | undefined, caps: DoctorCaps): DoctorCheck[] {
   const env = caps.env;
   const darwin = (caps.platform ?? osPlatform()) === 'darwin';
   const checks: DoctorCheck[] = [osCheck(caps)];
