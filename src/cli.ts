@@ -9,6 +9,8 @@ Usage
 Commands
   setup          Verify the mlx_lm.server(s), write the LiteLLM + Aider files
   status         Show every deployment and the proxy: up or down, latency, who answers
+  doctor         Find why Aider → LiteLLM → mlx_lm.server fails, hop by hop, and fix it
+                 (--error "<pasted text>", --deep, --fix [--yes], --json)
   aider [args]   Run aider with the isolated profile written by \`setup --scope profile\`
   models         MLX models: cached, on the Hub, curated per memory tier, and what fits
                  (--search TEXT, --role editor|architect, --json)
@@ -60,6 +62,8 @@ async function main(argv: string[]): Promise<number> {
   switch (first) {
     case 'setup':
       return (await import('./commands/setup.js')).runSetupCommand(rest);
+    case 'doctor':
+      return (await import('./commands/doctor.js')).runDoctorCommand(rest);
     case 'status':
       return (await import('./commands/status.js')).runStatusCommand(rest);
     case 'models':
