@@ -4,7 +4,7 @@
  */
 import { render } from 'ink';
 import type { Prompter } from '../wizard/prompter.js';
-import { App } from './app.js';
+import { App, Boot, BOOT_TASK } from './app.js';
 import { InkPrompter } from './ink-prompter.js';
 import { UiStore } from './store.js';
 import { themeFor } from './theme.js';
@@ -19,17 +19,21 @@ export interface InkFaceOptions {
 }
 
 /** The first screen: what the first step will show, so the hand-over does not flicker. */
-export const FIRST_TASK = 'Looking at this Mac: tools, cached models, ports';
+export const FIRST_TASK = BOOT_TASK;
 
 export function startInkFace(o: InkFaceOptions): Prompter {
   const store = new UiStore({ title: o.title, demo: o.demo, screen: { kind: 'task', id: 0, title: FIRST_TASK, log: [], startedAt: Date.now() } });
-  const instance = render(<App store={store} theme={themeFor(process.env)} />, {
+  const theme = themeFor(process.env);
+  // The first frame is a few plain nodes (the App's look, without its hooks): on screen at once.
+  // The App, with its key handling and timers, takes over on the next turn of the event loop.
+  const instance = render(<Boot title={o.title} demo={o.demo} theme={theme} />, {
     exitOnCtrlC: false,
     patchConsole: false,
     incrementalRendering: true,
     ...(o.stdout ? { stdout: o.stdout } : {}),
     ...(o.stdin ? { stdin: o.stdin } : {}),
   });
+  setImmediate(() => instance.rerender(<App store={store} theme={theme} />));
   return new InkPrompter(store, {
     onCancel: o.onCancel,
     signal: o.signal,

@@ -50,6 +50,7 @@ export class InkPrompter implements Prompter {
   }
 
   step(info: StepInfo): void {
+    if (this.cancelled) return;
     this.store.set({ step: info });
     this.store.push({ kind: 'step', step: info });
   }
@@ -76,6 +77,7 @@ export class InkPrompter implements Prompter {
   }
 
   note(kind: NoteKind, text: string): void {
+    if (this.cancelled) return;
     this.store.push({ kind: 'note', note: kind, text });
   }
 
