@@ -85,8 +85,11 @@ function printText(r: SetupResult, out: (s: string) => void, fmt: { formatCheck:
   r.next.forEach((s, i) => out(`  ${i + 1}. ${s}\n`));
 }
 
-/** The non-interactive pipeline (setup --yes): verify, render, write; never prompts. */
-async function runNonInteractive(own: OwnFlags, rest: string[]): Promise<number> {
+/**
+ * The non-interactive pipeline (setup --yes): verify, render, write; never prompts. `baseArgs`
+ * (an answers file, or reconfigure's current plan) come first: the flags typed win over them.
+ */
+export async function runNonInteractive(o: { baseArgs: string[]; rest: string[]; allowNoEditor?: boolean; cwd?: string }): Promise<number> {
   const [{ parseSetupFlags }, { runSetup }, { maxContextFromCache }, { formatCheck }, { tildify }] = await Promise.all([
     import('../setup/flags.js'),
     import('../setup/run.js'),
@@ -94,10 +97,8 @@ async function runNonInteractive(own: OwnFlags, rest: string[]): Promise<number>
     import('../lib/check.js'),
     import('../lib/paths.js'),
   ]);
-  const fromFile = own.answers ? await (await import('../wizard/answers.js')).answersToArgs(own.answers) : [];
-  // Flags typed on the command line come last: they win over the answers file.
-  const input = parseSetupFlags([...fromFile, ...rest]);
-  if (!input.yes && !own.answers && !input.editor) {
+  const input = parseSetupFlags([...o.baseArgs, ...o.rest]);
+  if (!input.yes && !o.allowNoEditor && !input.editor) {
     throw new UsageError(
       'There is no terminal to ask the setup questions in.',
       'Pass the answers as flags (at least --editor MODEL, and --yes), or --answers FILE; `aider-mlx --help` lists them.',
@@ -110,7 +111,7 @@ async function runNonInteractive(own: OwnFlags, rest: string[]): Promise<number>
   try {
     const result = await runSetup(input, {
       env: process.env,
-      cwd: process.cwd(),
+      cwd: o.cwd ?? process.cwd(),
       signal: ctrl.signal,
       progress: input.json ? undefined : (l) => process.stderr.write(`${l}\n`),
       maxContextOf: (m) => maxContextFromCache(m, process.env),
@@ -182,7 +183,10 @@ export async function runSetupCommand(args: string[]): Promise<number> {
   const { own, rest } = splitOwnFlags(args);
   const given = new Set(rest.map((a) => (a === '-y' ? 'yes' : a.replace(/^--/, '').split('=')[0])));
   const face = chooseFace({ yes: given.has('yes'), json: given.has('json'), answers: own.answers !== undefined, plain: own.plain });
-  if (face === 'non-interactive' && !own.demo) return runNonInteractive(own, rest);
+  if (face === 'non-interactive' && !own.demo) {
+    const fromFile = own.answers ? await (await import('../wizard/answers.js')).answersToArgs(own.answers) : [];
+    return runNonInteractive({ baseArgs: fromFile, rest, allowNoEditor: own.answers !== undefined });
+  }
   if (own.demo && given.has('json')) throw new UsageError('--demo has no --json output.', 'Run `aider-mlx setup --demo` in a terminal, or without --json.');
   return runInteractive(face, {
     title: 'aider-mlx setup',

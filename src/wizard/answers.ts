@@ -30,6 +30,12 @@ export async function answersToArgs(path: string): Promise<string[]> {
     throw new UsageError(`${path} is not YAML or JSON: ${(e as Error).message.split('\n')[0]}`, 'Use the keys of plan.yaml: mode, roles.editor.model, roles.editor.port, aider.scope…');
   }
   if (!doc || typeof doc !== 'object') throw new UsageError(`${path} holds no answers.`, 'For example:  roles: { editor: { model: mlx-community/Qwen2.5-Coder-7B-Instruct-4bit } }');
+  return planToArgs(doc, path);
+}
+
+/** Plan-shaped answers (a whole plan, or some of its keys) as setup flags. */
+export function planToArgs(doc: object, source = 'the plan'): string[] {
+  const path = source;
   const a = doc as { mode?: unknown; roles?: Record<string, RoleAnswers>; proxy?: { port?: unknown }; requestTimeout?: unknown; aider?: { scope?: unknown }; host?: unknown; scope?: unknown };
   const args: string[] = [];
   const push = (flag: string, v: unknown) => {

@@ -96,6 +96,8 @@ export interface WizardContext {
   wrote: boolean;
   /** Questions answered so far (Esc goes back to the last step that asked one). */
   asked: number;
+  /** Reconfigure: the user chose to change nothing. */
+  noChange?: boolean;
 }
 
 export function createContext(

@@ -10,8 +10,15 @@ import { review } from './review.js';
 import { write } from './write.js';
 import { aiderCheck } from './aider-check.js';
 import { finish } from './finish.js';
+import { chooseChange } from './change.js';
 
 /** The flow, in order. Each step reads and writes only the context. */
 export function wizardSteps(): Step[] {
   return [lookAround, roles, modelStep('editor'), modelStep('architect'), modelStep('weak'), mode, ports, servers, proxy, scope, review, write, aiderCheck, finish];
+}
+
+/** Reconfigure: look around, choose the one change, then the same steps with the rest fixed. */
+export function reconfigureSteps(): Step[] {
+  const [look, ...rest] = wizardSteps();
+  return [look!, chooseChange, ...rest.map((s) => ({ ...s, skip: (ctx: Parameters<NonNullable<Step['skip']>>[0]) => Boolean(ctx.noChange) || Boolean(s.skip?.(ctx)) }))];
 }

@@ -1,0 +1,96 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readPlan } from '../config/plan-file.js';
+import type { Plan } from '../config/plan.js';
+import { createContext } from './context.js';
+import { scriptedPrompter, type Scripted } from './fake-prompter.js';
+import { runWizard } from './run.js';
+import { changeChoices, fixedFromPlan, openUp } from './steps/change.js';
+import { reconfigureSteps } from './steps/index.js';
+import { freePorts, makeTestCtx, snapshotTree, type TestCtx } from './test-helpers.js';
+
+let t: TestCtx | undefined;
+afterEach(async () => {
+  await t?.cleanup();
+  t = undefined;
+});
+
+/** A first setup with the defaults, then a reconfigure run in the same HOME and project. */
+async function reconfigure(script: Array<[string | RegExp, Scripted]>) {
+  t = await makeTestCtx([]);
+  await runWizard(t.ctx);
+  const before = await snapshotTree(t.root);
+  const prompter = scriptedPrompter(script);
+  const { deps, env, hostEnv, cwd, signal, serverKind, timeoutSec } = t.ctx;
+  const ctx = createContext({ prompter, deps, env, hostEnv, cwd, signal, serverKind, timeoutSec, reconfigure: true });
+  const r = await runWizard(ctx, reconfigureSteps());
+  return { r, prompter, before, plan: (await readPlan(t.env))! };
+}
+
+describe('reconfigure', () => {
+  it('opens on the current setup with each hop live, and changes one port: only the files that change are rewritten', async () => {
+    const [port] = await freePorts(1);
+    const { r, prompter, plan } = await reconfigure([
+      ['change', 'ports'],
+      ['ports', 'change:editor'],
+      ['port.editor', String(port)],
+    ]);
+    expect(r.code).toBe(0);
+    expect(prompter.rec.notes.some((n) => /editor \+ weak: .* on 127\.0\.0\.1:\d+: down \(none/.test(n.text))).toBe(true);
+    // Nothing else was asked: the models, roles, mode and scope come from the plan.
+    expect(prompter.rec.asked.map((a) => a.id)).toEqual(['change', 'ports', 'port.editor', 'ports', 'server.editor', 'review']);
+    expect(plan.roles.editor.deployments[0]!.port).toBe(port);
+    const review = prompter.rec.questions.get('review') as unknown as { files: Array<{ label: string; status: string; diff: string }> };
+    expect(Object.fromEntries(review.files.map((f) => [f.label.split('/').pop(), f.status]))).toEqual({
+      'plan.yaml': 'update',
+      '.aider.conf.yml': 'update',
+      '.aider.model.settings.yml': 'update', // direct mode: each model's api_base carries the port
+      '.aider.model.metadata.json': 'unchanged',
+    });
+    // Every changed line is about the port, nothing else moved.
+    const changed = review.files.flatMap((f) => f.diff.split('\n')).filter((l) => /^[-+](?![-+])/.test(l));
+    expect(changed.length).toBeGreaterThan(0);
+    for (const l of changed) expect(l).toMatch(new RegExp(`${port}|${t!.ports.editor}`));
+    expect(await readFile(join(t!.project, '.aider.conf.yml'), 'utf8')).toContain(`127.0.0.1:${port}/v1`);
+  });
+
+  it('"nothing" writes nothing and starts nothing', async () => {
+    const { before, prompter } = await reconfigure([['change', 'nothing']]);
+    expect(prompter.rec.asked.map((a) => a.id)).toEqual(['change']);
+    expect(await snapshotTree(t!.root)).toEqual(before);
+    expect(t!.launched).toHaveLength(1); // the first setup's server only
+  });
+
+  it('adding an architect asks only for its model and context', async () => {
+    const { prompter, plan } = await reconfigure([['change', 'add-architect']]);
+    expect(prompter.rec.asked.map((a) => a.id).slice(0, 4)).toEqual(['change', 'model.architect', 'context.architect', 'ports']);
+    expect(plan.roles.architect).toBeDefined();
+    expect(plan.roles.editor.model).not.toBe(plan.roles.architect!.model);
+  });
+});
+
+describe('reconfigure choices', () => {
+  const plan: Plan = {
+    version: 1,
+    mode: 'proxy',
+    roles: { editor: { model: 'a/e', context: 8192, deployments: [{ host: '127.0.0.1', port: 8080 }] } },
+    proxy: { host: '127.0.0.1', port: 4000 },
+    requestTimeout: 600,
+    aider: { scope: 'project', dir: '/p' },
+  };
+  it('fixes everything the plan says and opens up only the change', () => {
+    const f = fixedFromPlan(plan);
+    expect(f).toMatchObject({ roles: 'single', weak: 'same', mode: 'proxy', scope: 'project', host: '127.0.0.1', ports: { editor: 8080, proxy: 4000 } });
+    openUp(f, 'mode');
+    expect(f.mode).toBe('direct');
+    const g = fixedFromPlan(plan);
+    openUp(g, 'ports');
+    expect(g.ports).toEqual({});
+    expect(g.host).toBeUndefined();
+    expect(g.models.editor?.model).toBe('a/e');
+  });
+  it('offers what fits the plan', () => {
+    expect(changeChoices(plan).map((c) => c.value)).toEqual(['editor', 'add-architect', 'add-weak', 'ports', 'mode', 'scope', 'nothing']);
+  });
+});
