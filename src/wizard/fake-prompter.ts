@@ -15,6 +15,9 @@ export interface Recorded {
   notes: Array<{ kind: string; text: string }>;
   steps: string[];
   tasks: string[];
+  /** Progress reports and status lines of every task, in order. */
+  progress: Array<{ done: number; total: number; label?: string }>;
+  statuses: string[];
   summary?: Summary;
   /** Questions shown, with their choices, for assertions on what a screen offers. */
   questions: Map<string, QuestionBase & { choices?: SelectQuestion['choices']; default?: unknown }>;
@@ -25,7 +28,7 @@ export function scriptedPrompter(
   opts: { onCancel?: () => void; signal?: AbortSignal } = {},
 ): Prompter & { rec: Recorded; remaining: () => string[] } {
   const queue = [...script];
-  const rec: Recorded = { asked: [], notes: [], steps: [], tasks: [], questions: new Map() };
+  const rec: Recorded = { asked: [], notes: [], steps: [], tasks: [], progress: [], statuses: [], questions: new Map() };
   const take = (q: QuestionBase & { default?: unknown; choices?: SelectQuestion['choices'] }): Scripted | undefined => {
     rec.questions.set(q.id, q);
     const next = queue[0];
@@ -83,7 +86,7 @@ export function scriptedPrompter(
     async task<T>(title: string, fn: (h: TaskHandle) => Promise<T>): Promise<T> {
       rec.tasks.push(title);
       const signal = opts.signal ?? new AbortController().signal;
-      return fn({ status: () => undefined, log: () => undefined, progress: () => undefined, signal });
+      return fn({ status: (l) => void rec.statuses.push(l), log: () => undefined, progress: (p) => void (p && rec.progress.push(p)), signal });
     },
     async finish(s) {
       rec.summary = s;

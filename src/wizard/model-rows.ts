@@ -72,7 +72,8 @@ const FIT_WORDS: Record<FitLabel, string> = { fits: 'fits', tight: 'tight', 'too
 
 export function fitWords(f: SetFit | undefined): string {
   if (!f) return '';
-  return `${FIT_WORDS[f.label]}${f.known ? '' : '?'}`;
+  // Unknown KV or weights: the estimate is a lower bound.
+  return `${f.known ? '' : 'likely '}${FIT_WORDS[f.label]}`;
 }
 
 export function sizeWords(s: Sizing, context: number): string {

@@ -1,0 +1,140 @@
+/** The less travelled paths: Hub search, a download with progress, the proxy check, the look around. */
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { readPlan } from '../config/plan-file.js';
+import { HUB_OK } from '../hub/hub-client.js';
+import type { PullOptions } from '../hub/download.js';
+import { runWizard } from './run.js';
+import { surveyMachine } from './survey.js';
+import { makeTestCtx, type TestCtx } from './test-helpers.js';
+
+let t: TestCtx | undefined;
+afterEach(async () => {
+  await t?.cleanup();
+  t = undefined;
+});
+
+/** A folder of stand-in executables (`name` prints `out`), for PATH. */
+async function fakeBins(root: string, bins: Record<string, string>): Promise<string> {
+  const dir = join(root, 'bin');
+  await mkdir(dir, { recursive: true });
+  for (const [name, out] of Object.entries(bins)) {
+    await writeFile(join(dir, name), `#!/bin/sh\necho '${out}'\n`);
+    await chmod(join(dir, name), 0o755);
+  }
+  return dir;
+}
+
+describe('models from the Hub', () => {
+  it('search lists Hub models with size and fit; the pick is downloaded with progress before its server starts', async () => {
+    const searchHub = vi.fn(async () => ({
+      status: HUB_OK,
+      models: [{ repoId: 'mlx-community/Tiny-Coder-1B-4bit', paramsB: 1, quantBits: 4, weightsBytes: 600 * 2 ** 20, downloadBytes: 650 * 2 ** 20 }],
+    }));
+    const pulled: PullOptions[] = [];
+    const pull = vi.fn(async (o: PullOptions) => {
+      pulled.push(o);
+      o.onProgress?.({ phase: 'downloading', file: 'model.safetensors', fileIndex: 1, fileCount: 3, bytes: 300, total: 1000, downloadedBytes: 300 });
+      o.onProgress?.({ phase: 'downloading', file: 'model.safetensors', fileIndex: 3, fileCount: 3, bytes: 1000, total: 1000, downloadedBytes: 1000 });
+      return { repoId: o.repoId, commit: 'c', snapshotPath: '/x', files: [], totalBytes: 1000, downloadedBytes: 1000, resumedBytes: 0, alreadyComplete: false };
+    });
+    t = await makeTestCtx(
+      [
+        ['model.editor', 'search'],
+        ['model.editor.search', 'tiny coder'],
+        ['model.editor.hub', 'mlx-community/Tiny-Coder-1B-4bit'],
+      ],
+      { deps: { searchHub, pull } },
+    );
+    // A real mlx run (not the demo): mlx_lm.server must be on PATH (the launch itself is faked).
+    t.ctx.serverKind = 'mlx';
+    t.ctx.hostEnv = { ...t.ctx.hostEnv, PATH: `${await fakeBins(t.root, { 'mlx_lm.server': '' })}:/usr/bin:/bin` };
+    const r = await runWizard(t.ctx);
+    expect(r.code).toBe(0);
+    expect(searchHub).toHaveBeenCalledWith(expect.objectContaining({ query: 'tiny coder' }));
+    const hub = t.prompter.rec.questions.get('model.editor.hub') as unknown as { choices: Array<{ hint: string }> };
+    expect(hub.choices[0]!.hint).toMatch(/download 650 MB · likely fits for the set/);
+    expect(pulled.map((p) => p.repoId)).toEqual(['mlx-community/Tiny-Coder-1B-4bit']);
+    expect(t.prompter.rec.progress).toEqual([
+      { done: 300, total: 1000, label: 'model.safetensors' },
+      { done: 1000, total: 1000, label: 'model.safetensors' },
+    ]);
+    expect(t.launched[0]!.options.model).toBe('mlx-community/Tiny-Coder-1B-4bit');
+    expect((await readPlan(t.env))!.roles.editor.model).toBe('mlx-community/Tiny-Coder-1B-4bit');
+  });
+
+  it('a Hub that cannot be reached says so and returns to the list', async () => {
+    const searchHub = vi.fn(async () => ({ status: { kind: 'unreachable' as const, message: 'The Hub search could not reach huggingface.co.', tryThis: 'Check the network.' }, models: [] }));
+    t = await makeTestCtx([['model.editor', 'search'], ['model.editor.search', 'x']], { deps: { searchHub } });
+    await runWizard(t.ctx);
+    expect(t.prompter.rec.notes).toContainEqual({ kind: 'warn', text: 'The Hub search could not reach huggingface.co. Check the network.' });
+    expect(t.prompter.rec.asked.filter((a) => a.id === 'model.editor')).toHaveLength(2);
+  });
+
+  it('without mlx_lm the start fails with the install command; skip still writes the setup', async () => {
+    t = await makeTestCtx([['server.editor.failed', 'skip']]);
+    t.ctx.serverKind = 'mlx';
+    await runWizard(t.ctx);
+    expect(t.prompter.rec.notes.find((n) => n.kind === 'error')?.text).toMatch(/mlx_lm is not installed .* uv tool install mlx-lm/);
+    expect(t.launched).toHaveLength(0);
+    expect(await readPlan(t.env)).toBeDefined();
+  });
+});
+
+describe('proxy', () => {
+  it('with litellm installed, proxy mode is the default and is checked through LiteLLM', async () => {
+    const verifyProxy = vi.fn(async () => [{ id: 'proxy.model.x', title: 'proxy (litellm 1.80.0): answered through it', status: 'pass' as const }]);
+    t = await makeTestCtx([], { deps: { verifyProxy } });
+    t.ctx.hostEnv = { ...t.ctx.hostEnv, PATH: `${await fakeBins(t.root, { litellm: 'LiteLLM: Current Version = 1.80.0' })}:/usr/bin:/bin` };
+    await runWizard(t.ctx);
+    expect(t.prompter.rec.asked.find((a) => a.id === 'mode')?.answer).toBe('proxy');
+    expect(verifyProxy).toHaveBeenCalledOnce();
+    const plan = (await readPlan(t.env))!;
+    expect(plan.mode).toBe('proxy');
+    expect(plan.proxy.port).toBe(t.ports.proxy);
+  });
+
+  it('a proxy that fails can fall back to direct mode', async () => {
+    const verifyProxy = vi.fn(async () => [{ id: 'proxy.model.x', title: 'proxy: x through LiteLLM', status: 'fail' as const, observed: 'LiteLLM exited' }]);
+    t = await makeTestCtx([['proxy.failed', 'direct']], { deps: { verifyProxy } });
+    t.ctx.hostEnv = { ...t.ctx.hostEnv, PATH: `${await fakeBins(t.root, { litellm: '1.80.0' })}:/usr/bin:/bin` };
+    await runWizard(t.ctx);
+    expect((await readPlan(t.env))!.mode).toBe('direct');
+  });
+});
+
+describe('look around', () => {
+  it('finds the tools and their versions, and flags a compromised litellm', async () => {
+    t = await makeTestCtx([]);
+    t.ctx.hostEnv = { ...t.ctx.hostEnv, PATH: `${await fakeBins(t.root, { litellm: 'LiteLLM: Current Version = 1.82.7', aider: 'aider 0.86.2' })}:/usr/bin:/bin` };
+    const s = await surveyMachine(t.ctx);
+    expect(s.tools.aider?.version).toBe('0.86.2');
+    expect(s.tools.litellm).toMatchObject({ version: '1.82.7', compromised: true });
+    expect(s.lines.join('\n')).toMatch(/mlx_lm missing · litellm 1\.82\.7 · aider 0\.86\.2/);
+    expect(s.warnings.join('\n')).toMatch(/litellm 1\.82\.7 is a known-compromised release/);
+  });
+});
+
+describe('cached models', () => {
+  it('come first, the recommended one is the default when cached, and the context stops at what the model supports', async () => {
+    const { makeCachedRepo, mlxFiles, qwen7bConfig } = await import('../../test/stand-in-hub/cache-fixtures.js');
+    const { loadCurated, tierFor } = await import('../hub/curated.js');
+    const { MEM32 } = await import('./test-helpers.js');
+    const recommended = tierFor(await loadCurated(), MEM32.totalBytes).tier.picks.find((p) => p.role === 'single')!.repo;
+    t = await makeTestCtx([['context.editor', '4096']]);
+    const cache = t.env.HF_HUB_CACHE!;
+    makeCachedRepo(cache, 'mlx-community/Other-Model-3B-4bit', { files: mlxFiles() });
+    makeCachedRepo(cache, recommended, { files: mlxFiles({ config: { ...qwen7bConfig, max_position_embeddings: 8192 } }) });
+    await runWizard(t.ctx);
+    const q = t.prompter.rec.questions.get('model.editor') as unknown as { choices: Array<{ value: string; hint?: string }>; default: string };
+    expect(q.choices.slice(0, 2).map((c) => c.value).sort()).toEqual([`cached:${recommended}`, 'cached:mlx-community/Other-Model-3B-4bit'].sort());
+    expect(q.choices.find((c) => c.value === `cached:${recommended}`)!.hint).toMatch(/^cached · recommended · /);
+    expect(q.default).toBe(`cached:${recommended}`);
+    const ctxQ = t.prompter.rec.questions.get('context.editor') as unknown as { default: string; help: string[]; validate: (v: string) => string | undefined };
+    expect(Number(ctxQ.default)).toBeLessThanOrEqual(8192);
+    expect(ctxQ.help.join(' ')).toMatch(/supports up to 8192 tokens/);
+    expect(ctxQ.validate('16384')).toMatch(/at most 8192/);
+    expect((await readPlan(t.env))!.roles.editor).toMatchObject({ model: recommended, context: 4096 });
+  });
+});
