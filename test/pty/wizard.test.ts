@@ -97,6 +97,18 @@ describePty('pty: the built CLI in a terminal', () => {
     });
   }
 
+  it('ink: a small terminal (60×20) still gets to the end with Enter alone', async () => {
+    const s = await sandbox();
+    roots.push(s.root);
+    const run = await startPty(['setup', '--demo', '--demo-dir', join(s.root, 'demo')], { env: s.env, cwd: s.project, cols: 60, rows: 20 });
+    runs.push(run);
+    await run.waitFor('How many models?', 30_000);
+    // Nothing is wider than the terminal (Ink truncates or wraps every line).
+    for (const l of (await run.screen()).split('\n')) expect(l.length).toBeLessThanOrEqual(60);
+    await enterUntil(run, 'This was a demo');
+    expect(await run.exited()).toBe(0);
+  });
+
   it('ink: Esc goes back a step', async () => {
     const s = await sandbox();
     roots.push(s.root);

@@ -8,8 +8,8 @@ import type { Step } from '../step.js';
 import type { WizardContext } from '../context.js';
 import { startCommandFor } from './servers.js';
 
-/** The exact commands to bring everything back, in order. */
-export function wizardNextSteps(ctx: WizardContext): string[] {
+/** The exact commands to bring everything back, one by one (what `serve` does for you). */
+export function byHandSteps(ctx: WizardContext): string[] {
   const plan = ctx.plan!;
   const show = (p: string) => tildify(p, ctx.hostEnv);
   const lines: string[] = [];
@@ -23,11 +23,18 @@ export function wizardNextSteps(ctx: WizardContext): string[] {
   if (plan.mode === 'proxy') {
     lines.push(`litellm --config ${show(configPaths(ctx.env).litellm)} --host 127.0.0.1 --port ${plan.proxy.port}`);
   }
-  // The demo's files live under a temp HOME: say so in the command.
+  return lines;
+}
+
+/** Start everything, then code. */
+export function wizardNextSteps(ctx: WizardContext): string[] {
+  const plan = ctx.plan!;
+  // The demo's files live under a temp HOME: say so in the commands that read them.
   const demoEnv = ctx.demo ? `HOME=${ctx.env.HOME} XDG_CONFIG_HOME=${ctx.env.XDG_CONFIG_HOME} ` : '';
+  const lines = [`${demoEnv}npx aider-mlx serve${ctx.serverKind === 'stand-in' ? ' --stand-in' : ''}   # starts every server${plan.mode === 'proxy' ? ' and the proxy' : ''}, keeps them up`];
   if (plan.aider.scope === 'profile') lines.push(`${demoEnv}npx aider-mlx aider`);
   else if (plan.aider.scope === 'global') lines.push(`${demoEnv}aider   # in any repository`);
-  else lines.push(`cd ${show(plan.aider.dir)} && aider`);
+  else lines.push(`cd ${tildify(plan.aider.dir, ctx.hostEnv)} && aider`);
   return lines;
 }
 
@@ -43,7 +50,10 @@ export function summaryOf(ctx: WizardContext): Summary {
       ...(ctx.backupDir ? [`backup of the replaced files: ${tildify(ctx.backupDir, ctx.hostEnv)}`] : []),
     ],
   });
-  if (ctx.plan) sections.push({ title: 'Next steps', lines: wizardNextSteps(ctx) });
+  if (ctx.plan) {
+    sections.push({ title: 'Next steps', lines: wizardNextSteps(ctx) });
+    sections.push({ title: 'Or by hand', lines: byHandSteps(ctx) });
+  }
   if (ctx.demo) {
     sections.push({
       title: 'This was a demo',
@@ -63,7 +73,7 @@ export const finish: Step = {
     if (ctx.started.size) {
       const n = ctx.started.size;
       await stopStarted(ctx);
-      ctx.prompter.note('dim', `Stopped the ${n === 1 ? 'server' : `${n} servers`} this wizard started; the commands below bring ${n === 1 ? 'it' : 'them'} back.`);
+      ctx.prompter.note('dim', `Stopped the ${n === 1 ? 'server' : `${n} servers`} this wizard started; \`aider-mlx serve\` brings ${n === 1 ? 'it' : 'them'} back and keeps ${n === 1 ? 'it' : 'them'} up.`);
     }
     await ctx.prompter.finish(summaryOf(ctx));
   },
