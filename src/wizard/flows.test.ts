@@ -138,3 +138,28 @@ describe('cached models', () => {
     expect((await readPlan(t.env))!.roles.editor).toMatchObject({ model: recommended, context: 4096 });
   });
 });
+
+describe('the aider check', () => {
+  it('after the write, one real `aider --message` runs with the three files just written, from a scratch folder', async () => {
+    t = await makeTestCtx([]);
+    const dir = join(t.root, 'bin');
+    await mkdir(dir, { recursive: true });
+    const argsFile = join(t.root, 'aider-args');
+    await writeFile(join(dir, 'aider'), `#!/bin/sh\nif [ "$1" = "--version" ]; then echo 'aider 0.86.2'; exit 0; fi\nprintf '%s\\n' "$PWD" "$@" > '${argsFile}'\necho 'OK'\n`);
+    await chmod(join(dir, 'aider'), 0o755);
+    t.ctx.hostEnv = { ...t.ctx.hostEnv, PATH: `${dir}:/usr/bin:/bin` };
+    t.ctx.demo = false; // the check is skipped in the demo
+    const r = await runWizard(t.ctx);
+    expect(r.code).toBe(0);
+    expect(t.prompter.rec.asked.find((a) => a.id === 'aider-check')?.answer).toBe('true');
+    expect(t.ctx.checks.find((c) => c.id === 'aider.message')?.status).toBe('pass');
+    const [cwd, ...args] = (await (await import('node:fs/promises')).readFile(argsFile, 'utf8')).trim().split('\n');
+    expect(cwd).not.toBe(t.project); // nothing lands in the user's repository
+    expect(args.slice(0, 6)).toEqual([
+      '--config', join(t.project, '.aider.conf.yml'),
+      '--model-settings-file', join(t.project, '.aider.model.settings.yml'),
+      '--model-metadata-file', join(t.project, '.aider.model.metadata.json'),
+    ]);
+    expect(args).toContain('--message');
+  });
+});

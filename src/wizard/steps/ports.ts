@@ -132,31 +132,32 @@ export const ports: Step = {
   },
 };
 
+/** One change from the ports list: the host, or one port. */
 async function change(ctx: WizardContext, v: string, host: string, slots: PortSlot[]): Promise<void> {
-      if (v === 'host') {
-        ctx.answers.host = await ctx.prompter.text({
-          id: 'host',
-          flag: '--host H',
-          message: 'Host the mlx servers listen on',
-          help: ['127.0.0.1 keeps them on this Mac; 0.0.0.0 opens them to your network (they have no authentication).'],
-          default: host,
-          validate: (h) => (hostSchema.safeParse(h).success ? undefined : 'a host name or address, like 127.0.0.1'),
-        });
-        return;
-      }
-      const key = v.slice('change:'.length) as PortKey;
-      const others = slots.filter((s) => s.key !== key).map((s) => s.instead ?? s.port);
-      const raw = await ctx.prompter.text({
-        id: `port.${key}`,
-        flag: `--${key}-port N`,
-        message: `Port for the ${key}`,
-        default: String(slots.find((s) => s.key === key)?.instead ?? portFor(ctx, key)),
-        validate: (x) => {
-          const n = /^\d+$/.test(x) ? Number(x) : NaN;
-          if (!Number.isInteger(n) || n < 1 || n > 65535) return 'a whole number from 1 to 65535';
-          if (others.includes(n)) return `${n} is already another server's port`;
-          return undefined;
-        },
-      });
-      ctx.answers.ports[key] = Number(raw);
+  if (v === 'host') {
+    ctx.answers.host = await ctx.prompter.text({
+      id: 'host',
+      flag: '--host H',
+      message: 'Host the mlx servers listen on',
+      help: ['127.0.0.1 keeps them on this Mac; 0.0.0.0 opens them to your network (they have no authentication).'],
+      default: host,
+      validate: (h) => (hostSchema.safeParse(h).success ? undefined : 'a host name or address, like 127.0.0.1'),
+    });
+    return;
+  }
+  const key = v.slice('change:'.length) as PortKey;
+  const others = slots.filter((s) => s.key !== key).map((s) => s.instead ?? s.port);
+  const raw = await ctx.prompter.text({
+    id: `port.${key}`,
+    flag: `--${key}-port N`,
+    message: `Port for the ${key}`,
+    default: String(slots.find((s) => s.key === key)?.instead ?? portFor(ctx, key)),
+    validate: (x) => {
+      const n = /^\d+$/.test(x) ? Number(x) : NaN;
+      if (!Number.isInteger(n) || n < 1 || n > 65535) return 'a whole number from 1 to 65535';
+      if (others.includes(n)) return `${n} is already another server's port`;
+      return undefined;
+    },
+  });
+  ctx.answers.ports[key] = Number(raw);
 }
