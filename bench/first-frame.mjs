@@ -3,10 +3,11 @@
 // first frame ≤ 1.1× the hello-world's, peak memory ≤ 2×. Pairs alternate (A B A B …).
 //
 //   first frame: spawn → the first bytes of the title on the terminal
-//   peak memory: max RSS of the node process (GNU time), the wizard through a whole Enter-only
-//                `setup --demo` run (stand-in servers are separate processes and not counted)
+//   peak memory: the node process's own peak RSS (VmHWM, sampled from /proc until it exits), the
+//                wizard through a whole Enter-only `setup --demo` run. Not GNU time's %M: that
+//                also counts reaped children (the stand-in servers, and every fork before its exec).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,11 +16,9 @@ const bin = join(root, 'bin/aider-mlx.js');
 const runs = Number(process.env.BENCH_RUNS ?? 9);
 const work = mkdtempSync(join(tmpdir(), 'aider-mlx-bench-ff-'));
 
-for (const tool of ['script', '/usr/bin/time']) {
-  if (spawnSync(tool, ['--version']).error) {
-    console.log(`first-frame bench skipped: ${tool} is not installed (util-linux script, GNU time).`);
-    process.exit(0);
-  }
+if (spawnSync('script', ['--version']).error || !existsSync('/proc/self/status')) {
+  console.log('first-frame bench skipped: it needs util-linux `script` and /proc (Linux).');
+  process.exit(0);
 }
 
 // ---- the baseline: Ink hello-world, bundled the way tsup bundles the CLI ---------------------------
@@ -40,20 +39,49 @@ if (esbuild.status !== 0) throw new Error(`esbuild failed: ${esbuild.stderr}`);
 const env = { PATH: process.env.PATH, HOME: join(work, 'home'), TERM: 'xterm-256color', LANG: 'C.UTF-8', HF_HUB_OFFLINE: '1', HF_HUB_CACHE: join(work, 'hf') };
 const q = (s) => `'${s.replace(/'/g, "'\\''")}'`;
 
+/** The pid of the process `script` runs (its only child: the command is exec'd). */
+function childOf(ppid) {
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid) return Number(e);
+    } catch {
+      /* gone */
+    }
+  }
+  return undefined;
+}
+
+function peakRssKiB(pid) {
+  try {
+    return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Run argv in a pty; resolve with the ms until `marker` first shows and the node process's max RSS
+ * Run argv in a pty; resolve with the ms until `marker` first shows and the process's peak RSS
  * (KiB). `feed(write)` may type into the terminal once the marker is seen.
  */
 function measure(argv, marker, feed) {
-  const rssFile = join(work, `rss-${Math.random().toString(36).slice(2)}`);
   // script gives the pty no size when its own input is a pipe: 80×24, like a fresh terminal.
-  const cmd = `stty cols 80 rows 24; exec /usr/bin/time -f %M -o ${q(rssFile)} ${argv.map(q).join(" ")}`;
+  const cmd = `stty cols 80 rows 24; exec ${argv.map(q).join(' ')}`;
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const child = spawn('script', ['-qfec', cmd, '/dev/null'], { env, cwd: work, stdio: ['pipe', 'pipe', 'pipe'] });
     let seen;
     let out = '';
     let feeder;
+    let pid;
+    let rss = NaN;
+    // VmHWM only grows: the last sample before the exit is the peak (to within 20 ms).
+    const sampler = setInterval(() => {
+      pid ??= childOf(child.pid);
+      const v = pid && peakRssKiB(pid);
+      if (v) rss = v;
+    }, 20);
     child.stdout.on('data', (d) => {
       out += d;
       if (seen === undefined && out.includes(marker)) {
@@ -64,14 +92,9 @@ function measure(argv, marker, feed) {
     const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.on('exit', () => {
       clearTimeout(killer);
+      clearInterval(sampler);
       if (feeder) clearInterval(feeder);
       if (seen === undefined) return reject(new Error(`"${marker}" never appeared:\n${out.slice(-2000)}`));
-      let rss = NaN;
-      try {
-        rss = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop());
-      } catch {
-        /* time did not write: leave NaN */
-      }
       resolve({ ms: seen, rssKiB: rss, out });
     });
   });

@@ -146,9 +146,15 @@ export async function runNonInteractive(o: { baseArgs: string[]; rest: string[];
   }
 }
 
-/** Start a face: Ink (its first frame is drawn here, before the wizard's modules load), or line mode. */
+/**
+ * Start a face: Ink (its first frame is drawn from the smallest module that can draw it, before the
+ * rest of the face and the wizard load), or line mode.
+ */
 export async function openFace(face: Face, o: { demo: boolean; title: string; onCancel: () => void; signal: AbortSignal }): Promise<Prompter> {
-  if (face === 'ink') return (await import('../ui/index.js')).startInkFace(o);
+  if (face === 'ink') {
+    const first = (await import('../ui/boot.js')).drawFirstFrame(o);
+    return (await import('../ui/index.js')).startInkFace(o, first);
+  }
   if (face === 'plain') return (await import('../prompters/plain.js')).createPlainPrompter(o);
   const { NonInteractivePrompter } = await import('../prompters/non-interactive.js');
   return new NonInteractivePrompter({ yes: true, out: (l) => process.stderr.write(`${l}\n`), signal: o.signal });

@@ -53,29 +53,3 @@ export function App({ store, theme }: { store: UiStore; theme: Theme }) {
     </Box>
   );
 }
-
-/**
- * The first frame: the App's first screen with plain nodes only (no hooks, no stdin) and ASCII
- * only: the first non-ASCII character makes Ink measure text with its Unicode tables (~20 ms to
- * build). The App, Braille spinner and all, replaces it a moment later.
- */
-export function Boot({ title, demo, theme }: { title: string; demo: boolean; theme: Theme }) {
-  return (
-    <Box flexDirection="column" marginTop={1}>
-      <Text>
-        <Text bold>{title}</Text>
-        {demo ? <Text> </Text> : null}
-        {demo ? <Text {...(theme.badge ?? { inverse: true })}>{' DEMO '}</Text> : null}
-      </Text>
-      <Box marginTop={1}>
-        <Text color={theme.accent}>-</Text>
-        <Text>{` ${BOOT_TASK}`}</Text>
-      </Box>
-      <Box marginTop={1}>
-        <Text dimColor={theme.dim}>{HINTS.task.map(([k, a]) => `${k} ${a}`).join(', ')}</Text>
-      </Box>
-    </Box>
-  );
-}
-
-export const BOOT_TASK = 'Looking at this Mac: tools, cached models, ports';
