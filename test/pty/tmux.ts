@@ -102,6 +102,8 @@ export async function startPty(
     },
     async stop() {
       await tmux(socket, ['kill-server']).catch(() => undefined);
+      // tmux leaves the socket file of a killed server behind.
+      await rm(join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, socket), { force: true });
       await rm(dir, { recursive: true, force: true });
     },
   };
