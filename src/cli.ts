@@ -7,7 +7,9 @@ Usage
   npx aider-mlx <command> [options]
 
 Commands
-  setup          Verify the mlx_lm.server(s), write the LiteLLM + Aider files
+  (none)         On a terminal: the setup wizard, or reconfigure when a plan exists
+  setup          Pick models, start or find each mlx_lm.server, verify, write the LiteLLM + Aider files
+  reconfigure    Change one role, model, port, mode or scope of what setup wrote
   status         Show every deployment and the proxy: up or down, latency, who answers
   doctor         Find why Aider → LiteLLM → mlx_lm.server fails, hop by hop, and fix it
                  (--error "<pasted text>", --deep, --fix [--yes], --json)
@@ -22,7 +24,11 @@ Commands
   restore [SET]  Put back a backup set of the files setup replaced (--list; --yes: the newest)
   uninstall      Remove what aider-mlx added (shows the list and asks; --yes for scripts)
 
-Setup options (with --yes nothing is ever prompted)
+Setup options (on a terminal the wizard asks; with --yes, flags or no terminal nothing is prompted)
+  --plain                  line-by-line questions (screen readers, simple terminals; also TERM=dumb)
+  --demo [--demo-dir DIR]  the whole flow against built-in stand-in servers, in a temp folder
+  --answers FILE           answers from a file with the plan's keys (a plan.yaml works)
+  --weak-port N            port of the weak model's server, when it is a third model (default 8082)
   --editor MODEL           HF repo id or local path of the editor model (required with --yes)
   --editor-port N          port of the editor's mlx_lm.server (default 8080)
   --architect MODEL        a second, planning model (architect mode)
@@ -51,6 +57,14 @@ Exit codes: 0 done, 1 verification failed, 2 usage or bad input, 130 cancelled.
 
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
+  // Plain `aider-mlx` on a terminal: the wizard, or straight to "change one thing" when a plan exists.
+  if (first === undefined && process.stdin.isTTY && process.stdout.isTTY && !process.env.CI) {
+    const { existsSync } = await import('node:fs');
+    const { configPaths } = await import('./lib/paths.js');
+    return existsSync(configPaths().plan)
+      ? (await import('./commands/reconfigure.js')).runReconfigureCommand([])
+      : (await import('./commands/setup.js')).runSetupCommand([]);
+  }
   if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
     process.stdout.write(HELP);
     return EXIT.ok;
@@ -64,6 +78,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/setup.js')).runSetupCommand(rest);
     case 'doctor':
       return (await import('./commands/doctor.js')).runDoctorCommand(rest);
+    case 'reconfigure':
+      return (await import('./commands/reconfigure.js')).runReconfigureCommand(rest);
     case 'status':
       return (await import('./commands/status.js')).runStatusCommand(rest);
     case 'models':
