@@ -73,6 +73,10 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return EXIT.ok;
   }
+  // `npx aider-mlx --demo` / `--plain`: the wizard's own flags work without naming `setup`.
+  if (first === '--demo' || first === '--plain') {
+    return (await import('./commands/setup.js')).runSetupCommand(argv);
+  }
   switch (first) {
     case 'setup':
       return (await import('./commands/setup.js')).runSetupCommand(rest);
