@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument, stringify } from 'yaml';
 import { UsageError } from '../errors.js';
 import { configPaths, tildify, type Env } from '../lib/paths.js';
-import { describeZodError, planSchema, type Plan } from './plan.js';
+import type { Plan } from './plan.js';
 
 const HEADER = '# aider-mlx plan: which model serves which role on which port. Written by `aider-mlx setup`;\n# `aider-mlx reconfigure`, `status`, `doctor` and `serve` read it.\n';
 
@@ -12,6 +12,15 @@ export function planToYaml(plan: Plan): string {
 
 /** The saved plan, or undefined when there is none. A broken one is an error that says what to do. */
 export async function readPlan(env: Env = process.env, path = configPaths(env).plan): Promise<Plan | undefined> {
+  const raw = await readPlanRaw(env, path);
+  return raw === undefined ? undefined : validatePlan(raw.data, env, path);
+}
+
+/**
+ * The saved plan's YAML, parsed but not validated (`{ data }`), or undefined when there is none.
+ * A file that cannot be read or does not parse is the same error as readPlan's. Fast: no zod.
+ */
+export async function readPlanRaw(env: Env = process.env, path = configPaths(env).plan): Promise<{ data: unknown } | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -28,7 +37,13 @@ export async function readPlan(env: Env = process.env, path = configPaths(env).p
       'Fix that line, or move the file away and run `aider-mlx setup` again.',
     );
   }
-  const r = planSchema.safeParse(doc.toJS());
+  return { data: doc.toJS() as unknown };
+}
+
+/** Check a raw plan (readPlanRaw's data) against the schema; zod loads here, on first use. */
+export async function validatePlan(data: unknown, env: Env = process.env, path = configPaths(env).plan): Promise<Plan> {
+  const { describeZodError, planSchema } = await import('./plan-schema.js');
+  const r = planSchema.safeParse(data);
   if (!r.success) {
     throw new UsageError(`${tildify(path, env)} is not a valid plan: ${describeZodError(r.error)}.`, 'Fix it, or move it away and run `aider-mlx setup` again.');
   }

@@ -6,9 +6,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { z } from 'zod';
 import { AppError, CancelledError } from '../errors.js';
 import { unifiedDiff } from './diff.js';
+import type { BackupManifest } from './manifest-schema.js';
 import { tildify } from './paths.js';
 
 export interface FileChange {
@@ -55,20 +55,8 @@ export interface ApplyResult {
 
 export const MANIFEST = 'manifest.json';
 
-const manifestSchema = z.object({
-  version: z.literal(1),
-  createdAt: z.string(),
-  files: z.array(
-    z.object({
-      path: z.string(),
-      existed: z.boolean(),
-      sha256: z.string().nullable(),
-      backup: z.string().nullable(),
-      mode: z.number().int().nullable().optional(),
-    }),
-  ),
-});
-export type BackupManifest = z.infer<typeof manifestSchema>;
+// The manifest's zod schema loads only when a manifest is read: importing this module does not load zod.
+export type { BackupManifest } from './manifest-schema.js';
 
 /** Read what is on disk and work out which files really change, with a diff for each. */
 export async function planWrites(
@@ -198,6 +186,7 @@ export async function readManifest(dir: string): Promise<BackupManifest> {
   } catch {
     data = undefined;
   }
+  const { manifestSchema } = await import('./manifest-schema.js');
   const parsed = manifestSchema.safeParse(data);
   if (!parsed.success) throw new AppError(`${tildify(file)} is not a valid backup manifest.`, 'Nothing was restored.');
   return parsed.data;

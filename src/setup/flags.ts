@@ -1,9 +1,7 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
-import {
-  DEFAULT_CONTEXT, DEFAULT_HOST, DEFAULT_PORTS, DEFAULT_REQUEST_TIMEOUT, describeZodError,
-  hostSchema, modelRefSchema, modeSchema, scopeSchema, type Mode, type Scope,
-} from '../config/plan.js';
+import { DEFAULT_CONTEXT, DEFAULT_HOST, DEFAULT_PORTS, DEFAULT_REQUEST_TIMEOUT, type Mode, type Scope } from '../config/plan.js';
+import { describeZodError, hostSchema, modelRefSchema, modeSchema, scopeSchema } from '../config/plan-schema.js';
 
 /** A default that fits most Macs; named in the error when --editor is missing. */
 export const SUGGESTED_EDITOR = 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit';

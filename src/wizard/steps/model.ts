@@ -1,4 +1,5 @@
-import { DEFAULT_CONTEXT, modelRefSchema, describeZodError, type RoleName } from '../../config/plan.js';
+import { DEFAULT_CONTEXT, type RoleName } from '../../config/plan.js';
+import { describeZodError, modelRefSchema } from '../../config/plan-schema.js';
 import { identifyServer } from '../../servers/probe.js';
 import { maxContextFromCache } from '../../setup/model-config.js';
 import { formatGB } from '../../hub/fit.js';

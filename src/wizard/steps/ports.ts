@@ -1,4 +1,5 @@
-import { hostSchema, type RoleName } from '../../config/plan.js';
+import type { RoleName } from '../../config/plan.js';
+import { hostSchema } from '../../config/plan-schema.js';
 import { describePortHolder, findFreePort, isPortFree } from '../../servers/ports.js';
 import { identifyServer } from '../../servers/probe.js';
 import { GoBack, type Choice } from '../prompter.js';
