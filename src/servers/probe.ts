@@ -4,6 +4,7 @@
  * and never throws for network trouble: failures come back classified.
  */
 import net from 'node:net';
+import { httpFetch } from '../lib/http-fetch.js';
 
 export type ProbeErrorKind = 'refused' | 'timeout' | 'reset' | 'dns' | 'http' | 'aborted' | 'other';
 
@@ -185,7 +186,7 @@ async function request(
   if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
   if (opts.apiKey) headers.Authorization = `Bearer ${opts.apiKey}`;
   try {
-    const res = await (opts.fetch ?? fetch)(url, {
+    const res = await (opts.fetch ?? (httpFetch as unknown as typeof fetch))(url, {
       method,
       headers,
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
