@@ -10,7 +10,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { AppError } from '../errors.js';
 import { configPaths, homeDir, type Env } from '../lib/paths.js';
-import { readPlan } from '../config/plan-file.js';
+import { readPlan, readPlanRaw, validatePlan } from '../config/plan-file.js';
 import type { Plan } from '../config/plan.js';
 import { AIDER_FILES } from '../config/render.js';
 
@@ -250,17 +250,52 @@ function aiderLaunch(plan: Plan | undefined): { explicitConfig?: string; setting
   };
 }
 
-export async function readDiskState(env: Env, cwd: string): Promise<DiskState> {
+/** The plan as the doctor read it: the plan, or why it could not be read (neither: there is none). */
+export interface PlanRead {
+  plan?: Plan;
+  planError?: string;
+}
+
+const planErrorText = (e: unknown): string => (e instanceof AppError ? e.message : String((e as Error).message ?? e));
+
+/** The plan, validated (this loads zod). */
+export async function readPlanChecked(env: Env): Promise<PlanRead> {
+  try {
+    const plan = await readPlan(env, configPaths(env).plan);
+    return plan ? { plan } : {};
+  } catch (e) {
+    return { planError: planErrorText(e) };
+  }
+}
+
+/**
+ * The plan file read and parsed but not validated: fast (no zod), so the doctor can start its
+ * probes at once. `raw` is undefined when there is no plan or it cannot be read (then `planError`).
+ */
+export async function readPlanUnchecked(env: Env): Promise<{ raw?: { data: unknown }; planError?: string }> {
+  try {
+    const raw = await readPlanRaw(env, configPaths(env).plan);
+    return raw ? { raw } : {};
+  } catch (e) {
+    return { planError: planErrorText(e) };
+  }
+}
+
+/** Validate what readPlanUnchecked read, as readPlanChecked would report it. */
+export async function checkPlan(data: unknown, env: Env): Promise<PlanRead> {
+  try {
+    return { plan: await validatePlan(data, env, configPaths(env).plan) };
+  } catch (e) {
+    return { planError: planErrorText(e) };
+  }
+}
+
+/** Everything on disk, from `cwd`; `planRead`: the plan already read (default: read and validate it now). */
+export async function readDiskState(env: Env, cwd: string, planRead?: PlanRead): Promise<DiskState> {
   const home = homeDir(env);
   const paths = configPaths(env);
   const gitRoot = findGitRoot(cwd);
-  let plan: Plan | undefined;
-  let planError: string | undefined;
-  try {
-    plan = await readPlan(env, paths.plan);
-  } catch (e) {
-    planError = e instanceof AppError ? e.message : String((e as Error).message ?? e);
-  }
+  const { plan, planError } = planRead ?? (await readPlanChecked(env));
   const litellm = litellmFile(paths.litellm);
   const launch = aiderLaunch(plan);
 

@@ -17,7 +17,8 @@ import { serverChain, type ServerHealth, type ServerOutcome } from './checks/ser
 import { httpFetch } from './http.js';
 import { parseErrorText, type ParsedError } from './error-text.js';
 import { deploymentLabel, expectations, type Expectations } from './expect.js';
-import { readDiskState, type DiskState } from './files.js';
+import { checkPlan, readDiskState, readPlanUnchecked, type DiskState, type PlanRead } from './files.js';
+import type { Plan } from '../config/plan.js';
 import { GROUPS, type DoctorCaps, type DoctorCheck, type DoctorOptions } from './types.js';
 
 export interface DoctorReport {
@@ -169,10 +170,52 @@ function collectSecrets(state: DiskState): string[] {
   return [...s];
 }
 
+/**
+ * The probes do not wait for zod: the plan file is only parsed (YAML) to start them, and its
+ * validation (which loads zod) runs while they are in flight. A plan that fails validation is
+ * reported exactly as before: the optimistic probes are aborted and the doctor runs without a plan.
+ */
 export async function runDoctor(opts: DoctorOptions, capsIn: DoctorCaps): Promise<DoctorReport> {
   const started = performance.now();
+  const first = await readPlanUnchecked(capsIn.env);
+  if (!first.raw) return doctorRun(opts, capsIn, started, first.planError !== undefined ? { planError: first.planError } : {});
+  const data = first.raw.data;
+  let validation: Promise<PlanRead> | undefined;
+  const validate = () => (validation ??= checkPlan(data, capsIn.env));
+  const ctrl = new AbortController();
+  const outer = capsIn.signal;
+  const onAbort = () => ctrl.abort(outer?.reason);
+  if (outer?.aborted) ctrl.abort(outer.reason);
+  else outer?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await doctorRun(opts, { ...capsIn, signal: ctrl.signal }, started, { plan: data as Plan }, async () => {
+      const v = await validate();
+      if (!v.plan) throw new PlanInvalid();
+      return v.plan;
+    });
+  } catch (e) {
+    // Also an error of a malformed plan the optimistic run tripped over before its validation.
+    const v = await validate();
+    if (v.plan) throw e;
+    ctrl.abort();
+    return doctorRun(opts, capsIn, started, v);
+  } finally {
+    outer?.removeEventListener('abort', onAbort);
+  }
+}
+
+class PlanInvalid extends Error {}
+
+async function doctorRun(
+  opts: DoctorOptions,
+  capsIn: DoctorCaps,
+  started: number,
+  planRead: PlanRead,
+  /** The plan of planRead validated (rejects when it is not valid); awaited once the probes are in flight. */
+  validated?: () => Promise<Plan>,
+): Promise<DoctorReport> {
   const caps: DoctorCaps = { ...capsIn, fetch: capsIn.fetch ?? httpFetch };
-  let state = await readDiskState(caps.env, caps.cwd);
+  let state = await readDiskState(caps.env, caps.cwd, planRead);
   const pre: DoctorCheck[] = [];
   if (state.plan && !planConfInChain(state)) {
     const dir = state.plan.aider.dir;
@@ -185,7 +228,7 @@ export async function runDoctor(opts: DoctorOptions, capsIn: DoctorCaps): Promis
       expected: `run aider inside ${tildify(dir, caps.env)}`,
       fix: `cd ${tildify(dir, caps.env)} before running aider, or re-run setup with --scope global (every folder) or --scope profile (\`aider-mlx aider\`).`,
     });
-    state = await readDiskState(caps.env, dir);
+    state = await readDiskState(caps.env, dir, planRead);
   }
   const exp = state.plan ? expectations(state.plan, caps.env) : undefined;
   const parsed = opts.errorText !== undefined ? parseErrorText(opts.errorText) : undefined;
@@ -208,6 +251,12 @@ export async function runDoctor(opts: DoctorOptions, capsIn: DoctorCaps): Promis
     }
   }
   const proxyP = exp && exp.plan.mode === 'proxy' ? proxyChecks(state, exp, byModel, opts, caps, caps.env) : Promise.resolve([]);
+  if (validated) {
+    // Handled here too: if the plan turns out invalid, these are aborted and never awaited.
+    for (const p of [...serverJobs, proxyP]) p.catch(() => undefined);
+    // The report keeps the validated plan (zod's output), as readPlan returns it.
+    state = { ...state, plan: await validated() };
+  }
   const callP = exp && opts.deep ? deepAiderCall(state, exp, opts, caps) : undefined;
   // The probes are in flight: the file checks and the machine checks run while they wait.
   const config = configChecks(state, exp, caps.env);
