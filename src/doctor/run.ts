@@ -6,11 +6,12 @@
 import { join } from 'node:path';
 import { AIDER_FILES } from '../config/render.js';
 import { tildify } from '../lib/paths.js';
+import { which } from '../lib/which.js';
 import { VERSION } from '../version.js';
 import { rankCauses, leadingCheckIds, type Suspect } from './causes.js';
 import { aiderChecks, namesInUse } from './checks/aider.js';
 import { configChecks } from './checks/config.js';
-import { envChecks, whichSync } from './checks/env.js';
+import { envChecks } from './checks/env.js';
 import { logChecks } from './checks/logs.js';
 import { proxyChecks, aiderKey } from './checks/proxy.js';
 import { serverChain, type ServerHealth, type ServerOutcome } from './checks/servers.js';
@@ -102,7 +103,7 @@ function errorChecks(p: ParsedError, exp: Expectations | undefined, state: DiskS
 
 async function deepAiderCall(state: DiskState, exp: Expectations, opts: DoctorOptions, caps: DoctorCaps): Promise<DoctorCheck> {
   const c = { id: 'aider.call', group: 'aider' as const, title: 'a real Aider call answers' };
-  const bin = whichSync('aider', caps.env);
+  const bin = which('aider', caps.env);
   if (!bin) return { ...c, status: 'skip', observed: 'not checked: aider is not on PATH' };
   const exec = caps.exec ?? (await import('../lib/exec.js')).run;
   const profile = exp.plan.aider.scope === 'profile';

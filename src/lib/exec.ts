@@ -1,6 +1,4 @@
 import { execa, type ResultPromise } from 'execa';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import type { Env } from './paths.js';
 
 /** The one place that spawns processes: argument arrays only, never a shell string. */
@@ -61,17 +59,4 @@ export function spawnService(
   return { child, stop };
 }
 
-/** Find an executable on PATH without spawning anything. */
-export function which(cmd: string, env: Env = process.env): string | undefined {
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const p = join(dir, cmd);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      /* keep looking */
-    }
-  }
-  return undefined;
-}
+export { which } from './which.js';

@@ -4,6 +4,7 @@
  * A unit whose port already answers with the right thing is adopted: watched, never started,
  * never stopped. Knows nothing about MLX or LiteLLM: `units.ts` describes those.
  */
+import { sleep } from '../lib/sleep.js';
 
 export type UnitState =
   /** Not looked at yet, or waiting for the units it depends on. */
@@ -356,21 +357,5 @@ function aborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) resolve();
     else signal.addEventListener('abort', () => resolve(), { once: true });
-  });
-}
-
-/** False when aborted first. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve(false);
-    const onAbort = () => {
-      clearTimeout(t);
-      resolve(false);
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

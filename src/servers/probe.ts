@@ -4,6 +4,7 @@
  * and never throws for network trouble: failures come back classified.
  */
 import net from 'node:net';
+import { sleep } from '../lib/sleep.js';
 import { httpFetch } from '../lib/http-fetch.js';
 
 export type ProbeErrorKind = 'refused' | 'timeout' | 'reset' | 'dns' | 'http' | 'aborted' | 'other';
@@ -611,21 +612,6 @@ export async function waitForChat(
     });
     if (!(await sleep(interval, opts.signal))) return finish({ ...r, error: { kind: 'aborted', message: 'cancelled' } });
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve(false);
-    const onAbort = () => {
-      clearTimeout(t);
-      resolve(false);
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 // ---- API base ----------------------------------------------------------------------------------

@@ -4,11 +4,12 @@
  * on any Python start): versions come from the installed packages' dist-info folders, found through
  * each tool's script interpreter.
  */
-import { accessSync, closeSync, constants, openSync, readdirSync, readSync, realpathSync, statfsSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync, realpathSync, statfsSync } from 'node:fs';
 import { homedir, arch as osArch, cpus, platform as osPlatform, release } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { compromisedVersions } from '../../lib/compromised.js';
 import type { Env } from '../../lib/paths.js';
+import { which } from '../../lib/which.js';
 import type { Plan } from '../../config/plan.js';
 import type { DoctorCaps, DoctorCheck } from '../types.js';
 
@@ -18,21 +19,6 @@ const DOCS = {
   aider: 'https://aider.chat/docs/install.html',
   mlxRequirements: 'https://ml-explore.github.io/mlx/build/html/install.html',
 };
-
-/** An executable on PATH (no spawn). */
-export function whichSync(cmd: string, env: Env): string | undefined {
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const p = join(dir, cmd);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      /* keep looking */
-    }
-  }
-  return undefined;
-}
 
 function readHead(path: string, bytes: number): Buffer | undefined {
   let fd: number | undefined;
@@ -62,7 +48,7 @@ export function scriptInterpreter(bin: string, env: Env): string | undefined {
   // pip writes `#!/bin/sh` + `'''exec' "/path/python" "$0" "$@"` for long paths.
   if (/^\/bin\/sh\b/.test(line)) line = /exec'?\s+"?([^"\s]+python[^"\s]*)"?/.exec(head)?.[1] ?? '';
   const parts = line.split(/\s+/);
-  const interp = parts[0] === '/usr/bin/env' ? whichSync(parts[1] ?? '', env) : parts[0];
+  const interp = parts[0] === '/usr/bin/env' ? which(parts[1] ?? '', env) : parts[0];
   return interp || undefined;
 }
 
@@ -192,7 +178,7 @@ interface Tool {
 }
 
 function tool(cmd: string, pkg: string, env: Env, darwin: boolean): Tool {
-  const bin = whichSync(cmd, env);
+  const bin = which(cmd, env);
   if (!bin) return {};
   const python = scriptInterpreter(bin, env);
   const version = python ? distVersion(python, pkg, env.HOME || homedir()) : undefined;
