@@ -14,9 +14,9 @@ import { applyFixes, planFixes } from '../../src/doctor/fix.js';
 import { runDoctor, type DoctorReport } from '../../src/doctor/run.js';
 import { applyWrites, planWrites } from '../../src/lib/fs.js';
 import { configPaths } from '../../src/lib/paths.js';
-import { ensurePeers, type Peers } from '../peers/bootstrap.js';
+import type { Peers } from '../peers/bootstrap.js';
 import {
-  childEnv, cleanupTemp, freePort, makeTinyModels, missingPeers, runAider, startLitellm, startMlxServer, tempDir,
+  childEnv, cleanupTemp, freePort, serveTinyPair, runAider, startLitellm, tempDir,
   type LitellmProxy, type MlxServer, type TinyModels,
 } from '../peers/harness.js';
 
@@ -28,14 +28,7 @@ let editor: MlxServer;
 let architect: MlxServer;
 
 beforeAll(async () => {
-  peers = await ensurePeers();
-  skip = missingPeers(peers, ['mlx', 'litellm', 'aider']);
-  if (skip) return;
-  models = await makeTinyModels();
-  [editor, architect] = await Promise.all([
-    startMlxServer({ model: models.editor.repoId, hfHome: models.hfHome }),
-    startMlxServer({ model: models.architect.repoId, hfHome: models.hfHome }),
-  ]);
+  ({ peers, skip, models, editor, architect } = await serveTinyPair(['mlx', 'litellm', 'aider']));
 }, SLOW);
 
 afterAll(async () => {

@@ -8,9 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ensurePeers, type Peers } from './bootstrap.js';
+import type { Peers } from './bootstrap.js';
 import {
-  AIDER_BASE_ARGS, childEnv, freePort, makeTinyModels, missingPeers, runAider, runChild, startLitellm, startMlxServer, tempDir,
+  AIDER_BASE_ARGS, childEnv, freePort, serveTinyPair, runAider, runChild, startLitellm, tempDir,
   type MlxServer, type TinyModels,
 } from './harness.js';
 
@@ -22,14 +22,7 @@ let editor: MlxServer;
 let architect: MlxServer;
 
 beforeAll(async () => {
-  peers = await ensurePeers();
-  skip = missingPeers(peers, ['mlx', 'litellm', 'aider']);
-  if (skip) return;
-  models = await makeTinyModels();
-  [editor, architect] = await Promise.all([
-    startMlxServer({ model: models.editor.repoId, hfHome: models.hfHome }),
-    startMlxServer({ model: models.architect.repoId, hfHome: models.hfHome }),
-  ]);
+  ({ peers, skip, models, editor, architect } = await serveTinyPair(['mlx', 'litellm', 'aider']));
 }, 900_000);
 
 afterAll(async () => {

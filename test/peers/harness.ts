@@ -518,3 +518,28 @@ export function startFakeHub(): Promise<FakeHub> {
     });
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// the usual fixture: both tiny models, each on its own real mlx_lm.server
+
+export interface TinyPair {
+  peers: Peers;
+  /** Why the needed peers are missing (then nothing else is set), or null. */
+  skip: string | null;
+  models: TinyModels;
+  editor: MlxServer;
+  architect: MlxServer;
+}
+
+/** The peers and, when the `need`ed ones are installed, both tiny models served by real servers. */
+export async function serveTinyPair(need: PeerName[]): Promise<TinyPair> {
+  const peers = await ensurePeers();
+  const skip = missingPeers(peers, need);
+  if (skip) return { peers, skip } as TinyPair;
+  const models = await makeTinyModels();
+  const [editor, architect] = await Promise.all([
+    startMlxServer({ model: models.editor.repoId, hfHome: models.hfHome }),
+    startMlxServer({ model: models.architect.repoId, hfHome: models.hfHome }),
+  ]);
+  return { peers, skip, models, editor, architect };
+}

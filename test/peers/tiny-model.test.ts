@@ -2,14 +2,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describePeers, ensurePeers, type Peers } from './bootstrap.js';
+import { describePeers, type Peers } from './bootstrap.js';
 import {
   chatBody,
   cleanupTemp,
   httpRequest,
-  makeTinyModels,
-  missingPeers,
-  startMlxServer,
+  serveTinyPair,
   type MlxServer,
   type TinyModels,
 } from './harness.js';
@@ -24,17 +22,8 @@ describe('tiny models served by the real mlx_lm.server', () => {
   let architect: MlxServer;
 
   beforeAll(async () => {
-    peers = await ensurePeers();
-    skip = missingPeers(peers, ['mlx']);
-    if (skip) {
-      console.warn(`[peers] skipping: ${skip}\n${describePeers(peers)}`);
-      return;
-    }
-    models = await makeTinyModels();
-    [editor, architect] = await Promise.all([
-      startMlxServer({ model: models.editor.repoId, hfHome: models.hfHome }),
-      startMlxServer({ model: models.architect.repoId, hfHome: models.hfHome }),
-    ]);
+    ({ peers, skip, models, editor, architect } = await serveTinyPair(['mlx']));
+    if (skip) console.warn(`[peers] skipping: ${skip}\n${describePeers(peers)}`);
   }, 45 * 60_000);
 
   afterAll(async () => {
