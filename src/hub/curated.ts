@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { AppError } from '../errors.js';
 import { isRepoId, type HubEnv } from './env.js';
 import { GiB } from './fit.js';
@@ -13,21 +13,20 @@ import { getHubModel, mapLimit, type HubModel } from './search.js';
 export const CURATED_ROLES = ['editor', 'architect', 'single'] as const;
 export type CuratedRole = (typeof CURATED_ROLES)[number];
 
+const positive = () => z.number().check(z.positive());
 const pickSchema = z.object({
   role: z.enum(CURATED_ROLES),
-  repo: z.string().refine(isRepoId, 'must be a Hugging Face repo id like mlx-community/Name'),
-  context: z.number().int().min(512),
-  reason: z.string().min(1),
-  approx: z
-    .object({ weightsGB: z.number().positive().optional(), kvKiBPerToken: z.number().positive().optional() })
-    .optional(),
+  repo: z.string().check(z.refine(isRepoId, 'must be a Hugging Face repo id like mlx-community/Name')),
+  context: z.int().check(z.minimum(512)),
+  reason: z.string().check(z.minLength(1)),
+  approx: z.optional(z.object({ weightsGB: z.optional(positive()), kvKiBPerToken: z.optional(positive()) })),
 });
 
 const listSchema = z.object({
   version: z.literal(1),
   tiers: z
-    .array(z.object({ memory: z.number().positive(), note: z.string().optional(), picks: z.array(pickSchema).min(1) }))
-    .min(1),
+    .array(z.object({ memory: positive(), note: z.optional(z.string()), picks: z.array(pickSchema).check(z.minLength(1)) }))
+    .check(z.minLength(1)),
 });
 
 export type CuratedPick = z.infer<typeof pickSchema>;

@@ -1,5 +1,5 @@
 /** The backup manifest's schema (see fs.ts), apart so that importing fs.ts does not load zod. */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 export const manifestSchema = z.object({
   version: z.literal(1),
@@ -8,9 +8,9 @@ export const manifestSchema = z.object({
     z.object({
       path: z.string(),
       existed: z.boolean(),
-      sha256: z.string().nullable(),
-      backup: z.string().nullable(),
-      mode: z.number().int().nullable().optional(),
+      sha256: z.nullable(z.string()),
+      backup: z.nullable(z.string()),
+      mode: z.optional(z.nullable(z.int())),
     }),
   ),
 });

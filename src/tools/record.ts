@@ -4,21 +4,21 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { atomicWriteFile } from '../lib/fs.js';
 
 export const installRecordSchema = z.object({
   /** Distribution name: mlx-lm, litellm, aider-chat. */
-  package: z.string().min(1),
-  requirement: z.string().min(1),
+  package: z.string().check(z.minLength(1)),
+  requirement: z.string().check(z.minLength(1)),
   method: z.enum(['uv', 'pipx', 'venv']),
-  version: z.string().optional(),
+  version: z.optional(z.string()),
   /** Absolute path of the console script the tool runs as. */
-  bin: z.string().optional(),
+  bin: z.optional(z.string()),
   /** venv: the venv folder (ours). */
-  venv: z.string().optional(),
+  venv: z.optional(z.string()),
   /** The uv or pipx executable used, so uninstall runs the same one. */
-  manager: z.string().optional(),
+  manager: z.optional(z.string()),
   installedAt: z.string(),
 });
 export type InstallRecord = z.infer<typeof installRecordSchema>;
