@@ -77,6 +77,11 @@ async function main(argv: string[]): Promise<number> {
   if (first === '--demo' || first === '--plain') {
     return (await import('./commands/setup.js')).runSetupCommand(argv);
   }
+  // `aider-mlx <command> --help`: the one help page (`aider-mlx aider --help` is aider's own).
+  if (first !== 'aider' && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(HELP);
+    return EXIT.ok;
+  }
   switch (first) {
     case 'setup':
       return (await import('./commands/setup.js')).runSetupCommand(rest);

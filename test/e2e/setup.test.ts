@@ -291,6 +291,9 @@ describe('cheap commands', () => {
     expect(v.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
     const h = await cli(['--help'], { cwd: s.repo, env: s.env });
     expect(h.stdout).toMatch(/setup .*--editor MODEL/s);
+    const sh = await cli(['setup', '--help'], { cwd: s.repo, env: s.env });
+    expect(sh.code).toBe(0);
+    expect(sh.stdout).toBe(h.stdout);
     const u = await cli(['frobnicate'], { cwd: s.repo, env: s.env });
     expect(u.code).toBe(2);
     expect(u.stderr).toMatch(/Unknown command "frobnicate"/);
