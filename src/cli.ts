@@ -77,8 +77,9 @@ async function main(argv: string[]): Promise<number> {
   if (first === '--demo' || first === '--plain') {
     return (await import('./commands/setup.js')).runSetupCommand(argv);
   }
-  // `aider-mlx <command> --help`: the one help page (`aider-mlx aider --help` is aider's own).
-  if (first !== 'aider' && (rest.includes('--help') || rest.includes('-h'))) {
+  // `aider-mlx <command> --help`: the one help page. doctor and models have their own; `aider-mlx
+  // aider --help` is aider's.
+  if (!['aider', 'doctor', 'models'].includes(first) && (rest.includes('--help') || rest.includes('-h'))) {
     process.stdout.write(HELP);
     return EXIT.ok;
   }
