@@ -9,6 +9,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
+import { qwen7bConfig } from './cache-fixtures.js';
 
 export interface StandInFile {
   path: string;
@@ -401,18 +402,7 @@ export function fakeMlxRepo(
     {
       path: 'config.json',
       content: JSON.stringify(
-        opts.config ?? {
-          model_type: 'qwen2',
-          architectures: ['Qwen2ForCausalLM'],
-          hidden_size: 3584,
-          num_attention_heads: 28,
-          num_key_value_heads: 4,
-          num_hidden_layers: 28,
-          intermediate_size: 18944,
-          vocab_size: 152064,
-          max_position_embeddings: 32768,
-          quantization: { group_size: 64, bits: 4 },
-        },
+        opts.config ?? { ...qwen7bConfig, architectures: ['Qwen2ForCausalLM'] },
       ),
     },
     { path: 'tokenizer.json', content: JSON.stringify({ version: '1.0', model: { type: 'BPE' } }) },
