@@ -1,16 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { familyOf, editFormatFor } from './families.js';
-import { apiBase, LOCAL_API_KEY, servedModels, type ServedModel } from './names.js';
 import type { Plan } from './plan.js';
+import { renderContext, type RenderPaths } from './render-context.js';
 import { renderJsonTemplate, renderYamlTemplate } from './template.js';
 import { packageRoot } from '../lib/paths.js';
 
-export const AIDER_FILES = {
-  conf: '.aider.conf.yml',
-  settings: '.aider.model.settings.yml',
-  metadata: '.aider.model.metadata.json',
-} as const;
+export { AIDER_FILES, aiderApiBase, maxOutputTokens, proxyBase, renderContext, type RenderPaths } from './render-context.js';
 
 export interface RenderedFiles {
   litellm: string;
@@ -19,93 +14,8 @@ export interface RenderedFiles {
   metadata: string;
 }
 
-export interface RenderPaths {
-  litellmConfig: string;
-  aiderDir: string;
-  /** The proxy's master key (see secrets.ts); only used in proxy mode. Absent: names-only renders. */
-  proxyKey?: string;
-}
-
-/** Output budget per model: half the window, capped (reasoning models think at length). */
-export function maxOutputTokens(m: ServedModel): number {
-  const cap = familyOf(m.model).reasoning ? 16384 : 8192;
-  return Math.max(256, Math.min(cap, Math.floor(m.context / 2)));
-}
-
-export function proxyBase(plan: Plan): string {
-  return apiBase(plan.proxy);
-}
-
-/** The api_base Aider uses for one model: the proxy, or the model's own server in direct mode. */
-export function aiderApiBase(plan: Plan, m: ServedModel): string {
-  return plan.mode === 'proxy' ? proxyBase(plan) : apiBase(m.deployments[0]!);
-}
-
 function template(name: string): string {
   return readFileSync(join(packageRoot(), 'templates', name), 'utf8');
-}
-
-export function renderContext(plan: Plan, paths: RenderPaths) {
-  const models = servedModels(plan);
-  const byRole = (r: 'editor' | 'architect' | 'weak') => models.find((m) => m.roles.includes(r));
-  const editor = byRole('editor')!;
-  const architect = byRole('architect');
-  const weak = byRole('weak') ?? editor;
-  const twoModels = architect !== undefined && architect !== editor;
-  const main = twoModels ? architect : editor;
-  const profile = plan.aider.scope === 'profile';
-
-  const settingsModels = models.map((m) => {
-    const fam = familyOf(m.model);
-    const edit = editFormatFor(m.model);
-    const isMain = m === main;
-    return {
-      aider_name: m.aiderName,
-      edit_format: edit,
-      weak_model_name: weak.aiderName,
-      editor_model_name: isMain && twoModels ? editor.aiderName : undefined,
-      editor_edit_format: isMain && twoModels ? `editor-${editFormatFor(editor.model)}` : undefined,
-      examples_as_sys_msg: fam.reasoning ? true : undefined,
-      temperature: fam.temperature,
-      top_p: fam.topP,
-      reasoning_tag: fam.reasoning ? 'think' : undefined,
-      api_base: aiderApiBase(plan, m),
-      max_output_tokens: maxOutputTokens(m),
-      max_input_tokens: m.context,
-    };
-  });
-
-  const deployments = models.flatMap((m) =>
-    m.deployments.map((d) => ({
-      model_name: m.modelName,
-      litellm_model: `openai/${m.upstream}`,
-      api_base: apiBase(d),
-      api_key: LOCAL_API_KEY,
-      timeout: plan.requestTimeout,
-      max_output_tokens: maxOutputTokens(m),
-      max_input_tokens: m.context,
-    })),
-  );
-
-  return {
-    config_path: paths.litellmConfig,
-    proxy_port: plan.proxy.port,
-    request_timeout: plan.requestTimeout,
-    num_retries: Math.max(0, ...models.map((m) => m.deployments.length - 1)),
-    ...(models.some((m) => m.deployments.length > 1) ? { allowed_fails: 0, cooldown_time: 10 } : {}),
-    api_key: LOCAL_API_KEY,
-    proxy_key: paths.proxyKey ?? LOCAL_API_KEY,
-    aider_api_key: plan.mode === 'proxy' ? (paths.proxyKey ?? LOCAL_API_KEY) : LOCAL_API_KEY,
-    deployments,
-    models: settingsModels,
-    main_model: main.aiderName,
-    architect: twoModels ? true : undefined,
-    editor_model: twoModels ? editor.aiderName : undefined,
-    weak_model: weak.aiderName,
-    openai_api_base: aiderApiBase(plan, editor),
-    model_settings_file: profile ? join(paths.aiderDir, '.aider.model.settings.yml') : undefined,
-    model_metadata_file: profile ? join(paths.aiderDir, '.aider.model.metadata.json') : undefined,
-  };
 }
 
 /** Render every file from templates/ (before merging with what is on disk). */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { familyOf } from '../config/families.js';
 import { servedModels, type ServedModel } from '../config/names.js';
 import type { Plan } from '../config/plan.js';
-import { AIDER_FILES, aiderApiBase, maxOutputTokens, renderContext } from '../config/render.js';
+import { AIDER_FILES, aiderApiBase, maxOutputTokens, renderContext } from '../config/render-context.js';
 import { configPaths, type Env } from '../lib/paths.js';
 
 export interface ExpectedModel {

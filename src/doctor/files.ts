@@ -12,7 +12,7 @@ import { AppError } from '../errors.js';
 import { configPaths, homeDir, type Env } from '../lib/paths.js';
 import { readPlan, readPlanRaw, validatePlan } from '../config/plan-file.js';
 import type { Plan } from '../config/plan.js';
-import { AIDER_FILES } from '../config/render.js';
+import { AIDER_FILES } from '../config/render-context.js';
 
 export interface Sourced<T = unknown> {
   value: T;
