@@ -87,6 +87,8 @@ async function main(argv: string[]): Promise<number> {
     case 'setup':
       return (await import('./commands/setup.js')).runSetupCommand(rest);
     case 'doctor':
+      // The plan's schema (zod) loads alongside the doctor: it validates the plan while the probes run.
+      void import('./config/plan-schema.js').catch(() => undefined);
       return (await import('./commands/doctor.js')).runDoctorCommand(rest);
     case 'reconfigure':
       return (await import('./commands/reconfigure.js')).runReconfigureCommand(rest);

@@ -4,7 +4,8 @@
  * the user pasted an error.
  */
 import { join } from 'node:path';
-import { AIDER_FILES } from '../config/render.js';
+import { servedModels } from '../config/names.js';
+import { AIDER_FILES } from '../config/render-context.js';
 import { tildify } from '../lib/paths.js';
 import { which } from '../lib/which.js';
 import { VERSION } from '../version.js';
@@ -14,7 +15,7 @@ import { configChecks } from './checks/config.js';
 import { envChecks } from './checks/env.js';
 import { logChecks } from './checks/logs.js';
 import { proxyChecks, aiderKey } from './checks/proxy.js';
-import { serverChain, type ServerHealth, type ServerOutcome } from './checks/servers.js';
+import { serverChain, startEarlyProbes, type EarlyProbes, type ServerHealth, type ServerOutcome } from './checks/servers.js';
 import { httpFetch } from './http.js';
 import { parseErrorText, type ParsedError } from './error-text.js';
 import { deploymentLabel, expectations, type Expectations } from './expect.js';
@@ -183,6 +184,8 @@ export async function runDoctor(opts: DoctorOptions, capsIn: DoctorCaps): Promis
   const data = first.raw.data;
   let validation: Promise<PlanRead> | undefined;
   const validate = () => (validation ??= checkPlan(data, capsIn.env));
+  // Loading zod takes a few ms of compiling: it starts now, and overlaps the file reads and the probes.
+  void validate();
   const ctrl = new AbortController();
   const outer = capsIn.signal;
   const onAbort = () => ctrl.abort(outer?.reason);
@@ -216,6 +219,12 @@ async function doctorRun(
   validated?: () => Promise<Plan>,
 ): Promise<DoctorReport> {
   const caps: DoctorCaps = { ...capsIn, fetch: capsIn.fetch ?? httpFetch };
+  // The servers' plan-only requests go out before the files are read (they need only the plan).
+  const early = new Map<string, EarlyProbes>();
+  for (const d of planRead.plan ? servedModels(planRead.plan).flatMap((m) => m.deployments) : []) {
+    const k = `${d.host}:${d.port}`;
+    if (!early.has(k)) early.set(k, startEarlyProbes(d, opts, caps));
+  }
   let state = await readDiskState(caps.env, caps.cwd, planRead);
   const pre: DoctorCheck[] = [];
   if (state.plan && !planConfInChain(state)) {
@@ -244,7 +253,7 @@ async function doctorRun(
         const label = deploymentLabel(m.served, d.port);
         let resolve!: (h: ServerHealth) => void;
         health.push(new Promise<ServerHealth>((r) => (resolve = r)));
-        const job = serverChain(m.served, d, state, exp, opts, caps, { chatDone: (healthy) => resolve({ label, healthy }) });
+        const job = serverChain(m.served, d, state, exp, opts, caps, { chatDone: (healthy) => resolve({ label, healthy }), early: early.get(`${d.host}:${d.port}`) });
         void job.then((o) => resolve({ label, healthy: o.healthy }), () => resolve({ label, healthy: false }));
         serverJobs.push(job);
       }

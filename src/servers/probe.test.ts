@@ -34,7 +34,7 @@ async function closedPort(): Promise<number> {
 }
 
 /** Just enough of a LiteLLM proxy for the probes (SPEC §2.6). */
-async function fakeLitellm(masterKey?: string): Promise<{ root: string; port: number }> {
+async function fakeLitellm(masterKey?: string, wrongKey: 401 | 400 = 401): Promise<{ root: string; port: number }> {
   const srv = http.createServer((req, res) => {
     const json = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -42,6 +42,10 @@ async function fakeLitellm(masterKey?: string): Promise<{ root: string; port: nu
     };
     if (req.url === '/health/liveliness') return json(200, "I'm alive!");
     if (req.url === '/v1/models' || req.url === '/models') {
+      if (masterKey && req.headers.authorization && req.headers.authorization !== `Bearer ${masterKey}` && wrongKey === 400) {
+        // LiteLLM 1.108 without a database looks any other key up as a virtual key.
+        return json(400, { error: { message: 'No connected db.', type: 'no_db_connection', param: 'None', code: '400' } });
+      }
       if (masterKey && req.headers.authorization !== `Bearer ${masterKey}`) {
         return json(401, { error: { message: 'Authentication Error, No api key passed in.', type: 'auth_error', param: 'None', code: '401' } });
       }
@@ -299,6 +303,14 @@ describe('probeLitellm', () => {
     const r = await probeLitellm(`${p.root}/v1`, T);
     expect(r).toMatchObject({ ok: false, authFailed: true, liveliness: { ok: true } });
     expect(r.models.error?.message).toContain('master_key');
+  });
+
+  it('reads LiteLLM\'s 400 "No connected db." for a wrong key as a refused key', async () => {
+    const p = await fakeLitellm('sk-proxy', 400);
+    const r = await probeLitellm(p.root, { ...T, apiKey: 'sk-wrong' });
+    expect(r).toMatchObject({ ok: false, authFailed: true, models: { status: 400 } });
+    expect(r.models.error?.message).toContain('not the master_key');
+    expect(await probeLitellm(p.root, { ...T, apiKey: 'sk-proxy' })).toMatchObject({ ok: true, authFailed: false });
   });
 
   it('fails liveliness on an mlx server', async () => {

@@ -440,19 +440,21 @@ const OWNED_BY_HINTS: Record<string, string> = { library: 'Ollama', organization
 export async function identifyServer(host: string, port: number, opts: ProbeOptions): Promise<ServerIdentity> {
   const started = performance.now();
   const root = rootUrl(host, port);
-  const tcp = await probeTcp(host, port, opts);
+  // One round for an mlx_lm.server: the connection test and its requests at once (a dead port
+  // refuses them all in milliseconds, a hung one costs one timeout). Everything sent is harmless to
+  // any server: GETs, and an empty POST to a route mlx_lm.server does not have.
+  const [tcp, health, models, unknown] = await Promise.all([
+    probeTcp(host, port, opts),
+    probeHealth(root, opts),
+    probeModels(`${root}/v1`, opts),
+    request('POST', `${root}/v1/responses`, { ...opts, body: {} }),
+  ]);
   const base = { tcp, probes: {} as ServerIdentity['probes'], evidence: [] as string[] };
   const latency = () => Math.round(performance.now() - started);
   if (!tcp.ok) {
     return { ...base, kind: 'none', evidence: [tcp.error!.message], latencyMs: latency(), error: tcp.error };
   }
-
-  const [health, models, liveliness] = await Promise.all([
-    probeHealth(root, opts),
-    probeModels(`${root}/v1`, opts),
-    request('GET', `${root}/health/liveliness`, opts),
-  ]);
-  const probes: ServerIdentity['probes'] = { health, models, liveliness: strip(liveliness) };
+  const probes: ServerIdentity['probes'] = { health, models, unknownRoute: strip(unknown) };
   const evidence: string[] = [];
   const done = (kind: ServerKind, extra: Partial<ServerIdentity> = {}): ServerIdentity => ({
     kind,
@@ -464,23 +466,27 @@ export async function identifyServer(host: string, port: number, opts: ProbeOpti
     ...extra,
   });
 
-  const answered = [health, models, liveliness].filter((r) => r.status !== undefined);
+  const answered = [health, models, unknown].filter((r) => r.status !== undefined);
   if (answered.length === 0) {
     const error = health.error ?? models.error;
     evidence.push(`accepts TCP connections but gave no HTTP answer (${error?.message ?? 'no response'})`);
     return done('other', { error });
   }
-  if (liveliness.status === 200 && liveliness.body.includes("I'm alive!")) {
-    evidence.push(`GET /health/liveliness → ${liveliness.body.trim()}`);
-    return done('litellm');
-  }
 
-  const unknown = await request('POST', `${root}/v1/responses`, { ...opts, body: {} });
-  probes.unknownRoute = strip(unknown);
   const plainNotFound = unknown.status === 404 && unknown.body === 'Not Found';
   const get501 = health.status === 501 && /Unsupported method/.test(health.bodyHead);
   const healthNotFound = health.status === 404 && health.bodyHead === 'Not Found';
   const modelsMlx = models.ok && models.ownedBy.length === 0;
+  const healthLike = health.ok || healthNotFound || get501;
+  if (!(plainNotFound && healthLike && (modelsMlx || get501))) {
+    // Not mlx_lm.server: a LiteLLM proxy on the port (a common mix-up) says so on its liveliness route.
+    const liveliness = await request('GET', `${root}/health/liveliness`, opts);
+    probes.liveliness = strip(liveliness);
+    if (liveliness.status === 200 && liveliness.body.includes("I'm alive!")) {
+      evidence.push(`GET /health/liveliness → ${liveliness.body.trim()}`);
+      return done('litellm');
+    }
+  }
 
   if (plainNotFound) evidence.push('POST /v1/responses → 404 with the plain bytes "Not Found"');
   if (health.ok && health.bodyHead === '{"status": "ok"}') evidence.push('GET /health → {"status": "ok"}');
@@ -489,7 +495,6 @@ export async function identifyServer(host: string, port: number, opts: ProbeOpti
   if (modelsMlx) evidence.push('GET /v1/models → a list without owned_by');
   if (health.server?.startsWith('BaseHTTP/')) evidence.push(`Server: ${health.server}`);
 
-  const healthLike = health.ok || healthNotFound || get501;
   if (plainNotFound && healthLike && (modelsMlx || get501)) {
     return done('mlx_lm.server', { hasHealth: health.ok });
   }
@@ -512,7 +517,7 @@ export interface LitellmProbe {
   models: ModelsProbe;
   /** The `model_name`s the proxy serves. */
   names: string[];
-  /** 401/403 on /v1/models: the proxy has a master_key and ours is missing or wrong. */
+  /** 401/403 (or LiteLLM's 400 "No connected db.") on /v1/models: the proxy has a master_key and ours is missing or wrong. */
   authFailed: boolean;
 }
 
@@ -529,13 +534,18 @@ export async function probeLitellm(root: string, opts: ProbeOptions & { apiKey?:
     ok: aliveOk,
     ...(alive.error ? {} : aliveOk ? {} : { error: httpError(alive, `HTTP ${alive.status}: not a LiteLLM liveliness answer`) }),
   };
-  const authFailed = models.status === 401 || models.status === 403;
+  // A key that is not the master key is looked up as a virtual key; without a database LiteLLM
+  // (1.108) answers 400 "No connected db." instead of 401. Either way the key was refused.
+  const noDb = models.status === 400 && /No connected db|no_db_connection/i.test(models.bodyHead);
+  const authFailed = models.status === 401 || models.status === 403 || noDb;
   if (authFailed) {
     models.error = {
       kind: 'http',
-      message: opts.apiKey
-        ? `HTTP ${models.status}: the proxy rejected the key (it must equal general_settings.master_key)`
-        : `HTTP ${models.status}: the proxy has a master_key; send it as the API key`,
+      message: noDb
+        ? 'HTTP 400 "No connected db.": LiteLLM looked the key up as a virtual key, so it is not the master_key'
+        : opts.apiKey
+          ? `HTTP ${models.status}: the proxy rejected the key (it must equal general_settings.master_key)`
+          : `HTTP ${models.status}: the proxy has a master_key; send it as the API key`,
     };
   }
   return { ok: aliveOk && models.ok, liveliness, models, names: models.models, authFailed };

@@ -5,7 +5,7 @@
  * parser as pasted errors.
  */
 import { rootUrl } from '../../servers/probe.js';
-import { identifyServer, probeChat, probeLitellm, type ChatProbe, type LitellmProbe } from '../../servers/probe.js';
+import { identifyServer, probeChat, probeLitellm, type ChatProbe } from '../../servers/probe.js';
 import { tildify, type Env } from '../../lib/paths.js';
 import { UPSTREAM_DEFAULT_MODEL } from '../../config/names.js';
 import type { DiskState } from '../files.js';
@@ -32,15 +32,6 @@ function errorText(r: ChatProbe): string {
   return r.bodyHead;
 }
 
-/**
- * A key that is not the master key is looked up as a virtual key; without a database LiteLLM
- * (1.108) answers 400 "No connected db." instead of 401. Either way: the key was refused.
- */
-function refusedKey(p: LitellmProbe): LitellmProbe {
-  if (p.authFailed || p.models.status !== 400 || !/No connected db|no_db_connection/i.test(p.models.bodyHead)) return p;
-  return { ...p, authFailed: true, models: { ...p.models, error: { kind: 'http', message: 'HTTP 400 "No connected db.": LiteLLM looked the key up as a virtual key, so it is not the master_key' } } };
-}
-
 export async function proxyChecks(
   state: DiskState,
   exp: Expectations,
@@ -64,7 +55,7 @@ export async function proxyChecks(
   };
   const startCmd = `litellm --config ${tildify(exp.litellmPath, env)} --host 127.0.0.1 --port ${port}`;
 
-  let p = refusedKey(await probeLitellm(root, { ...popts, ...(key ? { apiKey: key } : {}) }));
+  let p = await probeLitellm(root, { ...popts, ...(key ? { apiKey: key } : {}) });
   if (!p.liveliness.ok) {
     const refused = p.liveliness.error?.kind === 'refused';
     let held = '';
@@ -106,7 +97,7 @@ export async function proxyChecks(
       docs: DOCS.keys,
     });
     if (master && master !== key) {
-      const again = refusedKey(await probeLitellm(root, { ...popts, apiKey: master }));
+      const again = await probeLitellm(root, { ...popts, apiKey: master });
       if (!again.authFailed) {
         p = again;
         chatKey = master;

@@ -17,6 +17,7 @@ import {
   probeChat,
   probeModels,
   probeTcp,
+  rootUrl,
   type ChatProbe,
   type ServerIdentity,
 } from '../../servers/probe.js';
@@ -115,6 +116,29 @@ export function chatTemplateIn(folder: string): 'template' | 'none' | 'unknown' 
   }
 }
 
+/** The requests of a server chain that need only the plan (who holds the port, does default_model answer). */
+export interface EarlyProbes {
+  id: Promise<ServerIdentity>;
+  chat: Promise<ChatProbe>;
+}
+
+function probeOptions(opts: DoctorOptions, caps: DoctorCaps) {
+  return { timeoutMs: opts.timeoutMs, ...(caps.signal ? { signal: caps.signal } : {}), ...(caps.fetch ? { fetch: caps.fetch } : {}) };
+}
+
+/**
+ * Sends a deployment's plan-only requests at once, before the files are read: the server works on
+ * them while the doctor parses. Harmless to any server (GETs and a 1-token default_model completion).
+ */
+export function startEarlyProbes(d: Deployment, opts: DoctorOptions, caps: DoctorCaps): EarlyProbes {
+  const popts = probeOptions(opts, caps);
+  const early = { id: identifyServer(d.host, d.port, popts), chat: probeChat(apiBase(d), UPSTREAM_DEFAULT_MODEL, { ...popts, maxTokens: 1 }) };
+  // Never awaited when the plan turns out invalid: no unhandled rejection then.
+  early.id.catch(() => undefined);
+  early.chat.catch(() => undefined);
+  return early;
+}
+
 export async function serverChain(
   m: ServedModel,
   d: Deployment,
@@ -122,13 +146,13 @@ export async function serverChain(
   exp: Expectations,
   opts: DoctorOptions,
   caps: DoctorCaps,
-  hooks: { chatDone?: (healthy: boolean) => void } = {},
+  hooks: { chatDone?: (healthy: boolean) => void; early?: EarlyProbes } = {},
 ): Promise<ServerOutcome> {
   const label = deploymentLabel(m, d.port);
   const idp = `server.${label}`;
   const where = `${d.host}:${d.port}`;
   const who = `${m.roles.join(' + ')} server (${m.model}) on ${where}`;
-  const popts = { timeoutMs: opts.timeoutMs, ...(caps.signal ? { signal: caps.signal } : {}), ...(caps.fetch ? { fetch: caps.fetch } : {}) };
+  const popts = probeOptions(opts, caps);
   const checks: DoctorCheck[] = [];
   const base = apiBase(d);
   const g = 'server' as const;
@@ -150,10 +174,17 @@ export async function serverChain(
   // Probed at once (a hung server costs one timeout, a healthy one a single round of requests),
   // reported in order: a link whose upstream failed is skipped. Every request here is harmless
   // to any server: GETs, and a 1-token completion for `default_model`.
+  const early = hooks.early ?? startEarlyProbes(d, opts, caps);
   const [id, chat, routes] = await Promise.all([
-    identifyServer(d.host, d.port, popts),
-    probeChat(base, UPSTREAM_DEFAULT_MODEL, { ...popts, maxTokens: 1 }),
-    Promise.all(cfg.bases.map(async (b) => ({ base: b, r: await probeModels(b, popts) }))),
+    early.id,
+    early.chat,
+    // A base that is the server's own /v1 was already read by identifyServer: not asked twice.
+    Promise.all(
+      cfg.bases.map(async (b) => ({
+        base: b,
+        r: (b.replace(/\/+$/, '') === `${rootUrl(d.host, d.port)}/v1` ? (await early.id).probes.models : undefined) ?? (await probeModels(b, popts)),
+      })),
+    ),
   ]);
   hooks.chatDone?.(id.kind === 'mlx_lm.server' && chat.ok);
 
