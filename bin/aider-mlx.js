@@ -16,5 +16,8 @@ if (process.argv.length === 3 && (arg === '--version' || arg === '-v')) {
   const pkg = JSON.parse(require('node:fs').readFileSync(require('node:path').join(__dirname, '..', 'package.json'), 'utf8'));
   process.stdout.write(`${pkg.version}\n`);
 } else {
+  // Node 22.1+ keeps V8's compiled code of the bundle between runs (in the OS temp folder); Node 20
+  // has no such cache and skips this. AIDER_MLX_NO_COMPILE_CACHE=1 turns it off.
+  if (!process.env.AIDER_MLX_NO_COMPILE_CACHE) require('node:module').enableCompileCache?.();
   import('../dist/cli.js');
 }
