@@ -47,11 +47,13 @@ function interactive(env: Env): boolean {
   return Boolean(process.stdin.isTTY && process.stdout.isTTY) && !env.CI && env.TERM !== 'dumb';
 }
 
-async function terminalAsk(question: string): Promise<boolean> {
+/** A fix defaults to no; going on to the next hop to yes. */
+async function terminalAsk(question: string, kind: 'fix' | 'next' = 'fix'): Promise<boolean> {
   const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+    const a = (await rl.question(`${question} ${kind === 'next' ? '[Y/n]' : '[y/N]'} `)).trim();
+    return a === '' ? kind === 'next' : /^y(es)?$/i.test(a);
   } finally {
     rl.close();
   }

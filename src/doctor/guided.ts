@@ -11,8 +11,8 @@ import type { DoctorReport } from './run.js';
 import { GROUP_TITLES, GROUPS } from './types.js';
 
 export interface GuideIO {
-  /** A yes/no question; resolves false on "no" (and should default to no). */
-  ask(question: string): Promise<boolean>;
+  /** A yes/no question; resolves false on "no". `fix`: apply a fix (default no); `next`: go on to the next hop. */
+  ask(question: string, kind: 'fix' | 'next'): Promise<boolean>;
   print(text: string): void;
   env: Env;
   color?: boolean;
@@ -50,7 +50,7 @@ export async function guideDoctor(first: DoctorReport, io: GuideIO): Promise<Gui
       const fp = await planFixes(report, io.env);
       if (fp.writes.length) {
         say(`The fix rewrites ${fp.writes.length} file${fp.writes.length === 1 ? '' : 's'}:\n${fp.writes.map((w) => w.diff || `(permissions of ${w.path})`).join('\n')}`);
-        if (await io.ask('Apply this fix now? (a backup of every file is kept)')) {
+        if (await io.ask('Apply this fix now? (a backup of every file is kept)', 'fix')) {
           const res = await applyFixes(fp, io.env, io.signal);
           fixed = true;
           backupDir = res.backupDir;
@@ -61,7 +61,7 @@ export async function guideDoctor(first: DoctorReport, io: GuideIO): Promise<Gui
     }
     const still = cs().filter((c) => c.status === 'fail');
     if (still.length && i < groups.length - 1) {
-      if (!(await io.ask(`${still.length} problem${still.length === 1 ? '' : 's'} left in this hop. Go on to the next one?`))) {
+      if (!(await io.ask(`${still.length} problem${still.length === 1 ? '' : 's'} left in this hop. Go on to the next one?`, 'next'))) {
         return { report, fixed, ...(backupDir ? { backupDir } : {}), stoppedEarly: true };
       }
     }

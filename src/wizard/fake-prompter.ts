@@ -25,7 +25,7 @@ export interface Recorded {
 
 export function scriptedPrompter(
   script: Array<[id: string | RegExp, answer: Scripted]>,
-  opts: { onCancel?: () => void; signal?: AbortSignal } = {},
+  opts: { onCancel?: () => void; signal?: AbortSignal; /** The face it plays (steps that only run on a terminal check it). */ face?: Prompter['face'] } = {},
 ): Prompter & { rec: Recorded; remaining: () => string[] } {
   const queue = [...script];
   const rec: Recorded = { asked: [], notes: [], steps: [], tasks: [], progress: [], statuses: [], questions: new Map() };
@@ -53,7 +53,7 @@ export function scriptedPrompter(
     return d;
   };
   return {
-    face: 'non-interactive',
+    face: opts.face ?? 'non-interactive',
     rec,
     remaining: () => queue.map(([id]) => String(id)),
     step: (s) => void rec.steps.push(s.title),

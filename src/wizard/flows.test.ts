@@ -1,5 +1,5 @@
 /** The less travelled paths: Hub search, a download with progress, the proxy check, the look around. */
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readPlan } from '../config/plan-file.js';
@@ -161,5 +161,52 @@ describe('the aider check', () => {
       '--model-metadata-file', join(t.project, '.aider.model.metadata.json'),
     ]);
     expect(args).toContain('--message');
+  });
+});
+
+describe('after a failure, the doctor', () => {
+  it('walks through it one hop at a time on a terminal: the server that did not start, and how to start it', async () => {
+    t = await makeTestCtx([['server.editor.failed', 'skip']], { face: 'plain' });
+    t.ctx.serverKind = 'mlx'; // no mlx_lm on PATH: the start fails
+    const r = await runWizard(t.ctx);
+    expect(r.code).toBe(1);
+    expect(t.prompter.rec.asked.find((a) => a.id === 'diagnose')?.answer).toBe('true');
+    const walk = t.prompter.rec.notes.filter((n) => n.kind === 'info').map((n) => n.text).join('\n');
+    expect(walk).toContain('one hop at a time');
+    expect(walk).toMatch(/MLX servers\n\s+✗ editor .*nothing answers/);
+    expect(walk).toContain(`mlx_lm.server --model ${t.ctx.plan!.roles.editor.model} --port ${t.ports.editor}`);
+    expect(t.prompter.rec.asked.some((a) => a.id === 'doctor-fix')).toBe(false); // nothing it can rewrite
+    expect(t.ctx.checks.find((c) => c.id === 'doctor')?.status).toBe('fail');
+  });
+
+  it('offers its fix on the spot, applies it with a backup, and proves it by checking again', async () => {
+    let settings = '';
+    t = await makeTestCtx([['doctor-fix', true]], {
+      face: 'plain',
+      deps: {
+        // The Aider call fails because the settings file was edited by hand: a doubled /v1.
+        aiderCheck: async (plan) => {
+          settings = join(plan.aider.dir, '.aider.model.settings.yml');
+          const text = await readFile(settings, 'utf8');
+          await writeFile(settings, text.replace(/api_base: (\S+)\/v1/g, 'api_base: $1/v1/v1'));
+          return { id: 'aider.message', title: 'aider check', status: 'fail', observed: 'litellm.NotFoundError: NotFoundError: OpenAIException - Not Found' };
+        },
+      },
+    });
+    t.ctx.demo = false;
+    t.ctx.hostEnv = { ...t.ctx.hostEnv, PATH: `${await fakeBins(t.root, { aider: 'aider 0.86.2' })}:/usr/bin:/bin` };
+    await runWizard(t.ctx);
+    expect(t.prompter.rec.asked.find((a) => a.id === 'doctor-fix')?.answer).toBe('true');
+    expect(await readFile(settings, 'utf8')).not.toContain('/v1/v1');
+    const walk = t.prompter.rec.notes.map((n) => n.text).join('\n');
+    expect(walk).toMatch(/Fixed \(backup: /);
+    expect(t.ctx.checks.find((c) => c.id === 'doctor')).toMatchObject({ status: 'pass' });
+  });
+
+  it('is not offered without a terminal (setup --yes names `aider-mlx doctor` instead)', async () => {
+    t = await makeTestCtx([['server.editor.failed', 'skip']]);
+    t.ctx.serverKind = 'mlx';
+    await runWizard(t.ctx);
+    expect(t.prompter.rec.asked.some((a) => a.id === 'diagnose')).toBe(false);
   });
 });

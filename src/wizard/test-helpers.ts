@@ -12,6 +12,7 @@ import type { Env } from '../lib/paths.js';
 import { createContext, type Answers, type WizardContext, type WizardDeps } from './context.js';
 import { defaultDeps } from './run.js';
 import { scriptedPrompter, type Scripted } from './fake-prompter.js';
+import type { Prompter } from './prompter.js';
 
 export const MEM32: MachineMemory = { totalBytes: 32 * GiB, source: 'override', platform: 'darwin' };
 
@@ -108,7 +109,7 @@ type Ports = { editor: number; architect: number; weak: number; proxy: number };
 
 export async function makeTestCtx(
   scriptOrFn: Array<[string | RegExp, Scripted]> | ((ports: Ports) => Array<[string | RegExp, Scripted]>),
-  o: { fixed?: Partial<Answers>; answers?: Partial<Answers>; deps?: Partial<WizardDeps>; faults?: FakeMlxFaults; failLog?: string[]; env?: Env; timeoutSec?: number } = {},
+  o: { fixed?: Partial<Answers>; answers?: Partial<Answers>; deps?: Partial<WizardDeps>; faults?: FakeMlxFaults; failLog?: string[]; env?: Env; timeoutSec?: number; face?: Prompter['face'] } = {},
 ): Promise<TestCtx> {
   const root = await mkdtemp(join(tmpdir(), 'aider-mlx-wizard-'));
   const home = join(root, 'home');
@@ -126,7 +127,7 @@ export async function makeTestCtx(
   const ctrl = new AbortController();
   const [editor, architect, weak, proxy] = (await freePorts(4)) as [number, number, number, number];
   const script = typeof scriptOrFn === 'function' ? scriptOrFn({ editor, architect, weak, proxy }) : scriptOrFn;
-  const prompter = scriptedPrompter(script, { onCancel: () => ctrl.abort(), signal: ctrl.signal });
+  const prompter = scriptedPrompter(script, { onCancel: () => ctrl.abort(), signal: ctrl.signal, ...(o.face ? { face: o.face } : {}) });
   const { launch, launched } = inProcessLaunch({ faults: o.faults, failLog: o.failLog });
   const deps: WizardDeps = {
     ...defaultDeps(),

@@ -9,12 +9,13 @@ import { scope } from './scope.js';
 import { review } from './review.js';
 import { write } from './write.js';
 import { aiderCheck } from './aider-check.js';
+import { diagnose } from './diagnose.js';
 import { finish } from './finish.js';
 import { chooseChange } from './change.js';
 
 /** The flow, in order. Each step reads and writes only the context. */
 export function wizardSteps(): Step[] {
-  return [lookAround, roles, modelStep('editor'), modelStep('architect'), modelStep('weak'), mode, ports, servers, proxy, scope, review, write, aiderCheck, finish];
+  return [lookAround, roles, modelStep('editor'), modelStep('architect'), modelStep('weak'), mode, ports, servers, proxy, scope, review, write, aiderCheck, diagnose, finish];
 }
 
 /** Reconfigure: look around, choose the one change, then the same steps with the rest fixed. */
