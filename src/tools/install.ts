@@ -7,7 +7,7 @@
 import { mkdtemp, mkdir, readlink, rm, symlink, writeFile, lstat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
-import { AppError, UsageError } from '../errors.js';
+import { AppError, CancelledError, UsageError } from '../errors.js';
 import { run, spawnService, which } from '../lib/exec.js';
 import { compromisedVersions } from '../lib/compromised.js';
 import { tildify, type Env } from '../lib/paths.js';
@@ -27,6 +27,8 @@ export interface InstallCaps {
   /** Known-compromised releases by package; default: data/compromised.json. */
   compromised?: Record<string, string[]>;
   now?: Date;
+  /** Stops the installer (and its children) when aborted. */
+  signal?: AbortSignal;
 }
 
 export interface Installer {
@@ -104,9 +106,10 @@ export function installCommands(spec: ToolSpec, inst: Installer, caps: Pick<Inst
 }
 
 /** Run one command, passing each output line on; resolves with the exit code and the last lines. */
-async function stream(cmd: string[], env: Env, onLine?: (l: string) => void): Promise<{ code: number; tail: string[] }> {
+async function stream(cmd: string[], env: Env, onLine?: (l: string) => void, signal?: AbortSignal): Promise<{ code: number; tail: string[] }> {
   const tail: string[] = [];
-  const { child } = spawnService(cmd[0]!, cmd.slice(1), {
+  if (signal?.aborted) throw new CancelledError();
+  const { child, stop } = spawnService(cmd[0]!, cmd.slice(1), {
     env,
     onLine: (l) => {
       tail.push(l);
@@ -114,8 +117,16 @@ async function stream(cmd: string[], env: Env, onLine?: (l: string) => void): Pr
       onLine?.(l);
     },
   });
-  const r = await child;
-  return { code: r.exitCode ?? 1, tail };
+  // Ctrl-C stops the installer's whole process group: nothing keeps running behind the wizard.
+  const onAbort = () => void stop();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const r = await child;
+    if (signal?.aborted) throw new CancelledError();
+    return { code: r.exitCode ?? 1, tail };
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
 }
 
 async function binDirOf(inst: Installer, spec: ToolSpec, env: Env, platform: NodeJS.Platform): Promise<string> {
@@ -178,7 +189,7 @@ export async function installTool(spec: ToolSpec, inst: Installer, caps: Install
     if (inst.method === 'venv') await mkdir(ownedLocations(caps.env, caps.platform).venvs, { recursive: true });
     for (const cmd of installCommands(spec, inst, caps, constraints)) {
       caps.onLine?.(`$ ${cmd.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' ')}`);
-      const r = await stream(cmd, env, caps.onLine);
+      const r = await stream(cmd, env, caps.onLine, caps.signal);
       if (r.code !== 0) {
         const last = r.tail.filter((l) => l.trim()).slice(-3).join(' | ');
         // pip and uv both name our constraint when it is what made resolution impossible.

@@ -10,6 +10,7 @@ import type { PullOptions, PullResult } from '../hub/download.js';
 import type { SearchOptions, HubSearch } from '../hub/search.js';
 import type { Prompter, TaskHandle } from './prompter.js';
 import type { Survey } from './survey.js';
+import type { ToolInstaller } from './install-offer.js';
 
 /** A model chosen for a role, and where it came from. */
 export interface ModelPick {
@@ -52,6 +53,8 @@ export interface WizardDeps {
   verifyProxy(plan: Plan, composed: ComposedWrites, ctx: WizardContext, task: TaskHandle): Promise<Check[]>;
   /** `aider --message` through the chain; undefined when it cannot run. */
   aiderCheck?(plan: Plan, ctx: WizardContext, task: TaskHandle): Promise<Check>;
+  /** What can install a missing Python tool here (uv, pipx, a venv), if anything. */
+  installer?(ctx: WizardContext): Promise<ToolInstaller | undefined>;
 }
 
 export interface StartedServer {

@@ -210,3 +210,66 @@ describe('after a failure, the doctor', () => {
     expect(t.prompter.rec.asked.some((a) => a.id === 'diagnose')).toBe(false);
   });
 });
+
+describe('a missing tool', () => {
+  const pull = async (o: PullOptions) => ({ repoId: o.repoId, commit: 'c', snapshotPath: '/x', files: [], totalBytes: 1, downloadedBytes: 1, resumedBytes: 0, alreadyComplete: true });
+  /** Installs a stand-in console script into a folder that is not on PATH, like `uv tool install` into ~/.local/bin. */
+  const fakeInstaller = (root: string, log: string[]) => async () => ({
+    label: 'uv (stand-in)',
+    async install(tool: string, task: { log(l: string): void }) {
+      log.push(tool);
+      task.log(`Installed 1 executable for ${tool}`);
+      const dir = join(root, 'tool-bin');
+      await mkdir(dir, { recursive: true });
+      const bin = join(dir, tool === 'litellm' ? 'litellm' : 'mlx_lm.server');
+      await writeFile(bin, '#!/bin/sh\necho 1\n');
+      await chmod(bin, 0o755);
+      return { bin, version: tool === 'litellm' ? '1.108.7' : '0.32.2' };
+    },
+  });
+
+  it('mlx_lm: the failed start offers to install it; after installing, the server starts and answers', async () => {
+    const installs: string[] = [];
+    t = await makeTestCtx([['mode', 'direct']], { face: 'plain', deps: { pull } });
+    t.ctx.deps.installer = fakeInstaller(t.root, installs);
+    t.ctx.serverKind = 'mlx';
+    const r = await runWizard(t.ctx);
+    expect(r.code).toBe(0);
+    const menu = t.prompter.rec.questions.get('server.editor.failed') as unknown as { choices: Array<{ value: string; label: string; hint?: string }>; default: string };
+    expect(menu.choices[0]).toMatchObject({ value: 'install', label: 'Install mlx-lm 0.32.2 now', hint: 'with uv (stand-in)' });
+    expect(menu.default).toBe('install');
+    expect(installs).toEqual(['mlx-lm']);
+    const notes = t.prompter.rec.notes.map((n) => n.text).join('\n');
+    expect(notes).toMatch(/Installed mlx-lm 0\.32\.2: .*tool-bin\/mlx_lm\.server/);
+    expect(notes).toMatch(/tool-bin is not on your PATH/);
+    expect(t.launched).toHaveLength(1);
+    expect(t.ctx.checks.find((c) => c.id.startsWith('server.'))?.status).toBe('pass');
+  });
+
+  it('without a terminal nothing is installed unasked', async () => {
+    const installs: string[] = [];
+    t = await makeTestCtx([], { deps: { pull } });
+    t.ctx.deps.installer = fakeInstaller(t.root, installs);
+    t.ctx.serverKind = 'mlx';
+    await runWizard(t.ctx);
+    expect(installs).toEqual([]);
+    expect(t.prompter.rec.asked.filter((a) => a.id === 'server.editor.failed').map((a) => a.answer)).toEqual(['retry', 'skip']);
+  });
+
+  it('litellm: the mode question offers to install it and then goes through the proxy', async () => {
+    const installs: string[] = [];
+    t = await makeTestCtx([['mode', 'install']], { face: 'plain' });
+    t.ctx.deps.installer = fakeInstaller(t.root, installs);
+    t.ctx.demo = false;
+    t.ctx.serverKind = 'mlx';
+    t.ctx.hostEnv = { ...t.ctx.hostEnv, PATH: `${await fakeBins(t.root, { 'mlx_lm.server': '' })}:/usr/bin:/bin` };
+    const verifyProxy = vi.fn(async () => [{ id: 'proxy.model', title: 'through the proxy', status: 'pass' as const }]);
+    t.ctx.deps.verifyProxy = verifyProxy;
+    t.ctx.deps.pull = pull;
+    await runWizard(t.ctx);
+    expect(installs).toEqual(['litellm']);
+    expect(t.ctx.answers.mode).toBe('proxy');
+    expect(t.ctx.survey?.tools.litellm).toMatchObject({ version: '1.108.7', compromised: false });
+    expect(verifyProxy).toHaveBeenCalled();
+  });
+});

@@ -16,6 +16,7 @@ import { surveyMachine } from './survey.js';
 import { wizardSteps } from './steps/index.js';
 import { stopStarted } from './steps/finish.js';
 import { runAiderCheck } from './aider-run.js';
+import { machineInstaller } from './install-offer.js';
 
 export function defaultDeps(): WizardDeps {
   return {
@@ -32,6 +33,7 @@ export function defaultDeps(): WizardDeps {
         progress: (l: string) => h.status(l.replace(/^…\s*/, '')),
       }),
     aiderCheck: runAiderCheck,
+    installer: machineInstaller,
   };
 }
 

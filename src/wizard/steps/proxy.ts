@@ -4,23 +4,34 @@ import { composeWrites } from '../../config/write.js';
 import type { Step } from '../step.js';
 import { throwIfCancelled, type WizardContext } from '../context.js';
 import { draftPlan, portFor } from '../draft.js';
+import { installChoice, installNow } from '../install-offer.js';
 
 async function chooseMode(ctx: WizardContext): Promise<Mode> {
   const lite = ctx.survey?.tools.litellm;
   const proxyPort = portFor(ctx, 'proxy');
   if (!lite || lite.compromised) {
     if (lite?.compromised) ctx.prompter.note('error', `litellm ${lite.version} (${lite.bin}) is a known-compromised release: it will not be started. Remove it.`);
-    return ctx.prompter.select<Mode>({
-      id: 'mode',
-      flag: '--mode proxy|direct',
-      message: lite ? 'How should Aider reach the servers?' : 'LiteLLM is not installed. How should Aider reach the servers?',
-      help: [`Install LiteLLM safely with: ${safeLitellmInstall()}`],
-      choices: [
-        { value: 'direct', label: 'Directly: Aider talks to each mlx_lm.server', hint: 'works now' },
-        { value: 'proxy', label: 'Through a LiteLLM proxy: write its config now, install LiteLLM later', hint: 'not verified' },
-      ],
-      default: ctx.answers.mode ?? 'direct',
-    });
+    const offer = await installChoice(ctx, 'litellm', 'install' as const);
+    for (;;) {
+      const choice = await ctx.prompter.select<Mode | 'install'>({
+        id: 'mode',
+        flag: '--mode proxy|direct',
+        message: lite ? 'How should Aider reach the servers?' : 'LiteLLM is not installed. How should Aider reach the servers?',
+        help: [`Install LiteLLM safely with: ${safeLitellmInstall()}`],
+        choices: [
+          { value: 'direct', label: 'Directly: Aider talks to each mlx_lm.server', hint: 'works now' },
+          ...(offer ? [{ ...offer.choice, label: `${offer.choice.label} and go through the proxy` }] : []),
+          { value: 'proxy', label: 'Through a LiteLLM proxy: write its config now, install LiteLLM later', hint: 'not verified' },
+        ],
+        default: ctx.answers.mode ?? 'direct',
+      });
+      if (choice !== 'install') return choice;
+      const got = await installNow(ctx, offer!.installer, 'litellm');
+      if (got && ctx.survey) {
+        ctx.survey.tools.litellm = { bin: got.bin, version: got.version, compromised: false };
+        return 'proxy';
+      }
+    }
   }
   return ctx.prompter.select<Mode>({
     id: 'mode',

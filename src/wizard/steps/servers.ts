@@ -10,6 +10,8 @@ import { GoTo } from '../prompter.js';
 import type { Step } from '../step.js';
 import { pickFor, throwIfCancelled, type WizardContext } from '../context.js';
 import { draftPlan } from '../draft.js';
+import { installChoice, installNow } from '../install-offer.js';
+import type { ToolName } from '../../tools/pins.js';
 
 /** The command that brings a server back (what the final screen prints). */
 export function startCommandFor(ctx: Pick<WizardContext, 'serverKind'>, model: string, d: Deployment, maxTokens?: number): string {
@@ -44,7 +46,7 @@ function lastLine(log: string[]): string {
   return (log.filter((l) => l.trim()).pop() ?? '').slice(0, 160);
 }
 
-type Outcome = { ok: true; latencyMs?: number; how: 'reused' | 'started' } | { ok: false; cause: string };
+type Outcome = { ok: true; latencyMs?: number; how: 'reused' | 'started' } | { ok: false; cause: string; /** A tool that is not installed. */ missing?: ToolName };
 
 async function verifyRunning(ctx: WizardContext, m: ServedModel, d: Deployment): Promise<Outcome> {
   const r = await ctx.prompter.task(`Sending a 1-token completion to ${d.host}:${d.port}`, (h) =>
@@ -66,7 +68,7 @@ function isCached(ctx: WizardContext, model: string): boolean {
 async function startServer(ctx: WizardContext, m: ServedModel, d: Deployment): Promise<Outcome> {
   const key = `${d.host}:${d.port}`;
   if (ctx.serverKind === 'mlx' && !which('mlx_lm.server', ctx.hostEnv)) {
-    return { ok: false, cause: 'mlx_lm is not installed (mlx_lm.server is not on PATH). Install it: uv tool install mlx-lm   (or: pipx install mlx-lm)' };
+    return { ok: false, missing: 'mlx-lm', cause: 'mlx_lm is not installed (mlx_lm.server is not on PATH). Install it: uv tool install mlx-lm   (or: pipx install mlx-lm), or `aider-mlx install mlx-lm`' };
   }
   if (ctx.serverKind === 'mlx' && !isLocalPath(m.model) && !isCached(ctx, m.model)) {
     try {
@@ -173,18 +175,24 @@ async function ensureServer(ctx: WizardContext, m: ServedModel, d: Deployment): 
       return { id, title: `${title} answered a 1-token completion as "${m.upstream}"`, status: 'pass', ...(outcome.latencyMs !== undefined ? { latencyMs: outcome.latencyMs } : {}) };
     }
     ctx.prompter.note('error', `${title}: ${outcome.cause}`);
-    const next = await ctx.prompter.select<'retry' | 'model' | 'port' | 'skip'>({
+    const offer = outcome.missing ? await installChoice(ctx, outcome.missing, 'install' as const) : undefined;
+    const next = await ctx.prompter.select<'install' | 'retry' | 'model' | 'port' | 'skip'>({
       id: `server.${role}.failed`,
       message: 'What now?',
       choices: [
+        ...(offer ? [offer.choice] : []),
         { value: 'retry', label: 'Try again' },
         { value: 'model', label: `Choose another ${role} model` },
         { value: 'port', label: 'Use another port' },
         { value: 'skip', label: 'Skip: write the setup anyway and start the server later' },
       ],
-      // Without a terminal (or with --yes) one retry, then skip: never loop.
-      default: attempt === 0 ? 'retry' : 'skip',
+      // Without a terminal (or with --yes) one retry, then skip: never loop, never install unasked.
+      default: offer && ctx.prompter.face !== 'non-interactive' ? 'install' : attempt === 0 ? 'retry' : 'skip',
     });
+    if (next === 'install' && offer) {
+      await installNow(ctx, offer.installer, outcome.missing!);
+      continue;
+    }
     if (next === 'model') throw new GoTo(`model.${role}`);
     if (next === 'port') throw new GoTo('ports');
     if (next === 'skip') return { id, title, status: 'fail', observed: outcome.cause, expected: `mlx_lm.server serving ${m.model}`, fix: `Start it: ${startCommandFor(ctx, m.model, d, maxOutputTokens(m))}` };
