@@ -6,6 +6,7 @@ import { servedModels } from '../config/names.js';
 import { proxyKey } from '../config/secrets.js';
 import type { Plan } from '../config/plan.js';
 import { identifyServer, probeLitellm, rootUrl } from '../servers/probe.js';
+import { exposureWarning, isLoopback } from '../serve/remote.js';
 
 export interface HopStatus {
   kind: 'deployment' | 'proxy';
@@ -72,6 +73,7 @@ function render(plan: Plan, hops: HopStatus[], env: Env): string {
     const what = h.kind === 'proxy' ? 'proxy (LiteLLM)' : `${h.roles.join(' + ')}: ${h.model}`;
     lines.push(`${h.up ? '✓' : '✗'} ${what} on ${h.host}:${h.port} — ${h.up ? 'up' : 'down'}, answers: ${h.answers}, ${h.latencyMs} ms`);
     if (!h.up && h.detail[0]) lines.push(`    ${h.detail[0]}`);
+    if (h.kind === 'deployment' && !isLoopback(h.host)) lines.push(`    ! ${exposureWarning({ host: h.host, port: h.port })}`);
   }
   return lines.join('\n') + '\n';
 }

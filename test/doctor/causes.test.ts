@@ -547,3 +547,19 @@ describe('server logs (serve/service write them)', () => {
     expect(check(await doctor(w), 'server.logs').status).toBe('skip');
   });
 });
+
+describe('a server on another machine', () => {
+  it('is a warning that names the exposure and the SSH tunnel that avoids it', async () => {
+    const w = await world();
+    // TEST-NET-1 (RFC 5737): never routed, so the probes to it time out.
+    w.editYaml<{ roles: { architect: { deployments: Array<{ host: string; port: number }> } } }>(w.paths.plan, (d) => {
+      d.roles.architect.deployments[0]!.host = '192.0.2.10';
+    });
+    const r = await doctor(w, { timeoutMs: 300 });
+    const port = w.plan.roles.architect!.deployments[0]!.port;
+    const c = check(r, `config.remote.192.0.2.10:${port}`);
+    expect(c.status).toBe('warn');
+    expect(c.fix).toContain(`ssh -N -L ${10000 + (port % 10000)}:127.0.0.1:${port} <you>@192.0.2.10`);
+    expect(r.checks.some((x) => x.id.startsWith('config.remote.127.'))).toBe(false);
+  });
+});

@@ -282,6 +282,20 @@ describe('modes and scopes', () => {
     expect(deployments.map((h: { up: boolean; answers: string }) => [h.up, h.answers])).toEqual([[true, 'mlx_lm.server'], [true, 'mlx_lm.server']]);
     expect(out.hops.find((h: { kind: string }) => h.kind === 'proxy')).toMatchObject({ up: false, answers: 'none' });
   });
+
+  it('status names a server on another machine as exposed, with the SSH tunnel that avoids it', async () => {
+    const s = sandbox();
+    mkdirSync(s.config, { recursive: true });
+    // TEST-NET-1 (RFC 5737): never routed.
+    writeFileSync(
+      join(s.config, 'plan.yaml'),
+      `version: 1\nmode: direct\nroles:\n  editor:\n    model: mlx-community/Qwen2.5-Coder-7B-Instruct-4bit\n    context: 32768\n    deployments:\n      - host: 192.0.2.10\n        port: 8080\nproxy:\n  host: 127.0.0.1\n  port: 4000\nrequestTimeout: 600\naider:\n  scope: project\n  dir: ${s.repo}\n`,
+    );
+    const r = await cli(['status', '--timeout', '0.3'], { cwd: s.repo, env: s.env });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('192.0.2.10:8080 is reached over the network, and mlx_lm.server has no authentication');
+    expect(r.stdout).toContain('ssh -N -L 18080:127.0.0.1:8080 <you>@192.0.2.10');
+  });
 });
 
 describe('cheap commands', () => {

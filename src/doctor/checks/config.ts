@@ -10,6 +10,7 @@ import { tildify, type Env } from '../../lib/paths.js';
 import type { DiskState, LitellmEntry, Sourced } from '../files.js';
 import { providerOf, type Expectations } from '../expect.js';
 import type { DoctorCheck } from '../types.js';
+import { exposureWarning, isLoopback } from '../../serve/remote.js';
 
 const DOCS = {
   litellmConfig: 'https://docs.litellm.ai/docs/proxy/configs',
@@ -73,6 +74,23 @@ export function configChecks(state: DiskState, exp: Expectations | undefined, en
       status: 'pass',
       observed: roles.join('; '),
     });
+    // A server on another machine is reached over the network, and mlx_lm.server has no authentication.
+    const remote = Object.values(p.roles).flatMap((r) => (r ? r.deployments : [])).filter((d) => !isLoopback(d.host));
+    const seen = new Set<string>();
+    for (const d of remote) {
+      const where = `${d.host}:${d.port}`;
+      if (seen.has(where)) continue;
+      seen.add(where);
+      checks.push({
+        id: `config.remote.${where}`,
+        group: 'config',
+        title: `${where} is on another machine, reached over the network without authentication`,
+        status: 'warn',
+        observed: `a deployment on ${where}`,
+        expected: 'servers on 127.0.0.1, or an SSH tunnel to one',
+        fix: exposureWarning(d),
+      });
+    }
   } else if (state.planError) {
     checks.push({
       id: 'config.plan',
