@@ -2,6 +2,7 @@
  * The built CLI in a real terminal (tmux), against stand-in servers: keys in, screens out, files
  * and processes checked afterwards.
  */
+import { existsSync } from 'node:fs';
 import { rm, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -94,6 +95,33 @@ describePty('pty: the built CLI in a terminal', () => {
       // The stand-in it started was stopped at the end; nothing of the user's was touched.
       expect(await waitNoLeftovers(run.marker)).toEqual([]);
       expect(Object.keys(await snapshotTree(s.home))).toEqual([]);
+    });
+  }
+
+  for (const face of ['ink', 'plain'] as const) {
+    it(`${face}: a server that cannot start offers the install, and the doctor walks through what failed`, async () => {
+      const s = await sandbox(); // no mlx_lm on PATH
+      roots.push(s.root);
+      const run = await start(['setup', ...faceArgs(face)], { env: s.env, cwd: s.project });
+      await run.waitFor('How many models?', 30_000);
+      const menu = await (async () => {
+        await enterUntil(run, 'What now?');
+        return run.screen();
+      })();
+      expect(menu).toMatch(/mlx_lm is not installed/);
+      // Offered when uv, pipx or a python3 is on the sandbox's PATH (/usr/bin:/bin).
+      const canInstall = ['uv', 'pipx', 'python3', 'python'].some((b) => existsSync(join('/usr/bin', b)) || existsSync(join('/bin', b)));
+      expect(/Install mlx-lm [\d.]+ now/.test(menu)).toBe(canInstall);
+      // Not installing in a test: the last choice, Skip (Ink's list stops at the ends, inquirer's wraps).
+      await run.keys(face === 'ink' ? 'End' : 'Up', 'Enter');
+      await enterUntil(run, 'Written, with failed checks');
+      const all = await run.screen(600);
+      expect(all).toContain('one hop at a time');
+      expect(all).toMatch(/nothing answers/);
+      // The terminal wraps long lines anywhere: compare without whitespace.
+      expect(all.replace(/\s+/g, '')).toMatch(/fix:Startitinanotherterminal:mlx_lm\.server--model\S+--port8080/);
+      expect(await run.exited()).toBe(1);
+      expect(await waitNoLeftovers(run.marker)).toEqual([]);
     });
   }
 
