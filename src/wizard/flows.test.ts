@@ -238,6 +238,8 @@ describe('a missing tool', () => {
     const menu = t.prompter.rec.questions.get('server.editor.failed') as unknown as { choices: Array<{ value: string; label: string; hint?: string }>; default: string };
     expect(menu.choices[0]).toMatchObject({ value: 'install', label: 'Install mlx-lm 0.32.2 now', hint: 'with uv (stand-in)' });
     expect(menu.default).toBe('install');
+    // After the install the server starts at once: the start question is not asked again.
+    expect(t.prompter.rec.asked.filter((a) => a.id === 'server.editor').map((a) => a.answer)).toEqual(['start']);
     expect(installs).toEqual(['mlx-lm']);
     const notes = t.prompter.rec.notes.map((n) => n.text).join('\n');
     expect(notes).toMatch(/Installed mlx-lm 0\.32\.2: .*tool-bin\/mlx_lm\.server/);

@@ -135,6 +135,7 @@ async function ensureServer(ctx: WizardContext, m: ServedModel, d: Deployment): 
   const pick = pickFor(ctx, role);
   const id = `server.${m.roles.join('+')}.${d.port}`;
   const title = `${m.roles.join(' + ')}: ${m.model} on ${key}`;
+  let installed = false;
   for (let attempt = 0; ; attempt++) {
     let outcome: Outcome;
     const mine = ctx.started.get(key);
@@ -152,6 +153,7 @@ async function ensureServer(ctx: WizardContext, m: ServedModel, d: Deployment): 
         outcome = { ok: false, cause: `nothing answers on ${key} any more` };
       } else {
         const choice =
+          (installed ? 'start' : undefined) ??
           ctx.fixed.servers[m.model] ??
           (await ctx.prompter.select<'start' | 'skip'>({
             id: `server.${role}`,
@@ -190,9 +192,11 @@ async function ensureServer(ctx: WizardContext, m: ServedModel, d: Deployment): 
       default: offer && ctx.prompter.face !== 'non-interactive' ? 'install' : attempt === 0 ? 'retry' : 'skip',
     });
     if (next === 'install' && offer) {
-      await installNow(ctx, offer.installer, outcome.missing!);
+      // Installed: start the server straight away (not installed: the menu again, with the reason).
+      installed = (await installNow(ctx, offer.installer, outcome.missing!)) !== undefined;
       continue;
     }
+    installed = false;
     if (next === 'model') throw new GoTo(`model.${role}`);
     if (next === 'port') throw new GoTo('ports');
     if (next === 'skip') return { id, title, status: 'fail', observed: outcome.cause, expected: `mlx_lm.server serving ${m.model}`, fix: `Start it: ${startCommandFor(ctx, m.model, d, maxOutputTokens(m))}` };
