@@ -7,7 +7,7 @@ import { EXIT, UsageError } from '../errors.js';
 import { tildify, type Env } from '../lib/paths.js';
 import { isCompromised } from '../lib/compromised.js';
 import { isInteractive, terminalAsker, type Asker } from '../tools/ask.js';
-import { findTool, installCommands, installTool, METHODS, pickInstaller, type Method } from '../tools/install.js';
+import { describeInstaller, findTool, installCommands, installTool, METHODS, pickInstaller, type Method } from '../tools/install.js';
 import { TOOL_NAMES, TOOLS, requirementFor, toolByName, type ToolName } from '../tools/pins.js';
 
 const USAGE = 'Usage: aider-mlx install [mlx-lm|litellm|aider|all] [--method uv|pipx|venv] [--yes] [--dry-run] [--force]';
@@ -69,7 +69,7 @@ export async function runInstall(args: string[], io: InstallIo): Promise<number>
     return EXIT.ok;
   }
   const inst = pickInstaller(env, values.method as Method | undefined);
-  lines.push(`Will install with ${inst.method === 'venv' ? `pip in a venv of aider-mlx's (${tildify(inst.manager, env)})` : `${inst.method} (${tildify(inst.manager, env)})`}:`);
+  lines.push(`Will install with ${describeInstaller(inst, env)}:`);
   for (const name of todo) {
     const spec = TOOLS[name];
     lines.push(`  ${requirementFor(spec, platform)}   ${spec.purpose}`);

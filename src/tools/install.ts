@@ -50,6 +50,11 @@ export function availableInstallers(env: Env): Installer[] {
   return out;
 }
 
+/** How an installer installs, in words: "uv (~/.local/bin/uv)". */
+export function describeInstaller(inst: Installer, env: Env): string {
+  return inst.method === 'venv' ? `pip in a venv of aider-mlx's (${tildify(inst.manager, env)})` : `${inst.method} (${tildify(inst.manager, env)})`;
+}
+
 export function pickInstaller(env: Env, wanted?: Method): Installer {
   const all = availableInstallers(env);
   if (wanted) {

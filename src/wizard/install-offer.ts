@@ -19,11 +19,11 @@ export interface ToolInstaller {
 
 /** The real installer: what `aider-mlx install` would use here, or undefined (no uv, pipx or python3). */
 export async function machineInstaller(ctx: WizardContext): Promise<ToolInstaller | undefined> {
-  const { availableInstallers, installTool } = await import('../tools/install.js');
+  const { availableInstallers, describeInstaller, installTool } = await import('../tools/install.js');
   const inst = availableInstallers(ctx.hostEnv)[0];
   if (!inst) return undefined;
   return {
-    label: inst.method === 'venv' ? `pip in a venv of aider-mlx's (${tildify(inst.manager, ctx.hostEnv)})` : `${inst.method} (${tildify(inst.manager, ctx.hostEnv)})`,
+    label: describeInstaller(inst, ctx.hostEnv),
     async install(tool, task) {
       const r = await installTool(TOOLS[tool], inst, { env: ctx.hostEnv, platform: process.platform, onLine: (l) => task.log(l), signal: task.signal });
       // installTool sets both (it verified the version by running the tool).
