@@ -4,23 +4,14 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runDoctor, type DoctorReport } from '../../src/doctor/run.js';
 import { ownedLocations } from '../../src/service/locations.js';
 import { reportToJson } from '../../src/doctor/report.js';
-import { ARCHITECT, EDITOR, makeWorld, type World, type WorldOptions } from './world.js';
+import { ARCHITECT, EDITOR, type World, worldsClosedAfterEach } from './world.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'peer-errors');
-const worlds: World[] = [];
-afterEach(async () => {
-  await Promise.all(worlds.splice(0).map((w) => w.close()));
-});
-
-async function world(o: WorldOptions = {}): Promise<World> {
-  const w = await makeWorld(o);
-  worlds.push(w);
-  return w;
-}
+const world = worldsClosedAfterEach();
 
 function doctor(w: World, o: { deep?: boolean; errorText?: string; timeoutMs?: number; env?: Record<string, string>; cwd?: string } = {}) {
   return runDoctor(

@@ -6,8 +6,8 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it, type TestContext } from 'vitest';
-import { makeWorld, type World } from './world.js';
+import { beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { worldsClosedAfterEach } from './world.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = process.env.AIDER_MLX_CLI ?? join(ROOT, 'bin', 'aider-mlx.js');
@@ -49,15 +49,7 @@ const need = (_ctx: TestContext) => {
   if (wired) throw new Error(wired);
 };
 
-const worlds: World[] = [];
-afterEach(async () => {
-  await Promise.all(worlds.splice(0).map((w) => w.close()));
-});
-async function world(o: Parameters<typeof makeWorld>[0] = {}) {
-  const w = await makeWorld(o);
-  worlds.push(w);
-  return w;
-}
+const world = worldsClosedAfterEach();
 
 const JSON_KEYS = ['id', 'group', 'title', 'status', 'observed', 'expected', 'fix', 'docs', 'latencyMs', 'causes', 'fixable'];
 

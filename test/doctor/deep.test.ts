@@ -5,15 +5,12 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runDoctor } from '../../src/doctor/run.js';
-import { makeWorld, type World } from './world.js';
+import { type World, worldsClosedAfterEach } from './world.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'peer-errors');
-const worlds: World[] = [];
-afterEach(async () => {
-  await Promise.all(worlds.splice(0).map((w) => w.close()));
-});
+const world = worldsClosedAfterEach();
 
 function fakeAider(w: World, output: string, code = 0) {
   const out = join(w.home, 'aider-output.txt');
@@ -28,8 +25,7 @@ function fakeAider(w: World, output: string, code = 0) {
 
 describe('doctor --deep: a real Aider call', () => {
   it('passes when Aider answers; runs in the project with --dry-run and no history files', async () => {
-    const w = await makeWorld({ two: false });
-    worlds.push(w);
+    const w = await world({ two: false });
     const args = fakeAider(w, 'Aider v0.86.2\nModel: openai/mlx-qwen2.5-coder-7b-instruct-4bit with diff edit format\n\npong\n');
     const r = await runDoctor({ timeoutMs: 5000, deep: true }, { env: w.env, cwd: w.project });
     expect(r.checks.find((c) => c.id === 'aider.call')?.status).toBe('pass');
@@ -40,8 +36,7 @@ describe('doctor --deep: a real Aider call', () => {
   });
 
   it('profile scope: Aider gets the profile files, like `aider-mlx aider`', async () => {
-    const w = await makeWorld({ two: false, scope: 'profile' });
-    worlds.push(w);
+    const w = await world({ two: false, scope: 'profile' });
     const args = fakeAider(w, 'pong\n');
     await runDoctor({ timeoutMs: 5000, deep: true }, { env: w.env, cwd: w.project });
     const a = args();
@@ -50,8 +45,7 @@ describe('doctor --deep: a real Aider call', () => {
   });
 
   it('fails with the parsed LiteLLM error when Aider prints one (it exits 0 anyway)', async () => {
-    const w = await makeWorld({ two: false });
-    worlds.push(w);
+    const w = await world({ two: false });
     fakeAider(w, readFileSync(join(FIXTURES, 'aider-alias-as-upstream-model.txt'), 'utf8'));
     const r = await runDoctor({ timeoutMs: 5000, deep: true }, { env: w.env, cwd: w.project });
     const c = r.checks.find((x) => x.id === 'aider.call')!;
@@ -61,8 +55,7 @@ describe('doctor --deep: a real Aider call', () => {
   });
 
   it('is skipped when aider is not installed, and not run without --deep', async () => {
-    const w = await makeWorld({ two: false });
-    worlds.push(w);
+    const w = await world({ two: false });
     const deep = await runDoctor({ timeoutMs: 5000, deep: true }, { env: w.env, cwd: w.project });
     expect(deep.checks.find((c) => c.id === 'aider.call')?.status).toBe('skip');
     const plain = await runDoctor({ timeoutMs: 5000, deep: false }, { env: w.env, cwd: w.project });

@@ -5,21 +5,12 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { applyFixes, planFixes } from '../../src/doctor/fix.js';
 import { runDoctor, type DoctorReport } from '../../src/doctor/run.js';
-import { makeWorld, type World, type WorldOptions } from './world.js';
+import { type World, worldsClosedAfterEach } from './world.js';
 
-const worlds: World[] = [];
-afterEach(async () => {
-  await Promise.all(worlds.splice(0).map((w) => w.close()));
-});
-
-async function world(o: WorldOptions = {}): Promise<World> {
-  const w = await makeWorld(o);
-  worlds.push(w);
-  return w;
-}
+const world = worldsClosedAfterEach();
 
 const run = (w: World, o: { cwd?: string; env?: Record<string, string>; deep?: boolean } = {}) =>
   runDoctor({ timeoutMs: 2000, deep: o.deep ?? false }, { env: { ...w.env, ...o.env }, cwd: o.cwd ?? w.project });

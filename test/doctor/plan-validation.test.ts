@@ -3,15 +3,12 @@
  * wait for zod); a plan that then fails validation is reported as before: no probes, the plan check
  * fails with readPlan's message.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readPlan } from '../../src/config/plan-file.js';
 import { runDoctor } from '../../src/doctor/run.js';
-import { makeWorld, type World } from './world.js';
+import { type World, worldsClosedAfterEach } from './world.js';
 
-const worlds: World[] = [];
-afterEach(async () => {
-  await Promise.all(worlds.splice(0).map((w) => w.close()));
-});
+const world = worldsClosedAfterEach();
 
 async function planMessage(w: World): Promise<string> {
   return readPlan(w.env, w.paths.plan).then(
@@ -26,8 +23,7 @@ describe('doctor: plan validation runs beside the probes', () => {
     ['no roles at all', (d: Record<string, any>) => void delete d.roles],
     ['a port out of range', (d: Record<string, any>) => void (d.roles.editor.deployments[0].port = 70000)],
   ])('an invalid plan (%s) fails config.plan and probes nothing', async (_, edit) => {
-    const w = await makeWorld({ two: false });
-    worlds.push(w);
+    const w = await world({ two: false });
     w.editYaml(w.paths.plan, edit);
     const message = await planMessage(w);
     expect(message).toMatch(/is not a valid plan/);
@@ -41,8 +37,7 @@ describe('doctor: plan validation runs beside the probes', () => {
   });
 
   it('a valid plan: the report keeps the validated plan (unknown keys dropped, as readPlan does)', async () => {
-    const w = await makeWorld({ two: false });
-    worlds.push(w);
+    const w = await world({ two: false });
     w.editYaml(w.paths.plan, (d: Record<string, unknown>) => void (d.extra = 'ignored'));
     const r = await runDoctor({ timeoutMs: 5000, deep: false }, { env: w.env, cwd: w.project });
     expect(r.hasPlan).toBe(true);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import JSON5 from 'json5';
 import { parse, stringify } from 'yaml';
+import { afterEach } from 'vitest';
 import { composeWrites } from '../../src/config/write.js';
 import { PLAN_VERSION, type Plan } from '../../src/config/plan.js';
 import { AIDER_FILES } from '../../src/config/render.js';
@@ -135,4 +136,17 @@ export async function makeWorld(o: WorldOptions = {}): Promise<World> {
     },
   };
   return world;
+}
+
+/** `makeWorld` for a test file: every world it makes is closed after each test. */
+export function worldsClosedAfterEach(): (o?: WorldOptions) => Promise<World> {
+  const worlds: World[] = [];
+  afterEach(async () => {
+    await Promise.all(worlds.splice(0).map((w) => w.close()));
+  });
+  return async (o = {}) => {
+    const w = await makeWorld(o);
+    worlds.push(w);
+    return w;
+  };
 }
