@@ -1,4 +1,5 @@
 import { formatError, EXIT, UsageError } from './errors.js';
+import { RECOVERING_COMMANDS, recoverBeforeCommand } from './commands/recover.js';
 import { VERSION } from './version.js';
 
 const HELP = `aider-mlx ${VERSION} — Aider coding against local MLX models
@@ -75,6 +76,7 @@ async function main(argv: string[]): Promise<number> {
   }
   // `npx aider-mlx --demo` / `--plain`: the wizard's own flags work without naming `setup`.
   if (first === '--demo' || first === '--plain') {
+    await recoverBeforeCommand();
     return (await import('./commands/setup.js')).runSetupCommand(argv);
   }
   // `aider-mlx <command> --help`: the one help page. doctor and models have their own; `aider-mlx
@@ -83,6 +85,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return EXIT.ok;
   }
+  if (RECOVERING_COMMANDS.has(first)) await recoverBeforeCommand();
   switch (first) {
     case 'setup':
       return (await import('./commands/setup.js')).runSetupCommand(rest);

@@ -81,11 +81,14 @@ export async function composeWrites(plan: Plan, env: Env, prev?: Plan): Promise<
           .filter((c) => GUARDED_KEYS.includes(c.key) && c.from !== undefined && c.from !== null && !ours.has(`${c.key}=${String(c.from)}`))
           .map((c) => ({ ...c, path: confPath }));
 
+  // A link shipped in a cloned project must not make setup edit a file outside it; in the home
+  // folder (global scope) links are the user's own dotfiles and are followed.
+  const linkScope = plan.aider.scope === 'global' ? {} : { linkScope: plan.aider.dir };
   const changes: FileChange[] = [
     { path: paths.plan, content: planToYaml(plan), mode: 0o600 },
-    { path: confPath, content: conf.text, mode: 0o600 },
-    { path: settingsPath, content: mergeModelSettings(settingsOld, rendered.settings, settingsPath, { remove: removeAiderNames }).text },
-    { path: metadataPath, content: mergeModelMetadata(metadataOld, rendered.metadata, metadataPath, { remove: removeAiderNames }).text },
+    { path: confPath, content: conf.text, mode: 0o600, ...linkScope },
+    { path: settingsPath, content: mergeModelSettings(settingsOld, rendered.settings, settingsPath, { remove: removeAiderNames }).text, ...linkScope },
+    { path: metadataPath, content: mergeModelMetadata(metadataOld, rendered.metadata, metadataPath, { remove: removeAiderNames }).text, ...linkScope },
   ];
   if (plan.mode === 'proxy' || litellmOld !== undefined) {
     changes.splice(1, 0, {

@@ -313,3 +313,91 @@ describe('atomicWriteFile', () => {
     expect(fs.readdirSync(root)).toEqual(['x.yaml']);
   });
 });
+
+describe('what a user or a cloned repository left in place', () => {
+  it('refuses to write through a symlink that leaves its folder, naming the target; force replaces the link only', async () => {
+    const project = join(root, 'proj');
+    const outside = join(root, 'playbook.yml');
+    fs.mkdirSync(project);
+    fs.writeFileSync(outside, '- hosts: all\n');
+    fs.symlinkSync('../playbook.yml', join(project, '.aider.model.settings.yml'));
+    const change = { path: join(project, '.aider.model.settings.yml'), content: '- name: x\n', linkScope: project };
+    await expect(planWrites([change])).rejects.toThrow(/symbolic link to .*playbook\.yml, outside .*proj/);
+    const planned = await planWrites([change], { force: true });
+    expect(planned[0]!.replacesLinkTo).toBe(fs.realpathSync(outside));
+    await applyWrites(planned, { backupRoot: backups });
+    expect(fs.lstatSync(change.path).isSymbolicLink()).toBe(false);
+    expect(read(change.path)).toBe('- name: x\n');
+    expect(read(outside)).toBe('- hosts: all\n');
+  });
+
+  it('follows a link that stays inside its folder, and any link when no scope is given (dotfiles)', async () => {
+    const project = join(root, 'proj');
+    fs.mkdirSync(join(project, 'conf'), { recursive: true });
+    fs.writeFileSync(join(project, 'conf/real.yml'), 'a: 1\n');
+    fs.symlinkSync('conf/real.yml', join(project, 'link.yml'));
+    const planned = await planWrites([{ path: join(project, 'link.yml'), content: 'a: 2\n', linkScope: project }]);
+    await applyWrites(planned, { backupRoot: backups });
+    expect(fs.lstatSync(join(project, 'link.yml')).isSymbolicLink()).toBe(true);
+    expect(read(join(project, 'conf/real.yml'))).toBe('a: 2\n');
+    fs.writeFileSync(join(root, 'dot.yml'), 'b: 1\n');
+    fs.symlinkSync('../dot.yml', join(project, 'dot.yml'));
+    await applyWrites(await planWrites([{ path: join(project, 'dot.yml'), content: 'b: 2\n' }]), { backupRoot: backups });
+    expect(read(join(root, 'dot.yml'))).toBe('b: 2\n');
+  });
+
+  it('does not replace a read-only file without force', async () => {
+    const file = join(root, '.aider.conf.yml');
+    fs.writeFileSync(file, 'dark-mode: true\n');
+    fs.chmodSync(file, 0o444);
+    await expect(planWrites([{ path: file, content: 'x: 1\n', mode: 0o600 }])).rejects.toThrow(/read-only \(mode 0444\)/);
+    expect(read(file)).toBe('dark-mode: true\n');
+    await applyWrites(await planWrites([{ path: file, content: 'x: 1\n', mode: 0o600 }], { force: true }), { backupRoot: backups });
+    expect(read(file)).toBe('x: 1\n');
+  });
+
+  it('creates new files 0644 at most, whatever the umask', async () => {
+    const old = process.umask(0);
+    try {
+      await applyWrites(await planWrites([{ path: join(root, 'settings.yml'), content: 'a: 1\n' }]), { backupRoot: backups });
+    } finally {
+      process.umask(old);
+    }
+    expect(mode(join(root, 'settings.yml'))).toBe(0o644);
+  });
+
+  it("names its temps so Aider's `.aider*` ignore pattern covers them, and removes dead runs' temps and half-made backup sets", async () => {
+    const target = join(root, '.aider.conf.yml');
+    const seen: string[] = [];
+    await applyWrites(await planWrites([{ path: target, content: 'a: 1\n' }]), {
+      backupRoot: backups,
+      rename: async (from, to) => {
+        seen.push(from);
+        await fs.promises.rename(from, to);
+      },
+    });
+    expect(seen.map((p) => p.split('/').pop()!)).toEqual([expect.stringMatching(/^\.aider/)]);
+    // Left by a killed run (pid 2^22+1 is never alive here): an older build's name and ours.
+    const dead = 4194305;
+    fs.writeFileSync(join(root, `..aider.conf.yml.aider-mlx-${dead}-0a1b2c3d.tmp`), 'openai-api-key: sk-x\n');
+    fs.writeFileSync(join(root, `.aider-mlx-tmp..aider.conf.yml.${dead}-0a1b2c3d`), 'x');
+    fs.mkdirSync(join(backups, `2026-11-25T13-05-00-123Z.partial-${dead}`), { recursive: true });
+    await applyWrites(await planWrites([{ path: target, content: 'a: 2\n' }]), { backupRoot: backups });
+    expect(fs.readdirSync(root).filter((n) => n.includes('tmp'))).toEqual([]);
+    expect(fs.readdirSync(backups).filter((n) => n.includes('partial'))).toEqual([]);
+  });
+
+  it('a second signal during the renames does not kill the process between two of them', async () => {
+    const files = [join(root, 'a.yml'), join(root, 'b.yml')];
+    let listeners = -1;
+    await applyWrites(await planWrites(files.map((p) => ({ path: p, content: 'n: 1\n' }))), {
+      backupRoot: backups,
+      rename: async (from, to) => {
+        listeners = process.listenerCount('SIGINT');
+        await fs.promises.rename(from, to);
+      },
+    });
+    expect(listeners).toBeGreaterThan(0);
+    expect(process.listenerCount('SIGINT')).toBe(listeners - 1);
+  });
+});

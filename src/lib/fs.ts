@@ -1,13 +1,27 @@
 /**
  * Safe writes for several files at once: one backup set per run, every new content staged in a
  * temp file beside its target, then renamed into place; a failure midway puts the old files back.
+ * The set is journalled before anything moves (journal.ts), so a run killed part-way is finished
+ * or put back by the next one.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { AppError, CancelledError } from '../errors.js';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { AppError, CancelledError, UsageError } from '../errors.js';
 import { unifiedDiff } from './diff.js';
+import {
+  type Journal,
+  type JournalEntry,
+  type Recovery,
+  alive,
+  journalDirFor,
+  recoverJournals,
+  removeJournal,
+  sweepTemps,
+  tempPathFor,
+  writeJournal,
+} from './journal.js';
 import type { BackupManifest } from './manifest-schema.js';
 import { tildify } from './paths.js';
 
@@ -16,6 +30,12 @@ export interface FileChange {
   content: string | Uint8Array;
   /** Final permission bits (0o600 for files that hold a key); default: keep the old file's. */
   mode?: number;
+  /**
+   * A symlink at `path` may be written through only to a target inside this folder (e.g. the
+   * project): a link shipped in a cloned repository must not make us edit files elsewhere.
+   * Unset: links are followed wherever they go (the user's own dotfiles).
+   */
+  linkScope?: string;
 }
 
 export interface PlannedWrite {
@@ -34,6 +54,17 @@ export interface PlannedWrite {
   diff: string;
   /** sha256 of the bytes on disk when planned, null when absent; rechecked before writing. */
   oldSha256: string | null;
+  /** Set when `path` is a symlink that this write replaces with a file (its target stays as it is). */
+  replacesLinkTo?: string;
+}
+
+export interface PlanOptions {
+  label?: (path: string) => string;
+  /**
+   * What --force allows: replace a symlink that points outside its `linkScope` with a file, and
+   * replace a read-only file. Without it, both are refused with the reason.
+   */
+  force?: boolean;
 }
 
 export type RenameFn = (from: string, to: string) => Promise<void>;
@@ -46,11 +77,15 @@ export interface ApplyOptions {
   signal?: AbortSignal;
   /** For tests: the rename that moves temps into place. */
   rename?: RenameFn;
+  /** Where the journal goes; default: `journal/` beside `backupRoot`. */
+  journalDir?: string;
 }
 
 export interface ApplyResult {
   written: string[];
   backupDir?: string;
+  /** Sets of earlier, killed runs that this run finished or put back first. */
+  recovered?: Recovery[];
 }
 
 export const MANIFEST = 'manifest.json';
@@ -59,18 +94,36 @@ export const MANIFEST = 'manifest.json';
 export type { BackupManifest } from './manifest-schema.js';
 
 /** Read what is on disk and work out which files really change, with a diff for each. */
-export async function planWrites(
-  changes: readonly FileChange[],
-  opts: { label?: (path: string) => string } = {},
-): Promise<PlannedWrite[]> {
+export async function planWrites(changes: readonly FileChange[], opts: PlanOptions = {}): Promise<PlannedWrite[]> {
   const label = opts.label ?? tildify;
   const out: PlannedWrite[] = [];
   for (const change of changes) {
     const path = resolve(change.path);
-    const target = await resolveTarget(path);
+    let target = await resolveTarget(path);
+    let replacesLinkTo: string | undefined;
+    if (target !== path && change.linkScope !== undefined && (await isLink(path))) {
+      const scope = await resolveTarget(resolve(change.linkScope));
+      if (!inside(target, scope)) {
+        if (!opts.force) {
+          throw new UsageError(
+            `${tildify(path)} is a symbolic link to ${tildify(target)}, outside ${tildify(resolve(change.linkScope))}: aider-mlx will not write through it.`,
+            `Remove the link, or run again with --force to replace the link with a file of its own (${tildify(target)} is left as it is). Nothing was written.`,
+          );
+        }
+        replacesLinkTo = target;
+        target = path;
+      }
+    }
     const old = await readIfExists(target);
     const bytes = toBuffer(change.content);
     const oldMode = old ? (await fsp.stat(target)).mode & 0o777 : undefined;
+    const contentWillChange = !old || !old.equals(bytes);
+    if (old && contentWillChange && oldMode !== undefined && (oldMode & 0o200) === 0 && !opts.force) {
+      throw new UsageError(
+        `${tildify(path)} is read-only (mode ${oldMode.toString(8).padStart(4, '0')}): aider-mlx will not replace it without being told.`,
+        `Make it writable (chmod u+w ${tildify(path)}) or run again with --force (a backup is kept). Nothing was written.`,
+      );
+    }
     const oldContent = old?.toString('utf8');
     const contentChanged = !old || !old.equals(bytes);
     const modeChanged = old !== undefined && change.mode !== undefined && oldMode !== change.mode;
@@ -84,9 +137,23 @@ export async function planWrites(
       changed: contentChanged || modeChanged,
       diff: contentChanged ? unifiedDiff(oldContent, bytes.toString('utf8'), label(path)) : '',
       oldSha256: old ? sha256(old) : null,
+      ...(replacesLinkTo ? { replacesLinkTo } : {}),
     });
   }
   return out;
+}
+
+async function isLink(path: string): Promise<boolean> {
+  try {
+    return (await fsp.lstat(path)).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+function inside(path: string, dir: string): boolean {
+  const rel = relative(dir, path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
 }
 
 /**
@@ -222,6 +289,15 @@ async function commit(ops: Op[], opts: ApplyOptions): Promise<ApplyResult> {
   if (ops.length === 0) return { written: [] };
   throwIfCancelled(opts.signal);
 
+  // A set an earlier run left half-done is put in order before this one reads anything.
+  const journalDir = opts.journalDir ?? journalDirFor(opts.backupRoot);
+  const recovered = await recoverJournals(journalDir);
+  const stuck = recovered.find((r) => r.outcome === 'stuck');
+  if (stuck) throw stuckError(stuck);
+  await sweepTemps(ops.map((op) => dirname(op.target)));
+  await sweepPartialBackups(opts.backupRoot);
+  const withRecovered = <T extends ApplyResult>(r: T): T => (recovered.length ? { ...r, recovered } : r);
+
   // Re-read now: the plan may be minutes old (a wizard waits for answers).
   const originals = new Map<Op, Original>();
   for (const op of ops) {
@@ -232,19 +308,49 @@ async function commit(ops: Op[], opts: ApplyOptions): Promise<ApplyResult> {
     if (bytes) originals.set(op, { bytes, mode: (await fsp.stat(op.target)).mode & 0o777 });
   }
 
-  const backupDir = originals.size > 0 ? await writeBackupSet(ops, originals, opts) : undefined;
-  const dropBackup = async () => {
-    if (backupDir) await fsp.rm(backupDir, { recursive: true, force: true });
+  // The journal goes down before anything else: the backup set's name, each temp, old and new sha.
+  const reserved = originals.size > 0 ? await reserveBackupSet(opts) : undefined;
+  const temps = new Map<Op, string>(ops.filter((op) => op.bytes).map((op) => [op, tempPathFor(op.target)]));
+  const backupNames = new Map<Op, string>();
+  let i = 0;
+  for (const op of ops) if (originals.has(op)) backupNames.set(op, `${++i}-${basename(op.path)}`);
+  const entries: JournalEntry[] = ops.map((op) => ({
+    path: op.path,
+    target: op.target,
+    temp: temps.get(op) ?? null,
+    newSha: op.bytes ? sha256(op.bytes) : null,
+    oldSha: op.expectSha,
+    backup: backupNames.get(op) ?? null,
+    mode: op.mode ?? null,
+    oldMode: originals.get(op)?.mode ?? null,
+  }));
+  const journal: Journal = {
+    version: 1,
+    pid: process.pid,
+    createdAt: (opts.now ?? new Date()).toISOString(),
+    backupDir: reserved?.dir ?? null,
+    entries,
   };
+  let journalFile: string;
+  try {
+    journalFile = await writeJournal(journalDir, journal);
+  } catch (err) {
+    if (reserved) await fsp.rm(reserved.partial, { recursive: true, force: true });
+    throw err;
+  }
 
-  const temps = new Map<Op, string>();
   const createdDirs: string[] = [];
-  const removeTemps = async (andDirs: boolean) => {
+  let backupDir: string | undefined;
+  const undoStaging = async () => {
     await Promise.all([...temps.values()].map((t) => fsp.rm(t, { force: true })));
     // Folders made for this run hold nothing of anyone else's.
-    if (andDirs) for (const dir of createdDirs.reverse()) await fsp.rm(dir, { recursive: true, force: true });
+    for (const dir of createdDirs.reverse()) await fsp.rm(dir, { recursive: true, force: true });
+    if (reserved) await fsp.rm(reserved.partial, { recursive: true, force: true });
+    if (backupDir) await fsp.rm(backupDir, { recursive: true, force: true });
+    await removeJournal(journalFile);
   };
   try {
+    if (reserved) backupDir = await fillBackupSet(reserved, ops, originals, backupNames, opts);
     for (const op of ops) {
       if (!op.bytes) continue;
       const made = await fsp.mkdir(dirname(op.target), {
@@ -252,17 +358,21 @@ async function commit(ops: Op[], opts: ApplyOptions): Promise<ApplyResult> {
         ...(opts.dirMode !== undefined ? { mode: opts.dirMode } : {}),
       });
       if (made) createdDirs.push(made);
-      temps.set(op, await writeTemp(op.target, op.bytes, op.mode));
+      await writeTempAt(temps.get(op)!, op.bytes, op.mode);
     }
     throwIfCancelled(opts.signal);
   } catch (err) {
-    await removeTemps(true);
-    await dropBackup();
+    await undoStaging();
     throw err;
   }
 
   const rename = opts.rename ?? fsp.rename;
   const done: Op[] = [];
+  // The renames take milliseconds: a second Ctrl-C (or a SIGTERM, a closed terminal) waits for them
+  // instead of killing the process between two of them. The first one has already been heard.
+  const hold = () => {};
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const sig of signals) process.on(sig, hold);
   try {
     for (const op of ops) {
       const temp = temps.get(op);
@@ -276,22 +386,42 @@ async function commit(ops: Op[], opts: ApplyOptions): Promise<ApplyResult> {
     }
   } catch (err) {
     const failed = await rollBack(done, originals);
-    await removeTemps(failed.length === 0);
+    await Promise.all([...temps.values()].map((t) => fsp.rm(t, { force: true })));
     const target = ops[done.length]?.path ?? '';
     const reason = (err as Error).message;
     if (failed.length === 0) {
-      await dropBackup();
+      for (const dir of createdDirs.reverse()) await fsp.rm(dir, { recursive: true, force: true });
+      if (backupDir) await fsp.rm(backupDir, { recursive: true, force: true });
+      await removeJournal(journalFile);
       throw new AppError(`Could not write ${tildify(target)}: ${reason}`, 'Nothing was changed; check that folder is writable, then run again.');
     }
+    // The journal stays: the next run puts these back from the backup set.
     throw new AppError(
       `Could not write ${tildify(target)} (${reason}), and could not put back ${failed.map((p) => tildify(p)).join(', ')}.`,
       backupDir
-        ? `The original files are in ${tildify(backupDir)}; run \`aider-mlx restore\` or copy them back by hand.`
+        ? `The original files are in ${tildify(backupDir)}; the next aider-mlx command puts them back, or run \`aider-mlx restore\`.`
         : 'Those files are new; remove them by hand.',
     );
+  } finally {
+    for (const sig of signals) process.off(sig, hold);
   }
   await Promise.all([...new Set(ops.map((op) => dirname(op.target)))].map(fsyncDir));
-  return { written: ops.map((op) => op.path), ...(backupDir ? { backupDir } : {}) };
+  await removeJournal(journalFile);
+  return withRecovered({ written: ops.map((op) => op.path), ...(backupDir ? { backupDir } : {}) });
+}
+
+function stuckError(r: Recovery): AppError {
+  return new AppError(
+    `An earlier aider-mlx run was stopped while writing ${r.files.map((f) => tildify(f)).join(', ')}, and its set cannot be put in order: ${r.problems.join('; ')}.`,
+    `Check those files (the backups are under ~/.config/aider-mlx/backups; \`aider-mlx restore\` lists them), then remove ${tildify(r.journal)}. Nothing was written.`,
+  );
+}
+
+/** Finish or undo the sets of killed runs (for commands that say so before they start). */
+export async function recoverPendingWrites(backupRoot: string): Promise<Recovery[]> {
+  const recovered = await recoverJournals(journalDirFor(backupRoot));
+  await sweepPartialBackups(backupRoot);
+  return recovered;
 }
 
 /** Undo the renames already done: originals back, new files removed. Returns what failed. */
@@ -309,58 +439,104 @@ async function rollBack(done: Op[], originals: Map<Op, Original>): Promise<strin
   return failed;
 }
 
-async function writeBackupSet(ops: Op[], originals: Map<Op, Original>, opts: ApplyOptions): Promise<string> {
+interface ReservedSet {
+  dir: string;
+  /** The set is filled here and renamed to `dir` once its manifest is written. */
+  partial: string;
+}
+
+const PARTIAL = '.partial-';
+
+/** Pick the set's name (two runs in the same millisecond must not share one) and make its folder. */
+async function reserveBackupSet(opts: ApplyOptions): Promise<ReservedSet> {
   await fsp.mkdir(opts.backupRoot, { recursive: true, mode: 0o700 });
   const stamp = backupStamp(opts.now ?? new Date());
-  let dir = join(opts.backupRoot, stamp);
-  // Two runs in the same millisecond must not share a set.
-  for (let n = 2; ; n++) {
+  for (let n = 1; ; n++) {
+    const dir = join(opts.backupRoot, n === 1 ? stamp : `${stamp}-${n}`);
+    if (await exists(dir)) continue;
+    const partial = `${dir}${PARTIAL}${process.pid}`;
     try {
-      await fsp.mkdir(dir, { mode: 0o700 });
-      break;
+      await fsp.mkdir(partial, { mode: 0o700 });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      dir = join(opts.backupRoot, `${stamp}-${n}`);
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw err;
     }
-  }
-  try {
-    const files: BackupManifest['files'] = [];
-    let i = 0;
-    for (const op of ops) {
-      const original = originals.get(op);
-      if (!original) {
-        files.push({ path: op.path, existed: false, sha256: null, backup: null, mode: null });
-        continue;
-      }
-      const name = `${++i}-${basename(op.path)}`;
-      // Backups may hold keys: never more open than 0600.
-      await writeDurable(join(dir, name), original.bytes, 0o600);
-      files.push({ path: op.path, existed: true, sha256: sha256(original.bytes), backup: name, mode: original.mode });
-    }
-    const manifest: BackupManifest = { version: 1, createdAt: (opts.now ?? new Date()).toISOString(), files };
-    await writeDurable(join(dir, MANIFEST), Buffer.from(JSON.stringify(manifest, null, 2) + '\n'), 0o600);
-    await fsyncDir(dir);
-    return dir;
-  } catch (err) {
-    await fsp.rm(dir, { recursive: true, force: true });
-    throw err;
+    return { dir, partial };
   }
 }
 
-/** `.<name>.aider-mlx-<pid>-<rand>.tmp` beside the target, created with the final mode, synced. */
-async function writeTemp(target: string, bytes: Buffer, mode?: number): Promise<string> {
-  const temp = join(dirname(target), `.${basename(target)}.aider-mlx-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+async function fillBackupSet(
+  set: ReservedSet,
+  ops: Op[],
+  originals: Map<Op, Original>,
+  names: Map<Op, string>,
+  opts: ApplyOptions,
+): Promise<string> {
+  const files: BackupManifest['files'] = [];
+  for (const op of ops) {
+    const original = originals.get(op);
+    if (!original) {
+      files.push({ path: op.path, existed: false, sha256: null, backup: null, mode: null });
+      continue;
+    }
+    const name = names.get(op)!;
+    // Backups may hold keys: never more open than 0600.
+    await writeDurable(join(set.partial, name), original.bytes, 0o600);
+    files.push({ path: op.path, existed: true, sha256: sha256(original.bytes), backup: name, mode: original.mode });
+  }
+  const manifest: BackupManifest = { version: 1, createdAt: (opts.now ?? new Date()).toISOString(), files };
+  await writeDurable(join(set.partial, MANIFEST), Buffer.from(JSON.stringify(manifest, null, 2) + '\n'), 0o600);
+  await fsyncDir(set.partial);
+  // A set appears whole or not at all: a kill while it is written leaves only a `.partial-<pid>`.
+  await fsp.rename(set.partial, set.dir);
+  await fsyncDir(dirname(set.dir));
+  return set.dir;
+}
+
+/** Remove half-made backup sets of runs that are gone. */
+async function sweepPartialBackups(backupRoot: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(backupRoot);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const at = name.lastIndexOf(PARTIAL);
+    if (at < 0) continue;
+    const pid = Number(name.slice(at + PARTIAL.length));
+    if (Number.isInteger(pid) && pid > 0 && !alive(pid)) await fsp.rm(join(backupRoot, name), { recursive: true, force: true });
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await fsp.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function writeTempAt(temp: string, bytes: Buffer, mode?: number): Promise<void> {
   try {
     await writeDurable(temp, bytes, mode);
   } catch (err) {
     await fsp.rm(temp, { force: true });
     throw err;
   }
+}
+
+/** A temp beside the target (named so Aider's `.aider*` ignore pattern covers it), synced. */
+async function writeTemp(target: string, bytes: Buffer, mode?: number): Promise<string> {
+  const temp = tempPathFor(target);
+  await writeTempAt(temp, bytes, mode);
   return temp;
 }
 
 async function writeDurable(path: string, bytes: Buffer, mode?: number): Promise<void> {
-  const fh = await fsp.open(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, mode ?? 0o666);
+  // A new file without an explicit mode is 0644 at most: a umask of 000 must not make it world-writable.
+  const fh = await fsp.open(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, mode ?? 0o644);
   try {
     // The umask can only narrow a mode; chmod makes an explicit one exact.
     if (mode !== undefined) await fh.chmod(mode);

@@ -85,7 +85,7 @@ export async function runSetup(input: SetupInput, caps: SetupCaps): Promise<Setu
   if (caps.signal?.aborted) throw new CancelledError();
 
   const failed = checks.some((c) => c.status === 'fail');
-  const planned: PlannedWrite[] = await planWrites(composed.changes);
+  const planned: PlannedWrite[] = await planWrites(composed.changes, { force: input.force });
   const result: SetupResult = {
     code: failed ? EXIT.verify : EXIT.ok,
     plan,

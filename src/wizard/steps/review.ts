@@ -9,7 +9,10 @@ export const review: Step = {
   id: 'review',
   title: 'Review',
   async run(ctx) {
-    const planned = await planWrites(ctx.composed!.changes, { label: (p) => tildify(p, ctx.hostEnv) });
+    const planned = await planWrites(ctx.composed!.changes, {
+      label: (p) => tildify(p, ctx.hostEnv),
+      force: Boolean(ctx.fixed.replace ?? ctx.answers.replace),
+    });
     ctx.planned = planned;
     const files: ReviewFile[] = planned.map((p) => ({
       path: p.path,
