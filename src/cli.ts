@@ -1,6 +1,7 @@
 import { formatError, EXIT, UsageError } from './errors.js';
 import { RECOVERING_COMMANDS, recoverBeforeCommand } from './commands/recover.js';
 import { VERSION } from './version.js';
+import { envSecrets, redact } from './lib/redact.js';
 
 const HELP = `aider-mlx ${VERSION} — Aider coding against local MLX models
 
@@ -125,7 +126,8 @@ main(process.argv.slice(2)).then(
   },
   (err) => {
     const { text, code } = formatError(err);
-    process.stderr.write(`${text}\n`);
+    // No error message prints a key, whatever it quotes (a user's file, a child's output).
+    process.stderr.write(`${redact(text, envSecrets(process.env))}\n`);
     process.exitCode = code;
   },
 );

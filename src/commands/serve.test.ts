@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Plan } from '../config/plan.js';
 import { planToYaml } from '../config/plan-file.js';
-import { configPaths, type Env } from '../lib/paths.js';
+import { configPaths, packageRoot, type Env } from '../lib/paths.js';
+import { ownedLocations } from '../service/locations.js';
 import { findFreePort, isPortFree } from '../servers/ports.js';
 import { runServe } from './serve.js';
 
@@ -89,6 +90,38 @@ describe('aider-mlx serve', () => {
     expect(await runServe(['--stand-in', '--once'], i)).toBe(1);
     expect(o.err).toMatch(/✗ proxy 127\.0\.0\.1:\d+: failed — litellm is not installed \(not on PATH\): `aider-mlx install litellm`/);
     expect(o.err).toContain('2 of 3 up.');
+  });
+
+  it('--verbose and the log files redact what the children print, line by line (L8)', async () => {
+    await writePlan('direct');
+    // An mlx_lm.server that prints keys, one of them split across two writes, then serves.
+    const bin = join(home, 'fakebin');
+    fs.mkdirSync(bin);
+    fs.writeFileSync(
+      join(bin, 'mlx_lm.server'),
+      [
+        '#!/bin/sh',
+        "printf 'env: OPENAI_API_KEY=sk-openai-ENVSE'",
+        'sleep 0.3',
+        "printf 'CRET-0123456789abcdef HF_TOKEN=hf_ENVSECRETabcdefgh\\n'",
+        "printf 'POST /v1 Authorization: Bearer ENVSECRET-bearer-0123456789\\n'",
+        'echo "my service says $MY_SERVICE_TOKEN"',
+        `exec "${process.execPath}" "${join(packageRoot(), 'bin', 'aider-mlx.js')}" fake-mlx-server "$@"`,
+      ].join('\n') + '\n',
+      { mode: 0o755 },
+    );
+    env.PATH = `${bin}:${process.env.PATH}`;
+    env.MY_SERVICE_TOKEN = 'plainENVSECRETvalue';
+    const { o, io: i } = io();
+    expect(await runServe(['--verbose', '--once'], i)).toBe(0);
+    expect(o.err).toContain('env: OPENAI_API_KEY=<redacted> HF_TOKEN=<redacted>');
+    expect(o.err).toContain('Authorization: Bearer <redacted>');
+    expect(o.err).toContain('my service says <redacted>');
+    expect(o.err).not.toContain('ENVSECRET');
+    const logs = ownedLocations(env).logs;
+    const text = fs.readdirSync(logs).map((f) => fs.readFileSync(join(logs, f), 'utf8')).join('');
+    expect(text).toContain('env: OPENAI_API_KEY=<redacted> HF_TOKEN=<redacted>');
+    expect(text).not.toContain('ENVSECRET');
   });
 
   it('without a plan says to run setup', async () => {

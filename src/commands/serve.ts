@@ -8,8 +8,7 @@ import { EXIT, UsageError } from '../errors.js';
 import { configPaths, tildify, type Env } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
 import type { Plan } from '../config/plan.js';
-import { proxyKey } from '../config/secrets.js';
-import { redact } from '../config/secrets.js';
+import { envSecrets, proxyKey, redact, redactDeep } from '../config/secrets.js';
 import { ownedLocations } from '../service/locations.js';
 import { formatEvent, formatSummary } from '../serve/plain.js';
 import { prepareServing } from '../serve/serve.js';
@@ -67,11 +66,12 @@ export async function runServe(args: string[], io: ServeIo): Promise<number> {
   const plan = await readPlan(env);
   if (!plan) throw new UsageError(`No plan yet at ${tildify(configPaths(env).plan, env)}.`, 'Run `npx aider-mlx setup` first.');
   const key = plan.mode === 'proxy' ? await proxyKey(env) : undefined;
-  const hide = (s: string) => redact(s, [key]);
+  const secrets = [key, ...envSecrets(env)];
+  const hide = (s: string) => redact(s, secrets);
 
   const show = (e: SupervisorEvent) => {
     if (values.json) {
-      if (e.type === 'state') io.out(hide(JSON.stringify({ at: new Date(e.at).toISOString(), ...e.unit, logTail: undefined, previous: e.previous })) + '\n');
+      if (e.type === 'state') io.out(JSON.stringify(redactDeep({ at: new Date(e.at).toISOString(), ...e.unit, logTail: undefined, previous: e.previous }, secrets)) + '\n');
       return;
     }
     for (const line of formatEvent(e, { verbose: values.verbose ?? false })) io.err(hide(line) + '\n');

@@ -90,13 +90,15 @@ function printText(r: SetupResult, out: (s: string) => void, fmt: { formatCheck:
  * (an answers file, or reconfigure's current plan) come first: the flags typed win over them.
  */
 export async function runNonInteractive(o: { baseArgs: string[]; rest: string[]; allowNoEditor?: boolean; cwd?: string }): Promise<number> {
-  const [{ parseSetupFlags }, { runSetup }, { maxContextFromCache }, { formatCheck }, { tildify }] = await Promise.all([
+  const [{ parseSetupFlags }, { runSetup }, { maxContextFromCache }, { formatCheck }, { tildify }, { envSecrets, redact, redactDeep }] = await Promise.all([
     import('../setup/flags.js'),
     import('../setup/run.js'),
     import('../setup/model-config.js'),
     import('../lib/check.js'),
     import('../lib/paths.js'),
+    import('../lib/redact.js'),
   ]);
+  const secrets = envSecrets(process.env);
   const input = parseSetupFlags([...o.baseArgs, ...o.rest]);
   if (!input.yes && !o.allowNoEditor && !input.editor) {
     throw new UsageError(
@@ -113,13 +115,14 @@ export async function runNonInteractive(o: { baseArgs: string[]; rest: string[];
       env: process.env,
       cwd: o.cwd ?? process.cwd(),
       signal: ctrl.signal,
-      progress: input.json ? undefined : (l) => process.stderr.write(`${l}\n`),
+      progress: input.json ? undefined : (l) => process.stderr.write(`${redact(l, secrets)}\n`),
       maxContextOf: (m) => maxContextFromCache(m, process.env),
     });
     if (input.json) {
+      // Every value redacted: diffs, checks' observed text, notes (the user's own keys included).
       process.stdout.write(
         JSON.stringify(
-          {
+          redactDeep({
             ok: result.code === 0,
             exitCode: result.code,
             dryRun: result.dryRun,
@@ -130,12 +133,12 @@ export async function runNonInteractive(o: { baseArgs: string[]; rest: string[];
             written: result.written,
             backupDir: result.backupDir ?? null,
             next: result.next,
-          },
+          }, secrets),
           null,
           2,
         ) + '\n',
       );
-    } else printText(result, (s) => process.stdout.write(s), { formatCheck, tildify });
+    } else printText(result, (s) => process.stdout.write(redact(s, secrets)), { formatCheck, tildify });
     return result.code;
   } catch (e) {
     if (ctrl.signal.aborted) throw new CancelledError();

@@ -17,7 +17,7 @@ import { readPlan } from '../config/plan-file.js';
 import type { Plan } from '../config/plan.js';
 import { mergeAiderConf, mergeModelMetadata, mergeModelSettings } from '../config/merge.js';
 import { AIDER_FILES, renderFiles } from '../config/render.js';
-import { proxyKey } from '../config/secrets.js';
+import { proxyKey, redact } from '../config/secrets.js';
 import { AGENT_PREFIX, ownedLocations } from '../service/locations.js';
 import { readInstallRecord, uninstallCommand, type InstallRecord } from '../tools/record.js';
 import { isInteractive, terminalAsker, type Asker } from '../tools/ask.js';
@@ -186,7 +186,7 @@ async function aiderFileItems(plan: Plan, env: Env, originals: Map<string, Buffe
       const theirs = (dataOf(existing, 'yaml') ?? {}) as Record<string, unknown>;
       // A key goes only while it still holds the value we wrote: a changed one is the user's now.
       const remove = Object.keys(ours).filter((k) => k in theirs && isDeepStrictEqual(theirs[k], ours[k]));
-      kept.push(...Object.keys(ours).filter((k) => k in theirs && !remove.includes(k)).map((k) => `${k}: ${JSON.stringify(theirs[k])}`));
+      kept.push(...Object.keys(ours).filter((k) => k in theirs && !remove.includes(k)).map((k) => redact(`${k}: ${JSON.stringify(theirs[k])}`)));
       const r = mergeAiderConf(existing, '', path, { remove });
       stripped = r.text;
       removed = r.removed;

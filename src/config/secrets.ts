@@ -25,9 +25,5 @@ export function newProxyKey(): string {
   return `sk-aider-mlx-${randomBytes(24).toString('hex')}`;
 }
 
-/** Replace every secret in text meant for a terminal, a log or --json. */
-export function redact(text: string, secrets: Array<string | undefined>): string {
-  let out = text;
-  for (const s of secrets) if (s && s.length >= 8) out = out.split(s).join('<redacted>');
-  return out;
-}
+/** The one redactor (src/lib/redact.ts): every diff, --json, log line, error and review screen uses it. */
+export { envSecrets, isSecretName, lineRedactor, redact, redactDeep, REDACTED } from '../lib/redact.js';

@@ -9,10 +9,14 @@ import { servedModels } from './names.js';
 import type { Plan } from './plan.js';
 import { planToYaml } from './plan-file.js';
 import { AIDER_FILES, renderFiles, type RenderedFiles } from './render.js';
-import { proxyKey } from './secrets.js';
+import { proxyKey, redact } from './secrets.js';
 
-/** Keys whose replacement would silently move a user's existing Aider setup to our servers. */
-const GUARDED_KEYS = ['model', 'editor-model', 'weak-model', 'openai-api-base'];
+/**
+ * Keys whose replacement would silently move a user's existing Aider setup to our servers, or
+ * drop their own API key: replacing one of the user's values takes a yes (--force, or the wizard's
+ * conflict question), and the review says so.
+ */
+const GUARDED_KEYS = ['model', 'editor-model', 'weak-model', 'openai-api-base', 'openai-api-key'];
 /** Conf keys this tool may set; dropped again when a later plan no longer needs them. */
 const MANAGED_KEYS = ['architect', 'editor-model', 'model-settings-file', 'model-metadata-file'];
 
@@ -23,6 +27,19 @@ export interface ComposedWrites {
   proxyKey: string;
   /** Values the user set that we would replace (project/global scope only). */
   conflicts: Array<Conflict & { path: string }>;
+}
+
+/**
+ * A conflict in words, secrets redacted: `sets` is what the user's file says (`openai-api-key:
+ * <redacted>`), `with` what setup would put there.
+ */
+export function describeConflict(c: Conflict & { path: string }, env: Env): { file: string; sets: string; with: string } {
+  const secret = c.key === 'openai-api-key';
+  return {
+    file: tildify(c.path, env),
+    sets: redact(`${c.key}: ${String(c.from)}`),
+    with: secret ? "aider-mlx's key for the local servers" : redact(String(c.to)),
+  };
 }
 
 async function readIfExists(path: string): Promise<string | undefined> {
@@ -62,6 +79,8 @@ export async function composeWrites(plan: Plan, env: Env, prev?: Plan): Promise<
     const prevConf = (parse(renderFiles(prev, renderPaths(prev, env, key)).conf) ?? {}) as Record<string, unknown>;
     for (const k of GUARDED_KEYS) if (prevConf[k] !== undefined) ours.add(`${k}=${String(prevConf[k])}`);
   }
+  // A key of ours (the proxy's master key, an older one, or the local placeholder) is ours without a plan too.
+  const oursByShape = (c: Conflict) => c.key === 'openai-api-key' && typeof c.from === 'string' && c.from.startsWith('sk-aider-mlx-');
 
   const confPath = join(plan.aider.dir, AIDER_FILES.conf);
   const settingsPath = join(plan.aider.dir, AIDER_FILES.settings);
@@ -78,7 +97,7 @@ export async function composeWrites(plan: Plan, env: Env, prev?: Plan): Promise<
     plan.aider.scope === 'profile'
       ? []
       : conf.conflicts
-          .filter((c) => GUARDED_KEYS.includes(c.key) && c.from !== undefined && c.from !== null && !ours.has(`${c.key}=${String(c.from)}`))
+          .filter((c) => GUARDED_KEYS.includes(c.key) && c.from !== undefined && c.from !== null && !ours.has(`${c.key}=${String(c.from)}`) && !oursByShape(c))
           .map((c) => ({ ...c, path: confPath }));
 
   // A link shipped in a cloned project must not make setup edit a file outside it; in the home

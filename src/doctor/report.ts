@@ -4,34 +4,14 @@
  * with a stable schema. Both redact keys.
  */
 import { tildify, type Env } from '../lib/paths.js';
+// The one redactor, shared with setup, serve and the wizard.
+import { redact, redactDeep } from '../lib/redact.js';
 import type { DoctorReport } from './run.js';
 import { GROUP_TITLES, GROUPS, type DoctorCheck } from './types.js';
 
+export { redact };
+
 export const JSON_SCHEMA_ID = 'aider-mlx/doctor@1';
-
-const SECRET_PATTERNS: RegExp[] = [
-  /\b(sk-[A-Za-z0-9_-]{2})[A-Za-z0-9_-]{6,}/g,
-  /\b(hf_)[A-Za-z0-9]{8,}/g,
-  /\b(Bearer )[A-Za-z0-9._~+/=-]{8,}/g,
-  /\b((?:api[_-]?key|master[_-]?key|token)["']?\s*[:=]\s*["']?)(?!<redacted>)[^\s"',}]{8,}/gi,
-];
-
-/** Replace known secrets and anything shaped like a key with `<redacted>` (a key prefix stays, so `sk-…` still reads as a key). */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of [...secrets].sort((a, b) => b.length - a.length)) if (s.length >= 8) out = out.split(s).join('<redacted>');
-  for (const re of SECRET_PATTERNS) out = out.replace(re, (_m, keep: string) => `${keep}<redacted>`);
-  return out;
-}
-
-function redactDeep<T>(v: T, secrets: readonly string[]): T {
-  if (typeof v === 'string') return redact(v, secrets) as T;
-  if (Array.isArray(v)) return v.map((x) => redactDeep(x, secrets)) as T;
-  if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redactDeep(x, secrets)])) as T;
-  }
-  return v;
-}
 
 export interface JsonCheck {
   id: string;

@@ -1,5 +1,7 @@
 import { execa, type ResultPromise } from 'execa';
+import { StringDecoder } from 'node:string_decoder';
 import type { Env } from './paths.js';
+import { envSecrets, lineRedactor } from './redact.js';
 
 /** The one place that spawns processes: argument arrays only, never a shell string. */
 export async function run(
@@ -35,11 +37,13 @@ export function spawnService(
     buffer: false,
   });
   if (opts.onLine && child.all) {
-    let rest = '';
-    child.all.on('data', (chunk: Buffer) => {
-      const lines = (rest + chunk.toString('utf8')).split('\n');
-      rest = lines.pop() ?? '';
-      for (const l of lines) opts.onLine!(l);
+    // Whole lines only, each redacted (a key the child prints may come in two chunks).
+    const lines = lineRedactor(opts.onLine, envSecrets((opts.env ?? process.env) as Record<string, string | undefined>));
+    const utf8 = new StringDecoder('utf8');
+    child.all.on('data', (chunk: Buffer) => lines.write(utf8.write(chunk)));
+    child.all.on('end', () => {
+      lines.write(utf8.end());
+      lines.end();
     });
   }
   const stop = async () => {

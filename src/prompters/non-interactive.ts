@@ -78,6 +78,7 @@ export class NonInteractivePrompter implements Prompter {
 
   async review(q: ReviewQuestion): Promise<boolean> {
     for (const f of q.files) this.out(`  ${f.status === 'unchanged' ? 'unchanged' : f.status === 'create' ? 'create   ' : 'update   '} ${f.label}`);
+    for (const h of q.help ?? []) this.out(`  ${h}`);
     const a = this.answer(q);
     if (a !== undefined) return a === true || /^(y|yes|true|1)$/i.test(String(a));
     if (this.opts.yes) return true;

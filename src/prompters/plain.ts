@@ -109,6 +109,8 @@ export function createPlainPrompter(o: PlainOptions): Prompter {
     },
     async review(q: ReviewQuestion): Promise<boolean> {
       for (const l of reviewLines(q.files)) write(l);
+      if (q.help?.length) write('');
+      helpLines(q.help);
       const v = await ask((ctx) =>
         select<'write' | 'cancel'>(
           {

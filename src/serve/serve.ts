@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { servedModels } from '../config/names.js';
 import type { Plan } from '../config/plan.js';
 import type { Env } from '../lib/paths.js';
+import { envSecrets, redact } from '../lib/redact.js';
 import type { ServerKind } from '../servers/launch.js';
 import type { Exec } from '../servers/ports.js';
 import { buildUnits } from './units.js';
@@ -67,6 +68,14 @@ export function prepareServing(plan: Plan, caps: ServeCaps): PreparedServing {
     ...(caps.proxyKey ? { proxyKey: caps.proxyKey } : {}),
     modelsUp,
   });
+
+  // What the children print is redacted line by line before it reaches a log file, the
+  // dashboard, --verbose or a unit's last words: the proxy's key, the environment's keys, key shapes.
+  const secrets = [caps.proxyKey, ...envSecrets(caps.env)];
+  for (const u of units) {
+    const start = u.start.bind(u);
+    u.start = (onLine) => start((line) => onLine(redact(line, secrets)));
+  }
 
   const streams = new Map<string, WriteStream>();
   const logFiles = new Map<string, string>();

@@ -4,7 +4,7 @@ import type { Check } from '../lib/check.js';
 import { configPaths, tildify, type Env } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
 import type { Plan } from '../config/plan.js';
-import { composeWrites } from '../config/write.js';
+import { composeWrites, describeConflict } from '../config/write.js';
 import { servedModels } from '../config/names.js';
 import { redact } from '../config/secrets.js';
 import { buildPlan } from './build-plan.js';
@@ -69,9 +69,9 @@ export async function runSetup(input: SetupInput, caps: SetupCaps): Promise<Setu
 
   const composed = await composeWrites(plan, caps.env, prev);
   if (composed.conflicts.length && !input.force) {
-    const c = composed.conflicts[0]!;
+    const c = describeConflict(composed.conflicts[0]!, caps.env);
     throw new UsageError(
-      `${tildify(c.path, caps.env)} already sets ${c.key}: ${String(c.from)}; setup would replace it with ${String(c.to)}.`,
+      `${c.file} already sets ${c.sets}; setup would replace it with ${c.with}.`,
       `Keep your setup and use --scope profile (isolated, run with \`aider-mlx aider\`)${plan.aider.scope === 'global' ? ' or --scope project' : ''}, or pass --force to replace it (a backup is kept).`,
     );
   }

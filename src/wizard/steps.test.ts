@@ -150,6 +150,26 @@ describe('scope', () => {
   });
 });
 
+describe("the user's own openai-api-key (L11)", () => {
+  it('replacing it is the conflict question, and the review says it replaces their key; no key is shown', async () => {
+    t = await makeTestCtx([['scope', 'project'], ['conflict', 'replace']]);
+    const mine = 'openai-api-key: sk-proj-REALUSERKEY-abcdefghijklmnop1234\nanthropic-api-key: sk-ant-REALANTHROPIC-xyz987654321\n';
+    await writeFile(join(t.project, '.aider.conf.yml'), mine);
+    const r = await runWizard(t.ctx);
+    expect(r.code).toBe(0);
+    const conflict = t.prompter.rec.questions.get('conflict')!;
+    expect(conflict.message).toMatch(/\.aider\.conf\.yml already sets openai-api-key: <redacted>$/);
+    const review = t.prompter.rec.questions.get('review') as unknown as { help?: string[]; files: Array<{ diff: string }> };
+    expect(review.help?.join('\n')).toMatch(/^Replaces your openai-api-key: <redacted> in .*\.aider\.conf\.yml with aider-mlx's key/);
+    const shown = JSON.stringify([conflict, review]);
+    expect(shown).not.toMatch(/REALUSERKEY|REALANTHROPIC|sk-aider-mlx-[0-9a-f]{48}/);
+    expect(review.files.map((f) => f.diff).join('')).toMatch(/^-openai-api-key: <redacted>$/m);
+    const conf = await readFile(join(t.project, '.aider.conf.yml'), 'utf8');
+    expect(conf).toContain('anthropic-api-key: sk-ant-REALANTHROPIC-xyz987654321');
+    expect(conf).not.toContain('REALUSERKEY');
+  });
+});
+
 describe('non-interactive face', () => {
   it('fails at once naming the flag when a question has no answer', async () => {
     t = await makeTestCtx([]);

@@ -148,6 +148,74 @@ describe('setup --yes over existing files', () => {
   });
 });
 
+describe("the user's own API keys (H3, L11)", () => {
+  const USER_CONF = 'openai-api-key: sk-proj-REALUSERKEY-abcdefghijklmnop1234\nanthropic-api-key: sk-ant-REALANTHROPIC-xyz987654321\ndark-mode: true\n';
+  const noKeys = (text: string) => {
+    expect(text).not.toContain('REALUSERKEY');
+    expect(text).not.toContain('REALANTHROPIC');
+    expect(text).not.toMatch(/sk-aider-mlx-[0-9a-f]{48}/);
+  };
+
+  it('setup --dry-run, text and --json, never prints them; the diff still says which key changes', async () => {
+    const s = sandbox();
+    writeFileSync(files(s).conf, USER_CONF);
+    // Without --force the dry run stops at the conflict, naming the key, not its value.
+    const stop = await cli(flags(['--dry-run']), { cwd: s.repo, env: s.env });
+    expect(stop.code).toBe(2);
+    noKeys(stop.stdout + stop.stderr);
+    expect(stop.stderr).toMatch(/already sets openai-api-key: <redacted>/);
+
+    const r = await cli(flags(['--dry-run', '--force']), { cwd: s.repo, env: s.env });
+    expect(r.code, r.stderr).toBe(0);
+    noKeys(r.stdout + r.stderr);
+    expect(r.stdout).toMatch(/^-openai-api-key: <redacted>$/m);
+    expect(r.stdout).toMatch(/^\+openai-api-key: <redacted>/m);
+    expect(r.stdout).toMatch(/^ anthropic-api-key: <redacted>$/m);
+
+    const j = await cli(flags(['--dry-run', '--force', '--json']), { cwd: s.repo, env: s.env });
+    expect(j.code, j.stderr).toBe(0);
+    noKeys(j.stdout + j.stderr);
+    const out = JSON.parse(j.stdout) as { files: Array<{ path: string; diff: string }> };
+    const conf = out.files.find((f) => f.path === files(s).conf)!;
+    expect(conf.diff).toMatch(/^-openai-api-key: <redacted>$/m);
+    expect(readFileSync(files(s).conf, 'utf8')).toBe(USER_CONF);
+    expect(existsSync(files(s).plan)).toBe(false);
+  });
+
+  it('replacing their openai-api-key is a conflict: --yes stops (exit 2), --force replaces it and keeps the backup; a rerun is no conflict', async () => {
+    const s = sandbox();
+    writeFileSync(files(s).conf, USER_CONF);
+    const r = await cli(flags(), { cwd: s.repo, env: s.env });
+    expect(r.code).toBe(2);
+    noKeys(r.stdout + r.stderr);
+    expect(r.stderr).toMatch(/\.aider\.conf\.yml already sets openai-api-key: <redacted>; setup would replace it with aider-mlx's key/);
+    expect(r.stderr).toMatch(/--force to replace it \(a backup is kept\)/);
+    expect(readFileSync(files(s).conf, 'utf8')).toBe(USER_CONF);
+    expect(existsSync(files(s).plan)).toBe(false);
+
+    const f = await cli(flags(['--force']), { cwd: s.repo, env: s.env });
+    expect(f.code, f.stderr).toBe(0);
+    noKeys(f.stdout + f.stderr);
+    const conf = parse(readFileSync(files(s).conf, 'utf8'));
+    expect(conf['openai-api-key']).toMatch(/^sk-aider-mlx-[0-9a-f]{48}$/);
+    expect(conf['anthropic-api-key']).toBe('sk-ant-REALANTHROPIC-xyz987654321');
+    const set = backups(s);
+    expect(set).toHaveLength(1);
+    const saved = readdirSync(join(s.config, 'backups', set[0]!), { recursive: true, encoding: 'utf8' })
+      .map((p) => join(s.config, 'backups', set[0]!, p))
+      .filter((p) => statSync(p).isFile())
+      .map((p) => readFileSync(p, 'utf8'));
+    expect(saved).toContain(USER_CONF);
+
+    // The key there now is ours: a rerun without --force changes nothing and asks nothing.
+    const before = snapshot(s);
+    const again = await cli(flags(), { cwd: s.repo, env: s.env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(snapshot(s)).toEqual(before);
+    expect(backups(s)).toHaveLength(1);
+  });
+});
+
 describe('setup --yes: bad input gets one clear line and writes nothing', () => {
   const cases: Array<[string, string[], RegExp]> = [
     ['port 0', ['--editor', EDITOR, '--editor-port', '0'], /--editor-port must be a whole number from 1 to 65535 \(got "0"\)/],

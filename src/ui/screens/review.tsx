@@ -4,6 +4,7 @@ import { Box, Text, useInput } from 'ink';
 import { KEYS } from '../keys.js';
 import type { Screen } from '../store.js';
 import type { Theme } from '../theme.js';
+import { HelpLines } from '../components/basics.js';
 
 interface State {
   file: number;
@@ -14,7 +15,7 @@ export function ReviewScreen({ s, theme, rows }: { s: Extract<Screen, { kind: 'r
   const files = s.q.files;
   const firstChanged = Math.max(0, files.findIndex((f) => f.status !== 'unchanged'));
   // Kept shorter than the terminal: header, message, file list, rule, hints take ~12 rows.
-  const diffRows = Math.max(4, rows - files.length - 12);
+  const diffRows = Math.max(4, rows - files.length - 12 - (s.q.help?.length ?? 0));
   const linesOf = (i: number) => (files[i]?.diff ? files[i]!.diff.replace(/\n$/, '').split('\n') : ['(no change)']);
   const [st, dispatch] = useReducer(
     (p: State, a: 'up' | 'down' | 'scrollUp' | 'scrollDown'): State => {
@@ -42,6 +43,7 @@ export function ReviewScreen({ s, theme, rows }: { s: Extract<Screen, { kind: 'r
         <Text color={theme.accent}>? </Text>
         <Text bold>{s.q.message}</Text>
       </Text>
+      <HelpLines theme={theme} lines={s.q.help} />
       {files.map((f, i) => (
         <Text key={f.path} wrap="truncate-end">
           <Text color={i === st.file ? theme.selected : undefined} bold={i === st.file}>{`${i === st.file ? '❯' : ' '} ${f.status === 'create' ? 'create   ' : f.status === 'update' ? 'update   ' : 'unchanged'} `}</Text>

@@ -2,6 +2,7 @@ import { CancelledError } from '../../errors.js';
 import { planWrites } from '../../lib/fs.js';
 import { tildify } from '../../lib/paths.js';
 import { redact } from '../../config/secrets.js';
+import { describeConflict } from '../../config/write.js';
 import type { ReviewFile } from '../prompter.js';
 import type { Step } from '../step.js';
 
@@ -24,9 +25,15 @@ export const review: Step = {
       ctx.prompter.note('info', 'Nothing to change: the files already hold this setup.');
       return;
     }
+    // The user's own values this setup replaces (they said so at the conflict question): said again here.
+    const help = ctx.composed!.conflicts.map((c) => {
+      const d = describeConflict(c, ctx.hostEnv);
+      return `Replaces your ${d.sets} in ${d.file} with ${d.with} (your file is kept in the backup).`;
+    });
     const ok = await ctx.prompter.review({
       id: 'review',
       message: ctx.dryRun ? 'Dry run: these are the changes (nothing will be written)' : 'Write these files?',
+      ...(help.length ? { help } : {}),
       files,
     });
     if (!ok) throw new CancelledError();

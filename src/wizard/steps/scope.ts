@@ -1,5 +1,5 @@
 import type { Scope } from '../../config/plan.js';
-import { composeWrites } from '../../config/write.js';
+import { composeWrites, describeConflict } from '../../config/write.js';
 import { tildify } from '../../lib/paths.js';
 import type { Choice } from '../prompter.js';
 import { inSequence, type Step } from '../step.js';
@@ -54,11 +54,12 @@ export const scope: Step = {
           const composed = await composeWrites(plan, ctx.env, ctx.survey?.prevPlan);
           const c = composed.conflicts[0];
           if (c && !(ctx.fixed.replace ?? ctx.answers.replace)) {
+            const d = describeConflict(c, ctx.hostEnv);
             const v = await ctx.prompter.select<'profile' | 'replace'>({
               id: 'conflict',
               flag: '--force (replace) or --scope profile',
-              message: `${tildify(c.path, ctx.hostEnv)} already sets ${c.key}: ${String(c.from)}`,
-              help: [`This setup would replace it with ${String(c.to)}.`],
+              message: `${d.file} already sets ${d.sets}`,
+              help: [`This setup would replace it with ${d.with}.`],
               choices: [
                 ...(plan.aider.scope !== 'profile' && !ctx.fixed.scope ? [{ value: 'profile' as const, label: 'Keep it: use an isolated profile instead', hint: '`aider-mlx aider`' }] : []),
                 { value: 'replace', label: 'Replace it', hint: 'a backup is kept' },
