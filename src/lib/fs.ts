@@ -16,6 +16,8 @@ export interface FileChange {
   content: string | Uint8Array;
   /** Final permission bits (0o600 for files that hold a key); default: keep the old file's. */
   mode?: number;
+  /** Remove the file instead (`content` is ignored); it goes into the backup set like a replaced one. */
+  delete?: boolean;
 }
 
 export interface PlannedWrite {
@@ -25,6 +27,8 @@ export interface PlannedWrite {
   target: string;
   content: string | Uint8Array;
   mode?: number;
+  /** The file is removed, not written. */
+  delete?: boolean;
   existed: boolean;
   oldContent?: string;
   oldMode?: number;
@@ -69,16 +73,17 @@ export async function planWrites(
     const path = resolve(change.path);
     const target = await resolveTarget(path);
     const old = await readIfExists(target);
-    const bytes = toBuffer(change.content);
+    const bytes = change.delete ? Buffer.alloc(0) : toBuffer(change.content);
     const oldMode = old ? (await fsp.stat(target)).mode & 0o777 : undefined;
     const oldContent = old?.toString('utf8');
-    const contentChanged = !old || !old.equals(bytes);
-    const modeChanged = old !== undefined && change.mode !== undefined && oldMode !== change.mode;
+    const contentChanged = change.delete ? old !== undefined : !old || !old.equals(bytes);
+    const modeChanged = !change.delete && old !== undefined && change.mode !== undefined && oldMode !== change.mode;
     out.push({
       path,
       target,
-      content: change.content,
+      content: change.delete ? '' : change.content,
       ...(change.mode !== undefined ? { mode: change.mode } : {}),
+      ...(change.delete ? { delete: true } : {}),
       existed: old !== undefined,
       ...(old ? { oldContent, oldMode } : {}),
       changed: contentChanged || modeChanged,
@@ -90,7 +95,7 @@ export async function planWrites(
 }
 
 /**
- * Write every changed file of a plan, all or nothing. Existing files about to be replaced are
+ * Write (or remove) every changed file of a plan, all or nothing. Existing files about to be replaced are
  * first copied into one backup set `backupRoot/<timestamp>/` with a manifest.
  */
 export async function applyWrites(planned: readonly PlannedWrite[], opts: ApplyOptions): Promise<ApplyResult> {
@@ -99,7 +104,7 @@ export async function applyWrites(planned: readonly PlannedWrite[], opts: ApplyO
     .map((p) => ({
       path: p.path,
       target: p.target,
-      bytes: toBuffer(p.content),
+      bytes: p.delete ? null : toBuffer(p.content),
       mode: p.mode ?? p.oldMode,
       expectSha: p.oldSha256,
     }));
