@@ -264,6 +264,18 @@ describe("uninstall keeps the user's LiteLLM config (H1)", () => {
     expect(o.o.stdout + o.o.stderr).not.toContain('s3cret-db-pass');
   });
 
+  it('a master_key of the user\'s that setup replaced (an os.environ/ reference) is put back', async () => {
+    const litellm = configPaths(env).litellm;
+    const own = USER_LITELLM.replace(`master_key: ${OWN_MASTER_KEY}`, 'master_key: os.environ/LITELLM_MASTER_KEY');
+    fs.mkdirSync(configPaths(env).dir, { recursive: true });
+    fs.writeFileSync(litellm, own, { mode: 0o600 });
+    await setupWrites(plan(project));
+    expect(fs.readFileSync(litellm, 'utf8')).not.toContain('os.environ/LITELLM_MASTER_KEY'); // setup put a generated key there
+    const o = out();
+    expect(await runUninstall(['--yes'], io(o)), o.o.stdout + o.o.stderr).toBe(0);
+    expect(fs.readFileSync(litellm, 'utf8')).toBe(own);
+  });
+
   it('a model and alerting the user added after setup stay; our models, settings and key go', async () => {
     const litellm = configPaths(env).litellm;
     await setupWrites(plan(project));

@@ -427,12 +427,9 @@ export async function planUninstall(caps: UninstallCaps): Promise<UninstallPlan>
   const backupSets = (await fsp.readdir(paths.backups, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).length;
   const removable = entries.filter((n) => n !== basename(paths.litellm) && !(n === basename(paths.backups) && keepBackups));
   if (removable.length) {
-    const what = [
-      entries.includes(basename(paths.plan)) ? 'plan' : '',
-      entries.includes(basename(paths.profile)) ? 'Aider profile' : '',
-      backupSets && !keepBackups ? `${backupSets} backup set${backupSets === 1 ? '' : 's'}, last` : '',
-    ].filter(Boolean);
-    items.push({ kind: 'config', path: loc.config, what: what.join(', ') || 'working files', plan: entries.includes(basename(paths.plan)), backupSets });
+    const what = [entries.includes(basename(paths.plan)) ? 'plan' : '', entries.includes(basename(paths.profile)) ? 'Aider profile' : ''].filter(Boolean);
+    const sets = backupSets && !keepBackups ? `${what.length ? '; then ' : ''}its ${backupSets} backup set${backupSets === 1 ? '' : 's'}, last of all` : '';
+    items.push({ kind: 'config', path: loc.config, what: (what.join(', ') || (sets ? '' : 'working files')) + sets, plan: entries.includes(basename(paths.plan)), backupSets });
   }
 
   // Every file edit and delete goes through the safe writer: all or none, the old files in a backup set.
@@ -557,14 +554,9 @@ export async function applyUninstall(p: UninstallPlan, caps: UninstallCaps): Pro
   let backupsKept: string | undefined;
   if (config) {
     const keep = new Set([basename(paths.litellm), basename(paths.plan), basename(paths.backups)]);
-    steps.push({
-      label: `${tildify(config.path, env)}: working files`,
-      run: async () => {
-        for (const name of await fsp.readdir(config.path).catch(() => [] as string[])) {
-          if (!keep.has(name)) await fsp.rm(join(config.path, name), { recursive: true, force: true });
-        }
-      },
-    });
+    for (const name of (await fsp.readdir(config.path).catch(() => [] as string[])).filter((n) => !keep.has(n)).sort()) {
+      steps.push({ label: tildify(join(config.path, name), env), run: () => fsp.rm(join(config.path, name), { recursive: true, force: true }) });
+    }
     if (config.plan) steps.push({ label: tildify(paths.plan, env), run: () => fsp.rm(paths.plan, { force: true }) });
     if (p.keepBackups) {
       if (await exists(paths.backups)) {
@@ -617,7 +609,7 @@ async function writeFailure(e: unknown, changed: PlannedWrite[], env: Env): Prom
   return new AppError(
     message,
     'Nothing was changed or removed: your Aider files, the LiteLLM config, the plan and the backups are as they were. ' +
-      'Make that folder writable (or fix the cause above), then run `aider-mlx uninstall` again.',
+      `Make ${where ? tildify(dirname(where.path), env) : 'that folder'} writable (or fix the cause above), then run \`aider-mlx uninstall\` again.`,
   );
 }
 
