@@ -480,8 +480,8 @@ export function formatUninstallPlan(p: UninstallPlan, env: Env): string {
 
 export interface UninstallReport {
   done: string[];
-  /** The step that failed, with the reason; everything after it was not touched. */
-  failed?: string;
+  /** The step that failed, with the reason (at most one: uninstall stops there); everything after it was not touched. */
+  failed: string[];
   /** What is still there because of the failure. */
   left: string[];
   /** The backups folder, when it stays. */
@@ -584,10 +584,10 @@ export async function applyUninstall(p: UninstallPlan, caps: UninstallCaps): Pro
       await step.run();
       done.push(step.label);
     } catch (e) {
-      return { done, failed: `${step.label}: ${(e as Error).message}`, left: steps.slice(n).map((s) => s.label), ...(await exists(paths.backups) ? { backupsKept: paths.backups } : {}) };
+      return { done, failed: [`${step.label}: ${(e as Error).message}`], left: steps.slice(n).map((s) => s.label), ...(await exists(paths.backups) ? { backupsKept: paths.backups } : {}) };
     }
   }
-  return { done, left: [], ...(backupsKept ? { backupsKept } : {}) };
+  return { done, failed: [], left: [], ...(backupsKept ? { backupsKept } : {}) };
 }
 
 /** The safe writer failed: say which file and why, and whether everything is still as it was. */
@@ -658,21 +658,21 @@ export async function runUninstall(args: string[], io: UninstallIo): Promise<num
   const report = await applyUninstall(plan, io);
   const litellmLeft = await exists(configPaths(io.env).litellm);
   if (values.json) {
-    io.out(redact(JSON.stringify({ ok: !report.failed, ...report, ...(litellmLeft ? { kept: [configPaths(io.env).litellm] } : {}) }, null, 2), plan.secrets) + '\n');
+    io.out(redact(JSON.stringify({ ok: report.failed.length === 0, ...report, ...(litellmLeft ? { kept: [configPaths(io.env).litellm] } : {}) }, null, 2), plan.secrets) + '\n');
   } else {
     const lines = report.done.map((d) => `  ✓ ${d}`);
-    if (report.failed) {
-      lines.push(`  ✗ ${report.failed}`);
+    if (report.failed.length) {
+      lines.push(...report.failed.map((f) => `  ✗ ${f}`));
       lines.push(`Uninstall stopped there. Still in place: ${report.left.join(', ')}.`);
       lines.push('Fix the cause above, then run `aider-mlx uninstall` again: it carries on from where it stopped.');
     } else {
       lines.push('aider-mlx is uninstalled. `npx aider-mlx setup` starts over.');
       if (litellmLeft) lines.push(`${tildify(configPaths(io.env).litellm, io.env)} stays: it holds your own entries.`);
     }
-    if (report.backupsKept) lines.push(`The backup sets stay in ${tildify(report.backupsKept, io.env)}${report.failed ? '' : '; delete that folder when you no longer need them'}.`);
+    if (report.backupsKept) lines.push(`The backup sets stay in ${tildify(report.backupsKept, io.env)}${report.failed.length ? '' : '; delete that folder when you no longer need them'}.`);
     io.out(redact(lines.join('\n') + '\n', plan.secrets));
   }
-  return report.failed ? EXIT.usage : EXIT.ok;
+  return report.failed.length ? EXIT.usage : EXIT.ok;
 }
 
 export async function runUninstallCommand(args: string[]): Promise<number> {
