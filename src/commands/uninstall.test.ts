@@ -2,15 +2,16 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UsageError } from '../errors.js';
-import { applyWrites, planWrites } from '../lib/fs.js';
+import { parse as parseYaml } from 'yaml';
+import { AppError, UsageError } from '../errors.js';
+import { applyWrites, planWrites, type RenameFn } from '../lib/fs.js';
 import { configPaths, type Env } from '../lib/paths.js';
 import { composeWrites } from '../config/write.js';
 import type { Plan } from '../config/plan.js';
 import { AIDER_FILES } from '../config/render.js';
 import { ownedLocations } from '../service/locations.js';
 import { scriptedAsker } from '../tools/ask.js';
-import { planUninstall, runUninstall } from './uninstall.js';
+import { planUninstall, runUninstall, type UninstallIo } from './uninstall.js';
 
 let home: string;
 let project: string;
@@ -205,4 +206,254 @@ describe('uninstall round trip', () => {
     ]);
     expect(fs.existsSync(loc.data)).toBe(false);
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Files people write by hand: a LiteLLM config of their own, Aider's sample config with their keys.
+
+const fixture = (name: string) => fs.readFileSync(join(import.meta.dirname, '../../test/fixtures/real-world', name), 'utf8');
+
+const OWN_MASTER_KEY = 'sk-my-own-litellm-master-key-0123456789';
+const USER_LITELLM = `# My LiteLLM proxy, shared with the team's scripts.
+model_list:
+  # cloud model for long chats
+  - model_name: gpt-4o
+    litellm_params:
+      model: openai/gpt-4o
+      api_key: os.environ/OPENAI_API_KEY
+
+general_settings:
+  master_key: ${OWN_MASTER_KEY}   # rotated monthly
+  database_url: postgresql://llm:s3cret-db-pass@localhost:5432/litellm
+litellm_settings:
+  callbacks: ["langfuse"]   # tracing
+`;
+
+const USER_OPENAI = 'sk-proj-REALUSERKEY-abcdefghijklmnop1234';
+const USER_ANTHROPIC = 'sk-ant-REALANTHROPIC-xyz987654321';
+/** Aider's own sample config, with the user's keys filled in where the sample shows them. */
+const sampleConf = () =>
+  fixture('sample.aider.conf.yml')
+    .replace(/^#openai-api-key: xxx$/m, `#openai-api-key: xxx\nopenai-api-key: ${USER_OPENAI}`)
+    .replace(/^#anthropic-api-key: xxx$/m, `#anthropic-api-key: xxx\nanthropic-api-key: ${USER_ANTHROPIC}`)
+    .replace(/^#dark-mode: false$/m, '#dark-mode: false\ndark-mode: true');
+
+/** path → bytes of every file under dir. */
+const snapshot = (dir: string) => new Map(files(dir).map((f) => [f, fs.readFileSync(f).toString('base64')]));
+
+const io = (o: ReturnType<typeof out>, over: Partial<UninstallIo> = {}): UninstallIo => ({ ...o.io, env, platform: 'linux', interactive: false, ...over });
+
+describe("uninstall keeps the user's LiteLLM config (H1)", () => {
+  it('a litellm.yaml the user had before setup comes back byte for byte; only our folder contents go', async () => {
+    const litellm = configPaths(env).litellm;
+    fs.mkdirSync(configPaths(env).dir, { recursive: true });
+    fs.writeFileSync(litellm, USER_LITELLM, { mode: 0o600 });
+    await setupWrites(plan(project));
+    const merged = fs.readFileSync(litellm, 'utf8');
+    expect(merged).toContain('mlx-qwen2.5-coder-14b-instruct-4bit'); // setup did add ours
+    expect(merged).toContain(OWN_MASTER_KEY); // and reused the user's key
+
+    const o = out();
+    expect(await runUninstall(['--yes'], io(o)), o.o.stdout + o.o.stderr).toBe(0);
+    expect(fs.readFileSync(litellm, 'utf8')).toBe(USER_LITELLM);
+    // Only litellm.yaml is left in the folder: plan and backups are gone.
+    expect(fs.readdirSync(configPaths(env).dir)).toEqual(['litellm.yaml']);
+    expect(o.o.stdout).toContain('litellm.yaml stays');
+    // The user's secrets were never printed.
+    expect(o.o.stdout + o.o.stderr).not.toContain(OWN_MASTER_KEY);
+    expect(o.o.stdout + o.o.stderr).not.toContain('s3cret-db-pass');
+  });
+
+  it('a master_key of the user\'s that setup replaced (an os.environ/ reference) is put back', async () => {
+    const litellm = configPaths(env).litellm;
+    const own = USER_LITELLM.replace(`master_key: ${OWN_MASTER_KEY}`, 'master_key: os.environ/LITELLM_MASTER_KEY');
+    fs.mkdirSync(configPaths(env).dir, { recursive: true });
+    fs.writeFileSync(litellm, own, { mode: 0o600 });
+    await setupWrites(plan(project));
+    expect(fs.readFileSync(litellm, 'utf8')).not.toContain('os.environ/LITELLM_MASTER_KEY'); // setup put a generated key there
+    const o = out();
+    expect(await runUninstall(['--yes'], io(o)), o.o.stdout + o.o.stderr).toBe(0);
+    expect(fs.readFileSync(litellm, 'utf8')).toBe(own);
+  });
+
+  it('a model and alerting the user added after setup stay; our models, settings and key go', async () => {
+    const litellm = configPaths(env).litellm;
+    await setupWrites(plan(project));
+    const ourKey = (await planUninstall({ env, platform: 'linux' })).secrets.find((s) => s.startsWith('sk-aider-mlx-'))!;
+    expect(fs.readFileSync(litellm, 'utf8')).toContain(ourKey);
+    // As the file's header invites: an own model under model_list, a setting under general_settings.
+    const edited = fs
+      .readFileSync(litellm, 'utf8')
+      .replace(/^model_list:\n/m, 'model_list:\n  # my cloud model\n  - model_name: my-gpt4o\n    litellm_params:\n      model: openai/gpt-4o\n')
+      .replace(/^general_settings:\n/m, 'general_settings:\n  alerting: [slack]\n');
+    fs.writeFileSync(litellm, edited);
+    await setupWrites(plan(project)); // a later setup keeps them
+    expect(fs.readFileSync(litellm, 'utf8')).toContain('my-gpt4o');
+
+    const o = out();
+    expect(await runUninstall(['--yes'], io(o)), o.o.stdout + o.o.stderr).toBe(0);
+    const left = fs.readFileSync(litellm, 'utf8');
+    expect(parseYaml(left)).toEqual({
+      model_list: [{ model_name: 'my-gpt4o', litellm_params: { model: 'openai/gpt-4o' } }],
+      general_settings: { alerting: ['slack'] },
+    });
+    expect(left).toContain('# my cloud model');
+    expect(left).not.toContain(ourKey);
+    expect(left).not.toContain('aider-mlx');
+    expect(fs.readdirSync(configPaths(env).dir)).toEqual(['litellm.yaml']);
+  });
+
+  it("Aider's sample config with the user's own keys comes back byte for byte (their openai-api-key too)", async () => {
+    const confPath = join(project, AIDER_FILES.conf);
+    const conf = sampleConf();
+    fs.writeFileSync(confPath, conf, { mode: 0o600 });
+    await setupWrites(plan(project));
+    const during = fs.readFileSync(confPath, 'utf8');
+    expect(during).not.toContain(USER_OPENAI); // setup put the proxy's key in its place (L11)
+    expect(during).toContain(USER_ANTHROPIC);
+
+    const o = out();
+    expect(await runUninstall(['--yes'], io(o)), o.o.stdout + o.o.stderr).toBe(0);
+    expect(fs.readFileSync(confPath, 'utf8')).toBe(conf);
+    expect(o.o.stdout + o.o.stderr).not.toContain(USER_OPENAI);
+  });
+
+  it('--dry-run shows the changes as a diff with every secret redacted, and writes nothing', async () => {
+    fs.writeFileSync(join(project, AIDER_FILES.conf), sampleConf(), { mode: 0o600 });
+    fs.mkdirSync(configPaths(env).dir, { recursive: true });
+    fs.writeFileSync(configPaths(env).litellm, USER_LITELLM, { mode: 0o600 });
+    await setupWrites(plan(project));
+    const before = snapshot(home);
+    const secrets = [USER_OPENAI, USER_ANTHROPIC, OWN_MASTER_KEY, 's3cret-db-pass'];
+    for (const args of [['--dry-run'], ['--dry-run', '--json']]) {
+      const o = out();
+      expect(await runUninstall(args, io(o))).toBe(0);
+      const raw = o.o.stdout + o.o.stderr;
+      for (const s of secrets) expect(raw, args.join(' ')).not.toContain(s);
+      const shown = args.includes('--json') ? (JSON.parse(o.o.stdout) as { items: Array<{ diff?: string }> }).items.map((i) => i.diff ?? '').join('') : raw;
+      expect(shown).toContain('<redacted>');
+      // The diff: our keys out, the user's openai-api-key back.
+      expect(shown).toContain(`--- ~/proj/${AIDER_FILES.conf}`);
+      expect(shown).toMatch(/\n-model: /);
+      expect(shown).toMatch(/\+openai-api-key: <redacted>/);
+      expect(shown).toContain('--- ~/.config/aider-mlx/litellm.yaml');
+      expect(shown).toMatch(/-  - model_name: mlx-qwen2.5-coder-14b-instruct-4bit/);
+    }
+    expect(snapshot(home)).toEqual(before);
+  });
+});
+
+describe('uninstall is all or nothing, and keeps the recovery data until the end (H2)', () => {
+  /**
+   * A read-only project folder (chmod 555) gives EACCES only to a non-root user, and these tests
+   * run as root; so the failure is injected through the safe writer's `rename` hook: every rename
+   * into the project folder fails with the EACCES a read-only folder gives.
+   */
+  const readOnly = (dir: string): RenameFn => async (from, to) => {
+    if (to.startsWith(dir + '/')) throw Object.assign(new Error(`EACCES: permission denied, rename '${from}' -> '${to}'`), { code: 'EACCES', path: to });
+    await fs.promises.rename(from, to);
+  };
+
+  it('a project folder it cannot write stops it before anything goes (exit 2), and a rerun finishes', async () => {
+    const confPath = join(project, AIDER_FILES.conf);
+    const conf = sampleConf();
+    fs.writeFileSync(confPath, conf, { mode: 0o600 });
+    fs.mkdirSync(configPaths(env).dir, { recursive: true });
+    fs.writeFileSync(configPaths(env).litellm, USER_LITELLM, { mode: 0o600 });
+    await setupWrites(plan(project));
+    const before = snapshot(home);
+
+    const o = out();
+    const err = await runUninstall(['--yes'], io(o, { rename: readOnly(project) })).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).exitCode).toBe(2);
+    expect((err as AppError).message).toContain('EACCES');
+    expect((err as AppError).tryThis).toMatch(/Nothing was changed or removed.*run `aider-mlx uninstall` again/);
+    // Not one file changed or went: plan, litellm.yaml (ours rolled back), backups, Aider files.
+    expect(snapshot(home)).toEqual(before);
+
+    const again = out();
+    expect(await runUninstall(['--yes'], io(again)), again.o.stdout + again.o.stderr).toBe(0);
+    expect(fs.readFileSync(confPath, 'utf8')).toBe(conf);
+    expect(fs.existsSync(join(project, AIDER_FILES.settings))).toBe(false);
+    expect(fs.readFileSync(configPaths(env).litellm, 'utf8')).toBe(USER_LITELLM);
+    expect(fs.existsSync(configPaths(env).backups)).toBe(false);
+  });
+
+  it('a later step that fails stops there (exit 2), keeps the plan and the backups, and a rerun finishes', async () => {
+    fs.writeFileSync(join(project, AIDER_FILES.conf), USER_CONF);
+    await setupWrites(plan(project));
+    const loc = ownedLocations(env, 'linux');
+    fs.mkdirSync(loc.data, { recursive: true });
+    fs.writeFileSync(
+      loc.installed,
+      JSON.stringify([
+        { package: 'litellm', requirement: 'litellm[proxy]==1.108.7', method: 'uv', manager: '/opt/uv', installedAt: '2026-11-25T00:00:00Z' },
+        { package: 'aider-chat', requirement: 'aider-chat==0.86.2', method: 'pipx', installedAt: '2026-11-25T00:00:00Z' },
+      ]),
+    );
+    const calls: string[] = [];
+    let pipxWorks = false;
+    const exec: UninstallIo['exec'] = async (cmd) => {
+      calls.push(cmd);
+      return cmd === 'pipx' && !pipxWorks ? { code: 1, stdout: '', stderr: 'pipx: cannot remove the venv' } : { code: 0, stdout: '', stderr: '' };
+    };
+    const o = out();
+    expect(await runUninstall(['--yes'], io(o, { exec }))).toBe(2);
+    expect(o.o.stdout).toContain('✗ aider-chat (pipx): pipx: cannot remove the venv');
+    expect(o.o.stdout).toMatch(/Still in place: .*plan\.yaml/);
+    expect(o.o.stdout).toContain('run `aider-mlx uninstall` again');
+    expect(fs.existsSync(configPaths(env).plan)).toBe(true);
+    expect(fs.readdirSync(configPaths(env).backups).length).toBeGreaterThan(0);
+    expect(fs.readFileSync(join(project, AIDER_FILES.conf), 'utf8')).toBe(USER_CONF); // that part was done, whole
+
+    pipxWorks = true;
+    calls.length = 0;
+    const again = out();
+    expect(await runUninstall(['--yes'], io(again, { exec })), again.o.stdout).toBe(0);
+    expect(calls).toEqual(['pipx']); // uv's uninstall is not run twice
+    expect(fs.existsSync(configPaths(env).dir)).toBe(false);
+    expect(fs.existsSync(loc.data)).toBe(false);
+    expect(fs.readFileSync(join(project, AIDER_FILES.conf), 'utf8')).toBe(USER_CONF);
+  });
+
+  it('--keep-backups keeps the backup sets and says where', async () => {
+    fs.writeFileSync(join(project, AIDER_FILES.conf), USER_CONF);
+    await setupWrites(plan(project));
+    const o = out();
+    expect(await runUninstall(['--yes', '--keep-backups'], io(o))).toBe(0);
+    expect(fs.readdirSync(configPaths(env).backups).filter((n) => !n.startsWith('.')).length).toBe(2); // setup's and uninstall's
+    expect(fs.existsSync(configPaths(env).plan)).toBe(false);
+    expect(o.o.stdout).toContain('The backup sets stay in ~/.config/aider-mlx/backups');
+  });
+});
+
+describe('a plan that cannot be read is no licence to delete (H2)', () => {
+  const cases: Array<[string, (text: string) => string]> = [
+    ['truncated', (t) => t.slice(0, t.indexOf('deployments') + 20)],
+    ['an alias bomb', () => `a: &a ["x","x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\n`],
+  ];
+  for (const [name, damage] of cases) {
+    it(`${name}: refused with exit 2 naming the file, nothing removed`, async () => {
+      fs.writeFileSync(join(project, AIDER_FILES.conf), USER_CONF);
+      await setupWrites(plan(project));
+      const planPath = configPaths(env).plan;
+      fs.writeFileSync(planPath, damage(fs.readFileSync(planPath, 'utf8')));
+      const before = snapshot(home);
+      const o = out();
+      const err = await runUninstall(['--yes'], io(o)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(UsageError);
+      expect((err as AppError).exitCode).toBe(2);
+      expect((err as AppError).message).toContain('~/.config/aider-mlx/plan.yaml');
+      expect((err as AppError).message).toContain('removed nothing');
+      expect((err as AppError).tryThis).toContain('aider-mlx uninstall');
+      expect(snapshot(home)).toEqual(before);
+    });
+  }
 });

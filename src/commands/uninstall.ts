@@ -6,46 +6,61 @@
  */
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import * as fsp from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import JSON5 from 'json5';
-import { parse as parseYaml } from 'yaml';
-import { EXIT, UsageError } from '../errors.js';
-import { atomicWriteFile, readManifest } from '../lib/fs.js';
+import { parse as parseYaml, parseDocument, stringify as stringifyYaml } from 'yaml';
+import { AppError, EXIT, UsageError } from '../errors.js';
+import { applyWrites, atomicWriteFile, planWrites, readManifest, sha256, type PlannedWrite, type RenameFn } from '../lib/fs.js';
 import { run } from '../lib/exec.js';
 import { configPaths, tildify, type Env } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
 import type { Plan } from '../config/plan.js';
-import { mergeAiderConf, mergeModelMetadata, mergeModelSettings } from '../config/merge.js';
-import { AIDER_FILES, renderFiles } from '../config/render.js';
+import { mergeAiderConf, mergeModelMetadata, mergeModelSettings, unmergeLitellmConfig } from '../config/merge.js';
+import { AIDER_FILES, renderFiles, type RenderedFiles } from '../config/render.js';
 import { proxyKey, redact } from '../config/secrets.js';
 import { AGENT_PREFIX, ownedLocations } from '../service/locations.js';
 import { readInstallRecord, uninstallCommand, type InstallRecord } from '../tools/record.js';
 import { isInteractive, terminalAsker, type Asker } from '../tools/ask.js';
 import type { Exec } from '../servers/ports.js';
 
+/** A file of the user's that aider-mlx wrote into: what comes out, what is set back, what stays. */
+export interface FileEdit {
+  path: string;
+  action: 'edit' | 'delete';
+  /** New bytes (edit). */
+  content?: string | Buffer;
+  mode?: number;
+  removed: string[];
+  /** Keys of the user's that setup had replaced, set back to the user's value. */
+  restored: string[];
+  /** Keys we wrote that the user changed since: left in place. */
+  kept: string[];
+  /** The file now holds exactly what it held before aider-mlx first wrote it. */
+  original: boolean;
+  /** Unified diff of the change, secrets redacted. */
+  diff?: string;
+}
+
 export type UninstallItem =
-  | {
-      kind: 'aider-file';
-      path: string;
-      action: 'edit' | 'delete';
-      /** New bytes (edit). */
-      content?: string | Buffer;
-      mode?: number;
-      removed: string[];
-      /** Keys we wrote that the user changed since: left in place. */
-      kept: string[];
-      /** The file now holds exactly what it held before aider-mlx first wrote it. */
-      original: boolean;
-    }
+  | ({ kind: 'aider-file' } & FileEdit)
+  | ({ kind: 'litellm-file' } & FileEdit)
   | { kind: 'agent'; label: string; path: string }
   | { kind: 'tool'; record: InstallRecord; command?: string[] }
   | { kind: 'link'; path: string; target: string }
-  | { kind: 'folder'; path: string; what: string };
+  | { kind: 'folder'; path: string; what: string }
+  /** Our config folder: everything in it goes except a litellm.yaml that holds the user's own entries. */
+  | { kind: 'config'; path: string; what: string; plan: boolean; backupSets: number };
 
 export interface UninstallPlan {
   items: UninstallItem[];
   /** Things we saw but leave alone, with the reason. */
   notes: string[];
+  /** The safe writer's plan for every file edit and delete above (all or none, with a backup set). */
+  writes: PlannedWrite[];
+  /** Every secret the files hold: never printed. */
+  secrets: string[];
+  /** Backup sets stay (asked for, or the only way back for a file named in a note). */
+  keepBackups: boolean;
 }
 
 export interface UninstallCaps {
@@ -53,6 +68,10 @@ export interface UninstallCaps {
   platform?: NodeJS.Platform;
   exec?: Exec;
   uid?: number;
+  /** Keep the backup sets (`--keep-backups`). */
+  keepBackups?: boolean;
+  /** For tests: the rename the safe writer moves files into place with (to make it fail). */
+  rename?: RenameFn;
 }
 
 const ADDED_HEADER = '# Added by aider-mlx';
@@ -78,6 +97,9 @@ function isInside(child: string, parent: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !rel.startsWith(sep) && rel !== '..');
 }
 
+/** Written into the backups folder by `uninstall --keep-backups`: sets older than it belong to a finished uninstall. */
+const UNINSTALLED_MARK = '.uninstalled-at';
+
 /** For each path, what it was before aider-mlx first replaced it: its bytes, or `created`. */
 async function originalsFromBackups(backupRoot: string): Promise<Map<string, Buffer | 'created'>> {
   const out = new Map<string, Buffer | 'created'>();
@@ -87,12 +109,13 @@ async function originalsFromBackups(backupRoot: string): Promise<Map<string, Buf
   } catch {
     return out;
   }
+  const since = (await readIf(join(backupRoot, UNINSTALLED_MARK)))?.toString('utf8').trim() ?? '';
   const sets: Array<{ dir: string; createdAt: string; files: Awaited<ReturnType<typeof readManifest>>['files'] }> = [];
   for (const name of names) {
     const dir = join(backupRoot, name);
     try {
       const m = await readManifest(dir);
-      sets.push({ dir, createdAt: m.createdAt, files: m.files });
+      if (m.createdAt > since) sets.push({ dir, createdAt: m.createdAt, files: m.files });
     } catch {
       /* not a set */
     }
@@ -120,12 +143,20 @@ function commentLines(text: string): string[] {
 
 type Format = 'yaml' | 'json';
 
+/** Parsed data, the way Aider and LiteLLM read it (duplicate keys: last wins); a symbol when it does not parse. */
 function dataOf(text: string, format: Format): unknown {
   try {
-    return format === 'json' ? JSON5.parse(text) : parseYaml(text);
+    if (format === 'json') return JSON5.parse(text);
+    const doc = parseDocument(text, { uniqueKeys: false, prettyErrors: false });
+    if (doc.errors.length) return Symbol('unparsable');
+    return doc.toJS();
   } catch {
     return Symbol('unparsable');
   }
+}
+
+function asRecord(v: unknown): Record<string, unknown> | undefined {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }
 
 function isEmptyData(v: unknown): boolean {
@@ -145,27 +176,48 @@ function settle(
 ): { action: 'edit' | 'delete'; content?: string | Buffer; original: boolean } {
   const data = dataOf(stripped, format);
   const ours = new Set([...commentLines(rendered), ADDED_HEADER]);
+  const theirs = original instanceof Buffer ? new Set(commentLines(original.toString('utf8'))) : new Set<string>();
   if (original instanceof Buffer) {
     const text = original.toString('utf8');
-    const theirs = new Set(commentLines(text));
     const sameData = isDeepStrictEqual(dataOf(text, format), data);
     const onlyKnownComments = commentLines(stripped).every((l) => theirs.has(l) || ours.has(l));
     if (sameData && onlyKnownComments) return { action: 'edit', content: original, original: true };
   }
-  if (isEmptyData(data) && (original === 'created' || commentLines(stripped).every((l) => ours.has(l)))) {
+  // A comment of the user's keeps the file, even one they wrote into a file we created.
+  if (isEmptyData(data) && commentLines(stripped).every((l) => ours.has(l) && !theirs.has(l))) {
     return { action: 'delete', original: original === 'created' };
   }
   // Our template's comments explained our keys; with those keys gone they are noise.
-  const theirs = original instanceof Buffer ? new Set(commentLines(original.toString('utf8'))) : new Set<string>();
   const eol = stripped.includes('\r\n') ? '\r\n' : '\n';
   const lines = stripped.split(/\r?\n/).filter((l) => !(ours.has(l.trim()) && !theirs.has(l.trim())));
-  const text = lines.join(eol).replace(/(\r?\n){3,}/g, eol + eol);
+  const text = lines.join(eol).replace(/^(\r?\n)+/, '').replace(/(\r?\n){3,}/g, eol + eol);
   return { action: 'edit', content: text, original: false };
 }
 
-async function aiderFileItems(plan: Plan, env: Env, originals: Map<string, Buffer | 'created'>): Promise<UninstallItem[]> {
-  const paths = configPaths(env);
-  const rendered = renderFiles(plan, { litellmConfig: paths.litellm, aiderDir: plan.aider.dir, proxyKey: await proxyKey(env) });
+/** Names that hold a secret (Aider's `openai-api-key`, `api-key`, `set-env`; LiteLLM's `master_key`, `database_url`…). */
+const SECRET_NAME = /key|token|secret|passw|credential|auth|database_url|set-env|webhook/i;
+
+/** Every string under a secret-looking name, anywhere in the data (and the value part of `NAME=value`). */
+function secretsIn(data: unknown, out: Set<string>, under = false): void {
+  if (typeof data === 'string') {
+    if (!under || data.startsWith('os.environ/')) return;
+    out.add(data);
+    const eq = data.indexOf('=');
+    if (eq > 0) out.add(data.slice(eq + 1));
+    return;
+  }
+  if (Array.isArray(data)) for (const v of data) secretsIn(v, out, under);
+  else if (typeof data === 'object' && data !== null) {
+    for (const [k, v] of Object.entries(data)) secretsIn(v, out, under || SECRET_NAME.test(k));
+  }
+}
+
+async function aiderFileItems(
+  plan: Plan,
+  rendered: RenderedFiles,
+  originals: Map<string, Buffer | 'created'>,
+  secrets: Set<string>,
+): Promise<UninstallItem[]> {
   const items: UninstallItem[] = [];
   const files: Array<{ name: string; format: Format; rendered: string }> = [
     { name: AIDER_FILES.conf, format: 'yaml', rendered: rendered.conf },
@@ -177,19 +229,36 @@ async function aiderFileItems(plan: Plan, env: Env, originals: Map<string, Buffe
     const bytes = await readIf(path);
     if (bytes === undefined) continue;
     const existing = bytes.toString('utf8');
+    const original = originals.get(path);
+    secretsIn(dataOf(existing, f.format), secrets);
+    if (original instanceof Buffer) secretsIn(dataOf(original.toString('utf8'), f.format), secrets);
     const mode = (await fsp.stat(path)).mode & 0o777;
     let stripped: string;
     let removed: string[];
+    const restored: string[] = [];
     const kept: string[] = [];
     if (f.name === AIDER_FILES.conf) {
       const ours = (parseYaml(f.rendered) ?? {}) as Record<string, unknown>;
-      const theirs = (dataOf(existing, 'yaml') ?? {}) as Record<string, unknown>;
-      // A key goes only while it still holds the value we wrote: a changed one is the user's now.
-      const remove = Object.keys(ours).filter((k) => k in theirs && isDeepStrictEqual(theirs[k], ours[k]));
-      kept.push(...Object.keys(ours).filter((k) => k in theirs && !remove.includes(k)).map((k) => redact(`${k}: ${JSON.stringify(theirs[k])}`)));
+      const theirs = asRecord(dataOf(existing, 'yaml')) ?? {};
+      const before = original instanceof Buffer ? asRecord(dataOf(original.toString('utf8'), 'yaml')) : undefined;
+      const remove: string[] = [];
+      const putBack: Record<string, unknown> = {};
+      for (const k of Object.keys(ours)) {
+        if (!(k in theirs)) continue;
+        // A key goes only while it still holds the value we wrote: a changed one is the user's now.
+        if (!isDeepStrictEqual(theirs[k], ours[k])) kept.push(redact(`${k}: ${JSON.stringify(theirs[k])}`));
+        // The user had this key before setup replaced it (their own openai-api-key): theirs again.
+        else if (before && k in before) {
+          if (!isDeepStrictEqual(before[k], theirs[k])) putBack[k] = before[k];
+        } else remove.push(k);
+      }
       const r = mergeAiderConf(existing, '', path, { remove });
       stripped = r.text;
       removed = r.removed;
+      if (Object.keys(putBack).length) {
+        stripped = mergeAiderConf(stripped, stringifyYaml(putBack), path).text;
+        restored.push(...Object.keys(putBack));
+      }
     } else if (f.name === AIDER_FILES.settings) {
       const names = ((parseYaml(f.rendered) ?? []) as Array<{ name?: string }>).flatMap((e) => (e.name ? [e.name] : []));
       const r = mergeModelSettings(existing, '', path, { remove: names });
@@ -201,14 +270,83 @@ async function aiderFileItems(plan: Plan, env: Env, originals: Map<string, Buffe
       stripped = r.text;
       removed = r.removed;
     }
-    if (removed.length === 0) continue;
-    const s = settle(stripped, f.format, f.rendered, originals.get(path));
-    items.push({ kind: 'aider-file', path, action: s.action, ...(s.content !== undefined ? { content: s.content } : {}), mode, removed, kept, original: s.original });
+    if (removed.length === 0 && restored.length === 0) continue;
+    const s = settle(stripped, f.format, f.rendered, original);
+    items.push({ kind: 'aider-file', path, action: s.action, ...(s.content !== undefined ? { content: s.content } : {}), mode, removed, restored, kept, original: s.original });
   }
   return items;
 }
 
-/** Everything uninstall would remove, found without changing anything. */
+/**
+ * Our models and settings in the LiteLLM config, worked out against what the user had before the
+ * first setup (its backup): a setting they had stays or gets their value back, a section they had
+ * stays even when empty, a model or setting they added is theirs.
+ */
+async function litellmItem(
+  path: string,
+  rendered: RenderedFiles,
+  originals: Map<string, Buffer | 'created'>,
+  secrets: Set<string>,
+): Promise<UninstallItem | undefined> {
+  const bytes = await readIf(path);
+  if (bytes === undefined) return undefined;
+  const existing = bytes.toString('utf8');
+  const original = originals.get(path);
+  const current = asRecord(dataOf(existing, 'yaml')) ?? {};
+  const before = original instanceof Buffer ? asRecord(dataOf(original.toString('utf8'), 'yaml')) ?? {} : undefined;
+  secretsIn(current, secrets);
+  if (before) secretsIn(before, secrets);
+  const ours = asRecord(parseYaml(rendered.litellm)) ?? {};
+  const owned: { models: string[]; drop: Array<[string, string]>; restore: Array<[string, string, unknown]>; dropIfEmpty: string[] } = {
+    models: [],
+    drop: [],
+    restore: [],
+    dropIfEmpty: [],
+  };
+  const kept: string[] = [];
+  const restored: string[] = [];
+  for (const [section, value] of Object.entries(ours)) {
+    if (!before || !(section in before)) owned.dropIfEmpty.push(section);
+    if (section === 'model_list') {
+      const names = (Array.isArray(value) ? value : []).map((e) => asRecord(e)?.model_name).filter((n): n is string => typeof n === 'string');
+      const beforeNames = new Set((Array.isArray(before?.model_list) ? before.model_list : []).map((e) => asRecord(e)?.model_name));
+      // A model_name the user had before setup is theirs, whatever setup did to it.
+      owned.models.push(...new Set(names.filter((n) => !beforeNames.has(n))));
+      continue;
+    }
+    const oursSec = asRecord(value);
+    const curSec = asRecord(current[section]);
+    if (!oursSec || !curSec) continue;
+    const beforeSec = asRecord(before?.[section]);
+    for (const [key, v] of Object.entries(oursSec)) {
+      if (!(key in curSec)) continue;
+      if (!isDeepStrictEqual(curSec[key], v)) kept.push(`${section}.${key}: ${JSON.stringify(curSec[key])}`);
+      else if (beforeSec && key in beforeSec) {
+        if (!isDeepStrictEqual(beforeSec[key], curSec[key])) {
+          owned.restore.push([section, key, beforeSec[key]]);
+          restored.push(`${section}.${key}`);
+        }
+      } else owned.drop.push([section, key]);
+    }
+  }
+  const r = unmergeLitellmConfig(existing, path, owned);
+  if (!r.changed) return undefined;
+  const s = settle(r.text, 'yaml', rendered.litellm, original);
+  const mode = (await fsp.stat(path)).mode & 0o777;
+  return {
+    kind: 'litellm-file',
+    path,
+    action: s.action,
+    ...(s.content !== undefined ? { content: s.content } : {}),
+    mode,
+    removed: r.removed,
+    restored,
+    kept,
+    original: s.original,
+  };
+}
+
+/** Everything uninstall would change or remove, found without changing anything. */
 export async function planUninstall(caps: UninstallCaps): Promise<UninstallPlan> {
   const { env } = caps;
   const platform = caps.platform ?? process.platform;
@@ -216,22 +354,44 @@ export async function planUninstall(caps: UninstallCaps): Promise<UninstallPlan>
   const paths = configPaths(env);
   const items: UninstallItem[] = [];
   const notes: string[] = [];
+  const secrets = new Set<string>();
+  let keepBackups = caps.keepBackups ?? false;
 
   let plan: Plan | undefined;
   try {
     plan = await readPlan(env);
   } catch (e) {
-    notes.push(`${(e as Error).message}: the Aider entries it names cannot be found, so Aider files are left as they are.`);
+    // Without the plan our entries cannot be told from the user's: deleting anything now would lose theirs.
+    const reason = e instanceof AppError ? e.message : `${tildify(paths.plan, env)}: ${(e as Error).message}`;
+    throw new UsageError(
+      `${reason}\n  Uninstall needs that plan to tell aider-mlx's entries in your Aider files and LiteLLM config from yours, so it removed nothing.`,
+      `Fix that file (or put back your copy of it), then run \`aider-mlx uninstall\` again. \`aider-mlx restore\` puts back the files from before a setup.`,
+    );
   }
   const originals = await originalsFromBackups(paths.backups);
-  if (plan && !isInside(plan.aider.dir, loc.config)) items.push(...(await aiderFileItems(plan, env, originals)));
-  // Aider files an earlier plan wrote elsewhere: named, not guessed at.
+  const key = await proxyKey(env);
+  secrets.add(key);
+  if (plan) {
+    const rendered = renderFiles(plan, { litellmConfig: paths.litellm, aiderDir: plan.aider.dir, proxyKey: key });
+    const lite = await litellmItem(paths.litellm, rendered, originals, secrets);
+    if (lite) items.push(lite);
+    if (!isInside(plan.aider.dir, loc.config)) items.push(...(await aiderFileItems(plan, rendered, originals, secrets)));
+  } else {
+    const text = (await readIf(paths.litellm))?.toString('utf8');
+    if (text !== undefined) secretsIn(dataOf(text, 'yaml'), secrets);
+    if (text?.includes('aider-mlx')) {
+      notes.push(`${tildify(paths.litellm, env)} is left as it is: without a plan, aider-mlx cannot tell its models there from yours.`);
+    }
+  }
+  // Aider files an earlier plan wrote elsewhere: named, not guessed at; their backups stay.
   const aiderNames = Object.values(AIDER_FILES) as string[];
   const elsewhere = [...originals.keys()].filter(
     (p) => aiderNames.some((n) => p.endsWith(`${sep}${n}`)) && !isInside(p, loc.config) && (!plan || !isInside(p, plan.aider.dir)),
   );
   for (const p of new Set(elsewhere)) {
-    if (await exists(p)) notes.push(`${tildify(p, env)} was written by an earlier setup: check it by hand (or \`aider-mlx restore\` before uninstalling).`);
+    if (!(await exists(p))) continue;
+    notes.push(`${tildify(p, env)} was written by an earlier setup: check it by hand, or \`aider-mlx restore\` it; the backups stay for that.`);
+    keepBackups = true;
   }
 
   try {
@@ -259,21 +419,32 @@ export async function planUninstall(caps: UninstallCaps): Promise<UninstallPlan>
     /* no ~/.local/bin */
   }
 
-  const backups = await fsp.readdir(paths.backups).catch(() => [] as string[]);
-  if (await exists(loc.config)) {
-    items.push({
-      kind: 'folder',
-      path: loc.config,
-      what: `plan, LiteLLM config${backups.length ? `, ${backups.length} backup set${backups.length === 1 ? '' : 's'}` : ''}, Aider profile`,
-    });
-  }
   if (await exists(loc.data)) items.push({ kind: 'folder', path: loc.data, what: 'venvs, logs, working files' });
   if (!isInside(loc.logs, loc.data) && (await exists(loc.logs))) items.push({ kind: 'folder', path: loc.logs, what: 'server and proxy logs' });
-  return { items, notes };
+
+  // The config folder: everything of ours in it; the plan next to last, the backups last of all.
+  const entries = await fsp.readdir(loc.config).catch(() => [] as string[]);
+  const backupSets = (await fsp.readdir(paths.backups, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).length;
+  const removable = entries.filter((n) => n !== basename(paths.litellm) && !(n === basename(paths.backups) && keepBackups));
+  if (removable.length) {
+    const what = [entries.includes(basename(paths.plan)) ? 'plan' : '', entries.includes(basename(paths.profile)) ? 'Aider profile' : ''].filter(Boolean);
+    const sets = backupSets && !keepBackups ? `${what.length ? '; then ' : ''}its ${backupSets} backup set${backupSets === 1 ? '' : 's'}, last of all` : '';
+    items.push({ kind: 'config', path: loc.config, what: (what.join(', ') || (sets ? '' : 'working files')) + sets, plan: entries.includes(basename(paths.plan)), backupSets });
+  }
+
+  // Every file edit and delete goes through the safe writer: all or none, the old files in a backup set.
+  const edits = items.filter((i): i is Extract<UninstallItem, { kind: 'aider-file' | 'litellm-file' }> => i.kind === 'aider-file' || i.kind === 'litellm-file');
+  const secretList = [...secrets].filter((s) => s.length >= 8).sort((a, b) => b.length - a.length);
+  const writes = await planWrites(
+    edits.map((i) => (i.action === 'delete' ? { path: i.path, content: '', delete: true } : { path: i.path, content: i.content!, ...(i.mode !== undefined ? { mode: i.mode } : {}) })),
+    { label: (p) => tildify(p, env) },
+  );
+  edits.forEach((i, n) => (i.diff = redact(writes[n]!.diff, secretList)));
+  return { items, notes, writes, secrets: secretList, keepBackups };
 }
 
 export function formatUninstallPlan(p: UninstallPlan, env: Env): string {
-  if (p.items.length === 0) return `Nothing of aider-mlx's is left on this machine.\n${p.notes.map((n) => `  note: ${n}\n`).join('')}`;
+  if (p.items.length === 0) return redact(`Nothing of aider-mlx's is left on this machine.\n${p.notes.map((n) => `  note: ${n}\n`).join('')}`, p.secrets);
   const lines = ['aider-mlx uninstall will remove:'];
   const section = (title: string, rows: string[]) => {
     if (rows.length === 0) return;
@@ -281,13 +452,14 @@ export function formatUninstallPlan(p: UninstallPlan, env: Env): string {
     for (const r of rows) lines.push(`    ${r}`);
   };
   const of = <K extends UninstallItem['kind']>(k: K) => p.items.filter((i): i is Extract<UninstallItem, { kind: K }> => i.kind === k);
+  const edits = p.items.filter((i): i is Extract<UninstallItem, { kind: 'aider-file' | 'litellm-file' }> => i.kind === 'aider-file' || i.kind === 'litellm-file');
   section(
-    'Aider entries it wrote (your other keys and comments stay)',
-    of('aider-file').map((i) =>
-      i.action === 'delete'
-        ? `${tildify(i.path, env)}: delete (only aider-mlx's entries are in it)`
-        : `${tildify(i.path, env)}: ${i.removed.join(', ')}${i.original ? ' (back to what it was before aider-mlx)' : ''}`,
-    ),
+    'Entries it wrote into your files (your other keys, models and comments stay)',
+    edits.map((i) => {
+      if (i.action === 'delete') return `${tildify(i.path, env)}: delete (only aider-mlx's entries are in it)`;
+      const parts = [i.removed.join(', '), i.restored.length ? `${i.restored.join(', ')} set back to yours` : ''].filter(Boolean);
+      return `${tildify(i.path, env)}: ${parts.join('; ')}${i.original ? ' (back to what it was before aider-mlx)' : ''}`;
+    }),
   );
   section('launchd agents (stopped, then removed)', of('agent').map((i) => `${i.label}  ${tildify(i.path, env)}`));
   section(
@@ -295,69 +467,150 @@ export function formatUninstallPlan(p: UninstallPlan, env: Env): string {
     of('tool').map((i) => `${i.record.package} (${i.record.method}${i.command ? `: ${i.command.join(' ')}` : ''})`),
   );
   section('Links to its venvs', of('link').map((i) => `${tildify(i.path, env)} → ${tildify(i.target, env)}`));
-  section('Folders', of('folder').map((i) => `${tildify(i.path, env)}  (${i.what})`));
-  const kept = of('aider-file').flatMap((i) => i.kept.map((k) => `${tildify(i.path, env)} ${k} (changed since setup: yours now)`));
-  if (kept.length) section('Kept', kept);
+  section('Folders', [...of('folder'), ...of('config')].map((i) => `${tildify(i.path, env)}  (${i.what})`));
+  const kept = [
+    ...edits.flatMap((i) => i.kept.map((k) => `${tildify(i.path, env)} ${k} (changed since setup: yours now)`)),
+    ...edits.filter((i) => i.kind === 'litellm-file' && i.action === 'edit').map((i) => `${tildify(i.path, env)} (your own entries are in it)`),
+    ...(p.keepBackups ? [`${tildify(configPaths(env).backups, env)} (backup sets)`] : []),
+  ];
+  section('Kept', kept);
   for (const n of p.notes) lines.push(`  note: ${n}`);
-  return lines.join('\n') + '\n';
+  return redact(lines.join('\n') + '\n', p.secrets);
 }
 
 export interface UninstallReport {
   done: string[];
+  /** The step that failed, with the reason (at most one: uninstall stops there); everything after it was not touched. */
   failed: string[];
+  /** What is still there because of the failure. */
+  left: string[];
+  /** The backups folder, when it stays. */
+  backupsKept?: string;
 }
 
-/** Remove every item; a failure is reported and the rest still goes. */
+async function dropInstallRecord(path: string, record: InstallRecord): Promise<void> {
+  const list = (await readInstallRecord(path)).filter((r) => !(r.package === record.package && r.method === record.method));
+  if (await exists(path)) await atomicWriteFile(path, JSON.stringify(list, null, 2) + '\n', 0o600);
+}
+
+/**
+ * Change the user's files first, all or none (nothing else is touched when that fails); then
+ * remove our own things one by one, stopping at the first failure. The plan goes next to last
+ * (a rerun needs it) and the backups last, only once everything else is gone.
+ */
 export async function applyUninstall(p: UninstallPlan, caps: UninstallCaps): Promise<UninstallReport> {
   const { env } = caps;
   const platform = caps.platform ?? process.platform;
+  const loc = ownedLocations(env, platform);
+  const paths = configPaths(env);
   // uv and pipx find their installs through the environment (UV_TOOL_DIR, PIPX_HOME…).
   const exec: Exec = caps.exec ?? ((cmd, args, opts) => run(cmd, args, { ...opts, env: env as Record<string, string> }));
   const uid = caps.uid ?? process.getuid?.() ?? 0;
   const done: string[] = [];
-  const failed: string[] = [];
-  const attempt = async (label: string, fn: () => Promise<void>) => {
+
+  const changed = p.writes.filter((w) => w.changed);
+  if (changed.length) {
     try {
-      await fn();
-      done.push(label);
+      await applyWrites(p.writes, { backupRoot: paths.backups, dirMode: 0o700, ...(caps.rename ? { rename: caps.rename } : {}) });
     } catch (e) {
-      failed.push(`${label}: ${(e as Error).message}`);
+      throw await writeFailure(e, changed, env);
     }
-  };
+    done.push(...changed.map((w) => `${tildify(w.path, env)}${w.delete ? ' (deleted)' : ''}`));
+  }
+
+  const steps: Array<{ label: string; run: () => Promise<void> }> = [];
   // Agents first, so nothing we start is left running from files about to go.
   for (const i of p.items) {
     if (i.kind !== 'agent') continue;
-    await attempt(`agent ${i.label}`, async () => {
-      if (platform === 'darwin') await exec('launchctl', ['bootout', `gui/${uid}/${i.label}`], { timeoutMs: 15_000 });
-      await fsp.rm(i.path, { force: true });
+    steps.push({
+      label: `agent ${i.label}`,
+      run: async () => {
+        if (platform === 'darwin') await exec('launchctl', ['bootout', `gui/${uid}/${i.label}`], { timeoutMs: 15_000 });
+        await fsp.rm(i.path, { force: true });
+      },
     });
   }
   for (const i of p.items) {
-    switch (i.kind) {
-      case 'aider-file':
-        await attempt(tildify(i.path, env), async () => {
-          if (i.action === 'delete') await fsp.rm(i.path, { force: true });
-          else await atomicWriteFile(i.path, i.content!, i.mode);
-        });
-        break;
-      case 'tool':
-        await attempt(`${i.record.package} (${i.record.method})`, async () => {
-          if (!i.command) return;
-          const r = await exec(i.command[0]!, i.command.slice(1), { timeoutMs: 120_000 });
-          if (r.code !== 0) throw new Error((r.stderr || r.stdout).trim().split('\n').pop() || `exit ${r.code}`);
-        });
-        break;
-      case 'link':
-        await attempt(tildify(i.path, env), () => fsp.unlink(i.path));
-        break;
-      default:
-        break;
+    if (i.kind === 'tool') {
+      steps.push({
+        label: `${i.record.package} (${i.record.method})`,
+        run: async () => {
+          if (i.command) {
+            const r = await exec(i.command[0]!, i.command.slice(1), { timeoutMs: 120_000 });
+            if (r.code !== 0) throw new Error((r.stderr || r.stdout).trim().split('\n').pop() || `exit ${r.code}`);
+          }
+          // A rerun must not try to uninstall it again.
+          await dropInstallRecord(loc.installed, i.record);
+        },
+      });
+    } else if (i.kind === 'link') {
+      steps.push({ label: tildify(i.path, env), run: () => fsp.rm(i.path, { force: true }) });
     }
   }
   for (const i of p.items) {
-    if (i.kind === 'folder') await attempt(tildify(i.path, env), () => fsp.rm(i.path, { recursive: true, force: true }));
+    if (i.kind === 'folder') steps.push({ label: tildify(i.path, env), run: () => fsp.rm(i.path, { recursive: true, force: true }) });
   }
-  return { done, failed };
+  const config = p.items.find((i) => i.kind === 'config');
+  let backupsKept: string | undefined;
+  if (config) {
+    const keep = new Set([basename(paths.litellm), basename(paths.plan), basename(paths.backups)]);
+    for (const name of (await fsp.readdir(config.path).catch(() => [] as string[])).filter((n) => !keep.has(n)).sort()) {
+      steps.push({ label: tildify(join(config.path, name), env), run: () => fsp.rm(join(config.path, name), { recursive: true, force: true }) });
+    }
+    if (config.plan) steps.push({ label: tildify(paths.plan, env), run: () => fsp.rm(paths.plan, { force: true }) });
+    if (p.keepBackups) {
+      if (await exists(paths.backups)) {
+        backupsKept = paths.backups;
+        // Sets up to now are this install's: a later setup and uninstall must not take them for the originals.
+        steps.push({ label: `${tildify(paths.backups, env)} (kept)`, run: () => fsp.writeFile(join(paths.backups, UNINSTALLED_MARK), new Date().toISOString() + '\n', { mode: 0o600 }) });
+      }
+    } else if (await exists(paths.backups)) {
+      steps.push({ label: `${tildify(paths.backups, env)} (${config.backupSets} backup set${config.backupSets === 1 ? '' : 's'})`, run: () => fsp.rm(paths.backups, { recursive: true, force: true }) });
+    }
+    steps.push({
+      label: tildify(config.path, env),
+      run: async () => {
+        // Empty now unless the user's litellm.yaml (or the kept backups) stays.
+        await fsp.rmdir(config.path).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST' && e.code !== 'ENOENT') throw e;
+        });
+      },
+    });
+  }
+
+  for (let n = 0; n < steps.length; n++) {
+    const step = steps[n]!;
+    try {
+      await step.run();
+      done.push(step.label);
+    } catch (e) {
+      return { done, failed: [`${step.label}: ${(e as Error).message}`], left: steps.slice(n).map((s) => s.label), ...(await exists(paths.backups) ? { backupsKept: paths.backups } : {}) };
+    }
+  }
+  return { done, failed: [], left: [], ...(backupsKept ? { backupsKept } : {}) };
+}
+
+/** The safe writer failed: say which file and why, and whether everything is still as it was. */
+async function writeFailure(e: unknown, changed: PlannedWrite[], env: Env): Promise<AppError> {
+  const still = await Promise.all(
+    changed.map(async (w) => {
+      const now = await readIf(w.target).catch(() => undefined);
+      return (now ? sha256(now) : null) === w.oldSha256;
+    }),
+  );
+  if (!still.every(Boolean)) {
+    if (e instanceof AppError) return e;
+    return new AppError(`Could not finish changing your files: ${(e as Error).message}`, 'Check them by hand; `aider-mlx restore --list` shows the backup sets.');
+  }
+  const errPath = (e as NodeJS.ErrnoException).path;
+  const where = errPath ? changed.find((w) => dirname(w.target) === dirname(errPath)) : undefined;
+  const message =
+    e instanceof AppError ? e.message : `Could not ${where?.delete ? 'delete' : 'write'} ${where ? tildify(where.path, env) : 'your files'}: ${(e as Error).message}`;
+  return new AppError(
+    message,
+    'Nothing was changed or removed: your Aider files, the LiteLLM config, the plan and the backups are as they were. ' +
+      `Make ${where ? tildify(dirname(where.path), env) : 'that folder'} writable (or fix the cause above), then run \`aider-mlx uninstall\` again.`,
+  );
 }
 
 export interface UninstallIo extends UninstallCaps {
@@ -367,22 +620,29 @@ export interface UninstallIo extends UninstallCaps {
   asker?: Asker;
 }
 
+const USAGE = 'Usage: aider-mlx uninstall [--yes] [--dry-run] [--keep-backups] [--json]';
+
 export async function runUninstall(args: string[], io: UninstallIo): Promise<number> {
-  let values: { yes?: boolean; 'dry-run'?: boolean; json?: boolean };
+  let values: { yes?: boolean; 'dry-run'?: boolean; json?: boolean; 'keep-backups'?: boolean };
   try {
     ({ values } = parseArgs({
       args,
-      options: { yes: { type: 'boolean', short: 'y' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } },
+      options: { yes: { type: 'boolean', short: 'y' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, 'keep-backups': { type: 'boolean' } },
       strict: true,
     }));
   } catch (e) {
-    throw new UsageError((e as Error).message, 'Usage: aider-mlx uninstall [--yes] [--dry-run] [--json]');
+    throw new UsageError((e as Error).message, USAGE);
   }
-  const plan = await planUninstall(io);
-  const summary = (p: UninstallPlan) =>
-    p.items.map((i) => ({ ...i, ...('content' in i ? { content: undefined } : {}) }));
+  const plan = await planUninstall({ ...io, keepBackups: values['keep-backups'] ?? io.keepBackups ?? false });
+  const summary = (p: UninstallPlan) => p.items.map((i) => ({ ...i, ...('content' in i ? { content: undefined } : {}) }));
+  const diffs = plan.items.flatMap((i) => ('diff' in i && i.diff ? [i.diff] : []));
   if (values['dry-run'] || plan.items.length === 0) {
-    io.out(values.json ? JSON.stringify({ dryRun: true, items: summary(plan), notes: plan.notes }, null, 2) + '\n' : formatUninstallPlan(plan, io.env));
+    if (values.json) {
+      io.out(redact(JSON.stringify({ dryRun: true, items: summary(plan), notes: plan.notes, keepBackups: plan.keepBackups }, null, 2), plan.secrets) + '\n');
+    } else {
+      const shown = diffs.length ? `\nChanges to your files (secrets shown as <redacted>):\n${diffs.join('')}` : '';
+      io.out(formatUninstallPlan(plan, io.env) + shown);
+    }
     return EXIT.ok;
   }
   if (!values.json) io.err(formatUninstallPlan(plan, io.env));
@@ -396,14 +656,23 @@ export async function runUninstall(args: string[], io: UninstallIo): Promise<num
     }
   }
   const report = await applyUninstall(plan, io);
-  if (values.json) io.out(JSON.stringify({ ok: report.failed.length === 0, ...report }, null, 2) + '\n');
-  else {
+  const litellmLeft = await exists(configPaths(io.env).litellm);
+  if (values.json) {
+    io.out(redact(JSON.stringify({ ok: report.failed.length === 0, ...report, ...(litellmLeft ? { kept: [configPaths(io.env).litellm] } : {}) }, null, 2), plan.secrets) + '\n');
+  } else {
     const lines = report.done.map((d) => `  ✓ ${d}`);
-    for (const f of report.failed) lines.push(`  ✗ ${f}`);
-    lines.push(report.failed.length ? 'Some items could not be removed (above); the rest is gone.' : 'aider-mlx is uninstalled. `npx aider-mlx setup` starts over.');
-    io.out(lines.join('\n') + '\n');
+    if (report.failed.length) {
+      lines.push(...report.failed.map((f) => `  ✗ ${f}`));
+      lines.push(`Uninstall stopped there. Still in place: ${report.left.join(', ')}.`);
+      lines.push('Fix the cause above, then run `aider-mlx uninstall` again: it carries on from where it stopped.');
+    } else {
+      lines.push('aider-mlx is uninstalled. `npx aider-mlx setup` starts over.');
+      if (litellmLeft) lines.push(`${tildify(configPaths(io.env).litellm, io.env)} stays: it holds your own entries.`);
+    }
+    if (report.backupsKept) lines.push(`The backup sets stay in ${tildify(report.backupsKept, io.env)}${report.failed.length ? '' : '; delete that folder when you no longer need them'}.`);
+    io.out(redact(lines.join('\n') + '\n', plan.secrets));
   }
-  return report.failed.length ? EXIT.verify : EXIT.ok;
+  return report.failed.length ? EXIT.usage : EXIT.ok;
 }
 
 export async function runUninstallCommand(args: string[]): Promise<number> {

@@ -245,6 +245,70 @@ export function mergeLitellmConfig(
   return done(existing, parsed.doc.toString(parsed.style), ctx);
 }
 
+/** What `uninstall` takes out of the LiteLLM config: only what aider-mlx put there. */
+export interface LitellmOwned {
+  /** model_name of every model_list entry of ours (all deployments of that name go). */
+  models: readonly string[];
+  /** `[section, key]` settings of ours, dropped. */
+  drop: ReadonlyArray<readonly [string, string]>;
+  /** `[section, key, value]`: a setting of the user's that setup replaced, set back to their value. */
+  restore: ReadonlyArray<readonly [string, string, unknown]>;
+  /** Top-level keys setup added: dropped once nothing is left in them. */
+  dropIfEmpty: readonly string[];
+}
+
+/**
+ * The inverse of mergeLitellmConfig for uninstall: our model entries and settings out, the user's
+ * replaced values back, every other model, key and comment of theirs kept where it is.
+ */
+export function unmergeLitellmConfig(existing: string, path: string, owned: LitellmOwned): MergeResult {
+  if (isBlank(existing)) return unchanged(existing);
+  const parsed = parseExisting(existing, path);
+  const map = topMap(parsed, 'a map with model_list, litellm_settings, ...');
+  const ctx = newCtx();
+  const at = (key: string) => map.items[indexOfKey(map.items, key)];
+
+  const list = at('model_list')?.value;
+  if (isSeq(list)) {
+    for (const name of owned.models) {
+      const idx = list.items.flatMap((it, i) => (isMap(it) && it.get('model_name') === name ? [i] : []));
+      if (idx.length === 0) continue;
+      for (const i of idx.reverse()) dropEntryKeepingHeader(parsed.doc, list, i);
+      ctx.removed.push(`model_list: ${name}`);
+      ctx.changed = true;
+    }
+  }
+  for (const [section, key] of owned.drop) {
+    const sec = at(section)?.value;
+    if (!isMap(sec)) continue;
+    let j: number;
+    let hit = false;
+    while ((j = indexOfKey(sec.items, key)) >= 0) {
+      removePairKeepingComments(parsed.doc, sec.items, j);
+      hit = true;
+    }
+    if (!hit) continue;
+    ctx.removed.push(`${section}.${key}`);
+    ctx.changed = true;
+  }
+  for (const [section, key, value] of owned.restore) {
+    const sec = at(section)?.value;
+    const pair = isMap(sec) ? sec.items[indexOfKey(sec.items, key)] : undefined;
+    if (pair) setValue(parsed.doc, pair, parsed.doc.createNode(value), `${section}.${key}`, ctx);
+  }
+  for (const key of owned.dropIfEmpty) {
+    const i = indexOfKey(map.items, key);
+    if (i < 0) continue;
+    const v = map.items[i]!.value;
+    if (!(isEmptyValue(v) || ((isMap(v) || isSeq(v)) && v.items.length === 0))) continue;
+    removePairKeepingComments(parsed.doc, map.items, i);
+    ctx.changed = true;
+  }
+  if (!ctx.changed) return unchanged(existing);
+  if (parsed.doc.contents !== map) parsed.doc.contents = map;
+  return done(existing, parsed.doc.toString(parsed.style), ctx);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Parsing
 

@@ -36,6 +36,8 @@ export interface FileChange {
    * Unset: links are followed wherever they go (the user's own dotfiles).
    */
   linkScope?: string;
+  /** Remove the file instead (`content` is ignored); it goes into the backup set like a replaced one. */
+  delete?: boolean;
 }
 
 export interface PlannedWrite {
@@ -45,6 +47,8 @@ export interface PlannedWrite {
   target: string;
   content: string | Uint8Array;
   mode?: number;
+  /** The file is removed, not written. */
+  delete?: boolean;
   existed: boolean;
   oldContent?: string;
   oldMode?: number;
@@ -115,7 +119,7 @@ export async function planWrites(changes: readonly FileChange[], opts: PlanOptio
       }
     }
     const old = await readIfExists(target);
-    const bytes = toBuffer(change.content);
+    const bytes = change.delete ? Buffer.alloc(0) : toBuffer(change.content);
     const oldMode = old ? (await fsp.stat(target)).mode & 0o777 : undefined;
     const contentWillChange = !old || !old.equals(bytes);
     if (old && contentWillChange && oldMode !== undefined && (oldMode & 0o200) === 0 && !opts.force) {
@@ -125,13 +129,14 @@ export async function planWrites(changes: readonly FileChange[], opts: PlanOptio
       );
     }
     const oldContent = old?.toString('utf8');
-    const contentChanged = !old || !old.equals(bytes);
-    const modeChanged = old !== undefined && change.mode !== undefined && oldMode !== change.mode;
+    const contentChanged = change.delete ? old !== undefined : !old || !old.equals(bytes);
+    const modeChanged = !change.delete && old !== undefined && change.mode !== undefined && oldMode !== change.mode;
     out.push({
       path,
       target,
-      content: change.content,
+      content: change.delete ? '' : change.content,
       ...(change.mode !== undefined ? { mode: change.mode } : {}),
+      ...(change.delete ? { delete: true } : {}),
       existed: old !== undefined,
       ...(old ? { oldContent, oldMode } : {}),
       changed: contentChanged || modeChanged,
@@ -157,7 +162,7 @@ function inside(path: string, dir: string): boolean {
 }
 
 /**
- * Write every changed file of a plan, all or nothing. Existing files about to be replaced are
+ * Write (or remove) every changed file of a plan, all or nothing. Existing files about to be replaced are
  * first copied into one backup set `backupRoot/<timestamp>/` with a manifest.
  */
 export async function applyWrites(planned: readonly PlannedWrite[], opts: ApplyOptions): Promise<ApplyResult> {
@@ -166,7 +171,7 @@ export async function applyWrites(planned: readonly PlannedWrite[], opts: ApplyO
     .map((p) => ({
       path: p.path,
       target: p.target,
-      bytes: toBuffer(p.content),
+      bytes: p.delete ? null : toBuffer(p.content),
       mode: p.mode ?? p.oldMode,
       expectSha: p.oldSha256,
     }));
