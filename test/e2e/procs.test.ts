@@ -4,12 +4,12 @@
  * copy of the config (master key) behind.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeMlxServer, type FakeMlxServer } from '../../src/servers/fake-mlx-server.js';
-import { findFreePort, isPortFree } from '../../src/servers/ports.js';
+import { connectable, findFreePort, isPortFree } from '../../src/servers/ports.js';
 import { BIN, cli, sandbox, withFakeLitellm, type Sandbox } from './helpers.js';
 
 const EDITOR = 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit';
@@ -137,4 +137,46 @@ describe("setup's scratch LiteLLM dies with setup", () => {
       void out;
     }, 60_000);
   }
+});
+
+/** Where the kernel lets anyone bind (Linux sysctl); 1024 elsewhere. */
+function unprivilegedStart(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').trim());
+  } catch {
+    return 1024;
+  }
+}
+
+function chownTree(path: string, uid: number): void {
+  chownSync(path, uid, uid);
+  if (statSync(path).isDirectory()) for (const n of readdirSync(path)) chownTree(join(path, n), uid);
+}
+
+describe('setup on a port below 1024 it may not bind', () => {
+  // As root nothing is refused: run the CLI as nobody. macOS lets anyone bind low ports: nothing to test.
+  const asNobody = process.getuid?.() === 0;
+  it.skipIf(unprivilegedStart() < 1000 || process.platform === 'darwin')('refuses with the reason (exit 2) and writes nothing', async () => {
+    let port = 0;
+    for (let p = 999; p > 900 && !port; p--) if (!(await connectable('127.0.0.1', p))) port = p;
+    expect(port).toBeGreaterThan(0);
+    const s = sandbox();
+    if (asNobody) chownTree(s.root, 65534);
+    const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, [BIN, 'setup', '--yes', '--editor', EDITOR, '--editor-port', String(port), '--timeout', '3'], {
+        cwd: s.repo,
+        env: s.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        ...(asNobody ? { uid: 65534, gid: 65534 } : {}),
+      });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      child.on('close', (code) => resolve({ code, out }));
+    });
+    expect(r.out).not.toMatch(/Unexpected|\n\s+at /);
+    expect(r.code).toBe(2);
+    expect(r.out).toContain(`--editor-port ${port}: permission denied: ports below 1024 need root; choose a port ≥ 1024.`);
+    expect(written(s)).toEqual(NOTHING);
+  });
 });
