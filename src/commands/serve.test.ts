@@ -6,7 +6,7 @@ import type { Plan } from '../config/plan.js';
 import { planToYaml } from '../config/plan-file.js';
 import { configPaths, packageRoot, type Env } from '../lib/paths.js';
 import { ownedLocations } from '../service/locations.js';
-import { findFreePort, isPortFree } from '../servers/ports.js';
+import { connectable, findFreePort, isPortFree } from '../servers/ports.js';
 import { runServe } from './serve.js';
 
 let home: string;
@@ -128,4 +128,56 @@ describe('aider-mlx serve', () => {
     const { io: i } = io();
     await expect(runServe([], i)).rejects.toThrow(/No plan yet/);
   });
+});
+
+describe('aider-mlx serve on a port the server cannot bind', () => {
+  /** A one-model direct plan on `port`, and an mlx_lm.server on PATH that fails to bind with `error`. */
+  async function failingServer(port: number, error: string[]): Promise<void> {
+    const plan: Plan = {
+      version: 1,
+      mode: 'direct',
+      roles: { editor: { model: 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit', context: 8192, deployments: [{ host: '127.0.0.1', port }] } },
+      proxy: { host: '127.0.0.1', port: 4000 },
+      requestTimeout: 600,
+      aider: { scope: 'profile', dir: configPaths(env).profile },
+    };
+    fs.mkdirSync(configPaths(env).dir, { recursive: true });
+    fs.writeFileSync(configPaths(env).plan, planToYaml(plan));
+    const bin = join(home, 'fakebin');
+    fs.mkdirSync(bin);
+    const lines = error.map((l) => `echo '${l}' >&2`).join('\n');
+    fs.writeFileSync(join(bin, 'mlx_lm.server'), `#!/bin/sh\necho 'Traceback (most recent call last):' >&2\n${lines}\nexit 1\n`, { mode: 0o755 });
+    env.PATH = `${bin}:${process.env.PATH}`;
+  }
+
+  /** A port below 1024 nothing listens on (as root it binds; as a user it is refused before starting). */
+  async function lowPort(): Promise<number> {
+    for (let p = 1023; p > 900; p--) if (await isPortFree('127.0.0.1', p)) return p;
+    for (let p = 1023; p > 900; p--) if (!(await connectable('127.0.0.1', p))) return p;
+    throw new Error('no quiet port below 1024');
+  }
+
+  it('permission denied: names the cause (ports below 1024 need root) and gives up within --timeout', async () => {
+    const port = await lowPort();
+    await failingServer(port, ['  File "/usr/lib/python3.12/socketserver.py", line 473, in server_bind', '    self.socket.bind(self.server_address)', 'PermissionError: [Errno 13] Permission denied']);
+    const { o, io: i } = io();
+    const timeoutSec = 4;
+    const t0 = Date.now();
+    expect(await runServe(['--once', '--timeout', String(timeoutSec)], i)).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(timeoutSec * 1000 + 2500);
+    expect(o.err).toContain(`permission denied on port ${port}: ports below 1024 need root; choose a port ≥ 1024`);
+    expect(o.err).not.toMatch(/restarting in/);
+  }, 60_000);
+
+  it('address in use: says so and gives up within --timeout instead of backing off', async () => {
+    const port = await findFreePort('127.0.0.1');
+    await failingServer(port, ['  File "/usr/lib/python3.12/socketserver.py", line 473, in server_bind', 'OSError: [Errno 98] Address already in use']);
+    const { o, io: i } = io();
+    const timeoutSec = 4;
+    const t0 = Date.now();
+    expect(await runServe(['--once', '--timeout', String(timeoutSec)], i)).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(timeoutSec * 1000 + 2500);
+    expect(o.err).toContain(`port ${port} is already in use`);
+    expect(o.err).not.toMatch(/restarting in/);
+  }, 60_000);
 });

@@ -23,7 +23,7 @@ export interface ServeIo {
   env: Env;
   out: (s: string) => void;
   err: (s: string) => void;
-  /** Resolves with the signal that asks serve to stop (SIGINT, SIGTERM). */
+  /** Resolves with the signal that asks serve to stop (SIGINT, SIGTERM, SIGHUP). */
   stopSignal: Promise<NodeJS.Signals>;
   /** A terminal: the live dashboard instead of plain lines (unless --plain or --json). */
   interactive?: boolean;
@@ -137,6 +137,8 @@ export async function runServeCommand(args: string[]): Promise<number> {
   const handler = (s: NodeJS.Signals) => onSignal(s);
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  // A closed terminal: stop what serve started (the watchdog would too, but this says so).
+  process.on('SIGHUP', handler);
   try {
     return await runServe(args, {
       env: process.env,
@@ -148,5 +150,6 @@ export async function runServeCommand(args: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', handler);
     process.off('SIGTERM', handler);
+    process.off('SIGHUP', handler);
   }
 }

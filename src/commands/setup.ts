@@ -110,6 +110,8 @@ export async function runNonInteractive(o: { baseArgs: string[]; rest: string[];
   const onSigint = () => ctrl.abort();
   process.once('SIGINT', onSigint);
   process.once('SIGTERM', onSigint);
+  // A closed terminal (SIGHUP) cancels like Ctrl-C: the scratch proxy is stopped, nothing written.
+  process.once('SIGHUP', onSigint);
   try {
     const result = await runSetup(input, {
       env: process.env,
@@ -146,6 +148,7 @@ export async function runNonInteractive(o: { baseArgs: string[]; rest: string[];
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
+    process.off('SIGHUP', onSigint);
   }
 }
 

@@ -1,7 +1,90 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { execa, type ResultPromise } from 'execa';
 import { StringDecoder } from 'node:string_decoder';
 import type { Env } from './paths.js';
 import { envSecrets, lineRedactor } from './redact.js';
+
+/**
+ * The watchdog: one tiny process per aider-mlx run, in its own session, reading a pipe from us.
+ * Each service's process group (and each scratch folder) is registered on it; when the pipe
+ * closes (we exited, were killed with SIGKILL, or died with the terminal) it sends SIGTERM to
+ * every group still registered, SIGKILL after a grace period, and removes the folders. So nothing
+ * we start outlives us, however we end.
+ */
+const WATCHDOG_SRC = `
+const fs = require('node:fs');
+const groups = new Set(), paths = new Set();
+let rest = '';
+process.stdin.on('data', (c) => {
+  const lines = (rest + c).split('\\n');
+  rest = lines.pop();
+  for (const l of lines) {
+    const [op, ...v] = l.split(' ');
+    const arg = v.join(' ');
+    if (op === 'pg') groups.add(Number(arg));
+    else if (op === 'unpg') groups.delete(Number(arg));
+    else if (op === 'rm') paths.add(arg);
+    else if (op === 'unrm') paths.delete(arg);
+  }
+});
+const alive = (g) => { try { process.kill(-g, 0); return true; } catch { return false; } };
+const kill = (g, s) => { try { process.kill(-g, s); } catch {} };
+const clean = () => {
+  for (const p of paths) { try { fs.rmSync(p, { recursive: true, force: true }); } catch {} }
+  process.exit(0);
+};
+const end = () => {
+  for (const g of groups) kill(g, 'SIGTERM');
+  const t0 = Date.now();
+  const tick = () => {
+    const left = [...groups].filter(alive);
+    if (left.length === 0) return clean();
+    if (Date.now() - t0 > 3000) { for (const g of left) kill(g, 'SIGKILL'); return setTimeout(clean, 100); }
+    setTimeout(tick, 50);
+  };
+  tick();
+};
+process.stdin.on('end', end);
+process.stdin.on('error', end);
+for (const s of ['SIGINT', 'SIGHUP', 'SIGTERM']) process.on(s, end);
+`;
+
+let dog: ChildProcess | undefined;
+let dogFailed = false;
+
+function tell(line: string): void {
+  if (dogFailed) return;
+  if (!dog) {
+    try {
+      dog = spawn(process.execPath, ['-e', WATCHDOG_SRC], { stdio: ['pipe', 'ignore', 'ignore'], detached: true, env: {} });
+    } catch {
+      dogFailed = true;
+      return;
+    }
+    dog.on('error', () => {
+      dogFailed = true;
+    });
+    dog.stdin?.on('error', () => undefined);
+    dog.unref();
+    (dog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  }
+  dog.stdin?.write(`${line}\n`);
+}
+
+/** From now until `unguard`, the process group `pgid` is killed if this process ends. */
+export function guardGroup(pgid: number): void {
+  tell(`pg ${pgid}`);
+}
+export function unguardGroup(pgid: number): void {
+  if (dog) tell(`unpg ${pgid}`);
+}
+/** The folder is removed if this process ends before `unguardPath` (scratch files with secrets). */
+export function guardPath(path: string): void {
+  if (!path.includes('\n')) tell(`rm ${path}`);
+}
+export function unguardPath(path: string): void {
+  if (dog && !path.includes('\n')) tell(`unrm ${path}`);
+}
 
 /** The one place that spawns processes: argument arrays only, never a shell string. */
 export async function run(
@@ -20,7 +103,10 @@ export async function run(
   return { code: r.exitCode ?? (r.failed ? 1 : 0), stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
 }
 
-/** Start a long-running child; the caller stops it (the whole process tree dies with SIGTERM then SIGKILL). */
+/**
+ * Start a long-running child in its own process group; the caller stops it (the whole group dies
+ * with SIGTERM then SIGKILL). If this process ends first, in any way, the watchdog stops it.
+ */
 export function spawnService(
   cmd: string,
   args: string[],
@@ -36,6 +122,20 @@ export function spawnService(
     detached: true,
     buffer: false,
   });
+  const pid = child.pid;
+  if (pid !== undefined) {
+    guardGroup(pid);
+    // The leader is gone: whatever it left in its group goes too, then the watchdog forgets it.
+    const reaped = () => {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        /* nothing left */
+      }
+      unguardGroup(pid);
+    };
+    void child.then(reaped, reaped);
+  }
   if (opts.onLine && child.all) {
     // Whole lines only, each redacted (a key the child prints may come in two chunks).
     const lines = lineRedactor(opts.onLine, envSecrets((opts.env ?? process.env) as Record<string, string | undefined>));

@@ -64,6 +64,11 @@ export interface UnitSpec {
   ready(signal: AbortSignal, timeoutMs: number): Promise<ReadyResult>;
   /** Cheap liveness: any HTTP answer within the timeout. Must not generate. */
   alive(signal: AbortSignal, timeoutMs: number): Promise<boolean>;
+  /**
+   * Read the output of a process that exited while starting: a cause no restart can fix (its port
+   * cannot be bound), in words, or undefined. The unit then fails at once instead of backing off.
+   */
+  fatal?(log: string[]): Promise<string | undefined> | string | undefined;
 }
 
 export interface RestartPolicy {
@@ -261,6 +266,16 @@ export class Supervisor {
         } else if (died.signal.aborted) {
           await proc.exited;
           why = `exited while starting (${describeExit(exitCode)})`;
+          const cause = await u.fatal?.(proc.log.length ? proc.log : this.status.get(u.id)!.logTail);
+          if (cause) {
+            await this.kill(proc);
+            this.procs.delete(u.id);
+            if (stop.aborted) break;
+            this.status.get(u.id)!.failures++;
+            this.set(u.id, 'failed', `${why}: ${cause}; not restarted (a restart would fail the same way)`, { pid: undefined });
+            this.settle(u.id);
+            return;
+          }
         } else {
           why = `did not answer a completion: ${r.message}`;
         }

@@ -11,7 +11,7 @@ import { configPaths, tildify, type Env } from '../lib/paths.js';
 import { safeLitellmInstall } from '../lib/compromised.js';
 import { launchMlxServer, type ServerKind } from '../servers/launch.js';
 import { findLitellm, startLitellmProxy } from '../servers/litellm.js';
-import { describePortHolder, type Exec, type PortHolder } from '../servers/ports.js';
+import { bindError, bindFailureIn, describePortHolder, PRIVILEGED_PORT_HINT, type Exec, type PortHolder } from '../servers/ports.js';
 import { identifyServer, probeHealth, probeLitellm, rootUrl, waitForChat } from '../servers/probe.js';
 import { maxOutputTokens } from '../config/render.js';
 import { ownedLocations } from '../service/locations.js';
@@ -53,6 +53,26 @@ function describeHolder(port: number, h: PortHolder | undefined): string {
   return `port ${port} is held by ${h.command} (pid ${h.pid}${h.user ? `, user ${h.user}` : ''})${h.commandLine ? `: ${h.commandLine.slice(0, 160)}` : ''}`;
 }
 
+/**
+ * Before a start: can the port be bound at all? A port below 1024 without root, or one held on
+ * another address, fails every restart the same way: say so at once instead.
+ */
+async function unbindable(host: string, port: number, caps: UnitCaps): Promise<Inspection | undefined> {
+  const e = await bindError(host, port);
+  if (!e) return undefined;
+  if (e.code === 'EACCES') return { action: 'blocked', reason: `permission denied on port ${port}: ${PRIVILEGED_PORT_HINT} (change the port in the plan: \`aider-mlx reconfigure\`)` };
+  if (e.code === 'EADDRINUSE') return { action: 'blocked', reason: describeHolder(port, await describePortHolder(port, caps.exec ? { exec: caps.exec } : {})) };
+  return { action: 'blocked', reason: `cannot listen on ${host}:${port}: ${e.code ?? e.message}` };
+}
+
+/** A start that failed to bind its port: the cause, and for a port in use, who holds it. */
+async function bindFailure(log: string[], port: number, caps: UnitCaps): Promise<string | undefined> {
+  const cause = bindFailureIn(log, port);
+  if (!cause || !/already in use/.test(cause)) return cause;
+  const holder = await describePortHolder(port, caps.exec ? { exec: caps.exec } : {}).catch(() => undefined);
+  return holder ? describeHolder(port, holder) : cause;
+}
+
 function processOf(s: { pid: number | undefined; exited: Promise<unknown>; log: string[]; stop(): Promise<void> }): UnitProcess {
   return {
     pid: s.pid,
@@ -84,7 +104,7 @@ export function buildUnits(plan: Plan, caps: UnitCaps): UnitSpec[] {
         async inspect(signal): Promise<Inspection> {
           if (!local) return { action: 'remote', note: `on another machine: watched, not started. ${exposureWarning(d)}` };
           const who = await identifyServer(d.host, d.port, { timeoutMs: probeMs, signal });
-          if (who.kind === 'none') return { action: 'start' };
+          if (who.kind === 'none') return (await unbindable(bindHost(d.host), d.port, caps)) ?? { action: 'start' };
           const holder = await describePortHolder(d.port, caps.exec ? { exec: caps.exec } : {});
           if (who.kind === 'mlx_lm.server') {
             const running = modelFromCommandLine(holder?.commandLine);
@@ -101,6 +121,7 @@ export function buildUnits(plan: Plan, caps: UnitCaps): UnitSpec[] {
           const what = who.kind === 'litellm' ? 'a LiteLLM proxy' : (who.looksLike ?? 'a server that is not mlx_lm.server');
           return { action: 'blocked', reason: `${describeHolder(d.port, holder)} — it answers as ${what}` };
         },
+        fatal: (log) => bindFailure(log, d.port, caps),
         async start(onLine) {
           const s = launchMlxServer({
             model: m.model,
@@ -143,7 +164,7 @@ export function buildUnits(plan: Plan, caps: UnitCaps): UnitSpec[] {
       async inspect(signal): Promise<Inspection> {
         if (!isLoopback(host)) return { action: 'blocked', reason: `the proxy host ${host} is not this machine: serve only starts a proxy on 127.0.0.1` };
         const p = await probeLitellm(root, { timeoutMs: probeMs, signal, ...(key ? { apiKey: key } : {}) });
-        if (p.liveliness.error?.kind === 'refused') return { action: 'start' };
+        if (p.liveliness.error?.kind === 'refused') return (await unbindable(host, port, caps)) ?? { action: 'start' };
         const holder = await describePortHolder(port, caps.exec ? { exec: caps.exec } : {});
         if (p.liveliness.ok) {
           const missing = names.filter((n) => !p.names.includes(n));
@@ -157,6 +178,7 @@ export function buildUnits(plan: Plan, caps: UnitCaps): UnitSpec[] {
         }
         return { action: 'blocked', reason: describeHolder(port, holder) };
       },
+      fatal: (log) => bindFailure(log, port, caps),
       async start(onLine) {
         if (!existsSync(configPath)) throw new Error(`no LiteLLM config at ${tildify(configPath, caps.env)}: run \`aider-mlx setup\` first`);
         const lite = await findLitellm(env);

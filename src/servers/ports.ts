@@ -10,7 +10,7 @@ export type Exec = (
 ) => Promise<{ code: number; stdout: string; stderr: string }>;
 
 /** Something accepts connections there (bounded; refused is instant on loopback). */
-function connectable(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+export function connectable(host: string, port: number, timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ host, port });
     const done = (v: boolean) => {
@@ -30,6 +30,36 @@ function canListen(host: string, port: number): Promise<boolean> {
     srv.once('error', () => resolve(false));
     srv.listen({ host, port, exclusive: true }, () => srv.close(() => resolve(true)));
   });
+}
+
+/** Why host:port cannot be bound (EACCES, EADDRINUSE, EADDRNOTAVAIL…), or undefined when it can. */
+export function bindError(host: string, port: number): Promise<NodeJS.ErrnoException | undefined> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', (e: NodeJS.ErrnoException) => resolve(e));
+    srv.listen({ host, port, exclusive: true }, () => srv.close(() => resolve(undefined)));
+  });
+}
+
+export const PRIVILEGED_PORT_HINT = 'ports below 1024 need root; choose a port ≥ 1024';
+
+/**
+ * A server's start output that says it could not bind its port: restarting will not help. Covers
+ * Python (mlx_lm.server, uvicorn under LiteLLM) and Node. The cause, in words, or undefined.
+ */
+export function bindFailureIn(lines: string[], port: number): string | undefined {
+  const text = lines.join('\n');
+  // Python's socket.bind (mlx_lm.server's HTTPServer), uvicorn's wording (LiteLLM), Node's listen.
+  if (/\[Errno 13\] Permission denied\s*$|\[Errno 13\] error while attempting to bind|\blisten EACCES\b/im.test(text)) {
+    return `permission denied on port ${port}${port < 1024 ? `: ${PRIVILEGED_PORT_HINT}` : ''}`;
+  }
+  if (/\[Errno (48|98)\] (Address already in use|error while attempting to bind)|\blisten EADDRINUSE\b/i.test(text)) {
+    return `port ${port} is already in use (address already in use)`;
+  }
+  if (/\[Errno (49|99)\] (Can't assign requested address|Cannot assign requested address|error while attempting to bind)|\blisten EADDRNOTAVAIL\b/i.test(text)) {
+    return `the address to listen on is not one of this machine's (address not available)`;
+  }
+  return undefined;
 }
 
 /**

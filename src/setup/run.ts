@@ -9,7 +9,7 @@ import { servedModels } from '../config/names.js';
 import { redact } from '../config/secrets.js';
 import { buildPlan } from './build-plan.js';
 import type { SetupInput } from './flags.js';
-import { verifyProxy, verifyServers } from './verify.js';
+import { describeTakenProxyPort, privilegedPortProblem, proxyPortState, verifyProxy, verifyServers } from './verify.js';
 
 export interface SetupCaps {
   env: Env;
@@ -58,6 +58,9 @@ export async function runSetup(input: SetupInput, caps: SetupCaps): Promise<Setu
   const timeoutMs = input.timeoutSec * 1000;
   const vcaps = { env: caps.env, timeoutMs, signal: caps.signal, progress: caps.progress };
 
+  const privileged = await privilegedPortProblem(plan);
+  if (privileged) throw new UsageError(privileged.message, privileged.fix);
+
   caps.progress?.(`Checking ${servedModels(plan).length === 1 ? 'the mlx_lm.server' : 'each mlx_lm.server'} with a real 1-token completion (up to ${input.timeoutSec} s each)…`);
   const { checks, wrongOwner } = await verifyServers(plan, vcaps);
   if (caps.signal?.aborted) throw new CancelledError();
@@ -74,6 +77,17 @@ export async function runSetup(input: SetupInput, caps: SetupCaps): Promise<Setu
       `${c.file} already sets ${c.sets}; setup would replace it with ${c.with}.`,
       `Keep your setup and use --scope profile (isolated, run with \`aider-mlx aider\`)${plan.aider.scope === 'global' ? ' or --scope project' : ''}, or pass --force to replace it (a backup is kept).`,
     );
+  }
+
+  // The proxy port must be free or hold a LiteLLM of this config: never write files that send
+  // Aider's requests and key to whoever else listens there (checked with or without litellm).
+  if (plan.mode === 'proxy') {
+    const held = await proxyPortState(plan, composed.proxyKey, vcaps);
+    if (caps.signal?.aborted) throw new CancelledError();
+    if (held.state === 'taken') {
+      const d = describeTakenProxyPort(plan, held);
+      throw new UsageError(d.message, d.fix);
+    }
   }
 
   if (serversOk && plan.mode === 'proxy') {

@@ -1,15 +1,17 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Check } from '../lib/check.js';
+import { guardPath, unguardPath } from '../lib/exec.js';
 import { safeLitellmInstall } from '../lib/compromised.js';
 import type { Env } from '../lib/paths.js';
 import { apiBase, servedModels, type ServedModel } from '../config/names.js';
 import { redact } from '../config/secrets.js';
 import type { Plan } from '../config/plan.js';
-import { identifyServer, probeChat, waitForChat, type ChatProbe, type WaitInfo } from '../servers/probe.js';
+import { identifyServer, probeChat, probeLitellm, rootUrl, waitForChat, type ChatProbe, type WaitInfo } from '../servers/probe.js';
 import { findLitellm, startLitellmProxy } from '../servers/litellm.js';
-import { findFreePort, isPortFree } from '../servers/ports.js';
+import { bindError, connectable, describePortHolder, findFreePort, isPortFree, PRIVILEGED_PORT_HINT, type PortHolder } from '../servers/ports.js';
+import { ownedLocations } from '../service/locations.js';
 
 export interface VerifyCaps {
   env: Env;
@@ -17,6 +19,8 @@ export interface VerifyCaps {
   signal?: AbortSignal;
   /** Progress lines ("waiting for …"): stderr in the CLI, a spinner in the wizard. */
   progress?: (line: string) => void;
+  /** Where aider-mlx keeps its own files (the scratch config goes there); `env` when not given. */
+  stateEnv?: Env;
 }
 
 function startCommand(m: ServedModel, port: number, host: string): string {
@@ -94,8 +98,115 @@ export async function verifyServers(plan: Plan, caps: VerifyCaps): Promise<{ che
 }
 
 /**
- * Start LiteLLM from the rendered config (127.0.0.1, the planned port or a free one), send a
- * completion through it for every model_name, stop it. Leaves nothing running.
+ * A port this machine would refuse to let us listen on (below 1024 without root) where nothing
+ * listens yet: the server or proxy could never be started there. The flag and the reason, or
+ * undefined. (Where a server started by root already answers, the port is fine.)
+ */
+export async function privilegedPortProblem(plan: Plan): Promise<{ message: string; fix: string } | undefined> {
+  const slots = servedModels(plan).flatMap((m) => m.deployments.map((d) => ({ flag: `--${m.roles[0]}-port`, host: d.host, port: d.port })));
+  if (plan.mode === 'proxy') slots.push({ flag: '--proxy-port', host: plan.proxy.host, port: plan.proxy.port });
+  for (const s of slots) {
+    if (s.port >= 1024) continue;
+    const e = await bindError(s.host, s.port);
+    if (e?.code !== 'EACCES' || (await connectable(s.host, s.port))) continue;
+    return {
+      message: `${s.flag} ${s.port}: permission denied: ${PRIVILEGED_PORT_HINT}.`,
+      fix: `For example ${s.flag} ${s.flag === '--proxy-port' ? 4000 : 8080}.`,
+    };
+  }
+  return undefined;
+}
+
+export type ProxyPortState =
+  | { state: 'free' }
+  /** A LiteLLM proxy that takes our master key and serves every model name: Aider can use it. */
+  | { state: 'ours' }
+  | { state: 'taken'; what: string; holder?: PortHolder; free: number };
+
+/**
+ * Who holds the plan's proxy port. Anything but a LiteLLM proxy of this config there would get
+ * Aider's requests, master key included, so setup must not write files pointing at it.
+ */
+export async function proxyPortState(plan: Plan, proxyKey: string, caps: Pick<VerifyCaps, 'timeoutMs' | 'signal'>): Promise<ProxyPortState> {
+  const { host, port } = plan.proxy;
+  if (await isPortFree(host, port)) return { state: 'free' };
+  const names = servedModels(plan).map((m) => m.modelName);
+  const p = await probeLitellm(rootUrl(host, port), { timeoutMs: Math.min(caps.timeoutMs, 5000), signal: caps.signal, apiKey: proxyKey });
+  if (p.ok && names.every((n) => p.names.includes(n))) return { state: 'ours' };
+  const holder = await describePortHolder(port).catch(() => undefined);
+  const who = holder
+    ? `${holder.command} (pid ${holder.pid}${holder.user ? `, user ${holder.user}` : ''})${holder.commandLine ? `: ${holder.commandLine.slice(0, 120)}` : ''}`
+    : undefined;
+  const kind = p.liveliness.ok
+    ? p.authFailed
+      ? 'a LiteLLM proxy with another master key'
+      : `a LiteLLM proxy with another config (it serves ${p.names.join(', ') || 'none of these models'})`
+    : p.liveliness.error?.kind === 'timeout'
+      ? 'a program that accepts connections but does not answer'
+      : 'a program that is not a LiteLLM proxy';
+  const what = who ? `${kind}, ${who}` : `${kind} (lsof could not say which)`;
+  const avoid = servedModels(plan).flatMap((m) => m.deployments.map((d) => d.port));
+  const free = await findFreePort(host, port + 1, { avoid: [port, ...avoid] });
+  return { state: 'taken', what, ...(holder ? { holder } : {}), free };
+}
+
+/** The one-line refusal for a taken proxy port, and the way on. */
+export function describeTakenProxyPort(plan: Plan, s: Extract<ProxyPortState, { state: 'taken' }>): { message: string; fix: string } {
+  return {
+    message: `Port ${plan.proxy.port}, the proxy's port, is held by ${s.what}. Aider would send its requests and the proxy key to it.`,
+    fix: `Use a free port: --proxy-port ${s.free}; or stop that process${s.holder ? ` (pid ${s.holder.pid})` : ''} and run setup again.`,
+  };
+}
+
+const SCRATCH_PREFIX = 'proxy-check-';
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Scratch configs a killed run left: ours (`proxy-check-<pid>-*` whose process is gone), and the
+ * `aider-mlx-proxy-*` folders older versions made in the system temp folder (they hold a copy of
+ * the master key). Best effort.
+ */
+async function removeLeftovers(root: string): Promise<void> {
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    const pid = Number(/^proxy-check-(\d+)-/.exec(name)?.[1]);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !pidAlive(pid)) {
+      await rm(join(root, name), { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+  const tmp = tmpdir();
+  const uid = process.getuid?.();
+  for (const name of await readdir(tmp).catch(() => [] as string[])) {
+    if (!name.startsWith('aider-mlx-proxy-')) continue;
+    const st = await lstat(join(tmp, name)).catch(() => undefined);
+    if (st?.isDirectory() && (uid === undefined || st.uid === uid)) await rm(join(tmp, name), { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+/**
+ * A private folder for the scratch LiteLLM config (it holds the master key): under aider-mlx's own
+ * state folder, 0700, removed when the check ends, and by the watchdog if this process is killed.
+ */
+async function scratchFolder(env: Env): Promise<string> {
+  const root = join(ownedLocations(env).run, 'scratch');
+  await mkdir(root, { recursive: true, mode: 0o700 });
+  await removeLeftovers(root);
+  const dir = await mkdtemp(join(root, `${SCRATCH_PREFIX}${process.pid}-`));
+  guardPath(dir);
+  return dir;
+}
+
+/**
+ * Start LiteLLM from the rendered config (127.0.0.1, the planned port when it is free, a free one
+ * when a LiteLLM of this config already holds it), send a completion through it for every
+ * model_name, stop it. Leaves nothing running. A port held by anything else fails the check.
  */
 export async function verifyProxy(plan: Plan, renderedLitellm: string, proxyKey: string, caps: VerifyCaps): Promise<Check[]> {
   const lite = await findLitellm(caps.env);
@@ -115,11 +226,27 @@ export async function verifyProxy(plan: Plan, renderedLitellm: string, proxyKey:
       fix: `Remove it now and reinstall: ${safeLitellmInstall()}`,
     }];
   }
-  const dir = await mkdtemp(join(tmpdir(), 'aider-mlx-proxy-'));
-  const configPath = join(dir, 'litellm.yaml');
-  await writeFile(configPath, renderedLitellm, { mode: 0o600 });
-  const port = (await isPortFree('127.0.0.1', plan.proxy.port)) ? plan.proxy.port : await findFreePort('127.0.0.1');
-  const proxy = await startLitellmProxy({ bin: lite.bin, configPath, port, env: caps.env, cwd: dir });
+  const held = await proxyPortState(plan, proxyKey, caps);
+  if (held.state === 'taken') {
+    const d = describeTakenProxyPort(plan, held);
+    return [{
+      id: 'proxy.port', title: `LiteLLM proxy: port ${plan.proxy.port} is taken`, status: 'fail',
+      observed: d.message, expected: `port ${plan.proxy.port} free, or a LiteLLM proxy of this config on it`, fix: d.fix,
+    }];
+  }
+  const dir = await scratchFolder(caps.stateEnv ?? caps.env);
+  let proxy: Awaited<ReturnType<typeof startLitellmProxy>>;
+  let port: number;
+  try {
+    const configPath = join(dir, 'litellm.yaml');
+    await writeFile(configPath, renderedLitellm, { mode: 0o600 });
+    port = held.state === 'free' ? plan.proxy.port : await findFreePort('127.0.0.1');
+    proxy = await startLitellmProxy({ bin: lite.bin, configPath, port, env: caps.env, cwd: dir });
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    unguardPath(dir);
+    throw e;
+  }
   const checks: Check[] = [];
   // If LiteLLM dies (bad config, import error), stop waiting at once and show its log.
   const died = new AbortController();
@@ -155,6 +282,7 @@ export async function verifyProxy(plan: Plan, renderedLitellm: string, proxyKey:
   } finally {
     await proxy.stop();
     await rm(dir, { recursive: true, force: true });
+    unguardPath(dir);
   }
 }
 

@@ -1,5 +1,6 @@
 /** The less travelled paths: Hub search, a download with progress, the proxy check, the look around. */
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readPlan } from '../config/plan-file.js';
@@ -8,6 +9,7 @@ import type { PullOptions } from '../hub/download.js';
 import { runWizard } from './run.js';
 import { surveyMachine } from './survey.js';
 import { makeTestCtx, type TestCtx } from './test-helpers.js';
+import { CancelledError } from '../errors.js';
 
 let t: TestCtx | undefined;
 afterEach(async () => {
@@ -93,6 +95,55 @@ describe('proxy', () => {
     const plan = (await readPlan(t.env))!;
     expect(plan.mode).toBe('proxy');
     expect(plan.proxy.port).toBe(t.ports.proxy);
+  });
+
+  /** A plain TCP listener on a free port: another program holding the proxy port. */
+  async function squat(): Promise<{ port: number; close(): Promise<void> }> {
+    const sockets = new Set<net.Socket>();
+    const srv = net.createServer((c) => {
+      sockets.add(c);
+      c.on('error', () => undefined);
+      c.end('SSH-2.0-OpenSSH_9.6\r\n');
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const close = () => new Promise<void>((r) => {
+      for (const c of sockets) c.destroy();
+      srv.close(() => r());
+    });
+    return { port: (srv.address() as net.AddressInfo).port, close };
+  }
+
+  it('a proxy port held by another program is a question: another port is used, LiteLLM is checked there', async () => {
+    const held = await squat();
+    try {
+      const verifyProxy = vi.fn(async () => [{ id: 'proxy.model.x', title: 'proxy (litellm 1.80.0): answered through it', status: 'pass' as const }]);
+      t = await makeTestCtx([['proxy.port', 'other']], { deps: { verifyProxy }, fixed: { ports: { proxy: held.port } } });
+      t.ctx.hostEnv = { ...t.ctx.hostEnv, PATH: `${await fakeBins(t.root, { litellm: 'LiteLLM: Current Version = 1.80.0' })}:/usr/bin:/bin` };
+      await runWizard(t.ctx);
+      expect(t.prompter.rec.notes.find((n) => n.kind === 'error')?.text).toMatch(new RegExp(`Port ${held.port}, the proxy's port, is held by`));
+      expect(t.prompter.rec.asked.filter((a) => a.id === 'proxy.port')).toHaveLength(1);
+      const plan = (await readPlan(t.env))!;
+      expect(plan.mode).toBe('proxy');
+      expect(plan.proxy.port).not.toBe(held.port);
+      expect(verifyProxy).toHaveBeenCalledOnce();
+      expect((verifyProxy.mock.calls[0] as unknown as [{ proxy: { port: number } }])[0].proxy.port).toBe(plan.proxy.port);
+    } finally {
+      await held.close();
+    }
+  });
+
+  it('a proxy port held by another program: stopping there writes nothing', async () => {
+    const held = await squat();
+    try {
+      const verifyProxy = vi.fn(async () => [{ id: 'proxy.model.x', title: 'proxy: answered', status: 'pass' as const }]);
+      t = await makeTestCtx([['proxy.port', 'stop']], { deps: { verifyProxy }, fixed: { ports: { proxy: held.port } } });
+      t.ctx.hostEnv = { ...t.ctx.hostEnv, PATH: `${await fakeBins(t.root, { litellm: 'LiteLLM: Current Version = 1.80.0' })}:/usr/bin:/bin` };
+      await expect(runWizard(t.ctx)).rejects.toBeInstanceOf(CancelledError);
+      expect(verifyProxy).not.toHaveBeenCalled();
+      expect(await readPlan(t.env)).toBeUndefined();
+    } finally {
+      await held.close();
+    }
   });
 
   it('a proxy that fails can fall back to direct mode', async () => {

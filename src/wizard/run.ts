@@ -28,6 +28,7 @@ export function defaultDeps(): WizardDeps {
     verifyProxy: (plan, composed, ctx, h) =>
       verifyProxy(plan, composed.rendered.litellm, composed.proxyKey, {
         env: ctx.hostEnv,
+        stateEnv: ctx.env,
         timeoutMs: Math.min(ctx.timeoutSec, 120) * 1000,
         signal: h.signal,
         progress: (l: string) => h.status(l.replace(/^…\s*/, '')),

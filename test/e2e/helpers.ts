@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, realpathSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -55,4 +55,16 @@ export function cli(args: string[], opts: { cwd: string; env: Record<string, str
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/**
+ * A stand-in `litellm` on PATH (test/e2e/fake-litellm-bin.mjs, run by this Node): returns the
+ * sandbox env with its folder first on PATH.
+ */
+export function withFakeLitellm(s: Sandbox, extra: Record<string, string> = {}): Record<string, string> {
+  const bin = join(s.root, 'fakebin');
+  mkdirSync(bin, { recursive: true });
+  const script = join(ROOT, 'test/e2e/fake-litellm-bin.mjs');
+  writeFileSync(join(bin, 'litellm'), `#!/bin/sh\nexec '${process.execPath}' '${script}' "$@"\n`, { mode: 0o755 });
+  return { ...s.env, ...extra, PATH: `${bin}:${s.env.PATH}` };
 }

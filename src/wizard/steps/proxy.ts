@@ -1,4 +1,6 @@
+import { CancelledError } from '../../errors.js';
 import { safeLitellmInstall } from '../../lib/compromised.js';
+import { proxyPortState } from '../../setup/verify.js';
 import type { Mode } from '../../config/plan.js';
 import { composeWrites } from '../../config/write.js';
 import type { Step } from '../step.js';
@@ -80,6 +82,34 @@ export const proxy: Step = {
     for (let attempt = 0; ; attempt++) {
       const { plan } = await draftPlan(ctx);
       const composed = await composeWrites(plan, ctx.env, ctx.survey?.prevPlan);
+      // A port held by anything but a LiteLLM of this config would get Aider's key: ask first.
+      const held = await ctx.prompter.task(`Checking the proxy port ${plan.proxy.port}`, (h) =>
+        proxyPortState(plan, composed.proxyKey, { timeoutMs: 5000, signal: h.signal }),
+      );
+      throwIfCancelled(ctx.signal);
+      if (held.state === 'taken') {
+        ctx.prompter.note('error', `Port ${plan.proxy.port}, the proxy's port, is held by ${held.what}.`);
+        const next = await ctx.prompter.select<'other' | 'again' | 'direct' | 'stop'>({
+          id: 'proxy.port',
+          flag: '--proxy-port N',
+          message: `Port ${plan.proxy.port} is taken: Aider would send its key to that program. What now?`,
+          choices: [
+            { value: 'other', label: `Use port ${held.free} for the proxy`, hint: 'free' },
+            { value: 'again', label: `I stopped it${held.holder ? ` (pid ${held.holder.pid})` : ''}: check again` },
+            { value: 'direct', label: 'Use direct mode: Aider talks to the servers' },
+            { value: 'stop', label: 'Stop setup here (nothing is written)' },
+          ],
+          default: 'other',
+        });
+        if (next === 'other') {
+          if (ctx.fixed.ports.proxy !== undefined) ctx.fixed.ports.proxy = held.free;
+          ctx.answers.ports.proxy = held.free;
+        } else if (next === 'direct') {
+          ctx.answers.mode = 'direct';
+          return;
+        } else if (next === 'stop') throw new CancelledError();
+        continue;
+      }
       const checks = await ctx.prompter.task('Starting LiteLLM on 127.0.0.1 and sending a completion through it', (h) =>
         ctx.deps.verifyProxy(plan, composed, ctx, h),
       );
