@@ -1,4 +1,5 @@
 import { formatError, EXIT, UsageError } from './errors.js';
+import { quietOnClosedPipe } from './lib/pipes.js';
 import { VERSION } from './version.js';
 
 const HELP = `aider-mlx ${VERSION} — Aider coding against local MLX models
@@ -115,6 +116,9 @@ async function main(argv: string[]): Promise<number> {
       throw new UsageError(`Unknown command "${first}".`, 'Run `aider-mlx --help` to see the commands.');
   }
 }
+
+quietOnClosedPipe(process.stdout);
+quietOnClosedPipe(process.stderr);
 
 main(process.argv.slice(2)).then(
   (code) => {

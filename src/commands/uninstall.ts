@@ -4,7 +4,8 @@
  * config folder, its launchd agents, the tools it installed and the venvs it owns; shown as a list
  * and confirmed first. A user's own keys, entries and comments stay where they are.
  */
-import { isDeepStrictEqual, parseArgs } from 'node:util';
+import { isDeepStrictEqual } from 'node:util';
+import { parseFlags } from '../lib/args.js';
 import * as fsp from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import JSON5 from 'json5';
@@ -368,16 +369,11 @@ export interface UninstallIo extends UninstallCaps {
 }
 
 export async function runUninstall(args: string[], io: UninstallIo): Promise<number> {
-  let values: { yes?: boolean; 'dry-run'?: boolean; json?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: { yes: { type: 'boolean', short: 'y' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } },
-      strict: true,
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message, 'Usage: aider-mlx uninstall [--yes] [--dry-run] [--json]');
-  }
+  const values = parseFlags(
+    args,
+    { yes: { type: 'boolean', short: 'y' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } },
+    { command: 'uninstall', usage: 'Usage: aider-mlx uninstall [--yes] [--dry-run] [--json]' },
+  ).values as { yes?: boolean; 'dry-run'?: boolean; json?: boolean };
   const plan = await planUninstall(io);
   const summary = (p: UninstallPlan) =>
     p.items.map((i) => ({ ...i, ...('content' in i ? { content: undefined } : {}) }));
