@@ -1,5 +1,6 @@
 import { formatError, EXIT, UsageError } from './errors.js';
 import { RECOVERING_COMMANDS, recoverBeforeCommand } from './commands/recover.js';
+import { quietOnClosedPipe } from './lib/pipes.js';
 import { VERSION } from './version.js';
 import { envSecrets, redact } from './lib/redact.js';
 
@@ -119,6 +120,9 @@ async function main(argv: string[]): Promise<number> {
       throw new UsageError(`Unknown command "${first}".`, 'Run `aider-mlx --help` to see the commands.');
   }
 }
+
+quietOnClosedPipe(process.stdout);
+quietOnClosedPipe(process.stderr);
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -1,3 +1,5 @@
+import { isAliasBomb, plainSystemError } from './lib/errno.js';
+
 /** Exit codes, in one place: 0 done, 1 verification failed, 2 usage or bad input, 130 cancelled. */
 export const EXIT = { ok: 0, verify: 1, usage: 2, cancelled: 130 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -40,6 +42,14 @@ export function formatError(err: unknown): { text: string; code: ExitCode } {
     const lines = [`✗ ${err.message}`];
     if (err.tryThis) lines.push(`  → ${err.tryThis}`);
     return { text: lines.join('\n'), code: err.exitCode };
+  }
+  const plain = plainSystemError(err);
+  if (plain) return { text: `✗ ${plain.message}\n  → ${plain.tryThis}`, code: EXIT.usage };
+  if (isAliasBomb(err)) {
+    return {
+      text: '✗ A YAML file uses too many aliases (*name), the shape of a "billion laughs" file: it was not expanded.\n  → Write the values out in that file instead of aliasing them; `aider-mlx doctor` names the file.',
+      code: EXIT.usage,
+    };
   }
   const e = err as Error;
   return {

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
-import { CancelledError, EXIT, UsageError } from '../errors.js';
+import { AppError, CancelledError, EXIT, UsageError } from '../errors.js';
+import { parseFlags } from '../lib/args.js';
 import { tildify, type Env } from '../lib/paths.js';
+import { MAX_LOG_BYTES, readBounded } from '../lib/read-bounded.js';
 import type { FixPlan } from '../doctor/fix.js';
 import { reportToJson, reportToText, redact, type FixSummary } from '../doctor/report.js';
 import { runDoctor, type DoctorReport } from '../doctor/run.js';
@@ -29,7 +29,7 @@ Options
 Exit codes: 0 nothing failed (warnings allowed), 1 something failed, 2 usage error.
 `;
 
-const MAX_ERROR_BYTES = 16 * 1024 * 1024;
+const MAX_ERROR_BYTES = MAX_LOG_BYTES;
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -72,11 +72,9 @@ export interface DoctorArgs {
 }
 
 export async function parseDoctorArgs(args: string[], readIn: () => Promise<string> = readStdin): Promise<DoctorArgs> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
+  const { values } = parseFlags(
+    args,
+    {
         json: { type: 'boolean' },
         error: { type: 'string' },
         'error-file': { type: 'string' },
@@ -87,13 +85,9 @@ export async function parseDoctorArgs(args: string[], readIn: () => Promise<stri
         plain: { type: 'boolean' },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message.replace(/\. To specify.*$/s, '.'), 'Run `aider-mlx doctor --help` for the options.');
-  }
+    },
+    { command: 'doctor', usage: 'Run `aider-mlx doctor --help` for the options.' },
+  );
   if (values.error !== undefined && values['error-file'] !== undefined) {
     throw new UsageError('Pass the error once: --error TEXT or --error-file FILE, not both.');
   }
@@ -103,9 +97,10 @@ export async function parseDoctorArgs(args: string[], readIn: () => Promise<stri
   else if (typeof values.error === 'string') errorText = values.error;
   else if (file !== undefined) {
     try {
-      const buf = await readFile(file);
-      errorText = buf.subarray(0, MAX_ERROR_BYTES).toString('utf8');
+      // A log's cause is near its start or its end: a large file keeps both, never more in memory.
+      errorText = (await readBounded(file, { what: '--error-file', maxBytes: MAX_ERROR_BYTES, over: 'ends', tryThis: 'Give the path of a file holding the error text, or - to read it from stdin (… | aider-mlx doctor --error-file -).' })).text;
     } catch (e) {
+      if (e instanceof AppError) throw e;
       throw new UsageError(`Cannot read --error-file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`, 'Give the path of a file holding the error text, or - for stdin.');
     }
   }

@@ -2,7 +2,7 @@
  * `aider-mlx install [mlx-lm|litellm|aider|all] [--method uv|pipx|venv] [--yes] [--dry-run]`:
  * install the missing Python tools, pinned, never a compromised release, verified by running them.
  */
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../lib/args.js';
 import { EXIT, UsageError } from '../errors.js';
 import { tildify, type Env } from '../lib/paths.js';
 import { isCompromised } from '../lib/compromised.js';
@@ -22,18 +22,13 @@ export interface InstallIo {
 }
 
 export async function runInstall(args: string[], io: InstallIo): Promise<number> {
-  let values: { method?: string; yes?: boolean; 'dry-run'?: boolean; force?: boolean };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args,
-      options: { method: { type: 'string' }, yes: { type: 'boolean', short: 'y' }, 'dry-run': { type: 'boolean' }, force: { type: 'boolean' } },
-      allowPositionals: true,
-      strict: true,
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message, USAGE);
-  }
+  const parsed = parseFlags(
+    args,
+    { method: { type: 'string' }, yes: { type: 'boolean', short: 'y' }, 'dry-run': { type: 'boolean' }, force: { type: 'boolean' } },
+    { command: 'install', usage: USAGE, allowPositionals: true },
+  );
+  const values = parsed.values as { method?: string; yes?: boolean; 'dry-run'?: boolean; force?: boolean };
+  const { positionals } = parsed;
   if (values.method !== undefined && !METHODS.includes(values.method as Method)) {
     throw new UsageError(`--method must be one of ${METHODS.join(', ')} (got "${values.method}").`, USAGE);
   }

@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline/promises';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+import { parseFlags } from '../lib/args.js';
 import { AppError, CancelledError, EXIT, UsageError } from '../errors.js';
 import { scanCachedModel, removeCachedModel } from '../hub/cache.js';
 import { buildCatalogue, type Catalogue, type CatalogueEntry } from '../hub/catalogue.js';
@@ -60,12 +61,7 @@ export async function runModelsCommand(args: string[], io: Partial<ModelsIO> = {
 type Parsed = { values: Record<string, string | boolean | undefined>; positionals: string[] };
 
 function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>, positionals = false): Parsed {
-  try {
-    const r = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals: positionals, strict: true });
-    return { values: r.values as Parsed['values'], positionals: r.positionals };
-  } catch (err) {
-    throw new UsageError((err as Error).message.split('\n')[0]!, 'Run `aider-mlx models --help` for the options.');
-  }
+  return parseFlags(args, { help: { type: 'boolean', short: 'h' }, ...options }, { command: 'models', usage: 'Run `aider-mlx models --help` for the options.', allowPositionals: positionals });
 }
 
 function positiveInt(v: string | undefined, flag: string): number | undefined {

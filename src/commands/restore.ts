@@ -5,7 +5,7 @@
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../lib/args.js';
 import { EXIT, UsageError } from '../errors.js';
 import { readManifest, restoreBackupSet, sha256, type BackupManifest, type RestoreResult } from '../lib/fs.js';
 import { configPaths, tildify, type Env } from '../lib/paths.js';
@@ -88,18 +88,13 @@ export interface RestoreIo {
 }
 
 export async function runRestore(args: string[], io: RestoreIo): Promise<number> {
-  let values: { list?: boolean; yes?: boolean; json?: boolean };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args,
-      options: { list: { type: 'boolean' }, yes: { type: 'boolean', short: 'y' }, json: { type: 'boolean' } },
-      allowPositionals: true,
-      strict: true,
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message, 'Usage: aider-mlx restore [SET] [--list] [--yes] [--json]');
-  }
+  const parsed = parseFlags(
+    args,
+    { list: { type: 'boolean' }, yes: { type: 'boolean', short: 'y' }, json: { type: 'boolean' } },
+    { command: 'restore', usage: 'Usage: aider-mlx restore [SET] [--list] [--yes] [--json]', allowPositionals: true },
+  );
+  const values = parsed.values as { list?: boolean; yes?: boolean; json?: boolean };
+  const { positionals } = parsed;
   if (positionals.length > 1) throw new UsageError('restore takes at most one backup set.', 'Usage: aider-mlx restore [SET] [--list] [--yes]');
   const { env } = io;
   const root = configPaths(env).backups;

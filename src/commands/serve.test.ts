@@ -84,7 +84,7 @@ describe('aider-mlx serve', () => {
 
   it('proxy mode without litellm: the servers come up, the proxy says how to install it', async () => {
     await writePlan('proxy');
-    fs.writeFileSync(configPaths(env).litellm, 'model_list: []\n');
+    fs.writeFileSync(configPaths(env).litellm, 'model_list: []\n', { mode: 0o600 }); // a key file: only its owner reads it
     env.PATH = '/usr/bin:/bin';
     const { o, io: i } = io();
     expect(await runServe(['--stand-in', '--once'], i)).toBe(1);

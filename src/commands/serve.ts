@@ -3,7 +3,7 @@
  * real completion, keep them up (restart with backoff), and on Ctrl-C or SIGTERM stop what it
  * started and only that.
  */
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../lib/args.js';
 import { EXIT, UsageError } from '../errors.js';
 import { configPaths, tildify, type Env } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
@@ -36,11 +36,9 @@ function nextStep(plan: Plan, env: Env): string {
 }
 
 export async function runServe(args: string[], io: ServeIo): Promise<number> {
-  let values: { timeout?: string; 'stand-in'?: boolean; verbose?: boolean; json?: boolean; once?: boolean; plain?: boolean; 'check-every'?: string };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
+  const values = parseFlags(
+    args,
+    {
         timeout: { type: 'string' },
         'stand-in': { type: 'boolean' },
         verbose: { type: 'boolean' },
@@ -48,12 +46,9 @@ export async function runServe(args: string[], io: ServeIo): Promise<number> {
         once: { type: 'boolean' },
         plain: { type: 'boolean' },
         'check-every': { type: 'string' },
-      },
-      strict: true,
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message, USAGE);
-  }
+    },
+    { command: 'serve', usage: USAGE },
+  ).values as { timeout?: string; 'stand-in'?: boolean; verbose?: boolean; json?: boolean; once?: boolean; plain?: boolean; 'check-every'?: string };
   const seconds = (name: string, v: string | undefined, def: number) => {
     if (v === undefined) return def;
     const n = Number(v);

@@ -1,5 +1,5 @@
 /** `aider-mlx service install|uninstall|status [--json]`: start the servers and proxy at login (macOS). */
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../lib/args.js';
 import { EXIT, UsageError } from '../errors.js';
 import { run } from '../lib/exec.js';
 import { configPaths, tildify, type Env } from '../lib/paths.js';
@@ -20,13 +20,9 @@ export interface ServiceIo {
 }
 
 export async function runService(args: string[], io: ServiceIo): Promise<number> {
-  let values: { json?: boolean };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({ args, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true }));
-  } catch (e) {
-    throw new UsageError((e as Error).message, USAGE);
-  }
+  const parsed = parseFlags(args, { json: { type: 'boolean' } }, { command: 'service', usage: USAGE, allowPositionals: true });
+  const values = parsed.values as { json?: boolean };
+  const { positionals } = parsed;
   const [action, ...rest] = positionals;
   if (!action || rest.length || !['install', 'uninstall', 'status'].includes(action)) {
     throw new UsageError(action ? `Unknown service action "${[action, ...rest].join(' ')}".` : 'service needs an action.', USAGE);

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../lib/args.js';
 import { UsageError } from '../errors.js';
 import { configPaths, tildify, type Env } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
@@ -79,12 +79,8 @@ function render(plan: Plan, hops: HopStatus[], env: Env): string {
 }
 
 export async function runStatusCommand(args: string[]): Promise<number> {
-  let values: { json?: boolean; timeout?: string };
-  try {
-    ({ values } = parseArgs({ args, options: { json: { type: 'boolean' }, timeout: { type: 'string' } }, strict: true }));
-  } catch (e) {
-    throw new UsageError((e as Error).message, 'Usage: aider-mlx status [--json] [--timeout SECONDS]');
-  }
+  const values = parseFlags(args, { json: { type: 'boolean' }, timeout: { type: 'string' } }, { command: 'status', usage: 'Usage: aider-mlx status [--json] [--timeout SECONDS]' })
+    .values as { json?: boolean; timeout?: string };
   const timeoutSec = values.timeout === undefined ? 5 : Number(values.timeout);
   if (!Number.isFinite(timeoutSec) || timeoutSec <= 0) throw new UsageError(`--timeout must be a number of seconds (got "${values.timeout}").`);
   const env = process.env;

@@ -4,7 +4,8 @@
  * config folder, its launchd agents, the tools it installed and the venvs it owns; shown as a list
  * and confirmed first. A user's own keys, entries and comments stay where they are.
  */
-import { isDeepStrictEqual, parseArgs } from 'node:util';
+import { isDeepStrictEqual } from 'node:util';
+import { parseFlags } from '../lib/args.js';
 import * as fsp from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import JSON5 from 'json5';
@@ -623,16 +624,11 @@ export interface UninstallIo extends UninstallCaps {
 const USAGE = 'Usage: aider-mlx uninstall [--yes] [--dry-run] [--keep-backups] [--json]';
 
 export async function runUninstall(args: string[], io: UninstallIo): Promise<number> {
-  let values: { yes?: boolean; 'dry-run'?: boolean; json?: boolean; 'keep-backups'?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: { yes: { type: 'boolean', short: 'y' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, 'keep-backups': { type: 'boolean' } },
-      strict: true,
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message, USAGE);
-  }
+  const values = parseFlags(
+    args,
+    { yes: { type: 'boolean', short: 'y' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, 'keep-backups': { type: 'boolean' } },
+    { command: 'uninstall', usage: USAGE },
+  ).values as { yes?: boolean; 'dry-run'?: boolean; json?: boolean; 'keep-backups'?: boolean };
   const plan = await planUninstall({ ...io, keepBackups: values['keep-backups'] ?? io.keepBackups ?? false });
   const summary = (p: UninstallPlan) => p.items.map((i) => ({ ...i, ...('content' in i ? { content: undefined } : {}) }));
   const diffs = plan.items.flatMap((i) => ('diff' in i && i.diff ? [i.diff] : []));

@@ -1,7 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { parseDocument, stringify } from 'yaml';
-import { UsageError } from '../errors.js';
+import { AppError, UsageError } from '../errors.js';
 import { configPaths, tildify, type Env } from '../lib/paths.js';
+import { MAX_CONFIG_BYTES, readBounded } from '../lib/read-bounded.js';
+import { assertTrusted } from '../lib/trust.js';
 import type { Plan } from './plan.js';
 
 const HEADER = '# aider-mlx plan: which model serves which role on which port. Written by `aider-mlx setup`;\n# `aider-mlx reconfigure`, `status`, `doctor` and `serve` read it.\n';
@@ -9,6 +11,9 @@ const HEADER = '# aider-mlx plan: which model serves which role on which port. W
 export function planToYaml(plan: Plan): string {
   return HEADER + stringify(plan, { lineWidth: 0 });
 }
+
+/** A hand-written plan may use a few YAML aliases; a "billion laughs" file is refused, not expanded. */
+export const MAX_YAML_ALIASES = 100;
 
 /** The saved plan, or undefined when there is none. A broken one is an error that says what to do. */
 export async function readPlan(env: Env = process.env, path = configPaths(env).plan): Promise<Plan | undefined> {
@@ -22,9 +27,12 @@ export async function readPlan(env: Env = process.env, path = configPaths(env).p
  */
 export async function readPlanRaw(env: Env = process.env, path = configPaths(env).plan): Promise<{ data: unknown } | undefined> {
   let text: string;
+  // The plan decides where aider-mlx writes (the master key too): only its owner may be able to change it.
+  assertTrusted([{ path: dirname(path) }, { path }]);
   try {
-    text = await readFile(path, 'utf8');
+    text = (await readBounded(path, { what: 'The plan', maxBytes: MAX_CONFIG_BYTES, over: 'refuse', tryThis: 'Move it away and run `aider-mlx setup` again.' })).text;
   } catch (e) {
+    if (e instanceof AppError) throw e;
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new UsageError(`Cannot read ${tildify(path, env)}: ${(e as Error).message}.`, 'Fix its permissions, or run `aider-mlx setup` again.');
   }
@@ -37,7 +45,14 @@ export async function readPlanRaw(env: Env = process.env, path = configPaths(env
       'Fix that line, or move the file away and run `aider-mlx setup` again.',
     );
   }
-  return { data: doc.toJS() as unknown };
+  try {
+    return { data: doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }) as unknown };
+  } catch (e) {
+    throw new UsageError(
+      `${tildify(path, env)} cannot be read: ${(e as Error).message.split('\n')[0]} (more than ${MAX_YAML_ALIASES} YAML aliases, or a loop of them).`,
+      'Write the values out instead of using * aliases, or move the file away and run `aider-mlx setup` again.',
+    );
+  }
 }
 
 /** Check a raw plan (readPlanRaw's data) against the schema; zod loads here, on first use. */

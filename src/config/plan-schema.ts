@@ -20,11 +20,52 @@ export const modelRefSchema = z.string().check(
     (s) => isLocalPath(s) || /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/.test(s),
     'a Hugging Face repo id looks like org/name (letters, digits, ".", "-", "_"); a local path starts with / ~ or .',
   ),
+  z.superRefine((s, ctx) => {
+    const problem = modelRefLengthProblem(s);
+    if (problem) ctx.issues.push({ code: 'custom', message: problem, input: s });
+  }),
 );
 
+/** Hugging Face's limit on a repo name (and on a user or organisation name). */
+export const MAX_REPO_NAME = 96;
+/** The longest file or folder name macOS and Linux allow, in bytes. */
+export const MAX_PATH_COMPONENT_BYTES = 255;
+
+/** Why a model reference is too long, or undefined. */
+export function modelRefLengthProblem(s: string): string | undefined {
+  if (isLocalPath(s)) {
+    const long = s.split(/[\\/]/).find((c) => Buffer.byteLength(c, 'utf8') > MAX_PATH_COMPONENT_BYTES);
+    return long === undefined
+      ? undefined
+      : `a folder name in a path is at most ${MAX_PATH_COMPONENT_BYTES} bytes (one here is ${Buffer.byteLength(long, 'utf8')})`;
+  }
+  const [owner = '', name = ''] = s.split('/');
+  if (name.length > MAX_REPO_NAME) return `a Hugging Face repo name is at most ${MAX_REPO_NAME} characters (this one is ${name.length})`;
+  if (owner.length > MAX_REPO_NAME) return `a Hugging Face user or organisation name is at most ${MAX_REPO_NAME} characters (this one is ${owner.length})`;
+  return undefined;
+}
+
+/**
+ * Why a host is not one aider-mlx can put in a URL (http://HOST:PORT/v1), or undefined. A name or
+ * an IPv4 address only: no port, user, query or fragment; IPv6 is not supported.
+ */
+export function hostProblem(h: string): string | undefined {
+  if (!h) return 'a host cannot be empty';
+  if (h.startsWith('[') || (h.match(/:/g) ?? []).length > 1) return 'IPv6 addresses are not supported: use 127.0.0.1 (or a host name)';
+  if (/^[^:]*:\d*$/.test(h)) return 'a host has no port: give the port with --editor-port, --architect-port, --weak-port or --proxy-port';
+  if (h.includes('://') || h.includes('/')) return 'a host is a name or an address, like 127.0.0.1, not a URL';
+  if (h.includes('@')) return 'a host has no user@ part: give the name or address alone, like 127.0.0.1';
+  if (h.length > 253 || !/^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/.test(h)) {
+    return 'a host is a name or an IPv4 address, like 127.0.0.1 (letters, digits, "-" and "." only)';
+  }
+  return undefined;
+}
+
 export const hostSchema = z.string().check(
-  z.minLength(1),
-  z.refine((h) => !/[\s/]/.test(h) && !h.includes('://'), 'a host is a name or an address, like 127.0.0.1'),
+  z.superRefine((h, ctx) => {
+    const problem = hostProblem(h);
+    if (problem) ctx.issues.push({ code: 'custom', message: problem, input: h });
+  }),
 );
 
 export const deploymentSchema = z.object({ host: hostSchema, port: portSchema });

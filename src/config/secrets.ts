@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
+import { AppError } from '../errors.js';
 import { configPaths, type Env } from '../lib/paths.js';
+import { MAX_CONFIG_BYTES, readBounded } from '../lib/read-bounded.js';
+import { assertTrusted } from '../lib/trust.js';
 
 /**
  * The LiteLLM proxy's master key. Current LiteLLM refuses to start without a strong one, and a key
@@ -9,10 +11,19 @@ import { configPaths, type Env } from '../lib/paths.js';
  * litellm.yaml (general_settings.master_key) and reused on every run, so re-runs change nothing.
  */
 export async function proxyKey(env: Env): Promise<string> {
-  const text = await readFile(configPaths(env).litellm, 'utf8').catch(() => undefined);
+  const path = configPaths(env).litellm;
+  // The key lives here, and LiteLLM runs what this file names: only its owner may change or read it.
+  assertTrusted([{ path: configPaths(env).dir }, { path, holdsKey: true }]);
+  const text = await readBounded(path, { what: 'The LiteLLM config', maxBytes: 8 * MAX_CONFIG_BYTES, over: 'refuse' }).then(
+    (r) => r.text,
+    (e: unknown) => {
+      if (e instanceof AppError) throw e;
+      return undefined;
+    },
+  );
   if (text) {
     try {
-      const key = (parse(text) as { general_settings?: { master_key?: unknown } } | null)?.general_settings?.master_key;
+      const key = (parse(text, { maxAliasCount: 100 }) as { general_settings?: { master_key?: unknown } } | null)?.general_settings?.master_key;
       if (typeof key === 'string' && key.length >= 16 && !key.startsWith('os.environ/')) return key;
     } catch {
       /* a malformed file is reported by the merge, with line and column */

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { UsageError } from '../errors.js';
+import { AppError, UsageError } from '../errors.js';
+import { MAX_CONFIG_BYTES, readBounded } from '../lib/read-bounded.js';
 import type { FileChange } from '../lib/fs.js';
 import { configPaths, tildify, type Env } from '../lib/paths.js';
 import { mergeAiderConf, mergeLitellmConfig, mergeModelMetadata, mergeModelSettings, type Conflict } from './merge.js';
@@ -44,8 +44,10 @@ export function describeConflict(c: Conflict & { path: string }, env: Env): { fi
 
 async function readIfExists(path: string): Promise<string | undefined> {
   try {
-    return await readFile(path, 'utf8');
+    // A file setup merges into: a FIFO or /dev/zero linked in its place is refused, not read forever.
+    return (await readBounded(path, { what: 'The file', maxBytes: 8 * MAX_CONFIG_BYTES, over: 'refuse', tryThis: 'Move it away (setup writes a new one), then run again; nothing was written.' })).text;
   } catch (e) {
+    if (e instanceof AppError) throw e;
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new UsageError(`Cannot read ${tildify(path)}: ${(e as Error).message}.`, 'Fix its permissions and run again; nothing was written.');
   }

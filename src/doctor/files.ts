@@ -5,11 +5,13 @@
  * metadata (later files win by exact name). Reads only; never throws for a bad file: a file that
  * does not parse is recorded with its line and column.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { AppError } from '../errors.js';
 import { configPaths, homeDir, type Env } from '../lib/paths.js';
+import { MAX_CONFIG_BYTES, readBoundedSync } from '../lib/read-bounded.js';
+import { trustProblemAt, type TrustProblem } from '../lib/trust.js';
 import { readPlan, readPlanRaw, validatePlan } from '../config/plan-file.js';
 import type { Plan } from '../config/plan.js';
 import { AIDER_FILES } from '../config/render-context.js';
@@ -68,6 +70,8 @@ export interface DiskState {
   /** The environment Aider's LiteLLM ends up with: shell, then .env files, then set-env, then the conf's openai-api-base/key. */
   env: Record<string, Sourced<string>>;
   dotenvFiles: string[];
+  /** The config folder, plan, LiteLLM config or an Aider config holding the key, when another user owns it or can change (or read) it. */
+  trust: TrustProblem[];
 }
 
 /** The options this tool reads from Aider's config (YAML key names). */
@@ -97,8 +101,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 function readText(path: string): string | undefined {
   try {
-    if (!statSync(path).isFile()) return undefined;
-    return readFileSync(path, 'utf8');
+    return readBoundedSync(path, { what: 'The file', maxBytes: 8 * MAX_CONFIG_BYTES, over: 'refuse' });
   } catch {
     return undefined;
   }
@@ -346,9 +349,19 @@ export async function readDiskState(env: Env, cwd: string, planRead?: PlanRead):
     for (const [k, v] of Object.entries(f.data ?? {})) if (isRecord(v)) metadata.set(k, { value: v, source: f.path });
   }
 
+  const holdsKey = (f: ReadFile<Record<string, unknown>>) =>
+    litellm.masterKey !== undefined && f.data?.['openai-api-key'] !== undefined && String(f.data['openai-api-key']) === litellm.masterKey;
+  const trust = [
+    trustProblemAt(paths.dir),
+    trustProblemAt(paths.plan),
+    trustProblemAt(paths.litellm, { holdsKey: true }),
+    ...confFiles.filter(holdsKey).map((f) => trustProblemAt(f.path, { holdsKey: true })),
+  ].filter((p): p is TrustProblem => p !== undefined);
+
   return {
     home,
     cwd,
+    trust,
     ...(gitRoot ? { gitRoot } : {}),
     planPath: paths.plan,
     ...(plan ? { plan } : {}),

@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
+import { parseFlags } from '../lib/args.js';
 import { DEFAULT_CONTEXT, DEFAULT_HOST, DEFAULT_PORTS, DEFAULT_REQUEST_TIMEOUT, type Mode, type Scope } from '../config/plan.js';
-import { describeZodError, hostSchema, modelRefSchema, modeSchema, scopeSchema } from '../config/plan-schema.js';
+import { describeZodError, hostProblem, modelRefSchema, modeSchema, scopeSchema } from '../config/plan-schema.js';
 
 /** A default that fits most Macs; named in the error when --editor is missing. */
 export const SUGGESTED_EDITOR = 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit';
@@ -63,24 +63,20 @@ const port = (flag: string, raw: string | undefined, dflt: number) =>
 function model(flag: string, raw: string | undefined): string | undefined {
   if (raw === undefined) return undefined;
   const r = modelRefSchema.safeParse(raw);
-  if (!r.success) throw new UsageError(`--${flag} "${raw}": ${describeZodError(r.error)}.`, `For example: --${flag} ${SUGGESTED_EDITOR}`);
+  if (!r.success) throw new UsageError(`--${flag} "${raw}": ${describeZodError(r.error).replace(/\.$/, '')}.`, `For example: --${flag} ${SUGGESTED_EDITOR}`);
   return raw;
 }
 
 export function parseSetupFlags(args: string[]): SetupInput {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({ args, options, strict: true, allowPositionals: false }));
-  } catch (e) {
-    throw new UsageError((e as Error).message.replace(/\. To specify.*$/s, '.'), 'Run `aider-mlx --help` for the setup flags.');
-  }
+  const { values } = parseFlags(args, options, { command: 'setup', usage: 'Run `aider-mlx --help` for the setup flags.' });
   const s = (k: string) => values[k] as string | undefined;
   const mode = s('mode') ?? 'proxy';
   if (!modeSchema.safeParse(mode).success) throw new UsageError(`--mode must be proxy or direct (got "${mode}").`);
   const scope = s('scope') ?? 'project';
   if (!scopeSchema.safeParse(scope).success) throw new UsageError(`--scope must be project, global or profile (got "${scope}").`);
   const host = s('host') ?? DEFAULT_HOST;
-  if (!hostSchema.safeParse(host).success) throw new UsageError(`--host "${host}" is not a host name or address.`, 'For example: --host 127.0.0.1');
+  const hostErr = hostProblem(host);
+  if (hostErr) throw new UsageError(`--host "${host}": ${hostErr}.`, 'For example: --host 127.0.0.1');
   const input: SetupInput = {
     yes: Boolean(values.yes),
     editor: model('editor', s('editor')),

@@ -40,3 +40,28 @@ aider: { scope: profile, dir: /somewhere }
   });
 });
 
+
+describe('--answers: what is not an answers file (reliability report L10, L12, L9)', () => {
+  it('roles: "hello" says roles must be a list of roles by name, not `unknown role "0"`', async () => {
+    const p = await file('roles: "hello"\n');
+    await expect(answersToArgs(p)).rejects.toThrow(/"roles" must be a list of roles by name \(editor, architect, weak\)/);
+    await expect(answersToArgs(await file('roles: [editor]\n'))).rejects.toThrow(/"roles" must be a list of roles by name/);
+  });
+
+  it('/dev/zero is refused at once with a plain message', async () => {
+    const t0 = Date.now();
+    await expect(answersToArgs('/dev/zero')).rejects.toThrow('The answers file /dev/zero is a character device, not a file.');
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
+  it('a file over 1 MB is refused', async () => {
+    const p = await file('# ' + 'x'.repeat(1024 * 1024 + 10) + '\n');
+    await expect(answersToArgs(p)).rejects.toThrow(/at most 1 MB is read/);
+  });
+
+  it('a 2000-character repo id in the answers is refused with the limit', async () => {
+    const p = await file(`roles: { editor: { model: a/${'b'.repeat(2000)} } }\n`);
+    const args = await answersToArgs(p);
+    expect(() => parseSetupFlags([...args, '--yes'])).toThrow(/at most 96 characters \(this one is 2000\)/);
+  });
+});

@@ -3,10 +3,10 @@
  * as is). It becomes setup flags, so it is validated exactly like them; flags on the command line
  * win over the file.
  */
-import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
-import { UsageError } from '../errors.js';
+import { AppError, UsageError } from '../errors.js';
 import { ROLE_NAMES } from '../config/plan.js';
+import { MAX_CONFIG_BYTES, readBounded } from '../lib/read-bounded.js';
 
 interface RoleAnswers {
   model?: unknown;
@@ -19,13 +19,14 @@ interface RoleAnswers {
 export async function answersToArgs(path: string): Promise<string[]> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = (await readBounded(path, { what: 'The answers file', maxBytes: MAX_CONFIG_BYTES, over: 'refuse', tryThis: 'Give --answers a YAML or JSON file with the plan\'s keys (a plan.yaml works).' })).text;
   } catch (e) {
+    if (e instanceof AppError) throw e;
     throw new UsageError(`Cannot read the answers file ${path}: ${(e as Error).message}.`);
   }
   let doc: unknown;
   try {
-    doc = parse(text);
+    doc = parse(text, { maxAliasCount: 100 });
   } catch (e) {
     throw new UsageError(`${path} is not YAML or JSON: ${(e as Error).message.split('\n')[0]}`, 'Use the keys of plan.yaml: mode, roles.editor.model, roles.editor.port, aider.scope…');
   }
@@ -49,6 +50,13 @@ export function planToArgs(doc: object, source = 'the plan'): string[] {
   push('--request-timeout', a.requestTimeout);
   let host = a.host;
   const contexts: number[] = [];
+  const roles: unknown = a.roles;
+  if (roles !== undefined && roles !== null && (typeof roles !== 'object' || Array.isArray(roles))) {
+    throw new UsageError(
+      `${path}: "roles" must be a list of roles by name (editor, architect, weak), each with its model (got ${Array.isArray(roles) ? 'a YAML list' : JSON.stringify(roles)}).`,
+      'For example:  roles: { editor: { model: mlx-community/Qwen2.5-Coder-7B-Instruct-4bit, port: 8080 } }',
+    );
+  }
   for (const [name, role] of Object.entries(a.roles ?? {})) {
     if (!(ROLE_NAMES as readonly string[]).includes(name)) throw new UsageError(`${path}: unknown role "${name}".`, `Roles are ${ROLE_NAMES.join(', ')}.`);
     if (!role || typeof role !== 'object') continue;

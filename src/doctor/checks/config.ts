@@ -113,6 +113,20 @@ export function configChecks(state: DiskState, exp: Expectations | undefined, en
     });
   }
 
+  // ---- who can change the files that decide where the key goes
+  const trust = state.trust ?? [];
+  if (trust.length) {
+    checks.push({
+      id: 'config.permissions',
+      group: 'config',
+      title: trust.every((p) => p.readableOnly) ? 'other users can read the proxy\'s master key' : 'another user can change the files aider-mlx trusts',
+      status: 'fail',
+      observed: trust.map((p) => p.problem).join('; '),
+      expected: 'the config folder 0700 and the plan and key files 0600, owned by you',
+      fix: `Run: ${trust.map((p) => p.fix).join(' && ')}`,
+    });
+  }
+
   // ---- aider files parse
   const aiderFiles = [...state.aider.confFiles, ...state.aider.settingsFiles, ...state.aider.metadataFiles];
   const broken = aiderFiles.filter((f) => f.error);

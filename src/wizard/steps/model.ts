@@ -1,5 +1,5 @@
 import { DEFAULT_CONTEXT, type RoleName } from '../../config/plan.js';
-import { describeZodError, modelRefSchema } from '../../config/plan-schema.js';
+import { describeZodError, hostProblem, modelRefSchema } from '../../config/plan-schema.js';
 import { identifyServer } from '../../servers/probe.js';
 import { maxContextFromCache } from '../../setup/model-config.js';
 import { formatGB } from '../../hub/fit.js';
@@ -44,7 +44,10 @@ async function runningServer(ctx: WizardContext, role: RoleName): Promise<ModelP
       id: `model.${role}.server`,
       message: 'Address of the running mlx_lm.server (host:port)',
       default: '127.0.0.1:8080',
-      validate: (v) => (parseHostPort(v) ? undefined : 'type host:port, e.g. 127.0.0.1:8080'),
+      validate: (v) => {
+        const hp = parseHostPort(v);
+        return hp ? hostProblem(hp.host) : 'type host:port, e.g. 127.0.0.1:8080';
+      },
     });
     const { host, port } = parseHostPort(addr)!;
     const who = await ctx.prompter.task(`Asking ${host}:${port} who it is`, (h) => identifyServer(host, port, { timeoutMs: 5000, signal: h.signal }));

@@ -1,5 +1,5 @@
 import type { RoleName } from '../../config/plan.js';
-import { hostSchema } from '../../config/plan-schema.js';
+import { hostProblem } from '../../config/plan-schema.js';
 import { describePortHolder, findFreePort, isPortFree } from '../../servers/ports.js';
 import { identifyServer } from '../../servers/probe.js';
 import { GoBack, type Choice } from '../prompter.js';
@@ -142,7 +142,7 @@ async function change(ctx: WizardContext, v: string, host: string, slots: PortSl
       message: 'Host the mlx servers listen on',
       help: ['127.0.0.1 keeps them on this Mac; 0.0.0.0 opens them to your network (they have no authentication).'],
       default: host,
-      validate: (h) => (hostSchema.safeParse(h).success ? undefined : 'a host name or address, like 127.0.0.1'),
+      validate: (h) => hostProblem(h),
     });
     return;
   }
