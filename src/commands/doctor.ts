@@ -47,16 +47,10 @@ function interactive(env: Env): boolean {
   return Boolean(process.stdin.isTTY && process.stdout.isTTY) && !env.CI && env.TERM !== 'dumb';
 }
 
-/** A fix defaults to no; going on to the next hop to yes. */
+/** A fix defaults to no; going on to the next hop to yes. Ctrl-C at the question: cancelled (130). */
 async function terminalAsk(question: string, kind: 'fix' | 'next' = 'fix'): Promise<boolean> {
-  const { createInterface } = await import('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const a = (await rl.question(`${question} ${kind === 'next' ? '[Y/n]' : '[y/N]'} `)).trim();
-    return a === '' ? kind === 'next' : /^y(es)?$/i.test(a);
-  } finally {
-    rl.close();
-  }
+  const { terminalAsker } = await import('../tools/ask.js');
+  return terminalAsker().confirm(question, kind === 'next');
 }
 
 export interface DoctorArgs {

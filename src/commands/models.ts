@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { AppError, CancelledError, EXIT, UsageError } from '../errors.js';
 import { scanCachedModel, removeCachedModel } from '../hub/cache.js';
@@ -267,14 +266,11 @@ async function remove(args: string[], io: ModelsIO): Promise<number> {
   }
   if (!values.yes) {
     if (!io.interactive) throw new UsageError(`Removing ${repoId} needs a confirmation, and there is no terminal to ask.`, 'Pass --yes to remove it without asking.');
-    const rl = createInterface({ input: io.stdin, output: io.stderr as NodeJS.WritableStream });
-    let answer: string;
-    try {
-      answer = await rl.question(`Delete ${repoId} (${formatGB(found.sizeOnDisk)}) from ${tildePath(found.path, io.env)}? [y/N] `);
-    } finally {
-      rl.close();
-    }
-    if (!/^y(es)?$/i.test(answer.trim())) {
+    const { terminalAsker } = await import('../tools/ask.js');
+    const yes = await terminalAsker(io.stdin, io.stderr as NodeJS.WritableStream).confirm(
+      `Delete ${repoId} (${formatGB(found.sizeOnDisk)}) from ${tildePath(found.path, io.env)}?`,
+    );
+    if (!yes) {
       io.stderr.write('Nothing removed.\n');
       return EXIT.ok;
     }

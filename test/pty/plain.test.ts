@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyWrites, planWrites } from '../../src/lib/fs.js';
 import { configPaths } from '../../src/lib/paths.js';
-import { snapshotTree } from '../../src/wizard/test-helpers.js';
+import { freePorts, snapshotTree } from '../../src/wizard/test-helpers.js';
 import { nonPlainBytes, python3Available, startBytes, type ByteRun } from './bytes.js';
-import { runPiped, sandbox, type Sandbox } from './helpers.js';
+import { EDITOR, runPiped, sandbox, type Sandbox } from './helpers.js';
 
 const runs: ByteRun[] = [];
 const roots: string[] = [];
@@ -97,4 +97,49 @@ describePty('the line face in a pty, byte for byte', () => {
     expect(run.text()).toContain('Cancelled');
     expect(run.bytes().includes(0x1b)).toBe(false);
   });
+});
+
+describePty("the commands' questions in a pty", () => {
+  /** Something to ask about for each command: two backup sets, a cached model, a setup whose server is down. */
+  async function world(): Promise<Sandbox> {
+    const s = await box();
+    const env = { ...s.env, TERM: 'xterm-256color' };
+    const [down] = (await freePorts(1)) as [number];
+    // A setup written despite its failed check (nothing listens on its port): the doctor has a hop to walk.
+    const r = await runPiped(['setup', '--yes', '--force', '--editor', EDITOR, '--editor-port', String(down), '--mode', 'direct', '--scope', 'project'], { env, cwd: s.project });
+    expect(r.code, r.stderr).toBe(1);
+    const conf = join(s.project, '.aider.conf.yml');
+    for (const [i, c] of ['model: openai/one\n', 'model: openai/two\n'].entries()) {
+      await applyWrites(await planWrites([{ path: conf, content: c }]), { backupRoot: configPaths(env).backups, now: new Date(Date.UTC(2026, 10, 25, 10 + i)) });
+    }
+    const snap = join(s.root, 'hf', 'models--mlx-community--Tiny-4bit', 'snapshots', 'abc');
+    await mkdir(snap, { recursive: true });
+    await writeFile(join(snap, 'config.json'), '{}');
+    return { ...s, env };
+  }
+
+  const QUESTIONS: Array<[string[], RegExp]> = [
+    [['install', 'aider'], /Install\? \[Y\/n\] $/],
+    [['restore'], /Choose \[1\]: $/],
+    [['uninstall'], /Remove all of this\? \[y\/N\] $/],
+    [['models', 'rm', 'mlx-community/Tiny-4bit'], /Delete mlx-community\/Tiny-4bit [^\n]*\? \[y\/N\] $/],
+    [['doctor'], /(Go on to the next one\?|Apply this fix now\?[^\n]*) \[[Yy]\/[Nn]\] $/],
+  ];
+  for (const [args, question] of QUESTIONS) {
+    it(`${args.join(' ')}: Ctrl-C at its question says Cancelled and exits 130, no stack trace`, async () => {
+      const s = await world();
+      const before = await snapshotTree(s.root);
+      const run = start(args, { env: s.env, cwd: s.project });
+      expect(await run.waitForPrompt(30_000)).toBe('prompt');
+      expect(run.text()).toMatch(question);
+      run.send('\x03');
+      expect(await run.exited).toBe(130);
+      const out = run.text();
+      expect(out).toMatch(/✗ Cancelled\./);
+      expect(out).not.toMatch(/^\s+at /m);
+      expect(out).not.toMatch(/AbortError|Unexpected error/);
+      // Nothing was done.
+      expect(await snapshotTree(s.root)).toEqual(before);
+    });
+  }
 });
