@@ -7,27 +7,6 @@ import { pullModel, type PullProgress } from '../hub/download.js';
 import { hubCacheDir, isRepoId, tildePath, type HubEnv } from '../hub/env.js';
 import { formatGB, GiB, type MachineMemory } from '../hub/fit.js';
 
-export const MODELS_HELP = `aider-mlx models — MLX models: cached, on the Hub, curated, and what fits this Mac
-
-Usage
-  aider-mlx models [--search TEXT] [--role editor|architect|single] [--json]
-  aider-mlx models pull REPO [--revision REV]
-  aider-mlx models rm REPO [--yes]
-
-List options
-  --search TEXT      free-text Hub search (default: the most downloaded)
-  --author NAME      Hub author (default mlx-community; "*" for any author's MLX models)
-  --limit N          Hub results (default 20)
-  --role ROLE        curated picks for one role: editor, architect or single
-  --context N        context window for the fit of cached and Hub models (default 32768)
-  --memory GB        plan for a Mac with this much memory instead of this one
-  --offline          do not ask the Hub (also HF_HUB_OFFLINE=1)
-  --json             machine-readable output
-
-Environment: HF_HUB_CACHE / HF_HOME (cache folder), HF_ENDPOINT (Hub mirror), HF_TOKEN (gated or
-private repos; \`huggingface-cli login\` works too). Curated picks: data/curated-models.yaml, or your own
-file in AIDER_MLX_CURATED_MODELS.
-`;
 
 export interface ModelsIO {
   env: HubEnv;
@@ -281,7 +260,7 @@ async function remove(args: string[], io: ModelsIO): Promise<number> {
   return EXIT.ok;
 }
 
-function help(io: ModelsIO): number {
-  io.stdout.write(MODELS_HELP);
+async function help(io: ModelsIO): Promise<number> {
+  io.stdout.write((await import('../help.js')).commandHelp('models'));
   return EXIT.ok;
 }

@@ -72,7 +72,7 @@ export function parseSetupFlags(args: string[]): SetupInput {
   try {
     ({ values } = parseArgs({ args, options, strict: true, allowPositionals: false }));
   } catch (e) {
-    throw new UsageError((e as Error).message.replace(/\. To specify.*$/s, '.'), 'Run `aider-mlx --help` for the setup flags.');
+    throw new UsageError((e as Error).message.replace(/\. To specify.*$/s, '.'), 'Run `aider-mlx setup --help` for the setup flags.');
   }
   const s = (k: string) => values[k] as string | undefined;
   const mode = s('mode') ?? 'proxy';
