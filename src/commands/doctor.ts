@@ -7,27 +7,6 @@ import { reportToJson, reportToText, redact, type FixSummary } from '../doctor/r
 import { runDoctor, type DoctorReport } from '../doctor/run.js';
 import type { DoctorCaps, DoctorOptions } from '../doctor/types.js';
 
-export const DOCTOR_HELP = `aider-mlx doctor — check every hop (machine → config → mlx servers → proxy → Aider) and say what is wrong
-
-Usage
-  npx aider-mlx doctor [options]
-
-Options
-  --error TEXT        the error you saw: the checks that can explain it come first, the likely cause named
-                      (use - to read it from stdin)
-  --error-file FILE   the same, from a file (- for stdin)
-  --deep              also run the checks that cost a generation: the 512-token cap, the chat
-                      template, a real Aider call
-  --timeout SECONDS   bound on every probe (default 10; 120 with --deep)
-  --fix               apply the fixes that are file edits (diff shown, backup kept), then check again
-  -y, --yes           with --fix: do not ask
-  --json              machine-readable report (keys redacted)
-  --plain             a report, not the one-hop-at-a-time walk (the default without a terminal)
-  --verbose           show passing details and docs links
-  -h, --help          this help
-
-Exit codes: 0 nothing failed (warnings allowed), 1 something failed, 2 usage error.
-`;
 
 const MAX_ERROR_BYTES = MAX_LOG_BYTES;
 
@@ -47,16 +26,10 @@ function interactive(env: Env): boolean {
   return Boolean(process.stdin.isTTY && process.stdout.isTTY) && !env.CI && env.TERM !== 'dumb';
 }
 
-/** A fix defaults to no; going on to the next hop to yes. */
+/** A fix defaults to no; going on to the next hop to yes. Ctrl-C at the question: cancelled (130). */
 async function terminalAsk(question: string, kind: 'fix' | 'next' = 'fix'): Promise<boolean> {
-  const { createInterface } = await import('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const a = (await rl.question(`${question} ${kind === 'next' ? '[Y/n]' : '[y/N]'} `)).trim();
-    return a === '' ? kind === 'next' : /^y(es)?$/i.test(a);
-  } finally {
-    rl.close();
-  }
+  const { terminalAsker } = await import('../tools/ask.js');
+  return terminalAsker().confirm(question, kind === 'next');
 }
 
 export interface DoctorArgs {
@@ -133,7 +106,7 @@ export async function runDoctorCommand(args: string[]): Promise<number> {
   const a = await parseDoctorArgs(args);
   const out = (s: string) => void process.stdout.write(s);
   if (a.help) {
-    out(DOCTOR_HELP);
+    out((await import('../help.js')).commandHelp('doctor'));
     return EXIT.ok;
   }
   const env = process.env;

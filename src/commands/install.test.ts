@@ -66,7 +66,7 @@ describe('aider-mlx install', () => {
     await expect(runInstall(['--method', 'uv'], io().io)).rejects.toThrow(/--method uv: uv is not on PATH/);
     const { o, io: i } = io(true);
     const asked: string[] = [];
-    const no = { confirm: async (q: string) => (asked.push(q), false), choose: async () => 0 };
+    const no = { confirm: async (q: string) => (asked.push(q), false), choose: async () => 0, text: async () => '' };
     expect(await runInstall(['aider'], { ...i, asker: no })).toBe(130);
     expect(asked).toEqual(['Install?']);
     expect(o.err).toContain('Nothing was installed.');

@@ -9,27 +9,6 @@ import { pullModel, type PullProgress } from '../hub/download.js';
 import { hubCacheDir, isRepoId, tildePath, type HubEnv } from '../hub/env.js';
 import { formatGB, GiB, type MachineMemory } from '../hub/fit.js';
 
-export const MODELS_HELP = `aider-mlx models — MLX models: cached, on the Hub, curated, and what fits this Mac
-
-Usage
-  aider-mlx models [--search TEXT] [--role editor|architect|single] [--json]
-  aider-mlx models pull REPO [--revision REV]
-  aider-mlx models rm REPO [--yes]
-
-List options
-  --search TEXT      free-text Hub search (default: the most downloaded)
-  --author NAME      Hub author (default mlx-community; "*" for any author's MLX models)
-  --limit N          Hub results (default 20)
-  --role ROLE        curated picks for one role: editor, architect or single
-  --context N        context window for the fit of cached and Hub models (default 32768)
-  --memory GB        plan for a Mac with this much memory instead of this one
-  --offline          do not ask the Hub (also HF_HUB_OFFLINE=1)
-  --json             machine-readable output
-
-Environment: HF_HUB_CACHE / HF_HOME (cache folder), HF_ENDPOINT (Hub mirror), HF_TOKEN (gated or
-private repos; \`huggingface-cli login\` works too). Curated picks: data/curated-models.yaml, or your own
-file in AIDER_MLX_CURATED_MODELS.
-`;
 
 export interface ModelsIO {
   env: HubEnv;
@@ -263,14 +242,11 @@ async function remove(args: string[], io: ModelsIO): Promise<number> {
   }
   if (!values.yes) {
     if (!io.interactive) throw new UsageError(`Removing ${repoId} needs a confirmation, and there is no terminal to ask.`, 'Pass --yes to remove it without asking.');
-    const rl = createInterface({ input: io.stdin, output: io.stderr as NodeJS.WritableStream });
-    let answer: string;
-    try {
-      answer = await rl.question(`Delete ${repoId} (${formatGB(found.sizeOnDisk)}) from ${tildePath(found.path, io.env)}? [y/N] `);
-    } finally {
-      rl.close();
-    }
-    if (!/^y(es)?$/i.test(answer.trim())) {
+    const { terminalAsker } = await import('../tools/ask.js');
+    const yes = await terminalAsker(io.stdin, io.stderr as NodeJS.WritableStream).confirm(
+      `Delete ${repoId} (${formatGB(found.sizeOnDisk)}) from ${tildePath(found.path, io.env)}?`,
+    );
+    if (!yes) {
       io.stderr.write('Nothing removed.\n');
       return EXIT.ok;
     }
@@ -281,7 +257,7 @@ async function remove(args: string[], io: ModelsIO): Promise<number> {
   return EXIT.ok;
 }
 
-function help(io: ModelsIO): number {
-  io.stdout.write(MODELS_HELP);
+async function help(io: ModelsIO): Promise<number> {
+  io.stdout.write((await import('../help.js')).commandHelp('models'));
   return EXIT.ok;
 }

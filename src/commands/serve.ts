@@ -140,7 +140,8 @@ export async function runServeCommand(args: string[]): Promise<number> {
       out: (s) => void process.stdout.write(s),
       err: (s) => void process.stderr.write(s),
       stopSignal,
-      interactive: isInteractive(),
+      // The dashboard redraws in place: a dumb terminal gets the line-per-change log instead.
+      interactive: isInteractive() && process.env.TERM !== 'dumb',
     });
   } finally {
     process.off('SIGINT', handler);

@@ -16,7 +16,9 @@ export interface OwnFlags {
   demoDir?: string;
 }
 
-const VALUE_FLAGS = ['answers', 'demo-dir'] as const;
+/** The wizard's own flags (the rest are setup flags): the help test reads these lists. */
+export const OWN_SWITCHES = ['plain', 'demo'] as const;
+export const VALUE_FLAGS = ['answers', 'demo-dir'] as const;
 
 /** Take the wizard's own flags out; the rest are setup flags for parseSetupFlags. */
 export function splitOwnFlags(args: string[]): { own: OwnFlags; rest: string[] } {
@@ -24,8 +26,8 @@ export function splitOwnFlags(args: string[]): { own: OwnFlags; rest: string[] }
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === '--plain') own.plain = true;
-    else if (a === '--demo') own.demo = true;
+    const sw = OWN_SWITCHES.find((f) => a === `--${f}`);
+    if (sw) own[sw] = true;
     else {
       const name = VALUE_FLAGS.find((f) => a === `--${f}` || a.startsWith(`--${f}=`));
       if (!name) {
@@ -103,7 +105,7 @@ export async function runNonInteractive(o: { baseArgs: string[]; rest: string[];
   if (!input.yes && !o.allowNoEditor && !input.editor) {
     throw new UsageError(
       'There is no terminal to ask the setup questions in.',
-      'Pass the answers as flags (at least --editor MODEL, and --yes), or --answers FILE; `aider-mlx --help` lists them.',
+      'Pass the answers as flags (at least --editor MODEL, and --yes), or --answers FILE; `aider-mlx setup --help` lists them.',
     );
   }
   const ctrl = new AbortController();

@@ -1,17 +1,16 @@
 /**
- * Line mode on @inquirer/prompts: one question at a time, plain text, no redraws beyond the prompt
- * itself. For screen readers and simple terminals (--plain, TERM=dumb). Esc goes back (inquirer
- * does not know Esc: our keypress listener aborts the prompt), Ctrl-C cancels.
+ * Line mode: one question at a time as plain lines (--plain, TERM=dumb; screen readers, Emacs'
+ * shell, simple terminals). Numbered choices and `Choose [1]: `, `[Y/n]`, `value [default]: `;
+ * `b` (or Esc, then Enter) goes back, Ctrl-C cancels. Nothing it writes moves the cursor or erases:
+ * every byte is printable text or a newline (see line-input.ts for why the terminal stays in its
+ * line mode). While a question waits for its answer, nothing else is written under it.
  */
-// Each prompt from its own package: @inquirer/prompts also pulls in the editor prompt (and iconv-lite).
-import confirm from '@inquirer/confirm';
-import input from '@inquirer/input';
-import select from '@inquirer/select';
 import { CancelledError } from '../errors.js';
 import {
-  GoBack, type ConfirmQuestion, type NoteKind, type Prompter, type ReviewQuestion, type SelectQuestion, type StepInfo, type Summary,
-  type TaskHandle, type TextQuestion,
+  GoBack, initialIndex, type ConfirmQuestion, type NoteKind, type Prompter, type ReviewQuestion, type SelectQuestion, type StepInfo,
+  type Summary, type TaskHandle, type TextQuestion,
 } from '../wizard/prompter.js';
+import { BACK, chooseLine, confirmLine, printable, textLine, type Back, type LineIO } from './line-input.js';
 import { noteLine, reviewLines, stepLine, summaryLines, throttled } from './lines.js';
 
 export interface PlainOptions {
@@ -23,44 +22,37 @@ export interface PlainOptions {
   output?: NodeJS.WritableStream;
 }
 
-type Key = { name?: string; ctrl?: boolean };
-
 export function createPlainPrompter(o: PlainOptions): Prompter {
-  const stdin = (o.input ?? process.stdin) as NodeJS.ReadStream;
-  const stdout = o.output ?? process.stdout;
-  const write = (l: string) => void stdout.write(`${l}\n`);
-  if (o.title) write(`${o.title}${o.demo ? '  (DEMO: stand-in servers, files in a temp folder)' : ''}\n  Enter accepts the default · Esc goes back · Ctrl-C cancels`);
-
-  /** Run one inquirer prompt; Esc → GoBack, Ctrl-C → cancel. */
-  async function ask<T>(run: (ctx: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream; signal: AbortSignal; clearPromptOnDone: boolean }) => Promise<T>): Promise<T> {
-    if (o.signal.aborted) throw new CancelledError();
-    const back = new AbortController();
-    const onKey = (_s: string, key: Key | undefined) => {
-      if (key?.name === 'escape') back.abort();
-    };
-    stdin.on('keypress', onKey);
-    try {
-      return await run({ input: stdin, output: stdout, signal: AbortSignal.any([back.signal, o.signal]), clearPromptOnDone: false });
-    } catch (e) {
-      const name = (e as Error).name;
-      if (name === 'ExitPromptError') {
-        o.onCancel();
-        throw new CancelledError();
-      }
-      if (o.signal.aborted) throw new CancelledError();
-      if (name === 'AbortPromptError' && back.signal.aborted) {
-        write('  ← back');
-        throw new GoBack();
-      }
-      throw e;
-    } finally {
-      stdin.off('keypress', onKey);
-    }
-  }
-
-  const helpLines = (help?: string[]) => {
-    for (const h of help ?? []) write(`  ${h}`);
+  const output = o.output ?? process.stdout;
+  const io: LineIO = { input: o.input ?? process.stdin, output, signal: o.signal, onInterrupt: o.onCancel };
+  /** Lines that arrive while a question is open wait for its answer. */
+  let asking = false;
+  const held: string[] = [];
+  const write = (l: string) => {
+    const s = `${printable(l)}\n`;
+    if (asking) held.push(s);
+    else output.write(s);
   };
+  if (o.title) write(`${o.title}${o.demo ? '  (DEMO: stand-in servers, files in a temp folder)' : ''}\n  Enter accepts the default · b goes back · Ctrl-C cancels`);
+
+  async function ask<T>(run: () => Promise<T | Back>): Promise<T> {
+    if (o.signal.aborted) throw new CancelledError();
+    output.write('\n');
+    asking = true;
+    let v: T | Back;
+    try {
+      v = await run();
+    } finally {
+      asking = false;
+      for (const s of held.splice(0)) output.write(s);
+    }
+    if (o.signal.aborted) throw new CancelledError();
+    if (v === BACK) {
+      write('  ← back');
+      throw new GoBack();
+    }
+    return v;
+  }
 
   return {
     face: 'plain',
@@ -68,63 +60,38 @@ export function createPlainPrompter(o: PlainOptions): Prompter {
       write(stepLine(s));
     },
     async select<T extends string>(q: SelectQuestion<T>): Promise<T> {
-      helpLines(q.help);
-      return ask((ctx) =>
-        select<T>(
+      const i = await ask(() =>
+        chooseLine(
           {
             message: q.message,
-            choices: q.choices.map((c) => ({
-              value: c.value,
-              name: c.hint ? `${c.label} — ${c.hint}` : c.label,
-              ...(c.description ? { description: c.description } : {}),
-              ...(c.disabled ? { disabled: c.disabled } : {}),
-            })),
-            ...(q.default !== undefined ? { default: q.default } : {}),
-            pageSize: 12,
+            ...(q.help ? { help: q.help } : {}),
+            choices: q.choices,
+            defaultIndex: initialIndex(q),
+            back: true,
           },
-          ctx,
+          io,
         ),
       );
+      return q.choices[i]!.value;
     },
     async text(q: TextQuestion): Promise<string> {
-      helpLines(q.help);
-      const v = await ask((ctx) =>
-        input(
-          {
-            message: q.message,
-            ...(q.default !== undefined ? { default: q.default } : {}),
-            validate: (raw: string) => {
-              const value = raw.trim() === '' ? (q.default ?? '') : raw.trim();
-              return q.validate?.(value) ?? true;
-            },
-          },
-          ctx,
-        ),
+      return ask(() =>
+        textLine({ message: q.message, ...(q.help ? { help: q.help } : {}), ...(q.default !== undefined ? { default: q.default } : {}), ...(q.validate ? { validate: q.validate } : {}), back: true }, io),
       );
-      return v.trim() === '' ? (q.default ?? '') : v.trim();
     },
     async confirm(q: ConfirmQuestion): Promise<boolean> {
-      helpLines(q.help);
-      return ask((ctx) => confirm({ message: q.message, default: q.default }, ctx));
+      return ask(() => confirmLine({ message: q.message, ...(q.help ? { help: q.help } : {}), default: q.default, back: true }, io));
     },
     async review(q: ReviewQuestion): Promise<boolean> {
       for (const l of reviewLines(q.files)) write(l);
-      if (q.help?.length) write('');
-      helpLines(q.help);
-      const v = await ask((ctx) =>
-        select<'write' | 'cancel'>(
-          {
-            message: q.message,
-            choices: [
-              { value: 'write', name: 'Yes, write them' },
-              { value: 'cancel', name: 'No: cancel, write nothing' },
-            ],
-            default: 'write',
-          },
-          ctx,
-        ),
+      if (q.help?.length) {
+        write('');
+        for (const l of q.help) write(`  ${l}`);
+      }
+      const i = await ask(() =>
+        chooseLine({ message: q.message, choices: [{ label: 'Yes, write them' }, { label: 'No: cancel, write nothing' }], defaultIndex: 0, back: true }, io),
       );
-      return v === 'write';
+      return i === 0;
     },
     note(kind: NoteKind, text: string) {
       write(noteLine(kind, text));
@@ -132,25 +99,31 @@ export function createPlainPrompter(o: PlainOptions): Prompter {
     async task<T>(title: string, fn: (h: TaskHandle) => Promise<T>): Promise<T> {
       write(`  … ${title}`);
       const started = Date.now();
+      // A child keeps the handle (a server's log callback): once the task is over it writes nothing.
+      let open = true;
       const status = throttled((l) => write(`    ${l}`), 3000);
       let lastTenth = -1;
-      const r = await fn({
-        status,
-        log: (l) => write(`    │ ${l}`),
-        progress: (p) => {
-          if (!p || p.total <= 0) return;
-          const tenth = Math.floor((p.done / p.total) * 10);
-          if (tenth !== lastTenth) {
-            lastTenth = tenth;
-            write(`    ${tenth * 10}%${p.label ? ` ${p.label}` : ''}`);
-          }
-        },
-        signal: o.signal,
-      });
-      if (o.signal.aborted) throw new CancelledError();
-      const s = (Date.now() - started) / 1000;
-      if (s >= 1) write(`    done in ${s.toFixed(1)} s`);
-      return r;
+      try {
+        const r = await fn({
+          status: (l) => open && status(l),
+          log: (l) => open && write(`    │ ${l}`),
+          progress: (p) => {
+            if (!open || !p || p.total <= 0) return;
+            const tenth = Math.floor((p.done / p.total) * 10);
+            if (tenth !== lastTenth) {
+              lastTenth = tenth;
+              write(`    ${tenth * 10}%${p.label ? ` ${p.label}` : ''}`);
+            }
+          },
+          signal: o.signal,
+        });
+        if (o.signal.aborted) throw new CancelledError();
+        const s = (Date.now() - started) / 1000;
+        if (s >= 1) write(`    done in ${s.toFixed(1)} s`);
+        return r;
+      } finally {
+        open = false;
+      }
     },
     async finish(summary: Summary) {
       for (const l of summaryLines(summary)) write(l);

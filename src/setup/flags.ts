@@ -68,7 +68,7 @@ function model(flag: string, raw: string | undefined): string | undefined {
 }
 
 export function parseSetupFlags(args: string[]): SetupInput {
-  const { values } = parseFlags(args, options, { command: 'setup', usage: 'Run `aider-mlx --help` for the setup flags.' });
+  const { values } = parseFlags(args, options, { command: 'setup', usage: 'Run `aider-mlx setup --help` for the setup flags.' });
   const s = (k: string) => values[k] as string | undefined;
   const mode = s('mode') ?? 'proxy';
   if (!modeSchema.safeParse(mode).success) throw new UsageError(`--mode must be proxy or direct (got "${mode}").`);

@@ -372,12 +372,36 @@ describe('cheap commands', () => {
     const v = await cli(['--version'], { cwd: s.repo, env: s.env });
     expect(v.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
     const h = await cli(['--help'], { cwd: s.repo, env: s.env });
-    expect(h.stdout).toMatch(/setup .*--editor MODEL/s);
+    expect(h.stdout).toMatch(/Commands\n {2}setup .*\n {2}doctor .*\n {2}status .*\n {2}serve /);
     const sh = await cli(['setup', '--help'], { cwd: s.repo, env: s.env });
     expect(sh.code).toBe(0);
-    expect(sh.stdout).toBe(h.stdout);
+    expect(sh.stdout).toMatch(/^aider-mlx setup — [\s\S]*--editor MODEL[\s\S]*Examples/);
+    expect((await cli(['help', 'setup'], { cwd: s.repo, env: s.env })).stdout).toBe(sh.stdout);
     const u = await cli(['frobnicate'], { cwd: s.repo, env: s.env });
     expect(u.code).toBe(2);
     expect(u.stderr).toMatch(/Unknown command "frobnicate"/);
+  });
+
+  it('every command has its own --help page; aider --help is ours; typos get the closest name', async () => {
+    const s = sandbox();
+    const pages = new Set<string>();
+    for (const c of ['setup', 'reconfigure', 'doctor', 'status', 'models', 'serve', 'service', 'install', 'restore', 'uninstall', 'aider']) {
+      const r = await cli([c, '--help'], { cwd: s.repo, env: s.env });
+      expect(r.code, `${c} --help: ${r.stderr}`).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^aider-mlx ${c} — [\\s\\S]*Usage[\\s\\S]*Examples`));
+      pages.add(r.stdout);
+    }
+    expect(pages.size).toBe(11);
+    const serve = await cli(['serve', '-h'], { cwd: s.repo, env: s.env });
+    for (const f of ['--stand-in', '--once', '--json', '--check-every']) expect(serve.stdout).toContain(f);
+    const typo = await cli(['modles'], { cwd: s.repo, env: s.env });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('Did you mean `aider-mlx models`?');
+    const flag = await cli(['restore', '--jsno'], { cwd: s.repo, env: s.env });
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain('✗ restore has no option --jsno.');
+    expect(flag.stderr).toContain('Did you mean --json?');
+    const bogus = await cli(['restore', '--bogus'], { cwd: s.repo, env: s.env });
+    expect(bogus.stderr).not.toMatch(/'--|"--bogus/);
   });
 });

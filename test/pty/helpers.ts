@@ -49,8 +49,10 @@ export function runPiped(args: string[], s: Pick<Sandbox, 'env'> & { cwd: string
   });
 }
 
-/** A question is on screen, waiting: Ink shows its key hints, inquirer its own. */
-const PROMPTING = /Enter (choose|accept|write|default)|⏎|\(Y\/n\)|\(y\/N\)|Enter keeps it|↑↓ navigate/;
+/** A question is on screen, waiting: Ink shows its key hints; the line face ends with its prompt. */
+const PROMPTING = /Enter (choose|accept|write|default)|Enter keeps it/;
+const LINE_PROMPT = /(Choose \[\d+\]:|\[[Yy]\/[Nn]\]|:)$/;
+const prompting = (screen: string) => PROMPTING.test(screen) || LINE_PROMPT.test(screen.trimEnd().split('\n').pop() ?? '');
 
 /**
  * Press Enter at every question until `done` appears (in the scrollback too), as a newcomer would.
@@ -69,11 +71,18 @@ export async function enterUntil(run: PtyRun, done: string | RegExp, o: { max?: 
     if (now !== last) {
       last = now;
       stableSince = Date.now();
-    } else if (Date.now() - stableSince > 300 && PROMPTING.test(now)) {
+    } else if (Date.now() - stableSince > 300 && prompting(now)) {
       if (++presses > (o.max ?? 20)) throw new Error(`pty: more than ${o.max ?? 20} Enters and still no "${String(done)}"; screen:\n${now}`);
       await run.keys('Enter');
       last = '';
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The line face: the number shown for the last row whose label matches (`  4) A server that…`). */
+export function rowNumber(screen: string, label: RegExp): string {
+  const all = [...screen.matchAll(new RegExp(`(\\d+)\\) ${label.source}`, 'g'))];
+  if (all.length === 0) throw new Error(`pty: no numbered row ${String(label)} on screen:\n${screen}`);
+  return all.at(-1)![1]!;
 }

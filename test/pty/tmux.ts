@@ -50,10 +50,12 @@ export async function startPty(
   const env = { ...o.env, AIDER_MLX_PTY_RUN: marker, TERM: o.env.TERM ?? 'xterm-256color' };
   const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
   // The script runs inside the pty: a clean environment (no CI), then the CLI, then its exit code.
+  // Like a login shell, the script outlives a Ctrl-C that reaches the CLI as SIGINT (the line face
+  // leaves the terminal in line mode): the trap is reset to the default in the CLI itself.
   const script = [
     '#!/bin/sh',
     `cd ${q(o.cwd)} || exit 99`,
-    `exec env -i ${Object.entries(env).map(([k, v]) => q(`${k}=${v}`)).join(' ')} sh -c ${q(`${q(process.execPath)} ${q(BIN)} ${args.map(q).join(' ')}; echo $? > ${q(exitFile)}; sleep 600`)}`,
+    `exec env -i ${Object.entries(env).map(([k, v]) => q(`${k}=${v}`)).join(' ')} sh -c ${q(`trap true INT; ${q(process.execPath)} ${q(BIN)} ${args.map(q).join(' ')}; echo $? > ${q(exitFile)}; sleep 600`)}`,
   ].join('\n');
   await writeFile(join(dir, 'run.sh'), script, { mode: 0o700 });
   await tmux(socket, ['-f', '/dev/null', 'new-session', '-d', '-x', String(o.cols ?? 80), '-y', String(o.rows ?? 24), join(dir, 'run.sh')]);

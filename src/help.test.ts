@@ -1,0 +1,112 @@
+/**
+ * Every option of every command's parser is on that command's help page: a flag added later
+ * without help fails here. The parsers are read as they run (node:util's parseArgs, watched).
+ */
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+
+const seen: Array<Record<string, { type: string; short?: string }>> = [];
+vi.mock('node:util', async (importOriginal) => {
+  const util = await importOriginal<typeof import('node:util')>();
+  return {
+    ...util,
+    parseArgs: (config: Parameters<typeof util.parseArgs>[0]) => {
+      seen.push((config?.options ?? {}) as Record<string, { type: string; short?: string }>);
+      return util.parseArgs(config);
+    },
+  };
+});
+
+const { PAGES, COMMANDS, commandHelp, closest, mainHelp, pageFlags, unknownFlag } = await import('./help.js');
+type Name = keyof typeof PAGES;
+
+/** The options each command's parser(s) take, gathered by running it with a flag nobody has. */
+async function parserOptions(): Promise<Record<string, Map<string, { type: string; short?: string }>>> {
+  const BOGUS = '--no-such-flag-at-all';
+  const calls: Record<string, Array<() => Promise<unknown>>> = {
+    setup: [async () => (await import('./setup/flags.js')).parseSetupFlags([BOGUS])],
+    reconfigure: [async () => (await import('./setup/flags.js')).parseSetupFlags([BOGUS])],
+    doctor: [async () => (await import('./commands/doctor.js')).parseDoctorArgs([BOGUS])],
+    status: [async () => (await import('./commands/status.js')).runStatusCommand([BOGUS])],
+    models: ['list', 'pull', 'rm'].map((sub) => async () => (await import('./commands/models.js')).runModelsCommand([sub, BOGUS], { env: {}, interactive: false })),
+    serve: [async () => (await import('./commands/serve.js')).runServe([BOGUS], { env: {}, out: () => undefined, err: () => undefined, stopSignal: new Promise(() => undefined) })],
+    service: [async () => (await import('./commands/service.js')).runService([BOGUS], { env: {}, out: () => undefined, err: () => undefined })],
+    install: [async () => (await import('./commands/install.js')).runInstall([BOGUS], { env: {}, out: () => undefined, err: () => undefined, interactive: false })],
+    restore: [async () => (await import('./commands/restore.js')).runRestore([BOGUS], { env: {}, out: () => undefined, err: () => undefined, interactive: false })],
+    uninstall: [async () => (await import('./commands/uninstall.js')).runUninstall([BOGUS], { env: {}, out: () => undefined, err: () => undefined, interactive: false } as never)],
+    aider: [],
+  };
+  const out: Record<string, Map<string, { type: string; short?: string }>> = {};
+  for (const [name, fns] of Object.entries(calls)) {
+    const m = new Map<string, { type: string; short?: string }>();
+    for (const fn of fns) {
+      seen.length = 0;
+      await expect(fn()).rejects.toThrow(/no-such-flag-at-all/);
+      expect(seen.length, `${name}: its parser was not reached`).toBeGreaterThan(0);
+      for (const opts of seen) for (const [k, v] of Object.entries(opts)) m.set(k, v);
+    }
+    out[name] = m;
+  }
+  // setup's and reconfigure's own flags, taken out before the setup flags are parsed.
+  const { OWN_SWITCHES, VALUE_FLAGS } = await import('./commands/setup.js');
+  for (const f of OWN_SWITCHES) out.setup!.set(f, { type: 'boolean' });
+  for (const f of VALUE_FLAGS) out.setup!.set(f, { type: 'string' });
+  out.reconfigure!.set('plain', { type: 'boolean' });
+  return out;
+}
+
+describe('help', () => {
+  let options: Awaited<ReturnType<typeof parserOptions>>;
+  beforeAll(async () => {
+    options = await parserOptions();
+  });
+
+  it('covers every command the CLI dispatches', () => {
+    expect(Object.keys(options).sort()).toEqual([...COMMANDS].sort());
+  });
+
+  it("every option of every command's parser is on its page, with a value word exactly when it takes a value", () => {
+    expect(options.serve!.has('check-every')).toBe(true); // the watch works
+    for (const [name, opts] of Object.entries(options)) {
+      const page = commandHelp(name as Name);
+      const flags = pageFlags(name as Name);
+      for (const [opt, def] of opts) {
+        if (opt === 'help') continue;
+        expect(flags.has(opt), `${name}: --${opt} is not on \`aider-mlx ${name} --help\``).toBe(true);
+        expect(flags.get(opt), `${name}: --${opt} ${def.type === 'string' ? 'takes' : 'takes no'} value`).toBe(def.type === 'string');
+        expect(page).toContain(`--${opt}`);
+        if (def.short) expect(page).toContain(`-${def.short}, --${opt}`);
+      }
+    }
+  });
+
+  it('each page has a usage, examples, and -h/--help', () => {
+    for (const name of COMMANDS) {
+      const page = commandHelp(name);
+      expect(page).toMatch(new RegExp(`^aider-mlx ${name} — `));
+      expect(page).toMatch(/\nUsage\n {2}aider-mlx /);
+      expect(page.split('\nExamples\n')[1]?.split('\n').filter((l) => l.startsWith('  npx aider-mlx')).length ?? 0).toBeGreaterThanOrEqual(2);
+      expect(page).toContain('-h, --help');
+    }
+  });
+
+  it('the main page lists the commands in the order people use them', () => {
+    const text = mainHelp();
+    const at = COMMANDS.map((c) => text.indexOf(`\n  ${c} `));
+    expect(at.every((i) => i > 0)).toBe(true);
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
+    expect(COMMANDS.slice(0, 4)).toEqual(['setup', 'doctor', 'status', 'serve']);
+  });
+
+  it('names the closest command or flag to a typo', () => {
+    expect(closest('modles', COMMANDS)).toBe('models');
+    expect(closest('docter', COMMANDS)).toBe('doctor');
+    expect(closest('recon', COMMANDS)).toBe('reconfigure');
+    expect(closest('frobnicate', COMMANDS)).toBeUndefined();
+    expect(unknownFlag('restore', ['--jsno'])).toEqual({ flag: '--jsno', suggestion: '--json' });
+    expect(unknownFlag('serve', ['--standin'])).toEqual({ flag: '--standin', suggestion: '--stand-in' });
+    expect(unknownFlag('restore', ['--bogus'])).toEqual({ flag: '--bogus' });
+    // A value is not a flag; `--` ends the flags.
+    expect(unknownFlag('doctor', ['--error', '--weird text', '--deep'])).toBeUndefined();
+    expect(unknownFlag('setup', ['--editor=x', '--', '--anything'])).toBeUndefined();
+  });
+});

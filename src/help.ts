@@ -1,0 +1,365 @@
+/**
+ * Every help page, in one place: the main page and one per command (usage, every flag the command
+ * takes, examples). Loaded by `--help` alone: it imports nothing but the version, so help never
+ * pays for Ink or a command's code. A test checks that every option of every command's parser
+ * appears on its page, and the CLI uses the pages' flags to name the closest one to a mistyped flag.
+ */
+import { VERSION } from './version.js';
+
+export interface Flag {
+  /** As shown: `--editor MODEL`, `-y, --yes`. An upper-case word after the name: it takes a value. */
+  flag: string;
+  text: string;
+}
+
+export interface Page {
+  summary: string;
+  usage: string[];
+  /** More about the command, before the options. */
+  about?: string[];
+  sections: Array<{ title: string; flags: Flag[] }>;
+  examples: string[];
+  notes?: string[];
+}
+
+const HELP_FLAG: Flag = { flag: '-h, --help', text: 'this help' };
+
+const SETUP_FLAGS: Flag[] = [
+  { flag: '--editor MODEL', text: 'HF repo id or local path of the model that writes the code (required with --yes)' },
+  { flag: '--editor-port N', text: "port of the editor's mlx_lm.server (default 8080)" },
+  { flag: '--architect MODEL', text: 'a second, planning model (architect mode)' },
+  { flag: '--architect-port N', text: "port of the architect's mlx_lm.server (default 8081)" },
+  { flag: '--weak MODEL', text: "model for commit messages and summaries (default: the editor's)" },
+  { flag: '--weak-port N', text: "port of the weak model's server, when it is a third model (default 8082)" },
+  { flag: '--mode proxy|direct', text: 'through a LiteLLM proxy (default) or straight to the servers' },
+  { flag: '--proxy-port N', text: 'LiteLLM proxy port (default 4000)' },
+  { flag: '--host H', text: 'host of the mlx servers (default 127.0.0.1)' },
+  { flag: '--scope project|global|profile', text: 'where the Aider files go (default project: the git root)' },
+  { flag: '--context N', text: 'context window per model (default 32768)' },
+  { flag: '--timeout SECONDS', text: "bound on each check (default 600: a large model's first load)" },
+  { flag: '--request-timeout SECONDS', text: 'timeout written into the Aider and LiteLLM configs (default 600)' },
+  { flag: '--force', text: 'replace a model or API base you set yourself; write despite failed checks' },
+  { flag: '--dry-run', text: 'print the diffs, write nothing' },
+  { flag: '--json', text: 'machine-readable result on stdout (implies no questions)' },
+  { flag: '-y, --yes', text: 'ask nothing: the flags are the answers' },
+];
+
+const WIZARD_FLAGS: Flag[] = [
+  { flag: '--plain', text: 'questions as plain lines: numbered choices, no redrawing (screen readers, simple terminals; also TERM=dumb)' },
+  { flag: '--demo', text: 'the whole flow against built-in stand-in servers, files in a temp folder' },
+  { flag: '--demo-dir DIR', text: 'with --demo: the folder to use instead of a temp one' },
+  { flag: '--answers FILE', text: "answers from a file with the plan's keys (a plan.yaml works); asks nothing" },
+];
+
+export const PAGES = {
+  setup: {
+    summary: 'Pick models, start or find each mlx_lm.server, check it answers, write the LiteLLM and Aider files',
+    usage: ['aider-mlx setup [options]', 'aider-mlx setup --yes --editor MODEL [options]'],
+    about: ['On a terminal the wizard asks; with --yes, --json, --answers or no terminal nothing is asked and the flags are the answers.'],
+    sections: [
+      { title: 'The wizard', flags: WIZARD_FLAGS },
+      { title: 'Answers as flags', flags: SETUP_FLAGS },
+      { title: 'Other', flags: [HELP_FLAG] },
+    ],
+    examples: [
+      'npx aider-mlx setup --demo                      # try the whole flow, nothing of yours touched',
+      'npx aider-mlx setup                             # the wizard',
+      'npx aider-mlx setup --yes --editor mlx-community/Qwen2.5-Coder-7B-Instruct-4bit --mode direct',
+    ],
+  },
+  doctor: {
+    summary: 'Check every hop (machine → config → mlx servers → proxy → Aider), say what is wrong and fix it',
+    usage: ['aider-mlx doctor [options]'],
+    about: ['On a terminal it walks the report one hop at a time and offers each fix; without one it prints the report.'],
+    sections: [
+      {
+        title: 'Options',
+        flags: [
+          { flag: '--error TEXT', text: 'the error you saw: the checks that can explain it come first, the likely cause named (- reads it from stdin)' },
+          { flag: '--error-file FILE', text: 'the same, from a file (- for stdin)' },
+          { flag: '--deep', text: 'also the checks that cost a generation: the 512-token cap, the chat template, a real Aider call' },
+          { flag: '--timeout SECONDS', text: 'bound on every check (default 10; 120 with --deep)' },
+          { flag: '--fix', text: 'apply the fixes that are file edits (diff shown, backup kept), then check again' },
+          { flag: '-y, --yes', text: 'with --fix: do not ask' },
+          { flag: '--json', text: 'machine-readable report (keys redacted)' },
+          { flag: '--plain', text: 'the whole report at once, not the walk (the default without a terminal)' },
+          { flag: '--verbose', text: 'show passing details and docs links' },
+          HELP_FLAG,
+        ],
+      },
+    ],
+    examples: [
+      'npx aider-mlx doctor',
+      "npx aider-mlx doctor --error 'litellm.NotFoundError: OpenAIException - Not Found'",
+      'npx aider-mlx doctor --fix --yes',
+    ],
+    notes: ['Exit codes: 0 nothing failed (warnings allowed), 1 something failed, 2 usage error.'],
+  },
+  status: {
+    summary: 'Every deployment and the proxy: up or down, latency, who answers',
+    usage: ['aider-mlx status [--json] [--timeout SECONDS]'],
+    sections: [
+      {
+        title: 'Options',
+        flags: [
+          { flag: '--json', text: 'machine-readable status on stdout' },
+          { flag: '--timeout SECONDS', text: 'bound on each check (default 5)' },
+          HELP_FLAG,
+        ],
+      },
+    ],
+    examples: ['npx aider-mlx status', 'npx aider-mlx status --json'],
+  },
+  serve: {
+    summary: "Start the plan's servers and proxy and keep them up (Ctrl-C stops what it started)",
+    usage: ['aider-mlx serve [options]'],
+    about: ['A server that already answers is adopted, not started twice. On a terminal a dashboard shows each one; otherwise one line per change.'],
+    sections: [
+      {
+        title: 'Options',
+        flags: [
+          { flag: '--stand-in', text: 'start stand-in servers instead of mlx_lm.server (the demo, tests)' },
+          { flag: '--once', text: 'start everything, report, stop: a check that the plan comes up' },
+          { flag: '--timeout SECONDS', text: 'how long a server may take to load its model (default 600)' },
+          { flag: '--check-every SECONDS', text: 'how often each server is checked once up (default 5)' },
+          { flag: '--plain', text: 'one line per change instead of the dashboard' },
+          { flag: '--json', text: 'one JSON line per change on stdout' },
+          { flag: '--verbose', text: "the servers' log lines, and the details of a failure" },
+          HELP_FLAG,
+        ],
+      },
+    ],
+    examples: ['npx aider-mlx serve', 'npx aider-mlx serve --once', 'npx aider-mlx serve --stand-in --plain'],
+  },
+  reconfigure: {
+    summary: 'Change one role, model, port, mode or scope of what setup wrote',
+    usage: ['aider-mlx reconfigure [options]', 'aider-mlx reconfigure --yes [setup flags]'],
+    about: ['On a terminal it asks what to change; with --yes the flags given change the plan and nothing is asked. It takes the flags of `setup` (but not --demo or --answers).'],
+    sections: [
+      { title: 'Options', flags: [WIZARD_FLAGS[0]!, ...SETUP_FLAGS, HELP_FLAG] },
+    ],
+    examples: ['npx aider-mlx reconfigure', 'npx aider-mlx reconfigure --yes --editor-port 8090', 'npx aider-mlx reconfigure --yes --mode direct'],
+  },
+  models: {
+    summary: 'MLX models: cached, on the Hub, curated per memory tier, and what fits this Mac',
+    usage: ['aider-mlx models [options]', 'aider-mlx models pull REPO [--revision REV] [--json]', 'aider-mlx models rm REPO [--yes] [--json]'],
+    sections: [
+      {
+        title: 'List options',
+        flags: [
+          { flag: '--search TEXT', text: 'free-text Hub search (default: the most downloaded)' },
+          { flag: '--author NAME', text: 'Hub author (default mlx-community; "*" for any author\'s MLX models)' },
+          { flag: '--limit N', text: 'Hub results (default 20)' },
+          { flag: '--role editor|architect|single', text: 'curated picks for one role' },
+          { flag: '--context N', text: 'context window for the fit of cached and Hub models (default 32768)' },
+          { flag: '--memory GB', text: 'plan for a Mac with this much memory instead of this one' },
+          { flag: '--offline', text: 'do not ask the Hub (also HF_HUB_OFFLINE=1)' },
+          { flag: '--json', text: 'machine-readable output' },
+        ],
+      },
+      { title: 'pull', flags: [{ flag: '--revision REV', text: 'a branch, tag or commit (default main); resumes a partial download' }] },
+      { title: 'rm', flags: [{ flag: '-y, --yes', text: 'remove without asking' }] },
+      { title: 'Other', flags: [HELP_FLAG] },
+    ],
+    examples: [
+      'npx aider-mlx models --role editor',
+      'npx aider-mlx models --search qwen3 --memory 32',
+      'npx aider-mlx models pull mlx-community/Qwen2.5-Coder-7B-Instruct-4bit',
+    ],
+    notes: [
+      'Environment: HF_HUB_CACHE / HF_HOME (cache folder), HF_ENDPOINT (Hub mirror), HF_TOKEN (gated or',
+      'private repos; `huggingface-cli login` works too). Curated picks: data/curated-models.yaml, or your own',
+      'file in AIDER_MLX_CURATED_MODELS.',
+    ],
+  },
+  aider: {
+    summary: 'Run aider with the isolated profile written by `setup --scope profile`',
+    usage: ['aider-mlx aider [aider options and files]', 'aider-mlx aider -- --help        # aider\'s own help'],
+    about: ['Everything after `aider` goes to aider itself, after the profile\'s --config, --model-settings-file and --model-metadata-file.'],
+    sections: [{ title: 'Options', flags: [HELP_FLAG] }],
+    examples: ['npx aider-mlx aider', 'npx aider-mlx aider src/app.ts --message "add a test"'],
+  },
+  install: {
+    summary: 'Install mlx-lm, litellm[proxy] or aider-chat, pinned and checked (uv, pipx, or a venv of ours)',
+    usage: ['aider-mlx install [mlx-lm|litellm|aider|all] [options]'],
+    about: ['Without a name: all three. A tool already installed is kept (a known-compromised litellm never is). It shows what it will run and asks first.'],
+    sections: [
+      {
+        title: 'Options',
+        flags: [
+          { flag: '--method uv|pipx|venv', text: 'how to install (default: uv, else pipx, else a venv of ours)' },
+          { flag: '--dry-run', text: 'show what would be installed and how, install nothing' },
+          { flag: '--force', text: 'install even when the tool is already installed' },
+          { flag: '-y, --yes', text: 'do not ask' },
+          HELP_FLAG,
+        ],
+      },
+    ],
+    examples: ['npx aider-mlx install --dry-run', 'npx aider-mlx install mlx-lm', 'npx aider-mlx install all --method uv --yes'],
+  },
+  service: {
+    summary: 'Start the servers and proxy at login (macOS launchd)',
+    usage: ['aider-mlx service install|uninstall|status [--json]'],
+    sections: [
+      {
+        title: 'Options',
+        flags: [{ flag: '--json', text: 'machine-readable result on stdout' }, HELP_FLAG],
+      },
+    ],
+    examples: ['npx aider-mlx service install', 'npx aider-mlx service status', 'npx aider-mlx service uninstall'],
+  },
+  restore: {
+    summary: 'Put back a backup set of the files setup replaced',
+    usage: ['aider-mlx restore [SET] [options]'],
+    about: ['SET is a name or number from --list. Without one it asks which (the newest with --yes). What is there now is backed up first.'],
+    sections: [
+      {
+        title: 'Options',
+        flags: [
+          { flag: '--list', text: 'show the backup sets, newest first' },
+          { flag: '-y, --yes', text: 'do not ask: without SET, the newest set' },
+          { flag: '--json', text: 'machine-readable result on stdout' },
+          HELP_FLAG,
+        ],
+      },
+    ],
+    examples: ['npx aider-mlx restore --list', 'npx aider-mlx restore', 'npx aider-mlx restore 2 --yes'],
+  },
+  uninstall: {
+    summary: 'Remove what aider-mlx added, and nothing of yours (shows the list and asks)',
+    usage: ['aider-mlx uninstall [options]'],
+    sections: [
+      {
+        title: 'Options',
+        flags: [
+          { flag: '--dry-run', text: 'show what would be removed, remove nothing' },
+          { flag: '-y, --yes', text: 'do not ask' },
+          { flag: '--json', text: 'machine-readable result on stdout' },
+          { flag: '--keep-backups', text: 'keep the backup sets (by default they go last, after everything else)' },
+          HELP_FLAG,
+        ],
+      },
+    ],
+    examples: ['npx aider-mlx uninstall --dry-run', 'npx aider-mlx uninstall', 'npx aider-mlx uninstall --yes --json'],
+  },
+} satisfies Record<string, Page>;
+
+export type CommandName = keyof typeof PAGES;
+
+/** The order of the main page: what people use first. */
+export const COMMANDS: CommandName[] = ['setup', 'doctor', 'status', 'serve', 'reconfigure', 'models', 'aider', 'install', 'service', 'restore', 'uninstall'];
+
+export function isCommand(name: string): name is CommandName {
+  return Object.hasOwn(PAGES, name);
+}
+
+const pad = (s: string, n: number) => (s.length >= n ? `${s}\n${' '.repeat(n + 2)}` : s.padEnd(n));
+
+function flagLines(flags: Flag[]): string[] {
+  const width = 26;
+  return flags.map((f) => `  ${pad(f.flag, width)} ${f.text}`);
+}
+
+export function commandHelp(name: CommandName): string {
+  const p: Page = PAGES[name];
+  const out = [`aider-mlx ${name} — ${p.summary}`, '', 'Usage', ...p.usage.map((u) => `  ${u}`)];
+  if (p.about) out.push('', ...p.about);
+  for (const s of p.sections) out.push('', s.title, ...flagLines(s.flags));
+  out.push('', 'Examples', ...p.examples.map((e) => `  ${e}`));
+  if (p.notes) out.push('', ...p.notes);
+  return `${out.join('\n')}\n`;
+}
+
+export function mainHelp(): string {
+  const out = [
+    `aider-mlx ${VERSION} — Aider coding against local MLX models`,
+    '',
+    'Usage',
+    '  npx aider-mlx <command> [options]',
+    '  npx aider-mlx                  on a terminal: the setup wizard, or reconfigure once a plan exists',
+    '',
+    'Commands',
+    ...COMMANDS.map((c) => `  ${c.padEnd(12)} ${PAGES[c].summary}`),
+    '',
+    '`aider-mlx <command> --help` (or `aider-mlx help <command>`) shows its options and examples.',
+    '',
+    'Start here',
+    '  npx aider-mlx setup --demo     the whole flow against stand-in servers, nothing of yours touched',
+    '  npx aider-mlx setup            the wizard (--plain: plain-line questions); setup --yes --editor MODEL for scripts',
+    '  npx aider-mlx doctor           when Aider → LiteLLM → mlx_lm.server fails',
+    '',
+    'Other',
+    '  -h, --help                     this help',
+    '  -v, --version                  print the version',
+    '',
+    'Exit codes: 0 done, 1 a check failed, 2 usage or bad input, 130 cancelled.',
+  ];
+  return `${out.join('\n')}\n`;
+}
+
+/** Every flag of a command's page: name (without dashes) → whether it takes a value. */
+export function pageFlags(name: CommandName): Map<string, boolean> {
+  const m = new Map<string, boolean>();
+  for (const s of (PAGES[name] as Page).sections) {
+    for (const f of s.flags) {
+      const takesValue = /--[\w-]+ [A-Z\w|]/.test(f.flag);
+      for (const part of f.flag.split(/,\s*/)) {
+        const n = /^--?([\w-]+)/.exec(part)?.[1];
+        if (n) m.set(n, takesValue);
+      }
+    }
+  }
+  return m;
+}
+
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The closest of `candidates` to a mistyped word, when it is close enough to be what was meant. */
+export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = distance(word.toLowerCase(), c);
+    if (d < bestD) {
+      best = c;
+      bestD = d;
+    }
+  }
+  const limit = word.length <= 3 ? 1 : word.length <= 6 ? 2 : 3;
+  if (best && bestD <= limit) return best;
+  // A prefix of exactly one candidate (`recon` → reconfigure).
+  const starts = [...candidates].filter((c) => word.length >= 3 && c.startsWith(word.toLowerCase()));
+  return starts.length === 1 ? starts[0] : undefined;
+}
+
+/**
+ * The first `--flag` in args that the command does not take, with the closest one it does. Values
+ * of flags that take one are skipped (`--error --weird-text`); `--` ends the flags.
+ */
+export function unknownFlag(name: CommandName, args: string[]): { flag: string; suggestion?: string } | undefined {
+  const flags = pageFlags(name);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') return undefined;
+    if (!a.startsWith('--')) continue;
+    const n = a.slice(2).split('=')[0]!;
+    if (flags.has(n)) {
+      if (flags.get(n) && !a.includes('=')) i++;
+      continue;
+    }
+    const suggestion = closest(n, [...flags.keys()].filter((f) => f.length > 1));
+    return { flag: `--${n}`, ...(suggestion ? { suggestion: `--${suggestion}` } : {}) };
+  }
+  return undefined;
+}
