@@ -55,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
     const bad = first === 'aider' ? undefined : unknownFlag(first, rest);
     if (bad) {
       throw new UsageError(
-        `${first} has no option ${bad.flag}.`,
+        `Unknown option ${bad.flag} for \`aider-mlx ${first}\`.`,
         `${bad.suggestion ? `Did you mean ${bad.suggestion}? ` : ''}\`aider-mlx ${first} --help\` lists its options.`,
       );
     }

@@ -6,6 +6,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors.js';
+import { closest } from './suggest.js';
 
 export type FlagOptions = NonNullable<ParseArgsConfig['options']>;
 
@@ -22,28 +23,12 @@ export interface ParsedFlags {
   positionals: string[];
 }
 
-/** Edit distance, for "did you mean". Small inputs only. */
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-  }
-  return d[a.length]![b.length]!;
-}
-
 /** The known flag nearest to `given` (`--lsit` → `--list`), if one is close. */
 export function nearestFlag(given: string, options: FlagOptions): string | undefined {
   const name = given.replace(/^-+/, '').split('=')[0]!.toLowerCase();
   if (!name) return undefined;
-  let best: { flag: string; d: number } | undefined;
-  for (const known of Object.keys(options)) {
-    const d = known.startsWith(name) || name.startsWith(known) ? Math.min(1, distance(name, known)) : distance(name, known);
-    if (d <= (known.length <= 3 ? 1 : 2) && (!best || d < best.d)) best = { flag: `--${known}`, d };
-  }
-  return best?.flag;
+  const near = closest(name, Object.keys(options));
+  return near ? `--${near}` : undefined;
 }
 
 function isKnownOption(arg: string, options: FlagOptions): boolean {

@@ -399,7 +399,7 @@ describe('cheap commands', () => {
     expect(typo.stderr).toContain('Did you mean `aider-mlx models`?');
     const flag = await cli(['restore', '--jsno'], { cwd: s.repo, env: s.env });
     expect(flag.code).toBe(2);
-    expect(flag.stderr).toContain('✗ restore has no option --jsno.');
+    expect(flag.stderr).toContain('✗ Unknown option --jsno for `aider-mlx restore`.');
     expect(flag.stderr).toContain('Did you mean --json?');
     const bogus = await cli(['restore', '--bogus'], { cwd: s.repo, env: s.env });
     expect(bogus.stderr).not.toMatch(/'--|"--bogus/);
