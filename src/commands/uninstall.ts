@@ -165,7 +165,7 @@ function settle(
 
 async function aiderFileItems(plan: Plan, env: Env, originals: Map<string, Buffer | 'created'>): Promise<UninstallItem[]> {
   const paths = configPaths(env);
-  const rendered = renderFiles(plan, { litellmConfig: paths.litellm, aiderDir: plan.aider.dir, proxyKey: await proxyKey(env) });
+  const rendered = renderFiles(plan, { litellmConfig: paths.litellm, aiderDir: plan.aider.dir, proxyKey: await proxyKey(env), aiderEnv: paths.aiderEnv });
   const items: UninstallItem[] = [];
   const files: Array<{ name: string; format: Format; rendered: string }> = [
     { name: AIDER_FILES.conf, format: 'yaml', rendered: rendered.conf },
@@ -264,7 +264,7 @@ export async function planUninstall(caps: UninstallCaps): Promise<UninstallPlan>
     items.push({
       kind: 'folder',
       path: loc.config,
-      what: `plan, LiteLLM config${backups.length ? `, ${backups.length} backup set${backups.length === 1 ? '' : 's'}` : ''}, Aider profile`,
+      what: `plan, LiteLLM config${(await exists(paths.aiderEnv)) ? ', Aider\'s key file (aider.env)' : ''}${backups.length ? `, ${backups.length} backup set${backups.length === 1 ? '' : 's'}` : ''}, Aider profile`,
     });
   }
   if (await exists(loc.data)) items.push({ kind: 'folder', path: loc.data, what: 'venvs, logs, working files' });
