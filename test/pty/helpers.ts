@@ -53,6 +53,15 @@ export function runPiped(args: string[], s: Pick<Sandbox, 'env'> & { cwd: string
 const PROMPTING = /Enter (choose|accept|write|default)|⏎|\(Y\/n\)|\(y\/N\)|Enter keeps it|↑↓ navigate/;
 
 /**
+ * Also an inquirer input (`? Message (default)`) on the last line: the line face prints its key
+ * hints once, at the top, and a longer look-around (ports held by other programs) scrolls them off.
+ */
+function prompting(screen: string): boolean {
+  const last = screen.split('\n').filter((l) => l.trim()).at(-1) ?? '';
+  return PROMPTING.test(screen) || /^\? \S/.test(last);
+}
+
+/**
  * Press Enter at every question until `done` appears (in the scrollback too), as a newcomer would.
  * Returns the number of Enters pressed.
  */
@@ -69,7 +78,7 @@ export async function enterUntil(run: PtyRun, done: string | RegExp, o: { max?: 
     if (now !== last) {
       last = now;
       stableSince = Date.now();
-    } else if (Date.now() - stableSince > 300 && PROMPTING.test(now)) {
+    } else if (Date.now() - stableSince > 300 && prompting(now)) {
       if (++presses > (o.max ?? 20)) throw new Error(`pty: more than ${o.max ?? 20} Enters and still no "${String(done)}"; screen:\n${now}`);
       await run.keys('Enter');
       last = '';
