@@ -373,7 +373,7 @@ export async function planUninstall(caps: UninstallCaps): Promise<UninstallPlan>
   const key = await proxyKey(env);
   secrets.add(key);
   if (plan) {
-    const rendered = renderFiles(plan, { litellmConfig: paths.litellm, aiderDir: plan.aider.dir, proxyKey: key });
+    const rendered = renderFiles(plan, { litellmConfig: paths.litellm, aiderDir: plan.aider.dir, proxyKey: key, aiderEnv: paths.aiderEnv });
     const lite = await litellmItem(paths.litellm, rendered, originals, secrets);
     if (lite) items.push(lite);
     if (!isInside(plan.aider.dir, loc.config)) items.push(...(await aiderFileItems(plan, rendered, originals, secrets)));
@@ -428,7 +428,11 @@ export async function planUninstall(caps: UninstallCaps): Promise<UninstallPlan>
   const backupSets = (await fsp.readdir(paths.backups, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).length;
   const removable = entries.filter((n) => n !== basename(paths.litellm) && !(n === basename(paths.backups) && keepBackups));
   if (removable.length) {
-    const what = [entries.includes(basename(paths.plan)) ? 'plan' : '', entries.includes(basename(paths.profile)) ? 'Aider profile' : ''].filter(Boolean);
+    const what = [
+      entries.includes(basename(paths.plan)) ? 'plan' : '',
+      entries.includes(basename(paths.aiderEnv)) ? "Aider's key file (aider.env)" : '',
+      entries.includes(basename(paths.profile)) ? 'Aider profile' : '',
+    ].filter(Boolean);
     const sets = backupSets && !keepBackups ? `${what.length ? '; then ' : ''}its ${backupSets} backup set${backupSets === 1 ? '' : 's'}, last of all` : '';
     items.push({ kind: 'config', path: loc.config, what: (what.join(', ') || (sets ? '' : 'working files')) + sets, plan: entries.includes(basename(paths.plan)), backupSets });
   }

@@ -18,6 +18,29 @@ export interface RenderPaths {
   aiderDir: string;
   /** The proxy's master key (see secrets.ts); only used in proxy mode. Absent: names-only renders. */
   proxyKey?: string;
+  /** The env file that carries the key for Aider in project scope (configPaths().aiderEnv). */
+  aiderEnv?: string;
+}
+
+/**
+ * Project scope in proxy mode: the key is not written into the repository's .aider.conf.yml (git
+ * would pick it up); that file names an env file outside it instead (Aider's env-file, loaded after
+ * every .env, override on). Its variable is AIDER_OPENAI_API_KEY: configargparse ranks variables
+ * above every config file, so a home ~/.aider.conf.yml with its own openai-api-key cannot win.
+ */
+export function keyInEnvFile(plan: Plan): boolean {
+  return plan.mode === 'proxy' && plan.aider.scope === 'project';
+}
+
+export const AIDER_ENV_KEY = 'AIDER_OPENAI_API_KEY';
+
+/** The env file's text: one comment, one variable. */
+export function renderAiderEnv(key: string): string {
+  return (
+    '# Written by aider-mlx: the local LiteLLM proxy\'s key, for Aider. A project\'s .aider.conf.yml\n' +
+    '# reads it with env-file, so no repository holds it. Mode 0600; aider-mlx uninstall removes it.\n' +
+    `${AIDER_ENV_KEY}=${key}\n`
+  );
 }
 
 /** Output budget per model: half the window, capped (reasoning models think at length). */
@@ -36,6 +59,9 @@ export function aiderApiBase(plan: Plan, m: ServedModel): string {
 }
 
 export function renderContext(plan: Plan, paths: RenderPaths) {
+  if (keyInEnvFile(plan) && paths.proxyKey !== undefined && paths.aiderEnv === undefined) {
+    throw new Error('aider-mlx: rendering the project files with a key needs the env file\'s path (RenderPaths.aiderEnv)');
+  }
   const models = servedModels(plan);
   const byRole = (r: 'editor' | 'architect' | 'weak') => models.find((m) => m.roles.includes(r));
   const editor = byRole('editor')!;
@@ -85,7 +111,8 @@ export function renderContext(plan: Plan, paths: RenderPaths) {
     ...(models.some((m) => m.deployments.length > 1) ? { allowed_fails: 0, cooldown_time: 10 } : {}),
     api_key: LOCAL_API_KEY,
     proxy_key: paths.proxyKey ?? LOCAL_API_KEY,
-    aider_api_key: plan.mode === 'proxy' ? (paths.proxyKey ?? LOCAL_API_KEY) : LOCAL_API_KEY,
+    aider_api_key: keyInEnvFile(plan) ? undefined : plan.mode === 'proxy' ? (paths.proxyKey ?? LOCAL_API_KEY) : LOCAL_API_KEY,
+    env_file: keyInEnvFile(plan) ? paths.aiderEnv : undefined,
     deployments,
     models: settingsModels,
     main_model: main.aiderName,

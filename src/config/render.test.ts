@@ -42,7 +42,7 @@ function golden(name: string, text: string) {
 describe('renderFiles golden files', () => {
   for (const [name, p] of Object.entries(cases)) {
     it(name, () => {
-      const r = renderFiles(p, { litellmConfig: '/home/u/.config/aider-mlx/litellm.yaml', aiderDir: p.aider.dir, proxyKey: 'sk-aider-mlx-TESTKEY' });
+      const r = renderFiles(p, { litellmConfig: '/home/u/.config/aider-mlx/litellm.yaml', aiderDir: p.aider.dir, proxyKey: 'sk-aider-mlx-TESTKEY', aiderEnv: '/home/u/.config/aider-mlx/aider.env' });
       golden(`${name}/litellm.yaml`, r.litellm);
       golden(`${name}/.aider.conf.yml`, r.conf);
       golden(`${name}/.aider.model.settings.yml`, r.settings);
@@ -52,7 +52,7 @@ describe('renderFiles golden files', () => {
 });
 
 describe('renderFiles wiring', () => {
-  const paths = { litellmConfig: '/c/litellm.yaml', aiderDir: '/repo', proxyKey: 'sk-aider-mlx-TESTKEY' };
+  const paths = { litellmConfig: '/c/litellm.yaml', aiderDir: '/repo', proxyKey: 'sk-aider-mlx-TESTKEY', aiderEnv: '/c/aider.env' };
 
   it('proxy mode: every Aider name is openai/<a LiteLLM model_name>, upstream is default_model', () => {
     const r = renderFiles(plan(), paths);

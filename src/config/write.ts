@@ -9,6 +9,8 @@ import { servedModels } from './names.js';
 import type { Plan } from './plan.js';
 import { planToYaml } from './plan-file.js';
 import { AIDER_FILES, renderFiles, type RenderedFiles } from './render.js';
+import { AIDER_ENV_KEY, keyInEnvFile, renderAiderEnv } from './render-context.js';
+import { LOCAL_API_KEY } from './names.js';
 import { proxyKey, redact } from './secrets.js';
 
 /**
@@ -16,7 +18,7 @@ import { proxyKey, redact } from './secrets.js';
  * drop their own API key: replacing one of the user's values takes a yes (--force, or the wizard's
  * conflict question), and the review says so.
  */
-const GUARDED_KEYS = ['model', 'editor-model', 'weak-model', 'openai-api-base', 'openai-api-key'];
+const GUARDED_KEYS = ['model', 'editor-model', 'weak-model', 'openai-api-base', 'openai-api-key', 'env-file'];
 /** Conf keys this tool may set; dropped again when a later plan no longer needs them. */
 const MANAGED_KEYS = ['architect', 'editor-model', 'model-settings-file', 'model-metadata-file'];
 
@@ -54,7 +56,21 @@ async function readIfExists(path: string): Promise<string | undefined> {
 }
 
 function renderPaths(plan: Plan, env: Env, key: string) {
-  return { litellmConfig: configPaths(env).litellm, aiderDir: plan.aider.dir, proxyKey: key };
+  return { litellmConfig: configPaths(env).litellm, aiderDir: plan.aider.dir, proxyKey: key, aiderEnv: configPaths(env).aiderEnv };
+}
+
+/** An openai-api-key an earlier run of ours wrote: the proxy's key, an old one of ours, or the placeholder. */
+function isOurKey(v: unknown, key: string): boolean {
+  return typeof v === 'string' && (v === key || v === LOCAL_API_KEY || /^sk-aider-mlx-[0-9a-f]{48}$/.test(v));
+}
+
+/** The env file with our variable set; the user's other lines stay as they are. */
+function mergeAiderEnv(existing: string | undefined, key: string): string {
+  if (existing === undefined || existing.trim() === '') return renderAiderEnv(key);
+  const line = `${AIDER_ENV_KEY}=${key}`;
+  const re = new RegExp(`^\\s*(?:export\\s+)?${AIDER_ENV_KEY}\\s*=.*$`, 'm');
+  if (re.test(existing)) return existing.replace(new RegExp(re.source, 'gm'), line);
+  return `${existing}${existing.endsWith('\n') ? '' : '\n'}${line}\n`;
 }
 
 /**
@@ -87,12 +103,27 @@ export async function composeWrites(plan: Plan, env: Env, prev?: Plan): Promise<
   const confPath = join(plan.aider.dir, AIDER_FILES.conf);
   const settingsPath = join(plan.aider.dir, AIDER_FILES.settings);
   const metadataPath = join(plan.aider.dir, AIDER_FILES.metadata);
-  const [confOld, settingsOld, metadataOld, litellmOld] = await Promise.all([
+  const envInFile = keyInEnvFile(plan);
+  const [confOld, settingsOld, metadataOld, litellmOld, envOld] = await Promise.all([
     readIfExists(confPath),
     readIfExists(settingsPath),
     readIfExists(metadataPath),
     readIfExists(paths.litellm),
+    envInFile ? readIfExists(paths.aiderEnv) : undefined,
   ]);
+  // The key moves out of the repository: an openai-api-key of ours (an older setup wrote it
+  // there) goes; one the user set stays (the env file's variable outranks it anyway). Back in
+  // another mode or scope, our env-file line goes; a user's own env-file stays.
+  if (confOld !== undefined) {
+    let old: Record<string, unknown> = {};
+    try {
+      old = (parse(confOld, { uniqueKeys: false }) ?? {}) as Record<string, unknown>;
+    } catch {
+      /* a malformed file is reported by the merge below, with line and column */
+    }
+    if (envInFile && isOurKey(old['openai-api-key'], key)) removeConfKeys.push('openai-api-key');
+    if (!envInFile && old['env-file'] === paths.aiderEnv) removeConfKeys.push('env-file');
+  }
 
   const conf = mergeAiderConf(confOld, rendered.conf, confPath, { remove: removeConfKeys });
   const conflicts =
@@ -111,6 +142,7 @@ export async function composeWrites(plan: Plan, env: Env, prev?: Plan): Promise<
     { path: settingsPath, content: mergeModelSettings(settingsOld, rendered.settings, settingsPath, { remove: removeAiderNames }).text, ...linkScope },
     { path: metadataPath, content: mergeModelMetadata(metadataOld, rendered.metadata, metadataPath, { remove: removeAiderNames }).text, ...linkScope },
   ];
+  if (envInFile) changes.splice(1, 0, { path: paths.aiderEnv, content: mergeAiderEnv(envOld, key), mode: 0o600 });
   if (plan.mode === 'proxy' || litellmOld !== undefined) {
     changes.splice(1, 0, {
       path: paths.litellm,

@@ -88,6 +88,7 @@ export const AIDER_KEYS = [
   'model-metadata-file',
   'set-env',
   'api-key',
+  'env-file',
 ] as const;
 
 const ENV_OF = (key: string) => `AIDER_${key.toUpperCase().replace(/-/g, '_')}`;
@@ -313,7 +314,11 @@ export async function readDiskState(env: Env, cwd: string, planRead?: PlanRead):
   // Aider loads .env files with override=True, then re-reads its AIDER_* options.
   const shellEnv: Record<string, Sourced<string>> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined) shellEnv[k] = { value: v, source: 'shell' };
-  const dotenvFiles = [join(home, '.aider', 'oauth-keys.env'), ...searchPath('.env', home, gitRoot, cwd)].filter((p) => readText(p) !== undefined);
+  // env-file (a config file's, or AIDER_ENV_FILE from the shell) is loaded last; Aider resolves it
+  // from the working folder without expanding `~`.
+  const envFileOpt = env[ENV_OF('env-file')] ?? conf['env-file']?.value;
+  const envFile = typeof envFileOpt === 'string' && envFileOpt ? resolve(cwd, envFileOpt) : undefined;
+  const dotenvFiles = [join(home, '.aider', 'oauth-keys.env'), ...searchPath('.env', home, gitRoot, cwd, envFile)].filter((p) => readText(p) !== undefined);
   const effEnv: Record<string, Sourced<string>> = { ...shellEnv };
   for (const p of dotenvFiles) {
     for (const [k, v] of Object.entries(parseDotenv(readText(p) ?? ''))) effEnv[k] = { value: v, source: p };

@@ -21,6 +21,8 @@ export const configPaths = (env: Env = process.env) => {
     dir,
     plan: join(dir, 'plan.yaml'),
     litellm: join(dir, 'litellm.yaml'),
+    /** The proxy's key for Aider in project scope (env-file in .aider.conf.yml): outside any repository. */
+    aiderEnv: join(dir, 'aider.env'),
     backups: join(dir, 'backups'),
     profile: join(dir, 'aider'),
   };

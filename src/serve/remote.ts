@@ -21,8 +21,28 @@ export function tunnelCommand(d: Deployment, localPort: number, user = '<you>'):
   return `ssh -N -L ${localPort}:127.0.0.1:${d.port} ${user}@${d.host}`;
 }
 
+/** The local end of the tunnel exposureWarning suggests for `d`. */
+export function tunnelPort(d: Deployment): number {
+  return 10000 + (d.port % 10000);
+}
+
+/**
+ * How to start (or restart) the mlx_lm.server of a deployment, in words. Never `--host` with a
+ * network address: a remote server stays on its own 127.0.0.1, reached here through a tunnel.
+ */
+export function serverStartAdvice(model: string, d: Deployment, o: { verb?: string; portFlag?: string } = {}): string {
+  const verb = o.verb ?? 'Start it in another terminal';
+  const cmd = `mlx_lm.server --model ${model} --port ${d.port}`;
+  if (isLoopback(d.host)) return `${verb}: ${cmd}${d.host === '127.0.0.1' || d.host.toLowerCase() === 'localhost' ? '' : ` --host ${bindHost(d.host)}`}`;
+  const local = tunnelPort(d);
+  return (
+    `${verb} on ${d.host}, on that Mac's 127.0.0.1: ${cmd} (it has no authentication: keep it off the network). ` +
+    `Here, open a tunnel: ${tunnelCommand(d, local)}, and run setup again with --host 127.0.0.1${o.portFlag ? ` ${o.portFlag} ${local}` : ''}.`
+  );
+}
+
 /** What is exposed, in plain words, and how to avoid it. */
-export function exposureWarning(d: Deployment, localPort = 10000 + (d.port % 10000)): string {
+export function exposureWarning(d: Deployment, localPort = tunnelPort(d)): string {
   return (
     `${d.host}:${d.port} is reached over the network, and mlx_lm.server has no authentication: anyone who can reach ` +
     `that address can use the model (and make it download others). Safer: on that Mac keep the server on 127.0.0.1, ` +

@@ -6,10 +6,13 @@ import { readPlan } from '../config/plan-file.js';
 import type { Plan } from '../config/plan.js';
 import { composeWrites, describeConflict } from '../config/write.js';
 import { servedModels } from '../config/names.js';
+import { AIDER_FILES, keyInEnvFile } from '../config/render-context.js';
 import { redact } from '../config/secrets.js';
 import { buildPlan } from './build-plan.js';
 import type { SetupInput } from './flags.js';
 import { describeTakenProxyPort, privilegedPortProblem, proxyPortState, verifyProxy, verifyServers } from './verify.js';
+import { remoteChecks } from './verify.js';
+import { bindHost, isLoopback, tunnelCommand, tunnelPort } from '../serve/remote.js';
 
 export interface SetupCaps {
   env: Env;
@@ -36,7 +39,12 @@ export function nextSteps(plan: Plan, env: Env): string[] {
   const steps: string[] = [];
   for (const m of servedModels(plan)) {
     for (const d of m.deployments) {
-      steps.push(`mlx_lm.server --model ${m.model} --port ${d.port}${d.host === '127.0.0.1' ? '' : ` --host ${d.host}`}   # ${m.roles.join(' + ')}, if not running`);
+      if (isLoopback(d.host)) {
+        steps.push(`mlx_lm.server --model ${m.model} --port ${d.port}${d.host === '127.0.0.1' || d.host.toLowerCase() === 'localhost' ? '' : ` --host ${bindHost(d.host)}`}   # ${m.roles.join(' + ')}, if not running`);
+      } else {
+        // Never `--host <address>`: mlx_lm.server has no authentication. A tunnel instead.
+        steps.push(`${tunnelCommand(d, tunnelPort(d))}   # ${m.roles.join(' + ')}: a tunnel to ${d.host}, where mlx_lm.server --model ${m.model} --port ${d.port} runs on its 127.0.0.1; then setup --host 127.0.0.1 --${m.roles[0]}-port ${tunnelPort(d)}`);
+      }
     }
   }
   if (plan.mode === 'proxy') {
@@ -69,8 +77,12 @@ export async function runSetup(input: SetupInput, caps: SetupCaps): Promise<Setu
     throw new UsageError(`${c.observed}.`, c.fix);
   }
   const serversOk = checks.every((c) => c.status !== 'fail');
+  checks.unshift(...remoteChecks(plan));
 
   const composed = await composeWrites(plan, caps.env, prev);
+  if (keyInEnvFile(plan)) {
+    notes.push(`the proxy's key goes to ${tildify(configPaths(caps.env).aiderEnv, caps.env)} (mode 0600, outside the repository); ${AIDER_FILES.conf} reads it with env-file, so nothing in the project holds it`);
+  }
   if (composed.conflicts.length && !input.force) {
     const c = describeConflict(composed.conflicts[0]!, caps.env);
     throw new UsageError(

@@ -12,6 +12,7 @@ import { identifyServer, probeChat, probeLitellm, rootUrl, waitForChat, type Cha
 import { findLitellm, startLitellmProxy } from '../servers/litellm.js';
 import { bindError, connectable, describePortHolder, findFreePort, isPortFree, PRIVILEGED_PORT_HINT, type PortHolder } from '../servers/ports.js';
 import { ownedLocations } from '../service/locations.js';
+import { exposureWarning, isLoopback, serverStartAdvice } from '../serve/remote.js';
 
 export interface VerifyCaps {
   env: Env;
@@ -23,9 +24,31 @@ export interface VerifyCaps {
   stateEnv?: Env;
 }
 
-function startCommand(m: ServedModel, port: number, host: string): string {
-  const hostArg = host === '127.0.0.1' ? '' : ` --host ${host}`;
-  return `mlx_lm.server --model ${m.model} --port ${port}${hostArg}`;
+/** Start or restart advice; a remote server is never told to listen on the network. */
+function startAdvice(m: ServedModel, port: number, host: string, verb?: string): string {
+  return serverStartAdvice(m.model, { host, port }, { ...(verb ? { verb } : {}), portFlag: `--${m.roles[0]}-port` });
+}
+
+/** A server on another machine is reached over the network, and mlx_lm.server has no authentication. */
+export function remoteChecks(plan: Plan): Check[] {
+  const seen = new Set<string>();
+  const out: Check[] = [];
+  for (const m of servedModels(plan)) {
+    for (const d of m.deployments) {
+      const where = `${d.host}:${d.port}`;
+      if (isLoopback(d.host) || seen.has(where)) continue;
+      seen.add(where);
+      out.push({
+        id: `remote.${where}`,
+        title: `${m.roles.join(' + ')}: ${where} is on another machine, reached over the network without authentication`,
+        status: 'warn',
+        observed: `a deployment on ${where}`,
+        expected: 'servers on 127.0.0.1, or an SSH tunnel to one',
+        fix: exposureWarning(d),
+      });
+    }
+  }
+  return out;
 }
 
 function describeChatFailure(r: ChatProbe): string {
@@ -54,7 +77,7 @@ export async function verifyServers(plan: Plan, caps: VerifyCaps): Promise<{ che
           id, title, status: 'fail',
           observed: `nothing answers on ${where} (${who.error?.message ?? 'connection refused'})`,
           expected: `mlx_lm.server serving ${m.model}`,
-          fix: `Start it in another terminal: ${startCommand(m, d.port, d.host)}`,
+          fix: startAdvice(m, d.port, d.host),
         });
         return;
       }
@@ -85,10 +108,10 @@ export async function verifyServers(plan: Plan, caps: VerifyCaps): Promise<{ che
         expected: `HTTP 200 chat.completion for model "${m.upstream}" within ${Math.round(caps.timeoutMs / 1000)} s`,
         fix:
           r.notFound === 'model'
-            ? `The server on ${where} was started with another model. Restart it: ${startCommand(m, d.port, d.host)}`
+            ? `The server on ${where} was started with another model. ${startAdvice(m, d.port, d.host, 'Restart it')}`
             : r.error?.kind === 'timeout'
               ? `It is still loading or downloading: wait and run setup again, or give more time with --timeout.`
-              : `Check the server's log; restart it with: ${startCommand(m, d.port, d.host)}`,
+              : `Check the server's log; ${startAdvice(m, d.port, d.host, 'restart it')}`,
       });
     }),
   );

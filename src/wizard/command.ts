@@ -2,6 +2,8 @@
 import { join } from 'node:path';
 import { CancelledError, type ExitCode } from '../errors.js';
 import { ROLE_NAMES, type RoleName } from '../config/plan.js';
+import { findFreePort } from '../servers/ports.js';
+import { hostOf } from './draft.js';
 import { parseSetupFlags, type SetupInput } from '../setup/flags.js';
 import type { Env } from '../lib/paths.js';
 import { createContext, emptyAnswers, type Answers, type WizardDeps } from './context.js';
@@ -74,6 +76,19 @@ export async function runWizardCommand(o: WizardCommandOptions): Promise<{ code:
     fixed: fixedFromFlags(input, explicitFlags(o.args)),
   });
   if (demo) {
+    // The stand-ins listen on free ports the system hands out: never on a server of the machine's
+    // that holds 8080, and not on the "next free" port after it, which another demo may take too.
+    const taken: number[] = [];
+    for (const key of ['editor', 'architect', 'weak', 'proxy'] as const) {
+      const given = ctx.fixed.ports[key];
+      if (given !== undefined) {
+        taken.push(given);
+        continue;
+      }
+      const port = await findFreePort(hostOf(ctx), undefined, { avoid: taken });
+      ctx.answers.ports[key] = port;
+      taken.push(port);
+    }
     o.prompter.note('info', `Demo: stand-in servers instead of mlx_lm.server; files go to ${demo.root} (your own files are not touched).`);
   }
   try {

@@ -95,7 +95,8 @@ function portsToProbe(ctx: WizardContext, prev?: Plan): Array<{ host: string; po
   const host = ctx.fixed.host ?? '127.0.0.1';
   const seen = new Map<string, { host: string; port: number }>();
   const add = (h: string, p: number | undefined) => p && seen.set(`${h}:${p}`, { host: h, port: p });
-  for (const p of Object.values(DEFAULT_PORTS)) add(host, p);
+  // The demo's stand-ins take free ports: a server of the machine's on 8080 is none of its business.
+  if (!ctx.demo) for (const p of Object.values(DEFAULT_PORTS)) add(host, p);
   for (const p of Object.values(ctx.fixed.ports)) add(host, p);
   if (prev) {
     for (const r of Object.values(prev.roles)) for (const d of r?.deployments ?? []) add(d.host, d.port);

@@ -220,9 +220,8 @@ describe('SPEC §4 causes, seeded one at a time', () => {
 
   it("C10: Aider's key is not the proxy's master_key", async () => {
     const w = await world();
-    w.editYaml(w.paths.conf, (d) => {
-      d['openai-api-key'] = 'sk-some-other-key-0123456789';
-    });
+    // Project scope: Aider's key comes from the env file that .aider.conf.yml names (env-file).
+    w.writeText(w.paths.aiderEnv, 'AIDER_OPENAI_API_KEY=sk-some-other-key-0123456789\n');
     const r = await doctor(w, { errorText: "litellm.AuthenticationError: AuthenticationError: OpenAIException - Error code: 401 - {'error': {'message': 'Authentication Error, Invalid proxy server token passed.'}}" });
     expect(check(r, 'aider.key')).toMatchObject({ status: 'fail', causes: ['C10'] });
     expect(check(r, 'proxy.auth')).toMatchObject({ status: 'fail', causes: ['C10'] });

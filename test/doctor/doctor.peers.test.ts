@@ -159,7 +159,9 @@ describe('doctor against the real peers', () => {
       expect(r.likely[0]).toMatchObject({ cause: 'C11', verdict: 'confirmed' });
       expect(status(r, 'aider.names')).toBe('fail');
 
-      fs.writeFileSync(u.conf, conf.replace(/^openai-api-key: .*$/m, 'openai-api-key: sk-not-the-master-key-0000'));
+      fs.writeFileSync(u.conf, conf);
+      // Project scope: real Aider reads its key from the env file that .aider.conf.yml names.
+      fs.writeFileSync(configPaths(u.env).aiderEnv, 'AIDER_OPENAI_API_KEY=sk-not-the-master-key-0000\n', { mode: 0o600 });
       const refused = await u.aider();
       const k = await u.doctor({ errorText: refused });
       expect(k.error?.signals).toContain('auth-rejected');

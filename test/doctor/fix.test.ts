@@ -70,9 +70,7 @@ describe('doctor --fix turns a seeded cause green', () => {
 
   it("C9 and C10: missing key, then a key that is not the proxy's", async () => {
     const w = await world();
-    w.editYaml(w.paths.conf, (d) => {
-      d['openai-api-key'] = 'sk-not-the-master-key-000000';
-    });
+    w.writeText(w.paths.aiderEnv, 'AIDER_OPENAI_API_KEY=sk-not-the-master-key-000000\n');
     const { before, after } = await fixAndRecheck(w);
     expect(status(before, 'proxy.auth')).toBe('fail');
     expect(status(after, 'proxy.auth')).toBe('pass');

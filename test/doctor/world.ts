@@ -44,7 +44,8 @@ export interface World {
   editor?: FakeMlxServer;
   architect?: FakeMlxServer;
   proxy?: FakeLitellm;
-  paths: { plan: string; litellm: string; conf: string; settings: string; metadata: string; backups: string };
+  /** aiderEnv: the env file with the proxy's key (project scope, proxy mode). */
+  paths: { plan: string; litellm: string; conf: string; settings: string; metadata: string; backups: string; aiderEnv: string };
   readYaml<T = unknown>(path: string): T;
   writeYaml(path: string, data: unknown): void;
   editYaml<T = Record<string, unknown>>(path: string, fn: (d: T) => T | void): void;
@@ -104,6 +105,7 @@ export async function makeWorld(o: WorldOptions = {}): Promise<World> {
     settings: join(dir, AIDER_FILES.settings),
     metadata: join(dir, AIDER_FILES.metadata),
     backups: cp.backups,
+    aiderEnv: cp.aiderEnv,
   };
   let proxy: FakeLitellm | undefined;
   if (mode === 'proxy' && o.proxy !== false) proxy = await startFakeLitellm({ configPath: paths.litellm, port: proxyPort, ...(o.proxyFaults ? { faults: o.proxyFaults } : {}) });

@@ -69,7 +69,11 @@ describe('setup --yes against two stand-in servers', () => {
     // The proxy's master key: strong, shared by the proxy and Aider, never printed.
     const key = lite.general_settings.master_key as string;
     expect(key).toMatch(/^sk-aider-mlx-[0-9a-f]{48}$/);
-    expect(conf['openai-api-key']).toBe(key);
+    // Aider gets it from an env file outside the repository, never from the repository's file.
+    expect(conf['openai-api-key']).toBeUndefined();
+    expect(conf['env-file']).toBe(join(s.config, 'aider.env'));
+    expect(readFileSync(conf['env-file'], 'utf8')).toMatch(new RegExp(`^AIDER_OPENAI_API_KEY=${key}$`, 'm'));
+    expect(statSync(conf['env-file']).mode & 0o777).toBe(0o600);
     expect(r.stdout + r.stderr).not.toContain(key);
     expect(parse(readFileSync(f.plan, 'utf8')).roles.architect.model).toBe(ARCHITECT);
     // Files holding a key are 0600; the servers saw a real completion for the string we send.
@@ -291,7 +295,7 @@ describe('setup --yes: verification', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^\+\+\+ .*\.aider\.conf\.yml/m);
     expect(r.stdout).toMatch(/^\+model: openai\/mlx-qwq-32b-4bit/m);
-    expect(r.stdout).toMatch(/^\+openai-api-key: <redacted>/m);
+    expect(r.stdout).toMatch(/^\+AIDER_OPENAI_API_KEY=<redacted>/m);
     expect(r.stdout).not.toMatch(/sk-aider-mlx-[0-9a-f]{48}/);
     expect(existsSync(s.config)).toBe(false);
     const j = await cli(flags(['--dry-run', '--json']), { cwd: s.repo, env: s.env });

@@ -72,6 +72,12 @@ describe('real chain', () => {
     expect(s.stdout).toMatch(/✓ proxy \(litellm [\d.]+\): mlx-tiny-editor answered through it/);
     expect(s.stdout).toMatch(/✓ proxy \(litellm [\d.]+\): mlx-tiny-architect answered through it/);
     const config = path.join(u.home, '.config/aider-mlx/litellm.yaml');
+    // The repository holds no key: Aider gets it through env-file (and the shell's OPENAI_API_KEY,
+    // a wrong one set by runAider, must not win).
+    const masterKey = parse(fs.readFileSync(config, 'utf8')).general_settings.master_key as string;
+    const confText = fs.readFileSync(path.join(u.repo, '.aider.conf.yml'), 'utf8');
+    expect(confText).not.toContain(masterKey);
+    expect(parse(confText)['env-file']).toBe(path.join(u.home, '.config/aider-mlx/aider.env'));
     const proxy = await startLitellm(config, { PATH: u.env.PATH }, { port: proxyPort });
     try {
       const before = [posts(editor), posts(architect)];

@@ -52,7 +52,9 @@ export function runPiped(args: string[], s: Pick<Sandbox, 'env'> & { cwd: string
 /** A question is on screen, waiting: Ink shows its key hints; the line face ends with its prompt. */
 const PROMPTING = /Enter (choose|accept|write|default)|Enter keeps it/;
 const LINE_PROMPT = /(Choose \[\d+\]:|\[[Yy]\/[Nn]\]|:)$/;
-const prompting = (screen: string) => PROMPTING.test(screen) || LINE_PROMPT.test(screen.trimEnd().split('\n').pop() ?? '');
+// The last line that is not blank: the line face prints its hints once, and a long look-around
+// (ports held by other programs) scrolls them off.
+const prompting = (screen: string) => PROMPTING.test(screen) || LINE_PROMPT.test(screen.split('\n').filter((l) => l.trim()).at(-1)?.trimEnd() ?? '');
 
 /**
  * Press Enter at every question until `done` appears (in the scrollback too), as a newcomer would.

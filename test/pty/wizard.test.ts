@@ -3,9 +3,11 @@
  * and processes checked afterwards.
  */
 import { existsSync } from 'node:fs';
-import { rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import type { Plan } from '../../src/config/plan.js';
 import { startFakeMlxServer, type FakeMlxServer } from '../../src/servers/fake-mlx-server.js';
 import { freePorts, snapshotTree } from '../../src/wizard/test-helpers.js';
 import { ARCHITECT, EDITOR, enterUntil, rowNumber, runPiped, sandbox } from './helpers.js';
@@ -104,7 +106,10 @@ describePty('pty: the built CLI in a terminal', () => {
     it(`${face}: a server that cannot start offers the install, and the doctor walks through what failed`, async () => {
       const s = await sandbox(); // no mlx_lm on PATH
       roots.push(s.root);
-      const run = await start(['setup', ...faceArgs(face)], { env: s.env, cwd: s.project });
+      // A free port of its own: the wizard's "next free after 8080" may be taken by another run
+      // on this machine while the test goes on (8080-8082 held: every such run picks 8083).
+      const [editorPort] = (await freePorts(1)) as [number];
+      const run = await start(['setup', '--editor-port', String(editorPort), ...faceArgs(face)], { env: s.env, cwd: s.project });
       await run.waitFor('How many models?', 30_000);
       const menu = await (async () => {
         await enterUntil(run, 'What now?');
@@ -122,7 +127,9 @@ describePty('pty: the built CLI in a terminal', () => {
       expect(all).toContain('one hop at a time');
       expect(all).toMatch(/nothing answers/);
       // The terminal wraps long lines anywhere: compare without whitespace.
-      expect(all.replace(/\s+/g, '')).toMatch(/fix:Startitinanotherterminal:mlx_lm\.server--model\S+--port\d+/); // 8080, or a free port when something holds it
+      const port = (parse(await readFile(join(s.home, '.config/aider-mlx/plan.yaml'), 'utf8')) as Plan).roles.editor.deployments[0]!.port;
+      expect(port).toBe(editorPort);
+      expect(all.replace(/\s+/g, '')).toMatch(new RegExp(`fix:Startitinanotherterminal:mlx_lm\\.server--model\\S+--port${port}(?!\\d)`));
       expect(await run.exited()).toBe(1);
       expect(await waitNoLeftovers(run.marker)).toEqual([]);
     });

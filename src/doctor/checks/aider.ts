@@ -6,6 +6,7 @@
  */
 import { normalizeApiBase } from '../../servers/probe.js';
 import { UPSTREAM_DEFAULT_MODEL } from '../../config/names.js';
+import { keyInEnvFile } from '../../config/render-context.js';
 import { tildify, type Env } from '../../lib/paths.js';
 import type { DiskState, Sourced } from '../files.js';
 import { providerOf, type Expectations } from '../expect.js';
@@ -53,6 +54,9 @@ interface KeyFix {
 function keyFix(key: string, cur: Sourced | undefined, want: unknown, exp: Expectations, state: DiskState, env: Env): KeyFix {
   const ourFile = state.aider.explicitConfig ?? exp.confPath;
   if (!cur || cur.source === ourFile) return { fixable: 'rewrite' };
+  // Project scope, proxy mode: the key comes from our env file, loaded last with override on, so
+  // rewriting our files (the env file and the env-file line) wins over any other source.
+  if (key === 'openai-api-key' && keyInEnvFile(exp.plan)) return { fixable: 'rewrite' };
   if (cur.source.startsWith('/') && cur.source.endsWith('.aider.conf.yml')) {
     return { fixable: 'align-override', fixTargets: [{ path: cur.source, keys: { [key]: want } }] };
   }

@@ -1,6 +1,8 @@
 import { dirname } from 'node:path';
 import { servedModels } from '../../config/names.js';
 import { maxOutputTokens } from '../../config/render.js';
+import { keyInEnvFile } from '../../config/render-context.js';
+import { isLoopback, tunnelCommand, tunnelPort } from '../../serve/remote.js';
 import { formatCheck } from '../../lib/check.js';
 import { configPaths, tildify } from '../../lib/paths.js';
 import type { Summary } from '../prompter.js';
@@ -17,6 +19,11 @@ export function byHandSteps(ctx: WizardContext): string[] {
     for (const d of m.deployments) {
       const check = ctx.checks.find((c) => c.id === `server.${m.roles.join('+')}.${d.port}`);
       const reused = check?.status === 'pass' && !ctx.answers.servers[m.model];
+      if (!isLoopback(d.host)) {
+        // Never `--host <address>`: mlx_lm.server has no authentication. A tunnel instead.
+        lines.push(`${tunnelCommand(d, tunnelPort(d))}   # ${m.roles.join(' + ')}: a tunnel to ${d.host}, where the server stays on its 127.0.0.1`);
+        continue;
+      }
       lines.push(`${startCommandFor(ctx, m.model, d, maxOutputTokens(m))}   # ${m.roles.join(' + ')}${reused ? ', if it is not running' : ''}`);
     }
   }
@@ -48,6 +55,9 @@ export function summaryOf(ctx: WizardContext): Summary {
     lines: [
       ...files.map((p) => `${p.changed ? (ctx.dryRun ? 'would write' : p.existed ? 'updated  ' : 'created  ') : 'unchanged'} ${tildify(p.path, ctx.hostEnv)}`),
       ...(ctx.backupDir ? [`backup of the replaced files: ${tildify(ctx.backupDir, ctx.hostEnv)}`] : []),
+      ...(ctx.plan && keyInEnvFile(ctx.plan)
+        ? [`the proxy's key is in ${tildify(configPaths(ctx.env).aiderEnv, ctx.hostEnv)} (outside the repository; .aider.conf.yml reads it with env-file)`]
+        : []),
     ],
   });
   if (ctx.plan) {
