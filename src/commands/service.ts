@@ -32,6 +32,8 @@ export async function runService(args: string[], io: ServiceIo): Promise<number>
   const loc = ownedLocations(env, caps.platform);
   try {
     if (action === 'install') {
+      // Off macOS the answer is the same with or without a plan: say that first.
+      if (caps.platform !== 'darwin') throw new NotMacError(caps.platform);
       const plan = await readPlan(env);
       if (!plan) throw new UsageError(`No plan yet at ${tildify(configPaths(env).plan, env)}.`, 'Run `npx aider-mlx setup` first.');
       const r = await installAgents(plan, caps);

@@ -34,40 +34,52 @@ export const httpFetch = (async (input: string | URL, init: RequestInit = {}): P
     for (const [k, v] of Object.entries((init.headers ?? {}) as Record<string, string>)) headers[k] = v;
     const body = typeof init.body === 'string' ? init.body : undefined;
     if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
+    // Resolves once the status line and headers are in; text() waits for the body, so a body
+    // that never ends is told apart from a server that never answers (both bounded by the signal).
+    let failBody: (e: unknown) => void = () => undefined;
     const req = mod.request(url, { method: init.method ?? 'GET', headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
-      res.on('data', (c: Buffer) => {
-        if (size < MAX_BODY) chunks.push(c);
-        size += c.length;
-      });
-      res.on('error', reject);
-      res.on('end', () => {
-        cleanup();
-        const text = Buffer.concat(chunks).toString('utf8');
-        const status = res.statusCode ?? 0;
-        resolve({
-          ok: status >= 200 && status < 300,
-          status,
-          headers: {
-            get: (name: string) => {
-              const v = res.headers[name.toLowerCase()];
-              return v === undefined ? null : Array.isArray(v) ? v.join(', ') : String(v);
-            },
-          },
-          text: () => Promise.resolve(text),
+      const text = new Promise<string>((resolveBody, rejectBody) => {
+        failBody = (e) => {
+          cleanup();
+          rejectBody(e);
+        };
+        res.on('data', (c: Buffer) => {
+          if (size < MAX_BODY) chunks.push(c);
+          size += c.length;
         });
+        res.on('error', failBody);
+        res.on('end', () => {
+          cleanup();
+          resolveBody(Buffer.concat(chunks).toString('utf8'));
+        });
+      });
+      text.catch(() => undefined); // a caller that never reads the body
+      const status = res.statusCode ?? 0;
+      resolve({
+        ok: status >= 200 && status < 300,
+        status,
+        headers: {
+          get: (name: string) => {
+            const v = res.headers[name.toLowerCase()];
+            return v === undefined ? null : Array.isArray(v) ? v.join(', ') : String(v);
+          },
+        },
+        text: () => text,
       });
     });
     const onAbort = () => {
       req.destroy();
       reject(signal!.reason);
+      failBody(signal!.reason);
     };
     const cleanup = () => signal?.removeEventListener('abort', onAbort);
     signal?.addEventListener('abort', onAbort, { once: true });
     req.on('error', (e) => {
       cleanup();
       reject(e);
+      failBody(e);
     });
     if (body !== undefined) req.write(body);
     req.end();

@@ -11,7 +11,7 @@ import { configPaths, tildify, type Env } from '../lib/paths.js';
 import { safeLitellmInstall } from '../lib/compromised.js';
 import { launchMlxServer, type ServerKind } from '../servers/launch.js';
 import { findLitellm, startLitellmProxy } from '../servers/litellm.js';
-import { bindError, bindFailureIn, describePortHolder, PRIVILEGED_PORT_HINT, type Exec, type PortHolder } from '../servers/ports.js';
+import { bindError, bindFailureIn, describePortHolder, modelFromCommandLine, modelOfHolder, PRIVILEGED_PORT_HINT, sameModel, type Exec, type PortHolder } from '../servers/ports.js';
 import { identifyServer, probeHealth, probeLitellm, rootUrl, waitForChat } from '../servers/probe.js';
 import { maxOutputTokens } from '../config/render.js';
 import { ownedLocations } from '../service/locations.js';
@@ -37,16 +37,7 @@ export function toolEnv(env: Env): Env {
   return parts.includes(bin) ? env : { ...env, PATH: [...parts, bin].join(delimiter) };
 }
 
-/** The `--model` of an mlx_lm.server command line. */
-export function modelFromCommandLine(line: string | undefined): string | undefined {
-  if (!line || !/mlx_lm|fake-mlx-server/.test(line)) return undefined;
-  return /\s--model(?:=|\s+)(\S+)/.exec(line)?.[1];
-}
-
-function sameModel(a: string, b: string, env: Env): boolean {
-  const norm = (s: string) => s.replace(/\/+$/, '').replace(/^~(?=\/|$)/, env.HOME ?? '~');
-  return norm(a) === norm(b);
-}
+export { modelFromCommandLine };
 
 function describeHolder(port: number, h: PortHolder | undefined): string {
   if (!h) return `port ${port} is in use by something that is not mlx_lm.server (lsof could not say what)`;
@@ -107,8 +98,8 @@ export function buildUnits(plan: Plan, caps: UnitCaps): UnitSpec[] {
           if (who.kind === 'none') return (await unbindable(bindHost(d.host), d.port, caps)) ?? { action: 'start' };
           const holder = await describePortHolder(d.port, caps.exec ? { exec: caps.exec } : {});
           if (who.kind === 'mlx_lm.server') {
-            const running = modelFromCommandLine(holder?.commandLine);
-            if (running && !sameModel(running, m.model, env)) {
+            const running = modelOfHolder(holder, m.model);
+            if (running && !sameModel(running, m.model, env.HOME)) {
               return { action: 'blocked', reason: `an mlx_lm.server for another model (${running}) holds port ${d.port} (pid ${holder!.pid}); stop it or change the port in the plan` };
             }
             const how = running

@@ -1,6 +1,8 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { describePortHolder, findFreePort, isPortFree, parseLsof, type Exec } from './ports.js';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { describePortHolder, findFreePort, isPortFree, modelFromArgv, modelFromCommandLine, parseLsof, servedModelOf, type Exec } from './ports.js';
 
 const open: net.Server[] = [];
 
@@ -51,7 +53,7 @@ describe('describePortHolder', () => {
       if (cmd === 'lsof') return { code: 0, stdout: LSOF, stderr: '' };
       return { code: 0, stdout: 'python -m mlx_lm.server --model mlx-community/QwQ-32B-4bit --port 8080\n', stderr: '' };
     };
-    expect(await describePortHolder(8080, { exec })).toEqual({
+    expect(await describePortHolder(8080, { exec, platform: 'darwin' })).toEqual({
       command: 'Python',
       pid: 41234,
       user: 'me',
@@ -59,7 +61,7 @@ describe('describePortHolder', () => {
       commandLine: 'python -m mlx_lm.server --model mlx-community/QwQ-32B-4bit --port 8080',
     });
     expect(calls[0]).toEqual(['lsof', '-nP', '-iTCP:8080', '-sTCP:LISTEN']);
-    expect(calls[1]).toEqual(['ps', '-o', 'command=', '-p', '41234']);
+    expect(calls[1]).toEqual(['ps', '-o', 'args=', '-p', '41234']);
   });
 
   it('is undefined when lsof is missing or finds nothing', async () => {
@@ -81,5 +83,66 @@ describe('describePortHolder', () => {
   it('parseLsof skips the header and tolerates junk', () => {
     expect(parseLsof('COMMAND PID\n')).toBeUndefined();
     expect(parseLsof(LSOF)?.command).toBe('Python');
+  });
+});
+
+describe('which model a local mlx_lm.server serves, from its command line', () => {
+  const lsofFor = (pid: number): Exec => async (cmd) =>
+    cmd === 'lsof'
+      ? { code: 0, stdout: `COMMAND PID USER FD TYPE DEVICE SIZE/OFF NODE NAME\nPython ${pid} me 5u IPv4 0x1 0t0 TCP 127.0.0.1:8080 (LISTEN)\n`, stderr: '' }
+      : { code: 0, stdout: 'python -m mlx_lm.server --model /Users/me/My Models/qwen --port 8080\n', stderr: '' };
+
+  it('reads the exact argv on Linux (/proc/<pid>/cmdline), spaces in a path kept', async () => {
+    const readFile = async (p: string) => {
+      expect(p).toBe('/proc/4242/cmdline');
+      return '/opt/py/bin/python3\x00-m\x00mlx_lm.server\x00--model\x00/Users/me/My Models/qwen\x00--port\x008080\x00';
+    };
+    expect(await servedModelOf('127.0.0.1', 8080, undefined, { exec: lsofFor(4242), platform: 'linux', readFile })).toEqual({ kind: 'cmdline', model: '/Users/me/My Models/qwen', pid: 4242 });
+  });
+
+  it('macOS: from `ps -o args=`; a planned path with spaces is read whole when it is there', async () => {
+    const exec = lsofFor(4242);
+    expect(await servedModelOf('localhost', 8080, '/Users/me/My Models/qwen', { exec, platform: 'darwin' })).toMatchObject({ kind: 'cmdline', model: '/Users/me/My Models/qwen' });
+    expect(await servedModelOf('127.0.0.1', 8080, 'mlx-community/other', { exec, platform: 'darwin' })).toMatchObject({ kind: 'cmdline', model: '/Users/me/My' });
+  });
+
+  it('a remote host is never looked up; an unreadable or foreign command line says why', async () => {
+    const never: Exec = async () => {
+      throw new Error('must not run');
+    };
+    expect(await servedModelOf('mac-studio.local', 8080, 'x/y', { exec: never })).toEqual({ kind: 'remote' });
+    const none: Exec = async () => ({ code: 1, stdout: '', stderr: '' });
+    expect(await servedModelOf('127.0.0.1', 8080, 'x/y', { exec: none, platform: 'darwin' })).toMatchObject({ kind: 'unreadable', why: expect.stringMatching(/no process holding port 8080/) });
+    const tunnel: Exec = async (cmd) =>
+      cmd === 'lsof' ? lsofFor(7)(cmd, []) : { code: 0, stdout: 'ssh -N -L 8080:127.0.0.1:8080 me@studio\n', stderr: '' };
+    expect(await servedModelOf('127.0.0.1', 8080, 'x/y', { exec: tunnel, platform: 'darwin' })).toMatchObject({ kind: 'unreadable', why: expect.stringMatching(/SSH tunnel \(pid 7\)/) });
+  });
+
+  it('argv and line parsing: --model X, --model=X, nothing for other programs', () => {
+    expect(modelFromArgv(['python', '-m', 'mlx_lm.server', '--model=a/b'])).toBe('a/b');
+    expect(modelFromArgv(['node', 'server.js', '--model', 'a/b'])).toBeUndefined();
+    expect(modelFromCommandLine('/usr/bin/python3 /x/bin/mlx_lm.server --port 1 --model a/b --max-tokens 9')).toBe('a/b');
+    expect(modelFromCommandLine('ollama serve')).toBeUndefined();
+  });
+
+  it('the stand-in launched as a process carries --model in its real command line', async () => {
+    const bin = join(import.meta.dirname, '../../bin/aider-mlx.js');
+    const child = spawn(process.execPath, [bin, 'fake-mlx-server', '--model', 'mlx-community/A-4bit', '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let err = '';
+        child.stderr!.on('data', (d) => {
+          err += d;
+          const m = /on port (\d+)/.exec(err);
+          if (m) resolve(Number(m[1]));
+        });
+        child.once('exit', () => reject(new Error(`stand-in exited: ${err}`)));
+      });
+      const r = await servedModelOf('127.0.0.1', port, undefined);
+      if (r.kind === 'unreadable' && /lsof/.test(r.why)) return; // no lsof here
+      expect(r).toEqual({ kind: 'cmdline', model: 'mlx-community/A-4bit', pid: child.pid });
+    } finally {
+      child.kill('SIGTERM');
+    }
   });
 });

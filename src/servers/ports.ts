@@ -1,6 +1,8 @@
 /** Free ports, and who holds a busy one (SPEC §4 #7, #8). */
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { run } from '../lib/exec.js';
+import { isLoopback, looksLikeTunnel } from '../serve/remote.js';
 
 /** The exec capability: argument array, never a shell; a missing binary resolves with a non-zero code. */
 export type Exec = (
@@ -106,15 +108,25 @@ export interface PortHolder {
   user?: string;
   /** e.g. "127.0.0.1:8080" or "*:8080". */
   address?: string;
-  /** The full command line from `ps`, when available ("python -m mlx_lm.server --model …"). */
+  /** The full command line, when available ("python -m mlx_lm.server --model …"). */
   commandLine?: string;
+  /** The exact argument vector, when it could be read (Linux: /proc/<pid>/cmdline). */
+  argv?: string[];
+}
+
+export interface HolderOptions {
+  exec?: Exec;
+  platform?: NodeJS.Platform;
+  /** Reads /proc/<pid>/cmdline on Linux; tests pass a fake. */
+  readFile?: (path: string) => Promise<Buffer | string>;
 }
 
 /**
- * Best effort (Linux/macOS): `lsof -nP -iTCP:<port> -sTCP:LISTEN`, then `ps` for the full command
- * line. Undefined when lsof is missing, finds nothing, or we may not see the process.
+ * Best effort (Linux/macOS): `lsof -nP -iTCP:<port> -sTCP:LISTEN`, then the full command line
+ * (Linux: /proc/<pid>/cmdline, exact arguments; else `ps -o args=`). Undefined when lsof is
+ * missing, finds nothing, or we may not see the process.
  */
-export async function describePortHolder(port: number, opts: { exec?: Exec } = {}): Promise<PortHolder | undefined> {
+export async function describePortHolder(port: number, opts: HolderOptions = {}): Promise<PortHolder | undefined> {
   const exec: Exec = opts.exec ?? run;
   let out: { code: number; stdout: string };
   try {
@@ -125,8 +137,22 @@ export async function describePortHolder(port: number, opts: { exec?: Exec } = {
   if (out.code !== 0) return undefined;
   const holder = parseLsof(out.stdout);
   if (!holder) return undefined;
+  if ((opts.platform ?? process.platform) === 'linux') {
+    try {
+      const raw = String(await (opts.readFile ?? readFile)(`/proc/${holder.pid}/cmdline`));
+      const argv = raw.split('\0');
+      if (argv[argv.length - 1] === '') argv.pop();
+      if (argv.length) {
+        holder.argv = argv;
+        holder.commandLine = argv.join(' ');
+        return holder;
+      }
+    } catch {
+      /* gone, or not ours to read: ps below */
+    }
+  }
   try {
-    const ps = await exec('ps', ['-o', 'command=', '-p', String(holder.pid)], { timeoutMs: 5000 });
+    const ps = await exec('ps', ['-o', 'args=', '-p', String(holder.pid)], { timeoutMs: 5000 });
     const line = ps.stdout.trim();
     if (ps.code === 0 && line) holder.commandLine = line;
   } catch {
@@ -146,4 +172,66 @@ export function parseLsof(stdout: string): PortHolder | undefined {
     return { command: cols[0].replace(/\\x20/g, ' '), pid, ...(cols[2] ? { user: cols[2] } : {}), ...(name ? { address: name } : {}) };
   }
   return undefined;
+}
+
+// ---- which model a local mlx_lm.server serves -----------------------------------------------------
+
+const MLX_COMMAND = /mlx_lm|fake-mlx-server/;
+
+/** The `--model` of an mlx_lm.server argument vector (exact: spaces in a path are kept). */
+export function modelFromArgv(argv: string[]): string | undefined {
+  if (!argv.some((a) => MLX_COMMAND.test(a))) return undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--model') return argv[i + 1] || undefined;
+    if (a.startsWith('--model=')) return a.slice('--model='.length) || undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The `--model` of an mlx_lm.server command line as `ps` prints it (arguments joined by spaces).
+ * `planned`, when given and present verbatim after `--model`, wins: a path with spaces then reads
+ * whole.
+ */
+export function modelFromCommandLine(line: string | undefined, planned?: string): string | undefined {
+  if (!line || !MLX_COMMAND.test(line)) return undefined;
+  if (planned) {
+    const esc = planned.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    if (new RegExp(`\\s--model(?:=|\\s+)${esc}(?=\\s|$)`).test(line)) return planned;
+  }
+  return /\s--model(?:=|\s+)(\S+)/.exec(line)?.[1];
+}
+
+/** The `--model` a port holder was started with, if its command line says. */
+export function modelOfHolder(h: PortHolder | undefined, planned?: string): string | undefined {
+  if (!h) return undefined;
+  return h.argv ? modelFromArgv(h.argv) : modelFromCommandLine(h.commandLine, planned);
+}
+
+/** Same model: a trailing / and a leading ~ (the user's home) do not count. */
+export function sameModel(a: string, b: string, home: string | undefined): boolean {
+  const norm = (s: string) => s.replace(/\/+$/, '').replace(/^~(?=\/|$)/, home ?? '~');
+  return norm(a) === norm(b);
+}
+
+/** What a server's own command line says about its model. */
+export type ServedModelSource =
+  | { kind: 'cmdline'; model: string; pid: number }
+  | { kind: 'unreadable'; why: string }
+  | { kind: 'remote' };
+
+/**
+ * The `--model` of the mlx_lm.server holding host:port, read from the command line of the process
+ * holding the port. `remote` for another machine (nothing to read from here); `unreadable` says why.
+ */
+export async function servedModelOf(host: string, port: number, planned: string | undefined, opts: HolderOptions = {}): Promise<ServedModelSource> {
+  if (!isLoopback(host)) return { kind: 'remote' };
+  const h = await describePortHolder(port, opts).catch(() => undefined);
+  if (!h) return { kind: 'unreadable', why: `no process holding port ${port} could be found (lsof found none this user may see)` };
+  const model = modelOfHolder(h, planned);
+  if (model) return { kind: 'cmdline', model, pid: h.pid };
+  if (!h.commandLine) return { kind: 'unreadable', why: `the command line of ${h.command} (pid ${h.pid}) could not be read` };
+  if (looksLikeTunnel(h.commandLine)) return { kind: 'unreadable', why: `port ${port} is an SSH tunnel (pid ${h.pid}): the server runs at its other end` };
+  return { kind: 'unreadable', why: `the command line of pid ${h.pid} names no mlx_lm.server --model (${h.commandLine.slice(0, 100)})` };
 }

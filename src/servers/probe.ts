@@ -35,6 +35,8 @@ export interface ProbeResult {
   bodyHead: string;
   latencyMs: number;
   error?: ProbeError;
+  /** The status and headers came but the body did not end (see error). */
+  bodyUnfinished?: boolean;
 }
 
 export interface TcpProbe {
@@ -186,35 +188,48 @@ async function request(
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
   if (opts.apiKey) headers.Authorization = `Bearer ${opts.apiKey}`;
+  let res: Response;
   try {
-    const res = await (opts.fetch ?? (httpFetch as unknown as typeof fetch))(url, {
+    res = await (opts.fetch ?? (httpFetch as unknown as typeof fetch))(url, {
       method,
       headers,
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
       signal: AbortSignal.any(signals),
     });
-    const body = await res.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(body);
-    } catch {
-      /* not JSON: kept as text */
-    }
-    return {
-      ok: res.ok,
-      method,
-      url,
-      status: res.status,
-      contentType: res.headers.get('content-type') ?? undefined,
-      server: res.headers.get('server') ?? undefined,
-      bodyHead: head(body),
-      latencyMs: latency(),
-      body,
-      json,
-    };
   } catch (err) {
     return { ok: false, method, url, bodyHead: '', latencyMs: latency(), body: '', error: classifyError(err, opts.signal) };
   }
+  const answered = {
+    method,
+    url,
+    status: res.status,
+    contentType: res.headers.get('content-type') ?? undefined,
+    server: res.headers.get('server') ?? undefined,
+  };
+  let body: string;
+  try {
+    body = await res.text();
+  } catch (err) {
+    // The status line and headers came, the body did not end (an endless or stalled stream).
+    const e = classifyError(err, opts.signal);
+    const error: ProbeError =
+      e.kind === 'timeout'
+        ? { kind: 'timeout', message: `HTTP ${res.status} came, but its body did not end within ${seconds(opts.timeoutMs)} (an endless or stalled stream)` }
+        : e;
+    return { ok: false, ...answered, bodyHead: '', latencyMs: latency(), body: '', error, bodyUnfinished: true };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    /* not JSON: kept as text */
+  }
+  return { ok: res.ok, ...answered, bodyHead: head(body), latencyMs: latency(), body, json };
+}
+
+/** `3 s`, `0.4 s`. */
+export function seconds(ms: number): string {
+  return `${ms >= 10_000 || ms % 1000 === 0 ? Math.round(ms / 1000) : Math.round(ms / 100) / 10} s`;
 }
 
 function strip({ body: _body, json: _json, ...rest }: Raw): ProbeResult {
@@ -425,6 +440,8 @@ export interface ServerIdentity {
   /** What GET /v1/models listed. */
   models?: string[];
   latencyMs: number;
+  /** It accepts connections but sent no HTTP answer at all within the timeout (hung, loading, or not HTTP). */
+  noHttpAnswer?: boolean;
   tcp: TcpProbe;
   probes: { health?: HealthProbe; models?: ModelsProbe; liveliness?: ProbeResult; unknownRoute?: ProbeResult };
   error?: ProbeError;
@@ -470,7 +487,7 @@ export async function identifyServer(host: string, port: number, opts: ProbeOpti
   if (answered.length === 0) {
     const error = health.error ?? models.error;
     evidence.push(`accepts TCP connections but gave no HTTP answer (${error?.message ?? 'no response'})`);
-    return done('other', { error });
+    return done('other', { error, ...(error?.kind === 'timeout' ? { noHttpAnswer: true } : {}) });
   }
 
   const plainNotFound = unknown.status === 404 && unknown.body === 'Not Found';
@@ -479,15 +496,19 @@ export async function identifyServer(host: string, port: number, opts: ProbeOpti
   const modelsMlx = models.ok && models.ownedBy.length === 0;
   const healthLike = health.ok || healthNotFound || get501;
   if (!(plainNotFound && healthLike && (modelsMlx || get501))) {
-    // Not mlx_lm.server: a LiteLLM proxy on the port (a common mix-up) says so on its liveliness route.
-    const liveliness = await request('GET', `${root}/health/liveliness`, opts);
-    probes.liveliness = strip(liveliness);
-    if (liveliness.status === 200 && liveliness.body.includes("I'm alive!")) {
+    // Not mlx_lm.server: a LiteLLM proxy on the port (a common mix-up) says so on its liveliness
+    // route. Within the same timeout as the first round: what is left of it, if anything.
+    const left = Math.round(started + opts.timeoutMs - performance.now());
+    const liveliness = left >= 50 ? await request('GET', `${root}/health/liveliness`, { ...opts, timeoutMs: left }) : undefined;
+    if (liveliness) probes.liveliness = strip(liveliness);
+    if (liveliness?.status === 200 && liveliness.body.includes("I'm alive!")) {
       evidence.push(`GET /health/liveliness → ${liveliness.body.trim()}`);
       return done('litellm');
     }
   }
 
+  const unfinished = [health, models, unknown].find((r) => r.bodyUnfinished);
+  if (unfinished) evidence.push(`${unfinished.method} ${new URL(unfinished.url).pathname} → ${unfinished.error?.message ?? `HTTP ${unfinished.status} with a body that never ended`}`);
   if (plainNotFound) evidence.push('POST /v1/responses → 404 with the plain bytes "Not Found"');
   if (health.ok && health.bodyHead === '{"status": "ok"}') evidence.push('GET /health → {"status": "ok"}');
   else if (healthNotFound) evidence.push('GET /health → 404 Not Found (mlx-lm older than 0.24)');

@@ -148,6 +148,13 @@ describe('service elsewhere', () => {
     expect(fs.existsSync(join(home, 'Library'))).toBe(false);
     expect(calls).toEqual([]);
   });
+
+  it('install off macOS says it needs macOS before asking for a plan (there is none yet)', async () => {
+    const { o, io: i } = io('linux');
+    expect(await runService(['install'], i)).toBe(0);
+    expect(o.out).toMatch(/^Start-at-login agents are for macOS \(launchd\); this is linux/);
+    expect(o.out + o.err).not.toMatch(/plan/);
+  });
 });
 
 describe('plist', () => {

@@ -10,8 +10,7 @@ import { AIDER_FILES, keyInEnvFile } from '../config/render-context.js';
 import { redact } from '../config/secrets.js';
 import { buildPlan } from './build-plan.js';
 import type { SetupInput } from './flags.js';
-import { describeTakenProxyPort, privilegedPortProblem, proxyPortState, verifyProxy, verifyServers } from './verify.js';
-import { remoteChecks } from './verify.js';
+import { describeTakenProxyPort, privilegedPortProblem, proxyPortState, remoteChecks, verifyProxy, verifyServers, type VerifyCaps } from './verify.js';
 import { bindHost, isLoopback, tunnelCommand, tunnelPort } from '../serve/remote.js';
 
 export interface SetupCaps {
@@ -20,6 +19,8 @@ export interface SetupCaps {
   signal?: AbortSignal;
   progress?: (line: string) => void;
   maxContextOf?: (model: string) => Promise<number | undefined>;
+  /** See VerifyCaps.servedModel. */
+  servedModel?: VerifyCaps['servedModel'];
 }
 
 export interface SetupResult {
@@ -64,16 +65,16 @@ export async function runSetup(input: SetupInput, caps: SetupCaps): Promise<Setu
   const prev = await readPlan(caps.env);
   const { plan, notes } = await buildPlan(input, caps);
   const timeoutMs = input.timeoutSec * 1000;
-  const vcaps = { env: caps.env, timeoutMs, signal: caps.signal, progress: caps.progress };
+  const vcaps = { env: caps.env, timeoutMs, signal: caps.signal, progress: caps.progress, cwd: caps.cwd, ...(caps.servedModel ? { servedModel: caps.servedModel } : {}) };
 
   const privileged = await privilegedPortProblem(plan);
   if (privileged) throw new UsageError(privileged.message, privileged.fix);
 
   caps.progress?.(`Checking ${servedModels(plan).length === 1 ? 'the mlx_lm.server' : 'each mlx_lm.server'} with a real 1-token completion (up to ${input.timeoutSec} s each)…`);
-  const { checks, wrongOwner } = await verifyServers(plan, vcaps);
+  const { checks, badInput } = await verifyServers(plan, vcaps);
   if (caps.signal?.aborted) throw new CancelledError();
-  if (wrongOwner.length) {
-    const c = wrongOwner[0]!;
+  if (badInput.length) {
+    const c = badInput[0]!;
     throw new UsageError(`${c.observed}.`, c.fix);
   }
   const serversOk = checks.every((c) => c.status !== 'fail');

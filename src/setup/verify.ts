@@ -1,16 +1,18 @@
+import { existsSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Check } from '../lib/check.js';
 import { guardPath, unguardPath } from '../lib/exec.js';
 import { safeLitellmInstall } from '../lib/compromised.js';
 import type { Env } from '../lib/paths.js';
-import { apiBase, servedModels, type ServedModel } from '../config/names.js';
+import { apiBase, servedModels, UPSTREAM_DEFAULT_MODEL, type ServedModel } from '../config/names.js';
+import { isLocalPath } from '../config/plan.js';
 import { redact } from '../config/secrets.js';
 import type { Plan } from '../config/plan.js';
-import { identifyServer, probeChat, probeLitellm, rootUrl, waitForChat, type ChatProbe, type WaitInfo } from '../servers/probe.js';
+import { identifyServer, probeChat, probeLitellm, rootUrl, seconds, waitForChat, type ChatProbe, type WaitInfo } from '../servers/probe.js';
 import { findLitellm, startLitellmProxy } from '../servers/litellm.js';
-import { bindError, connectable, describePortHolder, findFreePort, isPortFree, PRIVILEGED_PORT_HINT, type PortHolder } from '../servers/ports.js';
+import { bindError, connectable, describePortHolder, findFreePort, isPortFree, PRIVILEGED_PORT_HINT, sameModel, servedModelOf, type PortHolder, type ServedModelSource } from '../servers/ports.js';
 import { ownedLocations } from '../service/locations.js';
 import { exposureWarning, isLoopback, serverStartAdvice } from '../serve/remote.js';
 
@@ -22,6 +24,10 @@ export interface VerifyCaps {
   progress?: (line: string) => void;
   /** Where aider-mlx keeps its own files (the scratch config goes there); `env` when not given. */
   stateEnv?: Env;
+  /** Where a relative local model path is looked for (setup's cwd). */
+  cwd?: string;
+  /** Which --model the server on host:port was started with (its command line); tests pass a fake. */
+  servedModel?: (host: string, port: number, planned: string) => Promise<ServedModelSource>;
 }
 
 /** Start or restart advice; a remote server is never told to listen on the network. */
@@ -58,20 +64,48 @@ function describeChatFailure(r: ChatProbe): string {
   return `HTTP ${r.status}: ${r.bodyHead.slice(0, 160)}`;
 }
 
+/** A local model path as this Mac sees it (~ is the user's home, a relative path is from `cwd`). */
+function localModelPath(model: string, env: Env, cwd: string | undefined): string {
+  if (model === '~' || model.startsWith('~/')) return join(env.HOME ?? homedir(), model.slice(1));
+  return resolve(cwd ?? process.cwd(), model);
+}
+
 /**
- * Every deployment must be an mlx_lm.server that answers a real 1-token completion for the exact
- * model string the written config will send. A port held by something else is bad input (exit 2).
+ * Every deployment must be an mlx_lm.server started with the planned model (read from the command
+ * line of the process holding a local port) that answers a real 1-token completion. Only
+ * `default_model` or the server's exact --model is ever sent: any other name is a load instruction.
+ * A port held by something else, or a local model folder that does not exist (and that no server
+ * there serves), is bad input (exit 2), returned in `badInput`.
  */
-export async function verifyServers(plan: Plan, caps: VerifyCaps): Promise<{ checks: Check[]; wrongOwner: Check[] }> {
+export async function verifyServers(plan: Plan, caps: VerifyCaps): Promise<{ checks: Check[]; badInput: Check[] }> {
   const checks: Check[] = [];
-  const wrongOwner: Check[] = [];
+  const badInput: Check[] = [];
+  const lookup = caps.servedModel ?? ((host: string, port: number, planned: string) => servedModelOf(host, port, planned));
   const jobs = servedModels(plan).flatMap((m) => m.deployments.map((d) => ({ m, d })));
   await Promise.all(
     jobs.map(async ({ m, d }) => {
       const where = `${d.host}:${d.port}`;
+      const role = m.roles[0]!;
       const id = `server.${m.roles.join('+')}.${d.port}`;
       const title = `${m.roles.join(' + ')}: ${m.model} on ${where}`;
-      const who = await identifyServer(d.host, d.port, { timeoutMs: Math.min(caps.timeoutMs, 10_000), signal: caps.signal });
+      let source: ServedModelSource | undefined;
+
+      // A folder that is not there: refused before anything is sent, unless a server already serves it.
+      if (isLocalPath(m.model) && isLoopback(d.host) && !existsSync(localModelPath(m.model, caps.env, caps.cwd))) {
+        source = await lookup(d.host, d.port, m.model);
+        if (!(source.kind === 'cmdline' && sameModel(source.model, m.model, caps.env.HOME))) {
+          badInput.push({
+            id, title, status: 'fail',
+            observed: `--${role} ${m.model}: no such folder on this Mac${source.kind === 'cmdline' ? ` (and the server on ${where} serves ${source.model})` : ''}`,
+            expected: 'the folder of a downloaded MLX model, or a Hugging Face repo id',
+            fix: `Check the path, or give a repo id, e.g. --${role} mlx-community/Qwen2.5-Coder-7B-Instruct-4bit.`,
+          });
+          return;
+        }
+      }
+
+      const idMs = Math.min(caps.timeoutMs, 10_000);
+      const who = await identifyServer(d.host, d.port, { timeoutMs: idMs, signal: caps.signal });
       if (who.kind === 'none') {
         checks.push({
           id, title, status: 'fail',
@@ -81,34 +115,74 @@ export async function verifyServers(plan: Plan, caps: VerifyCaps): Promise<{ che
         });
         return;
       }
-      if (who.kind !== 'mlx_lm.server') {
-        const what = who.kind === 'litellm' ? 'a LiteLLM proxy' : who.looksLike ?? 'a server that is not mlx_lm.server';
-        wrongOwner.push({
+      if (who.noHttpAnswer) {
+        // Could be our own server, busy: a failed check, not a wrong owner.
+        checks.push({
           id, title, status: 'fail',
-          observed: `${where} is held by ${what} (${who.evidence.slice(0, 2).join('; ')})`,
+          observed: `${where} accepted the connection, no HTTP answer within ${seconds(idMs)}: busy loading, stuck, or not an HTTP server`,
           expected: `mlx_lm.server serving ${m.model}`,
-          fix: `Stop it, or pick another port for the ${m.roles[0]} (--${m.roles[0]}-port).`,
+          fix: `See what holds it: lsof -nP -iTCP:${d.port} -sTCP:LISTEN. If it is your mlx_lm.server, wait and run setup again (or raise --timeout), or ${startAdvice(m, d.port, d.host, 'restart it')}. Otherwise stop it, or pick another port (--${role}-port).`,
         });
         return;
       }
-      const r = await waitForChat(apiBase(d), m.upstream, {
+      if (who.kind !== 'mlx_lm.server') {
+        const what = who.kind === 'litellm' ? 'a LiteLLM proxy' : who.looksLike ?? 'a server that is not mlx_lm.server';
+        badInput.push({
+          id, title, status: 'fail',
+          observed: `${where} is held by ${what} (${who.evidence.slice(0, 2).join('; ')})`,
+          expected: `mlx_lm.server serving ${m.model}`,
+          fix: `Stop it, or pick another port for the ${role} (--${role}-port).`,
+        });
+        return;
+      }
+
+      source ??= await lookup(d.host, d.port, m.model);
+      if (source.kind === 'cmdline' && !sameModel(source.model, m.model, caps.env.HOME)) {
+        checks.push({
+          id, title: `${title}: that server serves ${source.model}`, status: 'fail',
+          observed: `${where} serves ${source.model} (from its command line, pid ${source.pid}), not ${m.model}`,
+          expected: `mlx_lm.server --model ${m.model} on ${where}`,
+          fix: `Give ${m.model} another port (--${role}-port N, and start it: mlx_lm.server --model ${m.model} --port N), or ${startAdvice(m, d.port, d.host, `restart the server on ${d.port} with the planned model`)}`,
+        });
+        return;
+      }
+      // Direct mode sends the model string itself: only when it is the server's exact --model.
+      const confirmed = source.kind === 'cmdline';
+      const send = m.upstream === UPSTREAM_DEFAULT_MODEL || (confirmed && source.kind === 'cmdline' && source.model === m.upstream) ? m.upstream : UPSTREAM_DEFAULT_MODEL;
+      const r = await waitForChat(apiBase(d), send, {
         timeoutMs: caps.timeoutMs,
         signal: caps.signal,
         intervalMs: 5000,
         onWait: (w: WaitInfo) =>
           caps.progress?.(`… ${m.roles.join('+')} on ${where}: ${w.message} (${Math.round(w.elapsedMs / 1000)} s of ${Math.round(caps.timeoutMs / 1000)} s)`),
       });
+      if (r.ok && confirmed && send === m.upstream) {
+        checks.push({ id, title: `${m.roles.join(' + ')}: ${where} serves ${m.model} (from its command line) and answered a 1-token completion as "${send}"`, status: 'pass', latencyMs: r.latencyMs });
+        return;
+      }
       if (r.ok) {
-        checks.push({ id, title: `${title} answered a 1-token completion as "${m.upstream}"`, status: 'pass', latencyMs: r.latencyMs });
+        const why =
+          source.kind === 'remote'
+            ? 'it runs on another machine: its command line cannot be read from here'
+            : source.kind === 'unreadable'
+              ? source.why
+              : `its --model is ${source.model}, not exactly "${m.upstream}"`;
+        const unsent = send !== m.upstream ? `; "${m.upstream}" was not sent: any name but default_model or the server's exact --model makes mlx_lm.server load it` : '';
+        checks.push({
+          id, title: `${title}: answered as "${send}", but which model it serves is unconfirmed`, status: 'warn', latencyMs: r.latencyMs,
+          observed: `${why}${unsent}`,
+          expected: `mlx_lm.server --model ${m.model} on ${where}`,
+          fix: startAdvice(m, d.port, d.host, 'Make sure it was started with'),
+        });
         return;
       }
       checks.push({
         id, title, status: 'fail',
         observed: describeChatFailure(r),
-        expected: `HTTP 200 chat.completion for model "${m.upstream}" within ${Math.round(caps.timeoutMs / 1000)} s`,
+        expected: `HTTP 200 chat.completion for model "${send}" within ${Math.round(caps.timeoutMs / 1000)} s`,
         fix:
           r.notFound === 'model'
-            ? `The server on ${where} was started with another model. ${startAdvice(m, d.port, d.host, 'Restart it')}`
+            ? `The server on ${where} cannot load "${send}". ${startAdvice(m, d.port, d.host, 'Restart it')}`
             : r.error?.kind === 'timeout'
               ? `It is still loading or downloading: wait and run setup again, or give more time with --timeout.`
               : `Check the server's log; ${startAdvice(m, d.port, d.host, 'restart it')}`,
@@ -117,7 +191,8 @@ export async function verifyServers(plan: Plan, caps: VerifyCaps): Promise<{ che
   );
   const order = (c: Check) => c.id;
   checks.sort((a, b) => order(a).localeCompare(order(b)));
-  return { checks, wrongOwner };
+  badInput.sort((a, b) => order(a).localeCompare(order(b)));
+  return { checks, badInput };
 }
 
 /**

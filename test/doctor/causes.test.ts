@@ -3,6 +3,8 @@
  * check that the doctor names it with the right failing check, cause and fix.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runDoctor, type DoctorReport } from '../../src/doctor/run.js';
@@ -284,6 +286,50 @@ describe('SPEC §4 causes, seeded one at a time', () => {
     const c = check(r, 'server.editor+weak.identity');
     expect(c.status).toBe('fail');
     expect(c.causes).toContain('C13');
+  });
+
+  it('L1: a proxy port that accepts connections and never answers costs one --timeout, not two', async () => {
+    const w = await world({ two: false, proxy: false });
+    const sockets: net.Socket[] = [];
+    const hung = net.createServer((c) => void sockets.push(c));
+    await new Promise<void>((r) => hung.listen(w.plan.proxy.port, '127.0.0.1', r));
+    try {
+      const timeoutMs = 1500;
+      const t0 = performance.now();
+      const r = await doctor(w, { timeoutMs });
+      expect((performance.now() - t0) / timeoutMs).toBeLessThan(1.5);
+      const c = check(r, 'proxy.alive');
+      expect(c.status).toBe('fail');
+      expect(c.title).toBe(`LiteLLM proxy: 127.0.0.1:${w.plan.proxy.port} accepted the connection, no HTTP answer within 1.5 s`);
+    } finally {
+      for (const c of sockets) c.destroy();
+      await new Promise((res) => hung.close(res));
+    }
+  });
+
+  it('L1: an endless HTTP 200 body on the proxy port is named as such (not "never answers"), within one --timeout', async () => {
+    const w = await world({ two: false, proxy: false });
+    const timers: NodeJS.Timeout[] = [];
+    const endless = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      timers.push(setInterval(() => res.write('.'), 50));
+    });
+    await new Promise<void>((r) => endless.listen(w.plan.proxy.port, '127.0.0.1', r));
+    try {
+      const timeoutMs = 1500;
+      const t0 = performance.now();
+      const r = await doctor(w, { timeoutMs });
+      expect((performance.now() - t0) / timeoutMs).toBeLessThan(1.5);
+      const c = check(r, 'proxy.alive');
+      expect(c.status).toBe('fail');
+      expect(c.title).toMatch(/answers HTTP 200 with a body that never ends/);
+      expect(c.observed).toMatch(/HTTP 200 came, but its body did not end within 1\.5 s/);
+      expect(`${c.title} ${c.observed}`).not.toMatch(/never answers|no HTTP answer/);
+    } finally {
+      for (const t of timers) clearInterval(t);
+      endless.closeAllConnections();
+      await new Promise((res) => endless.close(res));
+    }
   });
 
   it('C13: a short Aider timeout is a warning', async () => {

@@ -68,3 +68,45 @@ export function withFakeLitellm(s: Sandbox, extra: Record<string, string> = {}):
   writeFileSync(join(bin, 'litellm'), `#!/bin/sh\nexec '${process.execPath}' '${script}' "$@"\n`, { mode: 0o755 });
   return { ...s.env, ...extra, PATH: `${bin}:${s.env.PATH}` };
 }
+
+export interface StandInProcess {
+  port: number;
+  pid: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The stand-in mlx_lm.server as its own process, launched the way `serve` launches it
+ * (`aider-mlx fake-mlx-server --model … --port …`): its command line carries `--model` like the
+ * real server's, so the port holder's command line can be read. Port 0: the OS picks one.
+ */
+export function standInProcess(model: string, extra: string[] = []): Promise<StandInProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'fake-mlx-server', '--model', model, '--port', '0', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the stand-in did not start: ${err}`));
+    }, 20_000);
+    child.stderr.on('data', (d) => {
+      err += d;
+      const m = /Starting httpd at \S+ on port (\d+)/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve({
+          port: Number(m[1]),
+          pid: child.pid!,
+          close: async () => {
+            if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+            await exited;
+          },
+        });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the stand-in exited (${code}): ${err}`));
+    });
+  });
+}

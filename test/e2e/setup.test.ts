@@ -4,7 +4,8 @@ import JSON5 from 'json5';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { startFakeMlxServer, type FakeMlxServer } from '../../src/servers/fake-mlx-server.js';
-import { cli, ROOT, sandbox, type Sandbox } from './helpers.js';
+import net from 'node:net';
+import { cli, ROOT, sandbox, standInProcess, type Sandbox } from './helpers.js';
 
 const EDITOR = 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit';
 const ARCHITECT = 'mlx-community/QwQ-32B-4bit';
@@ -280,13 +281,17 @@ describe('setup --yes: verification', () => {
     expect(existsSync(files(s).conf)).toBe(true);
   });
 
-  it('a server started with another model answers 404 for our model string: exit 1 with the cause', async () => {
-    const s = sandbox();
-    // Direct mode sends the exact repo id; this server was started with the architect model.
-    const r = await cli(['setup', '--yes', '--mode', 'direct', '--editor', EDITOR, '--editor-port', String(architect.port), '--timeout', '5'], { cwd: s.repo, env: s.env });
-    expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/could not load "mlx-community\/Qwen2\.5-Coder-7B-Instruct-4bit"/);
-    expect(existsSync(s.config)).toBe(false);
+  it('direct mode, a server started with another model: exit 1 naming both, and the other name is never sent', async () => {
+    const other = await standInProcess(ARCHITECT);
+    try {
+      const s = sandbox();
+      const r = await cli(['setup', '--yes', '--mode', 'direct', '--editor', EDITOR, '--editor-port', String(other.port), '--timeout', '5'], { cwd: s.repo, env: s.env });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain(`serves ${ARCHITECT} (from its command line, pid ${other.pid}), not ${EDITOR}`);
+      expect(existsSync(s.config)).toBe(false);
+    } finally {
+      await other.close();
+    }
   });
 
   it('--dry-run prints diffs and writes nothing; --json is machine-readable', async () => {
@@ -302,7 +307,88 @@ describe('setup --yes: verification', () => {
     const out = JSON.parse(j.stdout);
     expect(out.ok).toBe(true);
     expect(out.files.every((f: { changed: boolean; diff: string }) => f.changed && f.diff.length > 0)).toBe(true);
-    expect(out.checks.filter((c: { status: string }) => c.status === 'pass')).toHaveLength(2);
+    // In-process stand-ins: the port holder's command line is the test runner's, so the model is unconfirmed.
+    expect(out.checks.filter((c: { id: string }) => c.id.startsWith('server.')).map((c: { status: string }) => c.status)).toEqual(['warn', 'warn']);
+  });
+});
+
+describe('setup --yes: the model the server serves, read from its command line', () => {
+  const A = 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit';
+  const B = 'mlx-community/Llama-3.2-1B-Instruct-4bit';
+
+  it('a server serving A, --editor B on its port: exit 1 naming A and B and the way on; nothing written', async () => {
+    const a = await standInProcess(A);
+    try {
+      const s = sandbox();
+      const r = await cli(['setup', '--yes', '--editor', B, '--editor-port', String(a.port), '--proxy-port', '4999', '--timeout', '5'], { cwd: s.repo, env: s.env });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain(`127.0.0.1:${a.port} serves ${A} (from its command line, pid ${a.pid}), not ${B}`);
+      expect(r.stdout).toMatch(/--editor-port N/);
+      expect(r.stdout).toContain(`restart the server on ${a.port} with the planned model: mlx_lm.server --model ${B} --port ${a.port}`);
+      expect(r.stdout).not.toMatch(/✓ editor/);
+      expect(existsSync(s.config)).toBe(false);
+      expect(existsSync(join(s.repo, '.aider.conf.yml'))).toBe(false);
+    } finally {
+      await a.close();
+    }
+  });
+
+  it('a server serving A, --editor A: passes, saying it serves A (from its command line)', async () => {
+    const a = await standInProcess(A);
+    try {
+      const s = sandbox();
+      for (const mode of ['proxy', 'direct']) {
+        const r = await cli(['setup', '--yes', '--mode', mode, '--editor', A, '--editor-port', String(a.port), '--proxy-port', '4999', '--timeout', '5', '--force'], { cwd: s.repo, env: s.env });
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+        // Direct mode sends the exact --model (what Aider will send); proxy mode default_model.
+        expect(r.stdout).toContain(`✓ editor + weak: 127.0.0.1:${a.port} serves ${A} (from its command line) and answered a 1-token completion as "${mode === 'direct' ? A : 'default_model'}"`);
+      }
+    } finally {
+      await a.close();
+    }
+  });
+
+  it('a local model folder that does not exist is refused (exit 2), unless the server there serves exactly that path', async () => {
+    const a = await standInProcess(A);
+    const missing = await standInProcess('/nonexistent/model/dir');
+    try {
+      for (const [model, port] of [['/nonexistent/model/dir', a.port], ['~/no/such/model', a.port], ['/nonexistent/model/dir', 1]] as const) {
+        const s = sandbox();
+        const r = await cli(['setup', '--yes', '--editor', model, '--editor-port', String(port), '--proxy-port', '4999', '--timeout', '3'], { cwd: s.repo, env: s.env });
+        expect(r.code, `${model} on ${port}`).toBe(2);
+        expect(r.stderr).toContain(`--editor ${model}: no such folder on this Mac`);
+        expect(existsSync(s.config)).toBe(false);
+      }
+      const s = sandbox();
+      const ok = await cli(['setup', '--yes', '--editor', '/nonexistent/model/dir', '--editor-port', String(missing.port), '--proxy-port', '4999', '--timeout', '3'], { cwd: s.repo, env: s.env });
+      expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+      expect(ok.stdout).toContain('serves /nonexistent/model/dir (from its command line)');
+    } finally {
+      await Promise.all([a.close(), missing.close()]);
+    }
+  });
+
+  it('a server that accepts the connection and never answers: exit 1 (a failed check, not bad input), within the timeout', async () => {
+    const sockets: net.Socket[] = [];
+    const hung = net.createServer((c) => void sockets.push(c));
+    await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+    const port = (hung.address() as net.AddressInfo).port;
+    try {
+      const s = sandbox();
+      const timeoutSec = 2;
+      const t0 = performance.now();
+      const r = await cli(['setup', '--yes', '--editor', A, '--editor-port', String(port), '--proxy-port', '4999', '--timeout', String(timeoutSec)], { cwd: s.repo, env: s.env });
+      const ms = performance.now() - t0;
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stdout).toContain(`127.0.0.1:${port} accepted the connection, no HTTP answer within ${timeoutSec} s: busy loading, stuck, or not an HTTP server`);
+      expect(r.stdout + r.stderr).not.toMatch(/not mlx_lm\.server/);
+      expect(existsSync(s.config)).toBe(false);
+      // One probe timeout, plus the CLI's own start.
+      expect(ms / (timeoutSec * 1000)).toBeLessThan(2.5);
+    } finally {
+      for (const c of sockets) c.destroy();
+      await new Promise((r) => hung.close(r));
+    }
   });
 });
 
@@ -317,7 +403,12 @@ describe('modes and scopes', () => {
       [`openai/${ARCHITECT}`]: `http://127.0.0.1:${architect.port}/v1`,
     });
     expect(existsSync(files(s).litellm)).toBe(false);
-    expect(architect.requests.some((q) => (q.body as { model?: string })?.model === ARCHITECT)).toBe(true);
+    // Which model that server serves is unconfirmed (its command line is the test runner's): only
+    // default_model is sent, never the repo id, which mlx_lm.server would take as a load instruction.
+    const sent = architect.requests.filter((q) => q.method === 'POST' && q.path.endsWith('/chat/completions')).map((q) => (q.body as { model?: string })?.model);
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent.filter((m) => m !== 'default_model')).toEqual([]);
+    expect(r.stdout).toMatch(/answered as "default_model", but which model it serves is unconfirmed/);
   });
 
   it('profile scope writes under ~/.config/aider-mlx/aider and `aider-mlx aider` runs aider on exactly those files', async () => {

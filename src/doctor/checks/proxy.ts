@@ -5,7 +5,7 @@
  * parser as pasted errors.
  */
 import { rootUrl } from '../../servers/probe.js';
-import { identifyServer, probeChat, probeLitellm, type ChatProbe } from '../../servers/probe.js';
+import { identifyServer, probeChat, probeLitellm, probeTcp, seconds, type ChatProbe } from '../../servers/probe.js';
 import { tildify, type Env } from '../../lib/paths.js';
 import { UPSTREAM_DEFAULT_MODEL } from '../../config/names.js';
 import type { DiskState } from '../files.js';
@@ -55,23 +55,50 @@ export async function proxyChecks(
   };
   const startCmd = `litellm --config ${tildify(exp.litellmPath, env)} --host 127.0.0.1 --port ${port}`;
 
-  let p = await probeLitellm(root, { ...popts, ...(key ? { apiKey: key } : {}) });
+  // One --timeout for the whole alive check: the TCP test runs alongside, and a proxy port that
+  // already timed out is not asked again (identifying it would cost a second timeout).
+  const deadline = performance.now() + opts.timeoutMs;
+  const [first, tcp] = await Promise.all([
+    probeLitellm(root, { ...popts, ...(key ? { apiKey: key } : {}) }),
+    probeTcp(host, port, { timeoutMs: opts.timeoutMs, ...(caps.signal ? { signal: caps.signal } : {}) }),
+  ]);
+  let p = first;
   if (!p.liveliness.ok) {
     const refused = p.liveliness.error?.kind === 'refused';
+    const timedOut = p.liveliness.error?.kind === 'timeout';
+    const endless = timedOut && p.liveliness.status !== undefined;
     let held = '';
-    if (!refused) {
-      const who = await identifyServer(host, port, popts);
-      if (who.kind === 'mlx_lm.server') held = 'an mlx_lm.server';
-      else if (who.kind === 'other') held = who.looksLike ?? (who.error?.kind === 'timeout' ? 'a process that never answers' : 'another server');
+    let title = '';
+    if (timedOut) {
+      title = endless
+        ? `LiteLLM proxy: ${where} answers HTTP ${p.liveliness.status} with a body that never ends (not LiteLLM's "I'm alive!")`
+        : tcp.ok
+          ? `LiteLLM proxy: ${where} accepted the connection, no HTTP answer within ${seconds(opts.timeoutMs)}`
+          : `LiteLLM proxy: connections to ${where} time out`;
+    } else if (!refused) {
+      const left = Math.round(deadline - performance.now());
+      const who = left >= 50 ? await identifyServer(host, port, { ...popts, timeoutMs: left }) : undefined;
+      if (who?.kind === 'mlx_lm.server') held = 'an mlx_lm.server';
+      else if (who?.kind === 'other') held = who.looksLike ?? (who.noHttpAnswer ? 'a process that accepts connections but sends no HTTP answer' : 'another server');
     }
+    title ||= refused ? `LiteLLM proxy: nothing listens on ${where}` : held ? `LiteLLM proxy: ${where} is held by ${held}` : `LiteLLM proxy on ${where} does not answer /health/liveliness`;
+    const lsof = `lsof -nP -iTCP:${port} -sTCP:LISTEN`;
     out.push({
       id: 'proxy.alive',
       group: g,
-      title: refused ? `LiteLLM proxy: nothing listens on ${where}` : held ? `LiteLLM proxy: ${where} is held by ${held}` : `LiteLLM proxy on ${where} does not answer /health/liveliness`,
+      title,
       status: 'fail',
       observed: p.liveliness.error?.message ?? `HTTP ${p.liveliness.status}: ${p.liveliness.bodyHead.slice(0, 120)}`,
       expected: `GET ${root}/health/liveliness → "I'm alive!"`,
-      fix: refused ? `Start it: ${startCmd}` : held ? `Stop what holds port ${port} (lsof -nP -iTCP:${port} -sTCP:LISTEN), then: ${startCmd}` : `Check the proxy's log; restart it: ${startCmd}`,
+      fix: refused
+        ? `Start it: ${startCmd}`
+        : endless
+          ? `That is not a LiteLLM proxy's answer: stop what holds port ${port} (${lsof}), then: ${startCmd}`
+          : timedOut
+            ? `See what holds port ${port} (${lsof}): if it is your LiteLLM proxy, it is stuck or still starting (restart it: ${startCmd}); otherwise stop it.`
+            : held
+              ? `Stop what holds port ${port} (${lsof}), then: ${startCmd}`
+              : `Check the proxy's log; restart it: ${startCmd}`,
       causes: refused ? ['C7', 'master-key'] : ['C8'],
       latencyMs: p.liveliness.latencyMs,
       docs: DOCS.health,

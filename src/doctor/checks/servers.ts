@@ -217,7 +217,7 @@ export async function serverChain(
 
   // 2. identity (#8)
   if (id.kind !== 'mlx_lm.server') {
-    const hung = id.kind === 'other' && id.error?.kind === 'timeout';
+    const hung = id.kind === 'other' && id.noHttpAnswer === true;
     const what = id.kind === 'litellm' ? 'a LiteLLM proxy' : id.looksLike ?? (hung ? 'a process that accepts connections but never answers' : 'a server that is not mlx_lm.server');
     checks.push({
       id: `${idp}.identity`,
