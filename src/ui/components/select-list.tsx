@@ -1,5 +1,5 @@
 /** A list with hints, disabled rows, a scrolling window and the focused row's description. */
-import { useReducer } from 'react';
+import { useReducer, useRef } from 'react';
 import { Box, Text, useInput } from 'ink';
 import { initialIndex, type Choice } from '../../wizard/prompter.js';
 import { KEYS } from '../keys.js';
@@ -54,25 +54,35 @@ export function SelectList({
   isActive: boolean;
   onSubmit: (value: string) => void;
 }) {
-  const [state, dispatch] = useReducer(listReducer(choices, visible), undefined, () => {
+  // The latest position lives in a ref, not in a render's closure: keys that arrive together
+  // ("↓↓⏎" in one chunk, or faster than a frame) each see the move before them.
+  const pos = useRef<ListState | undefined>(undefined);
+  if (!pos.current) {
     const index = initialIndex({ choices, default: defaultValue });
-    return { index, offset: windowFor(index, 0, visible, choices.length) };
-  });
+    pos.current = { index, offset: windowFor(index, 0, visible, choices.length) };
+  }
+  const [, redraw] = useReducer((n: number) => n + 1, 0);
+  const move = (a: ListAction) => {
+    pos.current = listReducer(choices, visible)(pos.current!, a);
+    redraw();
+  };
   useInput(
     (input, key) => {
-      if (KEYS.up(input, key)) dispatch('up');
-      else if (KEYS.down(input, key)) dispatch('down');
-      else if (KEYS.pageUp(input, key)) dispatch('pageUp');
-      else if (KEYS.pageDown(input, key)) dispatch('pageDown');
-      else if (KEYS.home(input, key)) dispatch('home');
-      else if (KEYS.end(input, key)) dispatch('end');
+      if (KEYS.up(input, key)) move('up');
+      else if (KEYS.down(input, key)) move('down');
+      else if (KEYS.pageUp(input, key)) move('pageUp');
+      else if (KEYS.pageDown(input, key)) move('pageDown');
+      else if (KEYS.home(input, key)) move('home');
+      else if (KEYS.end(input, key)) move('end');
       else if (KEYS.submit(input, key)) {
-        const c = choices[state.index];
+        const c = choices[pos.current!.index];
         if (c && !c.disabled) onSubmit(c.value);
       }
     },
     { isActive },
   );
+  // The window follows the terminal's height (a resize changes `visible`).
+  const state = { index: pos.current.index, offset: windowFor(pos.current.index, pos.current.offset, visible, choices.length) };
   const shown = choices.slice(state.offset, state.offset + visible);
   const focused = choices[state.index];
   const above = state.offset;

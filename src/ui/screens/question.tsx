@@ -46,8 +46,12 @@ export function TextScreen({ s, theme }: { s: Extract<Screen, { kind: 'text' }>;
           isActive
           onSubmit={(raw) => {
             const r = resolveText(s.q, raw);
-            if ('error' in r) setError(r.error);
-            else s.answer(r.value);
+            if ('error' in r) {
+              setError(r.error);
+              return false;
+            }
+            s.answer(r.value);
+            return true;
           }}
         />
       </Box>
