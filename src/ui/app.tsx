@@ -75,7 +75,7 @@ export function App({ store, theme }: { store: UiStore; theme: Theme }) {
         <Box flexDirection="column" width={columns} marginTop={1}>
           <Header title={state.title} demo={state.demo} step={state.step} theme={theme} />
           <Box marginTop={1} flexDirection="column">
-            {s.kind === 'select' ? <SelectScreen key={s.id} s={s} theme={theme} rows={rows} /> : null}
+            {s.kind === 'select' ? <SelectScreen key={s.id} s={s} theme={theme} rows={rows} columns={columns} /> : null}
             {s.kind === 'text' ? <TextScreen key={s.id} s={s} theme={theme} /> : null}
             {s.kind === 'confirm' ? <ConfirmScreen key={s.id} s={s} theme={theme} /> : null}
             {s.kind === 'review' ? <ReviewScreen key={s.id} s={s} theme={theme} rows={rows} columns={columns} /> : null}

@@ -44,12 +44,25 @@ export function windowFor(index: number, offset: number, visible: number, total:
   return Math.max(0, o);
 }
 
+/** The width a row takes on one line: "❯ label  (hint)". */
+export function rowWidth(c: Pick<Choice, 'label' | 'hint' | 'disabled'>): number {
+  const extra = c.disabled ? `  (${c.disabled})` : c.hint ? `  ${c.hint}` : '';
+  return [...`❯ ${c.label}${extra}`].length;
+}
+
+/** Rows wrap their hint under the label when one of them would not fit on a line. */
+export function wrapsHints(choices: ReadonlyArray<Pick<Choice, 'label' | 'hint' | 'disabled'>>, columns: number): boolean {
+  return choices.some((c) => rowWidth(c) > columns);
+}
+
 export function SelectList({
-  choices, defaultValue, visible, theme, isActive, onSubmit,
+  choices, defaultValue, visible, columns, theme, isActive, onSubmit,
 }: {
   choices: Choice[];
   defaultValue?: string;
   visible: number;
+  /** The terminal's width: rows too wide for it put their hint on a line of its own. */
+  columns?: number;
   theme: Theme;
   isActive: boolean;
   onSubmit: (value: string) => void;
@@ -84,6 +97,7 @@ export function SelectList({
   // The window follows the terminal's height (a resize changes `visible`).
   const state = { index: pos.current.index, offset: windowFor(pos.current.index, pos.current.offset, visible, choices.length) };
   const shown = choices.slice(state.offset, state.offset + visible);
+  const wrap = columns !== undefined && wrapsHints(choices, columns);
   const focused = choices[state.index];
   const above = state.offset;
   const below = choices.length - state.offset - shown.length;
@@ -92,10 +106,20 @@ export function SelectList({
       {above > 0 ? <Text dimColor={theme.dim}>{`  ↑ ${above} more`}</Text> : null}
       {shown.map((c, i) => {
         const on = state.offset + i === state.index;
+        const extra = c.disabled ? `(${c.disabled})` : c.hint;
+        if (wrap && extra) {
+          // The hint (size, fit) is what the row exists to show: under the label, never cut off.
+          return (
+            <Box key={c.value} flexDirection="column">
+              <Text wrap="truncate-end" color={on ? theme.selected : undefined} bold={on}>{`${on ? '❯' : ' '} ${c.label}`}</Text>
+              <Text wrap="wrap" dimColor={theme.dim}>{`    ${extra}`}</Text>
+            </Box>
+          );
+        }
         return (
           <Text key={c.value} wrap="truncate-end">
             <Text color={on ? theme.selected : undefined} bold={on}>{`${on ? '❯' : ' '} ${c.label}`}</Text>
-            {c.disabled ? <Text dimColor={theme.dim}>{`  (${c.disabled})`}</Text> : c.hint ? <Text dimColor={theme.dim}>{`  ${c.hint}`}</Text> : null}
+            {extra ? <Text dimColor={theme.dim}>{`  ${extra}`}</Text> : null}
           </Text>
         );
       })}
