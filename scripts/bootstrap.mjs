@@ -1,7 +1,7 @@
 // Makes a fresh clone runnable: installs dev dependencies when missing and rebuilds dist/ when
 // any source or template is newer than the bundle. Uses only Node built-ins.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -12,7 +12,12 @@ const lockNewer = () =>
   !existsSync(join(root, 'node_modules/.package-lock.json')) ||
   statSync(join(root, 'package-lock.json')).mtimeMs > statSync(join(root, 'node_modules/.package-lock.json')).mtimeMs;
 
-if (!existsSync(join(root, 'node_modules')) || lockNewer()) {
+// A node_modules that is a symlink is someone else's install (a git worktree sharing the main
+// checkout's): `npm ci` would empty it for everyone who shares it. Leave it alone.
+const shared = existsSync(join(root, 'node_modules')) && lstatSync(join(root, 'node_modules')).isSymbolicLink();
+if (shared && lockNewer()) {
+  process.stderr.write('aider-mlx: node_modules is a shared link; not reinstalling (run npm ci where it points, if needed).\n');
+} else if (!existsSync(join(root, 'node_modules')) || lockNewer()) {
   process.stderr.write('aider-mlx: installing dev dependencies (npm ci)…\n');
   run(['ci', '--no-fund', '--no-audit', '--loglevel=error']);
 }

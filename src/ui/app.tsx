@@ -1,4 +1,4 @@
-import { useSyncExternalStore } from 'react';
+import { useEffect, useState, useSyncExternalStore } from 'react';
 import { Box, Text, useInput, useStdout } from 'ink';
 import { KeyHints } from './components/basics.js';
 import { HINTS, KEYS } from './keys.js';
@@ -22,11 +22,45 @@ function Header({ title, demo, step, theme }: { title: string; demo: boolean; st
   );
 }
 
+/** Clear the screen, cursor to its top left (the scrollback stays). */
+const CLEAR_SCREEN = '\u001B[2J\u001B[H';
+
+/**
+ * The terminal's size, as state: a resize re-renders the face at the new width (Ink alone only
+ * lays the old tree out again, so boxes sized from the old width stay too wide and wrap).
+ *
+ * A resize also repaints the whole screen. A terminal reflows what it shows when its width changes
+ * (long rows wrap onto more rows), so the frame Ink erases "so many rows up" is no longer that many
+ * rows, and its leftovers would stay above the new frame. So, once the resizing stops, the screen
+ * is cleared and the history printed again (a new key remounts Ink's <Static>, which prints every
+ * item), then the live frame below it: one copy of everything, laid out for the new size.
+ */
+function useTerminalSize(stdout: NodeJS.WriteStream): { columns: number; rows: number; repaint: number } {
+  const [size, setSize] = useState(() => ({ columns: stdout.columns || 80, rows: stdout.rows || 24, repaint: 0 }));
+  useEffect(() => {
+    let timer: NodeJS.Timeout | undefined;
+    const onResize = () => {
+      clearTimeout(timer);
+      // After Ink's own redraw at the new size (throttled to ~33 ms) has gone out.
+      timer = setTimeout(() => {
+        stdout.write(CLEAR_SCREEN);
+        setSize((s) => ({ columns: stdout.columns || 80, rows: stdout.rows || 24, repaint: s.repaint + 1 }));
+      }, 60);
+    };
+    stdout.on('resize', onResize);
+    return () => {
+      clearTimeout(timer);
+      stdout.off('resize', onResize);
+    };
+  }, [stdout]);
+  return size;
+}
+
 export function App({ store, theme }: { store: UiStore; theme: Theme }) {
   const state = useSyncExternalStore(store.subscribe, store.get);
   const { stdout } = useStdout();
-  const columns = stdout.columns || 80;
-  const rows = stdout.rows || 24;
+  const size = useTerminalSize(stdout);
+  const { columns, rows } = size;
   // Always listening: keeps raw mode on, so Ctrl-C reaches us as a key, never as a stray SIGINT.
   useInput((input, key) => {
     if (KEYS.cancel(input, key)) store.onCancel();
@@ -36,15 +70,15 @@ export function App({ store, theme }: { store: UiStore; theme: Theme }) {
   const hints = s.kind === 'idle' ? HINTS.none : HINTS[s.kind];
   return (
     <Box flexDirection="column">
-      <History items={state.history} theme={theme} />
+      <History key={size.repaint} items={state.history} theme={theme} />
       {s.kind === 'idle' ? null : (
         <Box flexDirection="column" width={columns} marginTop={1}>
           <Header title={state.title} demo={state.demo} step={state.step} theme={theme} />
           <Box marginTop={1} flexDirection="column">
-            {s.kind === 'select' ? <SelectScreen key={s.id} s={s} theme={theme} rows={rows} /> : null}
+            {s.kind === 'select' ? <SelectScreen key={s.id} s={s} theme={theme} rows={rows} columns={columns} /> : null}
             {s.kind === 'text' ? <TextScreen key={s.id} s={s} theme={theme} /> : null}
             {s.kind === 'confirm' ? <ConfirmScreen key={s.id} s={s} theme={theme} /> : null}
-            {s.kind === 'review' ? <ReviewScreen key={s.id} s={s} theme={theme} rows={rows} /> : null}
+            {s.kind === 'review' ? <ReviewScreen key={s.id} s={s} theme={theme} rows={rows} columns={columns} /> : null}
             {s.kind === 'task' ? <TaskScreen key={s.id} s={s} theme={theme} columns={columns} rows={rows} /> : null}
           </Box>
           <KeyHints theme={theme} hints={hints} />

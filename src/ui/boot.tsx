@@ -38,7 +38,10 @@ export function drawFirstFrame(o: { title: string; demo: boolean; stdout?: NodeJ
   const instance = render(<Boot title={o.title} demo={o.demo} theme={theme} />, {
     exitOnCtrlC: false,
     patchConsole: false,
-    incrementalRendering: true,
+    // Never Ink's incrementalRendering: in Ink 6.8 its line-diff redraw moves the cursor up one line
+    // too few whenever a frame is not shorter than the last one, so every changed row is written one
+    // row too low over the old frame (two ❯, repeated rows, stacked hints). The standard redraw
+    // erases the whole live area and writes it again: one frame on screen, whatever changed.
     ...(o.stdout ? { stdout: o.stdout } : {}),
     ...(o.stdin ? { stdin: o.stdin } : {}),
   });

@@ -32,6 +32,9 @@ export class InkPrompter implements Prompter {
   private ask<T>(make: (answer: (v: T) => void, id: number) => Screen, shown: (v: T) => string, message: string): Promise<T> {
     if (this.cancelled) return Promise.reject(new CancelledError());
     return new Promise<T>((resolve, reject) => {
+      // One answer per question: a key that arrives with the one that answered (a double Enter, a
+      // paste) must not answer it again, nor the next question on its behalf.
+      let answered = false;
       this.pendingReject = reject;
       this.store.onBack = () => {
         this.pendingReject = undefined;
@@ -39,6 +42,8 @@ export class InkPrompter implements Prompter {
       };
       this.store.set({
         screen: make((v: T) => {
+          if (answered) return;
+          answered = true;
           this.pendingReject = undefined;
           this.store.onBack = () => undefined;
           this.store.idle();

@@ -18,13 +18,6 @@ export const KEYS = {
   /** Review: scroll the diff. */
   scrollDown: ((i, k) => k.pageDown || i === ' ') as Match,
   scrollUp: ((i, k) => k.pageUp || i === 'b') as Match,
-  /** Text field editing. */
-  left: ((_i, k) => k.leftArrow) as Match,
-  right: ((_i, k) => k.rightArrow) as Match,
-  erase: ((_i, k) => k.backspace || k.delete) as Match,
-  clearLine: ((i, k) => k.ctrl && i === 'u') as Match,
-  lineStart: ((i, k) => k.home || (k.ctrl && i === 'a')) as Match,
-  lineEnd: ((i, k) => k.end || (k.ctrl && i === 'e')) as Match,
 };
 
 export type Hint = [keys: string, action: string];

@@ -4,7 +4,8 @@ import { CancelledError } from '../errors.js';
 import { GoBack } from '../wizard/prompter.js';
 import { KEY, renderFace } from './test-kit.js';
 import { listReducer, windowFor } from './components/select-list.js';
-import { fieldReducer } from './components/text-field.js';
+import { fieldKeys, fieldReducer } from './components/text-field.js';
+import { elideMiddle } from './screens/review.js';
 import { themeFor } from './theme.js';
 
 afterEach(() => cleanup());
@@ -87,6 +88,94 @@ describe('text screen', () => {
     expect(s).toEqual({ value: 'mlx/b', cursor: 4 });
     s = fieldReducer(s, { type: 'insert', text: 'pasted\ntext' });
     expect(s.value).toBe('mlx/pastedtextb');
+  });
+});
+
+/** The answer, or 'no answer' if none came within a few seconds. */
+const within = <T,>(p: Promise<T>, ms = 3000) => Promise.race([p, new Promise<string>((r) => setTimeout(() => r('no answer'), ms))]);
+
+describe('keys that arrive together (a paste, a fast typist)', () => {
+  it('a chunk with its Enter records what was typed, not the default', async () => {
+    const f = renderFace();
+    const a = f.prompter.text({ id: 'n', message: 'Context', default: '16384' });
+    await f.waitForText('? Context');
+    await f.type('8192\r');
+    expect(await within(a)).toBe('8192');
+  });
+
+  it('typing then Enter before the next frame submits the typed value', async () => {
+    const f = renderFace();
+    const a = f.prompter.text({ id: 'n', message: 'Context', default: '16384' });
+    await f.waitForText('? Context');
+    await new Promise((r) => setTimeout(r, 30));
+    f.stdin.write('4096');
+    f.stdin.write('\r');
+    expect(await within(a)).toBe('4096');
+  });
+
+  it('an invalid value with its Enter is refused with the error, and the field stays', async () => {
+    const f = renderFace();
+    const validate = (v: string) => (Number(v) >= 1 && Number(v) <= 65535 ? undefined : 'a whole number from 1 to 65535');
+    const a = f.prompter.text({ id: 'p', message: 'Port', default: '8080', validate });
+    await f.waitForText('? Port');
+    await f.type('70000\r');
+    expect(await f.waitForText('✗ a whole number from 1 to 65535')).toContain('70000');
+    // Then, in one chunk: erase the 0, Enter.
+    await f.type('\x7f\r');
+    expect(await within(a)).toBe('7000');
+  });
+
+  it('Down and Enter in one chunk choose the row Down went to', async () => {
+    const f = renderFace();
+    const a = f.prompter.select({ id: 'x', message: 'Pick', choices: [{ value: 'a', label: 'A' }, { value: 'b', label: 'B' }] });
+    await f.waitForText('Pick');
+    await f.type(`${KEY.down}\r`);
+    expect(await within(a)).toBe('b');
+  });
+
+  it('one answer per question, however many Enters came', async () => {
+    const f = renderFace();
+    const a = f.prompter.confirm({ id: 'c', message: 'Go?', default: true });
+    await f.waitForText('Go?');
+    await new Promise((r) => setTimeout(r, 30));
+    // Two keys before the next frame: the first answers, the second is not an answer to anything.
+    f.stdin.write('y');
+    f.stdin.write('n');
+    expect(await within(a)).toBe(true);
+    await f.waitFor(() => f.all().includes('✓ Go? yes'), 'the answer');
+    expect(f.all()).not.toContain('✓ Go? no');
+  });
+
+  it('the field decodes each key of a chunk, in order', () => {
+    expect(fieldKeys('8192\r')).toEqual([{ type: 'insert', text: '8192' }, { type: 'submit' }]);
+    expect(fieldKeys('ab\x7fc')).toEqual([{ type: 'insert', text: 'ab' }, { type: 'erase' }, { type: 'insert', text: 'c' }]);
+    expect(fieldKeys('\x1b[3~')).toEqual([{ type: 'delete' }]);
+    expect(fieldKeys('\x1b[D')).toEqual([{ type: 'left' }]);
+    expect(fieldKeys('\x1b[H')).toEqual([{ type: 'start' }]);
+    expect(fieldKeys('\x1bOF')).toEqual([{ type: 'end' }]);
+    expect(fieldKeys('\x1b[A')).toEqual([]);
+    expect(fieldKeys('\x15')).toEqual([{ type: 'clear' }]);
+  });
+
+  it('Delete removes the character under the cursor, Backspace the one before', () => {
+    let s = { value: '216398', cursor: 0 };
+    s = fieldReducer(s, { type: 'delete' });
+    expect(s).toEqual({ value: '16398', cursor: 0 });
+    s = fieldReducer(fieldReducer(s, { type: 'end' }), { type: 'delete' });
+    expect(s).toEqual({ value: '16398', cursor: 5 });
+    s = fieldReducer(s, { type: 'erase' });
+    expect(s).toEqual({ value: '1639', cursor: 4 });
+  });
+});
+
+describe('narrow terminals', () => {
+  it('review paths are cut in the middle: two files never look the same', () => {
+    const a = elideMiddle('/tmp/aider-mlx-demo-t9IExK/project/.aider.model.settings.yml', 40);
+    const b = elideMiddle('/tmp/aider-mlx-demo-t9IExK/project/.aider.model.metadata.json', 40);
+    expect([...a]).toHaveLength(40);
+    expect(a).not.toBe(b);
+    expect(a).toMatch(/^\/tmp\/.*….*settings\.yml$/);
+    expect(elideMiddle('~/short.yml', 40)).toBe('~/short.yml');
   });
 });
 

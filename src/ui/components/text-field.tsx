@@ -1,7 +1,14 @@
-/** A one-line text input: typing, paste, ←→, backspace, Ctrl-U; Enter submits. */
-import { useReducer } from 'react';
-import { Text, useInput } from 'ink';
-import { KEYS } from '../keys.js';
+/**
+ * A one-line text input: typing, paste, ←→, Home/End, Backspace, Delete, Ctrl-U; Enter submits.
+ *
+ * It reads the raw key events, not useInput's: a paste or a fast typist delivers several keys in
+ * one chunk ("8192\r"), and useInput hands that over as one string whose Enter is lost; Ink also
+ * reports Backspace and Delete as the same key. Every key of a chunk is applied in order to the
+ * latest value (kept in a ref, not in a render's closure), so an Enter right after typing submits
+ * what was typed, never the value of the previous frame.
+ */
+import { useEffect, useRef, useState } from 'react';
+import { Text, useStdin } from 'ink';
 import type { Theme } from '../theme.js';
 
 export interface FieldState {
@@ -12,6 +19,7 @@ export interface FieldState {
 export type FieldAction =
   | { type: 'insert'; text: string }
   | { type: 'erase' }
+  | { type: 'delete' }
   | { type: 'left' }
   | { type: 'right' }
   | { type: 'start' }
@@ -26,6 +34,8 @@ export function fieldReducer(s: FieldState, a: FieldAction): FieldState {
     }
     case 'erase':
       return s.cursor === 0 ? s : { value: s.value.slice(0, s.cursor - 1) + s.value.slice(s.cursor), cursor: s.cursor - 1 };
+    case 'delete':
+      return s.cursor >= s.value.length ? s : { value: s.value.slice(0, s.cursor) + s.value.slice(s.cursor + 1), cursor: s.cursor };
     case 'left':
       return { ...s, cursor: Math.max(0, s.cursor - 1) };
     case 'right':
@@ -39,28 +49,87 @@ export function fieldReducer(s: FieldState, a: FieldAction): FieldState {
   }
 }
 
+export type FieldKey = FieldAction | { type: 'submit' };
+
+// The cursor keys as xterm, VT220 and rxvt send them (with or without modifiers).
+const SEQUENCES: Array<[RegExp, FieldKey]> = [
+  [/^\x1b(?:\[(?:1;\d+)?|O)D$/, { type: 'left' }],
+  [/^\x1b(?:\[(?:1;\d+)?|O)C$/, { type: 'right' }],
+  [/^\x1b(?:\[(?:1;\d+)?H|OH|\[[17]~)$/, { type: 'start' }],
+  [/^\x1b(?:\[(?:1;\d+)?F|OF|\[[48]~)$/, { type: 'end' }],
+  [/^\x1b\[3(?:;\d+)?~$/, { type: 'delete' }],
+];
+
+/**
+ * The keys in one raw input event, in order. An escape sequence is one key (Esc itself, arrows up
+ * and down: not the field's; the App and the screens handle them); any other event is a run of
+ * characters, each its own key: text, Enter, Backspace, Ctrl-A/E/U.
+ */
+export function fieldKeys(raw: string): FieldKey[] {
+  if (raw.startsWith('\x1b')) {
+    const hit = SEQUENCES.find(([re]) => re.test(raw));
+    return hit ? [hit[1]] : [];
+  }
+  const keys: FieldKey[] = [];
+  let text = '';
+  const flush = () => {
+    if (text) keys.push({ type: 'insert', text });
+    text = '';
+  };
+  for (const ch of raw) {
+    const c = ch.codePointAt(0)!;
+    if (c >= 0x20 && c !== 0x7f) {
+      text += ch;
+      continue;
+    }
+    flush();
+    if (ch === '\r' || ch === '\n') keys.push({ type: 'submit' });
+    else if (c === 0x7f || c === 0x08) keys.push({ type: 'erase' });
+    else if (c === 0x15) keys.push({ type: 'clear' });
+    else if (c === 0x01) keys.push({ type: 'start' });
+    else if (c === 0x05) keys.push({ type: 'end' });
+    // Other control keys (Ctrl-C, Tab, …) are not the field's.
+  }
+  flush();
+  return keys;
+}
+
 export function TextField({
   placeholder, theme, isActive, onSubmit,
 }: {
   placeholder?: string;
   theme: Theme;
   isActive: boolean;
-  onSubmit: (value: string) => void;
+  /** Return false to keep the field open (a rejected value); the keys after it still apply. */
+  onSubmit: (value: string) => boolean | void;
 }) {
-  const [s, dispatch] = useReducer(fieldReducer, { value: '', cursor: 0 });
-  useInput(
-    (input, key) => {
-      if (KEYS.submit(input, key)) onSubmit(s.value);
-      else if (KEYS.erase(input, key)) dispatch({ type: 'erase' });
-      else if (KEYS.left(input, key)) dispatch({ type: 'left' });
-      else if (KEYS.right(input, key)) dispatch({ type: 'right' });
-      else if (KEYS.clearLine(input, key)) dispatch({ type: 'clear' });
-      else if (KEYS.lineStart(input, key)) dispatch({ type: 'start' });
-      else if (KEYS.lineEnd(input, key)) dispatch({ type: 'end' });
-      else if (input && !key.ctrl && !key.meta && !key.escape && !key.upArrow && !key.downArrow && !key.tab) dispatch({ type: 'insert', text: input });
-    },
-    { isActive },
-  );
+  const { internal_eventEmitter: events, setRawMode } = useStdin();
+  const [s, setS] = useState<FieldState>({ value: '', cursor: 0 });
+  const latest = useRef(s);
+  const submitted = useRef(false);
+  const submit = useRef(onSubmit);
+  submit.current = onSubmit;
+  useEffect(() => {
+    if (!isActive) return;
+    setRawMode(true);
+    return () => setRawMode(false);
+  }, [isActive, setRawMode]);
+  useEffect(() => {
+    if (!isActive || !events) return;
+    const onInput = (raw: string) => {
+      for (const k of fieldKeys(raw)) {
+        // Accepted: the screen is going; what follows in the chunk is not this field's.
+        if (submitted.current) break;
+        if (k.type === 'submit') submitted.current = submit.current(latest.current.value) !== false;
+        else latest.current = fieldReducer(latest.current, k);
+      }
+      setS(latest.current);
+    };
+    events.on('input', onInput);
+    return () => {
+      events.removeListener('input', onInput);
+    };
+  }, [isActive, events]);
   if (!s.value) {
     return (
       <Text>

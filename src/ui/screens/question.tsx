@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { Box, Text, useInput } from 'ink';
 import { resolveText } from '../../wizard/prompter.js';
 import { HelpLines } from '../components/basics.js';
-import { SelectList } from '../components/select-list.js';
+import { SelectList, wrapsHints } from '../components/select-list.js';
 import { TextField } from '../components/text-field.js';
 import { KEYS } from '../keys.js';
 import type { Screen } from '../store.js';
@@ -18,15 +18,17 @@ function Message({ theme, text }: { theme: Theme; text: string }) {
   );
 }
 
-export function SelectScreen({ s, theme, rows }: { s: Extract<Screen, { kind: 'select' }>; theme: Theme; rows: number }) {
+export function SelectScreen({ s, theme, rows, columns }: { s: Extract<Screen, { kind: 'select' }>; theme: Theme; rows: number; columns: number }) {
   // The live area must stay shorter than the terminal (Ink cannot redraw what scrolled off):
   // header, message, help, two "more" markers, a description and the key hints take ~14 rows.
-  const visible = Math.max(3, Math.min(s.q.choices.length, rows - 14 - (s.q.help?.length ?? 0)));
+  // Rows whose hint goes under the label take two.
+  const perRow = wrapsHints(s.q.choices, columns) ? 2 : 1;
+  const visible = Math.max(3, Math.min(s.q.choices.length, Math.floor((rows - 14 - (s.q.help?.length ?? 0)) / perRow)));
   return (
     <Box flexDirection="column">
       <Message theme={theme} text={s.q.message} />
       <HelpLines theme={theme} lines={s.q.help} />
-      <SelectList choices={s.q.choices} defaultValue={s.q.default} visible={visible} theme={theme} isActive onSubmit={s.answer} />
+      <SelectList choices={s.q.choices} defaultValue={s.q.default} visible={visible} columns={columns} theme={theme} isActive onSubmit={s.answer} />
     </Box>
   );
 }
@@ -46,8 +48,12 @@ export function TextScreen({ s, theme }: { s: Extract<Screen, { kind: 'text' }>;
           isActive
           onSubmit={(raw) => {
             const r = resolveText(s.q, raw);
-            if ('error' in r) setError(r.error);
-            else s.answer(r.value);
+            if ('error' in r) {
+              setError(r.error);
+              return false;
+            }
+            s.answer(r.value);
+            return true;
           }}
         />
       </Box>

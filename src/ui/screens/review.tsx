@@ -11,7 +11,20 @@ interface State {
   scroll: number;
 }
 
-export function ReviewScreen({ s, theme, rows }: { s: Extract<Screen, { kind: 'review' }>; theme: Theme; rows: number }) {
+/**
+ * A path cut in the middle to `width` columns: its start (where it lives) and its end (the file's
+ * name) stay, so two files never look the same on a narrow terminal.
+ */
+export function elideMiddle(text: string, width: number): string {
+  const chars = [...text];
+  if (chars.length <= width) return text;
+  if (width <= 1) return '…'.slice(0, width);
+  const tail = Math.ceil((width - 1) * 0.6);
+  const head = width - 1 - tail;
+  return `${chars.slice(0, head).join('')}…${chars.slice(chars.length - tail).join('')}`;
+}
+
+export function ReviewScreen({ s, theme, rows, columns }: { s: Extract<Screen, { kind: 'review' }>; theme: Theme; rows: number; columns: number }) {
   const files = s.q.files;
   const firstChanged = Math.max(0, files.findIndex((f) => f.status !== 'unchanged'));
   // Kept shorter than the terminal: header, message, file list, rule, hints take ~12 rows.
@@ -47,7 +60,7 @@ export function ReviewScreen({ s, theme, rows }: { s: Extract<Screen, { kind: 'r
       {files.map((f, i) => (
         <Text key={f.path} wrap="truncate-end">
           <Text color={i === st.file ? theme.selected : undefined} bold={i === st.file}>{`${i === st.file ? '❯' : ' '} ${f.status === 'create' ? 'create   ' : f.status === 'update' ? 'update   ' : 'unchanged'} `}</Text>
-          <Text>{f.label}</Text>
+          <Text>{elideMiddle(f.label, columns - 12)}</Text>
         </Text>
       ))}
       <Box flexDirection="column" marginTop={1} borderStyle="single" borderLeft={false} borderRight={false} borderBottom={false} borderDimColor>
