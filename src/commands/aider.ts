@@ -5,15 +5,7 @@ import { UsageError } from '../errors.js';
 import { which } from '../lib/exec.js';
 import { configPaths, tildify } from '../lib/paths.js';
 import { AIDER_FILES } from '../config/render.js';
-
-/** The arguments that make aider read only the isolated profile. */
-export function profileArgs(profileDir: string): string[] {
-  return [
-    '--config', join(profileDir, AIDER_FILES.conf),
-    '--model-settings-file', join(profileDir, AIDER_FILES.settings),
-    '--model-metadata-file', join(profileDir, AIDER_FILES.metadata),
-  ];
-}
+import { profileArgs } from '../config/profile.js';
 
 /** `aider-mlx aider [args…]`: aider with the profile written by `setup --scope profile`. */
 export async function runAiderCommand(args: string[]): Promise<number> {

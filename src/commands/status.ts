@@ -2,70 +2,9 @@ import { parseFlags } from '../lib/args.js';
 import { UsageError } from '../errors.js';
 import { configPaths, tildify, type Env } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
-import { servedModels } from '../config/names.js';
-import { proxyKey } from '../config/secrets.js';
+import { collectStatus, type HopStatus } from '../servers/status.js';
 import type { Plan } from '../config/plan.js';
-import { identifyServer, probeLitellm, rootUrl } from '../servers/probe.js';
 import { exposureWarning, isLoopback } from '../serve/remote.js';
-
-export interface HopStatus {
-  kind: 'deployment' | 'proxy';
-  roles: string[];
-  model?: string;
-  modelName?: string;
-  host: string;
-  port: number;
-  up: boolean;
-  /** What answers on the port: mlx_lm.server, litellm, other, none. */
-  answers: string;
-  latencyMs: number;
-  detail: string[];
-}
-
-/** Every deployment and the proxy, probed in parallel: cheap checks only (no generation). */
-export async function collectStatus(plan: Plan, opts: { timeoutMs: number; env?: Env }): Promise<HopStatus[]> {
-  const jobs: Array<Promise<HopStatus>> = [];
-  for (const m of servedModels(plan)) {
-    for (const d of m.deployments) {
-      jobs.push(
-        identifyServer(d.host, d.port, { timeoutMs: opts.timeoutMs }).then((id) => ({
-          kind: 'deployment' as const,
-          roles: m.roles,
-          model: m.model,
-          modelName: m.modelName,
-          host: d.host,
-          port: d.port,
-          up: id.kind === 'mlx_lm.server',
-          answers: id.kind === 'other' && id.looksLike ? `other (${id.looksLike})` : id.kind,
-          latencyMs: id.latencyMs,
-          detail: id.evidence,
-        })),
-      );
-    }
-  }
-  if (plan.mode === 'proxy') {
-    const { host, port } = plan.proxy;
-    const started = performance.now();
-    jobs.push(
-      proxyKey(opts.env ?? process.env).then((apiKey) => probeLitellm(rootUrl(host, port), { timeoutMs: opts.timeoutMs, apiKey })).then((p) => {
-        const missing = servedModels(plan).map((m) => m.modelName).filter((n) => !p.names.includes(n));
-        return {
-          kind: 'proxy' as const,
-          roles: [],
-          host,
-          port,
-          up: p.ok && missing.length === 0,
-          answers: p.liveliness.ok ? 'litellm' : p.liveliness.error?.kind === 'refused' ? 'none' : 'other',
-          latencyMs: Math.round(performance.now() - started),
-          detail: p.ok
-            ? missing.length ? [`does not serve ${missing.join(', ')}: it runs another config`] : [`serves ${p.names.join(', ')}`]
-            : [p.liveliness.error?.message ?? p.models.error?.message ?? 'not answering'],
-        };
-      }),
-    );
-  }
-  return Promise.all(jobs);
-}
 
 function render(plan: Plan, hops: HopStatus[], env: Env): string {
   const lines = [`aider-mlx status — plan ${tildify(configPaths(env).plan, env)} (${plan.mode} mode)`];

@@ -2,7 +2,7 @@
 // one; a deployment on another machine is watched, never started, with what it exposes said plainly.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Plan } from '../config/plan.js';
-import { collectStatus } from '../commands/status.js';
+import { collectStatus } from '../servers/status.js';
 import { launchMlxServer, type LaunchedServer } from '../servers/launch.js';
 import { findFreePort } from '../servers/ports.js';
 import { startServing, type Serving } from './serve.js';

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { profileArgs } from '../commands/aider.js';
+import { profileArgs } from '../config/profile.js';
 import type { Check } from '../lib/check.js';
 import { run } from '../lib/exec.js';
 import { configPaths } from '../lib/paths.js';

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const SRC = join(import.meta.dirname, '..');
@@ -29,4 +29,26 @@ describe('layering', () => {
       .filter((p) => !p.endsWith('.test.ts'));
     expect(offenders).toEqual([]);
   });
+
+  it('nothing below src/commands imports it (commands use the wizard, never the reverse)', () => {
+    const offenders = files(SRC)
+      .map((p) => relative(SRC, p))
+      .filter((p) => !p.startsWith('commands/') && p !== 'cli.ts')
+      .filter((p) => !/\.test\.tsx?$/.test(p))
+      .flatMap((p) => importsOf(join(SRC, p)).filter((t) => t === 'cli.ts' || t.startsWith('commands/')).map((t) => `${p} -> ${t}`));
+    expect(offenders).toEqual([]);
+  });
+
+  it('the wizard imports nothing from src/commands, tests included', () => {
+    const offenders = files(join(SRC, 'wizard'))
+      .flatMap((p) => importsOf(p).filter((t) => t.startsWith('commands/')).map((t) => `${relative(SRC, p)} -> ${t}`));
+    expect(offenders).toEqual([]);
+  });
 });
+
+/** Every relative module a file imports (static, dynamic or re-export), as a path under src/. */
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const specs = [...text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => m[1]!);
+  return specs.map((s) => relative(SRC, resolve(dirname(file), s)).replace(/\.js$/, '.ts'));
+}

@@ -1,5 +1,5 @@
 /** Reconfigure: the current setup with each hop's live status, and the one thing to change. */
-import { collectStatus } from '../../commands/status.js';
+import { collectStatus } from '../../servers/status.js';
 import { ROLE_NAMES, type Plan, type RoleName } from '../../config/plan.js';
 import { tildify } from '../../lib/paths.js';
 import type { Choice } from '../prompter.js';
