@@ -309,7 +309,9 @@ describe("uninstall keeps the user's LiteLLM config (H1)", () => {
     fs.writeFileSync(confPath, conf, { mode: 0o600 });
     await setupWrites(plan(project));
     const during = fs.readFileSync(confPath, 'utf8');
-    expect(during).not.toContain(USER_OPENAI); // setup put the proxy's key in its place (L11)
+    // Their line stays: the proxy's key is in the env file, which Aider reads last (L11 asks first).
+    expect(during).toContain(USER_OPENAI);
+    expect(during).toMatch(/^env-file: /m);
     expect(during).toContain(USER_ANTHROPIC);
 
     const o = out();
@@ -332,10 +334,10 @@ describe("uninstall keeps the user's LiteLLM config (H1)", () => {
       for (const s of secrets) expect(raw, args.join(' ')).not.toContain(s);
       const shown = args.includes('--json') ? (JSON.parse(o.o.stdout) as { items: Array<{ diff?: string }> }).items.map((i) => i.diff ?? '').join('') : raw;
       expect(shown).toContain('<redacted>');
-      // The diff: our keys out, the user's openai-api-key back.
+      // The diff: our keys out (the env-file line too: their openai-api-key is in effect again).
       expect(shown).toContain(`--- ~/proj/${AIDER_FILES.conf}`);
       expect(shown).toMatch(/\n-model: /);
-      expect(shown).toMatch(/\+openai-api-key: <redacted>/);
+      expect(shown).toMatch(/\n-env-file: /);
       expect(shown).toContain('--- ~/.config/aider-mlx/litellm.yaml');
       expect(shown).toMatch(/-  - model_name: mlx-qwen2.5-coder-14b-instruct-4bit/);
     }

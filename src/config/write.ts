@@ -114,6 +114,7 @@ export async function composeWrites(plan: Plan, env: Env, prev?: Plan): Promise<
   // The key moves out of the repository: an openai-api-key of ours (an older setup wrote it
   // there) goes; one the user set stays (the env file's variable outranks it anyway). Back in
   // another mode or scope, our env-file line goes; a user's own env-file stays.
+  const overridden: Conflict[] = [];
   if (confOld !== undefined) {
     let old: Record<string, unknown> = {};
     try {
@@ -122,6 +123,13 @@ export async function composeWrites(plan: Plan, env: Env, prev?: Plan): Promise<
       /* a malformed file is reported by the merge below, with line and column */
     }
     if (envInFile && isOurKey(old['openai-api-key'], key)) removeConfKeys.push('openai-api-key');
+    // The user's own key stays in their file, but the env file's key outranks it: that replaces
+    // it in effect, so it is a conflict to confirm like any other replaced value.
+    // Once confirmed (our env-file line is there), a rerun does not ask again; uninstall takes the
+    // env-file line out and their key is in effect again.
+    else if (envInFile && typeof old['openai-api-key'] === 'string' && old['openai-api-key'] !== '' && old['env-file'] !== paths.aiderEnv) {
+      overridden.push({ key: 'openai-api-key', from: old['openai-api-key'], to: `the proxy key in ${tildify(paths.aiderEnv, env)}, which Aider reads last` });
+    }
     if (!envInFile && old['env-file'] === paths.aiderEnv) removeConfKeys.push('env-file');
   }
 
@@ -129,7 +137,7 @@ export async function composeWrites(plan: Plan, env: Env, prev?: Plan): Promise<
   const conflicts =
     plan.aider.scope === 'profile'
       ? []
-      : conf.conflicts
+      : [...conf.conflicts, ...overridden]
           .filter((c) => GUARDED_KEYS.includes(c.key) && c.from !== undefined && c.from !== null && !ours.has(`${c.key}=${String(c.from)}`) && !oursByShape(c))
           .map((c) => ({ ...c, path: confPath }));
 

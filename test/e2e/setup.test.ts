@@ -173,16 +173,17 @@ describe("the user's own API keys (H3, L11)", () => {
     const r = await cli(flags(['--dry-run', '--force']), { cwd: s.repo, env: s.env });
     expect(r.code, r.stderr).toBe(0);
     noKeys(r.stdout + r.stderr);
-    expect(r.stdout).toMatch(/^-openai-api-key: <redacted>$/m);
-    expect(r.stdout).toMatch(/^\+openai-api-key: <redacted>/m);
+    // Their key stays in their file (the env file's key outranks it); the diff shows it redacted.
+    expect(r.stdout).toMatch(/^ openai-api-key: <redacted>$/m);
     expect(r.stdout).toMatch(/^ anthropic-api-key: <redacted>$/m);
+    expect(r.stdout).toMatch(/^\+env-file: /m);
 
     const j = await cli(flags(['--dry-run', '--force', '--json']), { cwd: s.repo, env: s.env });
     expect(j.code, j.stderr).toBe(0);
     noKeys(j.stdout + j.stderr);
     const out = JSON.parse(j.stdout) as { files: Array<{ path: string; diff: string }> };
     const conf = out.files.find((f) => f.path === files(s).conf)!;
-    expect(conf.diff).toMatch(/^-openai-api-key: <redacted>$/m);
+    expect(conf.diff).toMatch(/^ openai-api-key: <redacted>$/m);
     expect(readFileSync(files(s).conf, 'utf8')).toBe(USER_CONF);
     expect(existsSync(files(s).plan)).toBe(false);
   });
@@ -202,7 +203,10 @@ describe("the user's own API keys (H3, L11)", () => {
     expect(f.code, f.stderr).toBe(0);
     noKeys(f.stdout + f.stderr);
     const conf = parse(readFileSync(files(s).conf, 'utf8'));
-    expect(conf['openai-api-key']).toMatch(/^sk-aider-mlx-[0-9a-f]{48}$/);
+    // Their line stays; the key Aider uses here is ours, from the env file it reads last.
+    expect(conf['openai-api-key']).toBe('sk-proj-REALUSERKEY-abcdefghijklmnop1234');
+    expect(conf['env-file']).toBe(join(s.config, 'aider.env'));
+    expect(readFileSync(join(s.config, 'aider.env'), 'utf8')).toMatch(/^AIDER_OPENAI_API_KEY=sk-aider-mlx-[0-9a-f]{48}$/m);
     expect(conf['anthropic-api-key']).toBe('sk-ant-REALANTHROPIC-xyz987654321');
     const set = backups(s);
     expect(set).toHaveLength(1);
@@ -212,7 +216,7 @@ describe("the user's own API keys (H3, L11)", () => {
       .map((p) => readFileSync(p, 'utf8'));
     expect(saved).toContain(USER_CONF);
 
-    // The key there now is ours: a rerun without --force changes nothing and asks nothing.
+    // Confirmed once: a rerun without --force changes nothing and asks nothing.
     const before = snapshot(s);
     const again = await cli(flags(), { cwd: s.repo, env: s.env });
     expect(again.code, again.stderr).toBe(0);

@@ -34,17 +34,19 @@ function start(args: string[], s: { env: Record<string, string>; cwd: string }):
 }
 
 /**
- * The demo's files, with the editor's port as <PORT>: the demo takes 8080 unless something on this
- * shared machine holds it at that moment, so two runs may get different free ports.
+ * The demo's files, with its ports as <PORT> and <PROXY_PORT>: the demo's stand-ins and proxy take
+ * ports the system hands out, so two runs get different ones.
  */
 async function filesWithPort(demo: string): Promise<Record<string, string>> {
   const files = await snapshotTree(demo);
   const plan = Buffer.from(files[join(demo, 'home/.config/aider-mlx/plan.yaml')] ?? '', 'base64').toString('utf8');
   const port = /deployments:\n\s+- host: \S+\n\s+port: (\d+)/.exec(plan)?.[1];
+  const proxy = /proxy:\n\s+host: \S+\n\s+port: (\d+)/.exec(plan)?.[1];
   expect(port, plan).toBeDefined();
-  return Object.fromEntries(
-    Object.entries(files).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8').replace(new RegExp(`(:|port: )${port}\\b`, 'g'), '$1<PORT>')]),
-  );
+  expect(proxy, plan).toBeDefined();
+  const mask = (text: string) =>
+    text.replace(new RegExp(`(:|port: )${port}\\b`, 'g'), '$1<PORT>').replace(new RegExp(`(:|port: )${proxy}\\b`, 'g'), '$1<PROXY_PORT>');
+  return Object.fromEntries(Object.entries(files).map(([k, v]) => [k, mask(Buffer.from(v, 'base64').toString('utf8'))]));
 }
 
 /** Enter at every question until the CLI exits; the number of Enters. */
