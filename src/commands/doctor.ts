@@ -7,7 +7,7 @@ import { reportToJson, reportToText, redact, type FixSummary } from '../doctor/r
 import { runDoctor, type DoctorReport } from '../doctor/run.js';
 import type { DoctorCaps, DoctorOptions } from '../doctor/types.js';
 
-export const DOCTOR_HELP = `aider-mlx doctor — check every hop (machine → config → mlx servers → proxy → Aider) and say what is wrong
+export const DOCTOR_HELP = `aider-mlx doctor — check each part of the setup (machine → config → mlx servers → proxy → Aider) and say what is wrong
 
 Usage
   npx aider-mlx doctor [options]
@@ -22,8 +22,8 @@ Options
   --fix               apply the fixes that are file edits (diff shown, backup kept), then check again
   -y, --yes           with --fix: do not ask
   --json              machine-readable report (keys redacted)
-  --plain             a report, not the one-hop-at-a-time walk (the default without a terminal)
-  --verbose           show passing details and docs links
+  --plain             a report, not the one-part-at-a-time walk (the default without a terminal)
+  -v, --verbose       every check with its id, passing details and docs links
   -h, --help          this help
 
 Exit codes: 0 nothing failed (warnings allowed), 1 something failed, 2 usage error.
@@ -85,7 +85,7 @@ export async function parseDoctorArgs(args: string[], readIn: () => Promise<stri
         fix: { type: 'boolean' },
         yes: { type: 'boolean', short: 'y' },
         plain: { type: 'boolean' },
-        verbose: { type: 'boolean' },
+        verbose: { type: 'boolean', short: 'v' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -150,7 +150,8 @@ export async function runDoctorCommand(args: string[]): Promise<number> {
   const opts: DoctorOptions = { timeoutMs: a.timeoutMs, deep: a.deep, ...(a.errorText !== undefined ? { errorText: a.errorText } : {}) };
   const tty = interactive(env);
   const color = tty && !env.NO_COLOR && env.FORCE_COLOR !== '0';
-  const text = (r: DoctorReport) => reportToText(r, { env, color, verbose: a.verbose });
+  const width = process.stdout.columns || 80;
+  const text = (r: DoctorReport) => reportToText(r, { env, color, verbose: a.verbose, width });
   try {
     if (a.deep && !a.json && tty) process.stderr.write('Running the deep checks too: they generate text on every server (this takes a while)…\n');
     const report = await runDoctor(opts, caps);
@@ -158,13 +159,14 @@ export async function runDoctorCommand(args: string[]): Promise<number> {
 
     if (a.fix) return await fixFlow(report, a, { env, caps, opts, tty, out, text });
 
-    if (!a.json && !a.plain && tty) {
+    if (!a.json && !a.plain && !a.verbose && tty) {
       const { guideDoctor } = await import('../doctor/guided.js');
       const g = await guideDoctor(report, {
         ask: terminalAsk,
         print: (s) => out(`${s}\n`),
         env,
         color,
+        width,
         rerun: () => runDoctor(opts, caps),
         signal: ctrl.signal,
       });

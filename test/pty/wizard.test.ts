@@ -116,7 +116,7 @@ describePty('pty: the built CLI in a terminal', () => {
       await run.keys(face === 'ink' ? 'End' : 'Up', 'Enter');
       await enterUntil(run, 'Written, with failed checks');
       const all = await run.screen(600);
-      expect(all).toContain('one hop at a time');
+      expect(all).toContain('one part of the setup at a time');
       expect(all).toMatch(/nothing answers/);
       // The terminal wraps long lines anywhere: compare without whitespace.
       expect(all.replace(/\s+/g, '')).toMatch(/fix:Startitinanotherterminal:mlx_lm\.server--model\S+--port8080/);

@@ -103,7 +103,7 @@ export const chooseChange: Step = {
   async run(ctx: WizardContext) {
     const plan = ctx.survey?.prevPlan;
     if (!plan) return;
-    const hops = await ctx.prompter.task('Checking each hop of the current setup', () => collectStatus(plan, { timeoutMs: 3000, env: ctx.hostEnv }));
+    const hops = await ctx.prompter.task('Checking each part of the current setup', () => collectStatus(plan, { timeoutMs: 3000, env: ctx.hostEnv }));
     ctx.prompter.note('info', `Current setup: ${plan.mode} mode, Aider files in ${tildify(plan.aider.dir, ctx.hostEnv)} (${plan.aider.scope})`);
     for (const h of hops) {
       const what = h.kind === 'proxy' ? 'proxy (LiteLLM)' : `${h.roles.join(' + ')}: ${h.model}`;
