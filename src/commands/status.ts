@@ -67,11 +67,21 @@ export async function collectStatus(plan: Plan, opts: { timeoutMs: number; env?:
   return Promise.all(jobs);
 }
 
-function render(plan: Plan, hops: HopStatus[], env: Env): string {
+/** What the probe found, in plain words: "running, answered in 26 ms", "not running: nothing listens on that port". */
+export function hopWords(h: HopStatus): string {
+  if (h.up) return `running, answered in ${h.latencyMs} ms`;
+  if (h.answers === 'none') return 'not running: nothing listens on that port';
+  if (h.answers === 'litellm') return h.kind === 'proxy' ? 'running, but not with this setup\'s config' : 'the LiteLLM proxy answers there, not mlx_lm.server';
+  if (h.answers === 'mlx_lm.server') return h.kind === 'proxy' ? 'an mlx_lm.server answers there, not the LiteLLM proxy' : 'mlx_lm.server answers, but not as expected';
+  const like = /^other \((.+)\)$/.exec(h.answers)?.[1];
+  return `another program holds the port${like ? `: it looks like ${like}` : ''}`;
+}
+
+export function renderStatus(plan: Plan, hops: HopStatus[], env: Env): string {
   const lines = [`aider-mlx status — plan ${tildify(configPaths(env).plan, env)} (${plan.mode} mode)`];
   for (const h of hops) {
     const what = h.kind === 'proxy' ? 'proxy (LiteLLM)' : `${h.roles.join(' + ')}: ${h.model}`;
-    lines.push(`${h.up ? '✓' : '✗'} ${what} on ${h.host}:${h.port} — ${h.up ? 'up' : 'down'}, answers: ${h.answers}, ${h.latencyMs} ms`);
+    lines.push(`${h.up ? '✓' : '✗'} ${what} on ${h.host}:${h.port}: ${hopWords(h)}`);
     if (!h.up && h.detail[0]) lines.push(`    ${h.detail[0]}`);
     if (h.kind === 'deployment' && !isLoopback(h.host)) lines.push(`    ! ${exposureWarning({ host: h.host, port: h.port })}`);
   }
@@ -93,6 +103,6 @@ export async function runStatusCommand(args: string[]): Promise<number> {
   const hops = await collectStatus(plan, { timeoutMs: timeoutSec * 1000, env });
   const allUp = hops.every((h) => h.up);
   if (values.json) process.stdout.write(JSON.stringify({ ok: allUp, mode: plan.mode, hops }, null, 2) + '\n');
-  else process.stdout.write(render(plan, hops, env));
+  else process.stdout.write(renderStatus(plan, hops, env));
   return allUp ? 0 : 1;
 }

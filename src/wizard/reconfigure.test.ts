@@ -37,7 +37,7 @@ describe('reconfigure', () => {
       ['port.editor', String(port)],
     ]);
     expect(r.code).toBe(0);
-    expect(prompter.rec.notes.some((n) => /editor \+ weak: .* on 127\.0\.0\.1:\d+: down \(none/.test(n.text))).toBe(true);
+    expect(prompter.rec.notes.some((n) => /editor \+ weak: .* on 127\.0\.0\.1:\d+: not running: nothing listens on that port/.test(n.text))).toBe(true);
     // Nothing else was asked: the models, roles, mode and scope come from the plan.
     expect(prompter.rec.asked.map((a) => a.id)).toEqual(['change', 'ports', 'port.editor', 'ports', 'server.editor', 'review']);
     expect(plan.roles.editor.deployments[0]!.port).toBe(port);

@@ -153,7 +153,7 @@ describePty('pty: the built CLI in a terminal', () => {
 
   // Ctrl-C at every question of the Enter-only demo path (and during the first look around).
   const STOPS: Array<[string, number]> = [
-    ['Looking at this Mac', 0],
+    ['Looking at this', 0], // this Mac, or this machine off macOS
     ['How many models?', 0],
     ['Which model writes the code?', 1],
     ['Context window for the editor', 2],

@@ -1,5 +1,5 @@
 /** Reconfigure: the current setup with each hop's live status, and the one thing to change. */
-import { collectStatus } from '../../commands/status.js';
+import { collectStatus, hopWords } from '../../commands/status.js';
 import { ROLE_NAMES, type Plan, type RoleName } from '../../config/plan.js';
 import { tildify } from '../../lib/paths.js';
 import type { Choice } from '../prompter.js';
@@ -107,7 +107,7 @@ export const chooseChange: Step = {
     ctx.prompter.note('info', `Current setup: ${plan.mode} mode, Aider files in ${tildify(plan.aider.dir, ctx.hostEnv)} (${plan.aider.scope})`);
     for (const h of hops) {
       const what = h.kind === 'proxy' ? 'proxy (LiteLLM)' : `${h.roles.join(' + ')}: ${h.model}`;
-      ctx.prompter.note(h.up ? 'success' : 'warn', `${what} on ${h.host}:${h.port}: ${h.up ? 'up' : 'down'} (${h.answers}, ${h.latencyMs} ms)`);
+      ctx.prompter.note(h.up ? 'success' : 'warn', `${what} on ${h.host}:${h.port}: ${hopWords(h)}`);
     }
     const change = await ctx.prompter.select<Change>({
       id: 'change',
