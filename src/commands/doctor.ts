@@ -56,7 +56,7 @@ export async function parseDoctorArgs(args: string[], readIn: () => Promise<stri
         fix: { type: 'boolean' },
         yes: { type: 'boolean', short: 'y' },
         plain: { type: 'boolean' },
-        verbose: { type: 'boolean' },
+        verbose: { type: 'boolean', short: 'v' },
         help: { type: 'boolean', short: 'h' },
     },
     { command: 'doctor', usage: 'Run `aider-mlx doctor --help` for the options.' },
@@ -118,7 +118,8 @@ export async function runDoctorCommand(args: string[]): Promise<number> {
   const opts: DoctorOptions = { timeoutMs: a.timeoutMs, deep: a.deep, ...(a.errorText !== undefined ? { errorText: a.errorText } : {}) };
   const tty = interactive(env);
   const color = tty && !env.NO_COLOR && env.FORCE_COLOR !== '0';
-  const text = (r: DoctorReport) => reportToText(r, { env, color, verbose: a.verbose });
+  const width = process.stdout.columns || 80;
+  const text = (r: DoctorReport) => reportToText(r, { env, color, verbose: a.verbose, width });
   try {
     if (a.deep && !a.json && tty) process.stderr.write('Running the deep checks too: they generate text on every server (this takes a while)…\n');
     const report = await runDoctor(opts, caps);
@@ -126,13 +127,14 @@ export async function runDoctorCommand(args: string[]): Promise<number> {
 
     if (a.fix) return await fixFlow(report, a, { env, caps, opts, tty, out, text });
 
-    if (!a.json && !a.plain && tty) {
+    if (!a.json && !a.plain && !a.verbose && tty) {
       const { guideDoctor } = await import('../doctor/guided.js');
       const g = await guideDoctor(report, {
         ask: terminalAsk,
         print: (s) => out(`${s}\n`),
         env,
         color,
+        width,
         rerun: () => runDoctor(opts, caps),
         signal: ctrl.signal,
       });

@@ -7,7 +7,8 @@ import { buildCatalogue, type Catalogue, type CatalogueEntry } from '../hub/cata
 import { CURATED_ROLES, type CuratedRole } from '../hub/curated.js';
 import { pullModel, type PullProgress } from '../hub/download.js';
 import { hubCacheDir, isRepoId, tildePath, type HubEnv } from '../hub/env.js';
-import { formatGB, GiB, type MachineMemory } from '../hub/fit.js';
+import { FIT_WORDS, formatGB, GiB, GPU_BUDGET_MEANS, type MachineMemory } from '../hub/fit.js';
+import { thisMachine } from '../lib/words.js';
 
 
 export interface ModelsIO {
@@ -85,12 +86,11 @@ async function list(args: string[], io: ModelsIO): Promise<number> {
   return EXIT.ok;
 }
 
-const LABEL = { fits: 'fits', tight: 'tight', 'too-big': 'too big' } as const;
 
 export function renderCatalogue(cat: Catalogue, env: HubEnv): string {
   const out: string[] = [];
   const mem = `${formatGB(cat.memory.totalBytes)}${cat.memory.source === 'override' ? ' (--memory)' : ''}`;
-  out.push(`Memory: ${mem} · GPU budget ${formatGB(cat.budget.bytes)} (${cat.budget.rule})`);
+  out.push(`Memory: ${mem} · GPU budget ${formatGB(cat.budget.bytes)}: ${GPU_BUDGET_MEANS}, ${cat.budget.rule}`);
   out.push('Fit = weights + KV cache at the context shown + ~1 GB runtime per server; tight = over 80% of the budget.');
 
   out.push('', `Cached in ${tildePath(cat.cacheDir, env)}`);
@@ -104,7 +104,10 @@ export function renderCatalogue(cat: Catalogue, env: HubEnv): string {
 
   const what = `${cat.search.author === '*' ? 'any author' : cat.search.author}${cat.search.query ? `, "${cat.search.query}"` : ''}`;
   out.push('', `Hub (${what})`);
-  if (cat.hubStatus.kind !== 'ok') {
+  if (cat.hubStatus.kind === 'offline') {
+    // Not asked on purpose (--offline, HF_HUB_OFFLINE): say so, without calling it unreachable.
+    out.push(`  ${cat.hubStatus.message} Showing the cache and the curated picks.`);
+  } else if (cat.hubStatus.kind !== 'ok') {
     out.push(`  ! The Hub was not reachable: ${cat.hubStatus.message} Showing the cache and the curated picks.`);
     if (cat.hubStatus.tryThis) out.push(`    → ${cat.hubStatus.tryThis}`);
   } else if (!cat.hub.length) out.push('  (no results)');
@@ -122,7 +125,7 @@ export function renderCatalogue(cat: Catalogue, env: HubEnv): string {
   }
 
   const cur = cat.curated;
-  out.push('', `Curated for ${cur.tier.memory} GB${cur.belowSmallest ? ' (the smallest tier; this Mac has less)' : ''} (${tildePath(cur.source, env)})`);
+  out.push('', `Curated for ${cur.tier.memory} GB${cur.belowSmallest ? ` (the smallest tier; ${thisMachine(cat.memory.platform)} has less)` : ''} (${tildePath(cur.source, env)})`);
   if (cur.tier.note) out.push(`  ${cur.tier.note}`);
   w = width(cur.picks);
   for (const p of cur.picks) {
@@ -139,7 +142,7 @@ export function renderCatalogue(cat: Catalogue, env: HubEnv): string {
 const mark = (e: CatalogueEntry) => (e.cached?.status === 'complete' ? '✓' : e.cached ? '!' : '·');
 const width = (es: CatalogueEntry[]) => Math.max(0, ...es.map((e) => e.repoId.length));
 const name = (e: CatalogueEntry, w: number) => `${mark(e)} ${e.repoId.padEnd(w)}`;
-const fitCell = (e: CatalogueEntry) => `${LABEL[e.fit.label]} ${e.fit.known ? '' : '≥'}${formatGB(e.fit.totalBytes)} @${Math.round(e.context / 1024)}k`;
+const fitCell = (e: CatalogueEntry) => `${FIT_WORDS[e.fit.label]} ${e.fit.known ? '' : '≥'}${formatGB(e.fit.totalBytes)} @${Math.round(e.context / 1024)}k`;
 const facts = (e: CatalogueEntry) =>
   [e.paramsB !== undefined ? `${e.paramsB}B${e.activeParamsB ? `-A${e.activeParamsB}B` : ''}` : '', e.quantLabel ?? ''].filter(Boolean).join(' ');
 const compact = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));

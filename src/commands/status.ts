@@ -2,15 +2,15 @@ import { parseFlags } from '../lib/args.js';
 import { UsageError } from '../errors.js';
 import { configPaths, tildify, type Env } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
-import { collectStatus, type HopStatus } from '../servers/status.js';
+import { collectStatus, hopWords, type HopStatus } from '../servers/status.js';
 import type { Plan } from '../config/plan.js';
 import { exposureWarning, isLoopback } from '../serve/remote.js';
 
-function render(plan: Plan, hops: HopStatus[], env: Env): string {
+export function renderStatus(plan: Plan, hops: HopStatus[], env: Env): string {
   const lines = [`aider-mlx status — plan ${tildify(configPaths(env).plan, env)} (${plan.mode} mode)`];
   for (const h of hops) {
     const what = h.kind === 'proxy' ? 'proxy (LiteLLM)' : `${h.roles.join(' + ')}: ${h.model}`;
-    lines.push(`${h.up ? '✓' : '✗'} ${what} on ${h.host}:${h.port} — ${h.up ? 'up' : 'down'}, answers: ${h.answers}, ${h.latencyMs} ms`);
+    lines.push(`${h.up ? '✓' : '✗'} ${what} on ${h.host}:${h.port}: ${hopWords(h)}`);
     if (!h.up && h.detail[0]) lines.push(`    ${h.detail[0]}`);
     if (h.kind === 'deployment' && !isLoopback(h.host)) lines.push(`    ! ${exposureWarning({ host: h.host, port: h.port })}`);
   }
@@ -28,6 +28,6 @@ export async function runStatusCommand(args: string[]): Promise<number> {
   const hops = await collectStatus(plan, { timeoutMs: timeoutSec * 1000, env });
   const allUp = hops.every((h) => h.up);
   if (values.json) process.stdout.write(JSON.stringify({ ok: allUp, mode: plan.mode, hops }, null, 2) + '\n');
-  else process.stdout.write(render(plan, hops, env));
+  else process.stdout.write(renderStatus(plan, hops, env));
   return allUp ? 0 : 1;
 }

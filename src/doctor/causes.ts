@@ -34,7 +34,7 @@ export const CAUSES: Cause[] = [
   { id: 'C16', spec: 16, title: 'A request parameter the server rejects: it drops the connection without a response', checks: ['aider.params', 'server.*.chat'] },
   { id: 'C17', spec: 17, title: 'mlx-lm ≤0.26.4 and an absolute local --model path named in the request', checks: ['server.*.model', 'server.*.version'] },
   { id: 'C18', spec: 18, title: "OPENAI_BASE_URL (or another base) in the environment overrides Aider's openai-api-base", checks: ['config.env.base_url', 'aider.api_base'] },
-  { id: 'C19', spec: 19, title: 'The server log shows a Hub lookup of the model name (the same fault as C1)', checks: ['config.litellm.upstream', 'server.*.model', 'aider.names'] },
+  { id: 'C19', spec: 19, title: 'The server log shows a Hub lookup of the model name: the name that reaches mlx_lm.server is not `default_model` or its exact --model', checks: ['config.litellm.upstream', 'server.*.model', 'aider.names'] },
   { id: 'master-key', title: 'LiteLLM 1.108+ refuses to start without general_settings.master_key', checks: ['config.litellm.master_key', 'proxy.alive'] },
   { id: 'metadata', title: 'Aider has no metadata for the exact model name ("Unknown context window size")', checks: ['aider.metadata'] },
   { id: 'text-only', title: 'The request carries images or other non-text parts; mlx_lm.server takes text only', checks: [] },

@@ -70,7 +70,7 @@ describe('guided mode', () => {
     worlds.push(w);
     const g = io(w, [false]);
     const res = await guideDoctor(await g.first(), g.io);
-    expect(g.asked).toEqual(['1 problem left in this hop. Go on to the next one?']);
+    expect(g.asked).toEqual(['1 problem left in MLX servers. Go on to LiteLLM proxy?']);
     expect(res.stoppedEarly).toBe(true);
     const text = g.printed.join('\n');
     expect(text).toContain('mlx_lm.server --model');

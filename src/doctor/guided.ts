@@ -6,7 +6,7 @@
  */
 import type { Env } from '../lib/paths.js';
 import { applyFixes, planFixes } from './fix.js';
-import { formatDoctorCheck, formatLikely, redact, summaryLine } from './report.js';
+import { formatGroup, formatLikely, redact, summaryLine } from './report.js';
 import type { DoctorReport } from './run.js';
 import { GROUP_TITLES, GROUPS } from './types.js';
 
@@ -16,6 +16,8 @@ export interface GuideIO {
   print(text: string): void;
   env: Env;
   color?: boolean;
+  /** Columns to wrap at (80 when unknown). */
+  width?: number;
   /** Runs the checks again (after a fix). */
   rerun(): Promise<DoctorReport>;
   signal?: AbortSignal;
@@ -32,9 +34,11 @@ export async function guideDoctor(first: DoctorReport, io: GuideIO): Promise<Gui
   let report = first;
   let fixed = false;
   let backupDir: string | undefined;
-  const o = { env: io.env, ...(io.color !== undefined ? { color: io.color } : {}) };
+  const o = { env: io.env, ...(io.color !== undefined ? { color: io.color } : {}), ...(io.width ? { width: io.width } : {}) };
+  // One line per hop, details only where something failed or warned, skips in one line: in words, no ids.
+  const hop = (g: (typeof GROUPS)[number], title = GROUP_TITLES[g]) => formatGroup(title, report.checks.filter((c) => c.group === g), o, report.checks).join('\n');
   const say = (s: string) => io.print(redact(s, report.secrets));
-  say(`aider-mlx doctor — one hop at a time${report.mode ? ` (${report.mode} mode)` : ''}\n`);
+  say(`aider-mlx doctor — one part of the setup at a time${report.mode ? `, ${report.mode} mode` : ''}\n`);
   const likely = formatLikely(report, o);
   if (likely.length) say(`${likely.join('\n')}\n`);
 
@@ -42,7 +46,7 @@ export async function guideDoctor(first: DoctorReport, io: GuideIO): Promise<Gui
   for (let i = 0; i < groups.length; i++) {
     const g = groups[i]!;
     const cs = () => report.checks.filter((c) => c.group === g);
-    say(`${GROUP_TITLES[g]}\n${cs().map((c) => formatDoctorCheck(c, o)).join('\n')}\n`);
+    say(`${hop(g)}\n`);
     const bad = cs().filter((c) => c.status === 'fail' || c.status === 'warn');
     if (!bad.length) continue;
 
@@ -55,13 +59,14 @@ export async function guideDoctor(first: DoctorReport, io: GuideIO): Promise<Gui
           fixed = true;
           backupDir = res.backupDir;
           report = await io.rerun();
-          say(`Fixed${backupDir ? ` (backup: ${backupDir})` : ''}.${fp.after.map((n) => `\n  → ${n}`).join('')}\n${GROUP_TITLES[g]}, checked again:\n${cs().map((c) => formatDoctorCheck(c, o)).join('\n')}\n`);
+          say(`Fixed${backupDir ? ` (backup: ${backupDir})` : ''}.${fp.after.map((n) => `\n  → ${n}`).join('')}\n${hop(g, `${GROUP_TITLES[g]}, checked again`)}\n`);
         }
       }
     }
     const still = cs().filter((c) => c.status === 'fail');
     if (still.length && i < groups.length - 1) {
-      if (!(await io.ask(`${still.length} problem${still.length === 1 ? '' : 's'} left in this hop. Go on to the next one?`, 'next'))) {
+      const next = GROUP_TITLES[groups[i + 1]!];
+      if (!(await io.ask(`${still.length} problem${still.length === 1 ? '' : 's'} left in ${GROUP_TITLES[g]}. Go on to ${next}?`, 'next'))) {
         return { report, fixed, ...(backupDir ? { backupDir } : {}), stoppedEarly: true };
       }
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkToJson, formatDoctorCheck, redact } from './report.js';
+import { checkToJson, formatDoctorCheck, redact, splitFix, wrap } from './report.js';
 import type { DoctorCheck } from './types.js';
 
 describe('redact', () => {
@@ -38,27 +38,59 @@ describe('check output', () => {
     causes: ['C2'],
   };
 
-  it('a failure shows observed, expected and one fix, with its id', () => {
+  it('a failure shows observed, expected and one fix; its id only in --verbose', () => {
     expect(formatDoctorCheck(fail, { env: {} })).toBe(
       [
-        '  ✗ LiteLLM config: an api_base is wrong [config.litellm.api_base]',
+        '  ✗ LiteLLM config: an api_base is wrong',
         '      observed: http://127.0.0.1:8080/v1/v1',
         '      expected: http://127.0.0.1:8080/v1',
-        '      fix: Run `npx aider-mlx doctor --fix`.',
+        '      fix: Run',
+        '          npx aider-mlx doctor --fix',
       ].join('\n'),
     );
+    expect(formatDoctorCheck(fail, { env: {}, verbose: true }).split('\n')[0]).toBe('  ✗ LiteLLM config: an api_base is wrong [config.litellm.api_base]');
   });
 
-  it('a pass is one line; a skip says why', () => {
+  it('a pass is one line; a skip says why, in words', () => {
     expect(formatDoctorCheck({ id: 'a', group: 'env', title: 'ok', status: 'pass', observed: 'x' }, { env: {} })).toBe('  ✓ ok');
-    expect(formatDoctorCheck({ id: 'b', group: 'server', title: 'chat', status: 'skip', observed: 'not checked: server.x.reachable failed' }, { env: {} })).toBe(
-      '  – chat — skipped: server.x.reachable failed',
-    );
+    const reach: DoctorCheck = { id: 'server.x.reachable', group: 'server', title: 'x server: nothing answers', status: 'fail' };
+    const chat: DoctorCheck = { id: 'server.x.chat', group: 'server', title: 'chat', status: 'skip', observed: 'not checked: server.x.reachable failed' };
+    expect(formatDoctorCheck(chat, { env: {} }, '  ', [reach, chat])).toBe('  – chat — skipped: the x server does not answer');
+    expect(formatDoctorCheck(chat, { env: {}, verbose: true }, '  ', [reach, chat])).toBe('  – chat — skipped: server.x.reachable failed [server.x.chat]');
   });
 
   it('the JSON form always carries every key, null when empty; fixable only for problems', () => {
     const j = checkToJson({ id: 'a', group: 'env', title: 't', status: 'pass', fixable: 'rewrite' });
     expect(j).toEqual({ id: 'a', group: 'env', title: 't', status: 'pass', observed: null, expected: null, fix: null, docs: null, latencyMs: null, causes: [], fixable: false });
     expect(checkToJson(fail).fixable).toBe(true);
+  });
+});
+
+describe('wrapping and commands', () => {
+  it('wraps on word boundaries and never breaks a word, even one longer than the line', () => {
+    const long = 'a'.repeat(70);
+    const lines = wrap(`one two three ${long} four five six seven eight nine ten eleven twelve`, 30, '  ', '    ');
+    expect(lines.every((l) => l.length <= 30 || l.trim() === long)).toBe(true);
+    expect(lines).toContain(`    ${long}`);
+    expect(lines.join(' ').split(/\s+/).filter(Boolean)).toEqual(`one two three ${long} four five six seven eight nine ten eleven twelve`.split(' '));
+  });
+
+  it('finds the commands in a fix: after a label, in backticks, in "(or: …)", in parentheses', () => {
+    expect(splitFix('Install it: uv tool install mlx-lm   (or: pipx install mlx-lm)')).toEqual([{ text: 'Install it:' }, { cmd: 'uv tool install mlx-lm' }, { text: 'or:' }, { cmd: 'pipx install mlx-lm' }]);
+    expect(splitFix('Start it in another terminal: mlx_lm.server --model m --port 8080')).toEqual([{ text: 'Start it in another terminal:' }, { cmd: 'mlx_lm.server --model m --port 8080' }]);
+    expect(splitFix('Run `npx aider-mlx doctor --fix` (sets max_tokens); `doctor --deep` proves the cap.')).toEqual([{ text: 'Run' }, { cmd: 'npx aider-mlx doctor --fix' }, { text: '(sets max_tokens); `doctor --deep` proves the cap.' }]);
+    expect(splitFix('Stop what holds port 4000 (lsof -nP -iTCP:4000 -sTCP:LISTEN), then: litellm --config c.yaml --port 4000')).toEqual([
+      { text: 'Stop what holds port 4000' },
+      { cmd: 'lsof -nP -iTCP:4000 -sTCP:LISTEN' },
+      { text: 'then:' },
+      { cmd: 'litellm --config c.yaml --port 4000' },
+    ]);
+    expect(splitFix('Unset them (check ~/.zshrc and .env files) unless you mean them.')).toEqual([{ text: 'Unset them (check ~/.zshrc and .env files) unless you mean them.' }]);
+  });
+
+  it('a command in a fix gets its own line, whole, however narrow the terminal', () => {
+    const cmd = 'mlx_lm.server --model mlx-community/Qwen2.5-Coder-14B-Instruct-4bit --port 8080';
+    const out = formatDoctorCheck({ id: 'a', group: 'server', title: 'down', status: 'fail', fix: `Start it in another terminal: ${cmd}` }, { env: {}, width: 40 });
+    expect(out.split('\n').map((l) => l.trim())).toContain(cmd);
   });
 });

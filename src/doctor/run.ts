@@ -73,7 +73,7 @@ function errorChecks(p: ParsedError, exp: Expectations | undefined, state: DiskS
             status: 'warn',
             observed: `${p.host ?? '?'}:${p.port}${p.host === '::1' ? ' (IPv6: localhost resolved to ::1)' : ''}`,
             expected: `one of ${[...known.entries()].map(([port, w]) => `${port} (${w})`).join(', ')}`,
-            fix: 'The Aider that printed it reads other settings than the plan: see aider.api_base and config.env.* below, or run the doctor from the folder where you ran aider.',
+            fix: 'The Aider that printed it reads other settings than the plan: see the Aider API base and environment variable checks below, or run the doctor from the folder where you ran aider.',
           },
     );
   }

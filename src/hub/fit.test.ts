@@ -31,8 +31,10 @@ describe('gpuBudget', () => {
     expect(gpuBudget({ totalBytes: 32 * GiB }).bytes).toBeCloseTo((32 * GiB * 2) / 3);
     expect(gpuBudget({ totalBytes: 36 * GiB }).bytes).toBe(27 * GiB);
     expect(gpuBudget({ totalBytes: 128 * GiB }).bytes).toBe(96 * GiB);
-    expect(gpuBudget({ totalBytes: 64 * GiB, wiredLimitBytes: 56 * GiB })).toEqual({ bytes: 56 * GiB, rule: 'iogpu.wired_limit_mb = 57344' });
-    expect(gpuBudget({ totalBytes: 32 * GiB }).rule).toBe('2/3 of 32 GB (macOS GPU default below 36 GB)');
+    expect(gpuBudget({ totalBytes: 64 * GiB, wiredLimitBytes: 56 * GiB })).toEqual({ bytes: 56 * GiB, rule: 'raised with iogpu.wired_limit_mb = 57344' });
+    expect(gpuBudget({ totalBytes: 32 * GiB }).rule).toBe('2/3 of 32 GB, the macOS default below 36 GB');
+    // Shown inside parentheses by callers: no parentheses of its own.
+    for (const t of [8, 32, 64]) expect(gpuBudget({ totalBytes: t * GiB }).rule).not.toMatch(/[()]/);
   });
 });
 
@@ -73,7 +75,8 @@ describe('fit labels', () => {
     const big = estimateModelMemory({ repoId: 'c', context: 32768, weightsBytes: 17.2 * GiB, shape: qwen32 }); // 26.2 GB
     const f = fitModel(big, budget32);
     expect(f.label).toBe('too-big');
-    expect(f.arithmetic).toMatch(/= 26\.2 GB of 21\.3 GB budget \(123%\) → too-big$/);
+    expect(f.arithmetic).toMatch(/= 26\.2 GB of 21\.3 GB budget \(123%\) → too big$/);
+    expect(f.arithmetic).not.toContain('too-big'); // the enum is for code; people read words
   });
 
   it('adds up one process per distinct model (ANCHORS: 32B architect + 7B editor is tight on 48 GB)', () => {

@@ -10,6 +10,9 @@ export const GiB = 2 ** 30;
 
 export type FitLabel = 'fits' | 'tight' | 'too-big';
 
+/** A fit verdict as people read it: the enum stays for code and --json, the screen gets words. */
+export const FIT_WORDS: Record<FitLabel, string> = { fits: 'fits', tight: 'tight', 'too-big': 'too big' };
+
 export interface MachineMemory {
   totalBytes: number;
   source: 'sysctl' | 'os' | 'override';
@@ -61,13 +64,16 @@ export async function detectMemory(opts: { platform?: string; run?: Runner; tota
  */
 export function gpuBudget(mem: Pick<MachineMemory, 'totalBytes' | 'wiredLimitBytes'>): Budget {
   if (mem.wiredLimitBytes && mem.wiredLimitBytes > 0) {
-    return { bytes: mem.wiredLimitBytes, rule: `iogpu.wired_limit_mb = ${Math.round(mem.wiredLimitBytes / 2 ** 20)}` };
+    return { bytes: mem.wiredLimitBytes, rule: `raised with iogpu.wired_limit_mb = ${Math.round(mem.wiredLimitBytes / 2 ** 20)}` };
   }
   const gb = mem.totalBytes / GiB;
   return gb < 36
-    ? { bytes: (mem.totalBytes * 2) / 3, rule: `2/3 of ${formatGB(mem.totalBytes)} (macOS GPU default below 36 GB)` }
-    : { bytes: (mem.totalBytes * 3) / 4, rule: `3/4 of ${formatGB(mem.totalBytes)} (macOS GPU default from 36 GB)` };
+    ? { bytes: (mem.totalBytes * 2) / 3, rule: `2/3 of ${formatGB(mem.totalBytes)}, the macOS default below 36 GB` }
+    : { bytes: (mem.totalBytes * 3) / 4, rule: `3/4 of ${formatGB(mem.totalBytes)}, the macOS default from 36 GB` };
 }
+
+/** What "GPU budget" means, said where the words first appear on screen. */
+export const GPU_BUDGET_MEANS = 'the share of memory macOS lets the GPU use';
 
 /** Above this share of the budget a choice is "tight". */
 export const TIGHT_SHARE = 0.8;
@@ -182,7 +188,7 @@ export function fitModel(estimate: MemoryEstimate, budget: Budget): Fit {
     budgetBytes: budget.bytes,
     share,
     known: estimate.known,
-    arithmetic: `${estimate.arithmetic} of ${formatGB(budget.bytes)} budget (${Math.round(share * 100)}%) → ${label}`,
+    arithmetic: `${estimate.arithmetic} of ${formatGB(budget.bytes)} budget (${Math.round(share * 100)}%) → ${FIT_WORDS[label]}`,
   };
 }
 
@@ -220,7 +226,7 @@ export function fitRoles(roles: RoleInput[], budget: Budget): SetFit {
     share,
     known,
     processes,
-    arithmetic: `${sum} = ${known ? '' : 'at least '}${formatGB(totalBytes)} of ${formatGB(budget.bytes)} budget (${Math.round(share * 100)}%) → ${label}`,
+    arithmetic: `${sum} = ${known ? '' : 'at least '}${formatGB(totalBytes)} of ${formatGB(budget.bytes)} budget (${Math.round(share * 100)}%) → ${FIT_WORDS[label]}`,
   };
 }
 

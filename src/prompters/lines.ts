@@ -1,10 +1,10 @@
 /** Plain-text rendering shared by the line face and the non-interactive face (no UI library). */
-import type { NoteKind, ReviewFile, StepInfo, Summary } from '../wizard/prompter.js';
+import { stepCounter, type NoteKind, type ReviewFile, type StepInfo, type Summary } from '../wizard/prompter.js';
 
 const MARK: Record<NoteKind, string> = { info: '·', warn: '!', error: '✗', success: '✓', dim: ' ' };
 
 export function stepLine(s: StepInfo): string {
-  return `\n[${s.index}/${s.total}] ${s.title}`;
+  return `\n[${stepCounter(s)}] ${s.title}`;
 }
 
 export function noteLine(kind: NoteKind, text: string): string {

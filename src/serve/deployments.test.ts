@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Plan } from '../config/plan.js';
 import { collectStatus } from '../servers/status.js';
+import { renderStatus } from '../commands/status.js';
 import { launchMlxServer, type LaunchedServer } from '../servers/launch.js';
 import { findFreePort } from '../servers/ports.js';
 import { startServing, type Serving } from './serve.js';
@@ -38,6 +39,11 @@ describe('several deployments', () => {
       [up, true, 'mlx_lm.server'],
       [down, false, 'none'],
     ]);
+    // On screen: plain words, not the probe's enum ("down (none, 26 ms)").
+    const text = renderStatus(plan([{ host: '127.0.0.1', port: up }, { host: '127.0.0.1', port: down }]), hops, {});
+    expect(text).toMatch(new RegExp(`127\\.0\\.0\\.1:${up}: running, answered in \\d+ ms`));
+    expect(text).toContain(`127.0.0.1:${down}: not running: nothing listens on that port`);
+    expect(text).not.toMatch(/\b(up|down)\b|answers: |\(none/);
   });
 
   it('serve starts the local ones and only watches the one on another machine', async () => {

@@ -63,3 +63,13 @@ export async function collectStatus(plan: Plan, opts: { timeoutMs: number; env?:
   }
   return Promise.all(jobs);
 }
+
+/** What the probe found, in plain words: "running, answered in 26 ms", "not running: nothing listens on that port". */
+export function hopWords(h: HopStatus): string {
+  if (h.up) return `running, answered in ${h.latencyMs} ms`;
+  if (h.answers === 'none') return 'not running: nothing listens on that port';
+  if (h.answers === 'litellm') return h.kind === 'proxy' ? "running, but not with this setup's config" : 'the LiteLLM proxy answers there, not mlx_lm.server';
+  if (h.answers === 'mlx_lm.server') return h.kind === 'proxy' ? 'an mlx_lm.server answers there, not the LiteLLM proxy' : 'mlx_lm.server answers, but not as expected';
+  const like = /^other \((.+)\)$/.exec(h.answers)?.[1];
+  return `another program holds the port${like ? `: it looks like ${like}` : ''}`;
+}

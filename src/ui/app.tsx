@@ -8,8 +8,9 @@ import { ReviewScreen } from './screens/review.js';
 import { TaskScreen } from './screens/task.js';
 import type { UiStore } from './store.js';
 import type { Theme } from './theme.js';
+import { stepCounter } from '../wizard/prompter.js';
 
-function Header({ title, demo, step, theme }: { title: string; demo: boolean; step?: { index: number; total: number; title: string }; theme: Theme }) {
+function Header({ title, demo, step, theme }: { title: string; demo: boolean; step?: { index: number; total?: number; title: string }; theme: Theme }) {
   return (
     <Box justifyContent="space-between">
       <Text wrap="truncate-end">
@@ -17,7 +18,7 @@ function Header({ title, demo, step, theme }: { title: string; demo: boolean; st
         {demo ? <Text> </Text> : null}
         {demo ? <Text {...(theme.badge ?? { inverse: true })}>{' DEMO '}</Text> : null}
       </Text>
-      {step ? <Text dimColor={theme.dim} wrap="truncate-start">{`${step.index}/${step.total} · ${step.title}`}</Text> : null}
+      {step ? <Text dimColor={theme.dim} wrap="truncate-start">{`${stepCounter(step)} · ${step.title}`}</Text> : null}
     </Box>
   );
 }

@@ -4,10 +4,11 @@
  * Unicode width tables (~20 ms here). The App, Braille spinner and all, replaces it a moment later.
  */
 import { Box, render, Text, type Instance } from 'ink';
+import { lookingAround } from '../lib/words.js';
 import { HINTS } from './keys.js';
 import { themeFor, type Theme } from './theme.js';
 
-export const BOOT_TASK = 'Looking at this Mac: tools, cached models, ports';
+export const BOOT_TASK = lookingAround();
 
 export function Boot({ title, demo, theme }: { title: string; demo: boolean; theme: Theme }) {
   return (

@@ -55,7 +55,7 @@ export async function runAiderCheck(plan: Plan, ctx: WizardContext, h: TaskHandl
     for (const l of out.split('\n').filter((x) => x.trim()).slice(-6)) h.log(l);
     if (r.code === 0 && !/litellm\.\w*Error|APIConnectionError|NotFoundError/.test(out)) return { id, title, status: 'pass' };
     const line = out.split('\n').filter((l) => /error/i.test(l)).pop() ?? out.trim().split('\n').pop() ?? '';
-    return { id, title: 'aider check', status: 'fail', observed: `aider exited ${r.code}: ${line.slice(0, 200)}`, fix: 'Run `aider-mlx doctor` for the hop-by-hop diagnosis.' };
+    return { id, title: 'aider check', status: 'fail', observed: `aider exited ${r.code}: ${line.slice(0, 200)}`, fix: 'Run `aider-mlx doctor` to check each part of the setup.' };
   } finally {
     await proxy?.stop();
     await rm(dir, { recursive: true, force: true });

@@ -3,7 +3,7 @@
  * answers. A question the script does not name takes its default, as Enter would.
  */
 import { CancelledError } from '../errors.js';
-import { GoBack, resolveText, type Prompter, type QuestionBase, type SelectQuestion, type Summary, type TaskHandle, type TextQuestion } from './prompter.js';
+import { GoBack, resolveText, stepCounter, type Prompter, type QuestionBase, type SelectQuestion, type Summary, type TaskHandle, type TextQuestion } from './prompter.js';
 
 export const BACK = Symbol('Esc');
 export const CANCEL = Symbol('Ctrl-C');
@@ -14,6 +14,10 @@ export interface Recorded {
   asked: Array<{ id: string; answer: string }>;
   notes: Array<{ kind: string; text: string }>;
   steps: string[];
+  /** Each step's counter as shown ("3/9", or "2" before the flow is known), with its title. */
+  counters: Array<{ counter: string; title: string }>;
+  /** What the screen showed, in order: `step:<title>`, `ask:<id>`, `note`, `task:<title>`. */
+  shown: string[];
   tasks: string[];
   /** Progress reports and status lines of every task, in order. */
   progress: Array<{ done: number; total: number; label?: string }>;
@@ -28,9 +32,10 @@ export function scriptedPrompter(
   opts: { onCancel?: () => void; signal?: AbortSignal; /** The face it plays (steps that only run on a terminal check it). */ face?: Prompter['face'] } = {},
 ): Prompter & { rec: Recorded; remaining: () => string[] } {
   const queue = [...script];
-  const rec: Recorded = { asked: [], notes: [], steps: [], tasks: [], progress: [], statuses: [], questions: new Map() };
+  const rec: Recorded = { asked: [], notes: [], steps: [], counters: [], shown: [], tasks: [], progress: [], statuses: [], questions: new Map() };
   const take = (q: QuestionBase & { default?: unknown; choices?: SelectQuestion['choices'] }): Scripted | undefined => {
     rec.questions.set(q.id, q);
+    rec.shown.push(`ask:${q.id}`);
     const next = queue[0];
     if (next && (typeof next[0] === 'string' ? next[0] === q.id : next[0].test(q.id))) {
       queue.shift();
@@ -56,7 +61,11 @@ export function scriptedPrompter(
     face: opts.face ?? 'non-interactive',
     rec,
     remaining: () => queue.map(([id]) => String(id)),
-    step: (s) => void rec.steps.push(s.title),
+    step: (s) => {
+      rec.steps.push(s.title);
+      rec.counters.push({ counter: stepCounter(s), title: s.title });
+      rec.shown.push(`step:${s.title}`);
+    },
     async select<T extends string>(q: SelectQuestion<T>): Promise<T> {
       const a = take(q);
       const v = (a === undefined ? fallback(q, q.default ?? q.choices.find((c) => !c.disabled)?.value) : String(a)) as T;
@@ -82,9 +91,13 @@ export function scriptedPrompter(
       rec.asked.push({ id: q.id, answer: String(v) });
       return v;
     },
-    note: (kind, text) => void rec.notes.push({ kind, text }),
+    note: (kind, text) => {
+      rec.notes.push({ kind, text });
+      rec.shown.push('note');
+    },
     async task<T>(title: string, fn: (h: TaskHandle) => Promise<T>): Promise<T> {
       rec.tasks.push(title);
+      rec.shown.push(`task:${title}`);
       const signal = opts.signal ?? new AbortController().signal;
       return fn({ status: (l) => void rec.statuses.push(l), log: () => undefined, progress: (p) => void (p && rec.progress.push(p)), signal });
     },

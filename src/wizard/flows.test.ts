@@ -216,15 +216,16 @@ describe('the aider check', () => {
 });
 
 describe('after a failure, the doctor', () => {
-  it('walks through it one hop at a time on a terminal: the server that did not start, and how to start it', async () => {
+  it('walks through it one part at a time on a terminal: the server that did not start, and how to start it', async () => {
     t = await makeTestCtx([['server.editor.failed', 'skip']], { face: 'plain' });
     t.ctx.serverKind = 'mlx'; // no mlx_lm on PATH: the start fails
     const r = await runWizard(t.ctx);
     expect(r.code).toBe(1);
     expect(t.prompter.rec.asked.find((a) => a.id === 'diagnose')?.answer).toBe('true');
     const walk = t.prompter.rec.notes.filter((n) => n.kind === 'info').map((n) => n.text).join('\n');
-    expect(walk).toContain('one hop at a time');
-    expect(walk).toMatch(/MLX servers\n\s+✗ editor .*nothing answers/);
+    expect(walk).toContain('one part of the setup at a time');
+    expect(walk).toMatch(/✗ MLX servers\n\s+✗ editor [^✓✗!]*nothing answers/);
+    expect(walk).not.toMatch(/\[server\.|\bC\d+\b/);
     expect(walk).toContain(`mlx_lm.server --model ${t.ctx.plan!.roles.editor.model} --port ${t.ports.editor}`);
     expect(t.prompter.rec.asked.some((a) => a.id === 'doctor-fix')).toBe(false); // nothing it can rewrite
     expect(t.ctx.checks.find((c) => c.id === 'doctor')?.status).toBe('fail');

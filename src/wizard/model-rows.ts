@@ -2,7 +2,7 @@
 import { DEFAULT_CONTEXT, type RoleName } from '../config/plan.js';
 import type { CatalogueEntry, CuratedEntry } from '../hub/catalogue.js';
 import type { CuratedRole } from '../hub/curated.js';
-import { estimateModelMemory, fitRoles, formatGB, type Budget, type EstimateInput, type FitLabel, type SetFit } from '../hub/fit.js';
+import { estimateModelMemory, FIT_WORDS, fitRoles, formatGB, type Budget, type EstimateInput, type SetFit } from '../hub/fit.js';
 import { parseRepoName } from '../hub/model-facts.js';
 import type { HubModel } from '../hub/search.js';
 import { activeRoles, pickFor, type ModelPick, type WizardContext } from './context.js';
@@ -68,7 +68,6 @@ export function setFitWith(ctx: WizardContext, role: RoleName, candidate: Sizing
   return fitRoles(roles, budget);
 }
 
-const FIT_WORDS: Record<FitLabel, string> = { fits: 'fits', tight: 'tight', 'too-big': 'too big' };
 
 export function fitWords(f: SetFit | undefined): string {
   if (!f) return '';

@@ -74,8 +74,14 @@ export interface Summary {
 
 export interface StepInfo {
   index: number;
-  total: number;
+  /** Absent while the flow is not known yet (before reconfigure's "what to change"). */
+  total?: number;
   title: string;
+}
+
+/** "3/9", or "3" while the total is not known: the faces print this, never a total that changes. */
+export function stepCounter(s: Pick<StepInfo, 'index' | 'total'>): string {
+  return s.total ? `${s.index}/${s.total}` : `${s.index}`;
 }
 
 export interface Prompter {

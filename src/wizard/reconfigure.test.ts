@@ -37,7 +37,7 @@ describe('reconfigure', () => {
       ['port.editor', String(port)],
     ]);
     expect(r.code).toBe(0);
-    expect(prompter.rec.notes.some((n) => /editor \+ weak: .* on 127\.0\.0\.1:\d+: down \(none/.test(n.text))).toBe(true);
+    expect(prompter.rec.notes.some((n) => /editor \+ weak: .* on 127\.0\.0\.1:\d+: not running: nothing listens on that port/.test(n.text))).toBe(true);
     // Nothing else was asked: the models, roles, mode and scope come from the plan.
     expect(prompter.rec.asked.map((a) => a.id)).toEqual(['change', 'ports', 'port.editor', 'ports', 'server.editor', 'review']);
     expect(plan.roles.editor.deployments[0]!.port).toBe(port);
@@ -92,5 +92,38 @@ describe('reconfigure choices', () => {
   });
   it('offers what fits the plan', () => {
     expect(changeChoices(plan).map((c) => c.value)).toEqual(['editor', 'add-architect', 'add-weak', 'ports', 'mode', 'scope', 'nothing']);
+  });
+});
+
+describe('the step counter', () => {
+  /** After the flow is known, one total for the rest of the run; numbers never go down; no empty heading. */
+  function expectStable(rec: { counters: Array<{ counter: string; title: string }>; shown: string[] }) {
+    const totals = rec.counters.map((c) => c.counter.split('/')[1]).filter((x): x is string => x !== undefined);
+    expect(new Set(totals).size, JSON.stringify(rec.counters)).toBe(1);
+    const firstTotal = rec.counters.findIndex((c) => c.counter.includes('/'));
+    expect(rec.counters.slice(firstTotal).every((c) => c.counter.includes('/'))).toBe(true);
+    const nums = rec.counters.map((c) => Number(c.counter.split('/')[0]));
+    expect(nums).toEqual([...nums].sort((a, b) => a - b));
+    expect(Math.max(...nums)).toBe(Number(totals[0]));
+    rec.shown.forEach((s, i) => {
+      if (s.startsWith('step:')) expect(rec.shown[i + 1] ?? '', `${s} shows nothing`).not.toMatch(/^step:|^$/);
+    });
+  }
+
+  it('setup with two models: the total does not change when the pair adds steps', async () => {
+    t = await makeTestCtx([['roles', 'pair']]);
+    const r = await runWizard(t.ctx);
+    expect(r.code).toBe(0);
+    const rec = t.prompter.rec;
+    expect(rec.counters.find((c) => c.title === 'Architect model')?.counter).toBe(rec.counters.find((c) => c.title === 'Editor model')?.counter);
+    expectStable(rec);
+    expect(rec.counters[0]!.counter).toMatch(/^1\/\d+$/); // known from the start
+  });
+
+  it('reconfigure switching to direct mode: no total before the choice, one after it, no empty step', async () => {
+    const { r, prompter } = await reconfigure([['change', 'mode'], ['mode', 'direct']]);
+    expect(r.code).toBe(0);
+    expect(prompter.rec.counters.slice(0, 2).map((c) => c.counter)).toEqual(['1', '2']);
+    expectStable(prompter.rec);
   });
 });

@@ -9,7 +9,7 @@ import { pullModel } from '../hub/download.js';
 import { searchHub } from '../hub/search.js';
 import { launchMlxServer } from '../servers/launch.js';
 import { verifyProxy } from '../setup/verify.js';
-import { GoBack, GoTo, type Prompter } from './prompter.js';
+import { GoBack, GoTo, type Prompter, type StepInfo } from './prompter.js';
 import type { Step } from './step.js';
 import type { WizardContext, WizardDeps } from './context.js';
 import { surveyMachine } from './survey.js';
@@ -38,20 +38,60 @@ export function defaultDeps(): WizardDeps {
   };
 }
 
-/** Counts answered questions, so Esc knows which steps asked something. */
+/**
+ * Counts answered questions, so Esc knows which steps asked something. A step's heading is shown
+ * when the step first shows something (a question, a note, a task): a step with nothing to say
+ * (a scope a flag or the plan fixed) shows no empty heading.
+ */
 function counting(p: Prompter, ctx: WizardContext): Prompter {
-  const bump = <T>(x: Promise<T>) => x.then((v) => ((ctx.asked += 1), v));
+  let pending: StepInfo | undefined;
+  const show = () => {
+    if (pending) p.step(pending);
+    pending = undefined;
+  };
+  const bump = <T>(x: () => Promise<T>) => (show(), x().then((v) => ((ctx.asked += 1), v)));
   return {
     face: p.face,
-    step: (i) => p.step(i),
-    select: (q) => bump(p.select(q)),
-    text: (q) => bump(p.text(q)),
-    confirm: (q) => bump(p.confirm(q)),
-    review: (q) => bump(p.review(q)),
-    note: (k, t) => p.note(k, t),
-    task: (t, fn) => p.task(t, fn),
-    finish: (s) => p.finish(s),
+    step: (i) => void (pending = i),
+    select: (q) => bump(() => p.select(q)),
+    text: (q) => bump(() => p.text(q)),
+    confirm: (q) => bump(() => p.confirm(q)),
+    review: (q) => bump(() => p.review(q)),
+    note: (k, t) => (show(), p.note(k, t)),
+    task: (t, fn) => (show(), p.task(t, fn)),
+    finish: (s) => (show(), p.finish(s)),
     close: () => p.close(),
+  };
+}
+
+/**
+ * The step counter: one number per counter group of the steps this run shows, the total counted
+ * once the flow is known (after every step that `decides` it) and kept for the rest of the run.
+ */
+function stepNumbers(steps: Step[], ctx: WizardContext) {
+  let frozen: number | undefined;
+  const done = new Set<number>();
+  const groups = () => {
+    const out: string[] = [];
+    for (const s of steps) if (!s.skip?.(ctx) && out[out.length - 1] !== (s.counter ?? s.id)) out.push(s.counter ?? s.id);
+    return out;
+  };
+  return {
+    info(i: number): StepInfo {
+      const step = steps[i]!;
+      const g = groups();
+      const known = steps.every((s, j) => !s.decides || done.has(j) || s.skip?.(ctx));
+      if (known && frozen === undefined) frozen = g.length;
+      return { index: g.indexOf(step.counter ?? step.id) + 1, ...(known && frozen ? { total: frozen } : {}), title: step.title };
+    },
+    completed(i: number) {
+      done.add(i);
+    },
+    /** Back to step i: a decision after it is open again. */
+    back(i: number) {
+      for (const j of [...done]) if (j >= i) done.delete(j);
+      if (steps.some((s, j) => s.decides && j >= i)) frozen = undefined;
+    },
   };
 }
 
@@ -61,18 +101,19 @@ function counting(p: Prompter, ctx: WizardContext): Prompter {
  */
 export async function runSteps(ctx: WizardContext, steps: Step[]): Promise<void> {
   const history: Array<{ index: number; asked: boolean }> = [];
+  const numbers = stepNumbers(steps, ctx);
   for (let i = 0; i < steps.length; ) {
     const step = steps[i]!;
     if (step.skip?.(ctx)) {
       i++;
       continue;
     }
-    const visible = steps.filter((s) => !s.skip?.(ctx));
-    ctx.prompter.step({ index: visible.indexOf(step) + 1, total: visible.length, title: step.title });
+    ctx.prompter.step(numbers.info(i));
     const before = ctx.asked;
     try {
       await step.run(ctx);
       history.push({ index: i, asked: ctx.asked > before });
+      numbers.completed(i);
       i++;
     } catch (e) {
       if (ctx.signal.aborted) throw new CancelledError();
@@ -81,6 +122,7 @@ export async function runSteps(ctx: WizardContext, steps: Step[]): Promise<void>
         let prev = history.pop();
         while (prev && !prev.asked) prev = history.pop();
         if (prev) i = prev.index;
+        numbers.back(i);
         continue;
       }
       if (e instanceof GoTo) {
@@ -88,6 +130,7 @@ export async function runSteps(ctx: WizardContext, steps: Step[]): Promise<void>
         if (j < 0 || ctx.wrote) throw e;
         while (history.length && history[history.length - 1]!.index >= j) history.pop();
         i = j;
+        numbers.back(i);
         continue;
       }
       throw e;

@@ -14,7 +14,7 @@ import { AIDER_FILES } from '../config/render.js';
 import { findLitellm, type LitellmInstall } from '../servers/litellm.js';
 import { identifyServer, type ServerKind as Answerer } from '../servers/probe.js';
 import type { Catalogue } from '../hub/catalogue.js';
-import { formatGB } from '../hub/fit.js';
+import { formatGB, GPU_BUDGET_MEANS } from '../hub/fit.js';
 import { aiderDirFor } from '../setup/build-plan.js';
 import type { WizardContext } from './context.js';
 
@@ -155,7 +155,7 @@ export async function surveyMachine(ctx: WizardContext): Promise<Survey> {
 export function describeSurvey(s: Survey, ctx: Pick<WizardContext, 'demo' | 'env'>): void {
   const mem = s.catalogue.memory.totalBytes;
   s.lines = [
-    `${s.os === 'darwin' ? 'macOS' : s.os} ${s.arch}${s.chip ? `, ${s.chip}` : ''}, ${formatGB(mem)} memory (GPU budget ${formatGB(s.catalogue.budget.bytes)})`,
+    `${s.os === 'darwin' ? 'macOS' : s.os} ${s.arch}${s.chip ? `, ${s.chip}` : ''}, ${formatGB(mem)} memory; GPU budget ${formatGB(s.catalogue.budget.bytes)}, ${GPU_BUDGET_MEANS}`,
   ];
   s.warnings = [];
   const t = s.tools;

@@ -102,16 +102,25 @@ describe('aider-mlx doctor (built CLI)', () => {
     expect(doc.checks[0]!.status).toBe('fail');
   });
 
-  it('text report: the error first, then the hops; stdin with --error -', async (ctx) => {
+  it('text report: the error and its likely cause first, then the hops; stdin with --error -', async (ctx) => {
     need(ctx);
     const w = await world({ editorDown: true });
-    const r = await runCli(['doctor', '--error', '-'], { env: w.env, cwd: w.project, stdin: `Error: connect ECONNREFUSED 127.0.0.1:${w.plan.roles.editor.deployments[0]!.port}` });
+    const port = w.plan.roles.editor.deployments[0]!.port;
+    const r = await runCli(['doctor', '--error', '-'], { env: w.env, cwd: w.project, stdin: `Error: connect ECONNREFUSED 127.0.0.1:${port}` });
     expect(r.code).toBe(1);
     const lines = r.stdout.split('\n');
-    expect(lines.findIndex((l) => l.startsWith('Your error'))).toBeLessThan(lines.findIndex((l) => l.startsWith('Environment')));
-    expect(r.stdout).toMatch(/Most likely: Nothing listens where the request goes.*\[C7\] \(confirmed by server\.editor\+weak\.reachable/);
-    expect(r.stdout).toContain('✗');
-    expect(r.stdout).toContain('– ');
+    const hop = (t: string) => lines.findIndex((l) => /^[✓!✗–] /.test(l) && l.slice(2) === t);
+    expect(lines.findIndex((l) => l.trim().startsWith('Your error:'))).toBeLessThan(hop('Environment'));
+    const likely = lines.findIndex((l) => l.includes('Most likely: Nothing listens where the request goes'));
+    expect(likely).toBeGreaterThan(-1);
+    expect(lines.findIndex((l) => l.trim() === `mlx_lm.server --model ${w.plan.roles.editor.model} --port ${port}`)).toBeGreaterThan(likely);
+    expect(r.stdout).not.toMatch(/\[C7\]|server\.editor\+weak\.reachable/);
+    expect(r.stdout).toContain('✗ MLX servers');
+    expect(r.stdout).toContain('– 5 checks skipped: the editor + weak server does not answer');
+    // -v: every check, with ids and cause codes.
+    const v = await runCli(['doctor', '-v', '--error', '-'], { env: w.env, cwd: w.project, stdin: `Error: connect ECONNREFUSED 127.0.0.1:${port}` });
+    expect(v.stdout.replace(/\s+/g, ' ')).toMatch(/Most likely: Nothing listens where the request goes.*\[C7\] \(confirmed by server\.editor\+weak\.reachable/);
+    expect(v.stdout).toContain('[server.editor+weak.identity]');
   });
 
   it('--fix without a terminal and without --yes: shows the diff, writes nothing, exit 2 naming --yes', async (ctx) => {

@@ -74,6 +74,19 @@ describe('aider-mlx models', () => {
     expect(cat.curated.picks.every((p: { role: string }) => p.role === 'editor' || p.role === 'single')).toBe(true);
   });
 
+  it('--offline in text: one honest line about the Hub (not "not reachable"), the budget explained, words for fits', async () => {
+    const t = io({ env: { HF_HUB_CACHE: tempCacheDir() }, });
+    t.ctx.memory = { totalBytes: 8 * GiB, source: 'override', platform: 'linux' };
+    await runModelsCommand(['--offline'], t.ctx);
+    const text = t.out();
+    expect(text).toContain('The Hub was not asked (--offline).');
+    expect(text).not.toContain('not reachable');
+    expect(text).toMatch(/GPU budget [\d.]+ GB: the share of memory macOS lets the GPU use/);
+    expect(text).not.toMatch(/\([^()]*\(/); // no nested parentheses
+    expect(text).not.toContain('too-big');
+    expect(text).not.toContain('this Mac');
+  });
+
   it('rejects bad flags with the usage exit code', async () => {
     await expect(runModelsCommand(['--role', 'boss'], io().ctx)).rejects.toThrow(UsageError);
     await expect(runModelsCommand(['--nope'], io().ctx)).rejects.toThrow(UsageError);

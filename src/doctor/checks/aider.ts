@@ -379,6 +379,8 @@ export function mask(key: string): string {
   return key.length <= 8 ? '(a short key)' : `${key.slice(0, 3)}…(${key.length} chars)`;
 }
 
+const AIDER_CHECK_WORDS: Record<string, string> = { 'aider.settings': 'model settings', 'aider.params': 'model parameters', 'aider.max_tokens': 'max_tokens', 'aider.metadata': 'model metadata' };
+
 function settingsChecks(state: DiskState, exp: Expectations | undefined, inUse: InUse[], proxyMode: boolean, env: Env): DoctorCheck[] {
   const out: DoctorCheck[] = [];
   const names = [...new Set(inUse.map((u) => u.name))];
@@ -387,7 +389,7 @@ function settingsChecks(state: DiskState, exp: Expectations | undefined, inUse: 
   const fixable = (n: string, path: string | undefined, file: string | undefined) => exp !== undefined && ours(n) !== undefined && (path === undefined || path === file);
   if (!names.length) {
     for (const id of ['aider.settings', 'aider.params', 'aider.max_tokens', 'aider.metadata']) {
-      out.push({ id, group: 'aider', title: `${id}: no model names to check`, status: 'skip', observed: 'not checked: no model names set' });
+      out.push({ id, group: 'aider', title: `${AIDER_CHECK_WORDS[id] ?? id}: no model names to check`, status: 'skip', observed: 'not checked: no model names set' });
     }
     return out;
   }

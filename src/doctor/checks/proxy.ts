@@ -193,7 +193,7 @@ export async function proxyChecks(
         fix: cooldown
           ? `The servers answer now, but the proxy still remembers earlier failures: ${wait ? `wait ${wait} s, or ` : ''}restart it (${startCmd}); router_settings.num_retries: 0 and allowed_fails keep it from cooling down for long.`
           : suspects[0]
-            ? `Most likely: ${suspects[0].why[0]}. See the ${suspects[0].cause} checks above; \`aider-mlx doctor --error '<the text>'\` explains it.`
+            ? `Most likely: ${suspects[0].why[0]}. The checks above show where; \`aider-mlx doctor --error '<the text>'\` explains it.`
             : `Check the proxy's log; restart it: ${startCmd}`,
         causes: cooldown ? ['C12'] : suspects.map((s) => s.cause),
         latencyMs: r.latencyMs,

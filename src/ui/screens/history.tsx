@@ -3,6 +3,7 @@ import { Box, Static, Text } from 'ink';
 import { MARKS, noteColor } from '../components/basics.js';
 import type { HistoryItem } from '../store.js';
 import type { Theme } from '../theme.js';
+import { stepCounter } from '../../wizard/prompter.js';
 
 function Item({ item, theme }: { item: HistoryItem; theme: Theme }) {
   switch (item.kind) {
@@ -10,7 +11,7 @@ function Item({ item, theme }: { item: HistoryItem; theme: Theme }) {
       return (
         <Box marginTop={1}>
           <Text color={theme.accent} bold>{`── ${item.step.title} `}</Text>
-          <Text dimColor={theme.dim}>{`${item.step.index}/${item.step.total}`}</Text>
+          <Text dimColor={theme.dim}>{stepCounter(item.step)}</Text>
         </Box>
       );
     case 'answer':

@@ -1,5 +1,5 @@
 /** Reconfigure: the current setup with each hop's live status, and the one thing to change. */
-import { collectStatus } from '../../servers/status.js';
+import { collectStatus, hopWords } from '../../servers/status.js';
 import { ROLE_NAMES, type Plan, type RoleName } from '../../config/plan.js';
 import { tildify } from '../../lib/paths.js';
 import type { Choice } from '../prompter.js';
@@ -103,11 +103,11 @@ export const chooseChange: Step = {
   async run(ctx: WizardContext) {
     const plan = ctx.survey?.prevPlan;
     if (!plan) return;
-    const hops = await ctx.prompter.task('Checking each hop of the current setup', () => collectStatus(plan, { timeoutMs: 3000, env: ctx.hostEnv }));
+    const hops = await ctx.prompter.task('Checking each part of the current setup', () => collectStatus(plan, { timeoutMs: 3000, env: ctx.hostEnv }));
     ctx.prompter.note('info', `Current setup: ${plan.mode} mode, Aider files in ${tildify(plan.aider.dir, ctx.hostEnv)} (${plan.aider.scope})`);
     for (const h of hops) {
       const what = h.kind === 'proxy' ? 'proxy (LiteLLM)' : `${h.roles.join(' + ')}: ${h.model}`;
-      ctx.prompter.note(h.up ? 'success' : 'warn', `${what} on ${h.host}:${h.port}: ${h.up ? 'up' : 'down'} (${h.answers}, ${h.latencyMs} ms)`);
+      ctx.prompter.note(h.up ? 'success' : 'warn', `${what} on ${h.host}:${h.port}: ${hopWords(h)}`);
     }
     const change = await ctx.prompter.select<Change>({
       id: 'change',

@@ -22,7 +22,7 @@ export const diagnose: Step = {
   async run(ctx) {
     const yes = await ctx.prompter.confirm({
       id: 'diagnose',
-      message: 'Something failed. Walk through it with the doctor, one hop at a time?',
+      message: 'Something failed. Walk through it with the doctor, one part at a time?',
       help: ['It checks Aider → LiteLLM → mlx_lm.server on the files just written, says what is wrong in plain words, and offers the fix.'],
       default: true,
     });
@@ -39,12 +39,13 @@ export const diagnose: Step = {
     const text = failureText(ctx);
     const errorText = text && parseErrorText(text).signals.length ? text : undefined;
     const opts = { timeoutMs: 5000, deep: false, ...(errorText ? { errorText } : {}) };
-    const first = await ctx.prompter.task('Checking every hop', () => runDoctor(opts, caps));
+    const first = await ctx.prompter.task('Checking every part of the setup', () => runDoctor(opts, caps));
     const res = await guideDoctor(first, {
       ask: (message, kind) => ctx.prompter.confirm({ id: `doctor-${kind}`, message, default: kind === 'next' }),
       print: (text) => ctx.prompter.note('info', text.replace(/\n+$/, '')),
       env,
       color: false,
+      width: process.stdout.columns || 80,
       rerun: () => ctx.prompter.task('Checking again', () => runDoctor(opts, caps)),
       signal: ctx.signal,
     });
@@ -53,7 +54,7 @@ export const diagnose: Step = {
       id: 'doctor',
       title: `doctor: ${summary.fail} failing, ${summary.warn} warning${summary.warn === 1 ? '' : 's'}${res.fixed ? ', after its fix' : ''}`,
       status: res.report.ok ? 'pass' : 'fail',
-      ...(res.report.ok ? {} : { fix: 'Run `aider-mlx doctor` again once the failing hop is up (e.g. after `aider-mlx serve`).' }),
+      ...(res.report.ok ? {} : { fix: 'Run `aider-mlx doctor` again once the failing part is up (e.g. after `aider-mlx serve`).' }),
     });
   },
 };

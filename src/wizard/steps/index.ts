@@ -13,13 +13,17 @@ import { diagnose } from './diagnose.js';
 import { finish } from './finish.js';
 import { chooseChange } from './change.js';
 
+/** Steps that share a number of the counter: the ones that come and go with an answer or a result. */
+const COUNTERS: Record<string, string> = { ports: 'mode', [proxy.id]: 'servers', [aiderCheck.id]: 'write', [diagnose.id]: 'write' };
+
 /** The flow, in order. Each step reads and writes only the context. */
 export function wizardSteps(): Step[] {
-  return [lookAround, roles, modelStep('editor'), modelStep('architect'), modelStep('weak'), mode, ports, servers, proxy, scope, review, write, aiderCheck, diagnose, finish];
+  const steps = [lookAround, roles, modelStep('editor'), modelStep('architect'), modelStep('weak'), mode, ports, servers, proxy, scope, review, write, aiderCheck, diagnose, finish];
+  return steps.map((s) => ({ ...s, counter: s.id.startsWith('model') ? 'models' : (COUNTERS[s.id] ?? s.id) }));
 }
 
 /** Reconfigure: look around, choose the one change, then the same steps with the rest fixed. */
 export function reconfigureSteps(): Step[] {
   const [look, ...rest] = wizardSteps();
-  return [look!, chooseChange, ...rest.map((s) => ({ ...s, skip: (ctx: Parameters<NonNullable<Step['skip']>>[0]) => Boolean(ctx.noChange) || Boolean(s.skip?.(ctx)) }))];
+  return [look!, { ...chooseChange, decides: true }, ...rest.map((s) => ({ ...s, skip: (ctx: Parameters<NonNullable<Step['skip']>>[0]) => Boolean(ctx.noChange) || Boolean(s.skip?.(ctx)) }))];
 }

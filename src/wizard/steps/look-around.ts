@@ -1,5 +1,6 @@
 import type { Plan, RoleName } from '../../config/plan.js';
 import { ROLE_NAMES } from '../../config/plan.js';
+import { lookingAround } from '../../lib/words.js';
 import type { Step } from '../step.js';
 import type { Answers, WizardContext } from '../context.js';
 
@@ -25,7 +26,7 @@ export const lookAround: Step = {
   id: 'look',
   title: 'Look around',
   async run(ctx: WizardContext) {
-    const survey = await ctx.prompter.task('Looking at this Mac: tools, cached models, ports', async (h) => {
+    const survey = await ctx.prompter.task(lookingAround(), async (h) => {
       h.status('mlx_lm, litellm, aider, the Hugging Face cache, ports in use…');
       return ctx.deps.survey(ctx);
     });

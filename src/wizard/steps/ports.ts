@@ -3,6 +3,7 @@ import { hostProblem } from '../../config/plan-schema.js';
 import { describePortHolder, findFreePort, isPortFree } from '../../servers/ports.js';
 import { identifyServer } from '../../servers/probe.js';
 import { GoBack, type Choice } from '../prompter.js';
+import { thisMachine } from '../../lib/words.js';
 import type { Step } from '../step.js';
 import { activeRoles, pickFor, type WizardContext } from '../context.js';
 import { hostOf, portFor } from '../draft.js';
@@ -102,7 +103,7 @@ export const ports: Step = {
         {
           value: 'ok',
           label: `Use ${slots.map(describe).join(' · ')}`,
-          hint: host === '127.0.0.1' ? 'this Mac only' : `host ${host}`,
+          hint: host === '127.0.0.1' ? `${thisMachine(ctx.survey?.os)} only` : `host ${host}`,
         },
       ];
       for (const s of slots) {
@@ -140,7 +141,7 @@ async function change(ctx: WizardContext, v: string, host: string, slots: PortSl
       id: 'host',
       flag: '--host H',
       message: 'Host the mlx servers listen on',
-      help: ['127.0.0.1 keeps them on this Mac; 0.0.0.0 opens them to your network (they have no authentication).'],
+      help: [`127.0.0.1 keeps them on ${thisMachine(ctx.survey?.os)}; 0.0.0.0 opens them to your network (they have no authentication).`],
       default: host,
       validate: (h) => hostProblem(h),
     });

@@ -1,6 +1,6 @@
 import type { Step } from '../step.js';
 import type { WizardContext } from '../context.js';
-import { formatGB } from '../../hub/fit.js';
+import { FIT_WORDS, formatGB } from '../../hub/fit.js';
 
 type RolesValue = 'single' | 'pair' | 'single-weak' | 'pair-weak';
 
@@ -10,7 +10,7 @@ export const roles: Step = {
   skip: (ctx) => ctx.fixed.roles !== undefined && ctx.fixed.weak !== undefined,
   async run(ctx: WizardContext) {
     const pairFit = ctx.survey?.catalogue.curated.pair;
-    const pairHint = pairFit ? `recommended pair: ${formatGB(pairFit.totalBytes)} of ${formatGB(pairFit.budgetBytes)} → ${pairFit.label}` : 'two servers: more memory';
+    const pairHint = pairFit ? `recommended pair: ${formatGB(pairFit.totalBytes)} of ${formatGB(pairFit.budgetBytes)} → ${FIT_WORDS[pairFit.label]}` : 'two servers: more memory';
     const all: Array<{ value: RolesValue; label: string; hint?: string; description: string }> = [
       { value: 'single', label: 'One model for everything', hint: 'simplest, least memory', description: 'One mlx_lm.server writes the code, the commit messages and the summaries.' },
       { value: 'pair', label: 'Architect + editor', hint: pairHint, description: "Aider's architect mode: a planning model describes the change, an editor model writes it." },
