@@ -184,7 +184,7 @@ describe('non-interactive face', () => {
     t = await makeTestCtx([]);
     const ctx = createContext({
       ...t.ctx,
-      prompter: new NonInteractivePrompter({ yes: true, answers: { scope: 'profile', 'context.editor': 4096 } }),
+      prompter: new NonInteractivePrompter({ yes: true, answers: { proposal: 'adjust', scope: 'profile', 'context.editor': 4096 } }),
     });
     ctx.answers.ports = t.ctx.answers.ports;
     const r = await runWizard(ctx);

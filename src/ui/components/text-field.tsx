@@ -1,5 +1,5 @@
 /** A one-line text input: typing, paste, ←→, backspace, Ctrl-U; Enter submits. */
-import { useReducer } from 'react';
+import { useEffect, useReducer } from 'react';
 import { Text, useInput } from 'ink';
 import { KEYS } from '../keys.js';
 import type { Theme } from '../theme.js';
@@ -40,14 +40,17 @@ export function fieldReducer(s: FieldState, a: FieldAction): FieldState {
 }
 
 export function TextField({
-  placeholder, theme, isActive, onSubmit,
+  placeholder, theme, isActive, onSubmit, onChange,
 }: {
   placeholder?: string;
   theme: Theme;
   isActive: boolean;
   onSubmit: (value: string) => void;
+  /** Called with the value after every edit (live validation, the fit of the number typed). */
+  onChange?: (value: string) => void;
 }) {
   const [s, dispatch] = useReducer(fieldReducer, { value: '', cursor: 0 });
+  useEffect(() => onChange?.(s.value), [s.value]);
   useInput(
     (input, key) => {
       if (KEYS.submit(input, key)) onSubmit(s.value);

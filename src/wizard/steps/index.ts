@@ -1,5 +1,6 @@
 import type { Step } from '../step.js';
 import { lookAround } from './look-around.js';
+import { propose } from './propose.js';
 import { roles } from './roles.js';
 import { modelStep } from './model.js';
 import { ports } from './ports.js';
@@ -15,11 +16,11 @@ import { chooseChange } from './change.js';
 
 /** The flow, in order. Each step reads and writes only the context. */
 export function wizardSteps(): Step[] {
-  return [lookAround, roles, modelStep('editor'), modelStep('architect'), modelStep('weak'), mode, ports, servers, proxy, scope, review, write, aiderCheck, diagnose, finish];
+  return [lookAround, propose, roles, modelStep('editor'), modelStep('architect'), modelStep('weak'), mode, ports, servers, proxy, scope, review, write, aiderCheck, diagnose, finish];
 }
 
 /** Reconfigure: look around, choose the one change, then the same steps with the rest fixed. */
 export function reconfigureSteps(): Step[] {
-  const [look, ...rest] = wizardSteps();
+  const [look, , ...rest] = wizardSteps();
   return [look!, chooseChange, ...rest.map((s) => ({ ...s, skip: (ctx: Parameters<NonNullable<Step['skip']>>[0]) => Boolean(ctx.noChange) || Boolean(s.skip?.(ctx)) }))];
 }
