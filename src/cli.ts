@@ -31,7 +31,8 @@ Setup options (on a terminal the wizard asks; with --yes, flags or no terminal n
   --demo [--demo-dir DIR]  the whole flow against built-in stand-in servers, in a temp folder
   --answers FILE           answers from a file with the plan's keys (a plan.yaml works)
   --weak-port N            port of the weak model's server, when it is a third model (default 8082)
-  --editor MODEL           HF repo id or local path of the editor model (required with --yes)
+  --editor MODEL           HF repo id or local path of the editor model (without it, --yes takes
+                           the setup proposed for this machine and prints what it chose and why)
   --editor-port N          port of the editor's mlx_lm.server (default 8080)
   --architect MODEL        a second, planning model (architect mode)
   --architect-port N       port of the architect's mlx_lm.server (default 8081)
@@ -41,7 +42,8 @@ Setup options (on a terminal the wizard asks; with --yes, flags or no terminal n
   --mode proxy|direct      through a LiteLLM proxy (default) or straight to the servers
   --scope project|global|profile
                            where the Aider files go (default project: the git root)
-  --context N              context window per model (default 32768)
+  --context N              context window per model (default: the model's curated context for
+                           this memory, else 32768, lowered to what the model and memory allow)
   --timeout SECONDS        bound on each probe (default 600: a large model's first load)
   --request-timeout SECONDS
                            timeout written into the Aider and LiteLLM configs (default 600)

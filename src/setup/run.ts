@@ -17,6 +17,7 @@ export interface SetupCaps {
   signal?: AbortSignal;
   progress?: (line: string) => void;
   maxContextOf?: (model: string) => Promise<number | undefined>;
+  defaultContextOf?: (model: string) => Promise<number> | number;
 }
 
 export interface SetupResult {
