@@ -1,0 +1,101 @@
+/** The proposed setup in the wizard: Enter takes it; "Adjust…" asks step by step; contexts that do not fit. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { readPlan } from '../config/plan-file.js';
+import { loadCurated, tierFor } from '../hub/curated.js';
+import { GiB } from '../hub/fit.js';
+import { runWizard } from './run.js';
+import { MEM32, makeTestCtx, type TestCtx } from './test-helpers.js';
+
+let t: TestCtx | undefined;
+afterEach(async () => {
+  await t?.cleanup();
+  t = undefined;
+});
+
+const single = async (bytes = MEM32.totalBytes) => tierFor(await loadCurated(), bytes).tier.picks.find((p) => p.role === 'single')!;
+
+describe('the proposed setup', () => {
+  it('--demo on defaults reaches the write in at most 4 key presses: the proposal, then the review', async () => {
+    t = await makeTestCtx([], { acceptProposal: true });
+    t.ctx.demo = true;
+    const r = await runWizard(t.ctx);
+    expect(r.code).toBe(0);
+    const asked = t.prompter.rec.asked.map((a) => a.id);
+    const presses = asked.indexOf('review') + 1;
+    expect(presses).toBeGreaterThan(0);
+    expect(presses).toBeLessThanOrEqual(4);
+    expect(asked).toEqual(['proposal', 'review']);
+    // The screen said what it would do and why, and the files hold exactly that.
+    const pick = await single();
+    const help = t.prompter.rec.questions.get('proposal')!.help!.join('\n');
+    expect(help).toContain(`model: ${pick.repo} on 127.0.0.1:${t.ports.editor}`);
+    expect(help).toContain(pick.reason);
+    expect(help).toMatch(/memory: editor\+weak [\d.]+ GB = [\d.]+ GB of [\d.]+ GB budget/);
+    expect(help).toMatch(/mode: direct: LiteLLM is not installed/);
+    const plan = (await readPlan(t.env))!;
+    expect(plan.roles.editor).toMatchObject({ model: pick.repo, context: pick.context, deployments: [{ host: '127.0.0.1', port: t.ports.editor }] });
+    expect([plan.mode, plan.aider.scope, plan.aider.dir]).toEqual(['direct', 'project', t.project]);
+    expect(t.launched).toHaveLength(1); // its server was started and checked without a question
+    expect(t.ctx.checks.find((c) => c.id.startsWith('server.'))?.status).toBe('pass');
+  });
+
+  it('a held port is moved in the proposal itself, and said so', async () => {
+    const net = await import('node:net');
+    t = await makeTestCtx([], { acceptProposal: true });
+    const holder = net.createServer((s) => s.destroy());
+    await new Promise<void>((r) => holder.listen(t!.ports.editor, '127.0.0.1', r));
+    try {
+      await runWizard(t.ctx);
+      expect(t.prompter.rec.questions.get('proposal')!.help!.join('\n')).toMatch(new RegExp(`ports: ${t.ports.editor} is held by .*: \\d+ instead`));
+      const port = (await readPlan(t.env))!.roles.editor.deployments[0]!.port;
+      expect(port).not.toBe(t.ports.editor);
+      expect(t.launched[0]!.options.port).toBe(port);
+    } finally {
+      await new Promise((r) => holder.close(r));
+    }
+  });
+
+  it('"Adjust…" opens the single steps, starting from the proposal', async () => {
+    t = await makeTestCtx([['proposal', 'adjust']], { acceptProposal: true });
+    await runWizard(t.ctx);
+    const asked = t.prompter.rec.asked.map((a) => a.id);
+    expect(asked.slice(0, 4)).toEqual(['proposal', 'roles', 'model.editor', 'context.editor']);
+    expect(t.prompter.rec.questions.get('model.editor')!.default).toBe(`curated:${(await single()).repo}`);
+  });
+});
+
+describe('the context window', () => {
+  it('the same model gets the same default whether picked from the list or typed', async () => {
+    // 24 GB: the curated editor of the pair is sized for 16384 tokens (not the 32768 of an unknown model).
+    const pick = tierFor(await loadCurated(), 24 * GiB).tier.picks.find((p) => p.role === 'editor')!;
+    expect(pick.context).not.toBe(32768);
+    const mem = { ...MEM32, totalBytes: 24 * GiB };
+    const asked: string[] = [];
+    for (const how of ['list', 'typed'] as const) {
+      t = await makeTestCtx([['roles', 'pair'], ...(how === 'list' ? [['model.editor', `curated:${pick.repo}`] as [string, string]] : [['model.editor', 'type'], ['model.editor.typed', pick.repo]] as Array<[string, string]>)], { memory: mem });
+      await runWizard(t.ctx);
+      asked.push(String(t.prompter.rec.questions.get('context.editor')!.default));
+      await t.cleanup();
+      t = undefined;
+    }
+    expect(asked).toEqual([String(pick.context), String(pick.context)]);
+  });
+
+  it('over the memory budget: said with the numbers, the largest that fits is offered and taken by default', async () => {
+    t = await makeTestCtx([['context.editor', '200000']]);
+    await runWizard(t.ctx);
+    const err = t.prompter.rec.notes.find((n) => n.kind === 'error')!.text;
+    expect(err).toMatch(/^200000 tokens do not fit in memory: .* of 21\.3 GB budget \(\d+%\)\. The largest that fits is (\d+) tokens\.$/);
+    const largest = Number(/largest that fits is (\d+)/.exec(err)![1]);
+    expect(largest).toBeLessThan(200000);
+    const over = t.prompter.rec.questions.get('context.editor.over')!;
+    expect(over.default).toBe('largest');
+    expect((await readPlan(t.env))!.roles.editor.context).toBe(largest);
+  });
+
+  it('"use anyway" keeps the number typed', async () => {
+    t = await makeTestCtx([['context.editor', '200000'], ['context.editor.over', 'anyway']]);
+    await runWizard(t.ctx);
+    expect((await readPlan(t.env))!.roles.editor.context).toBe(200000);
+  });
+});
