@@ -70,11 +70,10 @@ export function checkContext(model: string, n: number, o: { max?: number; fitAt?
   }
   const f = o.fitAt?.(n);
   if (f && f.label === 'too-big' && largestMem !== undefined) {
-    return {
-      why: 'memory',
-      largest,
-      message: `${n} tokens do not fit in memory: ${f.arithmetic.replace(/ → too-big$/, '')}. The largest that fits is ${largest} tokens.`,
-    };
+    // One server: its own arithmetic (weights + KV + runtime); several: the sum per server.
+    const one = f.processes.length === 1 ? f.processes[0]!.estimate : undefined;
+    const sum = one ? `${one.arithmetic} of ${formatGB(f.budgetBytes)} budget (${Math.round(f.share * 100)}%)` : f.arithmetic.replace(/ → too-big$/, '');
+    return { why: 'memory', largest, message: `${n} tokens do not fit in memory: ${sum}. The largest that fits is ${largest} tokens.` };
   }
   return undefined;
 }
