@@ -99,3 +99,62 @@ describe('the context window', () => {
     expect((await readPlan(t.env))!.roles.editor.context).toBe(200000);
   });
 });
+
+describe('the demo without a network', () => {
+  it("searches the built-in stand-in Hub: HF_ENDPOINT unset, anything but 127.0.0.1 unreachable", async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { runWizardCommand } = await import('./command.js');
+    const { scriptedPrompter } = await import('./fake-prompter.js');
+    const { inProcessLaunch } = await import('./test-helpers.js');
+    const { buildCatalogue } = await import('../hub/catalogue.js');
+    const { isPortFree } = await import('../servers/ports.js');
+    const root = await mkdtemp(join(tmpdir(), 'aider-mlx-demo-hub-'));
+    const realFetch = globalThis.fetch;
+    const asked: string[] = [];
+    globalThis.fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+      const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+      asked.push(url.href);
+      if (url.hostname !== '127.0.0.1') throw new TypeError(`fetch failed: getaddrinfo ENOTFOUND ${url.hostname}`);
+      return realFetch(input, init);
+    }) as typeof fetch;
+    const ctrl = new AbortController();
+    const { launch } = inProcessLaunch();
+    const prompter = scriptedPrompter(
+      [
+        ['proposal', 'adjust'],
+        ['model.editor', 'search'],
+        ['model.editor.search', 'coder-1.5b'],
+        ['model.editor.hub', 'mlx-community/Qwen2.5-Coder-1.5B-Instruct-4bit'],
+        ['ports', 'ok'],
+      ],
+      { signal: ctrl.signal },
+    );
+    try {
+      const env = { HOME: join(root, 'host-home'), PATH: '/usr/bin:/bin', HF_HUB_CACHE: join(root, 'hf') };
+      expect(env).not.toHaveProperty('HF_ENDPOINT');
+      const r = await runWizardCommand({
+        prompter,
+        args: [],
+        demo: true,
+        demoDir: join(root, 'demo'),
+        signal: ctrl.signal,
+        env,
+        deps: { launch, catalogue: (opts) => buildCatalogue({ ...opts, memory: MEM32 }) },
+      });
+      expect(r.code).toBe(0);
+      const hub = prompter.rec.questions.get('model.editor.hub')!;
+      expect(hub.choices!.map((c) => c.value)).toEqual(['mlx-community/Qwen2.5-Coder-1.5B-Instruct-4bit']);
+      expect(prompter.rec.notes.some((n) => n.kind === 'warn' && /Hub/.test(n.text))).toBe(false);
+      expect((await readPlan({ HOME: join(root, 'demo', 'home'), XDG_CONFIG_HOME: join(root, 'demo', 'home', '.config') }))!.roles.editor.model).toBe('mlx-community/Qwen2.5-Coder-1.5B-Instruct-4bit');
+      // Every request went to the stand-in on 127.0.0.1, and it is gone afterwards.
+      expect(asked.length).toBeGreaterThan(0);
+      expect(asked.every((u) => u.startsWith('http://127.0.0.1:'))).toBe(true);
+      expect(await isPortFree('127.0.0.1', Number(new URL(asked[0]!).port))).toBe(true);
+    } finally {
+      globalThis.fetch = realFetch;
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
