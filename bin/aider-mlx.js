@@ -10,6 +10,24 @@ if (major < 20 || (major === 20 && minor < 19)) {
   );
   process.exit(2);
 }
+// `npm start` (and any npm script) runs in the package folder; npm says where the user was in
+// INIT_CWD. Act there: the Aider files belong to the user's project, not to this package.
+const initCwd = process.env.INIT_CWD;
+if (initCwd) {
+  const fs = require('node:fs');
+  const path = require('node:path');
+  const real = (p) => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return undefined;
+    }
+  };
+  const root = real(path.join(__dirname, '..'));
+  const here = real(process.cwd());
+  const there = real(initCwd);
+  if (root && here === root && there && there !== root && fs.statSync(there).isDirectory()) process.chdir(there);
+}
 const arg = process.argv[2];
 if (process.argv.length === 3 && (arg === '--version' || arg === '-v')) {
   // Asked by scripts and shells on every start: answer it without loading the bundle.

@@ -27,7 +27,7 @@ export interface Page {
 const HELP_FLAG: Flag = { flag: '-h, --help', text: 'this help' };
 
 const SETUP_FLAGS: Flag[] = [
-  { flag: '--editor MODEL', text: 'HF repo id or local path of the model that writes the code (required with --yes)' },
+  { flag: '--editor MODEL', text: 'HF repo id or local path of the model that writes the code (without it, --yes takes the setup proposed for this machine and says what it chose and why)' },
   { flag: '--editor-port N', text: "port of the editor's mlx_lm.server (default 8080)" },
   { flag: '--architect MODEL', text: 'a second, planning model (architect mode)' },
   { flag: '--architect-port N', text: "port of the architect's mlx_lm.server (default 8081)" },
@@ -37,7 +37,7 @@ const SETUP_FLAGS: Flag[] = [
   { flag: '--proxy-port N', text: 'LiteLLM proxy port (default 4000)' },
   { flag: '--host H', text: 'host of the mlx servers (default 127.0.0.1)' },
   { flag: '--scope project|global|profile', text: 'where the Aider files go (default project: the git root)' },
-  { flag: '--context N', text: 'context window per model (default 32768)' },
+  { flag: '--context N', text: "context window per model (default: the model's curated context for this memory, else 32768, lowered to what the model and memory allow)" },
   { flag: '--timeout SECONDS', text: "bound on each check (default 600: a large model's first load)" },
   { flag: '--request-timeout SECONDS', text: 'timeout written into the Aider and LiteLLM configs (default 600)' },
   { flag: '--force', text: 'replace a model or API base you set yourself; write despite failed checks' },
@@ -85,7 +85,7 @@ export const PAGES = {
           { flag: '-y, --yes', text: 'with --fix: do not ask' },
           { flag: '--json', text: 'machine-readable report (keys redacted)' },
           { flag: '--plain', text: 'the whole report at once, not the walk (the default without a terminal)' },
-          { flag: '--verbose', text: 'show passing details and docs links' },
+          { flag: '-v, --verbose', text: 'show passing details and docs links' },
           HELP_FLAG,
         ],
       },

@@ -101,13 +101,20 @@ export async function runNonInteractive(o: { baseArgs: string[]; rest: string[];
     import('../lib/redact.js'),
   ]);
   const secrets = envSecrets(process.env);
-  const input = parseSetupFlags([...o.baseArgs, ...o.rest]);
-  if (!input.yes && !o.allowNoEditor && !input.editor) {
+  const args = [...o.baseArgs, ...o.rest];
+  const parsed = parseSetupFlags(args);
+  if (!parsed.yes && !o.allowNoEditor && !parsed.editor) {
     throw new UsageError(
       'There is no terminal to ask the setup questions in.',
-      'Pass the answers as flags (at least --editor MODEL, and --yes), or --answers FILE; `aider-mlx setup --help` lists them.',
+      'Pass --yes to take the setup proposed for this machine, or the answers as flags (--editor MODEL …), or --answers FILE; `aider-mlx setup --help` lists them.',
     );
   }
+  const { prepareYes } = await import('../setup/yes.js');
+  const cwd = o.cwd ?? process.cwd();
+  // No --editor: the proposal for this machine, said before anything runs (so a failure still shows it).
+  const prepared = await prepareYes(parsed, { env: process.env, cwd, given: new Set(args.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')[0]!)) });
+  const input = prepared.input;
+  if (prepared.chosen.length && !input.json) process.stdout.write(redact(`${prepared.chosen.join('\n')}\n\n`, secrets));
   const ctrl = new AbortController();
   const onSigint = () => ctrl.abort();
   process.once('SIGINT', onSigint);
@@ -117,10 +124,11 @@ export async function runNonInteractive(o: { baseArgs: string[]; rest: string[];
   try {
     const result = await runSetup(input, {
       env: process.env,
-      cwd: o.cwd ?? process.cwd(),
+      cwd,
       signal: ctrl.signal,
       progress: input.json ? undefined : (l) => process.stderr.write(`${redact(l, secrets)}\n`),
       maxContextOf: (m) => maxContextFromCache(m, process.env),
+      defaultContextOf: prepared.defaultContextOf,
     });
     if (input.json) {
       // Every value redacted: diffs, checks' observed text, notes (the user's own keys included).
@@ -129,6 +137,7 @@ export async function runNonInteractive(o: { baseArgs: string[]; rest: string[];
           redactDeep({
             ok: result.code === 0,
             exitCode: result.code,
+            ...(prepared.chosen.length ? { proposal: prepared.chosen } : {}),
             dryRun: result.dryRun,
             plan: result.plan,
             notes: result.notes,

@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
 import { run } from '../lib/exec.js';
 import { configPaths, homeDir, type Env } from '../lib/paths.js';
-import { PLAN_VERSION, type Plan, type Role } from '../config/plan.js';
+import { DEFAULT_CONTEXT, PLAN_VERSION, type Plan, type Role } from '../config/plan.js';
 import type { SetupInput } from './flags.js';
 
 export interface PlanCaps {
@@ -9,6 +9,8 @@ export interface PlanCaps {
   cwd: string;
   /** The model's `max_position_embeddings`, when its config.json can be read (HF cache or local path). */
   maxContextOf?: (model: string) => Promise<number | undefined>;
+  /** A model's default context when --context is not given (DEFAULT_CONTEXT without it). */
+  defaultContextOf?: (model: string) => Promise<number> | number;
 }
 
 /** Where Aider files go for a scope. `project` is the git root of the cwd (the cwd outside git). */
@@ -26,7 +28,7 @@ export async function buildPlan(input: SetupInput, caps: PlanCaps): Promise<{ pl
   }
   const notes: string[] = [];
   const role = async (model: string, port: number): Promise<Role> => {
-    let context = input.context;
+    let context = input.context ?? (await caps.defaultContextOf?.(model)) ?? DEFAULT_CONTEXT;
     const max = await caps.maxContextOf?.(model).catch(() => undefined);
     if (max && max < context) {
       notes.push(`${model}: context capped at ${max} tokens (its max_position_embeddings).`);

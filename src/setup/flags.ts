@@ -20,7 +20,8 @@ export interface SetupInput {
   host: string;
   mode: Mode;
   scope: Scope;
-  context: number;
+  /** Given with --context; otherwise each model gets its own default (src/setup/context-fit.ts). */
+  context?: number;
   timeoutSec: number;
   requestTimeoutSec: number;
   force: boolean;
@@ -89,7 +90,7 @@ export function parseSetupFlags(args: string[]): SetupInput {
     host,
     mode: mode as Mode,
     scope: scope as Scope,
-    context: int('context', s('context'), DEFAULT_CONTEXT, 512, 10_000_000, 'a number of tokens from 512 up'),
+    ...(s('context') !== undefined ? { context: int('context', s('context'), DEFAULT_CONTEXT, 512, 10_000_000, 'a number of tokens from 512 up') } : {}),
     timeoutSec: int('timeout', s('timeout'), DEFAULT_PROBE_TIMEOUT, 1, 86_400, 'a number of seconds'),
     requestTimeoutSec: int('request-timeout', s('request-timeout'), DEFAULT_REQUEST_TIMEOUT, 1, 86_400, 'a number of seconds'),
     force: Boolean(values.force),

@@ -21,6 +21,7 @@ export interface SetupCaps {
   maxContextOf?: (model: string) => Promise<number | undefined>;
   /** See VerifyCaps.servedModel. */
   servedModel?: VerifyCaps['servedModel'];
+  defaultContextOf?: (model: string) => Promise<number> | number;
 }
 
 export interface SetupResult {

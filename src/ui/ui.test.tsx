@@ -80,6 +80,19 @@ describe('text screen', () => {
     expect(await a2).toBe('12');
   });
 
+  it("the step's live lines follow what is typed (the fit under the context field)", async () => {
+    const f = renderFace();
+    const live = (v: string) => [`At ${v || '32768'} tokens: ${Number(v || 32768) > 100000 ? 'too big' : 'fits'}`];
+    const a = f.prompter.text({ id: 'c', message: 'Context', default: '32768', help: live(''), live });
+    await f.waitForText('At 32768 tokens: fits');
+    await f.type('200000');
+    await f.waitForText('At 200000 tokens: too big');
+    await f.press(KEY.backspace);
+    await f.waitForText('At 20000 tokens: fits');
+    await f.press(KEY.enter);
+    expect(await a).toBe('20000');
+  });
+
   it('the field edits like a line editor', () => {
     let s = { value: '', cursor: 0 };
     s = fieldReducer(s, { type: 'insert', text: 'mlx/ab' });

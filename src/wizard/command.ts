@@ -56,14 +56,41 @@ export interface WizardCommandOptions {
   deps?: Partial<WizardDeps>;
 }
 
+/** What the demo's stand-in Hub holds: mlx-community names people search for (tiny, fake weights). */
+export const DEMO_HUB_REPOS = [
+  'mlx-community/Qwen2.5-Coder-1.5B-Instruct-4bit',
+  'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit',
+  'mlx-community/Qwen2.5-Coder-14B-Instruct-4bit',
+  'mlx-community/Qwen2.5-Coder-32B-Instruct-4bit',
+  'mlx-community/Qwen3-Coder-30B-A3B-Instruct-4bit',
+  'mlx-community/Devstral-Small-2505-4bit',
+  'mlx-community/Qwen3-8B-4bit',
+  'mlx-community/QwQ-32B-4bit',
+];
+
+/** The demo's Hub: a stand-in on 127.0.0.1 answers the search, so `--demo` needs no network. */
+async function demoHub(): Promise<{ searchHub: WizardDeps['searchHub']; close(): Promise<void> }> {
+  const [{ startStandInHub, fakeMlxRepo }, { searchHub }] = await Promise.all([import('../hub/stand-in-hub.js'), import('../hub/search.js')]);
+  const hub = await startStandInHub({ repos: DEMO_HUB_REPOS.map((id, i) => fakeMlxRepo(id, { shards: 1, downloads: 10_000 - i * 100 })) });
+  return {
+    searchHub: (opts) => {
+      // Nothing of the user's Hub setup applies (their token never leaves for the stand-in either).
+      const { HF_TOKEN: _t, HUGGING_FACE_HUB_TOKEN: _h, HF_HUB_OFFLINE: _o, ...env } = opts.env ?? {};
+      return searchHub({ ...opts, env: { ...env, HF_ENDPOINT: hub.url } });
+    },
+    close: () => hub.close(),
+  };
+}
+
 export async function runWizardCommand(o: WizardCommandOptions): Promise<{ code: ExitCode; demoRoot?: string }> {
   const input = parseSetupFlags(o.args);
   const hostEnv = o.env ?? process.env;
   const demo = o.demo ? await demoFolders(o.demoDir) : undefined;
+  const hub = demo ? await demoHub() : undefined;
   const env: Env = demo ? { ...hostEnv, HOME: demo.home, XDG_CONFIG_HOME: join(demo.home, '.config') } : hostEnv;
   const ctx = createContext({
     prompter: o.prompter,
-    deps: { ...defaultDeps(), ...o.deps },
+    deps: { ...defaultDeps(), ...(hub ? { searchHub: hub.searchHub } : {}), ...o.deps },
     env,
     hostEnv,
     cwd: demo?.project ?? o.cwd ?? process.cwd(),
@@ -89,7 +116,7 @@ export async function runWizardCommand(o: WizardCommandOptions): Promise<{ code:
       ctx.answers.ports[key] = port;
       taken.push(port);
     }
-    o.prompter.note('info', `Demo: stand-in servers instead of mlx_lm.server; files go to ${demo.root} (your own files are not touched).`);
+    o.prompter.note('info', `Demo: stand-in servers instead of mlx_lm.server, and a built-in stand-in Hub for the search (no network); files go to ${demo.root} (your own files are not touched).`);
   }
   try {
     const r = await runWizard(ctx);
@@ -98,5 +125,7 @@ export async function runWizardCommand(o: WizardCommandOptions): Promise<{ code:
     // A cancelled demo leaves nothing behind either.
     if (demo && (e instanceof CancelledError || o.signal.aborted)) await demo.cleanup();
     throw e;
+  } finally {
+    await hub?.close();
   }
 }

@@ -101,6 +101,8 @@ export interface WizardContext {
   asked: number;
   /** Reconfigure: the user chose to change nothing. */
   noChange?: boolean;
+  /** The proposed setup was taken as it is: the single questions are not asked. */
+  accepted?: boolean;
 }
 
 export function createContext(

@@ -3,14 +3,16 @@ import { DEFAULT_CONTEXT, DEFAULT_HOST, DEFAULT_PORTS, type Plan, type RoleName 
 import { DEFAULT_PROBE_TIMEOUT, type SetupInput } from '../setup/flags.js';
 import { buildPlan } from '../setup/build-plan.js';
 import { maxContextFromCache } from '../setup/model-config.js';
+import { recommendedContext } from '../setup/context-fit.js';
 import { activeRoles, pickFor, type WizardContext } from './context.js';
 
 export function hostOf(ctx: Pick<WizardContext, 'fixed' | 'answers'>): string {
   return ctx.fixed.host ?? ctx.answers.host ?? DEFAULT_HOST;
 }
 
-export function contextFor(ctx: Pick<WizardContext, 'fixed' | 'answers'>, role: RoleName): number {
-  return ctx.fixed.context[role] ?? ctx.answers.context[role] ?? pickFor(ctx, role)?.context ?? DEFAULT_CONTEXT;
+export function contextFor(ctx: Pick<WizardContext, 'fixed' | 'answers' | 'survey'>, role: RoleName): number {
+  const pick = pickFor(ctx, role);
+  return ctx.fixed.context[role] ?? ctx.answers.context[role] ?? (pick ? recommendedContext(pick.model, ctx.survey?.catalogue) : DEFAULT_CONTEXT);
 }
 
 export function portFor(ctx: Pick<WizardContext, 'fixed' | 'answers'>, key: RoleName | 'proxy'): number {

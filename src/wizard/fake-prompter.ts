@@ -29,7 +29,14 @@ export interface Recorded {
 
 export function scriptedPrompter(
   script: Array<[id: string | RegExp, answer: Scripted]>,
-  opts: { onCancel?: () => void; signal?: AbortSignal; /** The face it plays (steps that only run on a terminal check it). */ face?: Prompter['face'] } = {},
+  opts: {
+    onCancel?: () => void;
+    signal?: AbortSignal;
+    /** The face it plays (steps that only run on a terminal check it). */
+    face?: Prompter['face'];
+    /** Answers for questions the script does not name, by id, instead of their defaults. */
+    unnamed?: Record<string, string>;
+  } = {},
 ): Prompter & { rec: Recorded; remaining: () => string[] } {
   const queue = [...script];
   const rec: Recorded = { asked: [], notes: [], steps: [], counters: [], shown: [], tasks: [], progress: [], statuses: [], questions: new Map() };
@@ -67,7 +74,7 @@ export function scriptedPrompter(
       rec.shown.push(`step:${s.title}`);
     },
     async select<T extends string>(q: SelectQuestion<T>): Promise<T> {
-      const a = take(q);
+      const a = take(q) ?? opts.unnamed?.[q.id];
       const v = (a === undefined ? fallback(q, q.default ?? q.choices.find((c) => !c.disabled)?.value) : String(a)) as T;
       rec.asked.push({ id: q.id, answer: v });
       return v;

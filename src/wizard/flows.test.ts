@@ -182,10 +182,12 @@ describe('cached models', () => {
     expect(q.choices.slice(0, 2).map((c) => c.value).sort()).toEqual([`cached:${recommended}`, 'cached:mlx-community/Other-Model-3B-4bit'].sort());
     expect(q.choices.find((c) => c.value === `cached:${recommended}`)!.hint).toMatch(/^cached · recommended · /);
     expect(q.default).toBe(`cached:${recommended}`);
-    const ctxQ = t.prompter.rec.questions.get('context.editor') as unknown as { default: string; help: string[]; validate: (v: string) => string | undefined };
+    const ctxQ = t.prompter.rec.questions.get('context.editor') as unknown as { default: string; help: string[]; live: (v: string) => string[] };
     expect(Number(ctxQ.default)).toBeLessThanOrEqual(8192);
     expect(ctxQ.help.join(' ')).toMatch(/supports up to 8192 tokens/);
-    expect(ctxQ.validate('16384')).toMatch(/at most 8192/);
+    // The line under the field follows what is typed: over the model's maximum, it says so with the numbers.
+    expect(ctxQ.live('16384').join(' ')).toMatch(/16384 tokens is more than .* supports \(at most 8192/);
+    expect(ctxQ.live('4096').join(' ')).toMatch(/At 4096 tokens the whole set: .* → fits/);
     expect((await readPlan(t.env))!.roles.editor).toMatchObject({ model: recommended, context: 4096 });
   });
 });

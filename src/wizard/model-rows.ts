@@ -1,58 +1,23 @@
 /** The rows of the model picker: cached first, then curated picks, running servers, Hub results. */
-import { DEFAULT_CONTEXT, type RoleName } from '../config/plan.js';
-import type { CatalogueEntry, CuratedEntry } from '../hub/catalogue.js';
+import type { RoleName } from '../config/plan.js';
+import { recommendedContext } from '../setup/context-fit.js';
+import type { CuratedEntry } from '../hub/catalogue.js';
 import type { CuratedRole } from '../hub/curated.js';
-import { estimateModelMemory, FIT_WORDS, fitRoles, formatGB, type Budget, type EstimateInput, type SetFit } from '../hub/fit.js';
+import { estimateModelMemory, FIT_WORDS, fitRoles, formatGB, type Budget, type EstimateInput, type FitLabel, type SetFit } from '../hub/fit.js';
 import { parseRepoName } from '../hub/model-facts.js';
 import type { HubModel } from '../hub/search.js';
+import { estimateInput, sizingFromHub, sizingFromName, sizingIn, sizingOf, type Sizing } from '../hub/sizing.js';
 import { activeRoles, pickFor, type ModelPick, type WizardContext } from './context.js';
 import { contextFor } from './draft.js';
 import type { Choice } from './prompter.js';
 import type { Survey } from './survey.js';
 
-/** What the fit arithmetic needs about one model at any context. */
-export interface Sizing {
-  repoId: string;
-  weightsBytes?: number;
-  paramsB?: number;
-  quantBits?: number;
-  kvBytesPerToken?: number;
-}
-
-export function sizingOf(e: CatalogueEntry): Sizing {
-  return {
-    repoId: e.repoId,
-    ...(e.estimate.weightsBytes ? { weightsBytes: e.estimate.weightsBytes } : {}),
-    ...(e.paramsB ? { paramsB: e.paramsB } : {}),
-    ...(e.estimate.kvBytes ? { kvBytesPerToken: e.estimate.kvBytes / e.estimate.context } : {}),
-  };
-}
-
-export function sizingFromHub(m: HubModel): Sizing {
-  return { repoId: m.repoId, weightsBytes: m.weightsBytes, paramsB: m.paramsB, quantBits: m.quantBits };
-}
-
-export function sizingFromName(model: string): Sizing {
-  const n = parseRepoName(model);
-  return { repoId: model, paramsB: n.paramsB, quantBits: n.quantBits };
-}
-
-export function estimateInput(s: Sizing, context: number): EstimateInput {
-  return {
-    repoId: s.repoId,
-    context,
-    ...(s.weightsBytes ? { weightsBytes: s.weightsBytes } : {}),
-    ...(s.paramsB ? { paramsB: s.paramsB } : {}),
-    ...(s.quantBits ? { quantBits: s.quantBits } : {}),
-    ...(s.kvBytesPerToken ? { kvBytesPerTokenHint: s.kvBytesPerToken } : {}),
-  };
-}
+export type { Sizing };
+export { sizingOf, sizingFromHub, sizingFromName, estimateInput };
 
 /** The best sizing we know for a model: catalogue (cache or curated hints), else its name. */
 export function sizingFor(survey: Survey | undefined, model: string): Sizing {
-  const c = survey?.catalogue;
-  const e = c?.cached.find((x) => x.repoId === model) ?? c?.curated.picks.find((x) => x.repoId === model) ?? c?.hub.find((x) => x.repoId === model);
-  return e ? sizingOf(e) : sizingFromName(model);
+  return sizingIn(survey?.catalogue, model);
 }
 
 /** The fit of the whole set when `role` runs `candidate` at `context` and the other roles keep theirs. */
@@ -100,7 +65,7 @@ export function modelRows(ctx: WizardContext, role: RoleName): ModelRow[] {
   const curated = s?.catalogue.curated.picks ?? [];
   const want = curatedRoleFor(ctx, role);
   const row = (key: string, model: string, pick: ModelPick, sizing: Sizing, tag: string, description?: string) => {
-    const context = ctx.fixed.context[role] ?? pick.context ?? ctx.answers.context[role] ?? DEFAULT_CONTEXT;
+    const context = ctx.fixed.context[role] ?? recommendedContext(model, s?.catalogue);
     const fit = setFitWith(ctx, role, sizing, context);
     rows.push({
       value: key,

@@ -35,6 +35,8 @@ export interface TextQuestion extends QuestionBase {
   placeholder?: string;
   /** An error message, or undefined when the value is fine. */
   validate?: (value: string) => string | undefined;
+  /** Lines that replace `help` while the user types (e.g. the memory fit of the number typed so far). */
+  live?: (typed: string) => string[];
 }
 
 export interface ConfirmQuestion extends QuestionBase {

@@ -101,7 +101,7 @@ describe('the step counter', () => {
     const totals = rec.counters.map((c) => c.counter.split('/')[1]).filter((x): x is string => x !== undefined);
     expect(new Set(totals).size, JSON.stringify(rec.counters)).toBe(1);
     const firstTotal = rec.counters.findIndex((c) => c.counter.includes('/'));
-    expect(rec.counters.slice(firstTotal).every((c) => c.counter.includes('/'))).toBe(true);
+    expect(rec.counters.slice(firstTotal).every((c) => c.counter.includes("/")), JSON.stringify(rec.counters)).toBe(true);
     const nums = rec.counters.map((c) => Number(c.counter.split('/')[0]));
     expect(nums).toEqual([...nums].sort((a, b) => a - b));
     expect(Math.max(...nums)).toBe(Number(totals[0]));
@@ -117,7 +117,8 @@ describe('the step counter', () => {
     const rec = t.prompter.rec;
     expect(rec.counters.find((c) => c.title === 'Architect model')?.counter).toBe(rec.counters.find((c) => c.title === 'Editor model')?.counter);
     expectStable(rec);
-    expect(rec.counters[0]!.counter).toMatch(/^1\/\d+$/); // known from the start
+    // Known once the proposal is taken or adjusted (the look-around comes before it).
+    expect(rec.counters.find((c) => c.title === 'Roles')?.counter).toMatch(/^\d+\/\d+$/);
   });
 
   it('reconfigure switching to direct mode: no total before the choice, one after it, no empty step', async () => {

@@ -27,7 +27,7 @@ describe('runWizard with a fake prompter', () => {
     const r = await runWizard(t.ctx);
     expect(r.code).toBe(0);
     const asked = t.prompter.rec.asked.map((a) => a.id);
-    expect(asked).toEqual(['roles', 'model.editor', 'context.editor', 'mode', 'ports', 'server.editor', 'scope', 'review']);
+    expect(asked).toEqual(['proposal', 'roles', 'model.editor', 'context.editor', 'mode', 'ports', 'server.editor', 'scope', 'review']);
     const plan = await readPlan(t.env);
     expect(plan?.mode).toBe('direct');
     const single = await curatedSingle();

@@ -80,7 +80,9 @@ function stepNumbers(steps: Step[], ctx: WizardContext) {
     info(i: number): StepInfo {
       const step = steps[i]!;
       const g = groups();
-      const known = steps.every((s, j) => !s.decides || done.has(j) || s.skip?.(ctx));
+      // A deciding step still ahead is open even when it would be skipped now: what it skips on
+      // (the look-around's survey) may not be known yet.
+      const known = steps.every((s, j) => !s.decides || done.has(j) || (j < i && s.skip?.(ctx)));
       if (known && frozen === undefined) frozen = g.length;
       return { index: g.indexOf(step.counter ?? step.id) + 1, ...(known && frozen ? { total: frozen } : {}), title: step.title };
     },

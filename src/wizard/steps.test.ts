@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { recommendedContext } from '../setup/context-fit.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../errors.js';
 import { readPlan } from '../config/plan-file.js';
@@ -55,6 +56,9 @@ describe('first-time path against two running servers', () => {
     const flags = ['--yes', '--editor', EDITOR, '--editor-port', String(t.ports.editor), '--architect', ARCHITECT, '--architect-port', String(t.ports.architect), '--mode', 'direct', '--scope', 'project'];
     // (the test context pre-answers the unused ports too)
     flags.push('--weak-port', String(t.ports.weak), '--proxy-port', String(t.ports.proxy));
+    // Both models are curated picks for this memory: the context the wizard used is their recommended one.
+    expect(inputFromAnswers(t.ctx).context).toBe(recommendedContext(EDITOR, t.ctx.survey!.catalogue));
+    flags.push('--context', String(inputFromAnswers(t.ctx).context));
     expect({ ...inputFromAnswers(t.ctx), timeoutSec: 600 }).toEqual(parseSetupFlags(flags));
     await rm(t.home, { recursive: true });
     for (const f of ['.aider.conf.yml', '.aider.model.settings.yml', '.aider.model.metadata.json']) await rm(join(t.project, f));
@@ -184,7 +188,7 @@ describe('non-interactive face', () => {
     t = await makeTestCtx([]);
     const ctx = createContext({
       ...t.ctx,
-      prompter: new NonInteractivePrompter({ yes: true, answers: { scope: 'profile', 'context.editor': 4096 } }),
+      prompter: new NonInteractivePrompter({ yes: true, answers: { proposal: 'adjust', scope: 'profile', 'context.editor': 4096 } }),
     });
     ctx.answers.ports = t.ctx.answers.ports;
     const r = await runWizard(ctx);

@@ -5,17 +5,18 @@
 import { readFile } from 'node:fs/promises';
 import { arch, cpus, platform } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { run, which } from '../lib/exec.js';
 import { homeDir, type Env } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
 import { DEFAULT_PORTS, type Plan } from '../config/plan.js';
-import { AIDER_FILES } from '../config/render.js';
 import { findLitellm, type LitellmInstall } from '../servers/litellm.js';
 import { identifyServer, type ServerKind as Answerer } from '../servers/probe.js';
 import type { Catalogue } from '../hub/catalogue.js';
 import { formatGB, GPU_BUDGET_MEANS } from '../hub/fit.js';
 import { aiderDirFor } from '../setup/build-plan.js';
+import { readAiderConf, type AiderConfFacts } from '../setup/proposal.js';
+
+export type { AiderConfFacts };
 import type { WizardContext } from './context.js';
 
 export interface ToolInfo {
@@ -30,13 +31,6 @@ export interface Listener {
   /** What GET /v1/models listed (mlx_lm.server: its model and the cached ones). */
   models?: string[];
   looksLike?: string;
-}
-
-export interface AiderConfFacts {
-  path: string;
-  /** The keys that decide where Aider sends requests, when set. */
-  model?: string;
-  apiBase?: string;
 }
 
 export interface Survey {
@@ -74,20 +68,6 @@ async function mlxVersion(bin: string, env: Env): Promise<string | undefined> {
 async function aiderVersion(bin: string, env: Env): Promise<string | undefined> {
   const r = await run(bin, ['--version'], { env, timeoutMs: 20_000 }).catch(() => undefined);
   return r ? /(\d+\.\d+\.\d+\S*)/.exec(r.stdout + r.stderr)?.[1] : undefined;
-}
-
-async function readAiderConf(dir: string): Promise<AiderConfFacts | undefined> {
-  const path = join(dir, AIDER_FILES.conf);
-  const text = await readFile(path, 'utf8').catch(() => undefined);
-  if (text === undefined) return undefined;
-  let doc: Record<string, unknown> = {};
-  try {
-    doc = (parse(text) ?? {}) as Record<string, unknown>;
-  } catch {
-    /* a broken file is reported by the merge, with line and column */
-  }
-  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  return { path, model: str(doc.model), apiBase: str(doc['openai-api-base']) };
 }
 
 /** Ports worth a look: the defaults, the previous plan's, the flags'. */

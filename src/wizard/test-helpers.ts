@@ -109,7 +109,19 @@ type Ports = { editor: number; architect: number; weak: number; proxy: number };
 
 export async function makeTestCtx(
   scriptOrFn: Array<[string | RegExp, Scripted]> | ((ports: Ports) => Array<[string | RegExp, Scripted]>),
-  o: { fixed?: Partial<Answers>; answers?: Partial<Answers>; deps?: Partial<WizardDeps>; faults?: FakeMlxFaults; failLog?: string[]; env?: Env; timeoutSec?: number; face?: Prompter['face'] } = {},
+  o: {
+    fixed?: Partial<Answers>;
+    answers?: Partial<Answers>;
+    deps?: Partial<WizardDeps>;
+    faults?: FakeMlxFaults;
+    failLog?: string[];
+    env?: Env;
+    timeoutSec?: number;
+    face?: Prompter['face'];
+    /** Take the proposed setup when the script does not answer it (default: "Adjust…", so a script drives the single steps). */
+    acceptProposal?: boolean;
+    memory?: MachineMemory;
+  } = {},
 ): Promise<TestCtx> {
   const root = await mkdtemp(join(tmpdir(), 'aider-mlx-wizard-'));
   const home = join(root, 'home');
@@ -127,11 +139,11 @@ export async function makeTestCtx(
   const ctrl = new AbortController();
   const [editor, architect, weak, proxy] = (await freePorts(4)) as [number, number, number, number];
   const script = typeof scriptOrFn === 'function' ? scriptOrFn({ editor, architect, weak, proxy }) : scriptOrFn;
-  const prompter = scriptedPrompter(script, { onCancel: () => ctrl.abort(), signal: ctrl.signal, ...(o.face ? { face: o.face } : {}) });
+  const prompter = scriptedPrompter(script, { onCancel: () => ctrl.abort(), signal: ctrl.signal, ...(o.face ? { face: o.face } : {}), ...(o.acceptProposal ? {} : { unnamed: { proposal: 'adjust' } }) });
   const { launch, launched } = inProcessLaunch({ faults: o.faults, failLog: o.failLog });
   const deps: WizardDeps = {
     ...defaultDeps(),
-    catalogue: (opts) => buildCatalogue({ ...opts, memory: MEM32 }),
+    catalogue: (opts) => buildCatalogue({ ...opts, memory: o.memory ?? MEM32 }),
     launch,
     ...o.deps,
   };

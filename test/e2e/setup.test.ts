@@ -232,7 +232,7 @@ describe('setup --yes: bad input gets one clear line and writes nothing', () => 
     ['port abc', ['--editor', EDITOR, '--proxy-port', 'abc'], /--proxy-port must be .*got "abc"/],
     ['repo id with a space', ['--editor', 'mlx-community/Qwen Coder'], /cannot contain spaces/],
     ['repo id with ..', ['--editor', 'mlx-community/../etc'], /cannot contain "\.\."/],
-    ['missing --editor', [], /--editor is required with --yes/],
+    // No --editor: the proposal for this machine is taken (test/e2e/proposal.test.ts).
     ['unknown flag', ['--editor', EDITOR, '--bogus'], /bogus/],
     ['bad mode', ['--editor', EDITOR, '--mode', 'sideways'], /--mode must be proxy or direct/],
   ];

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
+import { qwen7bConfig } from '../../src/hub/stand-in-hub.js';
 
 export function tempCacheDir(prefix = 'hf-cache-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -21,17 +22,7 @@ export interface FixtureOptions {
   noSnapshot?: boolean;
 }
 
-export const qwen7bConfig = {
-  model_type: 'qwen2',
-  hidden_size: 3584,
-  num_attention_heads: 28,
-  num_key_value_heads: 4,
-  num_hidden_layers: 28,
-  intermediate_size: 18944,
-  vocab_size: 152064,
-  max_position_embeddings: 32768,
-  quantization: { group_size: 64, bits: 4 },
-};
+export { qwen7bConfig };
 
 /** A complete MLX model's files (tiny weights). */
 export function mlxFiles(opts: { shards?: number; config?: object; chatTemplate?: boolean } = {}): Record<string, string | Buffer> {

@@ -6,7 +6,7 @@
 import { normalizeApiBase } from '../../servers/probe.js';
 import { UPSTREAM_DEFAULT_MODEL } from '../../config/names.js';
 import { isLocalPath } from '../../config/plan.js';
-import { tildify, type Env } from '../../lib/paths.js';
+import { configPaths, tildify, type Env } from '../../lib/paths.js';
 import type { DiskState, LitellmEntry, Sourced } from '../files.js';
 import { providerOf, type Expectations } from '../expect.js';
 import type { DoctorCheck } from '../types.js';
@@ -425,6 +425,8 @@ function overrideChecks(state: DiskState, exp: Expectations | undefined, env: En
   const overrides: string[] = [];
   for (const [k, v] of Object.entries(state.aider.conf)) {
     if (!v.source.startsWith('env ') && !v.source.startsWith('AIDER_')) continue;
+    // The key file aider-mlx writes for the project (env-file) sets its own key on purpose.
+    if (v.source.includes(configPaths(env).aiderEnv)) continue;
     const fileValue = state.aider.confFiles.map((f) => f.data?.[k]).filter((x) => x !== undefined).pop();
     overrides.push(`${v.source.replace(/^env /, '')}=${String(v.value)}${fileValue !== undefined && String(fileValue) !== String(v.value) ? ` (the files say ${k}: ${String(fileValue)})` : ''}`);
   }

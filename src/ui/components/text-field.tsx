@@ -95,13 +95,15 @@ export function fieldKeys(raw: string): FieldKey[] {
 }
 
 export function TextField({
-  placeholder, theme, isActive, onSubmit,
+  placeholder, theme, isActive, onSubmit, onChange,
 }: {
   placeholder?: string;
   theme: Theme;
   isActive: boolean;
   /** Return false to keep the field open (a rejected value); the keys after it still apply. */
   onSubmit: (value: string) => boolean | void;
+  /** Called with the value after every edit (live validation, the fit of the number typed). */
+  onChange?: (value: string) => void;
 }) {
   const { internal_eventEmitter: events, setRawMode } = useStdin();
   const [s, setS] = useState<FieldState>({ value: '', cursor: 0 });
@@ -109,6 +111,8 @@ export function TextField({
   const submitted = useRef(false);
   const submit = useRef(onSubmit);
   submit.current = onSubmit;
+  const change = useRef(onChange);
+  change.current = onChange;
   useEffect(() => {
     if (!isActive) return;
     setRawMode(true);
@@ -124,6 +128,7 @@ export function TextField({
         else latest.current = fieldReducer(latest.current, k);
       }
       setS(latest.current);
+      change.current?.(latest.current.value);
     };
     events.on('input', onInput);
     return () => {

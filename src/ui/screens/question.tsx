@@ -35,17 +35,20 @@ export function SelectScreen({ s, theme, rows, columns }: { s: Extract<Screen, {
 
 export function TextScreen({ s, theme }: { s: Extract<Screen, { kind: 'text' }>; theme: Theme }) {
   const [error, setError] = useState<string | undefined>();
+  // The step's own lines for what is typed so far (e.g. the memory fit of a context window).
+  const [live, setLive] = useState<string[] | undefined>(undefined);
   const placeholder = s.q.default !== undefined ? `${s.q.default}  (Enter keeps it)` : s.q.placeholder;
   return (
     <Box flexDirection="column">
       <Message theme={theme} text={s.q.message} />
-      <HelpLines theme={theme} lines={s.q.help} />
+      <HelpLines theme={theme} lines={live ?? s.q.help} />
       <Box>
         <Text color={theme.accent}>{'❯ '}</Text>
         <TextField
           placeholder={placeholder}
           theme={theme}
           isActive
+          {...(s.q.live ? { onChange: (v: string) => setLive(s.q.live!(v)) } : {})}
           onSubmit={(raw) => {
             const r = resolveText(s.q, raw);
             if ('error' in r) {

@@ -1,5 +1,6 @@
 import type { Step } from '../step.js';
 import { lookAround } from './look-around.js';
+import { propose } from './propose.js';
 import { roles } from './roles.js';
 import { modelStep } from './model.js';
 import { ports } from './ports.js';
@@ -18,12 +19,12 @@ const COUNTERS: Record<string, string> = { ports: 'mode', [proxy.id]: 'servers',
 
 /** The flow, in order. Each step reads and writes only the context. */
 export function wizardSteps(): Step[] {
-  const steps = [lookAround, roles, modelStep('editor'), modelStep('architect'), modelStep('weak'), mode, ports, servers, proxy, scope, review, write, aiderCheck, diagnose, finish];
+  const steps = [lookAround, propose, roles, modelStep('editor'), modelStep('architect'), modelStep('weak'), mode, ports, servers, proxy, scope, review, write, aiderCheck, diagnose, finish];
   return steps.map((s) => ({ ...s, counter: s.id.startsWith('model') ? 'models' : (COUNTERS[s.id] ?? s.id) }));
 }
 
 /** Reconfigure: look around, choose the one change, then the same steps with the rest fixed. */
 export function reconfigureSteps(): Step[] {
-  const [look, ...rest] = wizardSteps();
+  const [look, , ...rest] = wizardSteps();
   return [look!, { ...chooseChange, decides: true }, ...rest.map((s) => ({ ...s, skip: (ctx: Parameters<NonNullable<Step['skip']>>[0]) => Boolean(ctx.noChange) || Boolean(s.skip?.(ctx)) }))];
 }

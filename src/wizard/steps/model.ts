@@ -1,4 +1,5 @@
 import { DEFAULT_CONTEXT, type RoleName } from '../../config/plan.js';
+import { checkContext, defaultContext, MIN_CONTEXT, recommendedContext, type FitAt } from '../../setup/context-fit.js';
 import { describeZodError, hostProblem, modelRefSchema } from '../../config/plan-schema.js';
 import { identifyServer } from '../../servers/probe.js';
 import { maxContextFromCache } from '../../setup/model-config.js';
@@ -84,8 +85,8 @@ async function searchHubModel(ctx: WizardContext, role: RoleName): Promise<Model
     ctx.prompter.note('warn', `No mlx-community model matches "${query}".`);
     return undefined;
   }
-  const context = ctx.fixed.context[role] ?? ctx.answers.context[role] ?? DEFAULT_CONTEXT;
   const choices: Choice[] = found.models.map((m) => {
+    const context = ctx.fixed.context[role] ?? recommendedContext(m.repoId, ctx.survey?.catalogue);
     const sizing = sizingFromHub(m);
     const fit = setFitWith(ctx, role, sizing, context);
     return {
@@ -131,37 +132,69 @@ async function pickModel(ctx: WizardContext, role: RoleName): Promise<ModelPick>
   }
 }
 
+/** The fit line under the context field, for the value typed so far (or the default). */
+export function contextLines(ctx: WizardContext, role: RoleName, typed: string, o: { max?: number; fitAt: FitAt; dflt: number }): string[] {
+  const pick = pickFor(ctx, role)!;
+  const raw = typed.trim() === '' ? String(o.dflt) : typed.trim();
+  const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  const max = o.max ? [`${pick.model} supports up to ${o.max} tokens.`] : [];
+  if (!Number.isSafeInteger(n) || n < MIN_CONTEXT) return [`A whole number of tokens, ${MIN_CONTEXT} or more.`, ...max];
+  const fit = o.fitAt(n);
+  const problem = checkContext(pick.model, n, { ...(o.max !== undefined ? { max: o.max } : {}), fitAt: o.fitAt });
+  return [
+    ...(fit ? [`At ${n} tokens the whole set: ${fit.arithmetic}`] : []),
+    ...(problem ? [`✗ ${problem.message}${problem.largest !== undefined && problem.why === 'model' ? ` The largest that fits is ${problem.largest} tokens.` : ''}`] : max),
+  ];
+}
+
 async function askContext(ctx: WizardContext, role: RoleName): Promise<number> {
   const pick = pickFor(ctx, role)!;
   const max = await maxContextFromCache(pick.model, ctx.hostEnv).catch(() => undefined);
-  const wanted = ctx.answers.context[role] ?? pick.context ?? DEFAULT_CONTEXT;
-  const dflt = max ? Math.min(wanted, max) : wanted;
   const sizing = sizingFor(ctx.survey, pick.model);
-  const fit = setFitWith(ctx, role, sizing, dflt);
-  const raw = await ctx.prompter.text({
-    id: `context.${role}`,
-    flag: '--context N',
-    message: `Context window for the ${role} (tokens)`,
-    help: [
-      ...(fit ? [`At ${dflt} tokens the whole set: ${fit.arithmetic}`] : []),
-      ...(max ? [`${pick.model} supports up to ${max} tokens.`] : []),
-    ],
-    default: String(dflt),
-    validate: (v) => {
-      const n = /^\d+$/.test(v) ? Number(v) : NaN;
-      if (!Number.isSafeInteger(n) || n < 512) return 'a whole number of tokens, 512 or more';
-      if (max && n > max) return `${pick.model} supports at most ${max} tokens`;
-      return undefined;
-    },
-  });
-  return Number(raw);
+  const fitAt: FitAt = (n) => setFitWith(ctx, role, sizing, n);
+  const dflt = ctx.answers.context[role] ?? defaultContext(pick.model, { ...(ctx.survey ? { catalogue: ctx.survey.catalogue } : {}), ...(max ? { max } : {}), fitAt }).context;
+  let typedDefault = String(dflt);
+  for (;;) {
+    const raw = await ctx.prompter.text({
+      id: `context.${role}`,
+      flag: '--context N',
+      message: `Context window for the ${role} (tokens)`,
+      help: contextLines(ctx, role, '', { ...(max ? { max } : {}), fitAt, dflt: Number(typedDefault) }),
+      live: (v) => contextLines(ctx, role, v, { ...(max ? { max } : {}), fitAt, dflt: Number(typedDefault) }),
+      default: typedDefault,
+      validate: (v) => {
+        const n = /^\d+$/.test(v) ? Number(v) : NaN;
+        if (!Number.isSafeInteger(n) || n < MIN_CONTEXT) return `a whole number of tokens, ${MIN_CONTEXT} or more`;
+        return undefined;
+      },
+    });
+    const n = Number(raw);
+    const problem = checkContext(pick.model, n, { ...(max ? { max } : {}), fitAt });
+    if (!problem) return n;
+    ctx.prompter.note('error', problem.message);
+    const largest = problem.largest;
+    const v = await ctx.prompter.select<'largest' | 'anyway' | 'change'>({
+      id: `context.${role}.over`,
+      flag: '--context N',
+      message: largest !== undefined ? `${n} tokens does not fit. Use ${largest} instead?` : `${n} tokens does not fit.`,
+      choices: [
+        ...(largest !== undefined ? [{ value: 'largest' as const, label: `Use ${largest} tokens`, hint: problem.why === 'model' ? 'the most this model supports' : 'the largest that fits in memory' }] : []),
+        { value: 'change', label: 'Type another number' },
+        { value: 'anyway', label: `Use ${n} anyway`, hint: problem.why === 'model' ? 'beyond what the model was trained for' : 'may run out of memory' },
+      ],
+      default: largest !== undefined ? 'largest' : 'change',
+    });
+    if (v === 'largest' && largest !== undefined) return largest;
+    if (v === 'anyway') return n;
+    typedDefault = String(largest ?? dflt);
+  }
 }
 
 export function modelStep(role: RoleName): Step {
   return {
     id: `model.${role}`,
     title: ROLE_WORDS[role].title,
-    skip: (ctx) => !activeRoles(ctx).includes(role) || (ctx.fixed.models[role] !== undefined && ctx.fixed.context[role] !== undefined),
+    skip: (ctx) => Boolean(ctx.accepted) || !activeRoles(ctx).includes(role) || (ctx.fixed.models[role] !== undefined && ctx.fixed.context[role] !== undefined),
     async run(ctx) {
       await inSequence(ctx, [
         async () => {

@@ -94,7 +94,7 @@ export const ports: Step = {
   id: 'ports',
   title: 'Ports',
   // Nothing to listen on (every model runs already, direct mode), or every port given by a flag.
-  skip: (ctx) => portSlots(ctx).length === 0 || (ctx.fixed.host !== undefined && portSlots(ctx).every((s) => s.fixed)),
+  skip: (ctx) => Boolean(ctx.accepted) || portSlots(ctx).length === 0 || (ctx.fixed.host !== undefined && portSlots(ctx).every((s) => s.fixed)),
   async run(ctx) {
     for (;;) {
       const host = hostOf(ctx);

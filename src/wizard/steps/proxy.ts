@@ -51,7 +51,7 @@ async function chooseMode(ctx: WizardContext): Promise<Mode> {
 export const mode: Step = {
   id: 'mode',
   title: 'Proxy or direct',
-  skip: (ctx) => ctx.fixed.mode !== undefined,
+  skip: (ctx) => Boolean(ctx.accepted) || ctx.fixed.mode !== undefined,
   async run(ctx) {
     ctx.answers.mode = await chooseMode(ctx);
   },

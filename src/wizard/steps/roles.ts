@@ -7,7 +7,7 @@ type RolesValue = 'single' | 'pair' | 'single-weak' | 'pair-weak';
 export const roles: Step = {
   id: 'roles',
   title: 'Roles',
-  skip: (ctx) => ctx.fixed.roles !== undefined && ctx.fixed.weak !== undefined,
+  skip: (ctx) => Boolean(ctx.accepted) || (ctx.fixed.roles !== undefined && ctx.fixed.weak !== undefined),
   async run(ctx: WizardContext) {
     const pairFit = ctx.survey?.catalogue.curated.pair;
     const pairHint = pairFit ? `recommended pair: ${formatGB(pairFit.totalBytes)} of ${formatGB(pairFit.budgetBytes)} → ${FIT_WORDS[pairFit.label]}` : 'two servers: more memory';

@@ -5,15 +5,7 @@ import type { Choice } from '../prompter.js';
 import { inSequence, type Step } from '../step.js';
 import type { WizardContext } from '../context.js';
 import { draftPlan } from '../draft.js';
-import type { AiderConfFacts } from '../survey.js';
-
-/** A config that already sends Aider somewhere: a model or API base that is not ours. */
-function pointsElsewhere(c: AiderConfFacts | undefined): string | undefined {
-  if (!c) return undefined;
-  if (c.apiBase && !/127\.0\.0\.1|localhost/.test(c.apiBase)) return `openai-api-base: ${c.apiBase}`;
-  if (c.model && !c.model.startsWith('openai/mlx-') && !c.model.startsWith('openai/mlx-community/')) return `model: ${c.model}`;
-  return undefined;
-}
+import { pointsElsewhere } from '../../setup/proposal.js';
 
 async function chooseScope(ctx: WizardContext): Promise<Scope> {
   const s = ctx.survey;
@@ -44,7 +36,7 @@ export const scope: Step = {
   async run(ctx) {
     await inSequence(ctx, [
       async () => {
-        if (ctx.fixed.scope) return;
+        if (ctx.fixed.scope || ctx.accepted) return;
         ctx.answers.scope = await chooseScope(ctx);
         delete ctx.answers.replace;
       },

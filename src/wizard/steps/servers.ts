@@ -155,6 +155,7 @@ async function ensureServer(ctx: WizardContext, m: ServedModel, d: Deployment): 
         const choice =
           (installed ? 'start' : undefined) ??
           ctx.fixed.servers[m.model] ??
+          (ctx.accepted ? ctx.answers.servers[m.model] : undefined) ??
           (await ctx.prompter.select<'start' | 'skip'>({
             id: `server.${role}`,
             message: `Nothing runs on ${key} yet. Start ${ctx.serverKind === 'stand-in' ? 'a stand-in mlx_lm.server' : 'mlx_lm.server'} for ${m.model}?`,
@@ -197,6 +198,8 @@ async function ensureServer(ctx: WizardContext, m: ServedModel, d: Deployment): 
       continue;
     }
     installed = false;
+    // From the proposal to the single questions: the model or the port is asked now.
+    if (next === 'model' || next === 'port') ctx.accepted = false;
     if (next === 'model') throw new GoTo(`model.${role}`);
     if (next === 'port') throw new GoTo('ports');
     if (next === 'skip') return { id, title, status: 'fail', observed: outcome.cause, expected: `mlx_lm.server serving ${m.model}`, fix: `Start it: ${startCommandFor(ctx, m.model, d, maxOutputTokens(m))}` };

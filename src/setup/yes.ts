@@ -1,0 +1,76 @@
+/**
+ * `setup --yes` (no terminal, nothing asked): without --editor it takes the setup proposed for
+ * this machine and says what it chose and why; a --context over the model's maximum or the memory
+ * budget is refused with the largest value that fits; each model's default context is the one the
+ * wizard would show.
+ */
+import { UsageError } from '../errors.js';
+import type { Env } from '../lib/paths.js';
+import { buildCatalogue, type Catalogue } from '../hub/catalogue.js';
+import { findLitellm } from '../servers/litellm.js';
+import { aiderDirFor } from './build-plan.js';
+import { checkContext, defaultContext, fitAtFor } from './context-fit.js';
+import type { SetupInput } from './flags.js';
+import { maxContextFromCache } from './model-config.js';
+import { describeProposal, proposeSetup, readAiderConf } from './proposal.js';
+
+export interface PreparedYes {
+  input: SetupInput;
+  /** What the proposal chose and why (empty when --editor was given). */
+  chosen: string[];
+  defaultContextOf: (model: string) => Promise<number>;
+}
+
+export async function prepareYes(
+  input: SetupInput,
+  o: { env: Env; cwd: string; given: Set<string>; catalogue?: (env: Env) => Promise<Catalogue> },
+): Promise<PreparedYes> {
+  const catalogue = await (o.catalogue ?? ((env) => buildCatalogue({ env, skipHub: true })))(o.env).catch(() => undefined);
+  const maxOf = (m: string) => maxContextFromCache(m, o.env).catch(() => undefined);
+  let next = { ...input };
+  const chosen: string[] = [];
+  if (!next.editor) {
+    if (!catalogue) {
+      throw new UsageError('--editor is required with --yes here (the curated model list could not be read).', 'For example: --editor mlx-community/Qwen2.5-Coder-7B-Instruct-4bit');
+    }
+    const project = await aiderDirFor('project', { env: o.env, cwd: o.cwd });
+    const [litellm, projectConf] = await Promise.all([findLitellm(o.env, 30_000).catch(() => undefined), readAiderConf(project.dir)]);
+    const p = await proposeSetup(
+      { catalogue, ...(litellm ? { litellm } : {}), ...(projectConf ? { projectConf } : {}), maxContextOf: maxOf },
+      {
+        ...(next.architect ? { architect: next.architect } : {}),
+        ...(next.weak ? { weak: next.weak } : {}),
+        ...(o.given.has('mode') ? { mode: next.mode } : {}),
+        ...(o.given.has('scope') ? { scope: next.scope } : {}),
+        ...(next.context !== undefined ? { context: next.context } : {}),
+      },
+    );
+    next = { ...next, editor: p.models.editor!.model, mode: p.mode, scope: p.scope };
+    chosen.push(
+      `No --editor given: the setup proposed for this machine (${Math.round(catalogue.memory.totalBytes / 2 ** 30)} GB memory; --editor, --mode, --scope and --context override it):`,
+      ...describeProposal(p, { ports: { editor: next.editorPort, architect: next.architectPort, weak: next.weakPort, proxy: next.proxyPort }, host: next.host }),
+    );
+  }
+  if (next.context !== undefined) {
+    const models = [next.editor!, next.architect, next.weak].filter((m): m is string => Boolean(m));
+    const fitAt = fitAtFor(catalogue, models);
+    for (const m of models) {
+      const max = await maxOf(m);
+      const problem = checkContext(m, next.context, { ...(max ? { max } : {}), fitAt });
+      if (problem) {
+        throw new UsageError(
+          `--context ${next.context}: ${problem.message}`,
+          problem.largest !== undefined ? `Use --context ${problem.largest} (the largest that fits), or leave --context out for the model's default.` : 'Pick a smaller model.',
+        );
+      }
+    }
+  }
+  return {
+    input: next,
+    chosen,
+    defaultContextOf: async (m) => {
+      const max = await maxOf(m);
+      return defaultContext(m, { ...(catalogue ? { catalogue } : {}), ...(max ? { max } : {}) }).context;
+    },
+  };
+}

@@ -1,0 +1,160 @@
+/** The proposed setup in the wizard: Enter takes it; "Adjust…" asks step by step; contexts that do not fit. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { readPlan } from '../config/plan-file.js';
+import { loadCurated, tierFor } from '../hub/curated.js';
+import { GiB } from '../hub/fit.js';
+import { runWizard } from './run.js';
+import { MEM32, makeTestCtx, type TestCtx } from './test-helpers.js';
+
+let t: TestCtx | undefined;
+afterEach(async () => {
+  await t?.cleanup();
+  t = undefined;
+});
+
+const single = async (bytes = MEM32.totalBytes) => tierFor(await loadCurated(), bytes).tier.picks.find((p) => p.role === 'single')!;
+
+describe('the proposed setup', () => {
+  it('--demo on defaults reaches the write in at most 4 key presses: the proposal, then the review', async () => {
+    t = await makeTestCtx([], { acceptProposal: true });
+    t.ctx.demo = true;
+    const r = await runWizard(t.ctx);
+    expect(r.code).toBe(0);
+    const asked = t.prompter.rec.asked.map((a) => a.id);
+    const presses = asked.indexOf('review') + 1;
+    expect(presses).toBeGreaterThan(0);
+    expect(presses).toBeLessThanOrEqual(4);
+    expect(asked).toEqual(['proposal', 'review']);
+    // The screen said what it would do and why, and the files hold exactly that.
+    const pick = await single();
+    const help = t.prompter.rec.questions.get('proposal')!.help!.join('\n');
+    expect(help).toContain(`model: ${pick.repo} on 127.0.0.1:${t.ports.editor}`);
+    expect(help).toContain(pick.reason);
+    expect(help).toMatch(/memory: editor\+weak [\d.]+ GB = [\d.]+ GB of [\d.]+ GB budget/);
+    expect(help).toMatch(/mode: direct: LiteLLM is not installed/);
+    const plan = (await readPlan(t.env))!;
+    expect(plan.roles.editor).toMatchObject({ model: pick.repo, context: pick.context, deployments: [{ host: '127.0.0.1', port: t.ports.editor }] });
+    expect([plan.mode, plan.aider.scope, plan.aider.dir]).toEqual(['direct', 'project', t.project]);
+    expect(t.launched).toHaveLength(1); // its server was started and checked without a question
+    expect(t.ctx.checks.find((c) => c.id.startsWith('server.'))?.status).toBe('pass');
+  });
+
+  it('a held port is moved in the proposal itself, and said so', async () => {
+    const net = await import('node:net');
+    t = await makeTestCtx([], { acceptProposal: true });
+    const holder = net.createServer((s) => s.destroy());
+    await new Promise<void>((r) => holder.listen(t!.ports.editor, '127.0.0.1', r));
+    try {
+      await runWizard(t.ctx);
+      expect(t.prompter.rec.questions.get('proposal')!.help!.join('\n')).toMatch(new RegExp(`ports: ${t.ports.editor} is held by .*: \\d+ instead`));
+      const port = (await readPlan(t.env))!.roles.editor.deployments[0]!.port;
+      expect(port).not.toBe(t.ports.editor);
+      expect(t.launched[0]!.options.port).toBe(port);
+    } finally {
+      await new Promise((r) => holder.close(r));
+    }
+  });
+
+  it('"Adjust…" opens the single steps, starting from the proposal', async () => {
+    t = await makeTestCtx([['proposal', 'adjust']], { acceptProposal: true });
+    await runWizard(t.ctx);
+    const asked = t.prompter.rec.asked.map((a) => a.id);
+    expect(asked.slice(0, 4)).toEqual(['proposal', 'roles', 'model.editor', 'context.editor']);
+    expect(t.prompter.rec.questions.get('model.editor')!.default).toBe(`curated:${(await single()).repo}`);
+  });
+});
+
+describe('the context window', () => {
+  it('the same model gets the same default whether picked from the list or typed', async () => {
+    // 24 GB: the curated editor of the pair is sized for 16384 tokens (not the 32768 of an unknown model).
+    const pick = tierFor(await loadCurated(), 24 * GiB).tier.picks.find((p) => p.role === 'editor')!;
+    expect(pick.context).not.toBe(32768);
+    const mem = { ...MEM32, totalBytes: 24 * GiB };
+    const asked: string[] = [];
+    for (const how of ['list', 'typed'] as const) {
+      t = await makeTestCtx([['roles', 'pair'], ...(how === 'list' ? [['model.editor', `curated:${pick.repo}`] as [string, string]] : [['model.editor', 'type'], ['model.editor.typed', pick.repo]] as Array<[string, string]>)], { memory: mem });
+      await runWizard(t.ctx);
+      asked.push(String(t.prompter.rec.questions.get('context.editor')!.default));
+      await t.cleanup();
+      t = undefined;
+    }
+    expect(asked).toEqual([String(pick.context), String(pick.context)]);
+  });
+
+  it('over the memory budget: said with the numbers, the largest that fits is offered and taken by default', async () => {
+    t = await makeTestCtx([['context.editor', '200000']]);
+    await runWizard(t.ctx);
+    const err = t.prompter.rec.notes.find((n) => n.kind === 'error')!.text;
+    expect(err).toMatch(/^200000 tokens do not fit in memory: .* of 21\.3 GB budget \(\d+%\)\. The largest that fits is (\d+) tokens\.$/);
+    const largest = Number(/largest that fits is (\d+)/.exec(err)![1]);
+    expect(largest).toBeLessThan(200000);
+    const over = t.prompter.rec.questions.get('context.editor.over')!;
+    expect(over.default).toBe('largest');
+    expect((await readPlan(t.env))!.roles.editor.context).toBe(largest);
+  });
+
+  it('"use anyway" keeps the number typed', async () => {
+    t = await makeTestCtx([['context.editor', '200000'], ['context.editor.over', 'anyway']]);
+    await runWizard(t.ctx);
+    expect((await readPlan(t.env))!.roles.editor.context).toBe(200000);
+  });
+});
+
+describe('the demo without a network', () => {
+  it("searches the built-in stand-in Hub: HF_ENDPOINT unset, anything but 127.0.0.1 unreachable", async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { runWizardCommand } = await import('./command.js');
+    const { scriptedPrompter } = await import('./fake-prompter.js');
+    const { inProcessLaunch } = await import('./test-helpers.js');
+    const { buildCatalogue } = await import('../hub/catalogue.js');
+    const { isPortFree } = await import('../servers/ports.js');
+    const root = await mkdtemp(join(tmpdir(), 'aider-mlx-demo-hub-'));
+    const realFetch = globalThis.fetch;
+    const asked: string[] = [];
+    globalThis.fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+      const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+      asked.push(url.href);
+      if (url.hostname !== '127.0.0.1') throw new TypeError(`fetch failed: getaddrinfo ENOTFOUND ${url.hostname}`);
+      return realFetch(input, init);
+    }) as typeof fetch;
+    const ctrl = new AbortController();
+    const { launch } = inProcessLaunch();
+    const prompter = scriptedPrompter(
+      [
+        ['proposal', 'adjust'],
+        ['model.editor', 'search'],
+        ['model.editor.search', 'coder-1.5b'],
+        ['model.editor.hub', 'mlx-community/Qwen2.5-Coder-1.5B-Instruct-4bit'],
+        ['ports', 'ok'],
+      ],
+      { signal: ctrl.signal },
+    );
+    try {
+      const env = { HOME: join(root, 'host-home'), PATH: '/usr/bin:/bin', HF_HUB_CACHE: join(root, 'hf') };
+      expect(env).not.toHaveProperty('HF_ENDPOINT');
+      const r = await runWizardCommand({
+        prompter,
+        args: [],
+        demo: true,
+        demoDir: join(root, 'demo'),
+        signal: ctrl.signal,
+        env,
+        deps: { launch, catalogue: (opts) => buildCatalogue({ ...opts, memory: MEM32 }) },
+      });
+      expect(r.code).toBe(0);
+      const hub = prompter.rec.questions.get('model.editor.hub')!;
+      expect(hub.choices!.map((c) => c.value)).toEqual(['mlx-community/Qwen2.5-Coder-1.5B-Instruct-4bit']);
+      expect(prompter.rec.notes.some((n) => n.kind === 'warn' && /Hub/.test(n.text))).toBe(false);
+      expect((await readPlan({ HOME: join(root, 'demo', 'home'), XDG_CONFIG_HOME: join(root, 'demo', 'home', '.config') }))!.roles.editor.model).toBe('mlx-community/Qwen2.5-Coder-1.5B-Instruct-4bit');
+      // Every request went to the stand-in on 127.0.0.1, and it is gone afterwards.
+      expect(asked.length).toBeGreaterThan(0);
+      expect(asked.every((u) => u.startsWith('http://127.0.0.1:'))).toBe(true);
+      expect(await isPortFree('127.0.0.1', Number(new URL(asked[0]!).port))).toBe(true);
+    } finally {
+      globalThis.fetch = realFetch;
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,82 @@
+import { describeProposal, proposeSetup, type Proposal } from '../../setup/proposal.js';
+import { maxContextFromCache } from '../../setup/model-config.js';
+import type { Step } from '../step.js';
+import { pickFor, type WizardContext } from '../context.js';
+import { hostOf, portFor } from '../draft.js';
+import { checkPorts } from './ports.js';
+
+/** Put the proposal into the answers (the single steps start from these values after "Adjust…"). */
+function apply(ctx: WizardContext, p: Proposal): void {
+  const a = ctx.answers;
+  if (ctx.fixed.roles === undefined) a.roles = p.roles;
+  if (ctx.fixed.weak === undefined) a.weak = p.models.weak ? 'separate' : 'same';
+  for (const [role, m] of Object.entries(p.models)) {
+    const r = role as keyof typeof p.models;
+    if (!ctx.fixed.models[r]) a.models[r] = { model: m!.model, source: m!.cached ? 'cached' : 'curated', context: m!.context };
+    if (ctx.fixed.context[r] === undefined) a.context[r] = m!.context;
+    a.servers[m!.model] = 'start';
+  }
+  if (!ctx.fixed.mode) a.mode = p.mode;
+  if (!ctx.fixed.scope) a.scope = p.scope;
+}
+
+/** After the look around: one complete setup for this machine; Enter takes it, "Adjust…" asks step by step. */
+export const propose: Step = {
+  id: 'propose',
+  title: 'Proposed setup',
+  // Taking the proposal or adjusting it decides which steps follow: the total is known after it.
+  decides: true,
+  skip: (ctx) => ctx.reconfigure || !ctx.survey,
+  async run(ctx) {
+    const s = ctx.survey!;
+    const fixedModel = (r: 'editor' | 'architect' | 'weak') => ctx.fixed.models[r]?.model;
+    const p = await proposeSetup(
+      {
+        catalogue: s.catalogue,
+        ...(s.tools.litellm ? { litellm: s.tools.litellm } : {}),
+        ...(s.aiderConf.project ? { projectConf: s.aiderConf.project } : {}),
+        maxContextOf: (m) => maxContextFromCache(m, ctx.hostEnv),
+        demo: ctx.demo,
+      },
+      {
+        ...(fixedModel('editor') ? { editor: fixedModel('editor') } : {}),
+        ...(fixedModel('architect') ? { architect: fixedModel('architect') } : {}),
+        ...(fixedModel('weak') ? { weak: fixedModel('weak') } : {}),
+        ...(ctx.fixed.mode ? { mode: ctx.fixed.mode } : {}),
+        ...(ctx.fixed.scope ? { scope: ctx.fixed.scope } : {}),
+        ...(ctx.fixed.context.editor !== undefined ? { context: ctx.fixed.context.editor } : {}),
+      },
+    );
+    const portsBefore = { ...ctx.answers.ports };
+    apply(ctx, p);
+    // Ports: the usual ones, or the next free one when something else holds it.
+    const host = hostOf(ctx);
+    const slots = await ctx.prompter.task(`Checking the ports on ${host}`, (h) => checkPorts(ctx, host, h.signal));
+    const portNotes: string[] = [];
+    for (const slot of slots) {
+      if (slot.state === 'taken' && slot.instead !== undefined) {
+        ctx.answers.ports[slot.key] = slot.instead;
+        portNotes.push(`${slot.port} is held by ${slot.holder}: ${slot.instead} instead`);
+      } else if (slot.state === 'ours') portNotes.push(`${slot.port}: ${slot.holder}, reused`);
+    }
+    const ports = Object.fromEntries((['editor', 'architect', 'weak', 'proxy'] as const).map((k) => [k, portFor(ctx, k)]));
+    const lines = describeProposal(p, { ports, host, portNotes });
+    const v = await ctx.prompter.select<'accept' | 'adjust'>({
+      id: 'proposal',
+      flag: '--editor MODEL (and --architect MODEL for a pair)',
+      message: 'Use this setup?',
+      help: lines,
+      choices: [
+        { value: 'accept', label: 'Use this setup', hint: `${pickFor(ctx, 'editor')?.model ?? ''}, ${p.mode} mode, ${p.scope} scope` },
+        { value: 'adjust', label: 'Adjust…', hint: 'models, context, mode, ports and scope one by one' },
+      ],
+      default: 'accept',
+    });
+    ctx.accepted = v === 'accept';
+    if (!ctx.accepted) {
+      // The single steps ask as they always do: the ports step shows who holds a port, each server is asked.
+      ctx.answers.ports = portsBefore;
+      for (const m of Object.keys(ctx.answers.servers)) delete ctx.answers.servers[m];
+    }
+  },
+};

@@ -1,0 +1,110 @@
+/** The built CLI: `setup --yes` without --editor, --context over a limit, and INIT_CWD (npm start). */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import JSON5 from 'json5';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { startFakeMlxServer, type FakeMlxServer } from '../../src/servers/fake-mlx-server.js';
+import { findFreePort } from '../../src/servers/ports.js';
+import { makeCachedRepo, mlxFiles, qwen7bConfig } from '../stand-in-hub/cache-fixtures.js';
+import { BIN, cli, ROOT, sandbox, type Sandbox } from './helpers.js';
+
+const PICK = 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit';
+let server: FakeMlxServer;
+
+beforeAll(async () => {
+  server = await startFakeMlxServer({ model: PICK });
+});
+afterAll(async () => {
+  await server.close();
+});
+
+/** One tier that every machine falls into, so the pick does not depend on this box's memory. */
+function curatedFile(s: Sandbox): string {
+  const p = join(s.root, 'curated.yaml');
+  writeFileSync(
+    p,
+    [
+      'version: 1',
+      'tiers:',
+      '  - memory: 1',
+      '    picks:',
+      '      - role: single',
+      `        repo: ${PICK}`,
+      '        context: 8192',
+      '        reason: The test tier pick, small and quick.',
+      '        approx: { weightsGB: 0.5, kvKiBPerToken: 56 }',
+      '',
+    ].join('\n'),
+  );
+  return p;
+}
+
+describe('setup --yes without --editor', () => {
+  it('takes the proposal for this machine, prints what it chose and why, and writes a working setup', async () => {
+    const s = sandbox();
+    const proxyPort = await findFreePort('127.0.0.1', 20_000 + Math.floor(Math.random() * 20_000));
+    // No LiteLLM on PATH (only Node and the system's git): the proposal says so and goes direct.
+    const env = { ...s.env, PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, AIDER_MLX_CURATED_MODELS: curatedFile(s), HF_HUB_CACHE: join(s.root, 'hf'), HF_HUB_OFFLINE: '1' };
+    const r = await cli(['setup', '--yes', '--editor-port', String(server.port), '--proxy-port', String(proxyPort), '--timeout', '20'], { cwd: s.repo, env, timeoutMs: 120_000 });
+    expect(r.stderr).not.toMatch(/--editor is required|Unexpected/);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^No --editor given: the setup proposed for this machine/);
+    expect(r.stdout).toContain(`model: ${PICK} on 127.0.0.1:${server.port}`);
+    expect(r.stdout).toContain('The test tier pick, small and quick. (curated for 1 GB Macs)');
+    expect(r.stdout).toMatch(/context 8192 tokens/);
+    expect(r.stdout).toMatch(/memory: editor\+weak .* budget/);
+    expect(r.stdout).toMatch(/mode: direct: LiteLLM is not installed/);
+    expect(r.stdout).toMatch(/scope: project/);
+    const plan = parse(readFileSync(join(s.config, 'plan.yaml'), 'utf8'));
+    expect(plan.roles.editor).toMatchObject({ model: PICK, context: 8192, deployments: [{ host: '127.0.0.1', port: server.port }] });
+    expect(plan.mode).toBe('direct');
+    const settings = readFileSync(join(s.repo, '.aider.model.settings.yml'), 'utf8');
+    expect(settings).toContain(`api_base: http://127.0.0.1:${server.port}/v1`);
+    const meta = JSON5.parse(readFileSync(join(s.repo, '.aider.model.metadata.json'), 'utf8')) as Record<string, { max_input_tokens: number }>;
+    expect(Object.values(meta)[0]!.max_input_tokens).toBe(8192);
+    // Checked for real: the stand-in answered a completion.
+    expect(server.requests.some((q) => q.method === 'POST')).toBe(true);
+  });
+});
+
+describe('setup --yes --context over a limit', () => {
+  it("over the model's own maximum: exit 2 with the numbers, nothing written", async () => {
+    const s = sandbox();
+    const cache = join(s.root, 'hf');
+    makeCachedRepo(cache, 'mlx-community/Small-Coder-7B-4bit', { files: mlxFiles({ config: { ...qwen7bConfig, max_position_embeddings: 32768 } }) });
+    const r = await cli(['setup', '--yes', '--editor', 'mlx-community/Small-Coder-7B-4bit', '--context', '40000', '--timeout', '5'], { cwd: s.repo, env: { ...s.env, HF_HUB_CACHE: cache, HF_HUB_OFFLINE: '1' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--context 40000: 40000 tokens is more than mlx-community\/Small-Coder-7B-4bit supports \(at most 32768/);
+    expect(r.stderr).toMatch(/Use --context 32768/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(join(s.config, 'plan.yaml'))).toBe(false);
+  });
+
+  it('over the memory budget: exit 2 with the arithmetic and the largest that fits', async () => {
+    const s = sandbox();
+    const cache = join(s.root, 'hf');
+    makeCachedRepo(cache, 'mlx-community/Long-Coder-7B-4bit', { files: mlxFiles({ config: { ...qwen7bConfig, max_position_embeddings: 100_000_000 } }) });
+    const r = await cli(['setup', '--yes', '--editor', 'mlx-community/Long-Coder-7B-4bit', '--context', '10000000', '--timeout', '5'], { cwd: s.repo, env: { ...s.env, HF_HUB_CACHE: cache, HF_HUB_OFFLINE: '1' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--context 10000000: 10000000 tokens do not fit in memory: weights .* \+ KV [\d.]+ GB .* of [\d.]+ GB budget \(\d+%\)\. The largest that fits is \d+ tokens\./);
+    expect(r.stderr).toMatch(/Use --context \d+ \(the largest that fits\)/);
+    expect(existsSync(join(s.config, 'plan.yaml'))).toBe(false);
+  });
+});
+
+describe('npm start (INIT_CWD)', () => {
+  it('acts in the folder npm was run from, not the package folder', async () => {
+    const s = sandbox();
+    const r = await cli(['setup', '--yes', '--editor', PICK, '--editor-port', String(server.port), '--mode', 'direct', '--timeout', '20'], {
+      cwd: ROOT,
+      env: { ...s.env, INIT_CWD: s.repo, HF_HUB_CACHE: join(s.root, 'hf'), HF_HUB_OFFLINE: '1' },
+      timeoutMs: 120_000,
+    });
+    expect(r.code).toBe(0);
+    expect(existsSync(join(s.repo, '.aider.conf.yml'))).toBe(true);
+    expect(parse(readFileSync(join(s.config, 'plan.yaml'), 'utf8')).aider.dir).toBe(s.repo);
+    expect(existsSync(join(ROOT, '.aider.conf.yml'))).toBe(false);
+    expect(BIN.startsWith(ROOT)).toBe(true);
+  });
+});
