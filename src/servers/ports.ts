@@ -1,4 +1,5 @@
 /** Free ports, and who holds a busy one (SPEC §4 #7, #8). */
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import { run } from '../lib/exec.js';
 
@@ -146,4 +147,94 @@ export function parseLsof(stdout: string): PortHolder | undefined {
     return { command: cols[0].replace(/\\x20/g, ' '), pid, ...(cols[2] ? { user: cols[2] } : {}), ...(name ? { address: name } : {}) };
   }
   return undefined;
+}
+
+/** The process listening on a local port, with its argument vector (not a shell string) and its working folder. */
+export interface PortProcess {
+  pid: number;
+  argv: string[];
+  cwd?: string;
+}
+
+function listeningInodes(port: number): Set<string> {
+  const inodes = new Set<string>();
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      // local_address is ADDR:PORT in hex; st 0A is LISTEN; the inode is column 10.
+      if (cols.length > 9 && cols[1]?.endsWith(`:${hex}`) && cols[3] === '0A' && cols[9] !== '0') inodes.add(cols[9]!);
+    }
+  }
+  return inodes;
+}
+
+/** Linux: /proc/net/tcp names the socket's inode, /proc/<pid>/fd the process holding it (only ours are readable). */
+function procHolder(port: number): PortProcess | undefined {
+  const inodes = listeningInodes(port);
+  if (!inodes.size) return undefined;
+  const want = new Set([...inodes].map((i) => `socket:[${i}]`));
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return undefined;
+  }
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      let link: string;
+      try {
+        link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      if (!want.has(link)) continue;
+      try {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);
+        let cwd: string | undefined;
+        try {
+          cwd = readlinkSync(`/proc/${pid}/cwd`);
+        } catch {
+          /* another user's process */
+        }
+        return { pid: Number(pid), argv, ...(cwd ? { cwd } : {}) };
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Who listens on a local port: /proc on Linux, else lsof + ps (the command line split on blanks:
+ * ps loses the quoting). Undefined when nothing does, or the process is not ours to see.
+ */
+export async function processOnPort(port: number, opts: { exec?: Exec } = {}): Promise<PortProcess | undefined> {
+  if (existsSync('/proc/net/tcp')) {
+    const p = procHolder(port);
+    if (p) return p;
+  }
+  const holder = await describePortHolder(port, opts);
+  if (!holder?.commandLine) return undefined;
+  let cwd: string | undefined;
+  try {
+    const r = await (opts.exec ?? run)('lsof', ['-a', '-p', String(holder.pid), '-d', 'cwd', '-Fn'], { timeoutMs: 5000 });
+    cwd = /^n(.+)$/m.exec(r.stdout)?.[1];
+  } catch {
+    /* the folder is only for a relative --config */
+  }
+  return { pid: holder.pid, argv: holder.commandLine.split(/\s+/).filter(Boolean), ...(cwd ? { cwd } : {}) };
 }
