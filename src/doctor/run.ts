@@ -281,7 +281,8 @@ async function doctorRun(
   }
   const callP = exp && opts.deep ? deepAiderCall(state, exp, opts, caps) : undefined;
   // No plan: the chain the user's own files (and command line) name, found and probed as the tools would.
-  const chain = exp ? undefined : await (await import('./checks/chain.js')).chainChecks(state, opts, caps);
+  // (An unreadable plan is reported as such, and nothing is probed: fix the plan first.)
+  const chain = exp || state.planError !== undefined ? undefined : await (await import('./checks/chain.js')).chainChecks(state, opts, caps);
   if (chain?.litellmPath) state = { ...state, litellm: litellmFile(chain.litellmPath) };
   // The probes are in flight: the file checks and the machine checks run while they wait.
   const config = configChecks(state, exp, caps.env).filter((c) => !chain || keepWithoutPlan(c, chain.none));

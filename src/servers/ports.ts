@@ -175,16 +175,14 @@ function listeningInodes(port: number): Set<string> {
   return inodes;
 }
 
-/** Linux: /proc/net/tcp names the socket's inode, /proc/<pid>/fd the process holding it (only ours are readable). */
-function procHolder(port: number): PortProcess | undefined {
-  const inodes = listeningInodes(port);
-  if (!inodes.size) return undefined;
-  const want = new Set([...inodes].map((i) => `socket:[${i}]`));
+/** Every socket inode our processes hold → its pid (one pass over /proc/<pid>/fd; only ours are readable). */
+function socketOwners(): Map<string, number> {
+  const owners = new Map<string, number>();
   let pids: string[];
   try {
     pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
   } catch {
-    return undefined;
+    return owners;
   }
   for (const pid of pids) {
     let fds: string[];
@@ -194,28 +192,53 @@ function procHolder(port: number): PortProcess | undefined {
       continue;
     }
     for (const fd of fds) {
-      let link: string;
       try {
-        link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        if (link.startsWith('socket:[')) owners.set(link.slice(8, -1), Number(pid));
       } catch {
-        continue;
-      }
-      if (!want.has(link)) continue;
-      try {
-        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);
-        let cwd: string | undefined;
-        try {
-          cwd = readlinkSync(`/proc/${pid}/cwd`);
-        } catch {
-          /* another user's process */
-        }
-        return { pid: Number(pid), argv, ...(cwd ? { cwd } : {}) };
-      } catch {
-        return undefined;
+        /* closed meanwhile */
       }
     }
   }
-  return undefined;
+  return owners;
+}
+
+/** Linux: /proc/net/tcp names the listening socket's inode, the owners map its process. */
+function procHolder(port: number, owners: () => Map<string, number>): PortProcess | undefined {
+  const inodes = listeningInodes(port);
+  if (!inodes.size) return undefined;
+  const map = owners();
+  const pid = [...inodes].map((i) => map.get(i)).find((p) => p !== undefined);
+  if (pid === undefined) return undefined;
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    if (argv[argv.length - 1] === '') argv.pop();
+    let cwd: string | undefined;
+    try {
+      cwd = readlinkSync(`/proc/${pid}/cwd`);
+    } catch {
+      /* another user's process */
+    }
+    return { pid, argv, ...(cwd ? { cwd } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A lookup of the processes on local ports for one run: /proc is walked once, on the first port
+ * that has a listener (a doctor run asks about a proxy and its servers together).
+ */
+export function portProcessLookup(opts: { exec?: Exec } = {}): (port: number) => Promise<PortProcess | undefined> {
+  let owners: Map<string, number> | undefined;
+  const get = () => (owners ??= socketOwners());
+  return async (port) => {
+    if (existsSync('/proc/net/tcp')) {
+      const p = procHolder(port, get);
+      if (p) return p;
+    }
+    return lsofHolder(port, opts);
+  };
 }
 
 /**
@@ -223,10 +246,10 @@ function procHolder(port: number): PortProcess | undefined {
  * ps loses the quoting). Undefined when nothing does, or the process is not ours to see.
  */
 export async function processOnPort(port: number, opts: { exec?: Exec } = {}): Promise<PortProcess | undefined> {
-  if (existsSync('/proc/net/tcp')) {
-    const p = procHolder(port);
-    if (p) return p;
-  }
+  return portProcessLookup(opts)(port);
+}
+
+async function lsofHolder(port: number, opts: { exec?: Exec }): Promise<PortProcess | undefined> {
   const holder = await describePortHolder(port, opts);
   if (!holder?.commandLine) return undefined;
   let cwd: string | undefined;

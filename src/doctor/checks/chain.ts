@@ -199,7 +199,8 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
   const env = caps.env;
   const out: DoctorCheck[] = [];
   const popts = { timeoutMs: opts.timeoutMs, ...(caps.signal ? { signal: caps.signal } : {}), ...(caps.fetch ? { fetch: caps.fetch } : {}) };
-  const portProcess = caps.portProcess ?? (async (port: number) => (await import('../../servers/ports.js')).processOnPort(port));
+  let lookup: ((port: number) => Promise<Proc | undefined>) | undefined;
+  const portProcess = caps.portProcess ?? (async (port: number) => (lookup ??= (await import('../../servers/ports.js')).portProcessLookup())(port));
 
   // ---- what Aider will use, and where each value comes from
   const used: Used[] = namesInUse(state).map((u) => ({ ...u, ...(baseFor(state, u.name) ? { base: baseFor(state, u.name)! } : {}) }));
@@ -237,7 +238,8 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
       expected: 'Aider pointed at an mlx_lm.server (directly or through a LiteLLM proxy)',
       fix: 'Run the wizard: `npx aider-mlx` (it picks a model, starts mlx_lm.server and writes Aider\'s files). If you run Aider with flags, pass them: `npx aider-mlx doctor -- --model … --openai-api-base …`.',
     });
-    return { checks: out, none: true };
+    // Nothing else to say about a key with no chain to send it on.
+    return { checks: out.filter((c) => c.id !== 'uses.key'), none: true };
   }
   if (!used.length) {
     out.push({ id: 'chain.model', group: 'aider', title: 'Aider has an API base but no model set: it would call its default hosted model', status: 'fail', observed: 'no model: in any file Aider reads, no AIDER_MODEL, no --model', expected: 'model: openai/default_model (or openai/<a proxy model_name>)', fix: 'Set model: openai/default_model in .aider.conf.yml (or pass --model).', causes: ['C11'] });
