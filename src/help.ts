@@ -71,7 +71,7 @@ export const PAGES = {
   },
   doctor: {
     summary: 'Check every hop (machine → config → mlx servers → proxy → Aider), say what is wrong and fix it',
-    usage: ['aider-mlx doctor [options]'],
+    usage: ['aider-mlx doctor [options] [-- <your aider arguments>]'],
     about: ['On a terminal it walks the report one hop at a time and offers each fix; without one it prints the report.'],
     sections: [
       {
@@ -86,6 +86,8 @@ export const PAGES = {
           { flag: '--json', text: 'machine-readable report (keys redacted)' },
           { flag: '--plain', text: 'the whole report at once, not the walk (the default without a terminal)' },
           { flag: '-v, --verbose', text: 'show passing details and docs links' },
+          { flag: '--litellm-config FILE', text: 'the LiteLLM config your proxy runs with (default: the running proxy\'s own --config, else what it reports)' },
+          { flag: '-- ARGS', text: 'the rest is the command line you run aider with (--model, --openai-api-base, …), read as Aider reads it' },
           HELP_FLAG,
         ],
       },
@@ -94,6 +96,7 @@ export const PAGES = {
       'npx aider-mlx doctor',
       "npx aider-mlx doctor --error 'litellm.NotFoundError: OpenAIException - Not Found'",
       'npx aider-mlx doctor --fix --yes',
+      'npx aider-mlx doctor -- --model openai/editor --openai-api-base http://127.0.0.1:8080/v1',
     ],
     notes: ['Exit codes: 0 nothing failed (warnings allowed), 1 something failed, 2 usage error.'],
   },

@@ -42,9 +42,17 @@ export interface DoctorArgs {
   plain: boolean;
   verbose: boolean;
   help: boolean;
+  /** Everything after `--`: the Aider command line the user runs, taken whole. */
+  aiderArgs?: string[];
+  litellmConfig?: string;
 }
 
-export async function parseDoctorArgs(args: string[], readIn: () => Promise<string> = readStdin): Promise<DoctorArgs> {
+export async function parseDoctorArgs(argsIn: string[], readIn: () => Promise<string> = readStdin): Promise<DoctorArgs> {
+  const dd = argsIn.indexOf('--');
+  const args = dd < 0 ? argsIn : argsIn.slice(0, dd);
+  let aiderArgs = dd < 0 ? undefined : argsIn.slice(dd + 1);
+  // `doctor -- aider --model …` and `doctor -- --model …` both mean the same command line.
+  if (aiderArgs && aiderArgs[0] !== undefined && /(^|\/)aider$/.test(aiderArgs[0])) aiderArgs = aiderArgs.slice(1);
   const { values } = parseFlags(
     args,
     {
@@ -58,6 +66,7 @@ export async function parseDoctorArgs(args: string[], readIn: () => Promise<stri
         plain: { type: 'boolean' },
         verbose: { type: 'boolean', short: 'v' },
         help: { type: 'boolean', short: 'h' },
+        'litellm-config': { type: 'string' },
     },
     { command: 'doctor', usage: 'Run `aider-mlx doctor --help` for the options.' },
   );
@@ -94,6 +103,8 @@ export async function parseDoctorArgs(args: string[], readIn: () => Promise<stri
     plain: Boolean(values.plain),
     verbose: Boolean(values.verbose),
     help: Boolean(values.help),
+    ...(aiderArgs ? { aiderArgs } : {}),
+    ...(typeof values['litellm-config'] === 'string' ? { litellmConfig: values['litellm-config'] } : {}),
   };
 }
 
@@ -115,7 +126,13 @@ export async function runDoctorCommand(args: string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const caps: DoctorCaps = { env, cwd: process.cwd(), signal: ctrl.signal };
-  const opts: DoctorOptions = { timeoutMs: a.timeoutMs, deep: a.deep, ...(a.errorText !== undefined ? { errorText: a.errorText } : {}) };
+  const opts: DoctorOptions = {
+    timeoutMs: a.timeoutMs,
+    deep: a.deep,
+    ...(a.errorText !== undefined ? { errorText: a.errorText } : {}),
+    ...(a.aiderArgs ? { aiderArgs: a.aiderArgs } : {}),
+    ...(a.litellmConfig ? { litellmConfig: a.litellmConfig } : {}),
+  };
   const tty = interactive(env);
   const color = tty && !env.NO_COLOR && env.FORCE_COLOR !== '0';
   const width = process.stdout.columns || 80;

@@ -91,6 +91,61 @@ export const AIDER_KEYS = [
   'env-file',
 ] as const;
 
+/** The source label of a value given on Aider's command line (`aider-mlx doctor -- <aider args>`). */
+export const CLI_SOURCE = 'command line';
+
+/** Aider's value-taking flags the doctor reads from a pasted command line, and their YAML keys. */
+const AIDER_VALUE_FLAGS: Record<string, string> = {
+  '--model': 'model',
+  '--editor-model': 'editor-model',
+  '--weak-model': 'weak-model',
+  '--edit-format': 'edit-format',
+  '--chat-mode': 'edit-format',
+  '--openai-api-base': 'openai-api-base',
+  '--openai-api-key': 'openai-api-key',
+  '--timeout': 'timeout',
+  '--model-settings-file': 'model-settings-file',
+  '--model-metadata-file': 'model-metadata-file',
+  '--set-env': 'set-env',
+  '--api-key': 'api-key',
+  '--env-file': 'env-file',
+  '--config': 'config',
+  '-c': 'config',
+};
+const LIST_KEYS = new Set(['set-env', 'api-key']);
+
+/**
+ * The options of an Aider command line, as Aider's argparse reads them (`--flag value`,
+ * `--flag=value`, the list flags repeatable, `--architect`/`--no-architect`); other flags are
+ * ignored (they do not change where requests go).
+ */
+export function parseAiderArgs(args: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const put = (key: string, v: string) => {
+    if (LIST_KEYS.has(key)) out[key] = [...((out[key] as string[] | undefined) ?? []), v];
+    else out[key] = v;
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--architect') out.architect = true;
+    else if (a === '--no-architect') out.architect = false;
+    else if (a.startsWith('--') && a.includes('=')) {
+      const [flag, ...rest] = a.split('=');
+      const key = AIDER_VALUE_FLAGS[flag!];
+      if (key) put(key, rest.join('='));
+    } else if (AIDER_VALUE_FLAGS[a] && args[i + 1] !== undefined) {
+      put(AIDER_VALUE_FLAGS[a]!, args[i + 1]!);
+      i++;
+    }
+  }
+  return out;
+}
+
+/** How the user starts Aider, beyond the files: the command line given after `doctor --`. */
+export interface AiderLaunch {
+  aiderArgs?: readonly string[];
+}
+
 const ENV_OF = (key: string) => `AIDER_${key.toUpperCase().replace(/-/g, '_')}`;
 
 /** Variables that change where Aider's LiteLLM sends requests, or with which key. */
@@ -218,7 +273,7 @@ export function parseDotenv(text: string): Record<string, string> {
   return out;
 }
 
-function litellmFile(path: string): LitellmFile {
+export function litellmFile(path: string): LitellmFile {
   const f = readYamlFile<Record<string, unknown>>(path, 'map');
   const entries: LitellmEntry[] = [];
   let masterKey: string | undefined;
@@ -295,13 +350,14 @@ export async function checkPlan(data: unknown, env: Env): Promise<PlanRead> {
 }
 
 /** Everything on disk, from `cwd`; `planRead`: the plan already read (default: read and validate it now). */
-export async function readDiskState(env: Env, cwd: string, planRead?: PlanRead): Promise<DiskState> {
+export async function readDiskState(env: Env, cwd: string, planRead?: PlanRead, how: AiderLaunch = {}): Promise<DiskState> {
   const home = homeDir(env);
   const paths = configPaths(env);
   const gitRoot = findGitRoot(cwd);
   const { plan, planError } = planRead ?? (await readPlanChecked(env));
   const litellm = litellmFile(paths.litellm);
-  const launch = aiderLaunch(plan);
+  const cli = how.aiderArgs ? parseAiderArgs(how.aiderArgs) : {};
+  const launch = typeof cli.config === 'string' ? { explicitConfig: expand(cli.config, home, cwd) } : aiderLaunch(plan);
 
   const confPaths = launch.explicitConfig ? [launch.explicitConfig] : searchPath(AIDER_FILES.conf, home, gitRoot, cwd);
   const confFiles = confPaths.map((p) => readYamlFile<Record<string, unknown>>(p, 'map'));
@@ -314,10 +370,10 @@ export async function readDiskState(env: Env, cwd: string, planRead?: PlanRead):
   // Aider loads .env files with override=True, then re-reads its AIDER_* options.
   const shellEnv: Record<string, Sourced<string>> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined) shellEnv[k] = { value: v, source: 'shell' };
-  // env-file (a config file's, or AIDER_ENV_FILE from the shell) is loaded last; Aider resolves it
-  // from the working folder without expanding `~`.
-  const envFileOpt = env[ENV_OF('env-file')] ?? conf['env-file']?.value;
-  const envFile = typeof envFileOpt === 'string' && envFileOpt ? resolve(cwd, envFileOpt) : undefined;
+  // Aider: generate_search_path_list(".env", git_root, args.env_file), --env-file defaulting to
+  // .env in the git root (so the git root's .env is loaded last and wins over the cwd's).
+  const envFileOpt = cli['env-file'] ?? shellEnv.AIDER_ENV_FILE?.value ?? conf['env-file']?.value;
+  const envFile = typeof envFileOpt === 'string' && envFileOpt ? expand(envFileOpt, home, cwd) : gitRoot ? join(gitRoot, '.env') : join(cwd, '.env');
   const dotenvFiles = [join(home, '.aider', 'oauth-keys.env'), ...searchPath('.env', home, gitRoot, cwd, envFile)].filter((p) => readText(p) !== undefined);
   const effEnv: Record<string, Sourced<string>> = { ...shellEnv };
   for (const p of dotenvFiles) {
@@ -327,6 +383,8 @@ export async function readDiskState(env: Env, cwd: string, planRead?: PlanRead):
     const e = effEnv[ENV_OF(key)];
     if (e !== undefined) conf[key] = { value: envValue(key, e.value), source: e.source === 'shell' ? `env ${ENV_OF(key)}` : `${ENV_OF(key)} in ${e.source}` };
   }
+  // The command line beats the environment and every file (configargparse).
+  for (const [k, v] of Object.entries(cli)) if (k !== 'config') conf[k] = { value: v, source: CLI_SOURCE };
   const setEnv = conf['set-env'];
   for (const item of toList(setEnv?.value)) {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(item);

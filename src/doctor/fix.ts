@@ -6,12 +6,12 @@
  * through planWrites/applyWrites: a diff first, one backup set, all or nothing.
  */
 import { readFile } from 'node:fs/promises';
-import { stringify } from 'yaml';
+import { parseDocument, stringify } from 'yaml';
 import { UsageError } from '../errors.js';
 import { applyWrites, planWrites, type FileChange, type PlannedWrite } from '../lib/fs.js';
 import { configPaths, tildify, type Env } from '../lib/paths.js';
 import type { DoctorReport } from './run.js';
-import type { DoctorCheck } from './types.js';
+import type { DoctorCheck, UserEdit } from './types.js';
 
 export interface FixPlan {
   /** Only the files that change. */
@@ -28,13 +28,66 @@ export function problems(r: DoctorReport): DoctorCheck[] {
   return r.checks.filter((c) => c.status === 'fail' || c.status === 'warn');
 }
 
+/** The text of a file with the edits made: YAML through the Document API (comments and other keys stay), .env line by line. */
+export function applyEdits(text: string, edits: UserEdit[]): { text: string; stale: UserEdit[] } {
+  const stale: UserEdit[] = [];
+  if (edits[0]?.format === 'dotenv') {
+    let out = text;
+    for (const e of edits) {
+      const name = String(e.keyPath[0]);
+      const re = new RegExp(`^([ \\t]*(?:export[ \\t]+)?${name.replace(/[.]/g, '\\.')}[ \\t]*=).*$`, 'm');
+      if (!re.test(out)) {
+        if (e.old !== undefined) stale.push(e);
+        else if (e.new !== undefined) out = `${out}${out === '' || out.endsWith('\n') ? '' : '\n'}${name}=${String(e.new)}\n`;
+        continue;
+      }
+      out = e.new === undefined ? out.replace(new RegExp(`${re.source}\\n?`, 'm'), '') : out.replace(re, (_m, head: string) => `${head}${String(e.new)}`);
+    }
+    return { text: out, stale };
+  }
+  const doc = parseDocument(text, { uniqueKeys: false });
+  for (const e of edits) {
+    const cur: unknown = doc.getIn(e.keyPath);
+    if (e.old !== undefined && cur !== e.old) {
+      stale.push(e);
+      continue;
+    }
+    if (e.new === undefined) doc.deleteIn(e.keyPath);
+    else doc.setIn(e.keyPath, e.new);
+  }
+  return { text: doc.toString({ lineWidth: 0 }), stale };
+}
+
+/** The edits on the user's own files (no plan needed), as file changes. */
+async function userEditChanges(checks: DoctorCheck[]): Promise<{ changes: FileChange[]; stale: string[] }> {
+  const byPath = new Map<string, UserEdit[]>();
+  for (const c of checks) for (const e of c.edits ?? []) byPath.set(e.path, [...(byPath.get(e.path) ?? []), e]);
+  const changes: FileChange[] = [];
+  const stale: string[] = [];
+  for (const [path, edits] of byPath) {
+    const existing = await readFile(path, 'utf8').catch(() => '');
+    const r = applyEdits(existing, edits);
+    for (const s of r.stale) stale.push(`${path}: ${s.keyPath.join('.')} is no longer ${String(s.old)} (the file changed since the check): left as it is`);
+    changes.push({ path, content: r.text });
+  }
+  return { changes, stale };
+}
+
 export async function planFixes(r: DoctorReport, env: Env): Promise<FixPlan> {
   const all = problems(r);
   const addresses = all.filter((c) => c.fixable);
   const manual = all.filter((c) => !c.fixable);
   const plan = r.state.plan;
   if (!addresses.length) return { writes: [], addresses, manual, after: [] };
-  if (!plan) throw new UsageError('There is no plan to fix the files from.', 'Run `npx aider-mlx setup` first.');
+  const edits = addresses.filter((c) => c.fixable === 'edit');
+  if (!plan || edits.length === addresses.length) {
+    if (edits.length !== addresses.length) throw new UsageError('There is no plan to fix the files from.', 'Run `npx aider-mlx setup` first.');
+    const { changes, stale } = await userEditChanges(edits);
+    const writes = (await planWrites(changes)).filter((w) => w.changed);
+    // A process aider-mlx did not start is not restarted behind the user's back: the command is printed.
+    const after = [...new Set(all.map((c) => c.restart).filter((x): x is string => !!x))].map((cmd) => `Restart the proxy so it reads the new config: ${cmd}`);
+    return { writes, addresses, manual, after: [...stale, ...after] };
+  }
 
   // Loaded only here: the merge code (yaml Document API, json5) is not needed for a read-only run.
   const { composeWrites } = await import('../config/write.js');

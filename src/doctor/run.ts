@@ -19,7 +19,7 @@ import { serverChain, startEarlyProbes, type EarlyProbes, type ServerHealth, typ
 import { httpFetch } from './http.js';
 import { parseErrorText, type ParsedError } from './error-text.js';
 import { deploymentLabel, expectations, type Expectations } from './expect.js';
-import { checkPlan, readDiskState, readPlanUnchecked, type DiskState, type PlanRead } from './files.js';
+import { checkPlan, litellmFile, readDiskState, readPlanUnchecked, type DiskState, type PlanRead } from './files.js';
 import type { Plan } from '../config/plan.js';
 import { GROUPS, type DoctorCaps, type DoctorCheck, type DoctorOptions } from './types.js';
 
@@ -210,6 +210,17 @@ export async function runDoctor(opts: DoctorOptions, capsIn: DoctorCaps): Promis
 
 class PlanInvalid extends Error {}
 
+/**
+ * Without a plan the chain checks replace the ones that compare with a plan (names, bases, key,
+ * upstream names); with no setup at all, nothing that only applies to a proxy or a model is said.
+ */
+const REPLACED_WITHOUT_PLAN = new Set(['aider.model', 'aider.names', 'aider.api_base', 'aider.key', 'config.litellm.names', 'config.litellm.upstream', 'config.litellm.api_base']);
+function keepWithoutPlan(c: DoctorCheck, none: boolean): boolean {
+  if (REPLACED_WITHOUT_PLAN.has(c.id)) return false;
+  if (none) return !c.id.startsWith('aider.') && !c.id.startsWith('config.litellm.');
+  return true;
+}
+
 async function doctorRun(
   opts: DoctorOptions,
   capsIn: DoctorCaps,
@@ -225,7 +236,8 @@ async function doctorRun(
     const k = `${d.host}:${d.port}`;
     if (!early.has(k)) early.set(k, startEarlyProbes(d, opts, caps));
   }
-  let state = await readDiskState(caps.env, caps.cwd, planRead);
+  const how = opts.aiderArgs ? { aiderArgs: opts.aiderArgs } : {};
+  let state = await readDiskState(caps.env, caps.cwd, planRead, how);
   const pre: DoctorCheck[] = [];
   if (state.plan && !planConfInChain(state)) {
     const dir = state.plan.aider.dir;
@@ -238,7 +250,7 @@ async function doctorRun(
       expected: `run aider inside ${tildify(dir, caps.env)}`,
       fix: `cd ${tildify(dir, caps.env)} before running aider, or re-run setup with --scope global (every folder) or --scope profile (\`aider-mlx aider\`).`,
     });
-    state = await readDiskState(caps.env, dir, planRead);
+    state = await readDiskState(caps.env, dir, planRead, how);
   }
   const exp = state.plan ? expectations(state.plan, caps.env) : undefined;
   const parsed = opts.errorText !== undefined ? parseErrorText(opts.errorText) : undefined;
@@ -268,15 +280,20 @@ async function doctorRun(
     state = { ...state, plan: await validated() };
   }
   const callP = exp && opts.deep ? deepAiderCall(state, exp, opts, caps) : undefined;
+  // No plan: the chain the user's own files (and command line) name, found and probed as the tools would.
+  // (An unreadable plan is reported as such, and nothing is probed: fix the plan first.)
+  const chain = exp || state.planError !== undefined ? undefined : await (await import('./checks/chain.js')).chainChecks(state, opts, caps);
+  if (chain?.litellmPath) state = { ...state, litellm: litellmFile(chain.litellmPath) };
   // The probes are in flight: the file checks and the machine checks run while they wait.
-  const config = configChecks(state, exp, caps.env);
-  const aider = [...pre, ...aiderChecks(state, exp, caps.env)];
+  const config = configChecks(state, exp, caps.env).filter((c) => !chain || keepWithoutPlan(c, chain.none));
+  const aider = [...pre, ...aiderChecks(state, exp, caps.env).filter((c) => !chain || keepWithoutPlan(c, chain.none))];
   const envC = envChecks(state.plan, caps);
   const logs = logChecks(caps.env);
   const [servers, proxy, call] = await Promise.all([Promise.all(serverJobs), proxyP, callP]);
   if (call) aider.push(call);
 
   const hopOrder: DoctorCheck[] = [
+    ...(chain?.checks ?? []),
     ...(parsed ? errorChecks(parsed, exp, state) : []),
     ...envC,
     ...config,
@@ -291,7 +308,8 @@ async function doctorRun(
   const checks = hopOrder;
 
   const summary = { pass: 0, warn: 0, fail: 0, skip: 0 };
-  for (const c of checks) summary[c.status]++;
+  // What Aider will use is shown, not counted: a value is not a check that passed.
+  for (const c of checks) if (!(c.group === 'uses' && c.status === 'pass')) summary[c.status]++;
   return {
     version: VERSION,
     ...(state.plan ? { mode: state.plan.mode } : {}),

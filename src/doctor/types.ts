@@ -2,10 +2,11 @@ import type { Check } from '../lib/check.js';
 import type { Env } from '../lib/paths.js';
 
 /** The hops, in the order a request travels them (and the report prints them). */
-export const GROUPS = ['error', 'env', 'config', 'server', 'proxy', 'aider'] as const;
+export const GROUPS = ['uses', 'error', 'env', 'config', 'server', 'proxy', 'aider'] as const;
 export type Group = (typeof GROUPS)[number];
 
 export const GROUP_TITLES: Record<Group, string> = {
+  uses: 'What Aider will use',
   error: 'Your error',
   env: 'Environment',
   config: 'Config files',
@@ -19,7 +20,20 @@ export type FixKind =
   /** Re-render our files from the plan and merge them in (api_base, names, settings, metadata, max_tokens, keys). */
   | 'rewrite'
   /** Set the managed keys in an Aider config file outside the plan's folder that overrides ours. */
-  | 'align-override';
+  | 'align-override'
+  /** Set keys in the user's own files (no plan needed): see `edits`. */
+  | 'edit';
+
+/** One change to a file the user wrote: a YAML key path, or a KEY=value line of a .env file. */
+export interface UserEdit {
+  path: string;
+  format: 'yaml' | 'dotenv';
+  /** YAML: keys and list indexes (`['model_list', 1, 'litellm_params', 'model']`); dotenv: `[NAME]`. */
+  keyPath: Array<string | number>;
+  old?: unknown;
+  /** undefined: remove the key. */
+  new: unknown;
+}
 
 export interface DoctorCheck extends Check {
   group: Group;
@@ -29,6 +43,10 @@ export interface DoctorCheck extends Check {
   fixable?: FixKind;
   /** For align-override: the files outside the plan's folder and the keys to set in each. */
   fixTargets?: Array<{ path: string; keys: Record<string, unknown> }>;
+  /** For edit: the exact changes, in the user's own files. */
+  edits?: UserEdit[];
+  /** What to restart after the fix, as a command to run (a process aider-mlx did not start is not restarted for the user). */
+  restart?: string;
 }
 
 export interface DoctorCaps {
@@ -44,6 +62,8 @@ export interface DoctorCaps {
   cpuModel?: string;
   /** Runs a command (argument array). Only `--deep` uses it; loaded lazily otherwise. */
   exec?: (cmd: string, args: string[], opts: { timeoutMs: number; cwd?: string; env?: Env }) => Promise<{ code: number; stdout: string; stderr: string }>;
+  /** The local process listening on a port (argv, cwd): /proc or lsof by default; tests pass their own. */
+  portProcess?: (port: number) => Promise<{ pid: number; argv: string[]; cwd?: string } | undefined>;
 }
 
 export interface DoctorOptions {
@@ -53,6 +73,10 @@ export interface DoctorOptions {
   deep: boolean;
   /** Pasted error text, if any. */
   errorText?: string;
+  /** The Aider command line the user runs (`doctor -- <aider args>`). */
+  aiderArgs?: string[];
+  /** The LiteLLM config the proxy runs with (`--litellm-config FILE`). */
+  litellmConfig?: string;
 }
 
 export const skipped = (c: Omit<DoctorCheck, 'status'>, why: string): DoctorCheck => ({

@@ -1,4 +1,6 @@
 import net from 'node:net';
+import { existsSync, realpathSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -143,6 +145,27 @@ describe('which model a local mlx_lm.server serves, from its command line', () =
       expect(r).toEqual({ kind: 'cmdline', model: 'mlx-community/A-4bit', pid: child.pid });
     } finally {
       child.kill('SIGTERM');
+    }
+  });
+});
+
+describe('processOnPort', () => {
+  it('finds the local process listening on a port, with its argument vector and folder', async () => {
+    const { spawn } = await import('node:child_process');
+    const { processOnPort } = await import('./ports.js');
+    const script = "const s=require('net').createServer().listen(0,'127.0.0.1',()=>process.stdout.write(String(s.address().port)+'\\n'))";
+    const child = spawn(process.execPath, ['-e', script, '--', 'mlx_lm.server', '--model', 'a b/c'], { stdio: ['ignore', 'pipe', 'ignore'], cwd: tmpdir() });
+    try {
+      const port = await new Promise<number>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+      const p = await processOnPort(port);
+      expect(p?.pid).toBe(child.pid);
+      if (existsSync('/proc/net/tcp')) {
+        expect(p?.argv.slice(-4)).toEqual(['--', 'mlx_lm.server', '--model', 'a b/c']);
+        expect(p?.cwd).toBe(realpathSync(tmpdir()));
+      } else expect(p?.argv.join(' ')).toContain('mlx_lm.server --model a b/c');
+      expect(await processOnPort(1)).toBeUndefined();
+    } finally {
+      child.kill();
     }
   });
 });

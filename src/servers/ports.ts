@@ -1,4 +1,5 @@
 /** Free ports, and who holds a busy one (SPEC §4 #7, #8). */
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { run } from '../lib/exec.js';
@@ -234,4 +235,117 @@ export async function servedModelOf(host: string, port: number, planned: string 
   if (!h.commandLine) return { kind: 'unreadable', why: `the command line of ${h.command} (pid ${h.pid}) could not be read` };
   if (looksLikeTunnel(h.commandLine)) return { kind: 'unreadable', why: `port ${port} is an SSH tunnel (pid ${h.pid}): the server runs at its other end` };
   return { kind: 'unreadable', why: `the command line of pid ${h.pid} names no mlx_lm.server --model (${h.commandLine.slice(0, 100)})` };
+}
+
+/** The process listening on a local port, with its argument vector (not a shell string) and its working folder. */
+export interface PortProcess {
+  pid: number;
+  argv: string[];
+  cwd?: string;
+}
+
+function listeningInodes(port: number): Set<string> {
+  const inodes = new Set<string>();
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      // local_address is ADDR:PORT in hex; st 0A is LISTEN; the inode is column 10.
+      if (cols.length > 9 && cols[1]?.endsWith(`:${hex}`) && cols[3] === '0A' && cols[9] !== '0') inodes.add(cols[9]!);
+    }
+  }
+  return inodes;
+}
+
+/** Every socket inode our processes hold → its pid (one pass over /proc/<pid>/fd; only ours are readable). */
+function socketOwners(): Map<string, number> {
+  const owners = new Map<string, number>();
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return owners;
+  }
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        if (link.startsWith('socket:[')) owners.set(link.slice(8, -1), Number(pid));
+      } catch {
+        /* closed meanwhile */
+      }
+    }
+  }
+  return owners;
+}
+
+/** Linux: /proc/net/tcp names the listening socket's inode, the owners map its process. */
+function procHolder(port: number, owners: () => Map<string, number>): PortProcess | undefined {
+  const inodes = listeningInodes(port);
+  if (!inodes.size) return undefined;
+  const map = owners();
+  const pid = [...inodes].map((i) => map.get(i)).find((p) => p !== undefined);
+  if (pid === undefined) return undefined;
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    if (argv[argv.length - 1] === '') argv.pop();
+    let cwd: string | undefined;
+    try {
+      cwd = readlinkSync(`/proc/${pid}/cwd`);
+    } catch {
+      /* another user's process */
+    }
+    return { pid, argv, ...(cwd ? { cwd } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A lookup of the processes on local ports for one run: /proc is walked once, on the first port
+ * that has a listener (a doctor run asks about a proxy and its servers together).
+ */
+export function portProcessLookup(opts: { exec?: Exec } = {}): (port: number) => Promise<PortProcess | undefined> {
+  let owners: Map<string, number> | undefined;
+  const get = () => (owners ??= socketOwners());
+  return async (port) => {
+    if (existsSync('/proc/net/tcp')) {
+      const p = procHolder(port, get);
+      if (p) return p;
+    }
+    return lsofHolder(port, opts);
+  };
+}
+
+/**
+ * Who listens on a local port: /proc on Linux, else lsof + ps (the command line split on blanks:
+ * ps loses the quoting). Undefined when nothing does, or the process is not ours to see.
+ */
+export async function processOnPort(port: number, opts: { exec?: Exec } = {}): Promise<PortProcess | undefined> {
+  return portProcessLookup(opts)(port);
+}
+
+async function lsofHolder(port: number, opts: { exec?: Exec }): Promise<PortProcess | undefined> {
+  const holder = await describePortHolder(port, opts);
+  if (!holder?.commandLine) return undefined;
+  let cwd: string | undefined;
+  try {
+    const r = await (opts.exec ?? run)('lsof', ['-a', '-p', String(holder.pid), '-d', 'cwd', '-Fn'], { timeoutMs: 5000 });
+    cwd = /^n(.+)$/m.exec(r.stdout)?.[1];
+  } catch {
+    /* the folder is only for a relative --config */
+  }
+  return { pid: holder.pid, argv: holder.commandLine.split(/\s+/).filter(Boolean), ...(cwd ? { cwd } : {}) };
 }

@@ -66,6 +66,10 @@ export async function startFakeLitellm(opts: { configPath: string; port?: number
           const names = [...new Set(entries.map((e) => e.model_name))];
           return send(200, { data: names.map((id) => ({ id, object: 'model', created: 1677610602, owned_by: 'openai' })), object: 'list' });
         }
+        if (req.method === 'GET' && (path === '/model/info' || path === '/v1/model/info')) {
+          // LiteLLM reports each deployment with its params, the key left out.
+          return send(200, { data: entries.map((e) => ({ model_name: e.model_name, litellm_params: { model: e.litellm_params.model, ...(e.litellm_params.api_base ? { api_base: e.litellm_params.api_base } : {}) }, model_info: { id: e.model_name } })) });
+        }
         if (req.method === 'POST' && (path === '/v1/chat/completions' || path === '/chat/completions')) {
           const name = String(body.model ?? '');
           const entry = entries.find((e) => e.model_name === name);

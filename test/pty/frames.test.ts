@@ -109,6 +109,13 @@ describePty('pty frames: --demo as a terminal shows it', () => {
       runs.push(e);
       const w: Walk = { e, size: `${cols}×${rows}`, step: 0 };
 
+      // The proposal: arrows between its two rows, then "Adjust…" opens every single step.
+      await at(w, 'Use this setup?', '❯ Use this setup', 30_000);
+      await press(w, KEY.down, { focus: '❯ Adjust…' });
+      await press(w, KEY.up, { focus: '❯ Use this setup' });
+      await press(w, KEY.down, { focus: '❯ Adjust…' });
+      await press(w, KEY.enter, { until: 'How many models?' });
+
       // Roles: arrows down and up.
       await at(w, 'How many models?', '❯ One model for everything', 30_000);
       await press(w, KEY.down, { focus: '❯ Architect + editor' });

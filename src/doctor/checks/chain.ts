@@ -1,0 +1,620 @@
+/**
+ * The chain of a setup aider-mlx did not write: no plan, so the hops are found the way the tools
+ * find them. What Aider will use (files, .env, environment, the command line given after
+ * `doctor --`), what answers at its base (LiteLLM, mlx_lm.server, another server), the proxy's real
+ * config (`--litellm-config`, else the running proxy's own `--config`, else its GET /model/info),
+ * every deployment's upstream, and which model each local mlx_lm.server serves (its command line).
+ *
+ * A probe never sends mlx_lm.server a name that would make it load or fetch a model: only
+ * `default_model` or its exact --model. Any other name the config sends is judged by comparing
+ * strings, and the cause is stated as the fact the checks saw, with the exact edit that fixes it.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { UPSTREAM_DEFAULT_MODEL } from '../../config/names.js';
+import { tildify, type Env } from '../../lib/paths.js';
+import { identifyServer, normalizeApiBase, probeChat, probeLitellm, type ChatProbe, type ServerIdentity } from '../../servers/probe.js';
+import { parseErrorText } from '../error-text.js';
+import { suspectsFromText } from '../causes.js';
+import { CLI_SOURCE, litellmFile, type DiskState, type LitellmEntry, type Sourced } from '../files.js';
+import { providerOf } from '../expect.js';
+import { mask, namesInUse } from './aider.js';
+import { baseVerdict } from './config.js';
+import type { DoctorCaps, DoctorCheck, DoctorOptions, UserEdit } from '../types.js';
+
+type Proc = { pid: number; argv: string[]; cwd?: string };
+
+export interface ChainResult {
+  checks: DoctorCheck[];
+  /** The LiteLLM config file the proxy really runs with, when one was found. */
+  litellmPath?: string;
+  /** No Aider setup at all: no model, no base, no plan. */
+  none: boolean;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
+
+function src(s: string, env: Env): string {
+  return s.startsWith('/') ? tildify(s, env) : s;
+}
+
+/** "from the command line", "from ~/proj/.aider.conf.yml", "from your shell environment". */
+export function fromWhere(s: string, env: Env): string {
+  if (s === CLI_SOURCE) return 'from the command line';
+  if (s === 'shell') return 'from your shell environment';
+  if (s.startsWith('env ')) return `from ${s.slice(4)} in your shell environment`;
+  return `from ${src(s, env)}`;
+}
+
+/** `model_list[1].litellm_params.model` */
+export function keyPathText(p: Array<string | number>): string {
+  return p.map((k, i) => (typeof k === 'number' ? `[${k}]` : i ? `.${k}` : k)).join('');
+}
+
+function shellQuote(a: string): string {
+  return /^[\w@%+=:,./~-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+/** mlx_lm.server's --model, from its argument vector. */
+export function mlxServerArgs(argv: string[]): { isMlx: boolean; model?: string } {
+  const i = argv.findIndex((a, j) => /(^|\/)mlx_lm\.server$/.test(a) || a === 'mlx_lm.server' || (/(^|\/)mlx_lm$/.test(a) && argv[j + 1] === 'server'));
+  if (i < 0) return { isMlx: false };
+  return { isMlx: true, ...optValue(argv.slice(i + 1), ['--model']) };
+}
+
+/** LiteLLM's --config (resolved against the process's folder) and --port. */
+export function litellmArgs(argv: string[], cwd?: string): { isLitellm: boolean; config?: string } {
+  const i = argv.findIndex((a, j) => /(^|\/)litellm$/.test(a) || (a === '-m' && argv[j + 1] === 'litellm'));
+  if (i < 0) return { isLitellm: false };
+  const c = optValue(argv.slice(i + 1), ['--config', '-c']).model;
+  return { isLitellm: true, ...(c ? { config: isAbsolute(c) || !cwd ? c : resolve(cwd, c) } : {}) };
+}
+
+function optValue(args: string[], flags: string[]): { model?: string } {
+  for (let j = 0; j < args.length; j++) {
+    const a = args[j]!;
+    for (const f of flags) {
+      if (a === f && args[j + 1] !== undefined) return { model: args[j + 1]! };
+      if (a.startsWith(`${f}=`)) return { model: a.slice(f.length + 1) };
+    }
+  }
+  return {};
+}
+
+interface Used {
+  role: 'model' | 'editor-model' | 'weak-model';
+  name: string;
+  source: string;
+  base?: Sourced<string> & { how: string };
+}
+
+/** The base each Aider model ends up with in LiteLLM: its extra_params.api_base, else OPENAI_BASE_URL, else OPENAI_API_BASE. */
+function baseFor(state: DiskState, name: string): Used['base'] {
+  const s = state.aider.settings.get(name);
+  const extra = s?.value.extra_params as Record<string, unknown> | undefined;
+  if (typeof extra?.api_base === 'string') return { value: extra.api_base, source: s!.source, how: 'extra_params.api_base' };
+  const u = state.env.OPENAI_BASE_URL;
+  if (u) return { ...u, how: 'OPENAI_BASE_URL' };
+  const b = state.env.OPENAI_API_BASE;
+  if (b) return { ...b, how: b.source.endsWith('.aider.conf.yml') || b.source === CLI_SOURCE ? 'openai-api-base' : 'OPENAI_API_BASE' };
+  return undefined;
+}
+
+/** Where a value lives, as an edit the fixer can make (a file), or undefined (the shell, the command line). */
+function editAt(source: string, format: 'yaml' | 'dotenv' | undefined, keyPath: Array<string | number>, old: unknown, value: unknown): UserEdit | undefined {
+  if (!source.startsWith('/')) return undefined;
+  const m = /^AIDER_\w+ in (\/.+)$/.exec(source);
+  if (m) return { path: m[1]!, format: 'dotenv', keyPath, old, new: value };
+  if (format) return { path: source, format, keyPath, old, new: value };
+  if (/\.ya?ml$/.test(source)) return { path: source, format: 'yaml', keyPath, old, new: value };
+  return { path: source, format: 'dotenv', keyPath, old, new: value };
+}
+
+/** How to change one Aider option from `old` to `value`, given where it is set. */
+function aiderOptionFix(key: string, src0: string, old: string, value: string, env: Env): { text: string; edits: UserEdit[] } {
+  const envName = `AIDER_${key.toUpperCase().replace(/-/g, '_')}`;
+  if (src0 === CLI_SOURCE) return { text: `Run aider with --${key} ${value} instead of --${key} ${old}.`, edits: [] };
+  if (src0.startsWith('env ')) return { text: `Set ${envName}=${value} instead of ${old} (it is exported in your shell: change it where you export it, e.g. ~/.zshrc).`, edits: [] };
+  const dotenv = /^AIDER_\w+ in (\/.+)$/.exec(src0);
+  if (dotenv) {
+    return { text: `In ${tildify(dotenv[1]!, env)} set ${envName}: ${old} → ${value}.`, edits: [{ path: dotenv[1]!, format: 'dotenv', keyPath: [envName], old, new: value }] };
+  }
+  return { text: `In ${tildify(src0, env)} set ${key}: ${old} → ${value}.`, edits: [editAt(src0, 'yaml', [key], old, value)!] };
+}
+
+/** How to change the base Aider sends to (it may come from a file, a .env file, the shell or the command line). */
+function baseFix(b: NonNullable<Used['base']>, value: string, state: DiskState, env: Env): { text: string; edits: UserEdit[] } {
+  if (b.how === 'extra_params.api_base') {
+    return { text: `In ${tildify(b.source, env)} set extra_params.api_base: ${b.value} → ${value}.`, edits: [] };
+  }
+  if (b.how === 'openai-api-base') return aiderOptionFix('openai-api-base', b.source, b.value, value, env);
+  const name = b.how;
+  if (b.source === 'shell') {
+    const conf = state.aider.confFiles.filter((f) => f.exists).pop()?.path;
+    return {
+      text: `${name}=${b.value} comes from your shell environment and no config file sets openai-api-base: unset ${name} (and remove its export from your shell profile), or set openai-api-base: ${value} in ${conf ? tildify(conf, env) : '.aider.conf.yml'}${name === 'OPENAI_BASE_URL' ? ' and unset OPENAI_BASE_URL (LiteLLM reads it first)' : ''}.`,
+      edits: [],
+    };
+  }
+  if (b.source.startsWith('/')) return { text: `In ${tildify(b.source, env)} set ${name}: ${b.value} → ${value}.`, edits: [{ path: b.source, format: 'dotenv', keyPath: [name], old: b.value, new: value }] };
+  return { text: `Set ${name} to ${value} (${fromWhere(b.source, env)}).`, edits: [] };
+}
+
+interface Deployment {
+  index: number;
+  group: string;
+  model?: string;
+  apiBase?: string;
+}
+
+async function getJson(url: string, key: string | undefined, opts: DoctorOptions, caps: DoctorCaps): Promise<{ status?: number; json?: unknown; error?: string }> {
+  const f = caps.fetch ?? fetch;
+  const signals = [AbortSignal.timeout(opts.timeoutMs), ...(caps.signal ? [caps.signal] : [])];
+  try {
+    const r = await f(url, { headers: key ? { authorization: `Bearer ${key}` } : {}, signal: AbortSignal.any(signals) });
+    const text = await r.text();
+    try {
+      return { status: r.status, json: JSON.parse(text) as unknown };
+    } catch {
+      return { status: r.status, error: `HTTP ${r.status}: not JSON` };
+    }
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
+/** The running proxy's deployments, as it reports them (GET /model/info: a read). */
+async function modelInfo(root: string, key: string | undefined, opts: DoctorOptions, caps: DoctorCaps): Promise<{ deployments?: Deployment[]; why?: string }> {
+  const r = await getJson(`${root}/model/info`, key, opts, caps);
+  const data = (r.json as { data?: unknown } | undefined)?.data;
+  if (r.status !== 200 || !Array.isArray(data)) return { why: `GET /model/info → ${r.error ?? `HTTP ${r.status}`}` };
+  return {
+    deployments: data.map((d, index) => {
+      const e = (d ?? {}) as { model_name?: unknown; litellm_params?: { model?: unknown; api_base?: unknown } };
+      return {
+        index,
+        group: String(e.model_name ?? ''),
+        ...(typeof e.litellm_params?.model === 'string' ? { model: e.litellm_params.model } : {}),
+        ...(typeof e.litellm_params?.api_base === 'string' ? { apiBase: e.litellm_params.api_base } : {}),
+      };
+    }),
+  };
+}
+
+const fromEntries = (es: LitellmEntry[]): Deployment[] =>
+  es.map((e) => ({ index: e.index, group: e.modelName ?? '', ...(e.model ? { model: e.model } : {}), ...(e.apiBase ? { apiBase: e.apiBase } : {}) }));
+
+function hostPortOf(base: string): { host: string; port: number; root: string } | undefined {
+  const n = normalizeApiBase(base);
+  if (!n.valid) return undefined;
+  try {
+    const u = new URL(n.base);
+    const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+    return { host: u.hostname.replace(/^\[|\]$/g, ''), port, root: n.root };
+  } catch {
+    return undefined;
+  }
+}
+
+export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: DoctorCaps): Promise<ChainResult> {
+  const env = caps.env;
+  const out: DoctorCheck[] = [];
+  const popts = { timeoutMs: opts.timeoutMs, ...(caps.signal ? { signal: caps.signal } : {}), ...(caps.fetch ? { fetch: caps.fetch } : {}) };
+  let lookup: ((port: number) => Promise<Proc | undefined>) | undefined;
+  const portProcess = caps.portProcess ?? (async (port: number) => (lookup ??= (await import('../../servers/ports.js')).portProcessLookup())(port));
+
+  // ---- what Aider will use, and where each value comes from
+  const used: Used[] = namesInUse(state).map((u) => ({ ...u, ...(baseFor(state, u.name) ? { base: baseFor(state, u.name)! } : {}) }));
+  const sharedBase = state.env.OPENAI_BASE_URL ?? state.env.OPENAI_API_BASE;
+  const key = (() => {
+    for (const u of used) {
+      const s = state.aider.settings.get(u.name);
+      const k = (s?.value.extra_params as Record<string, unknown> | undefined)?.api_key;
+      if (typeof k === 'string' && k) return { value: k, source: s!.source };
+    }
+    return state.env.OPENAI_API_KEY;
+  })();
+  for (const u of used) {
+    out.push({ id: `uses.${u.role}`, group: 'uses', title: `${u.role}: ${u.name} (${fromWhere(u.source, env).replace(/^from /, '')})`, status: 'pass', observed: `${u.name} ${fromWhere(u.source, env)}` });
+  }
+  const bases = new Map<string, Used['base']>();
+  for (const u of used) if (u.base) bases.set(`${u.base.value}\0${u.base.source}`, u.base);
+  if (!used.length && sharedBase) bases.set('shared', { ...sharedBase, how: 'OPENAI_API_BASE' });
+  for (const b of bases.values()) {
+    out.push({ id: `uses.base${bases.size > 1 ? `.${b!.value}` : ''}`, group: 'uses', title: `API base: ${b!.value} (${b!.how}, ${fromWhere(b!.source, env).replace(/^from /, '')})`, status: 'pass', observed: `${b!.how}=${b!.value} ${fromWhere(b!.source, env)}` });
+  }
+  if (key) out.push({ id: 'uses.key', group: 'uses', title: `API key: ${mask(key.value)} (${fromWhere(key.source, env).replace(/^from /, '')})`, status: 'pass' });
+  const confs = state.aider.confFiles.filter((f) => f.exists).map((f) => tildify(f.path, env));
+  const files = [...confs, ...state.aider.settingsFiles.filter((f) => f.exists).map((f) => tildify(f.path, env)), ...state.aider.metadataFiles.filter((f) => f.exists).map((f) => tildify(f.path, env)), ...state.dotenvFiles.map((f) => tildify(f, env))];
+  out.push({ id: 'uses.files', group: 'uses', title: files.length ? `files Aider reads here: ${files.join(', ')}` : 'files Aider reads here: none', status: 'pass', observed: `from ${tildify(state.cwd, env)}${state.gitRoot ? ` (git root ${tildify(state.gitRoot, env)})` : ''}` });
+
+  // ---- no setup at all
+  if (!used.length && !sharedBase && !opts.litellmConfig) {
+    out.unshift({
+      id: 'uses.none',
+      group: 'uses',
+      title: 'No setup found: Aider here has no model and no API base, so there is no chain to check',
+      status: 'fail',
+      observed: `no plan, no model in any .aider.conf.yml Aider reads from ${tildify(state.cwd, env)}, no AIDER_MODEL, no OPENAI_API_BASE${opts.aiderArgs ? ', none on the command line given' : ''}`,
+      expected: 'Aider pointed at an mlx_lm.server (directly or through a LiteLLM proxy)',
+      fix: 'Run the wizard: `npx aider-mlx` (it picks a model, starts mlx_lm.server and writes Aider\'s files). If you run Aider with flags, pass them: `npx aider-mlx doctor -- --model … --openai-api-base …`.',
+    });
+    // Nothing else to say about a key with no chain to send it on.
+    return { checks: out.filter((c) => c.id !== 'uses.key'), none: true };
+  }
+  if (!used.length) {
+    out.push({ id: 'chain.model', group: 'aider', title: 'Aider has an API base but no model set: it would call its default hosted model', status: 'fail', observed: 'no model: in any file Aider reads, no AIDER_MODEL, no --model', expected: 'model: openai/default_model (or openai/<a proxy model_name>)', fix: 'Set model: openai/default_model in .aider.conf.yml (or pass --model).', causes: ['C11'] });
+    return { checks: out, none: false };
+  }
+
+  const idCache = new Map<string, Promise<ServerIdentity>>();
+  const identify = (host: string, port: number) => {
+    const k = `${host}:${port}`;
+    if (!idCache.has(k)) idCache.set(k, identifyServer(host, port, popts));
+    return idCache.get(k)!;
+  };
+  const procCache = new Map<number, Promise<Proc | undefined>>();
+  const procOf = (host: string, port: number): Promise<Proc | undefined> => {
+    if (!LOOPBACK.test(host)) return Promise.resolve(undefined);
+    if (!procCache.has(port)) procCache.set(port, portProcess(port).catch(() => undefined));
+    return procCache.get(port)!;
+  };
+  /** What a local mlx_lm.server serves: its --model, from its command line. */
+  const servedBy = async (host: string, port: number, id: ServerIdentity): Promise<{ model?: string; how: string }> => {
+    const p = await procOf(host, port);
+    const a = p ? mlxServerArgs(p.argv) : undefined;
+    if (a?.model) return { model: a.model, how: `its command line (pid ${p!.pid}: ${p!.argv.map(shellQuote).join(' ')})` };
+    const listed = id.models ?? [];
+    return { how: `${LOOPBACK.test(host) ? 'its command line cannot be read (not our process, or not found)' : 'it runs on another machine'}; it lists ${listed.join(', ') || 'no models'}` };
+  };
+  const serverChecked = new Set<string>();
+  /** The server itself answers default_model (harmless: it maps to its own --model). */
+  const serverCheck = async (host: string, port: number, root: string, served: { model?: string; how: string }) => {
+    const hp = `${host}:${port}`;
+    if (serverChecked.has(hp)) return true;
+    serverChecked.add(hp);
+    const r = await probeChat(`${root}/v1`, UPSTREAM_DEFAULT_MODEL, { ...popts, maxTokens: 1 });
+    out.push(
+      r.ok
+        ? { id: `chain.server.${hp}`, group: 'server', title: `${hp} is mlx_lm.server${served.model ? ` serving ${served.model}` : ''}, and answers default_model`, status: 'pass', observed: `served model from ${served.how}`, latencyMs: r.latencyMs, causes: ['C7', 'C8'] }
+        : { id: `chain.server.${hp}`, group: 'server', title: `the mlx_lm.server on ${hp} fails a 1-token completion of its own model`, status: 'fail', observed: describe(r), expected: 'HTTP 200 for default_model', fix: served.model ? `Check its log; restart it: mlx_lm.server --model ${served.model} --port ${port}` : 'Check its log and restart it.', latencyMs: r.latencyMs, causes: r.error?.kind === 'timeout' ? ['C13'] : ['C7'] },
+    );
+    return r.ok;
+  };
+  /** Is this name one mlx_lm.server maps to its model without loading anything? */
+  const verdictFor = (up: string, served: { model?: string }, id: ServerIdentity): { safe: boolean; cause: string; why: string } => {
+    if (up === UPSTREAM_DEFAULT_MODEL) return { safe: true, cause: '', why: 'default_model maps to its --model' };
+    if (served.model && up === served.model) return { safe: true, cause: '', why: 'it is the exact --model' };
+    const listed = id.models ?? [];
+    if (/:\/\//.test(up)) return { safe: false, cause: 'C1', why: 'a URL used as a model name: it looks it up on the Hub and answers 404' };
+    if (listed.includes(up) && up !== served.model) return { safe: false, cause: 'C6', why: `${up} is another model in its cache: it would unload its model and load that one` };
+    if (/^[\w.-]+\/[\w.-]+$/.test(up)) return { safe: false, cause: 'C6', why: `${up} is a repo id that is not its --model: it would look it up on the Hub and download it (or answer 404)` };
+    return { safe: false, cause: 'C1', why: 'it answers any other name than default_model or its --model with 404 (it looks the name up on the Hub)' };
+  };
+
+  let probedOk = 0;
+  let failed = false;
+  let litellmPath: string | undefined;
+  const push = (c: DoctorCheck) => {
+    if (c.status === 'fail') failed = true;
+    out.push(c);
+  };
+
+  // ---- per base Aider sends to
+  const byBase = new Map<string, Used[]>();
+  const noBase: Used[] = [];
+  for (const u of used) {
+    if (providerOf(u.name) !== 'openai') continue; // aider.prefix judges bare names
+    if (!u.base) noBase.push(u);
+    else byBase.set(u.base.value, [...(byBase.get(u.base.value) ?? []), u]);
+  }
+  if (noBase.length) {
+    push({
+      id: 'chain.base',
+      group: 'aider',
+      title: `${noBase.map((u) => u.name).join(', ')}: no API base at all, so LiteLLM would call https://api.openai.com/v1`,
+      status: 'fail',
+      observed: 'no openai-api-base, no OPENAI_API_BASE / OPENAI_BASE_URL, no extra_params.api_base',
+      expected: 'openai-api-base: http://127.0.0.1:<port>/v1',
+      fix: 'Set openai-api-base: http://127.0.0.1:<port>/v1 in .aider.conf.yml (or pass --openai-api-base).',
+      causes: ['C18', 'C7'],
+    });
+  }
+
+  for (const [baseValue, us] of byBase) {
+    const b = us[0]!.base!;
+    const v = baseVerdict(baseValue);
+    const hp = hostPortOf(baseValue);
+    if (!hp) {
+      push({ id: 'chain.base', group: 'aider', title: `Aider's API base ${baseValue} is not a URL`, status: 'fail', observed: `${b.how}=${baseValue} ${fromWhere(b.source, env)}`, expected: 'http://127.0.0.1:<port>/v1', fix: 'Set it to http://127.0.0.1:<port>/v1.', causes: ['C2'] });
+      continue;
+    }
+    if (v.status === 'fail') {
+      const f = baseFix(b, v.normalized, state, env);
+      push({
+        id: 'chain.base',
+        group: 'aider',
+        title: `Aider's API base ${baseValue} ${v.problems.some((p) => /endpoint/.test(p)) ? 'has a pasted endpoint' : v.problems.some((p) => /doubled/.test(p)) ? 'has a doubled /v1' : 'is wrong'}: requests go to ${baseValue.replace(/\/+$/, '')}/chat/completions, a path the server does not have`,
+        status: 'fail',
+        observed: `${b.how}=${baseValue} ${fromWhere(b.source, env)} (${v.problems.join('; ')})`,
+        expected: v.normalized,
+        fix: f.text,
+        ...(f.edits.length ? { fixable: 'edit' as const, edits: f.edits } : {}),
+        causes: v.causes,
+      });
+    }
+    const id = await identify(hp.host, hp.port);
+    const where = `${hp.host}:${hp.port}`;
+    const names = us.map((u) => u.name);
+    if (id.kind === 'none') {
+      const f = b.source === 'shell' ? baseFix(b, 'the base of the server you mean', state, env) : undefined;
+      push({
+        id: `chain.reach.${where}`,
+        group: 'server',
+        title: `nothing listens on ${where}, where Aider sends ${names.join(', ')}`,
+        status: 'fail',
+        observed: `${b.how}=${baseValue} ${fromWhere(b.source, env)}; ${id.tcp.error?.message ?? 'no connection'}`,
+        expected: `mlx_lm.server or a LiteLLM proxy listening on ${where}`,
+        fix: f ? f.text : `Start the server or proxy on port ${hp.port} (mlx_lm.server --model <repo> --port ${hp.port}), or point ${b.how} at the one that runs.`,
+        causes: ['C7'],
+      });
+      continue;
+    }
+    if (id.kind === 'other') {
+      const what = id.looksLike ?? (id.error?.kind === 'timeout' ? 'a process that never answers' : 'a server that is neither mlx_lm.server nor LiteLLM');
+      for (const u of us) {
+        const r = id.error ? undefined : await probeChat(normalizeApiBase(baseValue).base, u.name.slice(7), { ...popts, ...(key ? { apiKey: key.value } : {}), maxTokens: 1 });
+        if (r?.ok) {
+          probedOk++;
+          push({ id: `chain.model.${u.name}`, group: 'server', title: `${u.name} answers at ${where} (${what})`, status: 'pass', latencyMs: r.latencyMs });
+          continue;
+        }
+        const f = b.source === 'shell' || b.source.startsWith('env ') ? baseFix(b, 'the base of your mlx_lm.server or proxy', state, env) : undefined;
+        push({
+          id: `chain.model.${u.name}`,
+          group: 'server',
+          title: `Aider sends ${u.name} to ${where} (${b.how} ${fromWhere(b.source, env)}), which is ${what}, and it fails`,
+          status: 'fail',
+          observed: `${id.evidence.slice(0, 2).join('; ')}${r ? `; ${u.name.slice(7)} → ${describe(r)}` : ''}`,
+          expected: `mlx_lm.server or a LiteLLM proxy at ${baseValue}`,
+          fix: f?.text ?? `Point ${b.how} at your mlx_lm.server or proxy, or stop what holds port ${hp.port} (lsof -nP -iTCP:${hp.port} -sTCP:LISTEN).`,
+          causes: ['C8'],
+        });
+      }
+      continue;
+    }
+    if (id.kind === 'mlx_lm.server') {
+      // ---- Aider straight at an mlx_lm.server
+      const served = await servedBy(hp.host, hp.port, id);
+      const healthy = await serverCheck(hp.host, hp.port, hp.root, served);
+      for (const u of us) {
+        const up = u.name.slice('openai/'.length);
+        const vd = verdictFor(up, served, id);
+        if (!vd.safe) {
+          const want = `openai/${served.model ?? UPSTREAM_DEFAULT_MODEL}`;
+          const f = aiderOptionFix(u.role, u.source, u.name, want, env);
+          push({
+            id: `chain.model.${u.name}`,
+            group: 'server',
+            title: `Aider sends "${up}" straight to the mlx_lm.server on :${hp.port}; that server serves ${served.model ?? 'the model it was started with'} and ${vd.cause === 'C1' ? 'answers any other name than default_model or its --model with 404' : 'would load another model for it'}`,
+            status: 'fail',
+            observed: `${u.role}: ${u.name} ${fromWhere(u.source, env)}; the server's model from ${served.how}; "${up}": ${vd.why} (not sent)`,
+            expected: `${u.role}: ${want}`,
+            fix: f.text,
+            ...(f.edits.length ? { fixable: 'edit' as const, edits: f.edits } : {}),
+            causes: [vd.cause],
+          });
+          continue;
+        }
+        if (!healthy) {
+          out.push({ id: `chain.model.${u.name}`, group: 'server', title: `${u.name} at ${where}`, status: 'skip', observed: `not checked: chain.server.${where} failed` });
+          continue;
+        }
+        const r = await probeChat(normalizeApiBase(baseValue).base, up, { ...popts, ...(key ? { apiKey: key.value } : {}), maxTokens: 1 });
+        if (r.ok) probedOk++;
+        push(
+          r.ok
+            ? { id: `chain.model.${u.name}`, group: 'server', title: `${u.name} answers at ${where} (${vd.why})`, status: 'pass', latencyMs: r.latencyMs, causes: ['C1'] }
+            : { id: `chain.model.${u.name}`, group: 'server', title: `${u.name} fails at ${where}`, status: 'fail', observed: describe(r), expected: 'HTTP 200 chat.completion', fix: 'Check the server log.', causes: suspectsFromText(parseErrorText(r.bodyHead)).map((s) => s.cause) },
+        );
+      }
+      continue;
+    }
+
+    // ---- a LiteLLM proxy at Aider's base
+    const proxyRoot = hp.root;
+    const proc = await procOf(hp.host, hp.port);
+    const la = proc ? litellmArgs(proc.argv, proc.cwd) : undefined;
+    let file: string | undefined;
+    let fileHow = '';
+    if (opts.litellmConfig) {
+      file = resolve(state.cwd, opts.litellmConfig);
+      fileHow = '--litellm-config';
+    } else if (la?.config) {
+      file = la.config;
+      fileHow = `the running proxy's own --config (pid ${proc!.pid})`;
+    }
+    const restart = proc && la?.isLitellm ? proc.argv.map(shellQuote).join(' ') : `litellm --config ${file ? tildify(file, env) : '<your config>'} --port ${hp.port}`;
+    const restartText = `restart the proxy (it reads its config only at start; aider-mlx did not start it, so it does not restart it): ${restart}`;
+    const lf = file ? litellmFile(file) : undefined;
+    if (file) litellmPath = file;
+    const info = await modelInfo(proxyRoot, key?.value, opts, caps);
+    const fileDeps = lf?.data ? fromEntries(lf.entries) : undefined;
+    out.push(
+      lf
+        ? lf.data
+          ? { id: 'uses.litellm', group: 'uses', title: `LiteLLM config: ${tildify(file!, env)} (${fileHow})`, status: 'pass', observed: `${lf.entries.length} deployment(s): ${lf.entries.map((e) => `${e.modelName} → ${e.model} @ ${e.apiBase}`).join('; ')}` }
+          : { id: 'uses.litellm', group: 'uses', title: `LiteLLM config ${tildify(file!, env)} (${fileHow}) cannot be read`, status: 'fail', observed: lf.error ?? (lf.exists ? 'empty' : 'no such file'), fix: 'Pass the file the proxy runs with: --litellm-config FILE.' }
+        : info.deployments
+          ? { id: 'uses.litellm', group: 'uses', title: `LiteLLM config: as the proxy on :${hp.port} reports it (GET /model/info; its file is not known)`, status: 'pass', observed: info.deployments.map((d) => `${d.group} → ${d.model} @ ${d.apiBase}`).join('; ') }
+          : { id: 'uses.litellm', group: 'uses', title: `LiteLLM config: not known`, status: 'skip', observed: `not checked: the process on :${hp.port} is not ours to read, and ${info.why}; pass --litellm-config FILE` },
+    );
+    // What the running proxy really sends: its own report beats the file (it may run an older one).
+    const deps = info.deployments ?? fileDeps;
+    const depsHow = info.deployments ? 'the running proxy (GET /model/info)' : `${tildify(file ?? '', env)}`;
+    if (info.deployments && fileDeps) {
+      const differ = fileDeps.filter((d) => !info.deployments!.some((x) => x.group === d.group && x.model === d.model && normalizeApiBase(x.apiBase ?? '').base === normalizeApiBase(d.apiBase ?? '').base));
+      if (differ.length) {
+        push({
+          id: 'chain.proxy.stale',
+          group: 'proxy',
+          title: `the proxy on :${hp.port} runs another config than ${tildify(file!, env)}`,
+          status: 'fail',
+          observed: `the file: ${differ.map((d) => `${d.group} → ${d.model} @ ${d.apiBase}`).join('; ')}; the running proxy: ${info.deployments.map((d) => `${d.group} → ${d.model} @ ${d.apiBase}`).join('; ')}`,
+          expected: 'the proxy started from the file as it is now',
+          fix: `Restart the proxy: ${restart}`,
+          restart,
+          causes: ['C11'],
+        });
+      }
+    }
+    const lp = await probeLitellm(proxyRoot, { ...popts, ...(key ? { apiKey: key.value } : {}) });
+    if (lp.authFailed) {
+      const master = lf?.masterKey;
+      const f = master && key ? aiderOptionFix('openai-api-key', key.source, key.value, master, env) : undefined;
+      push({
+        id: 'chain.proxy.auth',
+        group: 'proxy',
+        title: `the proxy on :${hp.port} refuses the key Aider sends`,
+        status: 'fail',
+        observed: `${lp.models.error?.message ?? `HTTP ${lp.models.status}`}; Aider sends ${key ? `${mask(key.value)} ${fromWhere(key.source, env)}` : 'no key'}`,
+        expected: "Aider's openai-api-key equal to the proxy's general_settings.master_key",
+        fix: f?.text ?? "Set Aider's openai-api-key to the proxy's master_key.",
+        ...(f?.edits.length ? { fixable: 'edit' as const, edits: f.edits } : {}),
+        causes: ['C10'],
+      });
+    }
+    for (const u of us) {
+      const group = u.name.slice('openai/'.length);
+      const tid = `chain.through.${u.name}`;
+      const served = lp.models.ok ? lp.names : deps ? [...new Set(deps.map((d) => d.group))] : undefined;
+      if (served && !served.includes(group)) {
+        const near = served.filter((n) => n.toLowerCase() === group.toLowerCase());
+        const f = near.length === 1 || served.length === 1 ? aiderOptionFix(u.role, u.source, u.name, `openai/${near[0] ?? served[0]}`, env) : undefined;
+        push({
+          id: tid,
+          group: 'proxy',
+          title: `Aider asks the proxy on :${hp.port} for model group "${group}", which it does not have (400 Invalid model name)`,
+          status: 'fail',
+          observed: `${u.role}: ${u.name} ${fromWhere(u.source, env)}; the proxy has ${served.join(', ') || 'no model groups'} (case-sensitive)`,
+          expected: `${u.role}: openai/<one of ${served.join(', ')}>`,
+          fix: f?.text ?? `Set ${u.role} to openai/<one of ${served.join(', ')}>.`,
+          ...(f?.edits.length ? { fixable: 'edit' as const, edits: f.edits } : {}),
+          causes: ['C11'],
+        });
+        continue;
+      }
+      // Every deployment of the group: its upstream base, the model string it sends, and what answers there.
+      const mine = (deps ?? []).filter((d) => d.group === group);
+      let allSafe = deps !== undefined && mine.length > 0;
+      for (const d of mine) {
+        const label = `model_list[${d.index}]`;
+        const upModel = d.model ?? '';
+        const prov = providerOf(upModel);
+        const up = prov ? upModel.slice(prov.length + 1) : upModel;
+        if (!d.apiBase) {
+          allSafe = false;
+          push({ id: `chain.upstream.${group}.${d.index}`, group: 'proxy', title: `model group "${group}" (${label}) has no api_base: LiteLLM would call api.openai.com`, status: 'fail', observed: `${label}.litellm_params: model ${upModel}, no api_base (${depsHow})`, expected: 'api_base: http://127.0.0.1:<port>/v1', fix: `In ${file ? tildify(file, env) : 'the proxy config'} set ${label}.litellm_params.api_base: http://127.0.0.1:<port>/v1, then ${restartText}`, causes: ['C7'] });
+          continue;
+        }
+        const uhp = hostPortOf(d.apiBase);
+        const ubv = baseVerdict(d.apiBase);
+        if (ubv.status === 'fail' && uhp) {
+          allSafe = false;
+          const edit: UserEdit | undefined = file ? { path: file, format: 'yaml', keyPath: ['model_list', d.index, 'litellm_params', 'api_base'], old: d.apiBase, new: ubv.normalized } : undefined;
+          push({
+            id: `chain.upstream.${group}.${d.index}.base`,
+            group: 'proxy',
+            title: `model group "${group}" sends to ${d.apiBase}: ${ubv.problems.join('; ')}`,
+            status: 'fail',
+            observed: `${label}.litellm_params.api_base: ${d.apiBase} (${depsHow})`,
+            expected: ubv.normalized,
+            fix: `In ${file ? tildify(file, env) : 'the config the proxy runs with'} set ${keyPathText(['model_list', d.index, 'litellm_params', 'api_base'])}: ${d.apiBase} → ${ubv.normalized}, then ${restartText}`,
+            ...(edit ? { fixable: 'edit' as const, edits: [edit], restart } : { restart }),
+            causes: ubv.causes,
+          });
+        }
+        if (!uhp) continue;
+        const uid = await identify(uhp.host, uhp.port);
+        const uwhere = `${uhp.host}:${uhp.port}`;
+        if (uid.kind === 'none') {
+          allSafe = false;
+          push({ id: `chain.upstream.${group}.${d.index}`, group: 'server', title: `model group "${group}" sends to ${uwhere}, where nothing listens`, status: 'fail', observed: `${label}.litellm_params.api_base: ${d.apiBase} (${depsHow}); ${uid.tcp.error?.message ?? 'no connection'}`, expected: `mlx_lm.server on ${uwhere}`, fix: `Start it: mlx_lm.server --model <repo> --port ${uhp.port}, or point ${label}.litellm_params.api_base at the server that runs.`, causes: ['C7'] });
+          continue;
+        }
+        if (uid.kind !== 'mlx_lm.server') {
+          push({ id: `chain.upstream.${group}.${d.index}`, group: 'server', title: `model group "${group}" sends to ${uwhere}, which is ${uid.kind === 'litellm' ? 'a LiteLLM proxy' : (uid.looksLike ?? 'not mlx_lm.server')}`, status: 'warn', observed: uid.evidence.slice(0, 2).join('; '), expected: `mlx_lm.server on ${uwhere}`, fix: `Check what holds port ${uhp.port}: lsof -nP -iTCP:${uhp.port} -sTCP:LISTEN`, causes: ['C8'] });
+          continue;
+        }
+        const sv = await servedBy(uhp.host, uhp.port, uid);
+        const ok = await serverCheck(uhp.host, uhp.port, uhp.root, sv);
+        if (!ok) allSafe = false;
+        const vd = verdictFor(up, sv, uid);
+        if (!vd.safe) {
+          allSafe = false;
+          const kp = ['model_list', d.index, 'litellm_params', 'model'];
+          const want = `${prov ?? 'openai'}/${UPSTREAM_DEFAULT_MODEL}`;
+          const fileOld = fileDeps?.find((x) => x.index === d.index && x.group === d.group)?.model;
+          const fileFixed = file !== undefined && fileOld !== undefined && fileOld !== upModel && verdictFor(fileOld.slice((providerOf(fileOld)?.length ?? -1) + 1), sv, uid).safe;
+          const edit: UserEdit | undefined = file && fileOld !== undefined && !fileFixed ? { path: file, format: 'yaml', keyPath: kp, old: fileOld, new: want } : undefined;
+          push({
+            id: `chain.upstream.${group}.${d.index}`,
+            group: 'proxy',
+            title: `Aider sends ${u.name} to the proxy on :${hp.port}; its model group "${group}" sends ${upModel} upstream to ${uwhere}; that mlx_lm.server serves ${sv.model ?? 'the model it was started with'} and ${vd.cause === 'C1' ? 'answers any other name with 404' : 'would load another model for it'}`,
+            status: 'fail',
+            observed: `${keyPathText(kp)}: ${upModel} (${depsHow}); the server's model from ${sv.how}; "${up}": ${vd.why} (not sent)`,
+            expected: `${keyPathText(kp)}: ${want}`,
+            fix: fileFixed
+              ? `${tildify(file!, env)} already says ${fileOld}; ${restartText}`
+              : `In ${file ? tildify(file, env) : 'the config the proxy runs with (it did not say which file: pass --litellm-config FILE for --fix)'} set ${keyPathText(kp)}: ${upModel} → ${want}, then ${restartText}`,
+            ...(edit ? { fixable: 'edit' as const, edits: [edit] } : {}),
+            restart,
+            causes: [vd.cause],
+          });
+        }
+      }
+      if (lp.authFailed) {
+        out.push({ id: tid, group: 'proxy', title: `${u.name} through the proxy on :${hp.port}`, status: 'skip', observed: 'not checked: chain.proxy.auth failed' });
+        continue;
+      }
+      if (!allSafe) {
+        out.push({
+          id: tid,
+          group: 'proxy',
+          title: `${u.name} through the proxy on :${hp.port}`,
+          status: 'skip',
+          observed: deps
+            ? 'not checked: a deployment of that group sends a name its mlx_lm.server would try to load (or is down): not sent, see above'
+            : `not checked: what the proxy sends upstream is not known (${info.why}; no config file found), so nothing is sent through it; pass --litellm-config FILE`,
+        });
+        continue;
+      }
+      const r = await probeChat(`${proxyRoot}/v1`, group, { ...popts, ...(key ? { apiKey: key.value } : {}), maxTokens: 1 });
+      if (r.ok) {
+        probedOk++;
+        push({ id: tid, group: 'proxy', title: `${u.name} answers through the proxy on :${hp.port}`, status: 'pass', latencyMs: r.latencyMs, causes: ['C1', 'C11', 'C12'] });
+      } else {
+        const parsed = parseErrorText(r.error && r.status === undefined ? r.error.message : r.bodyHead);
+        push({ id: tid, group: 'proxy', title: `${u.name} fails through the proxy on :${hp.port}`, status: 'fail', observed: r.status !== undefined ? `HTTP ${r.status}: ${parsed.summary}` : (r.error?.message ?? 'no answer'), expected: 'HTTP 200 chat.completion', fix: `Check the proxy's log; ${restartText}`, restart, causes: suspectsFromText(parsed).map((s) => s.cause) });
+      }
+    }
+  }
+
+  // ---- an honest verdict: nothing probed is not "it works"
+  if (!failed && probedOk === 0) {
+    out.push({
+      id: 'chain.verdict',
+      group: 'aider',
+      title: 'no hop of the chain could be probed, so nothing says it works',
+      status: 'fail',
+      observed: out.filter((c) => c.status === 'skip').map((c) => `${c.id}: ${c.observed?.replace(/^not checked: /, '')}`).join('; ') || 'no openai/ model with a base to probe',
+      expected: 'a 1-token completion answered for each Aider model',
+      fix: 'See the skipped checks above.',
+    });
+  }
+  return { checks: out, ...(litellmPath ? { litellmPath } : {}), none: false };
+}
+
+function describe(r: ChatProbe): string {
+  if (r.error && r.status === undefined) return r.error.message;
+  return `HTTP ${r.status}: ${r.bodyHead.replace(/\s+/g, ' ').slice(0, 200)}`;
+}

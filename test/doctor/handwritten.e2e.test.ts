@@ -1,0 +1,100 @@
+/**
+ * The built CLI on a hand-written setup, as a user runs it: `aider-mlx doctor --json -- <aider
+ * args>`, against a stand-in mlx_lm.server running as its own process (started through a link
+ * named mlx_lm.server, so its command line reads like the real one). The doctor learns the served
+ * model from that process's command line (/proc on Linux, lsof + ps elsewhere), not from a test hook.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { findFreePort } from '../../src/servers/ports.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const CLI = process.env.AIDER_MLX_CLI ?? join(ROOT, 'bin', 'aider-mlx.js');
+const EDITOR = 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit';
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0).reverse()) c();
+});
+
+function runCli(args: string[], o: { env: Record<string, string>; cwd: string }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: o.cwd, env: { ...o.env, NO_COLOR: '1', CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function serverProcess(dir: string, model: string): Promise<{ port: number; child: ChildProcess }> {
+  const link = join(dir, 'mlx_lm.server');
+  symlinkSync(CLI, link);
+  const port = await findFreePort('127.0.0.1', 20000 + Math.floor(Math.random() * 20000));
+  const child = spawn(process.execPath, [link, 'fake-mlx-server', '--model', model, '--port', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  cleanups.push(() => child.kill('SIGTERM'));
+  await new Promise<void>((resolve, reject) => {
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes('Starting httpd')) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`the stand-in exited ${code}: ${err}`)));
+  });
+  return { port, child };
+}
+
+function home() {
+  const h = mkdtempSync(join(tmpdir(), 'aider-mlx-hand-e2e-'));
+  cleanups.push(() => rmSync(h, { recursive: true, force: true }));
+  const project = join(h, 'proj');
+  mkdirSync(join(project, '.git'), { recursive: true });
+  const env = { HOME: h, XDG_CONFIG_HOME: join(h, '.config'), PATH: process.env.PATH ?? '', OPENAI_API_KEY: 'sk-local' };
+  return { h, project, env };
+}
+
+type J = { exitCode: number; checks: Array<{ id: string; group: string; status: string; title: string; fix: string | null }> };
+
+describe('aider-mlx doctor -- <aider args> (built CLI, a real server process)', () => {
+  it('(b) --model openai/editor straight at the server: exit 1, the served model read from its command line, the exact flag to use', async () => {
+    const { h, project, env } = home();
+    const { port } = await serverProcess(h, EDITOR);
+    const base = `http://127.0.0.1:${port}/v1`;
+    const r = await runCli(['doctor', '--json', '--', 'aider', '--model', 'openai/editor', '--openai-api-base', base], { env, cwd: project });
+    expect(r.code, r.stderr).toBe(1);
+    const j = JSON.parse(r.stdout) as J;
+    expect(j.checks.find((c) => c.id === 'uses.model')?.title).toBe('model: openai/editor (the command line)');
+    const c = j.checks.find((x) => x.id === 'chain.model.openai/editor')!;
+    expect(c.status).toBe('fail');
+    expect(c.title).toContain(`serves ${EDITOR}`);
+    expect(c.fix).toBe(`Run aider with --model openai/${EDITOR} instead of --model openai/editor.`);
+
+    const ok = await runCli(['doctor', '--json', '--', '--model', `openai/${EDITOR}`, `--openai-api-base=${base}`], { env, cwd: project });
+    const jo = JSON.parse(ok.stdout) as J;
+    expect(jo.checks.filter((x) => x.status === 'fail')).toEqual([]);
+    expect(jo.checks.find((x) => x.id === `chain.model.openai/${EDITOR}`)?.status).toBe('pass');
+    expect(ok.code).toBe(0);
+  }, 60_000);
+
+  it('no setup at all: says so first, offers the wizard, exit 1', async () => {
+    const { project, env } = home();
+    const r = await runCli(['doctor', '--plain'], { env, cwd: project });
+    expect(r.code).toBe(1);
+    const firstCheck = r.stdout.split('\n').find((l) => /^\s+[✓!✗–] /.test(l));
+    expect(firstCheck).toContain('No setup found');
+    expect(r.stdout).toContain('npx aider-mlx');
+    expect(r.stdout).not.toContain('API key');
+  }, 60_000);
+
+  it('--litellm-config is a flag of the doctor; what follows -- is never read as one', async () => {
+    const { project, env } = home();
+    const r = await runCli(['doctor', '--json', '--litellm-config', join(project, 'nope.yaml'), '--', '--json-is-aider-s', '--model', 'openai/x', '--openai-api-base', 'http://127.0.0.1:9/v1'], { env, cwd: project });
+    const j = JSON.parse(r.stdout) as J;
+    expect(j.checks.find((x) => x.id === 'uses.model')?.title).toContain('openai/x');
+    expect(r.code).toBe(1);
+  }, 60_000);
+});

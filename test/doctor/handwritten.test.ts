@@ -1,0 +1,309 @@
+/**
+ * The doctor on setups aider-mlx did not write: no plan, files written by hand (comments, aliases,
+ * a .env in the git root, a pasted Aider command line), stand-in servers and a stand-in proxy.
+ * The doctor must find what Aider really uses, probe every hop without making a server load a
+ * model, state the cause with its evidence and the exact edit, and --fix it in the user's files.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { applyFixes, planFixes } from '../../src/doctor/fix.js';
+import { reportToText } from '../../src/doctor/report.js';
+import { runDoctor, type DoctorReport } from '../../src/doctor/run.js';
+import type { DoctorCaps } from '../../src/doctor/types.js';
+import type { Env } from '../../src/lib/paths.js';
+import { startFakeMlxServer, type FakeMlxServer } from '../../src/servers/fake-mlx-server.js';
+import { startFakeLitellm, type FakeLitellm } from './fake-litellm.js';
+
+const EDITOR = 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit';
+const ARCHITECT = 'mlx-community/QwQ-32B-Preview-4bit';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+interface Hand {
+  home: string;
+  project: string;
+  env: Env;
+  procs: Map<number, { pid: number; argv: string[]; cwd?: string }>;
+  caps: (extra?: Partial<DoctorCaps>) => DoctorCaps;
+  write(path: string, text: string): void;
+}
+
+/** A throwaway HOME with ~/proj (a git repo) and nothing aider-mlx wrote. */
+function hand(extraEnv: Env = {}): Hand {
+  const home = mkdtempSync(join(tmpdir(), 'aider-mlx-hand-'));
+  cleanups.push(() => rmSync(home, { recursive: true, force: true }));
+  const project = join(home, 'proj');
+  mkdirSync(join(project, '.git'), { recursive: true });
+  mkdirSync(join(home, 'bin'), { recursive: true });
+  const env: Env = { HOME: home, XDG_CONFIG_HOME: join(home, '.config'), PATH: join(home, 'bin'), HF_HUB_CACHE: join(home, 'hf', 'hub'), ...extraEnv };
+  // The command lines of the local processes holding the ports (what /proc/<pid>/cmdline says).
+  const procs = new Map<number, { pid: number; argv: string[]; cwd?: string }>();
+  return {
+    home,
+    project,
+    env,
+    procs,
+    caps: (extra = {}) => ({ env, cwd: project, portProcess: async (port) => procs.get(port), ...extra }),
+    write: (p, t) => {
+      mkdirSync(join(p, '..'), { recursive: true });
+      writeFileSync(p, t);
+    },
+  };
+}
+
+async function mlx(h: Hand, model: string, o: { identity?: 'other' } = {}): Promise<FakeMlxServer> {
+  const s = await startFakeMlxServer({ model, port: 0, ...(o.identity ? { faults: { identity: o.identity } } : {}) });
+  cleanups.push(() => s.close());
+  if (!o.identity) h.procs.set(s.port, { pid: 40000 + s.port, argv: ['/opt/homebrew/bin/python3', '/Users/me/.local/bin/mlx_lm.server', '--model', model, '--port', String(s.port)] });
+  return s;
+}
+
+async function proxy(h: Hand, configPath: string, port = 0): Promise<FakeLitellm> {
+  const p = await startFakeLitellm({ configPath, port });
+  cleanups.push(() => p.close());
+  h.procs.set(p.port, { pid: 50000, argv: ['/Users/me/.local/bin/litellm', '--config', 'litellm.yaml', '--port', String(p.port)], cwd: h.home });
+  return p;
+}
+
+/** Every model name a stand-in server was sent: only default_model or its exact --model are allowed. */
+function sentNames(s: FakeMlxServer): string[] {
+  return s.requests.filter((r) => r.method === 'POST').map((r) => String((r.body as { model?: unknown } | undefined)?.model ?? 'default_model'));
+}
+
+const byId = (r: DoctorReport, id: string) => r.checks.find((c) => c.id === id);
+const run = (h: Hand, o: { aiderArgs?: string[]; errorText?: string; litellmConfig?: string } = {}, caps?: Partial<DoctorCaps>) =>
+  runDoctor({ timeoutMs: 4000, deep: false, ...o }, h.caps(caps));
+
+async function fix(h: Hand, r: DoctorReport) {
+  const fp = await planFixes(r, h.env);
+  expect(fp.writes.length).toBeGreaterThan(0);
+  await applyFixes(fp, h.env);
+  return fp;
+}
+
+const ARCHITECT_ERROR = `litellm.BadRequestError: OpenAIException - litellm.NotFoundError: NotFoundError: OpenAIException - Error code: 404 - {'error': "404 Client Error. (Request ID: Root=1-abc)\\n\\nRepository Not Found for url: https://huggingface.co/api/models/architect/revision/main."}. Received Model Group=architect
+Available Model Group Fallbacks=None LiteLLM Retried: 2 times, LiteLLM Max Retries: 3 model group 'architect' failed`;
+
+describe('(a) role aliases as the upstream names behind a hand-written LiteLLM proxy', () => {
+  async function worldA() {
+    const h = hand();
+    const ed = await mlx(h, EDITOR);
+    const ar = await mlx(h, ARCHITECT);
+    const cfg = join(h.home, 'litellm.yaml');
+    h.write(
+      cfg,
+      `# my proxy, written by hand
+model_list:
+  - model_name: editor
+    litellm_params:
+      model: openai/editor   # the role name, as in the tutorials
+      api_base: http://127.0.0.1:${ed.port}/v1
+      api_key: sk-local
+  - model_name: architect
+    litellm_params:
+      model: openai/architect
+      api_base: http://127.0.0.1:${ar.port}/v1
+      api_key: sk-local
+general_settings:
+  master_key: sk-my-own-master-key
+`,
+    );
+    const px = await proxy(h, cfg);
+    h.write(
+      join(h.project, '.aider.conf.yml'),
+      `# architect + editor on my two servers
+architect: true
+model: openai/architect
+editor-model: openai/editor
+openai-api-base: http://127.0.0.1:${px.port}/v1
+openai-api-key: sk-my-own-master-key
+`,
+    );
+    return { h, ed, ar, cfg, px };
+  }
+
+  it('exits 1 naming the cause as a fact with its evidence and the exact edit; never sends an alias to a server', async () => {
+    const { h, ed, ar, px } = await worldA();
+    const r = await run(h, { errorText: ARCHITECT_ERROR });
+    expect(r.exitCode).toBe(1);
+    const c = byId(r, 'chain.upstream.architect.1')!;
+    expect(c.status).toBe('fail');
+    expect(c.title).toContain(`Aider sends openai/architect to the proxy on :${px.port}`);
+    expect(c.title).toContain(`sends openai/architect upstream to 127.0.0.1:${ar.port}`);
+    expect(c.title).toContain(`serves ${ARCHITECT}`);
+    expect(c.observed).toContain('its command line');
+    expect(c.fix).toContain('In ~/litellm.yaml set model_list[1].litellm_params.model: openai/architect → openai/default_model');
+    expect(c.fix).toContain(`/Users/me/.local/bin/litellm --config litellm.yaml --port ${px.port}`);
+    expect(byId(r, 'chain.upstream.editor.0')?.status).toBe('fail');
+    // The cause is confirmed by a failing check, and no proxy key cause is invented.
+    expect(r.likely[0]).toMatchObject({ cause: 'C1', verdict: 'confirmed' });
+    expect(r.checks.find((x) => x.id === 'aider.key')).toBeUndefined();
+    // What Aider uses comes first, with where each value came from.
+    expect(r.checks[0]!.group).toBe('uses');
+    expect(byId(r, 'uses.model')?.title).toContain('.aider.conf.yml');
+    expect(byId(r, 'uses.litellm')?.title).toContain("the running proxy's own --config");
+    // The aliases were judged by comparing strings, never sent to a server.
+    for (const s of [ed, ar]) for (const n of sentNames(s)) expect(['default_model', s.model]).toContain(n);
+    expect(px.requests.filter((q) => q.path.endsWith('/chat/completions'))).toEqual([]);
+    expect(reportToText(r, { env: h.env })).not.toMatch(/it works|every hop works/);
+  });
+
+  it('--fix edits ~/litellm.yaml (comments kept), prints the restart instead of doing it; after the restart the doctor passes', async () => {
+    const { h, ed, ar, cfg, px } = await worldA();
+    const fp = await fix(h, await run(h));
+    const text = readFileSync(cfg, 'utf8');
+    expect(text).toContain('# my proxy, written by hand');
+    expect(text).toContain('# the role name, as in the tutorials');
+    expect(text.match(/model: openai\/default_model/g)).toHaveLength(2);
+    expect(fp.after.join('\n')).toContain(`Restart the proxy so it reads the new config: /Users/me/.local/bin/litellm --config litellm.yaml --port ${px.port}`);
+
+    // Not restarted yet: the running proxy still sends the aliases; the doctor says so and sends nothing through it.
+    const stale = await run(h);
+    expect(stale.exitCode).toBe(1);
+    expect(byId(stale, 'chain.proxy.stale')?.status).toBe('fail');
+    expect(byId(stale, 'chain.upstream.architect.1')?.fix).toContain('already says openai/default_model');
+    for (const s of [ed, ar]) for (const n of sentNames(s)) expect(['default_model', s.model]).toContain(n);
+
+    // The user restarts it as printed.
+    const port = px.port;
+    await px.close();
+    await proxy(h, cfg, port);
+    const after = await run(h);
+    expect(after.checks.filter((c) => c.status === 'fail').map((c) => c.id)).toEqual([]);
+    expect(byId(after, 'chain.through.openai/architect')?.status).toBe('pass');
+    expect(byId(after, 'chain.through.openai/editor')?.status).toBe('pass');
+    expect(after.exitCode).toBe(0);
+  });
+
+  it('with the proxy process unreadable, asks the proxy itself (GET /model/info with Aider\'s key) and still names the cause', async () => {
+    const { h, ar, px } = await worldA();
+    h.procs.delete(px.port);
+    const r = await run(h);
+    expect(r.exitCode).toBe(1);
+    expect(byId(r, 'uses.litellm')?.title).toContain('GET /model/info');
+    const c = byId(r, 'chain.upstream.architect.1')!;
+    expect(c.status).toBe('fail');
+    expect(c.title).toContain(`upstream to 127.0.0.1:${ar.port}`);
+    expect(c.fixable).toBeUndefined();
+    expect(c.fix).toContain('pass --litellm-config FILE');
+    // --litellm-config makes it an edit of that file.
+    const r2 = await run(h, { litellmConfig: join(h.home, 'litellm.yaml') });
+    expect(byId(r2, 'chain.upstream.architect.1')?.edits?.[0]).toMatchObject({ keyPath: ['model_list', 1, 'litellm_params', 'model'], old: 'openai/architect', new: 'openai/default_model' });
+  });
+});
+
+describe('(b) Aider straight at a server with an alias model name', () => {
+  it('doctor -- --model openai/editor --openai-api-base …: the cause, from the command line, and the corrected command passes', async () => {
+    const h = hand({ OPENAI_API_KEY: 'sk-local' });
+    const s = await mlx(h, EDITOR);
+    const r = await run(h, { aiderArgs: ['--model', 'openai/editor', '--openai-api-base', s.baseUrl] });
+    expect(r.exitCode).toBe(1);
+    expect(byId(r, 'uses.model')?.title).toBe('model: openai/editor (the command line)');
+    expect(byId(r, 'uses.base')?.title).toContain('the command line');
+    const c = byId(r, 'chain.model.openai/editor')!;
+    expect(c.status).toBe('fail');
+    expect(c.title).toContain(`straight to the mlx_lm.server on :${s.port}; that server serves ${EDITOR}`);
+    expect(c.fix).toBe(`Run aider with --model openai/${EDITOR} instead of --model openai/editor.`);
+    expect(sentNames(s).every((n) => n === 'default_model' || n === EDITOR)).toBe(true);
+    const ok = await run(h, { aiderArgs: ['--model', `openai/${EDITOR}`, '--openai-api-base', s.baseUrl] });
+    expect(byId(ok, 'chain.model.openai/' + EDITOR)?.status).toBe('pass');
+    expect(ok.exitCode).toBe(0);
+  });
+
+  it('the same in a hand-written .aider.conf.yml: --fix edits the model there', async () => {
+    const h = hand({ OPENAI_API_KEY: 'sk-local' });
+    const s = await mlx(h, EDITOR);
+    const conf = join(h.project, '.aider.conf.yml');
+    h.write(conf, `# mine\nmodel: openai/editor\nopenai-api-base: ${s.baseUrl}\n`);
+    const r = await run(h);
+    expect(byId(r, 'chain.model.openai/editor')?.fix).toBe(`In ~/proj/.aider.conf.yml set model: openai/editor → openai/${EDITOR}.`);
+    await fix(h, r);
+    expect(readFileSync(conf, 'utf8')).toBe(`# mine\nmodel: openai/${EDITOR}\nopenai-api-base: ${s.baseUrl}\n`);
+    expect((await run(h)).exitCode).toBe(0);
+  });
+});
+
+describe('(c) a doubled /v1 and (d) a pasted /chat/completions', () => {
+  it('(c) in .aider.conf.yml: the fix is the exact base, applied in that file', async () => {
+    const h = hand({ OPENAI_API_KEY: 'sk-local' });
+    const s = await mlx(h, EDITOR);
+    const conf = join(h.project, '.aider.conf.yml');
+    h.write(conf, `model: openai/default_model\nopenai-api-base: ${s.baseUrl}/v1\n`);
+    const r = await run(h);
+    expect(r.exitCode).toBe(1);
+    const c = byId(r, 'chain.base')!;
+    expect(c.title).toContain('doubled /v1');
+    expect(c.fix).toBe(`In ~/proj/.aider.conf.yml set openai-api-base: ${s.baseUrl}/v1 → ${s.baseUrl}.`);
+    expect(r.likely.find((l) => l.cause === 'C2')?.verdict).toBe('confirmed');
+    await fix(h, r);
+    expect(readFileSync(conf, 'utf8')).toContain(`openai-api-base: ${s.baseUrl}\n`);
+    expect((await run(h)).exitCode).toBe(0);
+  });
+
+  it('(d) OPENAI_API_BASE in the git root\'s .env (which Aider loads last): the fix edits that line', async () => {
+    const h = hand();
+    const s = await mlx(h, EDITOR);
+    const sub = join(h.project, 'src');
+    mkdirSync(sub);
+    h.write(join(h.project, '.aider.conf.yml'), 'model: openai/default_model\n');
+    // The cwd's .env is loaded before the git root's one (--env-file defaults to <git root>/.env).
+    h.write(join(sub, '.env'), `OPENAI_API_BASE=http://127.0.0.1:1/v1\n`);
+    h.write(join(h.project, '.env'), `# keys\nOPENAI_API_KEY=sk-local\nOPENAI_API_BASE=${s.baseUrl}/chat/completions\n`);
+    const r = await runDoctor({ timeoutMs: 4000, deep: false }, h.caps({ cwd: sub }));
+    expect(r.exitCode).toBe(1);
+    const c = byId(r, 'chain.base')!;
+    expect(c.title).toContain('pasted endpoint');
+    expect(c.fix).toBe(`In ~/proj/.env set OPENAI_API_BASE: ${s.baseUrl}/chat/completions → ${s.baseUrl}.`);
+    await fix(h, r);
+    expect(readFileSync(join(h.project, '.env'), 'utf8')).toBe(`# keys\nOPENAI_API_KEY=sk-local\nOPENAI_API_BASE=${s.baseUrl}\n`);
+    expect((await runDoctor({ timeoutMs: 4000, deep: false }, h.caps({ cwd: sub }))).exitCode).toBe(0);
+  });
+});
+
+describe('(g) OPENAI_API_BASE in the environment points at the wrong server; the files set none', () => {
+  it('names the variable and where it comes from, what answers there, and exits 1', async () => {
+    const other = await startFakeMlxServer({ model: 'qwen2.5-coder:7b', port: 0, faults: { identity: 'other' } });
+    cleanups.push(() => other.close());
+    const h = hand({ OPENAI_API_BASE: `${other.rootUrl}/v1`, OPENAI_API_KEY: 'sk-local' });
+    await mlx(h, EDITOR);
+    h.write(join(h.project, '.aider.conf.yml'), `model: openai/${EDITOR}\n`);
+    const r = await run(h);
+    expect(r.exitCode).toBe(1);
+    expect(byId(r, 'uses.base')?.title).toContain('your shell environment');
+    const c = byId(r, `chain.model.openai/${EDITOR}`)!;
+    expect(c.status).toBe('fail');
+    expect(c.title).toContain('Ollama');
+    expect(c.fix).toContain('OPENAI_API_BASE');
+    expect(c.fix).toContain('comes from your shell environment and no config file sets openai-api-base');
+    expect(c.fix).toContain('~/proj/.aider.conf.yml');
+  });
+
+  it('nothing listening there: the reach check fails, the cause is C7', async () => {
+    const h = hand({ OPENAI_API_BASE: 'http://127.0.0.1:9/v1', OPENAI_API_KEY: 'sk-local' });
+    h.write(join(h.project, '.aider.conf.yml'), 'model: openai/default_model\n');
+    const r = await run(h);
+    expect(r.exitCode).toBe(1);
+    expect(byId(r, 'chain.reach.127.0.0.1:9')?.status).toBe('fail');
+    expect(reportToText(r, { env: h.env })).not.toMatch(/it works/);
+  });
+});
+
+describe('no setup at all', () => {
+  it('says so first and offers the wizard; nothing about a proxy or a key', async () => {
+    const h = hand();
+    const r = await run(h);
+    expect(r.exitCode).toBe(1);
+    expect(r.checks[0]).toMatchObject({ id: 'uses.none', status: 'fail' });
+    expect(r.checks[0]!.fix).toContain('npx aider-mlx');
+    expect(r.checks.filter((c) => c.id.startsWith('aider.') || c.id.startsWith('proxy.') || c.id.startsWith('config.litellm.'))).toEqual([]);
+    expect(r.likely.filter((l) => ['C9', 'C10'].includes(l.cause))).toEqual([]);
+    const text = reportToText(r, { env: h.env });
+    expect(text).not.toContain('API key');
+    expect(text).not.toMatch(/it works/);
+  });
+});
