@@ -1,6 +1,7 @@
 /** The hidden `aider-mlx fake-mlx-server` command: the stand-in as a process, with the real server's argv and log. */
 import { parseArgs } from 'node:util';
 import { UsageError } from '../../errors.js';
+import { hubOffline } from '../../hub/env.js';
 import { asctime } from './python.js';
 import { startFakeMlxServer } from './server.js';
 import type { FakeMlxServer } from './state.js';
@@ -29,11 +30,11 @@ const IGNORED_BOOL_FLAGS = ['trust-remote-code', 'use-default-chat-template', 'p
 /**
  * `aider-mlx fake-mlx-server --model X [--port N] [--host H] [--max-tokens N] [--version V]`
  * (+ `--reasoning`, `--no-chat-template`, `--delay-ms N`, `--loading-ms N`). Logs to stderr like
- * the real server, runs until SIGINT/SIGTERM.
+ * the real server, runs until SIGINT/SIGTERM. Reads HF_HUB_OFFLINE like the real server's huggingface_hub.
  */
 export async function runFakeServerCommand(
   args: string[],
-  io: { stderr?: (s: string) => void; signal?: AbortSignal } = {},
+  io: { stderr?: (s: string) => void; signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {},
 ): Promise<number> {
   const err = io.stderr ?? ((s: string) => void process.stderr.write(s));
   const options: Record<string, { type: 'string' | 'boolean' }> = {
@@ -76,6 +77,7 @@ export async function runFakeServerCommand(
       model,
       version: values.version as string | undefined,
       maxTokens: int('max-tokens', undefined),
+      hubOffline: hubOffline(io.env ?? process.env),
       faults: {
         reasoning: values.reasoning === true ? true : undefined,
         noChatTemplate: values['no-chat-template'] === true,

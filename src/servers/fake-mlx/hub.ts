@@ -4,8 +4,12 @@ import type { FakeState } from './state.js';
 
 const HF_REPO_ID = /^(\b[\w\-.]+\b\/)?\b[\w\-.]{1,96}\b$/u;
 
-/** The exception text huggingface_hub raises for a name that is not a reachable repo. */
-export function hfLoadErrorText(name: string): string {
+/**
+ * The exception text huggingface_hub raises for a name that is not a reachable repo: the repo-id checks come
+ * first (`validate_repo_id`); then, with HF_HUB_OFFLINE=1, `snapshot_download`'s LocalEntryNotFoundError;
+ * online, the Hub's 401 "Repository Not Found".
+ */
+export function hfLoadErrorText(name: string, o: { offline?: boolean } = {}): string {
   if (name.split('/').length - 1 > 1) {
     return `Repo id must be in the form 'repo_name' or 'namespace/repo_name': '${name}'. Use \`repo_type\` argument if needed.`;
   }
@@ -16,6 +20,13 @@ export function hfLoadErrorText(name: string): string {
     );
   }
   if (name.includes('--') || name.includes('..')) return `Cannot have -- or .. in repo_id: '${name}'.`;
+  if (o.offline) {
+    return (
+      'Cannot find an appropriate cached snapshot folder for the specified revision on the local disk and ' +
+      'outgoing traffic has been disabled. To enable repo look-ups and downloads online, set ' +
+      "'HF_HUB_OFFLINE=0' as environment variable."
+    );
+  }
   return (
     '401 Client Error. (Request ID: Root=1-6744a1b2-0d6f3c1e5a2b4c7d8e9f0a1b;00000000-0000-4000-8000-000000000000)\n\n' +
     `Repository Not Found for url: https://huggingface.co/api/models/${name}/revision/main.\n` +
@@ -42,5 +53,5 @@ export function resolveModel(st: FakeState, requested: string): string | undefin
     st.loadedModel = requested;
     return undefined;
   }
-  return hfLoadErrorText(requested);
+  return hfLoadErrorText(requested, { offline: st.opts.hubOffline });
 }

@@ -35,6 +35,8 @@ export interface FakeMlxServerOptions {
   /** Other repo ids "in the HF cache": listed by /v1/models, and a request naming one swaps the model. */
   cachedModels?: string[];
   faults?: FakeMlxFaults;
+  /** HF_HUB_OFFLINE=1 in the server's environment: a name not in the cache fails locally, not at the Hub. */
+  hubOffline?: boolean;
   /** One line per request, like the stdlib access log (plus tracebacks for dropped requests). */
   log?: (line: string) => void;
 }
