@@ -207,6 +207,19 @@ describe('model field: the second kind of 404', () => {
     expect(await r.json()).toEqual({ error: "Only 'text' content type is supported." });
   });
 
+  it("with HF_HUB_OFFLINE=1 a name not in the cache fails on the cache (snapshot_download's LocalEntryNotFoundError), not at the Hub", async () => {
+    const s = await start({ hubOffline: true, cachedModels: ['mlx-community/QwQ-32B-4bit'] });
+    const r = await chat(s, ping('qwen-coder'));
+    expect(r.status).toBe(404);
+    expect(await r.text()).toBe(
+      '{"error": "Cannot find an appropriate cached snapshot folder for the specified revision on the local disk and ' +
+        "outgoing traffic has been disabled. To enable repo look-ups and downloads online, set 'HF_HUB_OFFLINE=0' as environment variable.\"}",
+    );
+    // validate_repo_id runs before any lookup, offline too; a cached repo still loads.
+    expect(await (await chat(s, ping('http://127.0.0.1:8081/v1'))).json()).toEqual({ error: hfLoadErrorText('http://127.0.0.1:8081/v1') });
+    expect((await chat(s, ping('mlx-community/QwQ-32B-4bit'))).status).toBe(200);
+  });
+
   it('builds the HF messages for names the Hub rejects', () => {
     expect(hfLoadErrorText('a/b/c')).toMatch(/^Repo id must be in the form/);
     expect(hfLoadErrorText('openai:x')).toMatch(/^Repo id must use alphanumeric chars/);
@@ -446,6 +459,29 @@ describe('runFakeServerCommand', () => {
     expect(err).toMatch(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - INFO - Starting httpd/);
     ac.abort();
     await expect.poll(() => err).toContain('exit 0');
+  });
+
+  it('reads HF_HUB_OFFLINE from its environment, as the real server does', async () => {
+    const ac = new AbortController();
+    let err = '';
+    const port = await new Promise<number>((resolve) => {
+      void runFakeServerCommand(['--model', MODEL, '--port', '0'], {
+        env: { HF_HUB_OFFLINE: '1' },
+        stderr: (t) => {
+          err += t;
+          const m = /on port (\d+)\.\.\./.exec(err);
+          if (m) resolve(Number(m[1]));
+        },
+        signal: ac.signal,
+      });
+    });
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: 'POST', body: JSON.stringify(ping('qwen-coder')) });
+      expect(r.status).toBe(404);
+      expect(((await r.json()) as { error: string }).error).toMatch(/^Cannot find an appropriate cached snapshot folder/);
+    } finally {
+      ac.abort();
+    }
   });
 
   it('exits 1 with the Python error when the port is taken', async () => {
