@@ -1,11 +1,36 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { UsageError } from '../errors.js';
 import { which } from '../lib/exec.js';
 import { configPaths, tildify } from '../lib/paths.js';
 import { AIDER_FILES } from '../config/render.js';
-import { profileArgs } from '../config/profile.js';
+import { newSessionId, perRunSettings, profileArgs } from '../config/profile.js';
+import { ownedLocations } from '../service/locations.js';
+
+/**
+ * With several servers of a model behind the proxy, this run gets its own session id: a copy of the
+ * profile's model settings with the id in its x-litellm-session-id header, removed at exit.
+ */
+function runSettingsFile(dir: string, env: NodeJS.ProcessEnv): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, AIDER_FILES.settings), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const copy = perRunSettings(text, newSessionId());
+  if (!copy) return undefined;
+  const run = ownedLocations(env).run;
+  try {
+    mkdirSync(run, { recursive: true, mode: 0o700 });
+    const path = join(run, `aider-${process.pid}-${Date.now()}${AIDER_FILES.settings}`);
+    writeFileSync(path, copy, { mode: 0o600 });
+    return path;
+  } catch {
+    return undefined; // the profile's own id still keeps turns together
+  }
+}
 
 /** `aider-mlx aider [args…]`: aider with the profile written by `setup --scope profile`. */
 export async function runAiderCommand(args: string[]): Promise<number> {
@@ -18,14 +43,19 @@ export async function runAiderCommand(args: string[]): Promise<number> {
   if (!aider) {
     throw new UsageError('aider is not installed (not found on PATH).', "Install it: uv tool install aider-chat   (or: pipx install aider-chat)");
   }
-  const child = execa(aider, [...profileArgs(dir), ...args], { stdio: 'inherit', reject: false });
+  const settings = runSettingsFile(dir, env);
+  const child = execa(aider, [...profileArgs(dir, settings ? { modelSettingsFile: settings } : {}), ...args], { stdio: 'inherit', reject: false });
   // The terminal already sends Ctrl-C to aider (same process group): stay alive until it exits.
   const ignore = () => undefined;
   const forward = () => child.kill('SIGTERM');
   process.on('SIGINT', ignore);
   process.on('SIGTERM', forward);
-  const r = await child;
-  process.off('SIGINT', ignore);
-  process.off('SIGTERM', forward);
-  return r.exitCode ?? (r.signal === 'SIGINT' ? 130 : 1);
+  try {
+    const r = await child;
+    return r.exitCode ?? (r.signal === 'SIGINT' ? 130 : 1);
+  } finally {
+    process.off('SIGINT', ignore);
+    process.off('SIGTERM', forward);
+    if (settings) rmSync(settings, { force: true });
+  }
 }

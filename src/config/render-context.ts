@@ -2,6 +2,7 @@
  * What the templates are filled with, computed from the plan: names, bases, output budgets. Kept
  * apart from the template engine (render.ts) so the doctor, which only compares, never loads it.
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { familyOf, editFormatFor } from './families.js';
 import { apiBase, LOCAL_API_KEY, servedModels, type ServedModel } from './names.js';
@@ -32,6 +33,9 @@ export function keyInEnvFile(plan: Plan): boolean {
   return plan.mode === 'proxy' && plan.aider.scope === 'project';
 }
 
+/** How long a session stays pinned after its last turn (LiteLLM's default is 3600). */
+export const SESSION_TTL_SECONDS = 3600;
+
 export const AIDER_ENV_KEY = 'AIDER_OPENAI_API_KEY';
 
 /** The env file's text: one comment, one variable. */
@@ -58,6 +62,25 @@ export function aiderApiBase(plan: Plan, m: ServedModel): string {
   return plan.mode === 'proxy' ? proxyBase(plan) : apiBase(m.deployments[0]!);
 }
 
+/** The header LiteLLM's `session_affinity` routes on (litellm 1.108.7, proxy/litellm_pre_call_utils.py). */
+export const SESSION_HEADER = 'x-litellm-session-id';
+
+/**
+ * Several servers of one model behind the proxy: each conversation should stay on the server that
+ * holds its prompt cache. LiteLLM pins a session id to the deployment that answered it.
+ */
+export function wantsSessionAffinity(plan: Plan): boolean {
+  return plan.mode === 'proxy' && servedModels(plan).some((m) => m.deployments.length > 1);
+}
+
+/**
+ * The session id the written files carry: one per Aider setup (scope + folder), so plain `aider`
+ * runs keep their cache too. `aider-mlx aider` replaces it with a fresh id per run.
+ */
+export function defaultSessionId(plan: Plan): string {
+  return `aider-mlx-${createHash('sha256').update(`${plan.aider.scope}:${plan.aider.dir}`).digest('hex').slice(0, 16)}`;
+}
+
 export function renderContext(plan: Plan, paths: RenderPaths) {
   if (keyInEnvFile(plan) && paths.proxyKey !== undefined && paths.aiderEnv === undefined) {
     throw new Error('aider-mlx: rendering the project files with a key needs the env file\'s path (RenderPaths.aiderEnv)');
@@ -70,6 +93,8 @@ export function renderContext(plan: Plan, paths: RenderPaths) {
   const twoModels = architect !== undefined && architect !== editor;
   const main = twoModels ? architect : editor;
   const profile = plan.aider.scope === 'profile';
+  const affinity = wantsSessionAffinity(plan);
+  const extraHeaders = affinity ? { [SESSION_HEADER]: defaultSessionId(plan) } : undefined;
 
   const settingsModels = models.map((m) => {
     const fam = familyOf(m.model);
@@ -88,6 +113,7 @@ export function renderContext(plan: Plan, paths: RenderPaths) {
       api_base: aiderApiBase(plan, m),
       max_output_tokens: maxOutputTokens(m),
       max_input_tokens: m.context,
+      extra_headers: extraHeaders,
     };
   });
 
@@ -109,6 +135,7 @@ export function renderContext(plan: Plan, paths: RenderPaths) {
     request_timeout: plan.requestTimeout,
     num_retries: Math.max(0, ...models.map((m) => m.deployments.length - 1)),
     ...(models.some((m) => m.deployments.length > 1) ? { allowed_fails: 0, cooldown_time: 10 } : {}),
+    ...(affinity ? { optional_pre_call_checks: ['session_affinity'], deployment_affinity_ttl_seconds: SESSION_TTL_SECONDS } : {}),
     api_key: LOCAL_API_KEY,
     proxy_key: paths.proxyKey ?? LOCAL_API_KEY,
     aider_api_key: keyInEnvFile(plan) ? undefined : plan.mode === 'proxy' ? (paths.proxyKey ?? LOCAL_API_KEY) : LOCAL_API_KEY,

@@ -28,6 +28,12 @@ const cases: Record<string, Plan> = {
   'proxy-two-models': plan(),
   'direct-two-models': plan({ mode: 'direct' }),
   'proxy-one-model-profile': plan({ two: false, aider: { scope: 'profile', dir: '/home/u/.config/aider-mlx/aider' } }),
+  // Two Macs serve the editor: the proxy routes by session id, Aider sends one.
+  'proxy-replicas': plan({
+    roles: {
+      editor: { model: 'mlx-community/Qwen2.5-Coder-14B-Instruct-4bit', context: 32768, deployments: [{ host: '127.0.0.1', port: 8080 }, { host: '127.0.0.1', port: 18080 }] },
+    },
+  }),
 };
 
 function golden(name: string, text: string) {

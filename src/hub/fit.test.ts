@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bytesPerParam, detectMemory, estimateModelMemory, fitModel, fitRoles, formatGB, GiB, gpuBudget } from './fit.js';
+import { bytesPerParam, promptCacheEntries, detectMemory, estimateModelMemory, fitModel, fitRoles, formatGB, GiB, gpuBudget } from './fit.js';
 
 const qwen7 = { layers: 28, kvHeads: 4, headDim: 128 };
 const qwen32 = { layers: 64, kvHeads: 8, headDim: 128 };
@@ -40,11 +40,29 @@ describe('gpuBudget', () => {
 
 describe('estimateModelMemory', () => {
   it('weights from files + KV from config + runtime, with the arithmetic', () => {
-    const e = estimateModelMemory({ repoId: 'q7', context: 32768, weightsBytes: 4 * GiB, shape: qwen7 });
+    const e = estimateModelMemory({ repoId: 'q7', context: 32768, weightsBytes: 4 * GiB, shape: qwen7, cacheEntries: 0 });
     expect(e.kvBytes).toBe(56 * 1024 * 32768); // 1.75 GiB, ANCHORS §5.1
     expect(e.totalBytes).toBe(4 * GiB + 1.75 * GiB + 1 * GiB);
     expect(e.known).toBe(true);
     expect(e.arithmetic).toBe('weights 4 GB + KV 1.8 GB (2 × 28 layers × 4 KV heads × 128 dim × 2 B × 32768 tokens) + runtime 1 GB = 6.8 GB');
+  });
+  it('counts a bounded prompt cache: 2 entries of one context each by default', () => {
+    const e = estimateModelMemory({ repoId: 'q7', context: 32768, weightsBytes: 4 * GiB, shape: qwen7 });
+    expect(e.kvBytesPerToken).toBe(56 * 1024);
+    expect(e.promptCache).toEqual({ entries: 2, bytes: 2 * 1.75 * GiB });
+    // The request being served is one of the entries (mlx-lm trims the cache to the bound minus it).
+    expect(e.totalBytes).toBe(4 * GiB + 2 * 1.75 * GiB + 1 * GiB);
+    expect(e.arithmetic).toBe('weights 4 GB + prompt cache 2 × KV 1.8 GB (2 × 28 layers × 4 KV heads × 128 dim × 2 B × 32768 tokens) + runtime 1 GB = 8.5 GB');
+    const three = estimateModelMemory({ repoId: 'q7', context: 32768, weightsBytes: 4 * GiB, shape: qwen7, cacheEntries: 3 });
+    expect(three.totalBytes - e.totalBytes).toBe(1.75 * GiB);
+    // KV unknown: the entries are still named, the bytes are not invented.
+    const unknown = estimateModelMemory({ repoId: 'x', context: 4096, weightsBytes: GiB });
+    expect(unknown.promptCache).toEqual({ entries: 2 });
+    expect(unknown.arithmetic).toContain('prompt cache 2 × KV unknown');
+    expect(unknown.totalBytes).toBe(2 * GiB);
+  });
+  it('promptCacheEntries: one per role sharing the server, at least 2', () => {
+    expect([1, 2, 3].map(promptCacheEntries)).toEqual([2, 2, 3]);
   });
   it('weights from parameters at 0.5625 B for 4-bit when there are no files', () => {
     expect(bytesPerParam(4, 64)).toBe(0.5625);
@@ -70,19 +88,21 @@ describe('fit labels', () => {
   it('fits / tight / too big', () => {
     const small = estimateModelMemory({ repoId: 'a', context: 32768, weightsBytes: 4 * GiB, shape: qwen7 });
     expect(fitModel(small, budget32).label).toBe('fits');
-    const tight = estimateModelMemory({ repoId: 'b', context: 8192, weightsBytes: 17.2 * GiB, shape: qwen32 }); // 20.2 GB
+    const tight = estimateModelMemory({ repoId: 'b', context: 8192, weightsBytes: 17.2 * GiB, shape: qwen32, cacheEntries: 0 }); // 20.2 GB
     expect(fitModel(tight, budget32).label).toBe('tight');
-    const big = estimateModelMemory({ repoId: 'c', context: 32768, weightsBytes: 17.2 * GiB, shape: qwen32 }); // 26.2 GB
+    // The same model with its prompt cache counted (2 × 2 GB instead of one context): no longer fits.
+    expect(fitModel(estimateModelMemory({ repoId: 'b', context: 8192, weightsBytes: 17.2 * GiB, shape: qwen32 }), budget32).label).toBe('too-big');
+    const big = estimateModelMemory({ repoId: 'c', context: 32768, weightsBytes: 17.2 * GiB, shape: qwen32, cacheEntries: 0 }); // 26.2 GB
     const f = fitModel(big, budget32);
     expect(f.label).toBe('too-big');
     expect(f.arithmetic).toMatch(/= 26\.2 GB of 21\.3 GB budget \(123%\) → too big$/);
     expect(f.arithmetic).not.toContain('too-big'); // the enum is for code; people read words
   });
 
-  it('adds up one process per distinct model (ANCHORS: 32B architect + 7B editor is tight on 48 GB)', () => {
+  it('adds up one process per distinct model (ANCHORS: 32B architect + 7B editor is tight on 48 GB without a prompt cache)', () => {
     const roles = [
-      { role: 'architect', input: { repoId: 'qwq', context: 32768, weightsBytes: 17.2 * GiB, shape: qwen32 } },
-      { role: 'editor', input: { repoId: 'coder7', context: 32768, weightsBytes: 4 * GiB, shape: qwen7 } },
+      { role: 'architect', input: { repoId: 'qwq', context: 32768, weightsBytes: 17.2 * GiB, shape: qwen32, cacheEntries: 0 } },
+      { role: 'editor', input: { repoId: 'coder7', context: 32768, weightsBytes: 4 * GiB, shape: qwen7, cacheEntries: 0 } },
     ];
     expect(fitRoles(roles, budget32).label).toBe('too-big');
     const on48 = fitRoles(roles, gpuBudget({ totalBytes: 48 * GiB }));
@@ -103,6 +123,17 @@ describe('fit labels', () => {
     expect(set.processes).toHaveLength(1);
     expect(set.processes[0]!.roles).toEqual(['editor', 'architect']);
     expect(set.processes[0]!.estimate.context).toBe(32768);
+  });
+
+  it('the prompt cache of a shared server has one entry per role (architect + editor + weak → 3)', () => {
+    const input = { repoId: 'm', context: 16384, weightsBytes: 8 * GiB, kvBytesPerTokenHint: 192 * 1024 };
+    const one = fitRoles([{ role: 'editor', input }], budget32);
+    expect(one.processes[0]!.estimate.promptCache).toEqual({ entries: 2, bytes: 2 * 3 * GiB });
+    const all = fitRoles(['architect', 'editor', 'weak'].map((role) => ({ role, input })), budget32);
+    expect(all.processes).toHaveLength(1);
+    expect(all.processes[0]!.estimate.promptCache).toEqual({ entries: 3, bytes: 3 * 3 * GiB });
+    expect(all.processes[0]!.estimate.arithmetic).toContain('+ prompt cache 3 × KV 3 GB (192 KiB/token × 16384 tokens) +');
+    expect(all.totalBytes - one.totalBytes).toBe(3 * GiB);
   });
 });
 

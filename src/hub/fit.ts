@@ -92,6 +92,19 @@ export interface EstimateInput {
   /** Offline hints (curated data), used when the cache and the Hub give nothing. */
   weightsBytesHint?: number;
   kvBytesPerTokenHint?: number;
+  /**
+   * Prompt-cache entries the server keeps (`--prompt-cache-size`), each up to one context's KV cache;
+   * default: one role's worth (promptCacheEntries(1)). 0: no cache, one context's KV counted.
+   */
+  cacheEntries?: number;
+}
+
+/**
+ * Entries of the bounded prompt cache for a server that serves `roles` roles: one conversation per
+ * role, and never fewer than 2 (a turn's prompt and Aider's summary/commit call on the same model).
+ */
+export function promptCacheEntries(roles: number): number {
+  return Math.max(2, Math.floor(roles));
 }
 
 export interface MemoryEstimate {
@@ -101,6 +114,10 @@ export interface MemoryEstimate {
   weightsSource: 'files' | 'hint' | 'params' | 'unknown';
   kvBytes?: number;
   kvSource: 'config' | 'hint' | 'unknown';
+  /** KV bytes per token (fp16), when known. */
+  kvBytesPerToken?: number;
+  /** The bounded prompt cache: entries × one context's KV, the request being served included (bytes unknown when the KV is). */
+  promptCache: { entries: number; bytes?: number };
   overheadBytes: number;
   /** Lower bound when a part is unknown. */
   totalBytes: number;
@@ -133,6 +150,11 @@ export function estimateModelMemory(input: EstimateInput): MemoryEstimate {
     parts.push(`weights ${formatGB(weightsBytes)} (${input.paramsB}B params × ${round(bpp, 4)} B at ${bits}-bit)`);
   } else parts.push('weights unknown');
 
+  // The server's prompt cache keeps whole KV caches of recent prompts, `entries` of at most one
+  // context each. mlx-lm 0.32 counts the request being served inside --prompt-cache-bytes (it trims
+  // the cache to the bound minus the active requests' KV), so the bound is the KV total: entries × KV.
+  const entries = Math.max(0, Math.floor(input.cacheEntries ?? promptCacheEntries(1)));
+  const times = entries > 0 ? `prompt cache ${entries} × ` : '';
   let kvBytes: number | undefined;
   let kvSource: MemoryEstimate['kvSource'] = 'unknown';
   const perToken = input.shape ? kvBytesPerToken(input.shape) : undefined;
@@ -140,15 +162,16 @@ export function estimateModelMemory(input: EstimateInput): MemoryEstimate {
     kvBytes = perToken * input.context;
     kvSource = 'config';
     const s = input.shape!;
-    parts.push(`KV ${formatGB(kvBytes)} (2 × ${s.layers} layers × ${s.kvHeads} KV heads × ${s.headDim} dim × 2 B × ${input.context} tokens)`);
+    parts.push(`${times}KV ${formatGB(kvBytes)} (2 × ${s.layers} layers × ${s.kvHeads} KV heads × ${s.headDim} dim × 2 B × ${input.context} tokens)`);
   } else if (input.kvBytesPerTokenHint) {
     kvBytes = input.kvBytesPerTokenHint * input.context;
     kvSource = 'hint';
-    parts.push(`KV ${formatGB(kvBytes)} (${Math.round(input.kvBytesPerTokenHint / 1024)} KiB/token × ${input.context} tokens)`);
-  } else parts.push('KV unknown (no config.json)');
+    parts.push(`${times}KV ${formatGB(kvBytes)} (${Math.round(input.kvBytesPerTokenHint / 1024)} KiB/token × ${input.context} tokens)`);
+  } else parts.push(`${times}KV unknown (no config.json)`);
+  const cacheBytes = kvBytes !== undefined && entries > 0 ? entries * kvBytes : undefined;
 
   parts.push(`runtime ${formatGB(RUNTIME_OVERHEAD)}`);
-  const totalBytes = (weightsBytes ?? 0) + (kvBytes ?? 0) + RUNTIME_OVERHEAD;
+  const totalBytes = (weightsBytes ?? 0) + (cacheBytes ?? kvBytes ?? 0) + RUNTIME_OVERHEAD;
   const known = weightsBytes !== undefined && kvBytes !== undefined;
   return {
     repoId: input.repoId,
@@ -157,6 +180,8 @@ export function estimateModelMemory(input: EstimateInput): MemoryEstimate {
     weightsSource,
     kvBytes,
     kvSource,
+    ...(kvBytes !== undefined ? { kvBytesPerToken: kvBytes / input.context } : {}),
+    promptCache: { entries, ...(cacheBytes !== undefined ? { bytes: cacheBytes } : {}) },
     overheadBytes: RUNTIME_OVERHEAD,
     totalBytes,
     known,
@@ -213,6 +238,8 @@ export function fitRoles(roles: RoleInput[], budget: Budget): SetFit {
       p.input.context = Math.max(p.input.context, r.input.context); // one server, the larger window
     }
   }
+  // One prompt-cache entry per role that shares the server (at least 2), unless the caller set it.
+  for (const p of byRepo.values()) if (p.input.cacheEntries === undefined) p.input.cacheEntries = promptCacheEntries(p.roles.length);
   const processes = [...byRepo.entries()].map(([repoId, p]) => ({ repoId, roles: p.roles, estimate: estimateModelMemory(p.input) }));
   const totalBytes = processes.reduce((a, p) => a + p.estimate.totalBytes, 0);
   const known = processes.every((p) => p.estimate.known);

@@ -4,6 +4,7 @@
  * server bound to 127.0.0.1 on the other Mac. serve never starts or binds anything for them.
  */
 import type { Deployment } from '../config/plan.js';
+import { promptCacheArgs, type PromptCacheBound } from '../hub/prompt-cache.js';
 
 export function isLoopback(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
@@ -30,15 +31,21 @@ export function tunnelPort(d: Deployment): number {
  * How to start (or restart) the mlx_lm.server of a deployment, in words. Never `--host` with a
  * network address: a remote server stays on its own 127.0.0.1, reached here through a tunnel.
  */
-export function serverStartAdvice(model: string, d: Deployment, o: { verb?: string; portFlag?: string } = {}): string {
+export function serverStartAdvice(model: string, d: Deployment, o: { verb?: string; portFlag?: string; promptCache?: PromptCacheBound } = {}): string {
   const verb = o.verb ?? 'Start it in another terminal';
-  const cmd = `mlx_lm.server --model ${model} --port ${d.port}`;
+  const cmd = `mlx_lm.server --model ${model} --port ${d.port}${promptCacheFlags(o.promptCache)}`;
   if (isLoopback(d.host)) return `${verb}: ${cmd}${d.host === '127.0.0.1' || d.host.toLowerCase() === 'localhost' ? '' : ` --host ${bindHost(d.host)}`}`;
   const local = tunnelPort(d);
   return (
     `${verb} on ${d.host}, on that Mac's 127.0.0.1: ${cmd} (it has no authentication: keep it off the network). ` +
     `Here, open a tunnel: ${tunnelCommand(d, local)}, and run setup again with --host 127.0.0.1${o.portFlag ? ` ${o.portFlag} ${local}` : ''}.`
   );
+}
+
+/** ` --prompt-cache-size N --prompt-cache-bytes B` for a command line in words ('' without a bound). */
+export function promptCacheFlags(b: PromptCacheBound | undefined): string {
+  const a = promptCacheArgs(b);
+  return a.length ? ` ${a.join(' ')}` : '';
 }
 
 /** What is exposed, in plain words, and how to avoid it. */

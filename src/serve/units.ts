@@ -14,6 +14,7 @@ import { findLitellm, startLitellmProxy } from '../servers/litellm.js';
 import { bindError, bindFailureIn, describePortHolder, modelFromCommandLine, modelOfHolder, PRIVILEGED_PORT_HINT, sameModel, type Exec, type PortHolder } from '../servers/ports.js';
 import { identifyServer, probeHealth, probeLitellm, rootUrl, waitForChat } from '../servers/probe.js';
 import { maxOutputTokens } from '../config/render.js';
+import { promptCacheFor } from '../hub/prompt-cache.js';
 import { ownedLocations } from '../service/locations.js';
 import { bindHost, exposureWarning, isLoopback, looksLikeTunnel } from './remote.js';
 import type { Inspection, ReadyResult, UnitProcess, UnitSpec } from './supervisor.js';
@@ -119,6 +120,7 @@ export function buildUnits(plan: Plan, caps: UnitCaps): UnitSpec[] {
             port: d.port,
             host: bindHost(d.host),
             maxTokens: maxOutputTokens(m),
+            promptCache: promptCacheFor(m, env),
             kind: caps.kind ?? 'mlx',
             env,
             onLine,

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { spawnService, which } from '../lib/exec.js';
 import { packageRoot, type Env } from '../lib/paths.js';
 import { familyOf } from '../config/families.js';
+import { promptCacheArgs, type PromptCacheBound } from '../hub/prompt-cache.js';
 import { waitForChat, type WaitInfo, type WaitResult } from './probe.js';
 
 /** How to run an mlx_lm.server: the real one, or the built-in stand-in (`--demo`, tests). */
@@ -13,6 +14,8 @@ export interface LaunchOptions {
   host?: string;
   /** Default answer length when a request sends none (the server's own default is 512). */
   maxTokens?: number;
+  /** The bounded prompt cache (hub/prompt-cache.ts): `--prompt-cache-size` / `--prompt-cache-bytes`. */
+  promptCache?: PromptCacheBound;
   kind?: ServerKind;
   env?: Env;
   /** Every log line (the real server logs to stderr; both streams are merged). */
@@ -35,9 +38,10 @@ export interface LaunchedServer {
 }
 
 /** The argument array for mlx_lm.server (never a shell string). */
-export function serverArgs(o: Pick<LaunchOptions, 'model' | 'port' | 'host' | 'maxTokens'>): string[] {
+export function serverArgs(o: Pick<LaunchOptions, 'model' | 'port' | 'host' | 'maxTokens' | 'promptCache'>): string[] {
   const args = ['--model', o.model, '--host', o.host ?? '127.0.0.1', '--port', String(o.port)];
   if (o.maxTokens) args.push('--max-tokens', String(o.maxTokens));
+  args.push(...promptCacheArgs(o.promptCache));
   // Reasoning models: keep <think> blocks; Aider's reasoning_tag strips them.
   if (familyOf(o.model).reasoning) args.push('--chat-template-args', '{"enable_thinking":true}');
   return args;

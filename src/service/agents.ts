@@ -9,6 +9,7 @@ import type { Plan } from '../config/plan.js';
 import { maxOutputTokens } from '../config/render.js';
 import { configPaths, type Env } from '../lib/paths.js';
 import { serverArgs } from '../servers/launch.js';
+import { promptCacheFor } from '../hub/prompt-cache.js';
 import { bindHost, isLoopback } from '../serve/remote.js';
 import { AGENT_PREFIX, type OwnedLocations } from './locations.js';
 import { toPlist } from './plist.js';
@@ -68,7 +69,7 @@ export function agentsForPlan(plan: Plan, tools: AgentTools, env: Env, loc: Owne
         continue;
       }
       if (!tools.mlxServer) throw new Error('mlx_lm.server is not installed');
-      const args = [tools.mlxServer, ...serverArgs({ model: m.model, port: d.port, host: bindHost(d.host), maxTokens: maxOutputTokens(m) })];
+      const args = [tools.mlxServer, ...serverArgs({ model: m.model, port: d.port, host: bindHost(d.host), maxTokens: maxOutputTokens(m), promptCache: promptCacheFor(m, env) })];
       agents.push(make(agentLabel('server', d.port), `${m.roles.join(' + ')}: ${m.model} on ${bindHost(d.host)}:${d.port}`, args));
     }
   }

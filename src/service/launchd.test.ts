@@ -72,6 +72,13 @@ afterEach(() => fs.rmSync(home, { recursive: true, force: true }));
 describe('service on macOS', () => {
   it.skipIf(!hasPython)('install writes one valid agent per local server and one for the proxy, and loads them', async () => {
     writePlan();
+    // The editor's config.json in the Hugging Face cache: 192 KiB of KV a token, so the prompt cache is
+    // bounded to 2 entries (editor + weak) of 32768 tokens each.
+    const snap = join(home, 'hf', 'hub', 'models--mlx-community--Qwen2.5-Coder-14B-Instruct-4bit', 'snapshots', 'abc123');
+    fs.mkdirSync(snap, { recursive: true });
+    fs.mkdirSync(join(home, 'hf', 'hub', 'models--mlx-community--Qwen2.5-Coder-14B-Instruct-4bit', 'refs'));
+    fs.writeFileSync(join(home, 'hf', 'hub', 'models--mlx-community--Qwen2.5-Coder-14B-Instruct-4bit', 'refs', 'main'), 'abc123\n');
+    fs.writeFileSync(join(snap, 'config.json'), JSON.stringify({ num_hidden_layers: 48, num_attention_heads: 40, num_key_value_heads: 8, hidden_size: 5120 }));
     const { o, io: i } = io();
     expect(await runService(['install'], i)).toBe(0);
     const dir = join(home, 'Library', 'LaunchAgents');
@@ -79,7 +86,7 @@ describe('service on macOS', () => {
     const server = parsePlist(join(dir, 'com.aider-mlx.server.8080.plist')) as Record<string, unknown>;
     expect(server).toMatchObject({
       Label: 'com.aider-mlx.server.8080',
-      ProgramArguments: [join(bin, 'mlx_lm.server'), '--model', 'mlx-community/Qwen2.5-Coder-14B-Instruct-4bit', '--host', '127.0.0.1', '--port', '8080', '--max-tokens', '8192'],
+      ProgramArguments: [join(bin, 'mlx_lm.server'), '--model', 'mlx-community/Qwen2.5-Coder-14B-Instruct-4bit', '--host', '127.0.0.1', '--port', '8080', '--max-tokens', '8192', '--prompt-cache-size', '2', '--prompt-cache-bytes', String(2 * 192 * 1024 * 32768)],
       RunAtLoad: true,
       KeepAlive: true,
       ThrottleInterval: 10,
@@ -88,6 +95,8 @@ describe('service on macOS', () => {
     });
     expect((server.EnvironmentVariables as Record<string, string>).HF_HOME).toBe(join(home, 'hf'));
     expect(fs.readFileSync(join(dir, 'com.aider-mlx.server.8080.plist'), 'utf8')).not.toContain('hf_secret');
+    // The architect's model is not in the cache here: its entries are bounded, its bytes unknown.
+    expect((parsePlist(join(dir, 'com.aider-mlx.server.8081.plist')) as { ProgramArguments: string[] }).ProgramArguments.slice(-4, -2)).toEqual(['--prompt-cache-size', '2']);
     const proxy = parsePlist(join(dir, 'com.aider-mlx.proxy.plist')) as Record<string, unknown>;
     expect(proxy.ProgramArguments).toEqual([join(bin, 'litellm'), '--config', configPaths(env).litellm, '--host', '127.0.0.1', '--port', '4000']);
     expect(calls.filter((c) => c[1] === 'bootstrap')).toEqual([

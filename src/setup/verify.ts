@@ -14,7 +14,8 @@ import { identifyServer, probeChat, probeLitellm, rootUrl, seconds, waitForChat,
 import { findLitellm, startLitellmProxy } from '../servers/litellm.js';
 import { bindError, connectable, describePortHolder, findFreePort, isPortFree, PRIVILEGED_PORT_HINT, sameModel, servedModelOf, type PortHolder, type ServedModelSource } from '../servers/ports.js';
 import { ownedLocations } from '../service/locations.js';
-import { exposureWarning, isLoopback, serverStartAdvice } from '../serve/remote.js';
+import { exposureWarning, isLoopback, promptCacheFlags, serverStartAdvice } from '../serve/remote.js';
+import { promptCacheFor } from '../hub/prompt-cache.js';
 
 export interface VerifyCaps {
   env: Env;
@@ -31,8 +32,8 @@ export interface VerifyCaps {
 }
 
 /** Start or restart advice; a remote server is never told to listen on the network. */
-function startAdvice(m: ServedModel, port: number, host: string, verb?: string): string {
-  return serverStartAdvice(m.model, { host, port }, { ...(verb ? { verb } : {}), portFlag: `--${m.roles[0]}-port` });
+function startAdvice(m: ServedModel, port: number, host: string, env: Env, verb?: string): string {
+  return serverStartAdvice(m.model, { host, port }, { ...(verb ? { verb } : {}), portFlag: `--${m.roles[0]}-port`, promptCache: promptCacheFor(m, env) });
 }
 
 /** A server on another machine is reached over the network, and mlx_lm.server has no authentication. */
@@ -111,7 +112,7 @@ export async function verifyServers(plan: Plan, caps: VerifyCaps): Promise<{ che
           id, title, status: 'fail',
           observed: `nothing answers on ${where} (${who.error?.message ?? 'connection refused'})`,
           expected: `mlx_lm.server serving ${m.model}`,
-          fix: startAdvice(m, d.port, d.host),
+          fix: startAdvice(m, d.port, d.host, caps.env),
         });
         return;
       }
@@ -121,7 +122,7 @@ export async function verifyServers(plan: Plan, caps: VerifyCaps): Promise<{ che
           id, title, status: 'fail',
           observed: `${where} accepted the connection, no HTTP answer within ${seconds(idMs)}: busy loading, stuck, or not an HTTP server`,
           expected: `mlx_lm.server serving ${m.model}`,
-          fix: `See what holds it: lsof -nP -iTCP:${d.port} -sTCP:LISTEN. If it is your mlx_lm.server, wait and run setup again (or raise --timeout), or ${startAdvice(m, d.port, d.host, 'restart it')}. Otherwise stop it, or pick another port (--${role}-port).`,
+          fix: `See what holds it: lsof -nP -iTCP:${d.port} -sTCP:LISTEN. If it is your mlx_lm.server, wait and run setup again (or raise --timeout), or ${startAdvice(m, d.port, d.host, caps.env, 'restart it')}. Otherwise stop it, or pick another port (--${role}-port).`,
         });
         return;
       }
@@ -142,7 +143,7 @@ export async function verifyServers(plan: Plan, caps: VerifyCaps): Promise<{ che
           id, title: `${title}: that server serves ${source.model}`, status: 'fail',
           observed: `${where} serves ${source.model} (from its command line, pid ${source.pid}), not ${m.model}`,
           expected: `mlx_lm.server --model ${m.model} on ${where}`,
-          fix: `Give ${m.model} another port (--${role}-port N, and start it: mlx_lm.server --model ${m.model} --port N), or ${startAdvice(m, d.port, d.host, `restart the server on ${d.port} with the planned model`)}`,
+          fix: `Give ${m.model} another port (--${role}-port N, and start it: mlx_lm.server --model ${m.model} --port N${promptCacheFlags(promptCacheFor(m, caps.env))}), or ${startAdvice(m, d.port, d.host, caps.env, `restart the server on ${d.port} with the planned model`)}`,
         });
         return;
       }
@@ -172,7 +173,7 @@ export async function verifyServers(plan: Plan, caps: VerifyCaps): Promise<{ che
           id, title: `${title}: answered as "${send}", but which model it serves is unconfirmed`, status: 'warn', latencyMs: r.latencyMs,
           observed: `${why}${unsent}`,
           expected: `mlx_lm.server --model ${m.model} on ${where}`,
-          fix: startAdvice(m, d.port, d.host, 'Make sure it was started with'),
+          fix: startAdvice(m, d.port, d.host, caps.env, 'Make sure it was started with'),
         });
         return;
       }
@@ -182,10 +183,10 @@ export async function verifyServers(plan: Plan, caps: VerifyCaps): Promise<{ che
         expected: `HTTP 200 chat.completion for model "${send}" within ${Math.round(caps.timeoutMs / 1000)} s`,
         fix:
           r.notFound === 'model'
-            ? `The server on ${where} cannot load "${send}". ${startAdvice(m, d.port, d.host, 'Restart it')}`
+            ? `The server on ${where} cannot load "${send}". ${startAdvice(m, d.port, d.host, caps.env, 'Restart it')}`
             : r.error?.kind === 'timeout'
               ? `It is still loading or downloading: wait and run setup again, or give more time with --timeout.`
-              : `Check the server's log; ${startAdvice(m, d.port, d.host, 'restart it')}`,
+              : `Check the server's log; ${startAdvice(m, d.port, d.host, caps.env, 'restart it')}`,
       });
     }),
   );

@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { apiBase, UPSTREAM_DEFAULT_MODEL, type ServedModel } from '../../config/names.js';
 import { isLocalPath, type Deployment } from '../../config/plan.js';
 import type { Env } from '../../lib/paths.js';
+import { promptCacheFor } from '../../hub/prompt-cache.js';
+import { promptCacheEntries } from '../../hub/fit.js';
+import { promptCacheFlags } from '../../serve/remote.js';
 import {
   diagnoseNotFound,
   identifyServer,
@@ -49,8 +52,9 @@ export interface ServerOutcome {
   healthy: boolean;
 }
 
-export function startCommand(m: ServedModel, d: Deployment): string {
-  return `mlx_lm.server --model ${m.model} --port ${d.port}${d.host === '127.0.0.1' || d.host === 'localhost' ? '' : ` --host ${d.host}`}`;
+export function startCommand(m: ServedModel, d: Deployment, env?: Env): string {
+  // Without env (no HF cache to read the model's KV size from) only the entry count is bounded.
+  return `mlx_lm.server --model ${m.model} --port ${d.port}${promptCacheFlags(env ? promptCacheFor(m, env) : { entries: promptCacheEntries(m.roles.length) })}${d.host === '127.0.0.1' || d.host === 'localhost' ? '' : ` --host ${d.host}`}`;
 }
 
 /** The bases and upstream names the config sends to this server (proxy: LiteLLM entries; direct: Aider). */
@@ -203,7 +207,7 @@ export async function serverChain(
       status: 'fail',
       observed: `${tcp.error?.message ?? 'no connection'}${also}`,
       expected: `mlx_lm.server listening on ${where}`,
-      fix: tcp.error?.kind === 'timeout' ? `Something swallows connections to ${where} (a firewall, or a hung process): check it with lsof -nP -iTCP:${d.port}.` : `Start it in another terminal: ${startCommand(m, d)}`,
+      fix: tcp.error?.kind === 'timeout' ? `Something swallows connections to ${where} (a firewall, or a hung process): check it with lsof -nP -iTCP:${d.port}.` : `Start it in another terminal: ${startCommand(m, d, caps.env)}`,
       causes: ['C7'],
       latencyMs: tcp.latencyMs,
       docs: DOCS.server,
@@ -227,7 +231,7 @@ export async function serverChain(
       observed: id.evidence.slice(0, 3).join('; ') || id.error?.message || id.kind,
       expected: `mlx_lm.server serving ${m.model}`,
       fix: hung
-        ? `Find it with lsof -nP -iTCP:${d.port} -sTCP:LISTEN; if it is your mlx_lm.server, it is stuck (restart it: ${startCommand(m, d)}), or still loading on an old mlx-lm (wait, or raise --timeout).`
+        ? `Find it with lsof -nP -iTCP:${d.port} -sTCP:LISTEN; if it is your mlx_lm.server, it is stuck (restart it: ${startCommand(m, d, caps.env)}), or still loading on an old mlx-lm (wait, or raise --timeout).`
         : `Stop it (lsof -nP -iTCP:${d.port} -sTCP:LISTEN shows the PID), or move the ${m.roles[0]} to a free port with \`aider-mlx setup --${m.roles[0]}-port N\`.`,
       causes: hung ? ['C8', 'C13'] : ['C8'],
       latencyMs: id.latencyMs,
@@ -260,12 +264,12 @@ export async function serverChain(
       expected: `HTTP 200 chat.completion for "default_model" within ${Math.round(opts.timeoutMs / 1000)} s`,
       fix:
         kind === 'timeout'
-          ? `It is still downloading or loading the model (or busy with a long prompt): watch its log, then run \`aider-mlx doctor --timeout 600\`. If it never answers, restart it: ${startCommand(m, d)}`
+          ? `It is still downloading or loading the model (or busy with a long prompt): watch its log, then run \`aider-mlx doctor --timeout 600\`. If it never answers, restart it: ${startCommand(m, d, caps.env)}`
           : kind === 'reset'
-            ? `The server dropped the connection: it does that when a parameter fails validation, or when it crashed. Check its log for a traceback; restart it: ${startCommand(m, d)}`
+            ? `The server dropped the connection: it does that when a parameter fails validation, or when it crashed. Check its log for a traceback; restart it: ${startCommand(m, d, caps.env)}`
             : chat.notFound === 'model'
-              ? `The server cannot load its own --model: check the log, the model id, and HF_HUB_OFFLINE/HF_TOKEN; restart it: ${startCommand(m, d)}`
-              : `Check the server's log; restart it: ${startCommand(m, d)}`,
+              ? `The server cannot load its own --model: check the log, the model id, and HF_HUB_OFFLINE/HF_TOKEN; restart it: ${startCommand(m, d, caps.env)}`
+              : `Check the server's log; restart it: ${startCommand(m, d, caps.env)}`,
       causes: kind === 'timeout' ? ['C13'] : kind === 'reset' ? ['C16', 'C7'] : ['C1'],
       latencyMs: chat.latencyMs,
       docs: DOCS.server,

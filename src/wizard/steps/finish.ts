@@ -8,7 +8,7 @@ import { configPaths, tildify } from '../../lib/paths.js';
 import type { Summary } from '../prompter.js';
 import type { Step } from '../step.js';
 import type { WizardContext } from '../context.js';
-import { startCommandFor } from './servers.js';
+import { cacheBound, startCommandFor } from './servers.js';
 
 /** The exact commands to bring everything back, one by one (what `serve` does for you). */
 export function byHandSteps(ctx: WizardContext): string[] {
@@ -24,7 +24,7 @@ export function byHandSteps(ctx: WizardContext): string[] {
         lines.push(`${tunnelCommand(d, tunnelPort(d))}   # ${m.roles.join(' + ')}: a tunnel to ${d.host}, where the server stays on its 127.0.0.1`);
         continue;
       }
-      lines.push(`${startCommandFor(ctx, m.model, d, maxOutputTokens(m))}   # ${m.roles.join(' + ')}${reused ? ', if it is not running' : ''}`);
+      lines.push(`${startCommandFor(ctx, m.model, d, maxOutputTokens(m), cacheBound(ctx, m))}   # ${m.roles.join(' + ')}${reused ? ', if it is not running' : ''}`);
     }
   }
   if (plan.mode === 'proxy') {

@@ -6,6 +6,8 @@ import type { Check } from '../../lib/check.js';
 import { formatGB } from '../../hub/fit.js';
 import { identifyServer, waitForChat, type WaitResult } from '../../servers/probe.js';
 import { serverArgs, type LaunchedServer } from '../../servers/launch.js';
+import { promptCacheFor, type PromptCacheBound } from '../../hub/prompt-cache.js';
+import { sizingFor } from '../model-rows.js';
 import { GoTo } from '../prompter.js';
 import type { Step } from '../step.js';
 import { pickFor, throwIfCancelled, type WizardContext } from '../context.js';
@@ -13,9 +15,14 @@ import { draftPlan } from '../draft.js';
 import { installChoice, installNow } from '../install-offer.js';
 import type { ToolName } from '../../tools/pins.js';
 
+/** The server's prompt-cache bound: its config.json here, else the sizing the fit used. */
+export function cacheBound(ctx: Pick<WizardContext, 'hostEnv' | 'survey'>, m: ServedModel): PromptCacheBound {
+  return promptCacheFor(m, ctx.hostEnv, sizingFor(ctx.survey, m.model).kvBytesPerToken);
+}
+
 /** The command that brings a server back (what the final screen prints). */
-export function startCommandFor(ctx: Pick<WizardContext, 'serverKind'>, model: string, d: Deployment, maxTokens?: number): string {
-  const args = serverArgs({ model, port: d.port, host: d.host, ...(maxTokens ? { maxTokens } : {}) })
+export function startCommandFor(ctx: Pick<WizardContext, 'serverKind'>, model: string, d: Deployment, maxTokens?: number, promptCache?: PromptCacheBound): string {
+  const args = serverArgs({ model, port: d.port, host: d.host, ...(maxTokens ? { maxTokens } : {}), ...(promptCache ? { promptCache } : {}) })
     .map((a) => (/[^\w@%+=:,./-]/.test(a) ? `'${a.replace(/'/g, "'\\''")}'` : a))
     .join(' ');
   return ctx.serverKind === 'stand-in' ? `npx aider-mlx fake-mlx-server ${args}` : `mlx_lm.server ${args}`;
@@ -102,6 +109,7 @@ async function startServer(ctx: WizardContext, m: ServedModel, d: Deployment): P
         port: d.port,
         host: d.host,
         maxTokens: maxOutputTokens(m),
+        promptCache: cacheBound(ctx, m),
         kind: ctx.serverKind,
         env: ctx.hostEnv,
         onLine: (l) => h.log(l),
@@ -159,7 +167,7 @@ async function ensureServer(ctx: WizardContext, m: ServedModel, d: Deployment): 
           (await ctx.prompter.select<'start' | 'skip'>({
             id: `server.${role}`,
             message: `Nothing runs on ${key} yet. Start ${ctx.serverKind === 'stand-in' ? 'a stand-in mlx_lm.server' : 'mlx_lm.server'} for ${m.model}?`,
-            help: [`$ ${startCommandFor(ctx, m.model, d, maxOutputTokens(m))}`],
+            help: [`$ ${startCommandFor(ctx, m.model, d, maxOutputTokens(m), cacheBound(ctx, m))}`],
             choices: [
               { value: 'start', label: 'Start it now and check it answers', hint: isCached(ctx, m.model) || ctx.serverKind === 'stand-in' || isLocalPath(m.model) ? 'cached' : 'downloads the model first' },
               { value: 'skip', label: 'Skip: I will start it myself later', hint: 'the setup is written unverified' },
@@ -168,7 +176,7 @@ async function ensureServer(ctx: WizardContext, m: ServedModel, d: Deployment): 
           }));
         ctx.answers.servers[m.model] = choice;
         if (choice === 'skip') {
-          return { id, title, status: 'warn', observed: 'not started, not verified', expected: `mlx_lm.server serving ${m.model}`, fix: `Start it: ${startCommandFor(ctx, m.model, d, maxOutputTokens(m))}` };
+          return { id, title, status: 'warn', observed: 'not started, not verified', expected: `mlx_lm.server serving ${m.model}`, fix: `Start it: ${startCommandFor(ctx, m.model, d, maxOutputTokens(m), cacheBound(ctx, m))}` };
         }
         outcome = await startServer(ctx, m, d);
       }
@@ -202,7 +210,7 @@ async function ensureServer(ctx: WizardContext, m: ServedModel, d: Deployment): 
     if (next === 'model' || next === 'port') ctx.accepted = false;
     if (next === 'model') throw new GoTo(`model.${role}`);
     if (next === 'port') throw new GoTo('ports');
-    if (next === 'skip') return { id, title, status: 'fail', observed: outcome.cause, expected: `mlx_lm.server serving ${m.model}`, fix: `Start it: ${startCommandFor(ctx, m.model, d, maxOutputTokens(m))}` };
+    if (next === 'skip') return { id, title, status: 'fail', observed: outcome.cause, expected: `mlx_lm.server serving ${m.model}`, fix: `Start it: ${startCommandFor(ctx, m.model, d, maxOutputTokens(m), cacheBound(ctx, m))}` };
   }
 }
 

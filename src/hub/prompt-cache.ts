@@ -1,0 +1,76 @@
+/**
+ * The bounded prompt cache of one mlx_lm.server, from the same arithmetic as the memory fit
+ * (fit.ts): `promptCacheEntries(roles)` entries, each one context's KV cache.
+ *
+ * mlx-lm 0.32.2: `--prompt-cache-size N` (int, default 10) caps the number of cached KV caches;
+ * `--prompt-cache-bytes B` (a size: plain bytes, or a decimal "M"/"G" suffix; default no limit)
+ * caps their bytes, active requests included. We pass plain bytes: no unit to get wrong.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { hubCacheDir, isRepoId, repoFolderName, type HubEnv } from './env.js';
+import { promptCacheEntries } from './fit.js';
+import { kvBytesPerToken, parseModelConfig } from './model-facts.js';
+
+export interface PromptCacheBound {
+  /** `--prompt-cache-size` */
+  entries: number;
+  /** `--prompt-cache-bytes`; absent when the model's KV size is unknown here (no config.json). */
+  bytes?: number;
+}
+
+/** The argv part for mlx_lm.server. */
+export function promptCacheArgs(b: PromptCacheBound | undefined): string[] {
+  if (!b) return [];
+  const args = ['--prompt-cache-size', String(b.entries)];
+  if (b.bytes !== undefined && b.bytes > 0) args.push('--prompt-cache-bytes', String(Math.ceil(b.bytes)));
+  return args;
+}
+
+function expandHome(p: string, env: HubEnv): string {
+  const home = env.HOME ?? '';
+  return p === '~' ? home : p.startsWith('~/') ? join(home, p.slice(2)) : p;
+}
+
+/** The config.json of a local model folder, or of the cached snapshot of a Hub repo. */
+function configPathOf(model: string, env: HubEnv): string | undefined {
+  if (!isRepoId(model)) return join(expandHome(model, env), 'config.json');
+  const repo = join(hubCacheDir(env), repoFolderName(model));
+  let rev: string | undefined;
+  try {
+    rev = readFileSync(join(repo, 'refs', 'main'), 'utf8').trim();
+  } catch {
+    try {
+      const snaps = readdirSync(join(repo, 'snapshots'));
+      rev = snaps.sort((a, b) => statSync(join(repo, 'snapshots', b)).mtimeMs - statSync(join(repo, 'snapshots', a)).mtimeMs)[0];
+    } catch {
+      return undefined;
+    }
+  }
+  return rev ? join(repo, 'snapshots', rev, 'config.json') : undefined;
+}
+
+/** fp16 KV bytes per token of a model, from its config.json on this machine; undefined when unknown. */
+export function localKvBytesPerToken(model: string, env: HubEnv): number | undefined {
+  const path = configPathOf(model, env);
+  if (!path) return undefined;
+  try {
+    return kvBytesPerToken(parseModelConfig(JSON.parse(readFileSync(path, 'utf8'))));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The bound for a server of `model` serving `roles` roles at `context` tokens. `kvPerTokenHint`
+ * (e.g. the wizard's sizing) is used when the model's config.json is not on this machine.
+ */
+export function promptCacheFor(
+  m: { model: string; roles: readonly unknown[]; context: number },
+  env: HubEnv,
+  kvPerTokenHint?: number,
+): PromptCacheBound {
+  const entries = promptCacheEntries(m.roles.length);
+  const perToken = localKvBytesPerToken(m.model, env) ?? kvPerTokenHint;
+  return perToken ? { entries, bytes: entries * perToken * m.context } : { entries };
+}
