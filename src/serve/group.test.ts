@@ -10,6 +10,10 @@ import type { Plan } from '../config/plan.js';
 import { configPaths, packageRoot } from '../lib/paths.js';
 import { findFreePort } from '../servers/ports.js';
 import { ownedLocations } from '../service/locations.js';
+import { formatEvent } from './plain.js';
+import { ServeView } from './view.js';
+import { startServing } from './serve.js';
+import type { UnitStatus } from './supervisor.js';
 import { startGroup, type GroupProcess } from './group.js';
 import { Supervisor, type SupervisorEvent, type UnitProcess, type UnitSpec } from './supervisor.js';
 
@@ -151,4 +155,43 @@ describe('serve killed outright', () => {
     serve.kill('SIGKILL');
     await until(() => pids.every((p) => !running(p)), 15_000);
   }, 60_000);
+});
+
+describe('a group on the screen', () => {
+  const unit: UnitStatus = {
+    id: 'editor@127.0.0.1:8080', kind: 'server', label: 'editor', host: '127.0.0.1', port: 8080, state: 'ready', message: 'ready in 5 s',
+    pid: 101, pids: [101, 102], owned: true, restarts: 0, failures: 0, since: 0, logTail: [],
+  };
+  it('the plain line names every rank; the dashboard counts the memory of all of them', () => {
+    expect(formatEvent({ type: 'state', at: 0, unit, previous: 'starting' })[0]).toMatch(/ready — ready in 5 s \(pids 101, 102\)$/);
+    const v = new ServeView([unit]);
+    expect(v.pids()).toEqual([101, 102]);
+    v.setMemory(new Map([[101, 1000], [102, 500]]));
+    expect(v.snapshot().rows[0]!.rssBytes).toBe(1500);
+  });
+});
+
+describe('serve refuses a group the model cannot be split for', () => {
+  it('one KV head on two ranks and no index: blocked with the reason, nothing started', async () => {
+    const env = fakeServer();
+    const model = join(dir, 'one-kv-head');
+    fs.mkdirSync(model, { recursive: true });
+    fs.writeFileSync(join(model, 'config.json'), JSON.stringify({ model_type: 'qwen2', num_attention_heads: 4, num_key_value_heads: 1, num_hidden_layers: 2 }));
+    const port = await findFreePort('127.0.0.1');
+    const plan: Plan = {
+      version: 1, mode: 'direct',
+      roles: { editor: { model, context: 8192, deployments: [{ host: '127.0.0.1', port, group: { hosts: [{ ssh: '127.0.0.1' }, { ssh: '127.0.0.1' }] } }] } },
+      proxy: { host: '127.0.0.1', port: 4000 }, requestTimeout: 600, aider: { scope: 'profile', dir: configPaths(env).profile },
+    };
+    const s = await startServing(plan, { env, readyTimeoutMs: 5000 });
+    try {
+      expect(s.initial.map((u) => [u.state, u.message])).toEqual([[
+        'blocked',
+        "this model cannot be split over 2 ranks: tensor parallel: its 1 KV heads do not divide by 2 ranks; pipeline parallel: it has no model.safetensors.index.json (pipeline parallel reads it to find each rank's layers) (change parallel or the hosts in the plan: `aider-mlx reconfigure`)",
+      ]]);
+      expect(fs.existsSync(join(ownedLocations(env).run, `group-${port}.ring.hostfile.json`))).toBe(false);
+    } finally {
+      await s.stop();
+    }
+  });
 });

@@ -247,7 +247,7 @@ function groupUnit(id: string, m: ServedModel, d: Deployment & { group: Group },
     port: d.port,
     async inspect(signal): Promise<Inspection> {
       const choice = await groupParallel(m.model, g, caps.env);
-      if (!choice.ok) return { action: 'blocked', reason: `${choice.problem} (change parallel or the hosts in the plan: \`aider-mlx reconfigure\`)` };
+      if (!choice.ok) return { action: 'blocked', reason: `${choice.problem} (change parallel or the hosts of the group in plan.yaml)` };
       parallel = choice.parallel;
       how = `${ranks} ranks, ${choice.note}, ${local ? 'ranks started directly' : `through mlx.launch (${g.backend ?? 'ring'})`}`;
       const who = await identifyServer(d.host, d.port, { timeoutMs: probeMs, signal });

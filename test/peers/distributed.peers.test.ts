@@ -22,6 +22,8 @@ import type { SupervisorEvent, UnitStatus } from '../../src/serve/supervisor.js'
 
 let peers: Peers;
 let serving: Serving | undefined;
+/** One process of the same model, measured in the first test: the pipeline group is printed next to it. */
+let singleSpeed: { prefill: number; decode: number } | undefined;
 
 beforeAll(async () => {
   peers = await ensurePeers();
@@ -207,7 +209,7 @@ describe('a group of two ranks with the real peers', () => {
     const groupSpeed = await bench(`http://127.0.0.1:${pe}/v1`, model, nonce);
     const single = await startMlxServer({ model: model.repoId, hfHome });
     try {
-      const singleSpeed = await bench(single.baseUrl, model, nonce);
+      singleSpeed = await bench(single.baseUrl, model, nonce);
       const singlePid = Number(execFileSync('lsof', ['-t', '-iTCP:' + single.port, '-sTCP:LISTEN']).toString().trim().split('\n')[0]);
       const singleIdle = Number.isFinite(singlePid) && singlePid > 0 ? await idleCpu([singlePid]) : 'n/a';
       console.log(`[distributed.peers] tiny Qwen2, CPU: two-rank tensor group prefill ${groupSpeed.prefill} tok/s, decode ${groupSpeed.decode} tok/s; one process prefill ${singleSpeed.prefill} tok/s, decode ${singleSpeed.decode} tok/s`);
@@ -235,4 +237,46 @@ describe('a group of two ranks with the real peers', () => {
     serving = undefined;
     for (const pid of [...group.pids!, ...back.pids!]) expect(running(pid), `pid ${pid}`).toBe(false);
   }, 600_000);
+
+  it('pipeline: the same model split by layers answers through the proxy and real aider; none left after stop', async (ctx) => {
+    const skip = missingPeers(peers, ['mlx', 'litellm', 'aider']);
+    if (skip) return ctx.skip(skip);
+    const hfHome = tempDir('hf');
+    const model = await makeTinyModel(hfHome, TINY_EDITOR);
+    // What pipeline parallel needs of the model (checked by serve too): an index, a layer per rank.
+    expect(fs.existsSync(path.join(model.snapshot, 'model.safetensors.index.json'))).toBe(true);
+    const cfg = JSON.parse(fs.readFileSync(path.join(model.snapshot, 'config.json'), 'utf8')) as Record<string, unknown>;
+    expect(cfg.model_type).toBe('qwen2');
+    expect(cfg.num_hidden_layers).toBeGreaterThanOrEqual(2);
+
+    const u = user([path.dirname(peers.mlx!.bin), path.dirname(peers.litellm!.bin)]);
+    const env: Env = { ...u.env, HF_HOME: hfHome, HF_HUB_OFFLINE: '1' };
+    const [pe, pp] = [await freePort(), await freePort()];
+    const plan = groupPlan(model.repoId, pe, pp, u.repo, 'pipeline');
+    const key = await writeConfigs(plan, env);
+    const t0 = Date.now();
+    serving = await startServing(plan, { env, proxyKey: key, readyTimeoutMs: 180_000, checkEveryMs: 1000, logDir: path.join(u.home, 'logs') });
+    const group = serving.initial[0]!;
+    expect(serving.initial.map((s) => `${s.label}: ${s.state}`), JSON.stringify(serving.initial.map((s) => [s.message, s.logTail.slice(-8)]))).toEqual(['editor + weak: ready', 'proxy: ready']);
+    expect(group.message).toMatch(/2 ranks, pipeline parallel \(asked for\), ranks started directly/);
+    console.log(`[distributed.peers] pipeline group (pids ${group.pids!.join(', ')}) + proxy up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+    const name = servedModels(plan)[0]!.modelName;
+    const r = await httpRequest(`http://127.0.0.1:${pp}/v1/chat/completions`, { body: chatBody(name), headers: { authorization: `Bearer ${key}` }, timeoutMs: 60_000 });
+    expect(r.status, r.body).toBe(200);
+    expect(r.body).toContain(model.answer);
+    const aider = await runAider(['--message', 'Add a docstring to hello.py', 'hello.py'], { cwd: u.repo, home: u.home });
+    expect(aider.output).not.toMatch(/litellm\.\w+Error/);
+    expect(aider.output).toContain(model.answer);
+
+    let n = 0;
+    const idle = await idleCpu(group.pids!);
+    const speed = await bench(`http://127.0.0.1:${pe}/v1`, model, () => `${Date.now()}p${n++}`);
+    console.log(`[distributed.peers] tiny Qwen2, CPU: two-rank pipeline group prefill ${speed.prefill} tok/s, decode ${speed.decode} tok/s${singleSpeed ? `; one process (first test) prefill ${singleSpeed.prefill} tok/s, decode ${singleSpeed.decode} tok/s` : ''}`);
+    console.log(`[distributed.peers] idle CPU over 5 s: pipeline ranks ${idle}`);
+
+    await serving.stop();
+    serving = undefined;
+    for (const pid of group.pids!) expect(running(pid), `pid ${pid}`).toBe(false);
+  }, 400_000);
 });
