@@ -187,7 +187,7 @@ describe('serve refuses a group the model cannot be split for', () => {
     try {
       expect(s.initial.map((u) => [u.state, u.message])).toEqual([[
         'blocked',
-        "this model cannot be split over 2 ranks: tensor parallel: its 1 KV heads do not divide by 2 ranks; pipeline parallel: it has no model.safetensors.index.json (pipeline parallel reads it to find each rank's layers) (change parallel or the hosts in the plan: `aider-mlx reconfigure`)",
+        "this model cannot be split over 2 ranks: tensor parallel: its 1 KV heads do not divide by 2 ranks; pipeline parallel: it has no model.safetensors.index.json (pipeline parallel reads it to find each rank's layers) (change parallel or the hosts of the group in plan.yaml)",
       ]]);
       expect(fs.existsSync(join(ownedLocations(env).run, `group-${port}.ring.hostfile.json`))).toBe(false);
     } finally {
