@@ -195,3 +195,25 @@ describe('serve refuses a group the model cannot be split for', () => {
     }
   });
 });
+
+describe('startGroup across Macs: through mlx.launch', () => {
+  it("mlx.launch next to mlx_lm.server, given the 0600 launch hostfile, the backend, the first ring port and the server's command", async () => {
+    const env = fakeServer();
+    fs.writeFileSync(join(dir, 'bin', 'mlx.launch'), '#!/bin/sh\necho "launch $*"\nwhile [ "$1" != "--hostfile" ]; do shift; done\necho "hostfile $(cat "$2")"\nexec sleep 600\n', { mode: 0o755 });
+    const lines: string[] = [];
+    const g = await startGroup({
+      model: 'org/m', group: { hosts: [{ ssh: 'mac1.local', address: '192.168.0.1' }, { ssh: 'mac2.local', address: '192.168.0.2' }], ringPort: 29500 }, parallel: 'tensor',
+      host: 'mac1.local', port: 8093, env, onLine: (l) => lines.push(l),
+    });
+    started.push(g);
+    expect(g.via).toBe('mlx.launch');
+    expect(g.pids).toHaveLength(1);
+    await until(() => lines.some((l) => l.startsWith('hostfile ')));
+    const hostfile = join(ownedLocations(env).run, 'group-8093.launch.hostfile.json');
+    expect(fs.statSync(hostfile).mode & 0o777).toBe(0o600);
+    expect(lines).toContain(`launch --hostfile ${hostfile} --backend ring --starting-port 29500 -- ${join(dir, 'bin', 'mlx_lm.server')} --model org/m --host mac1.local --port 8093`);
+    expect(lines).toContain('hostfile [{"ssh":"mac1.local","ips":["192.168.0.1"]},{"ssh":"mac2.local","ips":["192.168.0.2"]}]');
+    await g.stop();
+    expect(running(g.pids[0]!)).toBe(false);
+  });
+});
