@@ -68,7 +68,113 @@ export const hostSchema = z.string().check(
   }),
 );
 
-export const deploymentSchema = z.object({ host: hostSchema, port: portSchema });
+/**
+ * A host of a group (one rank each, in order: the first is rank 0, which serves HTTP). `ssh` is the
+ * name mlx.launch logs into (127.0.0.1: this Mac, no ssh); `address` the IPv4 address the ranks
+ * talk on (the ring backend needs an address, not a name: a Thunderbolt bridge IP between Macs).
+ */
+export function groupHostNameProblem(h: string): string | undefined {
+  if (/^localhost\.?$/i.test(h)) {
+    return '"localhost" is not accepted for a host of a group: mlx.launch treats it as another machine (it tries ssh and the ring needs an address); write 127.0.0.1 for this Mac';
+  }
+  const p = hostProblem(h);
+  return p && /give the port with/.test(p) ? 'a host of a group has no port: the ring ports are set with ringPort' : p;
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+export const isIPv4 = (s: string): boolean => IPV4.test(s);
+
+const groupHostNameSchema = z.string().check(
+  z.superRefine((h, ctx) => {
+    const problem = groupHostNameProblem(h);
+    if (problem) ctx.issues.push({ code: 'custom', message: problem, input: h });
+  }),
+);
+
+export const groupHostSchema = z.object({
+  ssh: groupHostNameSchema,
+  address: z.optional(z.string().check(z.refine(isIPv4, 'a rank\'s address is an IPv4 address, like 192.168.2.1 (the ring backend cannot use a name)'))),
+  /** jaccl only: the RDMA device towards each rank, null towards itself (mlx.launch's hostfile "rdma"). */
+  rdma: z.optional(z.array(z.nullable(z.string()))),
+  /** The host's unified memory in GB, for the fit split (this Mac's is read; others are given). */
+  memoryGB: z.optional(z.number().check(z.positive())),
+});
+export type GroupHost = z.infer<typeof groupHostSchema>;
+
+export const GROUP_BACKENDS = ['ring', 'jaccl'] as const;
+export const PARALLEL_MODES = ['tensor', 'pipeline'] as const;
+
+export const groupSchema = z
+  .object({
+    hosts: z.array(groupHostSchema).check(z.minLength(2, 'a group has at least two hosts (one host is a plain deployment: drop "group")')),
+    /** ring (TCP, default) or jaccl (RDMA over Thunderbolt 5, macOS 26.2+). */
+    backend: z.optional(z.enum(GROUP_BACKENDS)),
+    /** Default: tensor where the model supports it, else pipeline (see config/group.ts). */
+    parallel: z.optional(z.enum(PARALLEL_MODES)),
+    /** The first ring port; one more per rank. Default: free ports on this Mac, mlx.launch's 32323 across Macs. */
+    ringPort: z.optional(portSchema),
+  })
+  .check(
+    z.superRefine((g, ctx) => {
+      const problem = groupShapeProblem(g);
+      if (problem) ctx.issues.push({ code: 'custom', message: problem, input: g });
+    }),
+  );
+export type Group = z.infer<typeof groupSchema>;
+
+/** The address rank `h` talks on. */
+export function rankAddress(h: GroupHost): string | undefined {
+  return h.address ?? (isIPv4(h.ssh) ? h.ssh : undefined);
+}
+
+/** What is wrong with a group on its own (no model facts needed), or undefined. */
+export function groupShapeProblem(g: Group): string | undefined {
+  const n = g.hosts.length;
+  const loop = g.hosts.filter((h) => h.ssh === '127.0.0.1' || h.address === '127.0.0.1').length;
+  if (loop > 0 && loop < n) {
+    return 'a group mixes 127.0.0.1 with other machines: they cannot reach this Mac on 127.0.0.1; give this Mac\'s own address (its Thunderbolt bridge IP) for ssh and address';
+  }
+  const nameOnly = g.hosts.find((h) => rankAddress(h) === undefined);
+  if (nameOnly && (g.backend ?? 'ring') === 'ring') {
+    return `host ${nameOnly.ssh} has no address: the ring backend needs each rank's IPv4 address (add address: <its Thunderbolt bridge IP>)`;
+  }
+  if (g.backend === 'jaccl') {
+    if (loop) return 'jaccl needs a Thunderbolt 5 link between Macs: two ranks on 127.0.0.1 use the ring backend';
+    for (const [i, h] of g.hosts.entries()) {
+      if (!h.rdma || h.rdma.length !== n) return `jaccl: host ${h.ssh} needs rdma, a list of ${n} device names (one per rank, null for itself), as \`mlx.distributed_config\` prints`;
+      if (h.rdma[i] !== null) return `jaccl: host ${h.ssh}'s rdma entry for itself (position ${i + 1}) must be null`;
+      const missing = h.rdma.findIndex((d, j) => j !== i && !d);
+      if (missing >= 0) return `jaccl: host ${h.ssh} has no RDMA device towards ${g.hosts[missing]!.ssh}`;
+    }
+  }
+  if (g.ringPort !== undefined && g.ringPort + n - 1 > 65535) return `ringPort ${g.ringPort} leaves no room for ${n} ranks (one port each): pick one at most ${65536 - n}`;
+  return undefined;
+}
+
+export const deploymentSchema = z
+  .object({
+    host: hostSchema,
+    port: portSchema,
+    /** Several Macs serving one copy of the model together (mlx_lm.server distributed); rank 0 answers on host:port. */
+    group: z.optional(groupSchema),
+  })
+  .check(
+    z.superRefine((d, ctx) => {
+      const g = d.group;
+      if (!g || !g.hosts[0]) return;
+      const r0 = g.hosts[0];
+      const loopGroup = r0.ssh === '127.0.0.1';
+      const same = loopGroup ? d.host === '127.0.0.1' : d.host === r0.ssh || d.host === r0.address;
+      if (!same) {
+        ctx.issues.push({
+          code: 'custom',
+          path: ['host'],
+          message: `a group answers on its first host (rank 0): host must be ${loopGroup ? '127.0.0.1' : `${r0.ssh}${r0.address ? ` or ${r0.address}` : ''}`}, not ${d.host}`,
+          input: d.host,
+        });
+      }
+    }),
+  );
 export type Deployment = z.infer<typeof deploymentSchema>;
 
 export const roleSchema = z.object({

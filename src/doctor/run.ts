@@ -15,6 +15,7 @@ import { configChecks } from './checks/config.js';
 import { envChecks } from './checks/env.js';
 import { logChecks } from './checks/logs.js';
 import { proxyChecks, aiderKey } from './checks/proxy.js';
+import { groupChecks } from './checks/group.js';
 import { serverChain, startEarlyProbes, type EarlyProbes, type ServerHealth, type ServerOutcome } from './checks/servers.js';
 import { httpFetch } from './http.js';
 import { parseErrorText, type ParsedError } from './error-text.js';
@@ -256,6 +257,7 @@ async function doctorRun(
   const parsed = opts.errorText !== undefined ? parseErrorText(opts.errorText) : undefined;
 
   const serverJobs: Array<Promise<ServerOutcome>> = [];
+  const groupJobs: Array<Promise<DoctorCheck[]>> = [];
   // The proxy may send a completion for a model as soon as one of its servers answered one.
   const byModel = new Map<string, Promise<ServerHealth[]>>();
   if (exp) {
@@ -268,6 +270,7 @@ async function doctorRun(
         const job = serverChain(m.served, d, state, exp, opts, caps, { chatDone: (healthy) => resolve({ label, healthy }), early: early.get(`${d.host}:${d.port}`) });
         void job.then((o) => resolve({ label, healthy: o.healthy }), () => resolve({ label, healthy: false }));
         serverJobs.push(job);
+        if (d.group) groupJobs.push(groupChecks(m.served, { ...d, group: d.group }, label, opts, caps));
       }
       byModel.set(m.served.modelName, Promise.all(health));
     }
@@ -275,7 +278,7 @@ async function doctorRun(
   const proxyP = exp && exp.plan.mode === 'proxy' ? proxyChecks(state, exp, byModel, opts, caps, caps.env) : Promise.resolve([]);
   if (validated) {
     // Handled here too: if the plan turns out invalid, these are aborted and never awaited.
-    for (const p of [...serverJobs, proxyP]) p.catch(() => undefined);
+    for (const p of [...serverJobs, ...groupJobs, proxyP]) p.catch(() => undefined);
     // The report keeps the validated plan (zod's output), as readPlan returns it.
     state = { ...state, plan: await validated() };
   }
@@ -289,7 +292,7 @@ async function doctorRun(
   const aider = [...pre, ...aiderChecks(state, exp, caps.env).filter((c) => !chain || keepWithoutPlan(c, chain.none))];
   const envC = envChecks(state.plan, caps);
   const logs = logChecks(caps.env);
-  const [servers, proxy, call] = await Promise.all([Promise.all(serverJobs), proxyP, callP]);
+  const [servers, proxy, call, groups] = await Promise.all([Promise.all(serverJobs), proxyP, callP, Promise.all(groupJobs)]);
   if (call) aider.push(call);
 
   const hopOrder: DoctorCheck[] = [
@@ -298,6 +301,7 @@ async function doctorRun(
     ...envC,
     ...config,
     ...servers.flatMap((s) => s.checks),
+    ...groups.flat(),
     ...(exp ? logs : []),
     ...proxy,
     ...aider,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bytesPerParam, promptCacheEntries, detectMemory, estimateModelMemory, fitModel, fitRoles, formatGB, GiB, gpuBudget } from './fit.js';
+import { bytesPerParam, promptCacheEntries, detectMemory, estimateModelMemory, fitGroup, fitModel, fitRoles, formatGB, GiB, gpuBudget, pipelineLayers, RUNTIME_OVERHEAD } from './fit.js';
 
 const qwen7 = { layers: 28, kvHeads: 4, headDim: 128 };
 const qwen32 = { layers: 64, kvHeads: 8, headDim: 128 };
@@ -140,4 +140,46 @@ describe('fit labels', () => {
 it('formatGB', () => {
   expect(formatGB(512 * 2 ** 20)).toBe('512 MB');
   expect(formatGB(4.25 * GiB)).toBe('4.3 GB');
+});
+
+describe('fitGroup: one model split across the hosts\' budgets', () => {
+  // 64 layers, 8 KV heads: a 32B model at 4 bit, ~18 GB of weights, 8 GB of KV at 32k.
+  const est = estimateModelMemory({ repoId: 'm', context: 32768, weightsBytes: 18 * GiB, shape: qwen32 });
+  const mac = (gb: number, name: string) => ({ host: name, budget: gpuBudget({ totalBytes: gb * GiB }) });
+
+  it('pipelineLayers: even split, the extra layers to the low ranks, rank 0 holding the last layers (as mlx-lm does)', () => {
+    expect(pipelineLayers(64, 2)).toEqual([[32, 64], [0, 32]]);
+    expect(pipelineLayers(10, 3)).toEqual([[6, 10], [3, 6], [0, 3]]);
+    expect(pipelineLayers(2, 2)).toEqual([[1, 2], [0, 1]]);
+    for (const n of [2, 3, 4, 5]) {
+      const s = pipelineLayers(61, n);
+      expect(s.reduce((a, [x, y]) => a + (y - x), 0)).toBe(61);
+      expect(Math.max(...s.map(([x, y]) => y - x)) - Math.min(...s.map(([x, y]) => y - x))).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('too big for one 16 GB Mac, fits on two (tensor: half of each layer, a runtime each)', () => {
+    expect(fitModel(est, gpuBudget({ totalBytes: 16 * GiB })).label).toBe('too-big');
+    const g = fitGroup(est, [mac(32, 'a'), mac(32, 'b')], 'tensor');
+    expect(g.ranks.map((r) => r.totalBytes)).toEqual([13 * GiB + RUNTIME_OVERHEAD, 13 * GiB + RUNTIME_OVERHEAD]);
+    expect(g.label).toBe('fits');
+    expect(g.ranks[0]!.arithmetic).toBe('rank 0 on a (1/2 of each layer): weights 9 GB + KV 4 GB + runtime 1 GB = 14 GB of 21.3 GB (66%) → fits');
+  });
+
+  it('N hosts: each rank against its own budget, the group as tight as its tightest rank', () => {
+    const four = fitGroup(est, [mac(16, 'a'), mac(16, 'b'), mac(16, 'c'), mac(16, 'd')], 'tensor');
+    expect(four.ranks.map((r) => r.totalBytes / GiB)).toEqual([7.5, 7.5, 7.5, 7.5]);
+    expect(four.label).toBe('fits');
+    const mixed = fitGroup(est, [mac(64, 'big'), mac(8, 'small')], 'tensor');
+    expect(mixed.ranks.map((r) => r.label)).toEqual(['fits', 'too-big']);
+    expect(mixed.label).toBe('too-big');
+    expect(mixed.arithmetic).toMatch(/^tensor over 2 hosts: rank 0 on big .*; rank 1 on small .*→ too-big → too-big$/);
+  });
+
+  it('pipeline: each rank its layers\' share', () => {
+    const g = fitGroup(est, [mac(32, 'a'), mac(32, 'b'), mac(32, 'c')], 'pipeline', 64);
+    expect(g.ranks.map((r) => r.layers)).toEqual([[42, 64], [21, 42], [0, 21]]);
+    expect(g.ranks[0]!.totalBytes).toBeCloseTo((26 * GiB * 22) / 64 + RUNTIME_OVERHEAD, 0);
+    expect(g.ranks[0]!.arithmetic).toMatch(/^rank 0 on a \(layers 42–63 of 64\)/);
+  });
 });

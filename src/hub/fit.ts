@@ -267,3 +267,71 @@ function round(n: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
 }
+
+export interface RankFit extends Fit {
+  host: string;
+  rank: number;
+  /** Pipeline: the layers this rank holds [start, end). */
+  layers?: [number, number];
+}
+
+export interface GroupFit {
+  label: FitLabel;
+  ranks: RankFit[];
+  known: boolean;
+  arithmetic: string;
+}
+
+/**
+ * mlx-lm's pipeline split (PipelineMixin.pipeline): layers divided evenly, the remainder going to
+ * the first ranks; rank 0 takes the last layers (rank r holds the block counted from the end).
+ */
+export function pipelineLayers(layers: number, ranks: number): Array<[number, number]> {
+  const per = Math.floor(layers / ranks);
+  const extra = layers % ranks;
+  const out: Array<[number, number]> = [];
+  for (let r = 0; r < ranks; r++) {
+    const n = per + (r < extra ? 1 : 0);
+    const startFromEnd = Array.from({ length: r }, (_, i) => per + (i < extra ? 1 : 0)).reduce((a, b) => a + b, 0);
+    const end = layers - startFromEnd;
+    out.push([end - n, end]);
+  }
+  return out;
+}
+
+/**
+ * One model split over hosts: each rank holds its share of the weights and of the KV cache
+ * (tensor: 1/N of every layer's; pipeline: its layers'), plus a runtime of its own, against its
+ * own host's budget. The group fits as well as its tightest rank.
+ */
+export function fitGroup(
+  estimate: MemoryEstimate,
+  hosts: Array<{ host: string; budget: Budget }>,
+  parallel: 'tensor' | 'pipeline',
+  layers?: number,
+): GroupFit {
+  const n = hosts.length;
+  const split = parallel === 'pipeline' && layers && layers >= n ? pipelineLayers(layers, n) : undefined;
+  const ranks = hosts.map(({ host, budget }, rank): RankFit => {
+    const share = split && layers ? (split[rank]![1] - split[rank]![0]) / layers : 1 / n;
+    const w = (estimate.weightsBytes ?? 0) * share;
+    const kv = (estimate.kvBytes ?? 0) * share;
+    const total = w + kv + RUNTIME_OVERHEAD;
+    const label = labelFor(total, budget);
+    const what = split ? `layers ${split[rank]![0]}–${split[rank]![1] - 1} of ${layers}` : `1/${n} of each layer`;
+    return {
+      host,
+      rank,
+      ...(split ? { layers: split[rank] } : {}),
+      label,
+      totalBytes: total,
+      budgetBytes: budget.bytes,
+      share: total / budget.bytes,
+      known: estimate.known,
+      arithmetic: `rank ${rank} on ${host} (${what}): weights ${formatGB(w)} + KV ${formatGB(kv)} + runtime ${formatGB(RUNTIME_OVERHEAD)} = ${estimate.known ? '' : 'at least '}${formatGB(total)} of ${formatGB(budget.bytes)} (${Math.round((total / budget.bytes) * 100)}%) → ${label}`,
+    };
+  });
+  const order: FitLabel[] = ['fits', 'tight', 'too-big'];
+  const label = ranks.reduce<FitLabel>((a, r) => (order.indexOf(r.label) > order.indexOf(a) ? r.label : a), 'fits');
+  return { label, ranks, known: estimate.known, arithmetic: `${parallel} over ${n} hosts: ${ranks.map((r) => r.arithmetic).join('; ')} → ${label}` };
+}

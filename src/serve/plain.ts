@@ -29,7 +29,7 @@ export function formatEvent(e: SupervisorEvent, opts: { verbose?: boolean } = {}
   if (e.type === 'log') return opts.verbose ? [`${clock(e.at)}   ${e.unitId} │ ${e.line}`] : [];
   const u = e.unit;
   if (u.state === 'waiting') return [];
-  const lines = [`${clock(e.at)} ${STATE_SYMBOL[u.state]} ${unitTitle(u)}: ${u.state} — ${u.message}${u.pid && u.state === 'ready' ? ` (pid ${u.pid})` : ''}`];
+  const lines = [`${clock(e.at)} ${STATE_SYMBOL[u.state]} ${unitTitle(u)}: ${u.state} — ${u.message}${u.pid && u.state === 'ready' ? (u.pids && u.pids.length > 1 ? ` (pids ${u.pids.join(', ')})` : ` (pid ${u.pid})`) : ''}`];
   // A crash or a give-up shows what the process said last: usually the reason.
   if ((u.state === 'backoff' || u.state === 'failed') && !opts.verbose) {
     for (const l of u.logTail.slice(-5)) lines.push(`           │ ${l}`);

@@ -28,6 +28,8 @@ export type UnitState =
 
 export interface UnitProcess {
   pid: number | undefined;
+  /** A unit of several processes (a group's ranks): every one's pid, each its own process group. */
+  pids?: number[];
   /** Resolves with the exit code (null: killed by a signal). */
   exited: Promise<number | null>;
   /** Recent output lines. */
@@ -62,8 +64,11 @@ export interface UnitSpec {
   start(onLine: (line: string) => void): Promise<UnitProcess>;
   /** A real request through the unit (a 1-token completion); `signal` aborts when the process dies. */
   ready(signal: AbortSignal, timeoutMs: number): Promise<ReadyResult>;
-  /** Cheap liveness: any HTTP answer within the timeout. Must not generate. */
-  alive(signal: AbortSignal, timeoutMs: number): Promise<boolean>;
+  /**
+   * Cheap liveness: any HTTP answer within the timeout. Must not generate. `broken`: it answers
+   * but says it cannot work (restart now, no more checks).
+   */
+  alive(signal: AbortSignal, timeoutMs: number): Promise<boolean | { broken: string }>;
   /**
    * Read the output of a process that exited while starting: a cause no restart can fix (its port
    * cannot be bound), in words, or undefined. The unit then fails at once instead of backing off.
@@ -109,6 +114,8 @@ export interface UnitStatus {
   /** Why it is in that state, in a line. */
   message: string;
   pid?: number;
+  /** Every process of the unit (a group's ranks). */
+  pids?: number[];
   /** We started it (and so stop it). */
   owned: boolean;
   restarts: number;
@@ -181,7 +188,10 @@ export class Supervisor {
     const s = this.status.get(id)!;
     const previous = s.state;
     Object.assign(s, extra, { state, message, since: Date.now() });
-    if ('pid' in extra && extra.pid === undefined) delete s.pid;
+    if ('pid' in extra && extra.pid === undefined) {
+      delete s.pid;
+      delete s.pids;
+    }
     this.opts.onEvent?.({ type: 'state', at: Date.now(), unit: { ...s, logTail: [...s.logTail] }, previous });
   }
 
@@ -247,6 +257,7 @@ export class Supervisor {
         }
         this.procs.set(u.id, proc);
         this.status.get(u.id)!.pid = proc.pid;
+        if (proc.pids) this.status.get(u.id)!.pids = [...proc.pids];
         let exitCode: number | null | undefined;
         void proc.exited.then((c) => (exitCode = c));
         const died = new AbortController();
@@ -259,7 +270,7 @@ export class Supervisor {
         if (r.ok) {
           upSince = Date.now();
           const took = `ready in ${((upSince - started) / 1000).toFixed(1)} s${status.restarts ? ` (restart ${status.restarts})` : ''}`;
-          this.set(u.id, 'ready', r.message ? `${took}: ${r.message}` : took, { pid: proc.pid });
+          this.set(u.id, 'ready', r.message ? `${took}: ${r.message}` : took, { pid: proc.pid, ...(proc.pids ? { pids: [...proc.pids] } : {}) });
           this.settle(u.id);
           why = await this.watch(u, proc);
           if (stop.aborted) break;
@@ -328,6 +339,7 @@ export class Supervisor {
       if (!(await sleep(every, signal))) break;
       const ok = await u.alive(signal, timeout);
       if (signal.aborted) break;
+      if (typeof ok === 'object') return ok.broken;
       misses = ok ? 0 : misses + 1;
       if (misses >= hungAfter) {
         return proc ? `stopped answering (${misses} checks in a row)` : 'stopped answering';
@@ -341,15 +353,15 @@ export class Supervisor {
     const stop = this.stopCtl.signal;
     while (!stop.aborted) {
       if (!(await sleep(this.opts.checkEveryMs ?? 5000, stop))) return;
-      if (await u.alive(stop, this.opts.checkTimeoutMs ?? 5000)) return;
+      if ((await u.alive(stop, this.opts.checkTimeoutMs ?? 5000)) === true) return;
     }
   }
 
   /** A hung process may ignore SIGTERM (or be stopped): the group gets SIGKILL at once. */
   private async kill(proc: UnitProcess): Promise<void> {
-    if (proc.pid !== undefined) {
+    for (const pid of proc.pids ?? (proc.pid !== undefined ? [proc.pid] : [])) {
       try {
-        process.kill(-proc.pid, 'SIGKILL');
+        process.kill(-pid, 'SIGKILL');
       } catch {
         /* already gone */
       }

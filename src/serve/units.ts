@@ -18,6 +18,10 @@ import { promptCacheFor } from '../hub/prompt-cache.js';
 import { ownedLocations } from '../service/locations.js';
 import { bindHost, exposureWarning, isLoopback, looksLikeTunnel } from './remote.js';
 import type { Inspection, ReadyResult, UnitProcess, UnitSpec } from './supervisor.js';
+import type { ServedModel } from '../config/names.js';
+import type { Deployment, Group } from '../config/plan.js';
+import { groupIsLocal } from '../config/group.js';
+import { groupParallel, startGroup } from './group.js';
 
 export interface UnitCaps {
   env: Env;
@@ -84,6 +88,10 @@ export function buildUnits(plan: Plan, caps: UnitCaps): UnitSpec[] {
     for (const d of m.deployments) {
       const id = `${m.roles.join('+')}@${d.host}:${d.port}`;
       serverIds.push(id);
+      if (d.group) {
+        units.push(groupUnit(id, m, { ...d, group: d.group }, caps, env));
+        continue;
+      }
       const local = isLoopback(d.host);
       const base = apiBase(d);
       units.push({
@@ -217,4 +225,63 @@ export function buildUnits(plan: Plan, caps: UnitCaps): UnitSpec[] {
 function pidOf(proxy: { exited: unknown }): number | undefined {
   const pid = (proxy.exited as { pid?: unknown }).pid;
   return typeof pid === 'number' ? pid : undefined;
+}
+
+/**
+ * A group (several ranks serving one copy of the model): one unit. Started as a whole, ready on a
+ * completion through rank 0, restarted as a whole when any rank exits or rank 0's /health says
+ * 503 (a rank is gone: it stays up but cannot generate).
+ */
+function groupUnit(id: string, m: ServedModel, d: Deployment & { group: Group }, caps: UnitCaps, env: Env): UnitSpec {
+  const g = d.group;
+  const base = apiBase(d);
+  const local = groupIsLocal(g);
+  const probeMs = 3000;
+  const ranks = g.hosts.length;
+  let parallel: 'tensor' | 'pipeline' = g.parallel ?? 'tensor';
+  let how = '';
+  return {
+    id,
+    kind: 'server',
+    label: m.roles.join(' + '),
+    model: m.model,
+    host: d.host,
+    port: d.port,
+    async inspect(signal): Promise<Inspection> {
+      const choice = await groupParallel(m.model, g, caps.env);
+      if (!choice.ok) return { action: 'blocked', reason: `${choice.problem} (change parallel or the hosts of the group in plan.yaml)` };
+      parallel = choice.parallel;
+      how = `${ranks} ranks, ${choice.note}, ${local ? 'ranks started directly' : `through mlx.launch (${g.backend ?? 'ring'})`}`;
+      const who = await identifyServer(d.host, d.port, { timeoutMs: probeMs, signal });
+      if (who.kind === 'none') return local ? ((await unbindable(bindHost(d.host), d.port, caps)) ?? { action: 'start', note: how }) : { action: 'start', note: how };
+      if (who.kind === 'mlx_lm.server') return { action: 'adopt', note: `adopted the mlx_lm.server already answering on ${d.host}:${d.port} (rank 0 of a group started before)` };
+      const holder = local ? await describePortHolder(d.port, caps.exec ? { exec: caps.exec } : {}) : undefined;
+      return { action: 'blocked', reason: `${describeHolder(d.port, holder)} — it answers as ${who.kind === 'litellm' ? 'a LiteLLM proxy' : (who.looksLike ?? 'a server that is not mlx_lm.server')}` };
+    },
+    fatal: (log) => bindFailure(log, d.port, caps),
+    async start(onLine) {
+      onLine(`[aider-mlx] starting a group: ${how}`);
+      return startGroup({
+        model: m.model,
+        group: g,
+        parallel,
+        host: local ? bindHost(d.host) : d.host,
+        port: d.port,
+        maxTokens: maxOutputTokens(m),
+        ...(caps.kind ? { kind: caps.kind } : {}),
+        env,
+        onLine,
+      });
+    },
+    async ready(signal, timeoutMs): Promise<ReadyResult> {
+      const r = await waitForChat(base, 'default_model', { timeoutMs, signal, intervalMs: 500 });
+      return { ok: r.ok, message: r.ok ? `answered in ${r.latencyMs} ms (${how})` : (r.error?.message ?? `HTTP ${r.status}`) };
+    },
+    async alive(signal, timeoutMs) {
+      const r = await probeHealth(rootUrl(d.host, d.port), { timeoutMs, signal });
+      // 503: mlx_lm.server's generation thread died (a rank is gone); no restart of rank 0 alone helps.
+      if (r.status === 503) return { broken: 'rank 0 reports 503 on /health (a rank of the group is gone)' };
+      return r.status !== undefined;
+    },
+  };
 }

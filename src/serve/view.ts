@@ -44,7 +44,10 @@ export class ServeView {
 
   setMemory(byPid: Map<number, number>): void {
     for (const row of this.rows.values()) {
-      const rss = row.unit.pid !== undefined ? byPid.get(row.unit.pid) : undefined;
+      // A group: the memory of all its ranks on this Mac.
+      const own = row.unit.pids ?? (row.unit.pid !== undefined ? [row.unit.pid] : []);
+      const each = own.map((p) => byPid.get(p)).filter((b): b is number => b !== undefined);
+      const rss = each.length ? each.reduce((a, b) => a + b, 0) : undefined;
       if (rss === undefined) delete row.rssBytes;
       else row.rssBytes = rss;
     }
@@ -52,7 +55,7 @@ export class ServeView {
   }
 
   pids(): number[] {
-    return [...this.rows.values()].flatMap((r) => (r.unit.pid !== undefined ? [r.unit.pid] : []));
+    return [...this.rows.values()].flatMap((r) => r.unit.pids ?? (r.unit.pid !== undefined ? [r.unit.pid] : []));
   }
 
   snapshot(): { version: number; rows: RowView[] } {
