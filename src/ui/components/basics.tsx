@@ -51,6 +51,34 @@ export function noteColor(theme: Theme, kind: NoteKind): string | undefined {
   return kind === 'warn' ? theme.warn : kind === 'error' ? theme.error : kind === 'success' ? theme.ok : undefined;
 }
 
+/** Rows a help line takes at this width, once wrapped (two spaces of indent). */
+export function wrappedRows(line: string, columns: number): number {
+  return Math.max(1, Math.ceil((line.length + 2) / Math.max(10, columns)));
+}
+
+/**
+ * The help lines that fit in `maxRows` rows at this width, whole lines first to last; when some do
+ * not fit, the last shown says so. The live area must stay shorter than the terminal: Ink cannot
+ * redraw what scrolled off (a second header, a lost question).
+ */
+export function fitHelp(lines: string[] | undefined, columns: number, maxRows: number): string[] | undefined {
+  if (!lines?.length) return lines;
+  const out: string[] = [];
+  let used = 0;
+  for (const [i, l] of lines.entries()) {
+    const rows = wrappedRows(l, columns);
+    // A line that is not the last leaves a row for the "…" line after it.
+    const reserve = i < lines.length - 1 ? 1 : 0;
+    if (used + rows + reserve > maxRows) {
+      out.push('… (a taller terminal shows the rest)');
+      return out;
+    }
+    out.push(l);
+    used += rows;
+  }
+  return out;
+}
+
 export function HelpLines({ theme, lines }: { theme: Theme; lines?: string[] }) {
   if (!lines?.length) return null;
   return (

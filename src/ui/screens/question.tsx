@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import { Box, Text, useInput } from 'ink';
 import { resolveText } from '../../wizard/prompter.js';
-import { HelpLines } from '../components/basics.js';
+import { fitHelp, HelpLines, wrappedRows } from '../components/basics.js';
 import { SelectList, wrapsHints } from '../components/select-list.js';
 import { TextField } from '../components/text-field.js';
 import { KEYS } from '../keys.js';
@@ -23,11 +23,16 @@ export function SelectScreen({ s, theme, rows, columns }: { s: Extract<Screen, {
   // header, message, help, two "more" markers, a description and the key hints take ~14 rows.
   // Rows whose hint goes under the label take two.
   const perRow = wrapsHints(s.q.choices, columns) ? 2 : 1;
-  const visible = Math.max(3, Math.min(s.q.choices.length, Math.floor((rows - 14 - (s.q.help?.length ?? 0)) / perRow)));
+  // Help lines wrap on a narrow terminal: counted by the rows they take, and cut (saying so) when
+  // they would leave less than three choices on screen.
+  const minList = Math.min(s.q.choices.length, 3) * perRow;
+  const help = fitHelp(s.q.help, columns, Math.max(1, rows - 14 - minList));
+  const helpRows = (help ?? []).reduce((n, l) => n + wrappedRows(l, columns), 0);
+  const visible = Math.max(Math.min(3, s.q.choices.length), Math.min(s.q.choices.length, Math.floor((rows - 14 - helpRows) / perRow)));
   return (
     <Box flexDirection="column">
       <Message theme={theme} text={s.q.message} />
-      <HelpLines theme={theme} lines={s.q.help} />
+      <HelpLines theme={theme} lines={help} />
       <SelectList choices={s.q.choices} defaultValue={s.q.default} visible={visible} columns={columns} theme={theme} isActive onSubmit={s.answer} />
     </Box>
   );
