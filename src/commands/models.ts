@@ -91,7 +91,7 @@ export function renderCatalogue(cat: Catalogue, env: HubEnv): string {
   const out: string[] = [];
   const mem = `${formatGB(cat.memory.totalBytes)}${cat.memory.source === 'override' ? ' (--memory)' : ''}`;
   out.push(`Memory: ${mem} · GPU budget ${formatGB(cat.budget.bytes)}: ${GPU_BUDGET_MEANS}, ${cat.budget.rule}`);
-  out.push('Fit = weights + KV cache at the context shown + ~1 GB runtime per server; tight = over 80% of the budget.');
+  out.push('Fit = weights + the prompt cache (one KV cache at the context shown per role the server holds, two at least) + ~1 GB runtime per server; tight = over 80% of the budget.');
 
   out.push('', `Cached in ${tildePath(cat.cacheDir, env)}`);
   if (!cat.cached.length) out.push(cat.cacheExists ? '  (no models)' : '  (no cache folder yet)');

@@ -82,7 +82,7 @@ describe('buildCatalogue', () => {
     expect(cat.curated.picks.every((p) => p.onHub === 'unknown')).toBe(true);
     const arch = cat.curated.picks.find((p) => p.repoId === 'mlx-community/Qwen3-8B-4bit')!;
     expect(arch.estimate).toMatchObject({ weightsSource: 'hint', kvSource: 'hint' });
-    expect(arch.fit.arithmetic).toContain('weights ~4.3 GB + KV 2.3 GB (144 KiB/token × 16384 tokens)');
+    expect(arch.fit.arithmetic).toContain('weights ~4.3 GB + prompt cache 2 × KV 2.3 GB (144 KiB/token × 16384 tokens)');
     const retired = cat.curated.picks.find((p) => p.repoId === 'mlx-community/Retired-70B-4bit')!;
     expect(retired.estimate.weightsSource).toBe('params'); // 70B × 0.5625 from the name
     expect(retired.fit.known).toBe(false);

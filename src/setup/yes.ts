@@ -9,7 +9,9 @@ import type { Env } from '../lib/paths.js';
 import { buildCatalogue, type Catalogue } from '../hub/catalogue.js';
 import { findLitellm } from '../servers/litellm.js';
 import { aiderDirFor } from './build-plan.js';
-import { checkContext, defaultContext, fitAtFor } from './context-fit.js';
+import { checkContext, defaultContext, fitAtFor, type FitAt } from './context-fit.js';
+import { fitRoles } from '../hub/fit.js';
+import { estimateInput, sizingIn } from '../hub/sizing.js';
 import type { SetupInput } from './flags.js';
 import { maxContextFromCache } from './model-config.js';
 import { describeProposal, proposeSetup, readAiderConf } from './proposal.js';
@@ -65,12 +67,26 @@ export async function prepareYes(
       }
     }
   }
+  const decided: Array<{ model: string; context: number }> = [];
   return {
     input: next,
     chosen,
+    // As the wizard does: each role's default is sized with the models chosen before it at their
+    // contexts (editor, then architect, then weak), so the same set gets the same contexts.
     defaultContextOf: async (m) => {
       const max = await maxOf(m);
-      return defaultContext(m, { ...(catalogue ? { catalogue } : {}), ...(max ? { max } : {}) }).context;
+      const earlier = decided.filter((d) => d.model !== m);
+      const fitAt: FitAt | undefined = catalogue
+        ? (n) =>
+            fitRoles(
+              [...earlier, { model: m, context: n }].map((d) => ({ role: d.model, input: estimateInput(sizingIn(catalogue, d.model), d.context) })),
+              catalogue.budget,
+            )
+        : undefined;
+      const context = decided.find((d) => d.model === m)?.context
+        ?? defaultContext(m, { ...(catalogue ? { catalogue } : {}), ...(max ? { max } : {}), ...(fitAt ? { fitAt } : {}) }).context;
+      if (!decided.some((d) => d.model === m)) decided.push({ model: m, context });
+      return context;
     },
   };
 }

@@ -113,7 +113,7 @@ describe('aider-mlx doctor (built CLI)', () => {
     expect(lines.findIndex((l) => l.trim().startsWith('Your error:'))).toBeLessThan(hop('Environment'));
     const likely = lines.findIndex((l) => l.includes('Most likely: Nothing listens where the request goes'));
     expect(likely).toBeGreaterThan(-1);
-    expect(lines.findIndex((l) => l.trim() === `mlx_lm.server --model ${w.plan.roles.editor.model} --port ${port}`)).toBeGreaterThan(likely);
+    expect(lines.findIndex((l) => /^mlx_lm\.server --model \S+ --port \d+( --prompt-cache-\S+ \S+)*$/.test(l.trim()) && l.trim().startsWith(`mlx_lm.server --model ${w.plan.roles.editor.model} --port ${port}`))).toBeGreaterThan(likely);
     expect(r.stdout).not.toMatch(/\[C7\]|server\.editor\+weak\.reachable/);
     expect(r.stdout).toContain('✗ MLX servers');
     expect(r.stdout).toContain('– 5 checks skipped: the editor + weak server does not answer');

@@ -25,7 +25,7 @@ describe('doctor text report', () => {
     const firstHop = lines.findIndex((l) => /^[✓!✗–] /.test(l) && Object.values(GROUP_TITLES).some((t) => l.slice(2).startsWith(t)));
     const verdict = lines.findIndex((l) => l.startsWith('✗ 1 problem'));
     const likely = lines.findIndex((l) => l.includes('Most likely: Nothing listens where the request goes'));
-    const fix = lines.findIndex((l) => l.trim() === `mlx_lm.server --model ${EDITOR} --port ${port}`);
+    const fix = lines.findIndex((l) => /^mlx_lm\.server --model \S+ --port \d+( --prompt-cache-\S+ \S+)*$/.test(l.trim()) && l.trim().startsWith(`mlx_lm.server --model ${EDITOR} --port ${port}`));
     expect(verdict).toBeGreaterThan(-1);
     expect(likely).toBeGreaterThan(verdict);
     expect(fix).toBeGreaterThan(likely);
@@ -54,13 +54,14 @@ describe('doctor text report', () => {
     const start = `mlx_lm.server --model ${EDITOR} --port ${w.plan.roles.editor.deployments[0]!.port}`;
     // The commands the fixes name (splitFix finds them; each must appear whole).
     const commands = r.checks.flatMap((c) => (c.fix ? splitFix(c.fix).flatMap((p) => (p.cmd ? [p.cmd] : [])) : []));
-    expect(commands).toContain(start);
+    // (the server's command carries its prompt-cache bound after the port)
+    expect(commands.some((c) => c === start || c.startsWith(`${start} --prompt-cache-`))).toBe(true);
     for (const l of narrow.split('\n')) {
       if (l.length <= 60) continue;
       // Only a command to copy, or a single word longer than the line, may run past the edge.
       expect(commands.includes(l.trim()) || words(l).length === 1, l).toBe(true);
     }
-    expect(narrow.split('\n').map((l) => l.trim())).toContain(start);
+    expect(narrow.split('\n').map((l) => l.trim()).some((l) => l === start || l.startsWith(`${start} --prompt-cache-`))).toBe(true);
   });
 
   it('--verbose still lists every check, with its id', async () => {

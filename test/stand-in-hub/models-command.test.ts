@@ -61,7 +61,7 @@ describe('aider-mlx models', () => {
     expect(text).toMatch(new RegExp(`✓ ${REPO.replace(/[.]/g, '\\.')} +\\d+ KB +complete +fits `));
     expect(text).toContain('Curated for 32 GB');
     expect(text).toContain('editor + architect together:');
-    expect(text).toMatch(/weights ~?[\d.]+ GB \+ KV/);
+    expect(text).toMatch(/weights ~?[\d.]+ GB \+ prompt cache \d+ × KV/);
   });
 
   it('--offline does not touch the network; JSON says so', async () => {
