@@ -72,9 +72,10 @@ describePty('the line face in a pty, byte for byte', () => {
       expect(await run.exited).toBe(0);
       const out = run.text();
       expect(out).toContain('This was a demo');
-      expect(presses).toBeGreaterThanOrEqual(6);
+      // The proposal, then the review: Enter alone takes what is proposed.
+      expect(presses).toBeGreaterThanOrEqual(2);
       // Numbered choices and plain prompts, not an arrow menu.
-      expect(out).toMatch(/How many models\?\r\n {2}1\) One model for everything {2}simplest/);
+      expect(out).toMatch(/Use this setup\?[\s\S]*\r\n {2}1\) Use this setup/);
       expect(out).toContain('Choose [1]: ');
       expect(run.bytes().includes(0x1b)).toBe(false);
       expect(nonPlainBytes(run.bytes())).toEqual([]);
@@ -93,17 +94,20 @@ describePty('the line face in a pty, byte for byte', () => {
   it('a choice by its number, and b for back', async () => {
     const s = await box();
     const run = start(['--demo', '--plain', '--demo-dir', join(s.root, 'demo')], { env: { ...s.env, TERM: 'dumb' }, cwd: s.project });
-    await run.waitFor('Choose [1]: ');
-    run.send('2\r'); // Architect + editor
+    await run.waitFor(/Use this setup\?[\s\S]*Choose \[1\]: $/);
+    run.send('2\r'); // Adjust…
     let at = run.text().length;
-    await run.waitFor(/\[3\/11\] Editor model[\s\S]*Choose \[1\]: $/, { from: at });
+    await run.waitFor(/How many models\?[\s\S]*Choose \[1\]: $/, { from: at });
+    run.send('2\r'); // Architect + editor
+    at = run.text().length;
+    await run.waitFor(/\[\d+\/\d+\] Editor model[\s\S]*Choose \[1\]: $/, { from: at });
     run.send('b\r');
     at = run.text().length;
     // Back on Roles, where the choice made is the default now.
-    await run.waitFor(/← back[\s\S]*\[2\/1\d\] Roles[\s\S]*How many models\?[\s\S]*Choose \[2\]: $/, { from: at });
+    await run.waitFor(/← back[\s\S]*\[\d+\/\d+\] Roles[\s\S]*How many models\?[\s\S]*Choose \[2\]: $/, { from: at });
     run.send('1\r');
     at = run.text().length;
-    await run.waitFor(/\[3\/10\] Editor model[\s\S]*Choose \[1\]: $/, { from: at });
+    await run.waitFor(/\[\d+\/\d+\] Editor model[\s\S]*Choose \[1\]: $/, { from: at });
     // Something that is not a choice is asked again, not taken for the default.
     run.send('7\r');
     at = run.text().length;
@@ -139,7 +143,7 @@ describePty("the commands' questions in a pty", () => {
     [['restore'], /Choose \[1\]: $/],
     [['uninstall'], /Remove all of this\? \[y\/N\] $/],
     [['models', 'rm', 'mlx-community/Tiny-4bit'], /Delete mlx-community\/Tiny-4bit [^\n]*\? \[y\/N\] $/],
-    [['doctor'], /(Go on to the next one\?|Apply this fix now\?[^\n]*) \[[Yy]\/[Nn]\] $/],
+    [['doctor'], /(Go on to [^\n]*\?|Apply this fix now\?[^\n]*) \[[Yy]\/[Nn]\] $/],
   ];
   for (const [args, question] of QUESTIONS) {
     it(`${args.join(' ')}: Ctrl-C at its question says Cancelled and exits 130, no stack trace`, async () => {

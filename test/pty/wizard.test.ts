@@ -43,9 +43,10 @@ async function pickRunningServer(run: PtyRun, face: Face, port: number) {
 }
 
 /** The proposed setup comes first: "Adjust…" (the second row) opens the single questions. */
-async function adjust(run: PtyRun) {
+async function adjust(run: PtyRun, face: 'ink' | 'plain' = 'ink') {
   await run.waitFor('Use this setup?', 30_000);
-  await run.keys('Down', 'Enter');
+  if (face === 'ink') await run.keys('Down', 'Enter');
+  else await run.type('2\n'); // the line face takes a number
 }
 
 describePty('pty: the built CLI in a terminal', () => {
@@ -57,7 +58,7 @@ describePty('pty: the built CLI in a terminal', () => {
       servers.push(await startFakeMlxServer({ port: pe, model: EDITOR }), await startFakeMlxServer({ port: pa, model: ARCHITECT }));
       const run = await start(['setup', ...faceArgs(face)], { env: s.env, cwd: s.project });
 
-      await adjust(run);
+      await adjust(run, face);
       await run.waitFor('How many models?', 30_000);
       if (face === 'ink') await run.keys('Down', 'Enter'); // Architect + editor
       else await run.type('2\n');
