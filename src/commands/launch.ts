@@ -146,6 +146,11 @@ export async function runLaunch(args: string[], io: LaunchIo): Promise<number> {
   return execAider(bin, how.args, { cwd: how.cwd, env, stdio: io.stdio ?? 'inherit' });
 }
 
+/** After the wizard's "Start Aider now?" (its face closed): the same as `launch`, in its folder. */
+export async function launchAfterWizard(l: { env: Env; cwd: string; standIn: boolean }, io: { err: (s: string) => void; stdio?: 'inherit' | 'ignore' }): Promise<number> {
+  return runLaunch(l.standIn ? ['--stand-in'] : [], { env: l.env, cwd: l.cwd, err: io.err, ...(io.stdio ? { stdio: io.stdio } : {}) });
+}
+
 export async function runLaunchCommand(args: string[]): Promise<number> {
   return runLaunch(args, { env: process.env, cwd: process.cwd(), err: (s) => void process.stderr.write(s) });
 }

@@ -4,7 +4,7 @@ import { CancelledError, type ExitCode } from '../errors.js';
 import { ROLE_NAMES, type RoleName } from '../config/plan.js';
 import { parseSetupFlags, type SetupInput } from '../setup/flags.js';
 import type { Env } from '../lib/paths.js';
-import { createContext, emptyAnswers, type Answers, type WizardDeps } from './context.js';
+import { createContext, emptyAnswers, type Answers, type LaunchAfter, type WizardDeps } from './context.js';
 import type { Prompter } from './prompter.js';
 import { defaultDeps, demoFolders, runWizard } from './run.js';
 
@@ -54,7 +54,7 @@ export interface WizardCommandOptions {
   deps?: Partial<WizardDeps>;
 }
 
-export async function runWizardCommand(o: WizardCommandOptions): Promise<{ code: ExitCode; demoRoot?: string }> {
+export async function runWizardCommand(o: WizardCommandOptions): Promise<{ code: ExitCode; demoRoot?: string; launch?: LaunchAfter }> {
   const input = parseSetupFlags(o.args);
   const hostEnv = o.env ?? process.env;
   const demo = o.demo ? await demoFolders(o.demoDir) : undefined;
@@ -78,7 +78,7 @@ export async function runWizardCommand(o: WizardCommandOptions): Promise<{ code:
   }
   try {
     const r = await runWizard(ctx);
-    return { code: r.code, ...(demo ? { demoRoot: demo.root } : {}) };
+    return { code: r.code, ...(demo ? { demoRoot: demo.root } : {}), ...(r.launch ? { launch: r.launch } : {}) };
   } catch (e) {
     // A cancelled demo leaves nothing behind either.
     if (demo && (e instanceof CancelledError || o.signal.aborted)) await demo.cleanup();
