@@ -21,11 +21,12 @@ afterEach(async () => {
 });
 
 /** A plan written by `setup --yes` against a stand-in that is then closed: nothing runs after. */
-async function planWithNothingRunning(s: Sandbox, env: Record<string, string>): Promise<number> {
+async function planWithNothingRunning(s: Sandbox, env: Record<string, string>, out: { stdout?: string } = {}): Promise<number> {
   const server = await startFakeMlxServer({ model: EDITOR });
   try {
     const r = await cli(['setup', '--yes', '--editor', EDITOR, '--editor-port', String(server.port), '--mode', 'direct', '--timeout', '20'], { cwd: s.repo, env });
     expect(r.code, r.stderr + r.stdout).toBe(0);
+    out.stdout = r.stdout;
   } finally {
     await server.close();
   }
@@ -151,7 +152,10 @@ describe('launch', () => {
     const s = sandbox();
     roots.push({ s, env: s.env });
     const bare = { ...s.env, PATH: '/usr/bin:/bin' };
-    const port = await planWithNothingRunning(s, s.env);
+    const setup: { stdout?: string } = {};
+    const port = await planWithNothingRunning(s, bare, setup);
+    // setup --yes (no terminal) says what is missing and the one command.
+    expect(setup.stdout).toContain('note: mlx-lm, aider-chat are not installed: install them with `npx aider-mlx install`.');
     const r = await cli(['launch', '--stand-in'], { cwd: s.repo, env: bare });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('aider is not installed');
