@@ -92,8 +92,11 @@ describePty('the line face in a pty, byte for byte', () => {
     const s = await box();
     const run = start(['--demo', '--plain', '--demo-dir', join(s.root, 'demo')], { env: { ...s.env, TERM: 'dumb' }, cwd: s.project });
     await run.waitFor('Choose [1]: ');
-    run.send('2\r'); // Architect + editor
+    run.send('2\r'); // "Not now" at the install question (python3 is on the sandbox's PATH)
     let at = run.text().length;
+    await run.waitFor(/How many models\?[\s\S]*Choose \[1\]: $/, { from: at });
+    run.send('2\r'); // Architect + editor
+    at = run.text().length;
     await run.waitFor(/\[3\/11\] Editor model[\s\S]*Choose \[1\]: $/, { from: at });
     run.send('b\r');
     at = run.text().length;

@@ -40,6 +40,13 @@ async function pickRunningServer(run: PtyRun, face: Face, port: number) {
   await run.keys('Enter');
 }
 
+/** The first question when tools are missing (python3 is on the sandbox's PATH): "Not now". */
+async function notNow(run: PtyRun, face: Face) {
+  await run.waitFor(/not installed\. Install (it|both|all \d) now\?/, 30_000);
+  if (face === 'ink') await run.keys('Down', 'Enter');
+  else await run.type('2\n');
+}
+
 describePty('pty: the built CLI in a terminal', () => {
   for (const face of ['ink', 'plain'] as const) {
     it(`${face}: first-time path against two stand-in servers, keys alone, same files as setup --yes`, async () => {
@@ -49,6 +56,7 @@ describePty('pty: the built CLI in a terminal', () => {
       servers.push(await startFakeMlxServer({ port: pe, model: EDITOR }), await startFakeMlxServer({ port: pa, model: ARCHITECT }));
       const run = await start(['setup', ...faceArgs(face)], { env: s.env, cwd: s.project });
 
+      await notNow(run, face);
       await run.waitFor('How many models?', 30_000);
       if (face === 'ink') await run.keys('Down', 'Enter'); // Architect + editor
       else await run.type('2\n');
@@ -105,6 +113,7 @@ describePty('pty: the built CLI in a terminal', () => {
       const s = await sandbox(); // no mlx_lm on PATH
       roots.push(s.root);
       const run = await start(['setup', ...faceArgs(face)], { env: s.env, cwd: s.project });
+      await notNow(run, face);
       await run.waitFor('How many models?', 30_000);
       const menu = await (async () => {
         await enterUntil(run, 'What now?');
@@ -133,6 +142,7 @@ describePty('pty: the built CLI in a terminal', () => {
     roots.push(s.root);
     const run = await startPty(['setup', '--demo', '--demo-dir', join(s.root, 'demo')], { env: s.env, cwd: s.project, cols: 60, rows: 20 });
     runs.push(run);
+    await notNow(run, 'ink');
     await run.waitFor('How many models?', 30_000);
     // Nothing is wider than the terminal (Ink truncates or wraps every line).
     for (const l of (await run.screen()).split('\n')) expect(l.length).toBeLessThanOrEqual(60);
@@ -144,6 +154,7 @@ describePty('pty: the built CLI in a terminal', () => {
     const s = await sandbox();
     roots.push(s.root);
     const run = await start(['setup', '--demo', '--demo-dir', join(s.root, 'demo')], { env: s.env, cwd: s.project });
+    await notNow(run, 'ink');
     await run.waitFor('How many models?', 30_000);
     await run.keys('Enter');
     await run.waitFor('Which model writes the code?');
@@ -157,16 +168,17 @@ describePty('pty: the built CLI in a terminal', () => {
   // Ctrl-C at every question of the Enter-only demo path (and during the first look around).
   const STOPS: Array<[string, number]> = [
     ['Looking at this Mac', 0],
-    ['How many models?', 0],
-    ['Which model writes the code?', 1],
-    ['Context window for the editor', 2],
-    ['How should Aider reach the servers?', 3],
-    ['Ports', 4],
-    ['Start a stand-in mlx_lm.server', 5],
-    ['Where should Aider pick this up?', 6],
-    ['Write these files?', 7],
+    ['are not installed. Install', 0],
+    ['How many models?', 1],
+    ['Which model writes the code?', 2],
+    ['Context window for the editor', 3],
+    ['How should Aider reach the servers?', 4],
+    ['Ports', 5],
+    ['Start a stand-in mlx_lm.server', 6],
+    ['Where should Aider pick this up?', 7],
+    ['Write these files?', 8],
   ];
-  for (const [face, stops] of [['ink', STOPS], ['plain', STOPS.filter(([, n]) => n >= 6)]] as const) {
+  for (const [face, stops] of [['ink', STOPS], ['plain', STOPS.filter(([, n]) => n >= 7)]] as const) {
     for (const [text, enters] of stops) {
       it(`${face}: Ctrl-C at "${text}" leaves every file byte-identical and no process alive`, async () => {
         const s = await sandbox();
@@ -185,7 +197,7 @@ describePty('pty: the built CLI in a terminal', () => {
           await run.keys('Enter');
         }
         await run.waitFor(shown(text), 30_000);
-        if (enters >= 6) {
+        if (enters >= 7) {
           // Past the servers step a stand-in runs: the leftover check must see it before Ctrl-C.
           expect(nodeLeftovers(run.marker).some((p) => p.cmd.includes('fake-mlx-server'))).toBe(true);
         }
