@@ -120,6 +120,22 @@ describe('launch', () => {
     expect(none.stdout).toContain('Nothing of aider-mlx runs in the background.');
   });
 
+  it('uninstall stops the background serve before it removes its files', async () => {
+    const s = sandbox();
+    const aider = standInAider(s);
+    const env = { ...s.env, PATH: aider.path };
+    roots.push({ s, env });
+    const port = await planWithNothingRunning(s, env);
+    expect((await cli(['launch', '--stand-in', '--timeout', '60'], { cwd: s.repo, env, timeoutMs: 90_000 })).code).toBe(0);
+    const { pid } = JSON.parse(readFileSync(join(s.home, '.local/share/aider-mlx/serve.pid'), 'utf8')) as { pid: number };
+    expect(pidAlive(pid)).toBe(true);
+    const r = await cli(['uninstall', '--yes'], { cwd: s.repo, env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(pidAlive(pid)).toBe(false);
+    expect(groupAlive(pid)).toBe(false);
+    expect(await isPortFree('127.0.0.1', port)).toBe(true);
+  });
+
   it('a serve that cannot start its server: exit 1 with the log, aider never runs', async () => {
     const s = sandbox();
     const aider = standInAider(s);

@@ -42,7 +42,8 @@ async function pickRunningServer(run: PtyRun, face: Face, port: number) {
 
 /** The first question when tools are missing (python3 is on the sandbox's PATH): "Not now". */
 async function notNow(run: PtyRun, face: Face) {
-  await run.waitFor(/not installed\. Install (it|both|all \d) now\?/, 30_000);
+  // The choice's row (the question itself may wrap on a small terminal).
+  await run.waitFor(/Install\s+(it|both|all\s+\d)\s+now/, 30_000);
   if (face === 'ink') await run.keys('Down', 'Enter');
   else await run.type('2\n');
 }
