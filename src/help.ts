@@ -313,6 +313,7 @@ export function mainHelp(): string {
     'Start here',
     '  npx aider-mlx setup --demo     the whole flow against stand-in servers, nothing of yours touched',
     '  npx aider-mlx setup            the wizard (--plain: plain-line questions); setup --yes --editor MODEL for scripts',
+    '  npx aider-mlx launch           then: the servers in the background, Aider in this terminal (stop: aider-mlx stop)',
     '  npx aider-mlx doctor           when Aider → LiteLLM → mlx_lm.server fails',
     '',
     'Other',
