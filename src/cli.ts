@@ -76,6 +76,10 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/models.js')).runModelsCommand(rest);
     case 'serve':
       return (await import('./commands/serve.js')).runServeCommand(rest);
+    case 'launch':
+      return (await import('./commands/launch.js')).runLaunchCommand(rest);
+    case 'stop':
+      return (await import('./commands/launch.js')).runStopCommand(rest);
     case 'service':
       return (await import('./commands/service.js')).runServiceCommand(rest);
     case 'install':

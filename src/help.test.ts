@@ -34,6 +34,8 @@ async function parserOptions(): Promise<Record<string, Map<string, { type: strin
     restore: [async () => (await import('./commands/restore.js')).runRestore([BOGUS], { env: {}, out: () => undefined, err: () => undefined, interactive: false })],
     uninstall: [async () => (await import('./commands/uninstall.js')).runUninstall([BOGUS], { env: {}, out: () => undefined, err: () => undefined, interactive: false } as never)],
     aider: [],
+    launch: [async () => (await import('./commands/launch.js')).runLaunch([BOGUS], { env: {}, cwd: '/', err: () => undefined })],
+    stop: [async () => (await import('./commands/launch.js')).runStop([BOGUS], { env: {}, out: () => undefined })],
   };
   const out: Record<string, Map<string, { type: string; short?: string }>> = {};
   for (const [name, fns] of Object.entries(calls)) {

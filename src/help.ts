@@ -136,6 +136,33 @@ export const PAGES = {
     ],
     examples: ['npx aider-mlx serve', 'npx aider-mlx serve --once', 'npx aider-mlx serve --stand-in --plain'],
   },
+  launch: {
+    summary: 'Start what is down in the background, check every server answers, then run Aider in this terminal',
+    usage: ['aider-mlx launch [options] [-- aider options and files]'],
+    about: [
+      'The servers and the proxy run in a background `aider-mlx serve` (log and pid in ~/.local/share/aider-mlx/);',
+      'what already answers is used as it is. Aider starts in the project setup wrote to (profile scope: with the',
+      'profile), with everything after `--`. `aider-mlx stop` stops the background serve, `aider-mlx status` shows it.',
+    ],
+    sections: [
+      {
+        title: 'Options',
+        flags: [
+          { flag: '--stand-in', text: 'start stand-in servers instead of mlx_lm.server (the demo, tests)' },
+          { flag: '--timeout SECONDS', text: 'how long the servers may take to answer (default 600: a large model\'s first load)' },
+          HELP_FLAG,
+        ],
+      },
+    ],
+    examples: ['npx aider-mlx launch', 'npx aider-mlx launch -- src/app.ts --message "add a test"'],
+  },
+  stop: {
+    summary: 'Stop what aider-mlx runs in the background (the servers and proxy `launch` started)',
+    usage: ['aider-mlx stop'],
+    about: ['Only the background serve of the pid file and what it started: never a process aider-mlx did not start. A `serve` in a terminal stops with Ctrl-C.'],
+    sections: [{ title: 'Options', flags: [HELP_FLAG] }],
+    examples: ['npx aider-mlx stop', 'npx aider-mlx status   # shows whether a background serve runs'],
+  },
   reconfigure: {
     summary: 'Change one role, model, port, mode or scope of what setup wrote',
     usage: ['aider-mlx reconfigure [options]', 'aider-mlx reconfigure --yes [setup flags]'],
@@ -252,7 +279,7 @@ export const PAGES = {
 export type CommandName = keyof typeof PAGES;
 
 /** The order of the main page: what people use first. */
-export const COMMANDS: CommandName[] = ['setup', 'doctor', 'status', 'serve', 'reconfigure', 'models', 'aider', 'install', 'service', 'restore', 'uninstall'];
+export const COMMANDS: CommandName[] = ['setup', 'doctor', 'status', 'serve', 'launch', 'stop', 'reconfigure', 'models', 'aider', 'install', 'service', 'restore', 'uninstall'];
 
 export function isCommand(name: string): name is CommandName {
   return Object.hasOwn(PAGES, name);
@@ -291,6 +318,7 @@ export function mainHelp(): string {
     'Start here',
     '  npx aider-mlx setup --demo     the whole flow against stand-in servers, nothing of yours touched',
     '  npx aider-mlx setup            the wizard (--plain: plain-line questions); setup --yes --editor MODEL for scripts',
+    '  npx aider-mlx launch           then: the servers in the background, Aider in this terminal (stop: aider-mlx stop)',
     '  npx aider-mlx doctor           when Aider → LiteLLM → mlx_lm.server fails',
     '',
     'Other',

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { UsageError } from '../errors.js';
 import { which } from '../lib/exec.js';
-import { configPaths, tildify } from '../lib/paths.js';
+import { configPaths, tildify, type Env } from '../lib/paths.js';
 import { AIDER_FILES } from '../config/render.js';
 import { newSessionId, perRunSettings, profileArgs } from '../config/profile.js';
 import { ownedLocations } from '../service/locations.js';
@@ -44,18 +44,30 @@ export async function runAiderCommand(args: string[]): Promise<number> {
     throw new UsageError('aider is not installed (not found on PATH).', "Install it: uv tool install aider-chat   (or: pipx install aider-chat)");
   }
   const settings = runSettingsFile(dir, env);
-  const child = execa(aider, [...profileArgs(dir, settings ? { modelSettingsFile: settings } : {}), ...args], { stdio: 'inherit', reject: false });
-  // The terminal already sends Ctrl-C to aider (same process group): stay alive until it exits.
+  try {
+    return await execAider(aider, [...profileArgs(dir, settings ? { modelSettingsFile: settings } : {}), ...args], { env, cwd: process.cwd(), stdio: 'inherit' });
+  } finally {
+    // The per-run copy of the model settings (its own session id) goes with the run.
+    if (settings) rmSync(settings, { force: true });
+  }
+}
+
+/**
+ * Run aider as if exec'd: this terminal's stdio, its exit code. Ctrl-C reaches aider itself (same
+ * process group), so this process only waits; SIGTERM is passed on.
+ */
+export async function execAider(bin: string, args: string[], o: { env: Env; cwd: string; stdio: 'inherit' | 'ignore' }): Promise<number> {
+  const child = execa(bin, args, { stdio: o.stdio, reject: false, cwd: o.cwd, env: o.env as NodeJS.ProcessEnv, extendEnv: false });
   const ignore = () => undefined;
   const forward = () => child.kill('SIGTERM');
   process.on('SIGINT', ignore);
   process.on('SIGTERM', forward);
   try {
     const r = await child;
+    if (r.failed && r.exitCode === undefined && !r.signal) throw new UsageError(`Could not run ${bin}: ${r.shortMessage ?? 'it did not start'}.`, 'Reinstall it: `npx aider-mlx install aider --force`.');
     return r.exitCode ?? (r.signal === 'SIGINT' ? 130 : 1);
   } finally {
     process.off('SIGINT', ignore);
     process.off('SIGTERM', forward);
-    if (settings) rmSync(settings, { force: true });
   }
 }

@@ -4,7 +4,8 @@
  * status); with --yes (or no terminal) the flags given change the plan and nothing is asked.
  */
 import { UsageError } from '../errors.js';
-import { chooseFace, runInteractive, runNonInteractive, splitOwnFlags } from './setup.js';
+import type { LaunchAfter } from '../wizard/context.js';
+import { chooseFace, runAiderAfter, runInteractive, runNonInteractive, splitOwnFlags } from './setup.js';
 
 export async function runReconfigureCommand(args: string[]): Promise<number> {
   const { own, rest } = splitOwnFlags(args);
@@ -25,12 +26,16 @@ export async function runReconfigureCommand(args: string[]): Promise<number> {
     // The plan as flags, then the flags typed: they win. A project's files stay where they are.
     return runNonInteractive({ baseArgs: planToArgs(plan), rest, cwd: plan.aider.scope === 'project' ? plan.aider.dir : process.cwd() });
   }
-  return runInteractive(face, {
+  let launch: LaunchAfter | undefined;
+  const code = await runInteractive(face, {
     title: 'aider-mlx reconfigure',
     demo: false,
     run: async (prompter, signal) => {
       const { runReconfigureWizard } = await import('../wizard/reconfigure.js');
-      return (await runReconfigureWizard({ prompter, args: rest, signal })).code;
+      const r = await runReconfigureWizard({ prompter, args: rest, signal });
+      launch = r.launch;
+      return r.code;
     },
   });
+  return launch ? runAiderAfter(launch) : code;
 }

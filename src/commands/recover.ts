@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { configPaths, tildify, type Env } from '../lib/paths.js';
 
-export const RECOVERING_COMMANDS = new Set(['setup', 'reconfigure', 'doctor', 'restore', 'uninstall', 'serve', '--demo', '--plain']);
+export const RECOVERING_COMMANDS = new Set(['setup', 'reconfigure', 'doctor', 'restore', 'uninstall', 'serve', 'launch', '--demo', '--plain']);
 
 export async function recoverBeforeCommand(env: Env = process.env, out: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<void> {
   const paths = configPaths(env);

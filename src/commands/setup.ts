@@ -8,6 +8,7 @@ import { CancelledError, UsageError } from '../errors.js';
 import type { Env } from '../lib/paths.js';
 import type { SetupResult } from '../setup/run.js';
 import type { Prompter } from '../wizard/prompter.js';
+import type { LaunchAfter } from '../wizard/context.js';
 
 export interface OwnFlags {
   plain: boolean;
@@ -211,13 +212,22 @@ export async function runSetupCommand(args: string[]): Promise<number> {
     return runNonInteractive({ baseArgs: fromFile, rest, allowNoEditor: own.answers !== undefined });
   }
   if (own.demo && given.has('json')) throw new UsageError('--demo has no --json output.', 'Run `aider-mlx setup --demo` in a terminal, or without --json.');
-  return runInteractive(face, {
+  let launch: LaunchAfter | undefined;
+  const code = await runInteractive(face, {
     title: 'aider-mlx setup',
     demo: own.demo,
     run: async (prompter, signal) => {
       const { runWizardCommand } = await import('../wizard/command.js');
       const r = await runWizardCommand({ prompter, args: rest, demo: own.demo, ...(own.demoDir ? { demoDir: own.demoDir } : {}), signal });
+      launch = r.launch;
       return r.code;
     },
   });
+  return launch ? runAiderAfter(launch) : code;
+}
+
+/** "Start Aider now?": the face is closed, the servers run in the background; Aider gets this terminal. */
+export async function runAiderAfter(launch: LaunchAfter): Promise<number> {
+  const { launchAfterWizard } = await import('./launch.js');
+  return launchAfterWizard(launch, { err: (s) => void process.stderr.write(s) });
 }

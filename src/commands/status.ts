@@ -5,9 +5,21 @@ import { readPlan } from '../config/plan-file.js';
 import { collectStatus, hopWords, type HopStatus } from '../servers/status.js';
 import type { Plan } from '../config/plan.js';
 import { exposureWarning, isLoopback } from '../serve/remote.js';
+import { readBackground, type BackgroundState } from '../serve/background.js';
 
-export function renderStatus(plan: Plan, hops: HopStatus[], env: Env): string {
+/** The background serve, in one line (or none when there is no pid file). */
+export function backgroundLine(bg: BackgroundState | undefined, env: Env): string | undefined {
+  if (!bg) return undefined;
+  const r = bg.record;
+  return bg.running
+    ? `background: aider-mlx serve, pid ${r.pid}, since ${r.since}, log ${tildify(r.log, env)} (\`aider-mlx stop\` stops it)`
+    : `background: aider-mlx serve (pid ${r.pid}) is no longer running; its log: ${tildify(r.log, env)} (\`aider-mlx launch\` starts it again)`;
+}
+
+export function renderStatus(plan: Plan, hops: HopStatus[], env: Env, bg?: BackgroundState): string {
   const lines = [`aider-mlx status — plan ${tildify(configPaths(env).plan, env)} (${plan.mode} mode)`];
+  const bgLine = backgroundLine(bg, env);
+  if (bgLine) lines.push(bgLine);
   for (const h of hops) {
     const what = h.kind === 'proxy' ? 'proxy (LiteLLM)' : `${h.roles.join(' + ')}: ${h.model}`;
     lines.push(`${h.up ? '✓' : '✗'} ${what} on ${h.host}:${h.port}: ${hopWords(h)}`);
@@ -25,9 +37,10 @@ export async function runStatusCommand(args: string[]): Promise<number> {
   const env = process.env;
   const plan = await readPlan(env);
   if (!plan) throw new UsageError(`No plan yet at ${tildify(configPaths(env).plan, env)}.`, 'Run `npx aider-mlx setup` first.');
-  const hops = await collectStatus(plan, { timeoutMs: timeoutSec * 1000, env });
+  const [hops, bg] = await Promise.all([collectStatus(plan, { timeoutMs: timeoutSec * 1000, env }), readBackground(env)]);
   const allUp = hops.every((h) => h.up);
-  if (values.json) process.stdout.write(JSON.stringify({ ok: allUp, mode: plan.mode, hops }, null, 2) + '\n');
-  else process.stdout.write(renderStatus(plan, hops, env));
+  const background = bg ? { running: bg.running, pid: bg.record.pid, since: bg.record.since, log: bg.record.log } : null;
+  if (values.json) process.stdout.write(JSON.stringify({ ok: allUp, mode: plan.mode, hops, background }, null, 2) + '\n');
+  else process.stdout.write(renderStatus(plan, hops, env, bg));
   return allUp ? 0 : 1;
 }

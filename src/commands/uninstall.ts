@@ -512,6 +512,10 @@ export async function applyUninstall(p: UninstallPlan, caps: UninstallCaps): Pro
   const exec: Exec = caps.exec ?? ((cmd, args, opts) => run(cmd, args, { ...opts, env: env as Record<string, string> }));
   const uid = caps.uid ?? process.getuid?.() ?? 0;
   const done: string[] = [];
+  // A background serve (launch) would outlive its files: it goes first, with what it started.
+  const { stopBackground } = await import('../serve/background.js');
+  const bg = await stopBackground(env).catch(() => ({}) as Awaited<ReturnType<typeof stopBackground>>);
+  if (bg.stopped) done.push(`aider-mlx serve in the background (pid ${bg.stopped.pid}, stopped)`);
 
   const changed = p.writes.filter((w) => w.changed);
   if (changed.length) {

@@ -8,6 +8,8 @@ import { composeWrites, describeConflict } from '../config/write.js';
 import { servedModels } from '../config/names.js';
 import { AIDER_FILES, keyInEnvFile } from '../config/render-context.js';
 import { redact } from '../config/secrets.js';
+import { which } from '../lib/exec.js';
+import { toolEnv } from '../serve/units.js';
 import { buildPlan } from './build-plan.js';
 import type { SetupInput } from './flags.js';
 import { describeTakenProxyPort, privilegedPortProblem, proxyPortState, remoteChecks, verifyProxy, verifyServers, type VerifyCaps } from './verify.js';
@@ -59,6 +61,17 @@ export function nextSteps(plan: Plan, env: Env): string[] {
   return steps;
 }
 
+/** The packages the plan needs that are not on PATH (nor in ~/.local/bin). */
+export function missingToolsFor(plan: Plan, env: Env): string[] {
+  const e = toolEnv(env);
+  const local = servedModels(plan).some((m) => m.deployments.some((d) => isLoopback(d.host)));
+  return [
+    ...(local && !which('mlx_lm.server', e) ? ['mlx-lm'] : []),
+    ...(plan.mode === 'proxy' && !which('litellm', e) ? ['litellm'] : []),
+    ...(!which('aider', e) ? ['aider-chat'] : []),
+  ];
+}
+
 /**
  * setup --yes: verify every mlx server → render → verify the proxy from the render → merge and
  * write (all or nothing, with one backup set). Nothing is prompted, nothing is left running.
@@ -66,6 +79,8 @@ export function nextSteps(plan: Plan, env: Env): string[] {
 export async function runSetup(input: SetupInput, caps: SetupCaps): Promise<SetupResult> {
   const prev = await readPlan(caps.env);
   const { plan, notes } = await buildPlan(input, caps);
+  const missing = missingToolsFor(plan, caps.env);
+  if (missing.length) notes.push(`${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not installed: install ${missing.length === 1 ? 'it' : 'them'} with \`npx aider-mlx install\`.`);
   const timeoutMs = input.timeoutSec * 1000;
   const vcaps = { env: caps.env, timeoutMs, signal: caps.signal, progress: caps.progress, cwd: caps.cwd, ...(caps.servedModel ? { servedModel: caps.servedModel } : {}) };
 

@@ -6,7 +6,7 @@ import { findFreePort } from '../servers/ports.js';
 import { hostOf } from './draft.js';
 import { parseSetupFlags, type SetupInput } from '../setup/flags.js';
 import type { Env } from '../lib/paths.js';
-import { createContext, emptyAnswers, type Answers, type WizardDeps } from './context.js';
+import { createContext, emptyAnswers, type Answers, type LaunchAfter, type WizardDeps } from './context.js';
 import type { Prompter } from './prompter.js';
 import { defaultDeps, demoFolders, runWizard } from './run.js';
 
@@ -82,7 +82,7 @@ async function demoHub(): Promise<{ searchHub: WizardDeps['searchHub']; close():
   };
 }
 
-export async function runWizardCommand(o: WizardCommandOptions): Promise<{ code: ExitCode; demoRoot?: string }> {
+export async function runWizardCommand(o: WizardCommandOptions): Promise<{ code: ExitCode; demoRoot?: string; launch?: LaunchAfter }> {
   const input = parseSetupFlags(o.args);
   const hostEnv = o.env ?? process.env;
   const demo = o.demo ? await demoFolders(o.demoDir) : undefined;
@@ -120,7 +120,7 @@ export async function runWizardCommand(o: WizardCommandOptions): Promise<{ code:
   }
   try {
     const r = await runWizard(ctx);
-    return { code: r.code, ...(demo ? { demoRoot: demo.root } : {}) };
+    return { code: r.code, ...(demo ? { demoRoot: demo.root } : {}), ...(r.launch ? { launch: r.launch } : {}) };
   } catch (e) {
     // A cancelled demo leaves nothing behind either.
     if (demo && (e instanceof CancelledError || o.signal.aborted)) await demo.cleanup();

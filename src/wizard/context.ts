@@ -103,6 +103,21 @@ export interface WizardContext {
   noChange?: boolean;
   /** The proposed setup was taken as it is: the single questions are not asked. */
   accepted?: boolean;
+  /** The servers step stopped a serve of ours to free a port: start it again once the files are written. */
+  restartServe?: boolean;
+  /** The background serve this run started or found. */
+  background?: { pid: number; log: string };
+  /** "Start Aider now?" was answered yes and the servers answer: Aider runs once the face is closed. */
+  launch?: LaunchAfter;
+}
+
+/** What runs Aider after the wizard: its environment and folder. */
+export interface LaunchAfter {
+  env: Env;
+  cwd: string;
+  standIn: boolean;
+  pid: number | undefined;
+  log: string;
 }
 
 export function createContext(

@@ -284,7 +284,8 @@ describe('a missing tool', () => {
 
   it('mlx_lm: the failed start offers to install it; after installing, the server starts and answers', async () => {
     const installs: string[] = [];
-    t = await makeTestCtx([['mode', 'direct']], { face: 'plain', deps: { pull } });
+    // "Not now" at the look-around step: the install is offered again where the tool is needed.
+    t = await makeTestCtx([['install', 'later'], ['mode', 'direct']], { face: 'plain', deps: { pull } });
     t.ctx.deps.installer = fakeInstaller(t.root, installs);
     t.ctx.serverKind = 'mlx';
     const r = await runWizard(t.ctx);
@@ -314,7 +315,7 @@ describe('a missing tool', () => {
 
   it('litellm: the mode question offers to install it and then goes through the proxy', async () => {
     const installs: string[] = [];
-    t = await makeTestCtx([['mode', 'install']], { face: 'plain' });
+    t = await makeTestCtx([['install', 'later'], ['mode', 'install']], { face: 'plain' });
     t.ctx.deps.installer = fakeInstaller(t.root, installs);
     t.ctx.demo = false;
     t.ctx.serverKind = 'mlx';

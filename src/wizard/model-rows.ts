@@ -64,12 +64,14 @@ export function modelRows(ctx: WizardContext, role: RoleName): ModelRow[] {
   const seen = new Set<string>();
   const curated = s?.catalogue.curated.picks ?? [];
   const want = curatedRoleFor(ctx, role);
+  // The model this role runs now (reconfigure, or setup again): marked in whichever row it is.
+  const current = s?.prevPlan?.roles[role]?.model;
   const row = (key: string, model: string, pick: ModelPick, sizing: Sizing, tag: string, description?: string) => {
     const context = ctx.fixed.context[role] ?? recommendedContext(model, s?.catalogue);
     const fit = setFitWith(ctx, role, sizing, context);
     rows.push({
       value: key,
-      label: model,
+      label: model === current ? `${model} (current)` : model,
       hint: [tag, sizeWords(sizing, context), fit ? `${fitWords(fit)} for the set` : ''].filter(Boolean).join(' · '),
       ...(description ? { description } : fit ? { description: fit.arithmetic } : {}),
       pick,
@@ -88,6 +90,11 @@ export function modelRows(ctx: WizardContext, role: RoleName): ModelRow[] {
     seen.add(p.repoId);
     const dl = p.downloadBytes ? `download ${formatGB(p.downloadBytes)}` : 'download';
     row(`curated:${p.repoId}`, p.repoId, { model: p.repoId, source: 'curated', context: p.context }, sizingOf(p), `recommended · ${dl}`, p.reason);
+  }
+  // The current model is always on the list, even when it is neither cached nor a pick.
+  if (current && !seen.has(current)) {
+    seen.add(current);
+    row(`plan:${current}`, current, { model: current, source: 'plan' }, sizingFor(s, current), 'the current setup');
   }
   for (const l of s?.listening ?? []) {
     if (l.kind !== 'mlx_lm.server' || !l.models?.[0]) continue;

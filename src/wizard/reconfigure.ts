@@ -3,7 +3,7 @@ import { UsageError, type ExitCode } from '../errors.js';
 import { readPlan } from '../config/plan-file.js';
 import { configPaths, tildify, type Env } from '../lib/paths.js';
 import { parseSetupFlags } from '../setup/flags.js';
-import { createContext, type WizardDeps } from './context.js';
+import { createContext, type LaunchAfter, type WizardDeps } from './context.js';
 import type { Prompter } from './prompter.js';
 import { defaultDeps, runWizard } from './run.js';
 import { reconfigureSteps } from './steps/index.js';
@@ -15,7 +15,7 @@ export async function runReconfigureWizard(o: {
   env?: Env;
   cwd?: string;
   deps?: Partial<WizardDeps>;
-}): Promise<{ code: ExitCode }> {
+}): Promise<{ code: ExitCode; launch?: LaunchAfter }> {
   const env = o.env ?? process.env;
   const input = parseSetupFlags(o.args);
   const plan = await readPlan(env);
@@ -37,5 +37,5 @@ export async function runReconfigureWizard(o: {
     requestTimeoutSec: plan.requestTimeout,
   });
   const r = await runWizard(ctx, reconfigureSteps());
-  return { code: r.code };
+  return { code: r.code, ...(r.launch ? { launch: r.launch } : {}) };
 }

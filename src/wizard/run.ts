@@ -11,7 +11,7 @@ import { launchMlxServer } from '../servers/launch.js';
 import { verifyProxy } from '../setup/verify.js';
 import { GoBack, GoTo, type Prompter, type StepInfo } from './prompter.js';
 import type { Step } from './step.js';
-import type { WizardContext, WizardDeps } from './context.js';
+import type { LaunchAfter, WizardContext, WizardDeps } from './context.js';
 import { surveyMachine } from './survey.js';
 import { wizardSteps } from './steps/index.js';
 import { stopStarted } from './steps/finish.js';
@@ -145,6 +145,8 @@ export interface WizardResult {
   plan?: Plan;
   written: string[];
   backupDir?: string;
+  /** Run Aider now (the face must be closed first): see launchAfterWizard. */
+  launch?: LaunchAfter;
 }
 
 /** The whole flow. Whatever happens, every process it started is stopped before it returns. */
@@ -164,6 +166,7 @@ export async function runWizard(ctx: WizardContext, steps: Step[] = wizardSteps(
     ...(ctx.plan ? { plan: ctx.plan } : {}),
     written: ctx.written,
     ...(ctx.backupDir ? { backupDir: ctx.backupDir } : {}),
+    ...(ctx.launch ? { launch: ctx.launch } : {}),
   };
 }
 

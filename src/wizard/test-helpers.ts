@@ -145,6 +145,8 @@ export async function makeTestCtx(
     ...defaultDeps(),
     catalogue: (opts) => buildCatalogue({ ...opts, memory: o.memory ?? MEM32 }),
     launch,
+    // Never the real pip/uv from a unit test: a test that installs passes its own installer.
+    installer: async () => undefined,
     ...o.deps,
   };
   const base = createContext({ prompter, deps, env, hostEnv: env, cwd: project, signal: ctrl.signal, serverKind: 'stand-in', timeoutSec: o.timeoutSec ?? 20 });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -109,4 +109,52 @@ export function standInProcess(model: string, extra: string[] = []): Promise<Sta
       reject(new Error(`the stand-in exited (${code}): ${err}`));
     });
   });
+}
+
+export interface StandInRun {
+  argv: string[];
+  cwd: string;
+  env: Record<string, string | undefined>;
+  /** Which of the Aider files were in its working folder. */
+  files: string[];
+  /** What each STANDIN_PROBE address answered when it started. */
+  answers: Array<{ url: string; status?: number; body?: string; error?: string }>;
+}
+
+/**
+ * A stand-in `aider` (a tiny Node script behind a shell shim): it records its argv, cwd,
+ * environment, the Aider files it finds and what the URLs in STANDIN_PROBE answer, one JSON line
+ * per run, then exits 0. `path` is PATH with it first.
+ */
+export function standInAider(s: Sandbox): { path: string; record: string; runs(): StandInRun[] } {
+  const bin = join(s.root, 'aiderbin');
+  mkdirSync(bin, { recursive: true });
+  const record = join(s.root, 'aider-runs.jsonl');
+  const script = join(bin, 'stand-in-aider.mjs');
+  writeFileSync(
+    script,
+    `import { appendFileSync, existsSync } from 'node:fs';
+const answers = [];
+for (const url of (process.env.STANDIN_PROBE ?? '').split(' ').filter(Boolean)) {
+  try { const r = await fetch(url); answers.push({ url, status: r.status, body: await r.text() }); }
+  catch (e) { answers.push({ url, error: String(e) }); }
+}
+const files = ['.aider.conf.yml', '.aider.model.settings.yml', '.aider.model.metadata.json'].filter((f) => existsSync(f));
+appendFileSync(${JSON.stringify(record)}, JSON.stringify({ argv: process.argv.slice(2), cwd: process.cwd(), env: process.env, files, answers }) + '\\n');
+`,
+  );
+  writeFileSync(join(bin, 'aider'), `#!/bin/sh\nexec '${process.execPath}' '${script}' "$@"\n`, { mode: 0o755 });
+  return {
+    path: `${bin}:${s.env.PATH}`,
+    record,
+    runs: () => {
+      let text = '';
+      try {
+        text = readFileSync(record, 'utf8');
+      } catch {
+        return [];
+      }
+      return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as StandInRun);
+    },
+  };
 }

@@ -49,6 +49,14 @@ async function adjust(run: PtyRun, face: 'ink' | 'plain' = 'ink') {
   else await run.type('2\n'); // the line face takes a number
 }
 
+/** The first question when tools are missing (python3 is on the sandbox's PATH): "Not now". */
+async function notNow(run: PtyRun, face: Face) {
+  // The choice's row (the question itself may wrap on a small terminal).
+  await run.waitFor(/Install\s+(it|both|all\s+\d)\s+now/, 30_000);
+  if (face === 'ink') await run.keys('Down', 'Enter');
+  else await run.type('2\n');
+}
+
 describePty('pty: the built CLI in a terminal', () => {
   for (const face of ['ink', 'plain'] as const) {
     it(`${face}: first-time path against two stand-in servers, keys alone, same files as setup --yes`, async () => {
@@ -58,6 +66,7 @@ describePty('pty: the built CLI in a terminal', () => {
       servers.push(await startFakeMlxServer({ port: pe, model: EDITOR }), await startFakeMlxServer({ port: pa, model: ARCHITECT }));
       const run = await start(['setup', ...faceArgs(face)], { env: s.env, cwd: s.project });
 
+      await notNow(run, face);
       await adjust(run, face);
       await run.waitFor('How many models?', 30_000);
       if (face === 'ink') await run.keys('Down', 'Enter'); // Architect + editor
@@ -120,6 +129,7 @@ describePty('pty: the built CLI in a terminal', () => {
       // on this machine while the test goes on (8080-8082 held: every such run picks 8083).
       const [editorPort] = (await freePorts(1)) as [number];
       const run = await start(['setup', '--editor-port', String(editorPort), ...faceArgs(face)], { env: s.env, cwd: s.project });
+      await notNow(run, face);
       await run.waitFor('Use this setup?', 30_000);
       const menu = await (async () => {
         await enterUntil(run, 'What now?');
@@ -150,6 +160,7 @@ describePty('pty: the built CLI in a terminal', () => {
     roots.push(s.root);
     const run = await startPty(['setup', '--demo', '--demo-dir', join(s.root, 'demo')], { env: s.env, cwd: s.project, cols: 60, rows: 20 });
     runs.push(run);
+    await notNow(run, 'ink');
     await run.waitFor('Use this setup?', 30_000);
     // Nothing is wider than the terminal (Ink truncates or wraps every line).
     for (const l of (await run.screen()).split('\n')) expect(l.length).toBeLessThanOrEqual(60);
@@ -161,6 +172,7 @@ describePty('pty: the built CLI in a terminal', () => {
     const s = await sandbox();
     roots.push(s.root);
     const run = await start(['setup', '--demo', '--demo-dir', join(s.root, 'demo')], { env: s.env, cwd: s.project });
+    await notNow(run, 'ink');
     await adjust(run);
     await run.waitFor('How many models?', 30_000);
     await run.keys('Enter');
@@ -175,8 +187,9 @@ describePty('pty: the built CLI in a terminal', () => {
   // Ctrl-C at every question of the Enter-only demo path (and during the first look around).
   const STOPS: Array<[string, number]> = [
     ['Looking at this', 0], // this Mac, or this machine off macOS
-    ['Use this setup?', 0],
-    ['Write these files?', 1],
+    ['are not installed. Install', 0],
+    ['Use this setup?', 1],
+    ['Write these files?', 2],
   ];
   for (const [face, stops] of [['ink', STOPS], ['plain', STOPS.filter(([, n]) => n >= 1)]] as const) {
     for (const [text, enters] of stops) {
@@ -197,7 +210,7 @@ describePty('pty: the built CLI in a terminal', () => {
           await run.keys('Enter');
         }
         await run.waitFor(shown(text), 30_000);
-        if (enters >= 1) {
+        if (enters >= 2) {
           // Past the servers step a stand-in runs: the leftover check must see it before Ctrl-C.
           expect(nodeLeftovers(run.marker).some((p) => p.cmd.includes('fake-mlx-server'))).toBe(true);
         }

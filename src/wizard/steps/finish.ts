@@ -4,7 +4,7 @@ import { maxOutputTokens } from '../../config/render.js';
 import { keyInEnvFile } from '../../config/render-context.js';
 import { isLoopback, tunnelCommand, tunnelPort } from '../../serve/remote.js';
 import { formatCheck } from '../../lib/check.js';
-import { configPaths, tildify } from '../../lib/paths.js';
+import { configPaths, tildify, type Env } from '../../lib/paths.js';
 import type { Summary } from '../prompter.js';
 import type { Step } from '../step.js';
 import type { WizardContext } from '../context.js';
@@ -33,15 +33,42 @@ export function byHandSteps(ctx: WizardContext): string[] {
   return lines;
 }
 
-/** Start everything, then code. */
+/** The environment the background serve and Aider get: the machine's PATH, our HOME (the demo's). */
+export function launchEnv(ctx: Pick<WizardContext, 'env' | 'hostEnv'>): Env {
+  const env: Env = { ...ctx.hostEnv };
+  for (const k of ['HOME', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME'] as const) {
+    if (ctx.env[k] !== undefined) env[k] = ctx.env[k];
+  }
+  return env;
+}
+
+/** Where Aider runs for this plan, in words. */
+function aiderWhere(ctx: WizardContext): string {
+  const plan = ctx.plan!;
+  if (plan.aider.scope === 'profile') return 'with the aider-mlx profile';
+  if (plan.aider.scope === 'global') return 'in any repository';
+  return `in ${tildify(plan.aider.dir, ctx.hostEnv)}`;
+}
+
+/** Start everything, then code: which terminal does what. */
 export function wizardNextSteps(ctx: WizardContext): string[] {
   const plan = ctx.plan!;
   // The demo's files live under a temp HOME: say so in the commands that read them.
   const demoEnv = ctx.demo ? `HOME=${ctx.env.HOME} XDG_CONFIG_HOME=${ctx.env.XDG_CONFIG_HOME} ` : '';
-  const lines = [`${demoEnv}npx aider-mlx serve${ctx.serverKind === 'stand-in' ? ' --stand-in' : ''}   # starts every server${plan.mode === 'proxy' ? ' and the proxy' : ''}, keeps them up`];
-  if (plan.aider.scope === 'profile') lines.push(`${demoEnv}npx aider-mlx aider`);
-  else if (plan.aider.scope === 'global') lines.push(`${demoEnv}aider   # in any repository`);
-  else lines.push(`cd ${tildify(plan.aider.dir, ctx.hostEnv)} && aider`);
+  const standIn = ctx.serverKind === 'stand-in' ? ' --stand-in' : '';
+  if (ctx.launch) {
+    return [
+      `Aider starts in this terminal now, ${aiderWhere(ctx)}.`,
+      `The servers${plan.mode === 'proxy' ? ' and the proxy' : ''} keep running in the background (pid ${ctx.launch.pid}, log ${tildify(ctx.launch.log, ctx.hostEnv)}):`,
+      '  npx aider-mlx status   # shows them        npx aider-mlx stop   # stops them',
+      'Later, in any terminal: npx aider-mlx launch   # starts what is down, then Aider',
+    ];
+  }
+  const lines = [`${demoEnv}npx aider-mlx launch${standIn}   # this terminal: starts the servers${plan.mode === 'proxy' ? ' and the proxy' : ''} in the background, then Aider`];
+  lines.push(`or, to watch them: ${demoEnv}npx aider-mlx serve${standIn}   # a second terminal: keeps them up (Ctrl-C stops them)`);
+  if (plan.aider.scope === 'profile') lines.push(`  and in this terminal: ${demoEnv}npx aider-mlx aider`);
+  else if (plan.aider.scope === 'global') lines.push(`  and in this terminal: ${demoEnv}aider   # in any repository`);
+  else lines.push(`  and in this terminal: cd ${tildify(plan.aider.dir, ctx.hostEnv)} && aider`);
   return lines;
 }
 
@@ -76,14 +103,82 @@ export function summaryOf(ctx: WizardContext): Summary {
   return { title: ctx.dryRun ? 'Dry run done' : failed ? 'Written, with failed checks' : 'Ready', ok: !failed, sections };
 }
 
+/** The command "Start Aider now?" runs, as the user would type it. */
+function launchCommand(ctx: WizardContext): string {
+  const demoEnv = ctx.demo ? `HOME=${ctx.env.HOME} XDG_CONFIG_HOME=${ctx.env.XDG_CONFIG_HOME} ` : '';
+  return `${demoEnv}npx aider-mlx launch${ctx.serverKind === 'stand-in' ? ' --stand-in' : ''}`;
+}
+
+/** Start (or restart) the background serve for the plan just written and check every server. */
+async function startInBackground(ctx: WizardContext, title: string, restart: boolean): Promise<boolean> {
+  const { ensureRunning } = await import('../../commands/launch.js');
+  try {
+    const r = await ctx.prompter.task(title, (h) =>
+      ensureRunning(ctx.plan!, { env: launchEnv(ctx), standIn: ctx.serverKind === 'stand-in', timeoutSec: ctx.timeoutSec, restart, signal: h.signal, say: (l) => (h.status(l), h.log(l)) }),
+    );
+    if (r.background) {
+      ctx.background = { pid: r.background.pid, log: r.background.log };
+      ctx.prompter.note('success', `The servers run in the background: aider-mlx serve, pid ${r.background.pid}, log ${tildify(r.background.log, ctx.hostEnv)}`);
+    } else ctx.prompter.note('success', 'Every server already answers: nothing to start.');
+    return true;
+  } catch (e) {
+    if (ctx.signal.aborted) throw e;
+    ctx.prompter.note('error', (e as Error).message);
+    return false;
+  }
+}
+
 export const finish: Step = {
   id: 'finish',
   title: 'Next steps',
   async run(ctx) {
+    const plan = ctx.plan;
+    const failed = ctx.checks.some((c) => c.status === 'fail');
+    const canLaunch = Boolean(plan && ctx.wrote && !ctx.dryRun);
+    // A serve of ours that runs the old setup (or one the servers step stopped): bring it back with the new one.
+    const { readBackground, planDigest } = await import('../../serve/background.js');
+    const bg = canLaunch && !ctx.demo ? await readBackground(ctx.env) : undefined;
+    const stale = Boolean(bg?.running && bg.record.planDigest !== (await planDigest(ctx.env)));
+    let restart = Boolean(ctx.restartServe && canLaunch && !ctx.demo);
+    if (stale && !restart) {
+      restart = await ctx.prompter.confirm({
+        id: 'serve.restart',
+        message: `aider-mlx serve (pid ${bg!.record.pid}) runs the earlier setup in the background. Restart it with the new one?`,
+        help: ['It stops the servers it runs, starts the new ones and checks each answers.'],
+        default: true,
+      });
+    }
+    // The last question, on a terminal: Aider, now, in this terminal.
+    let launch = false;
+    if (canLaunch && ctx.prompter.face !== 'non-interactive') {
+      if (!ctx.demo && !ctx.survey?.tools.aider) {
+        ctx.prompter.note('warn', 'aider is not installed, so it cannot start now: `npx aider-mlx install aider`, then `npx aider-mlx launch`.');
+      } else {
+        launch = await ctx.prompter.confirm({
+          id: 'launch',
+          message: 'Start Aider now?',
+          help: [
+            `The servers${plan!.mode === 'proxy' ? ' and the proxy' : ''} stay up in the background (\`aider-mlx stop\` stops them) and Aider starts here, ${aiderWhere(ctx)}.`,
+            `$ ${launchCommand(ctx)}`,
+          ],
+          default: !failed,
+        });
+      }
+    }
     if (ctx.started.size) {
       const n = ctx.started.size;
       await stopStarted(ctx);
-      ctx.prompter.note('dim', `Stopped the ${n === 1 ? 'server' : `${n} servers`} this wizard started; \`aider-mlx serve\` brings ${n === 1 ? 'it' : 'them'} back and keeps ${n === 1 ? 'it' : 'them'} up.`);
+      if (!launch && !restart) ctx.prompter.note('dim', `Stopped the ${n === 1 ? 'server' : `${n} servers`} this wizard started; \`aider-mlx launch\` brings ${n === 1 ? 'it' : 'them'} back in the background.`);
+    }
+    if (launch && ctx.demo) {
+      ctx.prompter.note('info', `Demo: Aider is not started. On your Mac this runs: ${launchCommand(ctx)}`);
+      ctx.prompter.note('dim', `It starts the servers in the background, checks each answers, then runs aider ${aiderWhere(ctx)} in this terminal.`);
+    } else if (launch) {
+      if (await startInBackground(ctx, 'Starting the servers in the background and checking each answers', restart)) {
+        ctx.launch = { env: launchEnv(ctx), cwd: ctx.cwd, standIn: ctx.serverKind === 'stand-in', pid: ctx.background?.pid, log: ctx.background?.log ?? '' };
+      }
+    } else if (restart) {
+      await startInBackground(ctx, 'Restarting aider-mlx serve in the background with the new setup', true);
     }
     await ctx.prompter.finish(summaryOf(ctx));
   },

@@ -3,6 +3,9 @@ import { ROLE_NAMES } from '../../config/plan.js';
 import { lookingAround } from '../../lib/words.js';
 import type { Step } from '../step.js';
 import type { Answers, WizardContext } from '../context.js';
+import { installNow } from '../install-offer.js';
+import { tildify } from '../../lib/paths.js';
+import { TOOLS, type ToolName } from '../../tools/pins.js';
 
 /** A previous plan's choices become the defaults (never fixed: the user can change each one). */
 export function answersFromPlan(plan: Plan, into: Answers): void {
@@ -32,7 +35,76 @@ export const lookAround: Step = {
     });
     ctx.survey = survey;
     for (const l of survey.lines) ctx.prompter.note('info', l);
-    for (const w of survey.warnings) ctx.prompter.note('warn', w);
+    const missing = missingTools(ctx);
+    // Offered below: the warning that says how to install mlx_lm by hand would say it twice.
+    for (const w of survey.warnings) if (!(missing.includes('mlx-lm') && /^mlx_lm is not installed/.test(w))) ctx.prompter.note('warn', w);
     if (survey.prevPlan) answersFromPlan(survey.prevPlan, ctx.answers);
+    if (missing.length) await offerInstalls(ctx, missing);
   },
 };
+
+/** What the chain needs and this Mac lacks: mlx-lm, LiteLLM (unless direct mode was asked for), aider. */
+export function missingTools(ctx: WizardContext): ToolName[] {
+  // The unit tests' stand-in servers need none of them (the demo still shows the question).
+  if (ctx.serverKind === 'stand-in' && !ctx.demo) return [];
+  const t = ctx.survey?.tools ?? {};
+  const out: ToolName[] = [];
+  if (!t.mlx) out.push('mlx-lm');
+  if (!t.litellm && (ctx.fixed.mode ?? 'proxy') === 'proxy') out.push('litellm');
+  if (!t.aider) out.push('aider-chat');
+  return out;
+}
+
+function listWords(names: string[]): string {
+  return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+}
+
+/**
+ * Everything missing, installed first, with one question and before any model question (the
+ * pinned installer of `aider-mlx install`). Without a terminal: what is missing and the command.
+ */
+async function offerInstalls(ctx: WizardContext, missing: ToolName[]): Promise<void> {
+  const names = missing.map((m) => TOOLS[m].package);
+  const what = `${listWords(names)} ${names.length === 1 ? 'is' : 'are'} not installed`;
+  if (ctx.prompter.face === 'non-interactive') {
+    ctx.prompter.note('warn', `${what}. Install ${names.length === 1 ? 'it' : 'them'} with: npx aider-mlx install`);
+    return;
+  }
+  const { availableInstallers, describeInstaller, installCommands } = await import('../../tools/install.js');
+  const installer = ctx.demo ? undefined : await ctx.deps.installer?.(ctx);
+  const demoInst = availableInstallers(ctx.hostEnv)[0] ?? { method: 'uv' as const, manager: 'uv' };
+  const how = installer?.label ?? (ctx.demo ? describeInstaller(demoInst, ctx.hostEnv) : undefined);
+  if (!how) {
+    ctx.prompter.note('warn', `${what}, and neither uv, pipx nor python3 is here to install ${names.length === 1 ? 'it' : 'them'}: install uv (https://docs.astral.sh/uv/), then \`npx aider-mlx install\`.`);
+    return;
+  }
+  const choice = await ctx.prompter.select<'install' | 'later'>({
+    id: 'install',
+    message: `${what}. Install ${names.length === 1 ? 'it' : names.length === 2 ? 'both' : `all ${names.length}`} now?`,
+    help: missing.map((m) => `${TOOLS[m].package} ${TOOLS[m].version}: ${TOOLS[m].purpose}`),
+    choices: [
+      { value: 'install', label: `Install ${names.length === 1 ? names[0] : names.length === 2 ? 'both' : `all ${names.length}`} now`, hint: `with ${how}`, description: 'Pinned, checked after installing, never a known-compromised release: what `npx aider-mlx install` does.' },
+      { value: 'later', label: 'Not now: set up first, install later', hint: 'npx aider-mlx install' },
+    ],
+    default: 'install',
+  });
+  if (choice === 'later') {
+    ctx.prompter.note('dim', 'Later: `npx aider-mlx install` installs what is missing.');
+    return;
+  }
+  if (ctx.demo || !installer) {
+    ctx.prompter.note('info', `Demo: nothing is installed. On your Mac this runs, with ${how}:`);
+    for (const m of missing) {
+      for (const cmd of installCommands(TOOLS[m], demoInst, { env: ctx.hostEnv, platform: 'darwin' }, '<no known-compromised release>')) ctx.prompter.note('dim', `$ ${cmd.map((a) => tildify(a, ctx.hostEnv)).join(' ')}`);
+    }
+    return;
+  }
+  const tools = ctx.survey!.tools;
+  for (const m of missing) {
+    const got = await installNow(ctx, installer, m);
+    if (!got) continue;
+    if (m === 'mlx-lm') tools.mlx = { bin: got.bin, version: got.version };
+    else if (m === 'litellm') tools.litellm = { bin: got.bin, version: got.version, compromised: false };
+    else tools.aider = { bin: got.bin, version: got.version };
+  }
+}

@@ -5,6 +5,8 @@ import { which } from '../../lib/exec.js';
 import type { Check } from '../../lib/check.js';
 import { formatGB } from '../../hub/fit.js';
 import { identifyServer, waitForChat, type WaitResult } from '../../servers/probe.js';
+import { describePortHolder, isPortFree } from '../../servers/ports.js';
+import { bindHost } from '../../serve/remote.js';
 import { serverArgs, type LaunchedServer } from '../../servers/launch.js';
 import { promptCacheFor, type PromptCacheBound } from '../../hub/prompt-cache.js';
 import { sizingFor } from '../model-rows.js';
@@ -53,7 +55,31 @@ function lastLine(log: string[]): string {
   return (log.filter((l) => l.trim()).pop() ?? '').slice(0, 160);
 }
 
-type Outcome = { ok: true; latencyMs?: number; how: 'reused' | 'started' } | { ok: false; cause: string; /** A tool that is not installed. */ missing?: ToolName };
+type Outcome =
+  | { ok: true; latencyMs?: number; how: 'reused' | 'started' }
+  | { ok: false; cause: string; /** A tool that is not installed. */ missing?: ToolName; /** The port is held by a server an `aider-mlx serve` of ours runs. */ serve?: { pid: number; background: boolean } };
+
+/** The `aider-mlx serve` behind whatever listens on the port, if one of ours runs it. */
+async function serveHolding(ctx: WizardContext, port: number): Promise<{ pid: number; background: boolean } | undefined> {
+  const holder = await describePortHolder(port).catch(() => undefined);
+  if (!holder) return undefined;
+  const { serveBehind } = await import('../../serve/background.js');
+  return serveBehind(holder.pid, ctx.env).catch(() => undefined);
+}
+
+/** Stop that serve (it stops what it started) and wait for the port to be free. */
+async function stopServe(ctx: WizardContext, serve: { pid: number; background: boolean }, d: Deployment): Promise<void> {
+  const { stopBackground, stopServePid } = await import('../../serve/background.js');
+  await ctx.prompter.task(`Stopping aider-mlx serve (pid ${serve.pid})`, async (h) => {
+    if (serve.background) await stopBackground(ctx.env);
+    else await stopServePid(serve.pid);
+    const deadline = Date.now() + 15_000;
+    while (!(await isPortFree(bindHost(d.host), d.port)) && Date.now() < deadline && !h.signal.aborted) await new Promise((r) => setTimeout(r, 200));
+  });
+  throwIfCancelled(ctx.signal);
+  // Once the files are written, the serve comes back, in the background, with the new setup.
+  ctx.restartServe = true;
+}
 
 async function verifyRunning(ctx: WizardContext, m: ServedModel, d: Deployment): Promise<Outcome> {
   const r = await ctx.prompter.task(`Sending a 1-token completion to ${d.host}:${d.port}`, (h) =>
@@ -143,7 +169,7 @@ async function ensureServer(ctx: WizardContext, m: ServedModel, d: Deployment): 
   const pick = pickFor(ctx, role);
   const id = `server.${m.roles.join('+')}.${d.port}`;
   const title = `${m.roles.join(' + ')}: ${m.model} on ${key}`;
-  let installed = false;
+  let installed = false; // installed, or a serve of ours stopped: start straight away
   for (let attempt = 0; ; attempt++) {
     let outcome: Outcome;
     const mine = ctx.started.get(key);
@@ -156,7 +182,8 @@ async function ensureServer(ctx: WizardContext, m: ServedModel, d: Deployment): 
         outcome = await verifyRunning(ctx, m, d);
       } else if (who.kind !== 'none') {
         const what = who.kind === 'mlx_lm.server' ? `an mlx_lm.server serving ${who.models?.[0] ?? 'another model'}` : who.kind === 'litellm' ? 'a LiteLLM proxy' : (who.looksLike ?? 'a program that is not mlx_lm.server');
-        outcome = { ok: false, cause: `${key} is held by ${what}` };
+        const serve = who.kind === 'mlx_lm.server' ? await serveHolding(ctx, d.port) : undefined;
+        outcome = { ok: false, cause: `${key} is held by ${what}${serve ? `, which aider-mlx serve (pid ${serve.pid}) runs` : ''}`, ...(serve ? { serve } : {}) };
       } else if (pick?.running) {
         outcome = { ok: false, cause: `nothing answers on ${key} any more` };
       } else {
@@ -187,19 +214,28 @@ async function ensureServer(ctx: WizardContext, m: ServedModel, d: Deployment): 
     }
     ctx.prompter.note('error', `${title}: ${outcome.cause}`);
     const offer = outcome.missing ? await installChoice(ctx, outcome.missing, 'install' as const) : undefined;
-    const next = await ctx.prompter.select<'install' | 'retry' | 'model' | 'port' | 'skip'>({
+    const ours = outcome.serve;
+    const next = await ctx.prompter.select<'install' | 'restart' | 'retry' | 'model' | 'port' | 'skip'>({
       id: `server.${role}.failed`,
       message: 'What now?',
       choices: [
         ...(offer ? [offer.choice] : []),
+        ...(ours
+          ? [{ value: 'restart' as const, label: `Restart it with the new model`, hint: `stops aider-mlx serve (pid ${ours.pid}), starts ${m.model}, checks it answers`, description: 'Once the files are written, aider-mlx serve runs again in the background with the new setup.' }]
+          : []),
         { value: 'retry', label: 'Try again' },
         { value: 'model', label: `Choose another ${role} model` },
         { value: 'port', label: 'Use another port' },
         { value: 'skip', label: 'Skip: write the setup anyway and start the server later' },
       ],
       // Without a terminal (or with --yes) one retry, then skip: never loop, never install unasked.
-      default: offer && ctx.prompter.face !== 'non-interactive' ? 'install' : attempt === 0 ? 'retry' : 'skip',
+      default: ctx.prompter.face !== 'non-interactive' && (offer || ours) ? (offer ? 'install' : 'restart') : attempt === 0 ? 'retry' : 'skip',
     });
+    if (next === 'restart' && ours) {
+      await stopServe(ctx, ours, d);
+      installed = true;
+      continue;
+    }
     if (next === 'install' && offer) {
       // Installed: start the server straight away (not installed: the menu again, with the reason).
       installed = (await installNow(ctx, offer.installer, outcome.missing!)) !== undefined;

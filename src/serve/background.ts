@@ -1,0 +1,187 @@
+/**
+ * `serve` in the background: a detached `aider-mlx serve --plain` whose output goes to a log file,
+ * with a pid file beside it (~/.local/share/aider-mlx/serve.pid and serve.log, 0600 in a 0700
+ * folder). `launch` and the wizard start it, `stop` stops it, `status` shows it. A pid is only ever
+ * signalled when its command line is still the serve we started: never a process we did not start.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { run } from '../lib/exec.js';
+import { configPaths, packageRoot, type Env } from '../lib/paths.js';
+import { ownedLocations } from '../service/locations.js';
+
+export interface BackgroundRecord {
+  pid: number;
+  /** ISO time it was started. */
+  since: string;
+  log: string;
+  standIn: boolean;
+  /** sha256 of plan.yaml when it started: another digest now means it serves an older setup. */
+  planDigest: string;
+  /** What it runs (for the command-line check). */
+  argv: string[];
+}
+
+export interface BackgroundState {
+  record: BackgroundRecord;
+  /** The process is alive and is still our serve. */
+  running: boolean;
+}
+
+export function backgroundPaths(env: Env): { dir: string; pidFile: string; log: string } {
+  const dir = ownedLocations(env).data;
+  return { dir, pidFile: join(dir, 'serve.pid'), log: join(dir, 'serve.log') };
+}
+
+export async function planDigest(env: Env): Promise<string> {
+  const text = await readFile(configPaths(env).plan).catch(() => Buffer.from(''));
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/** A command line that is `aider-mlx serve …` (bin/aider-mlx.js, an npx shim, or the bundle). */
+export function isServeCommandLine(line: string | undefined): boolean {
+  return Boolean(line && /aider-mlx(?:\.js)?\s+serve(?:\s|$)/.test(line));
+}
+
+/** The full command line of a pid, or undefined (gone, or not ours to see). */
+export async function commandLineOf(pid: number): Promise<string | undefined> {
+  const proc = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
+  if (proc !== undefined) return proc.split('\0').filter(Boolean).join(' ') || undefined;
+  const r = await run('ps', ['-o', 'command=', '-p', String(pid)], { timeoutMs: 5000 }).catch(() => undefined);
+  const line = r?.code === 0 ? r.stdout.trim() : '';
+  return line || undefined;
+}
+
+/** The parent pid of a pid (for "is this server a child of a serve?"). */
+export async function parentOf(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (stat !== undefined) {
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return Number.isInteger(ppid) && ppid > 0 ? ppid : undefined;
+  }
+  const r = await run('ps', ['-o', 'ppid=', '-p', String(pid)], { timeoutMs: 5000 }).catch(() => undefined);
+  const n = Number(r?.stdout.trim());
+  return r?.code === 0 && Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The pid file, and whether that serve still runs. Undefined: no pid file (or not one of ours). */
+export async function readBackground(env: Env): Promise<BackgroundState | undefined> {
+  const text = await readFile(backgroundPaths(env).pidFile, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  let record: BackgroundRecord;
+  try {
+    record = JSON.parse(text) as BackgroundRecord;
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(record?.pid) || record.pid <= 1) return undefined;
+  const running = alive(record.pid) && isServeCommandLine(await commandLineOf(record.pid));
+  return { record, running };
+}
+
+/**
+ * Start `aider-mlx serve --plain` detached (its own session and process group, so it outlives this
+ * command and the terminal), its output appended to the log. Resolves once the pid file is written.
+ */
+export async function startBackground(env: Env, o: { standIn?: boolean; timeoutSec?: number } = {}): Promise<BackgroundRecord> {
+  const paths = backgroundPaths(env);
+  mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+  await chmod(paths.dir, 0o700).catch(() => undefined);
+  const argv = [process.execPath, join(packageRoot(), 'bin', 'aider-mlx.js'), 'serve', '--plain', ...(o.standIn ? ['--stand-in'] : []), ...(o.timeoutSec ? ['--timeout', String(o.timeoutSec)] : [])];
+  const fd = openSync(paths.log, 'a', 0o600);
+  await chmod(paths.log, 0o600).catch(() => undefined);
+  const since = new Date().toISOString();
+  writeSync(fd, `\n[aider-mlx ${since}] starting in the background: aider-mlx serve --plain${o.standIn ? ' --stand-in' : ''}\n`);
+  let child;
+  try {
+    child = spawn(argv[0]!, argv.slice(1), {
+      env: env as NodeJS.ProcessEnv,
+      cwd: ownedLocations(env).data,
+      detached: true,
+      stdio: ['ignore', fd, fd],
+    });
+  } finally {
+    closeSync(fd);
+  }
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('could not start `aider-mlx serve` in the background');
+  child.unref();
+  const record: BackgroundRecord = { pid, since, log: paths.log, standIn: Boolean(o.standIn), planDigest: await planDigest(env), argv };
+  await writeFile(paths.pidFile, JSON.stringify(record, null, 2) + '\n', { mode: 0o600 });
+  await chmod(paths.pidFile, 0o600).catch(() => undefined);
+  return record;
+}
+
+/** Whether the process group led by `pid` still has a member. */
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Stop a serve we can vouch for: SIGTERM to its whole process group (it stops what it started),
+ * SIGKILL after `graceMs`. Only when its command line is still `aider-mlx serve`.
+ */
+export async function stopServePid(pid: number, graceMs = 15_000): Promise<boolean> {
+  if (!alive(pid) || !isServeCommandLine(await commandLineOf(pid))) return false;
+  const signal = (s: NodeJS.Signals) => {
+    try {
+      // The background serve leads its own group; a serve in a terminal may not: then only it.
+      process.kill(groupAlive(pid) ? -pid : pid, s);
+    } catch {
+      try {
+        process.kill(pid, s);
+      } catch {
+        /* gone */
+      }
+    }
+  };
+  signal('SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (alive(pid) || groupAlive(pid)) {
+    signal('SIGKILL');
+    const end = Date.now() + 3000;
+    while ((alive(pid) || groupAlive(pid)) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
+/** Stop the background serve (the pid file's); the pid file goes either way. */
+export async function stopBackground(env: Env): Promise<{ stopped?: BackgroundRecord; stale?: BackgroundRecord }> {
+  const state = await readBackground(env);
+  if (!state) return {};
+  const stopped = state.running ? await stopServePid(state.record.pid) : false;
+  await rm(backgroundPaths(env).pidFile, { force: true });
+  return stopped ? { stopped: state.record } : { stale: state.record };
+}
+
+/**
+ * The serve aider-mlx runs that owns the process `pid` (a server on a port): the pid itself or one
+ * of its parents is `aider-mlx serve`. Undefined when nothing of ours is behind it.
+ */
+export async function serveBehind(pid: number, env: Env): Promise<{ pid: number; background: boolean } | undefined> {
+  const bg = await readBackground(env);
+  let p: number | undefined = pid;
+  for (let i = 0; p && p > 1 && i < 6; i++) {
+    if (isServeCommandLine(await commandLineOf(p))) return { pid: p, background: Boolean(bg?.running && bg.record.pid === p) };
+    p = await parentOf(p);
+  }
+  return undefined;
+}

@@ -1,0 +1,98 @@
+/**
+ * Everything missing, installed first: one question at the look-around step, before any model
+ * question, installs mlx-lm, LiteLLM (proxy mode) and aider with the pinned installer. No terminal:
+ * what is missing and the one command. The demo shows the question and installs nothing.
+ */
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ToolName } from '../tools/pins.js';
+import { TOOLS } from '../tools/pins.js';
+import { runSteps } from './run.js';
+import { lookAround } from './steps/look-around.js';
+import { roles } from './steps/roles.js';
+import type { ToolInstaller } from './install-offer.js';
+import { makeTestCtx, type TestCtx } from './test-helpers.js';
+import type { Scripted } from './fake-prompter.js';
+
+let t: TestCtx | undefined;
+afterEach(async () => {
+  await t?.cleanup();
+  t = undefined;
+});
+
+/** An installer that records what it was asked to install and installs nothing. */
+function fakeInstaller(root: string): { installer: ToolInstaller; installed: ToolName[] } {
+  const installed: ToolName[] = [];
+  return {
+    installed,
+    installer: {
+      label: 'uv (~/.local/bin/uv)',
+      async install(tool) {
+        installed.push(tool);
+        return { bin: join(root, 'bin', TOOLS[tool].bin), version: TOOLS[tool].version };
+      },
+    },
+  };
+}
+
+async function ctxWith(script: Array<[string, Scripted]>, o: { face: 'plain' | 'non-interactive'; demo?: boolean; direct?: boolean }) {
+  t = await makeTestCtx(script, { face: o.face });
+  const fake = fakeInstaller(t.root);
+  t.ctx.deps.installer = async () => fake.installer;
+  // The real flow: mlx_lm.server is what would run (the unit tests' stand-ins need no tools).
+  t.ctx.serverKind = o.demo ? 'stand-in' : 'mlx';
+  t.ctx.demo = Boolean(o.demo);
+  if (o.direct) t.ctx.fixed.mode = 'direct';
+  return fake;
+}
+
+describe('installs first, at the look-around step', () => {
+  it('one question installs all three, before the first model question', async () => {
+    const fake = await ctxWith([], { face: 'plain' });
+    await runSteps(t!.ctx, [lookAround, roles]);
+    const asked = t!.prompter.rec.asked.map((a) => a.id);
+    expect(asked).toEqual(['install', 'roles']);
+    const q = t!.prompter.rec.questions.get('install')!;
+    expect(q.message).toBe('mlx-lm, litellm and aider-chat are not installed. Install all 3 now?');
+    expect(q.choices?.[0]).toMatchObject({ value: 'install', label: 'Install all 3 now', hint: 'with uv (~/.local/bin/uv)' });
+    expect(fake.installed).toEqual(['mlx-lm', 'litellm', 'aider-chat']);
+    // The rest of the run finds them (the servers step, the proxy step, "Start Aider now?").
+    const tools = t!.ctx.survey!.tools;
+    expect(tools.mlx?.version).toBe(TOOLS['mlx-lm'].version);
+    expect(tools.litellm).toMatchObject({ version: TOOLS.litellm.version, compromised: false });
+    expect(tools.aider?.bin).toBe(join(t!.root, 'bin', 'aider'));
+    expect(t!.ctx.hostEnv.PATH?.split(':')[0]).toBe(join(t!.root, 'bin'));
+  });
+
+  it('direct mode asked for: LiteLLM is not needed, so not offered', async () => {
+    const fake = await ctxWith([], { face: 'plain', direct: true });
+    await runSteps(t!.ctx, [lookAround]);
+    expect(t!.prompter.rec.questions.get('install')!.message).toBe('mlx-lm and aider-chat are not installed. Install both now?');
+    expect(fake.installed).toEqual(['mlx-lm', 'aider-chat']);
+  });
+
+  it('"Not now" installs nothing and says how to later', async () => {
+    const fake = await ctxWith([['install', 'later']], { face: 'plain' });
+    await runSteps(t!.ctx, [lookAround]);
+    expect(fake.installed).toEqual([]);
+    expect(t!.prompter.rec.notes.map((n) => n.text)).toContain('Later: `npx aider-mlx install` installs what is missing.');
+  });
+
+  it('no terminal: no question, what is missing and the one command', async () => {
+    const fake = await ctxWith([], { face: 'non-interactive' });
+    await runSteps(t!.ctx, [lookAround]);
+    expect(t!.prompter.rec.questions.has('install')).toBe(false);
+    expect(fake.installed).toEqual([]);
+    expect(t!.prompter.rec.notes).toContainEqual({ kind: 'warn', text: 'mlx-lm, litellm and aider-chat are not installed. Install them with: npx aider-mlx install' });
+  });
+
+  it('the demo shows the question and what it would run, and installs nothing', async () => {
+    const fake = await ctxWith([], { face: 'plain', demo: true });
+    await runSteps(t!.ctx, [lookAround]);
+    expect(t!.prompter.rec.questions.has('install')).toBe(true);
+    expect(fake.installed).toEqual([]);
+    const notes = t!.prompter.rec.notes.map((n) => n.text);
+    expect(notes.some((n) => n.startsWith('Demo: nothing is installed.'))).toBe(true);
+    expect(notes.some((n) => n.startsWith('$ ') && n.includes(`mlx-lm==${TOOLS['mlx-lm'].version}`))).toBe(true);
+  });
+});

@@ -1,0 +1,101 @@
+/**
+ * The wizard's last question on a terminal, "Start Aider now?": yes leaves the plan's servers up in
+ * a background serve and runs Aider in the project with the files just written (a stand-in aider
+ * that records its argv, cwd, environment and what the server answered when it started).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { standInAider } from '../../test/e2e/helpers.js';
+import type { Sandbox } from '../../test/e2e/helpers.js';
+import { launchAfterWizard } from '../commands/launch.js';
+import { readBackground, stopBackground } from '../serve/background.js';
+import { isPortFree } from '../servers/ports.js';
+import { runWizard } from './run.js';
+import { makeTestCtx, type TestCtx } from './test-helpers.js';
+
+let t: TestCtx | undefined;
+let bin: string | undefined;
+afterEach(async () => {
+  if (t) await stopBackground(t.env);
+  await t?.cleanup();
+  if (bin) await rm(bin, { recursive: true, force: true });
+  t = undefined;
+  bin = undefined;
+});
+
+async function withStandInAider(face: 'plain' | 'non-interactive', script: Parameters<typeof makeTestCtx>[0] = []) {
+  bin = await mkdtemp(join(tmpdir(), 'aider-mlx-standin-'));
+  const aider = standInAider({ root: bin, env: { PATH: '/usr/bin:/bin' } } as unknown as Sandbox);
+  t = await makeTestCtx(script, { face, env: { PATH: aider.path } });
+  t.env.STANDIN_PROBE = `http://127.0.0.1:${t.ports.editor}/v1/models`;
+  return aider;
+}
+
+describe('"Start Aider now?"', () => {
+  it('yes (the default): the background serve is up, and Aider runs in the project with the written files', async () => {
+    const aider = await withStandInAider('plain');
+    const r = await runWizard(t!.ctx);
+    expect(r.code).toBe(0);
+    const asked = t!.prompter.rec.asked.map((a) => a.id);
+    expect(asked.at(-1)).toBe('launch');
+    expect(t!.prompter.rec.questions.get('launch')?.message).toBe('Start Aider now?');
+    expect(r.launch).toBeDefined();
+    // The wizard's own server was stopped; the background serve runs the plan's.
+    expect(t!.launched[0]!.stopped).toBe(true);
+    const bg = await readBackground(t!.env);
+    expect(bg?.running).toBe(true);
+    expect(await isPortFree('127.0.0.1', t!.ports.editor)).toBe(false);
+    const next = t!.prompter.rec.summary!.sections.find((s) => s.title === 'Next steps')!.lines;
+    expect(next[0]).toBe(`Aider starts in this terminal now, in ${t!.project}.`);
+    expect(next.join('\n')).toContain(`pid ${bg!.record.pid}`);
+
+    const before = aider.runs().length; // the wizard's own `aider --message` check ran it once
+    const code = await launchAfterWizard(r.launch!, { err: () => undefined, stdio: 'ignore' });
+    expect(code).toBe(0);
+    const runs = aider.runs();
+    expect(runs).toHaveLength(before + 1);
+    const run = runs.at(-1)!;
+    expect(run.argv).toEqual([]);
+    expect(run.cwd).toBe(t!.project);
+    expect(run.files).toEqual(['.aider.conf.yml', '.aider.model.settings.yml', '.aider.model.metadata.json']);
+    expect(run.env.HOME).toBe(t!.home);
+    expect(run.answers[0]).toMatchObject({ status: 200 });
+    expect(run.answers[0]!.body).toContain(t!.ctx.plan!.roles.editor.model);
+
+    const stopped = await stopBackground(t!.env);
+    expect(stopped.stopped?.pid).toBe(bg!.record.pid);
+    expect(await isPortFree('127.0.0.1', t!.ports.editor)).toBe(true);
+  });
+
+  it('no: nothing keeps running, and the next steps say which terminal does what', async () => {
+    await withStandInAider('plain', [['launch', false]]);
+    const r = await runWizard(t!.ctx);
+    expect(r.launch).toBeUndefined();
+    expect(await readBackground(t!.env)).toBeUndefined();
+    expect(await isPortFree('127.0.0.1', t!.ports.editor)).toBe(true);
+    const next = t!.prompter.rec.summary!.sections.find((s) => s.title === 'Next steps')!.lines;
+    expect(next[0]).toMatch(/^npx aider-mlx launch --stand-in {3}# this terminal: starts the servers in the background, then Aider$/);
+    expect(next[1]).toMatch(/a second terminal: keeps them up/);
+    expect(next[2]).toBe(`  and in this terminal: cd ${t!.project} && aider`);
+  });
+
+  it('the demo asks, and prints the command instead of running anything', async () => {
+    await withStandInAider('plain');
+    t!.ctx.demo = true;
+    const r = await runWizard(t!.ctx);
+    expect(t!.prompter.rec.asked.map((a) => a.id)).toContain('launch');
+    expect(r.launch).toBeUndefined();
+    expect(await readBackground(t!.env)).toBeUndefined();
+    const notes = t!.prompter.rec.notes.map((n) => n.text).join('\n');
+    expect(notes).toContain(`Demo: Aider is not started. On your Mac this runs: HOME=${t!.home} XDG_CONFIG_HOME=${t!.env.XDG_CONFIG_HOME} npx aider-mlx launch --stand-in`);
+  });
+
+  it('without a terminal it is not asked', async () => {
+    await withStandInAider('non-interactive');
+    const r = await runWizard(t!.ctx);
+    expect(t!.prompter.rec.asked.map((a) => a.id)).not.toContain('launch');
+    expect(r.launch).toBeUndefined();
+  });
+});
