@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { readPlan } from '../config/plan-file.js';
-import { ensureRunning } from '../commands/launch.js';
+import { ensureRunning } from '../serve/ensure-running.js';
 import { readBackground, stopBackground } from '../serve/background.js';
 import { runWizard } from './run.js';
 import { modelRows } from './model-rows.js';

@@ -47,7 +47,10 @@ function checkFrame(screen: string[], what: string, focus?: string | RegExp): vo
   const hints = screen.filter((l) => HINT.test(l));
   expect(hints, `one key-hint line, ${show}`).toHaveLength(1);
   const cursors = screen.filter((l) => /^\s*❯/.test(l));
-  expect(cursors, `one ❯, ${show}`).toHaveLength(1);
+  // A yes/no question has no list: no ❯ at all, and its one "(Y/n)" prompt.
+  const yesNo = screen.filter((l) => /^\? .*\((Y\/n|y\/N)\)/.test(l));
+  expect(yesNo.length, `at most one yes/no prompt, ${show}`).toBeLessThanOrEqual(1);
+  expect(cursors, `one ❯, ${show}`).toHaveLength(yesNo.length === 1 ? 0 : 1);
   if (focus !== undefined) {
     if (typeof focus === 'string') expect(cursors[0], show).toContain(focus);
     else expect(cursors[0], show).toMatch(focus);
@@ -108,6 +111,11 @@ describePty('pty frames: --demo as a terminal shows it', () => {
       const e = await startEmulated(['--demo', '--demo-dir', demoDir], { env: s.env, cwd: s.project, cols, rows });
       runs.push(e);
       const w: Walk = { e, size: `${cols}×${rows}`, step: 0 };
+
+      // Missing tools: one question first (the demo installs nothing either way): "Not now".
+      await at(w, /Install\s+(it|both|all\s+\d)\s+now\?/, /❯ Install (it|both|all \d) now/, 30_000);
+      await press(w, KEY.down, { focus: '❯ Not now' });
+      await press(w, KEY.enter, { until: 'Use this setup?' });
 
       // The proposal: arrows between its two rows, then "Adjust…" opens every single step.
       await at(w, 'Use this setup?', '❯ Use this setup', 30_000);
@@ -189,6 +197,8 @@ describePty('pty frames: --demo as a terminal shows it', () => {
       await press(w, PGDN, { focus: /❯ create +\S*\.aider\.model\.settings\.yml$/ });
       await press(w, KEY.esc, { until: '? Where should Aider pick this up?', focus: '❯ This project' });
       await press(w, KEY.enter, { until: '? Write these files?', focus: /❯ create +\S*plan\.yaml$/ });
+      // The last question: the demo prints the command it would run instead of running Aider.
+      await press(w, KEY.enter, { until: '? Start Aider now?', timeoutMs: 30_000 });
       e.write(KEY.enter);
       await e.waitFor('This was a demo', 30_000);
       expect(await e.exited()).toBe(0);

@@ -111,7 +111,7 @@ function launchCommand(ctx: WizardContext): string {
 
 /** Start (or restart) the background serve for the plan just written and check every server. */
 async function startInBackground(ctx: WizardContext, title: string, restart: boolean): Promise<boolean> {
-  const { ensureRunning } = await import('../../commands/launch.js');
+  const { ensureRunning } = await import('../../serve/ensure-running.js');
   try {
     const r = await ctx.prompter.task(title, (h) =>
       ensureRunning(ctx.plan!, { env: launchEnv(ctx), standIn: ctx.serverKind === 'stand-in', timeoutSec: ctx.timeoutSec, restart, signal: h.signal, say: (l) => (h.status(l), h.log(l)) }),

@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { standInAider } from '../../test/e2e/helpers.js';
 import type { Sandbox } from '../../test/e2e/helpers.js';
-import { launchAfterWizard } from '../commands/launch.js';
+import { launchAfterWizard } from './launch.js';
 import { readBackground, stopBackground } from '../serve/background.js';
 import { isPortFree } from '../servers/ports.js';
-import { runWizard } from './run.js';
-import { makeTestCtx, type TestCtx } from './test-helpers.js';
+import { runWizard } from '../wizard/run.js';
+import { makeTestCtx, type TestCtx } from '../wizard/test-helpers.js';
 
 let t: TestCtx | undefined;
 let bin: string | undefined;
