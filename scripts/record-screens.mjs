@@ -136,6 +136,7 @@ function sandbox() {
 async function recordDemo() {
   const s = sandbox();
   // no --demo-dir: the demo's own temp folder, named as a person would see it (it removes it)
+  const answered = { install: false, adjust: false };
   const typed = '$ npx aider-mlx --demo\r\n';
   const rec = startRecording(['--demo'], { env: s.env, cwd: s.project, prelude: typed });
   const frames = [];
@@ -175,6 +176,12 @@ async function recordDemo() {
         if (!shots.pick && /Which model writes the code\?/.test(text)) shots.pick = snap;
         if (!shots.review && /Write these files\?/.test(text)) shots.review = snap;
         lastText = text;
+        // The first two questions are answered with their second row: "Not now" to installing the
+        // missing tools, and "Adjust…" to the proposal, so the recording shows every step.
+        const second = (!answered.install && /Install\s+(it|both|all\s+\d)\s+now\?/.test(text) && (answered.install = true)) ||
+          (!answered.adjust && /Use this setup\?/.test(text) && (answered.adjust = true));
+        if (second) rec.keys('\x1b[B');
+        if (second) await sleep(150);
         rec.keys('\r');
         await sleep(150);
       }
