@@ -19,6 +19,7 @@ import {
   recoverJournals,
   removeJournal,
   sweepTemps,
+  syncDir as fsyncDir,
   tempPathFor,
   writeJournal,
 } from './journal.js';
@@ -552,18 +553,6 @@ async function writeDurable(path: string, bytes: Buffer, mode?: number): Promise
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  try {
-    const fh = await fsp.open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    // Not every platform can sync a directory; the data itself is already synced.
-  }
-}
 
 async function resolveTarget(path: string): Promise<string> {
   try {

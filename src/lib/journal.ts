@@ -237,7 +237,8 @@ async function shaOf(path: string): Promise<string | null> {
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
+/** fsync a folder so a rename in it is durable (a no-op where a platform cannot). */
+export async function syncDir(dir: string): Promise<void> {
   try {
     const fh = await fsp.open(dir, 'r');
     try {

@@ -6,10 +6,10 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeMlxServer, type FakeMlxServer } from '../../src/servers/fake-mlx-server.js';
+import { freePorts } from '../../src/wizard/test-helpers.js';
 import { BIN, cli, sandbox } from './helpers.js';
 
 const EDITOR = 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit';
@@ -40,17 +40,6 @@ function run(cmd: string, args: string[], opts: { cwd: string; env: Record<strin
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** Every file under dir (relative), skipping .git. */
 function walk(dir: string, base = dir): string[] {
   if (!existsSync(dir)) return [];
@@ -64,7 +53,7 @@ function walk(dir: string, base = dir): string[] {
 describe.skipIf(!hasStrace)('setup killed at every rename (strace fault injection)', () => {
   it('the next run finds no mixed set and no temp file, and says what it did', async () => {
     const s = sandbox();
-    const [p1, p2] = [await freePort(), await freePort()];
+    const [p1, p2] = (await freePorts(2)) as [number, number];
     const userConf = '# my own settings\nanthropic-api-key: sk-ant-MINE-0123456789abcdef\ndark-mode: true   # I like dark\n';
     writeFileSync(join(s.repo, '.aider.conf.yml'), userConf);
     const seedArgs = ['setup', '--yes', '--editor', EDITOR, '--editor-port', String(editor.port), '--proxy-port', String(p1), '--timeout', '10'];
