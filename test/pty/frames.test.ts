@@ -8,7 +8,8 @@ import { readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sandbox } from './helpers.js';
+import { runPiped, sandbox } from './helpers.js';
+import { startFakeMlxServer, type FakeMlxServer } from '../../src/servers/fake-mlx-server.js';
 import { KEY, ptyAvailable, startEmulated, type Emulated } from './emulator.js';
 import { waitNoLeftovers } from './tmux.js';
 
@@ -23,7 +24,7 @@ const describePty = ptyAvailable() ? describe : describe.skip;
 
 /** The key-hint line of each kind of screen (its start: narrow terminals cut its end). */
 const HINT = /^(↑↓ move · Enter choose|↑↓ file · PgUp\/PgDn|Enter accept · Esc back|y\/n answer · Enter)/;
-const HEADER = /^aider-mlx setup {2}DEMO/;
+const HEADER = /^aider-mlx (setup {2}DEMO|reconfigure {2})/;
 const RULE = /^─{10,}/;
 const PGDN = '\x1b[6~';
 const CTRL_U = '\x15';
@@ -208,6 +209,67 @@ describePty('pty frames: --demo as a terminal shows it', () => {
       expect(Object.values(metadata).map((m) => m.max_input_tokens)).toContain(8192);
       expect(await readFile(join(demoDir, 'home', '.config', 'aider-mlx', 'plan.yaml'), 'utf8')).toContain(String(port));
       expect(await waitNoLeftovers(e.marker)).toEqual([]);
+    });
+  }
+});
+
+describePty('pty frames: reconfigure and its review as a terminal shows them', () => {
+  const servers: FakeMlxServer[] = [];
+  afterEach(async () => {
+    for (const srv of servers.splice(0)) await srv.close();
+  });
+  for (const [cols, rows] of [
+    [100, 30],
+    [80, 24],
+    [60, 20],
+  ] as Array<[number, number]>) {
+    it(`${cols}×${rows}: the change menu, the scope question and the review, one frame after every key`, async () => {
+      const s = await sandbox();
+      roots.push(s.root);
+      const model = 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit';
+      const srv = await startFakeMlxServer({ model });
+      servers.push(srv);
+      // What an earlier setup wrote (direct mode: nothing else to run).
+      const setup = await runPiped(['setup', '--yes', '--editor', model, '--editor-port', String(srv.port), '--mode', 'direct', '--timeout', '10'], { env: s.env, cwd: s.project });
+      expect(setup.code, setup.stderr).toBe(0);
+      const before = await readFile(join(s.project, '.aider.conf.yml'), 'utf8');
+
+      const e = await startEmulated(['reconfigure'], { env: s.env, cwd: s.project, cols, rows });
+      runs.push(e);
+      const w: Walk = { e, size: `reconfigure ${cols}×${rows}`, step: 0 };
+      await at(w, /Install\s+(it|both|all\s+\d)\s+now\?/, /❯ Install (it|both|all \d) now/, 30_000);
+      await press(w, KEY.down, { focus: '❯ Not now' });
+      await press(w, KEY.enter, { until: 'What do you want to change?' });
+      await at(w, 'What do you want to change?', '❯ Change the editor model', 30_000);
+      await press(w, KEY.down, { focus: '❯ Add an architect' });
+      await press(w, KEY.down, { focus: '❯ Add a small weak model' });
+      await press(w, KEY.down, { focus: '❯ Change a port or the host' });
+      await press(w, KEY.down, { focus: '❯ Switch to proxy mode' });
+      await press(w, KEY.down, { focus: '❯ Move the Aider files' });
+      await press(w, KEY.up, { focus: '❯ Switch to proxy mode' });
+      await press(w, KEY.down, { focus: '❯ Move the Aider files' });
+      await press(w, KEY.enter, { until: '? Where should Aider pick this up?' });
+      await press(w, KEY.down);
+      await press(w, KEY.down);
+      await press(w, KEY.up);
+      await press(w, KEY.esc, { until: 'What do you want to change?' });
+      for (let i = 0; i < 8 && !(await w.e.settle()).some((l) => l.startsWith('❯ Move the Aider files')); i++) await press(w, KEY.down);
+      await press(w, KEY.enter, { until: '? Where should Aider pick this up?' });
+      // An isolated profile: new files under ~/.config/aider-mlx/aider, the plan updated.
+      const screen = await w.e.settle();
+      const downs = screen.filter((l) => /^\s*(❯|\s)\s\S/.test(l)).findIndex((l) => /profile|isolated/i.test(l));
+      for (let i = 0; i < Math.max(0, downs); i++) await press(w, KEY.down);
+      await press(w, KEY.enter, { until: '? Write these files?', timeoutMs: 30_000 });
+      await press(w, KEY.down);
+      await press(w, KEY.down);
+      await press(w, KEY.up);
+      await press(w, PGDN);
+      await press(w, KEY.esc, { until: '? Where should Aider pick this up?' });
+      await press(w, KEY.enter, { until: '? Write these files?' });
+      // Cancelled at the review: nothing written.
+      e.write('\x03');
+      expect(await e.exited()).toBe(130);
+      expect(await readFile(join(s.project, '.aider.conf.yml'), 'utf8')).toBe(before);
     });
   }
 });
