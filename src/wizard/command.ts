@@ -68,17 +68,28 @@ export const DEMO_HUB_REPOS = [
   'mlx-community/QwQ-32B-4bit',
 ];
 
-/** The demo's Hub: a stand-in on 127.0.0.1 answers the search, so `--demo` needs no network. */
-async function demoHub(): Promise<{ searchHub: WizardDeps['searchHub']; close(): Promise<void> }> {
-  const [{ startStandInHub, fakeMlxRepo }, { searchHub }] = await Promise.all([import('../hub/stand-in-hub.js'), import('../hub/search.js')]);
-  const hub = await startStandInHub({ repos: DEMO_HUB_REPOS.map((id, i) => fakeMlxRepo(id, { shards: 1, downloads: 10_000 - i * 100 })) });
+/**
+ * The demo's Hub: a stand-in on 127.0.0.1 answers the search, so `--demo` needs no network. It
+ * starts on the first search: a demo that never searches does not load it (nor the Hub client).
+ */
+function demoHub(): { searchHub: WizardDeps['searchHub']; close(): Promise<void> } {
+  let started: Promise<{ url: string; close(): Promise<void>; searchHub: WizardDeps['searchHub'] }> | undefined;
+  const start = () =>
+    (started ??= (async () => {
+      const [{ startStandInHub, fakeMlxRepo }, { searchHub }] = await Promise.all([import('../hub/stand-in-hub.js'), import('../hub/search.js')]);
+      const hub = await startStandInHub({ repos: DEMO_HUB_REPOS.map((id, i) => fakeMlxRepo(id, { shards: 1, downloads: 10_000 - i * 100 })) });
+      return { url: hub.url, close: () => hub.close(), searchHub };
+    })());
   return {
-    searchHub: (opts) => {
+    searchHub: async (opts) => {
+      const hub = await start();
       // Nothing of the user's Hub setup applies (their token never leaves for the stand-in either).
       const { HF_TOKEN: _t, HUGGING_FACE_HUB_TOKEN: _h, HF_HUB_OFFLINE: _o, ...env } = opts.env ?? {};
-      return searchHub({ ...opts, env: { ...env, HF_ENDPOINT: hub.url } });
+      return hub.searchHub({ ...opts, env: { ...env, HF_ENDPOINT: hub.url } });
     },
-    close: () => hub.close(),
+    close: async () => {
+      if (started) await (await started).close();
+    },
   };
 }
 
@@ -86,7 +97,7 @@ export async function runWizardCommand(o: WizardCommandOptions): Promise<{ code:
   const input = parseSetupFlags(o.args);
   const hostEnv = o.env ?? process.env;
   const demo = o.demo ? await demoFolders(o.demoDir) : undefined;
-  const hub = demo ? await demoHub() : undefined;
+  const hub = demo ? demoHub() : undefined;
   const env: Env = demo ? { ...hostEnv, HOME: demo.home, XDG_CONFIG_HOME: join(demo.home, '.config') } : hostEnv;
   const ctx = createContext({
     prompter: o.prompter,
