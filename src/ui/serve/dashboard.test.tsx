@@ -25,7 +25,7 @@ describe('serve dashboard', () => {
     const proxy = unit({ id: 'p', kind: 'proxy', label: 'proxy', port: 4000 });
     const view = new ServeView([editor, proxy]);
     let quit = 0;
-    const r = render(<Dashboard view={view} theme={themeFor({ NO_COLOR: '1' })} title="aider-mlx serve" now={() => T0 + 3000} onQuit={() => quit++} />);
+    const r = render(<Dashboard view={view} theme={themeFor({ NO_COLOR: '1' })} title="aider-mlx serve" now={() => T0 + 3000} onQuit={() => quit++} columns={100} />);
     const frame = () => strip(r.lastFrame());
     await until(() => frame().includes('… waiting'), 'the first frame', frame);
 
@@ -36,7 +36,7 @@ describe('serve dashboard', () => {
     view.setMemory(new Map([[41, 512 * 1024 * 1024]]));
     await until(() => frame().includes('512 MB'), 'the memory', frame);
     const f = frame();
-    expect(f).toMatch(/› editor \+ weak +127\.0\.0\.1:8080 +✓ ready +512 MB +3 s ago +mlx-community\/Qwen2\.5-Coder-7B/);
+    expect(f).toMatch(/› editor \+ weak +127\.0\.0\.1:8080 +✓ ready +512 MB +3 s ago +mlx-community\/Qwen2\.5-Cod/);
     expect(f).toMatch(/ {2}proxy +127\.0\.0\.1:4000 +↻ backoff +— +—/);
     expect(f).toContain('editor + weak 127.0.0.1:8080: ready in 2.1 s');
     expect(f).toContain('│ 127.0.0.1 - - [25/Nov/2026 13:00:00] "POST /v1/chat/completions HTTP/1.1" 200 -');
@@ -48,5 +48,22 @@ describe('serve dashboard', () => {
     r.stdin.write('q');
     await until(() => quit === 1, 'q', frame);
     r.unmount();
+  });
+
+  it('columns never run together and the port is never cut, at 100, 80 and 60 columns (a long model name too)', async () => {
+    for (const columns of [100, 80, 60]) {
+      const editor = unit({ id: 'e', label: 'editor + weak', port: 18180, model: 'mlx-community/Qwen2.5-Coder-32B-Instruct-4bit-with-a-long-name' });
+      const view = new ServeView([editor]);
+      const r = render(<Dashboard view={view} theme={themeFor({ NO_COLOR: '1' })} title="aider-mlx serve" now={() => T0 + 3000} onQuit={() => undefined} columns={columns} />);
+      const frame = () => strip(r.lastFrame());
+      view.apply({ type: 'state', at: T0, previous: 'waiting', unit: { ...editor, state: 'adopted', message: 'adopted', pid: 41 } });
+      view.setMemory(new Map([[41, 47 * 1024 * 1024]]));
+      await until(() => frame().includes('adopted'), 'the adopted state', frame);
+      const row = frame().split('\n').find((l) => l.includes('editor + weak'))!;
+      expect(row, `${columns}: ${row}`).toContain('127.0.0.1:18180 ');
+      expect(row, `${columns}: ${row}`).not.toMatch(/adopted\S/);
+      if (columns >= 72) expect(row, `${columns}: ${row}`).toMatch(/✓ adopted +47 MB +/);
+      r.unmount();
+    }
   });
 });

@@ -1,6 +1,6 @@
 /** The live serve dashboard: one row per unit, the selected unit's log tail below. */
 import { useState, useSyncExternalStore } from 'react';
-import { Box, Text, useInput } from 'ink';
+import { Box, Text, useInput, useStdout } from 'ink';
 import { KEYS } from '../keys.js';
 import type { Theme } from '../theme.js';
 import { formatAgo, formatBytes } from '../../serve/metrics.js';
@@ -18,7 +18,24 @@ function stateColor(s: UnitState, theme: Theme): string | undefined {
   return theme.info;
 }
 
-export function Dashboard({ view, theme, title, now = Date.now, onQuit }: { view: ServeView; theme: Theme; title: string; now?: () => number; onQuit: () => void }) {
+/**
+ * Fixed columns never shrink (Ink's flex boxes do by default, so a long model name ran the state
+ * into the memory); each keeps a space after it. A narrow terminal drops the least needed columns
+ * (last request, then memory) before it would cut the port.
+ */
+function Col({ width, children }: { width: number; children: React.ReactNode }) {
+  return (
+    <Box width={width} flexShrink={0} marginRight={1}>
+      {children}
+    </Box>
+  );
+}
+
+export function Dashboard({ view, theme, title, now = Date.now, onQuit, columns }: { view: ServeView; theme: Theme; title: string; now?: () => number; onQuit: () => void; columns?: number }) {
+  const { stdout } = useStdout();
+  const width = columns ?? stdout?.columns ?? 80;
+  const showLast = width >= 96;
+  const showMemory = width >= 72;
   const snap = useSyncExternalStore((fn) => view.subscribe(fn), () => view.snapshot().version);
   const { rows } = view.snapshot();
   const [selected, setSelected] = useState(0);
@@ -34,25 +51,25 @@ export function Dashboard({ view, theme, title, now = Date.now, onQuit }: { view
     <Box flexDirection="column">
       <Text bold color={theme.color ? theme.accent : undefined}>{title}</Text>
       <Box>
-        <Box width={20}><Text dimColor={theme.dim}>role</Text></Box>
-        <Box width={18}><Text dimColor={theme.dim}>where</Text></Box>
-        <Box width={11}><Text dimColor={theme.dim}>state</Text></Box>
-        <Box width={9}><Text dimColor={theme.dim}>memory</Text></Box>
-        <Box width={14}><Text dimColor={theme.dim}>last request</Text></Box>
-        <Text dimColor={theme.dim}>model</Text>
+        <Col width={18}><Text dimColor={theme.dim}>role</Text></Col>
+        <Col width={21}><Text dimColor={theme.dim}>where</Text></Col>
+        <Col width={10}><Text dimColor={theme.dim}>state</Text></Col>
+        {showMemory ? <Col width={8}><Text dimColor={theme.dim}>memory</Text></Col> : null}
+        {showLast ? <Col width={12}><Text dimColor={theme.dim}>last request</Text></Col> : null}
+        <Text dimColor={theme.dim} wrap="truncate">model</Text>
       </Box>
       {rows.map((r, i) => (
         <Box key={r.unit.id}>
-          <Box width={20}>
+          <Col width={18}>
             <Text color={i === selected && theme.color ? theme.selected : undefined} wrap="truncate">
               {i === selected ? '› ' : '  '}
               {r.unit.label}
             </Text>
-          </Box>
-          <Box width={18}><Text wrap="truncate">{`${r.unit.host}:${r.unit.port}`}</Text></Box>
-          <Box width={11}><Text color={stateColor(r.unit.state, theme)}>{`${STATE_SYMBOL[r.unit.state]} ${r.unit.state}`}</Text></Box>
-          <Box width={9}><Text>{formatBytes(r.rssBytes)}</Text></Box>
-          <Box width={14}><Text>{formatAgo(r.lastRequestAt, t)}</Text></Box>
+          </Col>
+          <Col width={21}><Text wrap="truncate-middle">{`${r.unit.host}:${r.unit.port}`}</Text></Col>
+          <Col width={10}><Text color={stateColor(r.unit.state, theme)} wrap="truncate">{`${STATE_SYMBOL[r.unit.state]} ${r.unit.state}`}</Text></Col>
+          {showMemory ? <Col width={8}><Text wrap="truncate">{formatBytes(r.rssBytes)}</Text></Col> : null}
+          {showLast ? <Col width={12}><Text wrap="truncate">{formatAgo(r.lastRequestAt, t)}</Text></Col> : null}
           <Text wrap="truncate">{r.unit.model ?? ''}</Text>
         </Box>
       ))}
