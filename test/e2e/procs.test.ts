@@ -130,7 +130,10 @@ describe("setup's scratch LiteLLM dies with setup", () => {
           expect(out).toContain('Cancelled.');
         }
         await until(`litellm (${pids.join(', ')}) to exit`, () => pids.every((p) => !alive(p)), 8000);
-        expect(await isPortFree('127.0.0.1', proxyPort)).toBe(true);
+        // The port is released a moment after the process is gone: poll, bounded.
+        let free = false;
+        for (let i = 0; i < 40 && !(free = await isPortFree('127.0.0.1', proxyPort)); i++) await new Promise((r) => setTimeout(r, 100));
+        expect(free).toBe(true);
         const scratch = join(s.home, '.local/share/aider-mlx/run/scratch');
         await until('the scratch config to be removed', () => !existsSync(scratch) || readdirSync(scratch).length === 0, 5000);
         expect(readdirSync(tmp).filter((n) => n.startsWith('aider-mlx-proxy-'))).toEqual([]);
