@@ -4,9 +4,13 @@
  * it runs only when asked: AIDER_MLX_BENCH=1 (AIDER_MLX_BENCH_RUNS, default 15; AIDER_MLX_CLI for
  * another build). It prints the medians and the ratio, and fails over budget.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { findFreePort } from '../../src/servers/ports.js';
+import { startFakeLitellm } from './fake-litellm.js';
 import { makeWorld } from './world.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -25,36 +29,111 @@ function once(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ ms
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/** Interleaved runs of `node -e 0` and the doctor, so both see the same machine load. */
+async function measure(label: string, args: string[], env: NodeJS.ProcessEnv, cwd: string) {
+  for (let i = 0; i < 3; i++) await once(['-e', '0'], env, cwd);
+  const base: number[] = [];
+  const doc: number[] = [];
+  const slowestPerRun: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    base.push((await once(['-e', '0'], env, cwd)).ms);
+    const r = await once([CLI, ...args], env, cwd);
+    expect(r.code, r.stdout.slice(0, 2000)).toBe(0);
+    doc.push(r.ms);
+    const report = JSON.parse(r.stdout) as { checks: Array<{ latencyMs: number | null }> };
+    slowestPerRun.push(Math.max(...report.checks.map((c) => c.latencyMs ?? 0)));
+  }
+  const slowest = median(slowestPerRun);
+  const result = {
+    nodeMs: Math.round(median(base)),
+    doctorMs: Math.round(median(doc)),
+    slowestProbeMs: slowest,
+    budgetMs: Math.round(2 * median(base) + slowest),
+    ratio: +(median(doc) / median(base)).toFixed(2),
+  };
+  console.log(`doctor --json bench (${label}): ${JSON.stringify(result)}`);
+  expect(result.doctorMs).toBeLessThanOrEqual(result.budgetMs);
+}
+
+/** A stand-in mlx_lm.server as its own process, through a link named mlx_lm.server (its command line reads like the real one). */
+async function serverProcess(dir: string, model: string): Promise<{ port: number; child: ChildProcess }> {
+  const link = join(dir, 'mlx_lm.server');
+  try {
+    symlinkSync(CLI, link);
+  } catch {
+    /* made for the first server */
+  }
+  const port = await findFreePort('127.0.0.1', 20000 + Math.floor(Math.random() * 20000));
+  const child = spawn(process.execPath, [link, 'fake-mlx-server', '--model', model, '--port', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes('Starting httpd')) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`the stand-in exited ${code}: ${err}`)));
+  });
+  return { port, child };
+}
+
 describe('doctor --json time budget', () => {
   it.skipIf(process.env.AIDER_MLX_BENCH !== '1')('≤ 2 × node -e 0 + the slowest probe', async () => {
     const w = await makeWorld();
     try {
       const env = { ...process.env, ...w.env, PATH: `${w.env.PATH}:${process.env.PATH}` } as NodeJS.ProcessEnv;
-      for (let i = 0; i < 3; i++) await once(['-e', '0'], env, w.project);
-      const base: number[] = [];
-      const doc: number[] = [];
-      const slowestPerRun: number[] = [];
-      // Interleaved, so both see the same machine load.
-      for (let i = 0; i < RUNS; i++) {
-        base.push((await once(['-e', '0'], env, w.project)).ms);
-        const r = await once([CLI, 'doctor', '--json'], env, w.project);
-        expect(r.code).toBe(0);
-        doc.push(r.ms);
-        const report = JSON.parse(r.stdout) as { checks: Array<{ latencyMs: number | null }> };
-        slowestPerRun.push(Math.max(...report.checks.map((c) => c.latencyMs ?? 0)));
-      }
-      const slowest = median(slowestPerRun);
-      const result = {
-        nodeMs: Math.round(median(base)),
-        doctorMs: Math.round(median(doc)),
-        slowestProbeMs: slowest,
-        budgetMs: Math.round(2 * median(base) + slowest),
-        ratio: +(median(doc) / median(base)).toFixed(2),
-      };
-      console.log(`doctor --json bench: ${JSON.stringify(result)}`);
-      expect(result.doctorMs).toBeLessThanOrEqual(result.budgetMs);
+      await measure('aider-mlx plan', ['doctor', '--json'], env, w.project);
     } finally {
       await w.close();
+    }
+  }, 300_000);
+
+  it.skipIf(process.env.AIDER_MLX_BENCH !== '1')('a healthy hand-written chain (no plan): ≤ 2 × node -e 0 + the slowest probe', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'aider-mlx-bench-hand-'));
+    const children: ChildProcess[] = [];
+    const proxies: Array<{ close(): Promise<void> }> = [];
+    try {
+      const project = join(home, 'proj');
+      mkdirSync(join(project, '.git'), { recursive: true });
+      const ed = await serverProcess(home, 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit');
+      const ar = await serverProcess(home, 'mlx-community/QwQ-32B-Preview-4bit');
+      children.push(ed.child, ar.child);
+      const cfg = join(home, 'litellm.yaml');
+      writeFileSync(
+        cfg,
+        `# my proxy
+model_list:
+  - model_name: coder   # my alias
+    litellm_params:
+      model: openai/mlx-community/Qwen2.5-Coder-7B-Instruct-4bit
+      api_base: http://127.0.0.1:${ed.port}/v1
+      api_key: sk-local
+  - model_name: thinker
+    litellm_params:
+      model: openai/mlx-community/QwQ-32B-Preview-4bit
+      api_base: http://127.0.0.1:${ar.port}/v1
+      api_key: sk-local
+general_settings:
+  master_key: sk-mine
+`,
+      );
+      const px = await startFakeLitellm({ configPath: cfg, port: 0 });
+      proxies.push(px);
+      writeFileSync(
+        join(project, '.aider.conf.yml'),
+        `# by hand
+architect: true
+model: openai/thinker
+editor-model: openai/coder
+openai-api-base: http://127.0.0.1:${px.port}/v1
+openai-api-key: sk-mine
+`,
+      );
+      const env = { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), NO_COLOR: '1', CI: '1' } as NodeJS.ProcessEnv;
+      await measure('hand-written chain', ['doctor', '--json', '--litellm-config', cfg], env, project);
+    } finally {
+      for (const c of children) c.kill('SIGTERM');
+      for (const p of proxies) await p.close();
+      rmSync(home, { recursive: true, force: true });
     }
   }, 300_000);
 });
