@@ -5,12 +5,12 @@
  * another build). It prints the medians and the ratio, and fails over budget.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findFreePort } from '../../src/servers/ports.js';
 import { startFakeLitellm } from './fake-litellm.js';
+import { serverProcess } from './server-process.js';
 import { makeWorld } from './world.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -55,27 +55,6 @@ async function measure(label: string, args: string[], env: NodeJS.ProcessEnv, cw
   expect(result.doctorMs).toBeLessThanOrEqual(result.budgetMs);
 }
 
-/** A stand-in mlx_lm.server as its own process, through a link named mlx_lm.server (its command line reads like the real one). */
-async function serverProcess(dir: string, model: string): Promise<{ port: number; child: ChildProcess }> {
-  const link = join(dir, 'mlx_lm.server');
-  try {
-    symlinkSync(CLI, link);
-  } catch {
-    /* made for the first server */
-  }
-  const port = await findFreePort('127.0.0.1', 20000 + Math.floor(Math.random() * 20000));
-  const child = spawn(process.execPath, [link, 'fake-mlx-server', '--model', model, '--port', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    let err = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (err.includes('Starting httpd')) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`the stand-in exited ${code}: ${err}`)));
-  });
-  return { port, child };
-}
-
 describe('doctor --json time budget', () => {
   it.skipIf(process.env.AIDER_MLX_BENCH !== '1')('≤ 2 × node -e 0 + the slowest probe', async () => {
     const w = await makeWorld();
@@ -94,8 +73,8 @@ describe('doctor --json time budget', () => {
     try {
       const project = join(home, 'proj');
       mkdirSync(join(project, '.git'), { recursive: true });
-      const ed = await serverProcess(home, 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit');
-      const ar = await serverProcess(home, 'mlx-community/QwQ-32B-Preview-4bit');
+      const ed = await serverProcess(CLI, home, 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit');
+      const ar = await serverProcess(CLI, home, 'mlx-community/QwQ-32B-Preview-4bit');
       children.push(ed.child, ar.child);
       const cfg = join(home, 'litellm.yaml');
       writeFileSync(

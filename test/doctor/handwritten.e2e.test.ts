@@ -4,12 +4,12 @@
  * named mlx_lm.server, so its command line reads like the real one). The doctor learns the served
  * model from that process's command line (/proc on Linux, lsof + ps elsewhere), not from a test hook.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { findFreePort } from '../../src/servers/ports.js';
+import { serverProcess } from './server-process.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = process.env.AIDER_MLX_CLI ?? join(ROOT, 'bin', 'aider-mlx.js');
@@ -31,21 +31,10 @@ function runCli(args: string[], o: { env: Record<string, string>; cwd: string })
   });
 }
 
-async function serverProcess(dir: string, model: string): Promise<{ port: number; child: ChildProcess }> {
-  const link = join(dir, 'mlx_lm.server');
-  symlinkSync(CLI, link);
-  const port = await findFreePort('127.0.0.1', 20000 + Math.floor(Math.random() * 20000));
-  const child = spawn(process.execPath, [link, 'fake-mlx-server', '--model', model, '--port', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  cleanups.push(() => child.kill('SIGTERM'));
-  await new Promise<void>((resolve, reject) => {
-    let err = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (err.includes('Starting httpd')) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`the stand-in exited ${code}: ${err}`)));
-  });
-  return { port, child };
+async function server(dir: string, model: string) {
+  const s = await serverProcess(CLI, dir, model);
+  cleanups.push(() => s.child.kill('SIGTERM'));
+  return s;
 }
 
 function home() {
@@ -62,7 +51,7 @@ type J = { exitCode: number; checks: Array<{ id: string; group: string; status: 
 describe('aider-mlx doctor -- <aider args> (built CLI, a real server process)', () => {
   it('(b) --model openai/editor straight at the server: exit 1, the served model read from its command line, the exact flag to use', async () => {
     const { h, project, env } = home();
-    const { port } = await serverProcess(h, EDITOR);
+    const { port } = await server(h, EDITOR);
     const base = `http://127.0.0.1:${port}/v1`;
     const r = await runCli(['doctor', '--json', '--', 'aider', '--model', 'openai/editor', '--openai-api-base', base], { env, cwd: project });
     expect(r.code, r.stderr).toBe(1);
