@@ -61,6 +61,13 @@ export const PAGES = {
     sections: [
       { title: 'The wizard', flags: WIZARD_FLAGS },
       { title: 'Answers as flags', flags: SETUP_FLAGS },
+      {
+        title: 'Adopt a setup written by hand',
+        flags: [
+          { flag: '--adopt', text: 'make the chain Aider uses here (its files, the LiteLLM proxy, the running mlx_lm.servers) the plan, so status, serve and reconfigure work on it; only the plan is written (with --yes, --dry-run, --json, --timeout; `-- <aider args>` as you run Aider)' },
+          { flag: '--litellm-config FILE', text: 'with --adopt: the config the proxy runs with, when its process does not say' },
+        ],
+      },
       { title: 'Other', flags: [HELP_FLAG] },
     ],
     examples: [

@@ -8,7 +8,7 @@ import { EXIT, UsageError } from '../errors.js';
 import { configPaths, tildify, type Env } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
 import type { Plan } from '../config/plan.js';
-import { envSecrets, proxyKey, redact, redactDeep } from '../config/secrets.js';
+import { envSecrets, proxyKeyOf, redact, redactDeep } from '../config/secrets.js';
 import { ownedLocations } from '../service/locations.js';
 import { formatEvent, formatSummary } from '../serve/plain.js';
 import { prepareServing } from '../serve/serve.js';
@@ -60,7 +60,7 @@ export async function runServe(args: string[], io: ServeIo): Promise<number> {
   const { env } = io;
   const plan = await readPlan(env);
   if (!plan) throw new UsageError(`No plan yet at ${tildify(configPaths(env).plan, env)}.`, 'Run `npx aider-mlx setup` first.');
-  const key = plan.mode === 'proxy' ? await proxyKey(env) : undefined;
+  const key = plan.mode === 'proxy' ? await proxyKeyOf(plan, env) : undefined;
   const secrets = [key, ...envSecrets(env)];
   const hide = (s: string) => redact(s, secrets);
 

@@ -204,6 +204,7 @@ export async function runInteractive(
 }
 
 export async function runSetupCommand(args: string[]): Promise<number> {
+  if (args.includes('--adopt')) return runAdoptCommand(args);
   const { own, rest } = splitOwnFlags(args);
   const given = new Set(rest.map((a) => (a === '-y' ? 'yes' : a.replace(/^--/, '').split('=')[0])));
   const face = chooseFace({ yes: given.has('yes'), json: given.has('json'), answers: own.answers !== undefined, plain: own.plain });
@@ -230,4 +231,68 @@ export async function runSetupCommand(args: string[]): Promise<number> {
 export async function runAiderAfter(launch: LaunchAfter): Promise<number> {
   const { launchAfterWizard } = await import('./launch.js');
   return launchAfterWizard(launch, { err: (s) => void process.stderr.write(s) });
+}
+
+/**
+ * `aider-mlx setup --adopt [--litellm-config FILE] [--yes] [--dry-run] [--json] [-- <aider args>]`:
+ * the hand-written chain found here becomes the plan. Only the plan is written.
+ */
+export async function runAdoptCommand(args: string[]): Promise<number> {
+  const dd = args.indexOf('--');
+  const own = dd >= 0 ? args.slice(0, dd) : args;
+  const aiderArgs = dd >= 0 ? args.slice(dd + 1) : undefined;
+  const [{ parseFlags }, { findAdoption, writeAdoption }, { readPlanRaw }, { configPaths, tildify }, { maxContextFromCache }, { planToYaml }] = await Promise.all([
+    import('../lib/args.js'),
+    import('../setup/adopt.js'),
+    import('../config/plan-file.js'),
+    import('../lib/paths.js'),
+    import('../setup/model-config.js'),
+    import('../config/plan-file.js'),
+  ]);
+  const { values } = parseFlags(
+    own,
+    { adopt: { type: 'boolean' }, 'litellm-config': { type: 'string' }, yes: { type: 'boolean', short: 'y' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, timeout: { type: 'string' }, plain: { type: 'boolean' } },
+    { command: 'setup --adopt', usage: 'Usage: aider-mlx setup --adopt [--litellm-config FILE] [--yes] [--dry-run] [--json] [--timeout SECONDS] [-- <aider args>]' },
+  );
+  const v = values as { 'litellm-config'?: string; yes?: boolean; 'dry-run'?: boolean; json?: boolean; timeout?: string };
+  const env = process.env;
+  const timeoutSec = v.timeout === undefined ? 10 : Number(v.timeout);
+  if (!Number.isFinite(timeoutSec) || timeoutSec <= 0) throw new UsageError(`--timeout must be a number of seconds (got "${v.timeout}").`);
+  if (await readPlanRaw(env)) {
+    throw new UsageError(`There is a plan already at ${tildify(configPaths(env).plan, env)}: nothing to adopt.`, 'Change it with `aider-mlx reconfigure`, or move it away and run `aider-mlx setup --adopt` again.');
+  }
+  const a = await findAdoption({
+    env,
+    cwd: process.cwd(),
+    timeoutMs: timeoutSec * 1000,
+    ...(v['litellm-config'] ? { litellmConfig: v['litellm-config'] } : {}),
+    ...(aiderArgs ? { aiderArgs } : {}),
+    maxContextOf: (m) => maxContextFromCache(m, env),
+  });
+  const out = (s: string) => void process.stdout.write(s);
+  if (!v.json) {
+    out(`aider-mlx setup --adopt — found a ${a.plan.mode === 'proxy' ? 'proxy' : 'direct'} chain:\n`);
+    for (const f of a.found) out(`  ${f}\n`);
+    out(`\nThe plan to write at ${tildify(configPaths(env).plan, env)} (nothing else is written):\n${planToYaml(a.plan).replace(/^#.*\n/gm, '').replace(/^/gm, '  ')}\n`);
+  }
+  if (!v.yes && !v['dry-run']) {
+    const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !v.json;
+    if (!tty) throw new UsageError('There is no terminal to confirm the adoption in.', 'Pass --yes to write the plan: aider-mlx setup --adopt --yes');
+    const ok = await runInteractive('plain', {
+      title: 'aider-mlx setup --adopt',
+      demo: false,
+      run: async (p) => ((await p.confirm({ id: 'adopt', flag: '--yes', message: 'Write this plan?', default: true })) ? 1 : 0),
+    });
+    if (!ok) {
+      out('Nothing written.\n');
+      return 0;
+    }
+  }
+  const w = await writeAdoption(a.plan, env, { dryRun: Boolean(v['dry-run']) });
+  if (v.json) {
+    const { redactDeep, envSecrets } = await import('../lib/redact.js');
+    out(`${JSON.stringify(redactDeep({ ok: true, dryRun: Boolean(v['dry-run']), plan: a.plan, found: a.found, written: w.written ? [w.path] : [], backupDir: w.backupDir ?? null }, envSecrets(env)), null, 2)}\n`);
+  } else if (v['dry-run']) out('Dry run: nothing written.\n');
+  else out(`Wrote ${tildify(w.path, env)}. Next: \`aider-mlx status\` shows each hop, \`aider-mlx serve\` keeps the servers up, \`aider-mlx reconfigure\` changes them.\n`);
+  return 0;
 }

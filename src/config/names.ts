@@ -56,8 +56,10 @@ export function servedModels(plan: Plan): ServedModel[] {
       }
       continue;
     }
-    let modelName = litellmModelName(role.model);
-    for (let i = 2; taken.has(modelName); i++) modelName = `${litellmModelName(role.model)}-${i}`;
+    // An adopted chain keeps the user's own model group names.
+    const own = plan.adopted?.names?.[roleName];
+    let modelName = own ?? litellmModelName(role.model);
+    for (let i = 2; !own && taken.has(modelName); i++) modelName = `${litellmModelName(role.model)}-${i}`;
     taken.add(modelName);
     byModel.set(role.model, {
       model: role.model,

@@ -189,6 +189,20 @@ export type Scope = z.infer<typeof scopeSchema>;
 export const modeSchema = z.enum(['proxy', 'direct']);
 export type Mode = z.infer<typeof modeSchema>;
 
+/**
+ * A chain the user wrote by hand, adopted as it is (`aider-mlx setup --adopt`): where its files are
+ * (never rewritten by the adoption) and the proxy model group each role's Aider model asks for.
+ */
+export const adoptedSchema = z.object({
+  /** The user's own LiteLLM config (proxy mode): serve starts the proxy from it, status reads its key. */
+  litellmConfig: z.optional(z.string().check(z.minLength(1))),
+  /** The Aider files Aider reads, as found (recorded, not managed). */
+  aiderFiles: z.array(z.string()),
+  /** Proxy mode: the model_name Aider asks the proxy for, per role (instead of mlx-<repo>). */
+  names: z.optional(z.object({ editor: z.optional(z.string()), architect: z.optional(z.string()), weak: z.optional(z.string()) })),
+});
+export type Adopted = z.infer<typeof adoptedSchema>;
+
 export const planSchema = z.object({
   version: z.literal(PLAN_VERSION),
   mode: modeSchema,
@@ -204,6 +218,7 @@ export const planSchema = z.object({
     /** Folder the Aider files were written into. */
     dir: z.string().check(z.minLength(1)),
   }),
+  adopted: z.optional(adoptedSchema),
 });
 export type Plan = z.infer<typeof planSchema>;
 

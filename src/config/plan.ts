@@ -6,7 +6,7 @@ import type { Plan, Role } from './plan-schema.js';
  * serve) is derived from it. Its zod schemas live in plan-schema.ts, so importing this module
  * (constants, types) does not load zod.
  */
-export type { Deployment, Group, GroupHost, Mode, Plan, Role, Scope } from './plan-schema.js';
+export type { Adopted, Deployment, Group, GroupHost, Mode, Plan, Role, Scope } from './plan-schema.js';
 
 export const PLAN_VERSION = 1;
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { dirname } from 'node:path';
 import { parse } from 'yaml';
 import { AppError } from '../errors.js';
 import { configPaths, type Env } from '../lib/paths.js';
@@ -10,10 +11,10 @@ import { assertTrusted } from '../lib/trust.js';
  * keeps other local processes and web pages off the proxy. One per machine: kept in the 0600
  * litellm.yaml (general_settings.master_key) and reused on every run, so re-runs change nothing.
  */
-export async function proxyKey(env: Env): Promise<string> {
-  const path = configPaths(env).litellm;
+export async function proxyKey(env: Env, own?: string): Promise<string> {
+  const path = own ?? configPaths(env).litellm;
   // The key lives here, and LiteLLM runs what this file names: only its owner may change or read it.
-  assertTrusted([{ path: configPaths(env).dir }, { path, holdsKey: true }]);
+  assertTrusted([{ path: own ? dirname(own) : configPaths(env).dir }, { path, holdsKey: true }]);
   const text = await readBounded(path, { what: 'The LiteLLM config', maxBytes: 8 * MAX_CONFIG_BYTES, over: 'refuse' }).then(
     (r) => r.text,
     (e: unknown) => {
@@ -24,12 +25,22 @@ export async function proxyKey(env: Env): Promise<string> {
   if (text) {
     try {
       const key = (parse(text, { maxAliasCount: 100 }) as { general_settings?: { master_key?: unknown } } | null)?.general_settings?.master_key;
-      if (typeof key === 'string' && key.length >= 16 && !key.startsWith('os.environ/')) return key;
+      if (typeof key === 'string' && (own ? key.length > 0 : key.length >= 16) && !key.startsWith('os.environ/')) return key;
     } catch {
       /* a malformed file is reported by the merge, with line and column */
     }
   }
   return newProxyKey();
+}
+
+/** The key of the proxy a plan runs: an adopted chain's is in the user's own LiteLLM config. */
+export function proxyKeyOf(plan: { adopted?: { litellmConfig?: string } }, env: Env): Promise<string> {
+  return proxyKey(env, plan.adopted?.litellmConfig);
+}
+
+/** The LiteLLM config a plan's proxy runs from. */
+export function litellmConfigOf(plan: { adopted?: { litellmConfig?: string } }, env: Env): string {
+  return plan.adopted?.litellmConfig ?? configPaths(env).litellm;
 }
 
 export function newProxyKey(): string {

@@ -167,8 +167,8 @@ export function readYamlFile<T>(path: string, want: 'map' | 'list'): ReadFile<T>
   const text = readText(path);
   if (text === undefined) return { path, exists: existsSync(path) };
   const lc = new LineCounter();
-  // PyYAML keeps the last of duplicate keys; so do we.
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: false });
+  // PyYAML keeps the last of duplicate keys; so do we. It also reads `<<: *anchor` merge keys (LiteLLM, Aider).
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: false, merge: true });
   const err = doc.errors[0];
   if (err) {
     const { line, col } = lc.linePos(err.pos[0]);

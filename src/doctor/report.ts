@@ -7,6 +7,9 @@ import { tildify, type Env } from '../lib/paths.js';
 // The one redactor, shared with setup, serve and the wizard.
 import { redact, redactDeep } from '../lib/redact.js';
 import type { DoctorReport } from './run.js';
+
+/** Offered when the hand-written chain works (after a fix too) and there is no plan. */
+export const ADOPT_HINT = 'aider-mlx setup --adopt makes this a plan (only the plan is written, your files stay as they are), so `status`, `serve` and `reconfigure` work on it.';
 import { GROUP_TITLES, GROUPS, type DoctorCheck } from './types.js';
 
 export { redact };
@@ -64,6 +67,8 @@ export function reportToJson(r: DoctorReport, extra: { fix?: FixSummary } = {}):
     exitCode: r.exitCode,
     mode: r.mode ?? null,
     plan: r.hasPlan ? r.planPath : null,
+    ...(r.adopted ? { adopted: true } : {}),
+    ...(r.adoptable ? { adopt: 'aider-mlx setup --adopt' } : {}),
     deep: r.deep,
     timeoutMs: r.timeoutMs,
     elapsedMs: r.elapsedMs,
@@ -509,5 +514,6 @@ export function reportToText(r: DoctorReport, o: TextOptions): string {
     out.push('');
     out.push(...wrap(`${summaryLine(r)}. Every check, with its details:`, width), '  aider-mlx doctor --verbose');
   }
+  if (r.adoptable) out.push('', ...wrap(ADOPT_HINT, width));
   return redact(out.join('\n'), r.secrets) + '\n';
 }

@@ -45,6 +45,10 @@ export interface DoctorReport {
   secrets: string[];
   /** The state the checks read (for --fix). Not serialised. */
   state: DiskState;
+  /** The plan is an adopted hand-written chain (checked as the user wrote it). */
+  adopted?: boolean;
+  /** No plan, and the hand-written chain works: `setup --adopt` can make it one. */
+  adoptable: boolean;
 }
 
 /** Is our Aider config one of the files Aider reads from here? (project scope, run from elsewhere) */
@@ -182,6 +186,16 @@ export async function runDoctor(opts: DoctorOptions, capsIn: DoctorCaps): Promis
   const started = performance.now();
   const first = await readPlanUnchecked(capsIn.env);
   if (!first.raw) return doctorRun(opts, capsIn, started, first.planError !== undefined ? { planError: first.planError } : {});
+  // An adopted chain is checked as the user wrote it (their files, their proxy config), not against our render.
+  const adopted = adoptedOf(first.raw.data);
+  if (adopted) {
+    const v = await checkPlan(first.raw.data, capsIn.env);
+    if (v.plan) {
+      const cwd = v.plan.aider.scope === 'project' ? v.plan.aider.dir : capsIn.cwd;
+      const r = await doctorRun({ ...opts, ...(opts.litellmConfig || !adopted.litellmConfig ? {} : { litellmConfig: adopted.litellmConfig }) }, { ...capsIn, cwd }, started, {});
+      return { ...r, mode: v.plan.mode, hasPlan: true, adopted: true, adoptable: false };
+    }
+  }
   const data = first.raw.data;
   let validation: Promise<PlanRead> | undefined;
   const validate = () => (validation ??= checkPlan(data, capsIn.env));
@@ -210,6 +224,13 @@ export async function runDoctor(opts: DoctorOptions, capsIn: DoctorCaps): Promis
 }
 
 class PlanInvalid extends Error {}
+
+function adoptedOf(data: unknown): { litellmConfig?: string } | undefined {
+  const a = (data as { adopted?: unknown } | null)?.adopted;
+  if (!a || typeof a !== 'object') return undefined;
+  const l = (a as { litellmConfig?: unknown }).litellmConfig;
+  return typeof l === 'string' ? { litellmConfig: l } : {};
+}
 
 /**
  * Without a plan the chain checks replace the ones that compare with a plan (names, bases, key,
@@ -329,6 +350,7 @@ async function doctorRun(
     summary,
     ok: summary.fail === 0,
     exitCode: summary.fail === 0 ? 0 : 1,
+    adoptable: !state.plan && state.planError === undefined && chain !== undefined && !chain.none && summary.fail === 0,
     secrets: collectSecrets(state),
     state,
   };

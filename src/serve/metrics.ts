@@ -46,3 +46,26 @@ export function formatAgo(ms: number | undefined, now = Date.now()): string {
   const s = Math.max(0, Math.round((now - ms) / 1000));
   return s < 60 ? `${s} s ago` : s < 3600 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
 }
+
+/** One turn's prompt, as the server's answer reports it (`usage.prompt_tokens`, `usage.prompt_tokens_details.cached_tokens`). */
+export interface CacheTurn {
+  promptTokens: number;
+  cachedTokens: number;
+}
+
+/** A turn from an mlx_lm.server answer's usage, or undefined when it reports no cache figure (mlx-lm before 0.28-ish, other servers). */
+export function cacheTurnOf(usage: unknown): CacheTurn | undefined {
+  const u = usage as { prompt_tokens?: unknown; prompt_tokens_details?: { cached_tokens?: unknown } } | null | undefined;
+  const p = u?.prompt_tokens;
+  const c = u?.prompt_tokens_details?.cached_tokens;
+  return typeof p === 'number' && typeof c === 'number' && p > 0 ? { promptTokens: p, cachedTokens: Math.min(c, p) } : undefined;
+}
+
+/** "prompt cache: 3 of 4 recent turns hit (71% of prompt tokens cached)", or undefined with no turns. */
+export function promptCacheLine(turns: readonly CacheTurn[]): string | undefined {
+  if (!turns.length) return undefined;
+  const hits = turns.filter((t) => t.cachedTokens > 0).length;
+  const total = turns.reduce((n, t) => n + t.promptTokens, 0);
+  const cached = turns.reduce((n, t) => n + t.cachedTokens, 0);
+  return `prompt cache: ${hits} of ${turns.length} recent turn${turns.length === 1 ? '' : 's'} hit (${Math.round((100 * cached) / total)}% of prompt tokens cached)`;
+}

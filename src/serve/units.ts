@@ -15,6 +15,7 @@ import { bindError, bindFailureIn, describePortHolder, modelFromCommandLine, mod
 import { identifyServer, probeHealth, probeLitellm, rootUrl, waitForChat } from '../servers/probe.js';
 import { maxOutputTokens } from '../config/render.js';
 import { promptCacheFor } from '../hub/prompt-cache.js';
+import { litellmConfigOf } from '../config/secrets.js';
 import { ownedLocations } from '../service/locations.js';
 import { bindHost, exposureWarning, isLoopback, looksLikeTunnel } from './remote.js';
 import type { Inspection, ReadyResult, UnitProcess, UnitSpec } from './supervisor.js';
@@ -154,7 +155,7 @@ export function buildUnits(plan: Plan, caps: UnitCaps): UnitSpec[] {
     const root = rootUrl(host, port);
     const names = servedModels(plan).map((m) => m.modelName);
     const key = caps.proxyKey;
-    const configPath = configPaths(caps.env).litellm;
+    const configPath = litellmConfigOf(plan, caps.env);
     units.push({
       id: `proxy@${host}:${port}`,
       kind: 'proxy',

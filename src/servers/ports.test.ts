@@ -99,7 +99,7 @@ describe('which model a local mlx_lm.server serves, from its command line', () =
       expect(p).toBe('/proc/4242/cmdline');
       return '/opt/py/bin/python3\x00-m\x00mlx_lm.server\x00--model\x00/Users/me/My Models/qwen\x00--port\x008080\x00';
     };
-    expect(await servedModelOf('127.0.0.1', 8080, undefined, { exec: lsofFor(4242), platform: 'linux', readFile })).toEqual({ kind: 'cmdline', model: '/Users/me/My Models/qwen', pid: 4242 });
+    expect(await servedModelOf('127.0.0.1', 8080, undefined, { exec: lsofFor(4242), platform: 'linux', readFile })).toMatchObject({ kind: 'cmdline', model: '/Users/me/My Models/qwen', pid: 4242 });
   });
 
   it('macOS: from `ps -o args=`; a planned path with spaces is read whole when it is there', async () => {
@@ -142,10 +142,26 @@ describe('which model a local mlx_lm.server serves, from its command line', () =
       });
       const r = await servedModelOf('127.0.0.1', port, undefined);
       if (r.kind === 'unreadable' && /lsof/.test(r.why)) return; // no lsof here
-      expect(r).toEqual({ kind: 'cmdline', model: 'mlx-community/A-4bit', pid: child.pid });
+      expect(r).toMatchObject({ kind: 'cmdline', model: 'mlx-community/A-4bit', pid: child.pid });
     } finally {
       child.kill('SIGTERM');
     }
+  });
+});
+
+describe('one port-holder lookup for setup, serve and the doctor', () => {
+  it('servedModelOf reads through a run\'s own lookup (the doctor\'s cached one), exact argv or a ps line', async () => {
+    const { mlxServerArgs } = await import('./ports.js');
+    const seen: number[] = [];
+    const lookup = async (port: number) => {
+      seen.push(port);
+      return port === 1 ? { pid: 9, argv: ['/usr/bin/node', '/x/bin/aider-mlx.js', 'fake-mlx-server', '--model', 'a/b', '--port', '1'] } : { pid: 8, argv: ['python', 'mlx_lm.server', '--model', '/My', 'Models/q'], commandLine: 'python mlx_lm.server --model /My Models/q' };
+    };
+    expect(await servedModelOf('127.0.0.1', 1, undefined, { lookup })).toMatchObject({ kind: 'cmdline', model: 'a/b', pid: 9 });
+    expect(await servedModelOf('127.0.0.1', 2, '/My Models/q', { lookup })).toMatchObject({ kind: 'cmdline', model: '/My Models/q', pid: 8 });
+    expect(seen).toEqual([1, 2]);
+    // The stand-in (what --demo and the e2e tests run) is an mlx_lm.server to the doctor too.
+    expect(mlxServerArgs(['/usr/bin/node', '/x/bin/aider-mlx.js', 'fake-mlx-server', '--model', 'a/b'])).toEqual({ isMlx: true, model: 'a/b' });
   });
 });
 

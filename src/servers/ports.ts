@@ -1,6 +1,7 @@
 /** Free ports, and who holds a busy one (SPEC §4 #7, #8). */
 import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
 import net from 'node:net';
 import { run } from '../lib/exec.js';
 import { isLoopback, looksLikeTunnel } from '../serve/remote.js';
@@ -216,32 +217,78 @@ export function sameModel(a: string, b: string, home: string | undefined): boole
   return norm(a) === norm(b);
 }
 
-/** What a server's own command line says about its model. */
-export type ServedModelSource =
-  | { kind: 'cmdline'; model: string; pid: number }
-  | { kind: 'unreadable'; why: string }
-  | { kind: 'remote' };
-
-/**
- * The `--model` of the mlx_lm.server holding host:port, read from the command line of the process
- * holding the port. `remote` for another machine (nothing to read from here); `unreadable` says why.
- */
-export async function servedModelOf(host: string, port: number, planned: string | undefined, opts: HolderOptions = {}): Promise<ServedModelSource> {
-  if (!isLoopback(host)) return { kind: 'remote' };
-  const h = await describePortHolder(port, opts).catch(() => undefined);
-  if (!h) return { kind: 'unreadable', why: `no process holding port ${port} could be found (lsof found none this user may see)` };
-  const model = modelOfHolder(h, planned);
-  if (model) return { kind: 'cmdline', model, pid: h.pid };
-  if (!h.commandLine) return { kind: 'unreadable', why: `the command line of ${h.command} (pid ${h.pid}) could not be read` };
-  if (looksLikeTunnel(h.commandLine)) return { kind: 'unreadable', why: `port ${port} is an SSH tunnel (pid ${h.pid}): the server runs at its other end` };
-  return { kind: 'unreadable', why: `the command line of pid ${h.pid} names no mlx_lm.server --model (${h.commandLine.slice(0, 100)})` };
-}
-
 /** The process listening on a local port, with its argument vector (not a shell string) and its working folder. */
 export interface PortProcess {
   pid: number;
   argv: string[];
   cwd?: string;
+  /** The command line as `ps` printed it, when argv had to be split from it (argv then loses quoting). */
+  commandLine?: string;
+  /** lsof's COMMAND column, when lsof found it. */
+  command?: string;
+}
+
+/** mlx_lm.server's --model, from its argument vector (the stand-in `aider-mlx fake-mlx-server` too). */
+export function mlxServerArgs(argv: string[]): { isMlx: boolean; model?: string } {
+  const i = argv.findIndex(
+    (a, j) => /(^|\/)mlx_lm\.server$/.test(a) || a === 'mlx_lm.server' || (/(^|\/)mlx_lm$/.test(a) && argv[j + 1] === 'server') || a === 'fake-mlx-server',
+  );
+  if (i < 0) return { isMlx: false };
+  return { isMlx: true, ...optValue(argv.slice(i + 1), ['--model']) };
+}
+
+/** LiteLLM's --config (resolved against the process's folder). */
+export function litellmArgs(argv: string[], cwd?: string): { isLitellm: boolean; config?: string } {
+  const i = argv.findIndex((a, j) => /(^|\/)litellm$/.test(a) || (a === '-m' && argv[j + 1] === 'litellm'));
+  if (i < 0) return { isLitellm: false };
+  const c = optValue(argv.slice(i + 1), ['--config', '-c']).model;
+  return { isLitellm: true, ...(c ? { config: isAbsolute(c) || !cwd ? c : resolve(cwd, c) } : {}) };
+}
+
+function optValue(args: string[], flags: string[]): { model?: string } {
+  for (let j = 0; j < args.length; j++) {
+    const a = args[j]!;
+    for (const f of flags) {
+      if (a === f && args[j + 1] !== undefined) return { model: args[j + 1]! };
+      if (a.startsWith(`${f}=`)) return { model: a.slice(f.length + 1) };
+    }
+  }
+  return {};
+}
+
+/** What a server's own command line says about its model. */
+export type ServedModelSource =
+  | { kind: 'cmdline'; model: string; pid: number; argv?: string[] }
+  | { kind: 'unreadable'; why: string }
+  | { kind: 'remote' };
+
+/** The --model of a port's process: exact from an argv, or from a `ps` line (where `planned` read whole wins). */
+export function modelOfProcess(p: PortProcess, planned?: string): string | undefined {
+  if (p.commandLine === undefined) return mlxServerArgs(p.argv).model ?? modelFromArgv(p.argv);
+  return modelFromCommandLine(p.commandLine, planned);
+}
+
+/**
+ * The `--model` of the mlx_lm.server holding host:port, read from the command line of the process
+ * holding the port (the one lookup: `portProcessLookup`, or `opts.lookup` for a run that already
+ * has one). `remote` for another machine (nothing to read from here); `unreadable` says why.
+ */
+export async function servedModelOf(
+  host: string,
+  port: number,
+  planned: string | undefined,
+  opts: HolderOptions & { lookup?: (port: number) => Promise<PortProcess | undefined> } = {},
+): Promise<ServedModelSource> {
+  if (!isLoopback(host)) return { kind: 'remote' };
+  const lookup = opts.lookup ?? portProcessLookup(opts);
+  const p = await lookup(port).catch(() => undefined);
+  if (!p) return { kind: 'unreadable', why: `no process holding port ${port} could be found (lsof found none this user may see)` };
+  const model = modelOfProcess(p, planned);
+  if (model) return { kind: 'cmdline', model, pid: p.pid, argv: p.argv };
+  const line = p.commandLine ?? p.argv.join(' ');
+  if (!line) return { kind: 'unreadable', why: `the command line of ${p.command ?? 'the process'} (pid ${p.pid}) could not be read` };
+  if (looksLikeTunnel(line)) return { kind: 'unreadable', why: `port ${port} is an SSH tunnel (pid ${p.pid}): the server runs at its other end` };
+  return { kind: 'unreadable', why: `the command line of pid ${p.pid} names no mlx_lm.server --model (${line.slice(0, 100)})` };
 }
 
 function listeningInodes(port: number): Set<string> {
@@ -317,11 +364,13 @@ function procHolder(port: number, owners: () => Map<string, number>): PortProces
  * A lookup of the processes on local ports for one run: /proc is walked once, on the first port
  * that has a listener (a doctor run asks about a proxy and its servers together).
  */
-export function portProcessLookup(opts: { exec?: Exec } = {}): (port: number) => Promise<PortProcess | undefined> {
+export function portProcessLookup(opts: HolderOptions = {}): (port: number) => Promise<PortProcess | undefined> {
   let owners: Map<string, number> | undefined;
   const get = () => (owners ??= socketOwners());
+  // A test that stands in for lsof (exec) stands in for the whole lookup: the real /proc is not read.
+  const procNet = !opts.exec && (opts.platform ?? process.platform) === 'linux';
   return async (port) => {
-    if (existsSync('/proc/net/tcp')) {
+    if (procNet && existsSync('/proc/net/tcp')) {
       const p = procHolder(port, get);
       if (p) return p;
     }
@@ -333,13 +382,15 @@ export function portProcessLookup(opts: { exec?: Exec } = {}): (port: number) =>
  * Who listens on a local port: /proc on Linux, else lsof + ps (the command line split on blanks:
  * ps loses the quoting). Undefined when nothing does, or the process is not ours to see.
  */
-export async function processOnPort(port: number, opts: { exec?: Exec } = {}): Promise<PortProcess | undefined> {
+export async function processOnPort(port: number, opts: HolderOptions = {}): Promise<PortProcess | undefined> {
   return portProcessLookup(opts)(port);
 }
 
-async function lsofHolder(port: number, opts: { exec?: Exec }): Promise<PortProcess | undefined> {
+async function lsofHolder(port: number, opts: HolderOptions): Promise<PortProcess | undefined> {
   const holder = await describePortHolder(port, opts);
-  if (!holder?.commandLine) return undefined;
+  if (!holder) return undefined;
+  const base = { pid: holder.pid, command: holder.command };
+  if (!holder.commandLine) return { ...base, argv: [] };
   let cwd: string | undefined;
   try {
     const r = await (opts.exec ?? run)('lsof', ['-a', '-p', String(holder.pid), '-d', 'cwd', '-Fn'], { timeoutMs: 5000 });
@@ -347,5 +398,8 @@ async function lsofHolder(port: number, opts: { exec?: Exec }): Promise<PortProc
   } catch {
     /* the folder is only for a relative --config */
   }
-  return { pid: holder.pid, argv: holder.commandLine.split(/\s+/).filter(Boolean), ...(cwd ? { cwd } : {}) };
+  // /proc/<pid>/cmdline (Linux) is exact; a `ps` line is kept too, since splitting it loses quoting.
+  return holder.argv
+    ? { ...base, argv: holder.argv, ...(cwd ? { cwd } : {}) }
+    : { ...base, argv: holder.commandLine.split(/\s+/).filter(Boolean), commandLine: holder.commandLine, ...(cwd ? { cwd } : {}) };
 }

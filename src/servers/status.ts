@@ -1,7 +1,7 @@
 /** What answers on each hop of a plan right now: the cheap probes behind `status` and reconfigure. */
 import type { Env } from '../lib/paths.js';
 import { servedModels } from '../config/names.js';
-import { proxyKey } from '../config/secrets.js';
+import { proxyKeyOf } from '../config/secrets.js';
 import type { Plan } from '../config/plan.js';
 import { identifyServer, probeLitellm, rootUrl } from './probe.js';
 
@@ -44,7 +44,7 @@ export async function collectStatus(plan: Plan, opts: { timeoutMs: number; env?:
     const { host, port } = plan.proxy;
     const started = performance.now();
     jobs.push(
-      proxyKey(opts.env ?? process.env).then((apiKey) => probeLitellm(rootUrl(host, port), { timeoutMs: opts.timeoutMs, apiKey })).then((p) => {
+      proxyKeyOf(plan, opts.env ?? process.env).then((apiKey) => probeLitellm(rootUrl(host, port), { timeoutMs: opts.timeoutMs, apiKey })).then((p) => {
         const missing = servedModels(plan).map((m) => m.modelName).filter((n) => !p.names.includes(n));
         return {
           kind: 'proxy' as const,

@@ -9,7 +9,8 @@
  * `default_model` or its exact --model. Any other name the config sends is judged by comparing
  * strings, and the cause is stated as the fact the checks saw, with the exact edit that fixes it.
  */
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { litellmArgs, servedModelOf } from '../../servers/ports.js';
 import { UPSTREAM_DEFAULT_MODEL } from '../../config/names.js';
 import { tildify, type Env } from '../../lib/paths.js';
 import { identifyServer, normalizeApiBase, probeChat, probeLitellm, type ChatProbe, type ServerIdentity } from '../../servers/probe.js';
@@ -54,31 +55,8 @@ function shellQuote(a: string): string {
   return /^[\w@%+=:,./~-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
 }
 
-/** mlx_lm.server's --model, from its argument vector. */
-export function mlxServerArgs(argv: string[]): { isMlx: boolean; model?: string } {
-  const i = argv.findIndex((a, j) => /(^|\/)mlx_lm\.server$/.test(a) || a === 'mlx_lm.server' || (/(^|\/)mlx_lm$/.test(a) && argv[j + 1] === 'server'));
-  if (i < 0) return { isMlx: false };
-  return { isMlx: true, ...optValue(argv.slice(i + 1), ['--model']) };
-}
-
-/** LiteLLM's --config (resolved against the process's folder) and --port. */
-export function litellmArgs(argv: string[], cwd?: string): { isLitellm: boolean; config?: string } {
-  const i = argv.findIndex((a, j) => /(^|\/)litellm$/.test(a) || (a === '-m' && argv[j + 1] === 'litellm'));
-  if (i < 0) return { isLitellm: false };
-  const c = optValue(argv.slice(i + 1), ['--config', '-c']).model;
-  return { isLitellm: true, ...(c ? { config: isAbsolute(c) || !cwd ? c : resolve(cwd, c) } : {}) };
-}
-
-function optValue(args: string[], flags: string[]): { model?: string } {
-  for (let j = 0; j < args.length; j++) {
-    const a = args[j]!;
-    for (const f of flags) {
-      if (a === f && args[j + 1] !== undefined) return { model: args[j + 1]! };
-      if (a.startsWith(`${f}=`)) return { model: a.slice(f.length + 1) };
-    }
-  }
-  return {};
-}
+// The one port-holder lookup and its argv readers live in servers/ports.ts.
+export { litellmArgs, mlxServerArgs } from '../../servers/ports.js';
 
 interface Used {
   role: 'model' | 'editor-model' | 'weak-model';
@@ -88,7 +66,7 @@ interface Used {
 }
 
 /** The base each Aider model ends up with in LiteLLM: its extra_params.api_base, else OPENAI_BASE_URL, else OPENAI_API_BASE. */
-function baseFor(state: DiskState, name: string): Used['base'] {
+export function baseFor(state: DiskState, name: string): Used['base'] {
   const s = state.aider.settings.get(name);
   const extra = s?.value.extra_params as Record<string, unknown> | undefined;
   if (typeof extra?.api_base === 'string') return { value: extra.api_base, source: s!.source, how: 'extra_params.api_base' };
@@ -183,7 +161,7 @@ async function modelInfo(root: string, key: string | undefined, opts: DoctorOpti
 const fromEntries = (es: LitellmEntry[]): Deployment[] =>
   es.map((e) => ({ index: e.index, group: e.modelName ?? '', ...(e.model ? { model: e.model } : {}), ...(e.apiBase ? { apiBase: e.apiBase } : {}) }));
 
-function hostPortOf(base: string): { host: string; port: number; root: string } | undefined {
+export function hostPortOf(base: string): { host: string; port: number; root: string } | undefined {
   const n = normalizeApiBase(base);
   if (!n.valid) return undefined;
   try {
@@ -260,9 +238,8 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
   };
   /** What a local mlx_lm.server serves: its --model, from its command line. */
   const servedBy = async (host: string, port: number, id: ServerIdentity): Promise<{ model?: string; how: string }> => {
-    const p = await procOf(host, port);
-    const a = p ? mlxServerArgs(p.argv) : undefined;
-    if (a?.model) return { model: a.model, how: `its command line (pid ${p!.pid}: ${p!.argv.map(shellQuote).join(' ')})` };
+    const s = await servedModelOf(host, port, undefined, { lookup: (pt) => procOf(host, pt) });
+    if (s.kind === 'cmdline') return { model: s.model, how: `its command line (pid ${s.pid}: ${(s.argv ?? []).map(shellQuote).join(' ')})` };
     const listed = id.models ?? [];
     return { how: `${LOOPBACK.test(host) ? 'its command line cannot be read (not our process, or not found)' : 'it runs on another machine'}; it lists ${listed.join(', ') || 'no models'}` };
   };

@@ -8,7 +8,7 @@ import { sleep, untilReady } from './faults.js';
 import { resolveModel } from './hub.js';
 import { generate, textOf, words, type Generated } from './model.js';
 import { cannotServe } from './not-found.js';
-import { pyJson, pyTypeName, pythonJsonError } from './python.js';
+import { asctime, pyJson, pyTypeName, pythonJsonError } from './python.js';
 import { head, RequestError, send, traceback } from './reply.js';
 import type { FakeState } from './state.js';
 
@@ -78,23 +78,47 @@ function validate(b: Record<string, unknown>): void {
 }
 
 /** The prompt the model answers, its token count, and the tokenizer's complaint about it, if any. */
-function promptOf(kind: CompletionKind, b: Record<string, unknown>): { prompt: string; promptTokens: number; contentError?: string } {
+function promptOf(kind: CompletionKind, b: Record<string, unknown>): { prompt: string; promptTokens: number; tokens: string[]; contentError?: string } {
   if (kind === 'text') {
     const prompt = textOf(b.prompt);
-    return { prompt, promptTokens: words(prompt).length + 1 };
+    const tokens = ['<s>', ...words(prompt)];
+    return { prompt, promptTokens: tokens.length, tokens };
   }
   const messages = Array.isArray(b.messages) ? (b.messages as Array<Record<string, unknown>>) : [];
-  let promptTokens = 0;
   let contentError: string | undefined;
+  // The "tokens" of the chat template: a header of 3 and an end per message, then the assistant's header.
+  const tokens: string[] = [];
   for (const m of messages) {
     if (Array.isArray(m?.content) && m.content.some((p: { type?: unknown }) => p?.type !== 'text')) {
       contentError = "Only 'text' content type is supported.";
     }
-    promptTokens += words(textOf(m?.content)).length + 4;
+    tokens.push('<|im_start|>', String(m?.role ?? ''), '\n', ...words(textOf(m?.content)), '<|im_end|>');
   }
-  promptTokens += 3;
+  tokens.push('<|im_start|>', 'assistant', '\n');
   const lastUser = [...messages].reverse().find((m) => m?.role === 'user');
-  return { prompt: textOf(lastUser?.content ?? messages.at(-1)?.content), promptTokens, contentError };
+  return { prompt: textOf(lastUser?.content ?? messages.at(-1)?.content), promptTokens: tokens.length, tokens, contentError };
+}
+
+/**
+ * The real server's prompt cache (mlx_lm LRUPromptCache, 10 sequences by default): the longest
+ * prefix of this prompt that a cached sequence holds is reused (at least one token is processed),
+ * and `usage.prompt_tokens_details.cached_tokens` says how many. Before each request it logs
+ * `Prompt Cache: N sequences, X GB`, and the prefill `Prompt processing progress: done/total`
+ * (total: the tokens not cached), as mlx_lm/server.py does at INFO.
+ */
+function fetchNearest(st: FakeState, tokens: string[]): number {
+  let best = 0;
+  for (const seq of st.promptCache) {
+    let n = 0;
+    while (n < seq.length && n < tokens.length && seq[n] === tokens[n]) n++;
+    best = Math.max(best, n);
+  }
+  return Math.min(best, Math.max(0, tokens.length - 1));
+}
+
+function insertCache(st: FakeState, tokens: string[]): void {
+  st.promptCache.push(tokens);
+  while (st.promptCache.length > (st.opts.promptCacheSize ?? 10)) st.promptCache.shift();
 }
 
 /** What every frame of one answer shares. */
@@ -193,9 +217,14 @@ export async function handleCompletion(
 
   await untilReady(st);
   const loadError = resolveModel(st, requested);
-  const { prompt, promptTokens, contentError } = promptOf(kind, b);
+  const { prompt, promptTokens, tokens, contentError } = promptOf(kind, b);
   const failure = loadError ?? contentError;
   if (failure !== undefined) return cannotServe(st, res, failure);
+  st.log(`${asctime()} - INFO - Prompt Cache: ${st.promptCache.length} sequences, ${(st.promptCache.reduce((n, q) => n + q.length, 0) * 196_608 / 1e9).toFixed(2)} GB`);
+  const cachedTokens = fetchNearest(st, tokens);
+  const rest = promptTokens - cachedTokens;
+  st.log(`${asctime()} - INFO - Prompt processing progress: 0/${rest}`);
+  st.log(`${asctime()} - INFO - Prompt processing progress: ${rest}/${rest}`);
 
   const faults = st.faults;
   const reasoning = faults.reasoning === true ? (st.feat.reasoningField ? 'field' : 'tags') : faults.reasoning || undefined;
@@ -219,10 +248,12 @@ export async function handleCompletion(
       prompt_tokens: promptTokens,
       completion_tokens: gen.tokens.length,
       total_tokens: promptTokens + gen.tokens.length,
-      prompt_tokens_details: { cached_tokens: 0 },
+      prompt_tokens_details: { cached_tokens: cachedTokens },
     },
     gen,
   };
+  // The sequence is kept with what was generated (the next turn's history starts with it).
+  insertCache(st, [...tokens, ...gen.tokens.map((t) => (typeof t === "string" ? t : t.text))]);
   if (stream) await sendStream(st, req, res, answer, streamOptions);
   else await sendWhole(st, res, answer);
 }

@@ -39,6 +39,8 @@ export interface FakeMlxServerOptions {
   hubOffline?: boolean;
   /** One line per request, like the stdlib access log (plus tracebacks for dropped requests). */
   log?: (line: string) => void;
+  /** `--prompt-cache-size`: how many sequences the prompt cache keeps (default 10). */
+  promptCacheSize?: number;
 }
 
 export interface RecordedRequest {
@@ -83,6 +85,8 @@ export interface FakeState {
   readonly fingerprint: string;
   readonly log: (line: string) => void;
   readonly requests: RecordedRequest[];
+  /** The prompt cache: token sequences of earlier requests (with what was generated), oldest first. */
+  readonly promptCache: string[][];
   readonly sockets: Set<Socket>;
   readonly timers: Set<NodeJS.Timeout>;
   faults: FakeMlxFaults;
@@ -107,6 +111,7 @@ export function createState(opts: FakeMlxServerOptions): FakeState {
     fingerprint: `${version.join('.')}-0.29.1-macOS-15.1-arm64-arm-64bit-applegpu_g15s`,
     log: opts.log ?? (() => {}),
     requests: [],
+    promptCache: [],
     sockets: new Set(),
     timers: new Set(),
     faults: {},
