@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
 import { StringDecoder } from 'node:string_decoder';
 import type { Env } from './paths.js';
@@ -110,18 +111,36 @@ export async function run(
 export function spawnService(
   cmd: string,
   args: string[],
-  opts: { env?: Env; cwd?: string; onLine?: (line: string) => void },
-): { child: ResultPromise; stop: () => Promise<void> } {
-  const child = execa(cmd, args, {
-    env: opts.env as NodeJS.ProcessEnv | undefined,
-    extendEnv: opts.env === undefined,
-    cwd: opts.cwd,
-    reject: false,
-    stdin: 'ignore',
-    all: true,
-    detached: true,
-    buffer: false,
-  });
+  opts: {
+    env?: Env;
+    cwd?: string;
+    onLine?: (line: string) => void;
+    /**
+     * Its output goes to this file (appended, 0600) instead of a pipe, and is read back from it for
+     * `onLine`: the process can then outlive us (`release`) without writing into a closed pipe.
+     */
+    logFile?: string;
+  },
+): { child: ResultPromise; stop: () => Promise<void>; release: () => void } {
+  const fd = opts.logFile ? openSync(opts.logFile, 'a', 0o600) : undefined;
+  // Only what this start writes is read back (the file may hold earlier runs).
+  const logStart = fd === undefined ? 0 : fstatSync(fd).size;
+  let child: ResultPromise;
+  try {
+    child = execa(cmd, args, {
+      env: opts.env as NodeJS.ProcessEnv | undefined,
+      extendEnv: opts.env === undefined,
+      cwd: opts.cwd,
+      reject: false,
+      stdin: 'ignore',
+      // A file descriptor, not execa's `{ file }` (which pipes through us): the child writes the file itself.
+      ...(fd === undefined ? { all: true as const } : ({ stdout: fd, stderr: fd } as unknown as { stdout: 'ignore'; stderr: 'ignore' })),
+      detached: true,
+      buffer: false,
+    });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
   const pid = child.pid;
   if (pid !== undefined) {
     guardGroup(pid);
@@ -136,6 +155,7 @@ export function spawnService(
     };
     void child.then(reaped, reaped);
   }
+  let untail = () => undefined as void;
   if (opts.onLine && child.all) {
     // Whole lines only, each redacted (a key the child prints may come in two chunks).
     const lines = lineRedactor(opts.onLine, envSecrets((opts.env ?? process.env) as Record<string, string | undefined>));
@@ -145,6 +165,8 @@ export function spawnService(
       lines.write(utf8.end());
       lines.end();
     });
+  } else if (opts.onLine && opts.logFile) {
+    untail = tailFile(opts.logFile, lineRedactor(opts.onLine, envSecrets((opts.env ?? process.env) as Record<string, string | undefined>)), child, logStart);
   }
   const stop = async () => {
     if (child.exitCode !== null || child.pid === undefined) return;
@@ -160,7 +182,56 @@ export function spawnService(
     await child.catch(() => undefined);
     clearTimeout(timer);
   };
-  return { child, stop };
+  // From now on it is not ours: the watchdog forgets it and its log is no longer read.
+  const release = () => {
+    untail();
+    if (pid !== undefined) unguardGroup(pid);
+    // Nor does it keep us alive.
+    child.unref();
+  };
+  return { child, stop, release };
+}
+
+/** Read what is appended to `path` (from `from`) into `lines` until the child exits or `untail`. */
+function tailFile(path: string, lines: { write(s: string): void; end(): void }, child: Promise<unknown>, from: number): () => void {
+  let fd: number | undefined;
+  let pos = from;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return () => undefined;
+  }
+  const utf8 = new StringDecoder('utf8');
+  const buf = Buffer.alloc(64 * 1024);
+  const drain = () => {
+    if (fd === undefined) return;
+    for (;;) {
+      let n = 0;
+      try {
+        n = readSync(fd, buf, 0, buf.length, pos);
+      } catch {
+        return;
+      }
+      if (n <= 0) return;
+      pos += n;
+      lines.write(utf8.write(buf.subarray(0, n)));
+    }
+  };
+  const timer = setInterval(drain, 150);
+  timer.unref();
+  let done = false;
+  const stop = () => {
+    if (done) return;
+    done = true;
+    clearInterval(timer);
+    drain();
+    lines.write(utf8.end());
+    lines.end();
+    if (fd !== undefined) closeSync(fd);
+    fd = undefined;
+  };
+  void child.then(stop, stop);
+  return stop;
 }
 
 export { which } from './which.js';

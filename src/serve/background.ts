@@ -23,6 +23,11 @@ export interface BackgroundRecord {
   planDigest: string;
   /** What it runs (for the command-line check). */
   argv: string[];
+  /**
+   * Servers the wizard started, verified and handed over (each model loads once): the serve adopts
+   * them, and `stop` stops them with it. Each one's process group and its command line then.
+   */
+  handedOver?: Array<{ pid: number; command: string; port: number }>;
 }
 
 export interface BackgroundState {
@@ -95,7 +100,7 @@ export async function readBackground(env: Env): Promise<BackgroundState | undefi
  * Start `aider-mlx serve --plain` detached (its own session and process group, so it outlives this
  * command and the terminal), its output appended to the log. Resolves once the pid file is written.
  */
-export async function startBackground(env: Env, o: { standIn?: boolean; timeoutSec?: number } = {}): Promise<BackgroundRecord> {
+export async function startBackground(env: Env, o: { standIn?: boolean; timeoutSec?: number; handedOver?: BackgroundRecord['handedOver'] } = {}): Promise<BackgroundRecord> {
   const paths = backgroundPaths(env);
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
   await chmod(paths.dir, 0o700).catch(() => undefined);
@@ -118,7 +123,10 @@ export async function startBackground(env: Env, o: { standIn?: boolean; timeoutS
   const pid = child.pid;
   if (pid === undefined) throw new Error('could not start `aider-mlx serve` in the background');
   child.unref();
-  const record: BackgroundRecord = { pid, since, log: paths.log, standIn: Boolean(o.standIn), planDigest: await planDigest(env), argv };
+  const record: BackgroundRecord = {
+    pid, since, log: paths.log, standIn: Boolean(o.standIn), planDigest: await planDigest(env), argv,
+    ...(o.handedOver?.length ? { handedOver: o.handedOver } : {}),
+  };
   await writeFile(paths.pidFile, JSON.stringify(record, null, 2) + '\n', { mode: 0o600 });
   await chmod(paths.pidFile, 0o600).catch(() => undefined);
   return record;
@@ -168,8 +176,31 @@ export async function stopBackground(env: Env): Promise<{ stopped?: BackgroundRe
   const state = await readBackground(env);
   if (!state) return {};
   const stopped = state.running ? await stopServePid(state.record.pid) : false;
+  // What the wizard handed over: stopped too, when it is still the very process (same command line).
+  await Promise.all((state.record.handedOver ?? []).map((h) => stopHandedOver(h)));
   await rm(backgroundPaths(env).pidFile, { force: true });
   return stopped ? { stopped: state.record } : { stale: state.record };
+}
+
+/** SIGTERM to a handed-over server's process group, SIGKILL after `graceMs`; only if it is still that server. */
+export async function stopHandedOver(h: { pid: number; command: string }, graceMs = 10_000): Promise<boolean> {
+  if (!Number.isInteger(h.pid) || h.pid <= 1 || !alive(h.pid) || (await commandLineOf(h.pid)) !== h.command) return false;
+  const signal = (s: NodeJS.Signals) => {
+    try {
+      process.kill(groupAlive(h.pid) ? -h.pid : h.pid, s);
+    } catch {
+      /* gone */
+    }
+  };
+  signal('SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while ((alive(h.pid) || groupAlive(h.pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (alive(h.pid) || groupAlive(h.pid)) {
+    signal('SIGKILL');
+    const end = Date.now() + 3000;
+    while ((alive(h.pid) || groupAlive(h.pid)) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
 }
 
 /**
@@ -178,6 +209,8 @@ export async function stopBackground(env: Env): Promise<{ stopped?: BackgroundRe
  */
 export async function serveBehind(pid: number, env: Env): Promise<{ pid: number; background: boolean } | undefined> {
   const bg = await readBackground(env);
+  // A server the wizard handed over to the background serve: that serve is behind it.
+  if (bg?.running && bg.record.handedOver?.some((h) => h.pid === pid)) return { pid: bg.record.pid, background: true };
   let p: number | undefined = pid;
   for (let i = 0; p && p > 1 && i < 6; i++) {
     if (isServeCommandLine(await commandLineOf(p))) return { pid: p, background: Boolean(bg?.running && bg.record.pid === p) };

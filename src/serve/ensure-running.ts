@@ -44,7 +44,16 @@ export interface RunningResult {
  */
 export async function ensureRunning(
   plan: Plan,
-  o: { env: Env; standIn?: boolean; timeoutSec?: number; say?: (line: string) => void; signal?: AbortSignal; restart?: boolean },
+  o: {
+    env: Env;
+    standIn?: boolean;
+    timeoutSec?: number;
+    say?: (line: string) => void;
+    signal?: AbortSignal;
+    restart?: boolean;
+    /** Servers the caller started and verified, handed to the background serve (started for them even when all answers). */
+    handOver?: BackgroundRecord['handedOver'];
+  },
 ): Promise<RunningResult> {
   const { env } = o;
   const say = o.say ?? (() => undefined);
@@ -59,12 +68,14 @@ export async function ensureRunning(
   let record = bg?.running ? bg.record : undefined;
   let started = false;
   const down = hops.filter((h) => !h.up);
-  if (down.length && !record) {
+  const handOver = o.handOver ?? [];
+  if ((down.length || handOver.length) && !record) {
     const local = down.filter((h) => isLoopback(h.host));
-    if (local.length === 0) throw new VerifyError(`Not answering: ${down.map(hopName).join(', ')}; aider-mlx only starts servers on this machine.`, 'Start them where they run, then try again (`aider-mlx status` shows each one).');
-    record = await startBackground(env, { standIn: o.standIn ?? false, timeoutSec });
+    if (down.length && local.length === 0) throw new VerifyError(`Not answering: ${down.map(hopName).join(', ')}; aider-mlx only starts servers on this machine.`, 'Start them where they run, then try again (`aider-mlx status` shows each one).');
+    record = await startBackground(env, { standIn: o.standIn ?? false, timeoutSec, handedOver: handOver });
     started = true;
     say(`Started aider-mlx serve in the background (pid ${record.pid}); its log: ${tildify(record.log, env)}`);
+    if (handOver.length) say(`It keeps the ${handOver.length === 1 ? 'server' : `${handOver.length} servers`} already running (port ${handOver.map((h) => h.port).join(', ')}): no model loads twice`);
   }
   const deadline = Date.now() + timeoutSec * 1000;
   let last = '';

@@ -20,6 +20,8 @@ export interface LaunchOptions {
   env?: Env;
   /** Every log line (the real server logs to stderr; both streams are merged). */
   onLine?: (line: string) => void;
+  /** Its output goes to this file (and is read back for `onLine`), so it can be handed over. */
+  logFile?: string;
 }
 
 export interface LaunchedServer {
@@ -35,6 +37,12 @@ export interface LaunchedServer {
   /** Poll until a real 1-token completion answers (or the process exits, or the timeout). */
   ready(opts: { timeoutMs: number; signal?: AbortSignal; onWait?: (w: WaitInfo) => void }): Promise<WaitResult & { exitedEarly: boolean }>;
   stop(): Promise<void>;
+  /**
+   * Let it go on running after we exit (another process takes it over): the pid of its process
+   * group (undefined: it has exited). Absent when it cannot outlive us (its output is a pipe to us,
+   * or it is no process of its own).
+   */
+  release?(): number | undefined;
 }
 
 /** The argument array for mlx_lm.server (never a shell string). */
@@ -63,8 +71,9 @@ export function launchMlxServer(o: LaunchOptions): LaunchedServer {
   if (!cmd) throw new Error('mlx_lm.server is not installed (not found on PATH)');
   const args = [...cmd.slice(1), ...serverArgs(o)];
   const log: string[] = [];
-  const { child, stop } = spawnService(cmd[0]!, args, {
+  const { child, stop, release } = spawnService(cmd[0]!, args, {
     env,
+    ...(o.logFile ? { logFile: o.logFile } : {}),
     onLine: (l) => {
       log.push(l);
       if (log.length > 200) log.shift();
@@ -98,5 +107,14 @@ export function launchMlxServer(o: LaunchOptions): LaunchedServer {
       return { ...r, exitedEarly: done };
     },
     stop,
+    ...(o.logFile
+      ? {
+          release() {
+            if (done || child.pid === undefined) return undefined;
+            release();
+            return child.pid;
+          },
+        }
+      : {}),
   };
 }

@@ -109,19 +109,51 @@ function launchCommand(ctx: WizardContext): string {
   return `${demoEnv}npx aider-mlx launch${ctx.serverKind === 'stand-in' ? ' --stand-in' : ''}`;
 }
 
-/** Start (or restart) the background serve for the plan just written and check every server. */
+/**
+ * Start (or restart) the background serve for the plan just written and check every server. The
+ * servers this wizard started and verified are handed to it (each model loads once); the others
+ * (none that can outlive us) are stopped first and the serve starts its own.
+ */
 async function startInBackground(ctx: WizardContext, title: string, restart: boolean): Promise<boolean> {
   const { ensureRunning } = await import('../../serve/ensure-running.js');
+  const { commandLineOf } = await import('../../serve/background.js');
+  const handOver: Array<{ key: string; pid: number; command: string; port: number }> = [];
+  for (const [key, s] of [...ctx.started]) {
+    const pid = s.server.release ? s.server.pid : undefined;
+    const command = pid !== undefined ? await commandLineOf(pid) : undefined;
+    if (pid !== undefined && command) handOver.push({ key, pid, command, port: s.port });
+    else {
+      await s.server.stop().catch(() => undefined);
+      ctx.started.delete(key);
+    }
+  }
   try {
     const r = await ctx.prompter.task(title, (h) =>
-      ensureRunning(ctx.plan!, { env: launchEnv(ctx), standIn: ctx.serverKind === 'stand-in', timeoutSec: ctx.timeoutSec, restart, signal: h.signal, say: (l) => (h.status(l), h.log(l)) }),
+      ensureRunning(ctx.plan!, {
+        env: launchEnv(ctx),
+        standIn: ctx.serverKind === 'stand-in',
+        timeoutSec: ctx.timeoutSec,
+        restart,
+        signal: h.signal,
+        say: (l) => (h.status(l), h.log(l)),
+        handOver: handOver.map(({ pid, command, port }) => ({ pid, command, port })),
+      }),
     );
+    // Handed over: the background serve has them now (and `stop` stops them); we no longer do.
+    if (r.background?.handedOver?.length) {
+      for (const h of handOver) {
+        ctx.started.get(h.key)?.server.release?.();
+        ctx.started.delete(h.key);
+      }
+    }
+    await stopStarted(ctx);
     if (r.background) {
       ctx.background = { pid: r.background.pid, log: r.background.log };
       ctx.prompter.note('success', `The servers run in the background: aider-mlx serve, pid ${r.background.pid}, log ${tildify(r.background.log, ctx.hostEnv)}`);
     } else ctx.prompter.note('success', 'Every server already answers: nothing to start.');
     return true;
   } catch (e) {
+    await stopStarted(ctx);
     if (ctx.signal.aborted) throw e;
     ctx.prompter.note('error', (e as Error).message);
     return false;
@@ -165,7 +197,9 @@ export const finish: Step = {
         });
       }
     }
-    if (ctx.started.size) {
+    // Kept running only when the background serve takes them over (below); else stopped now.
+    const handOver = (launch || restart) && !ctx.demo;
+    if (ctx.started.size && !handOver) {
       const n = ctx.started.size;
       await stopStarted(ctx);
       if (!launch && !restart) ctx.prompter.note('dim', `Stopped the ${n === 1 ? 'server' : `${n} servers`} this wizard started; \`aider-mlx launch\` brings ${n === 1 ? 'it' : 'them'} back in the background.`);

@@ -81,6 +81,23 @@ async function stopServe(ctx: WizardContext, serve: { pid: number; background: b
   ctx.restartServe = true;
 }
 
+/** `wizard-<port>.log` in aider-mlx's log folder (0700); undefined: a pipe, as before. */
+async function serverLogFile(ctx: WizardContext, port: number): Promise<string | undefined> {
+  // Only where "Start Aider now?" can be asked and Aider really starts.
+  if (ctx.demo || ctx.dryRun || ctx.prompter.face === 'non-interactive') return undefined;
+  const { mkdir, chmod } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const { ownedLocations } = await import('../../service/locations.js');
+  const dir = ownedLocations(ctx.env).logs;
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await chmod(dir, 0o700);
+    return join(dir, `wizard-${port}.log`);
+  } catch {
+    return undefined;
+  }
+}
+
 async function verifyRunning(ctx: WizardContext, m: ServedModel, d: Deployment): Promise<Outcome> {
   const r = await ctx.prompter.task(`Sending a 1-token completion to ${d.host}:${d.port}`, (h) =>
     waitForChat(apiBase(d), m.upstream, {
@@ -129,8 +146,11 @@ async function startServer(ctx: WizardContext, m: ServedModel, d: Deployment): P
   let ready = false;
   try {
     const label = ctx.serverKind === 'stand-in' ? 'the stand-in mlx_lm.server' : 'mlx_lm.server';
+    // Its output goes to a log file, not a pipe to us: "Start Aider now?" can hand it to the background serve.
+    const logFile = await serverLogFile(ctx, d.port);
     const r = await ctx.prompter.task(`Starting ${label} for ${m.model} on ${key}`, async (h) => {
       server = ctx.deps.launch({
+        ...(logFile ? { logFile } : {}),
         model: m.model,
         port: d.port,
         host: d.host,
