@@ -329,7 +329,8 @@ async function doctorRun(
     summary,
     ok: summary.fail === 0,
     exitCode: summary.fail === 0 ? 0 : 1,
-    secrets: collectSecrets(state),
+    // A key a fix would write (a new master key) is redacted like the ones on disk.
+    secrets: [...collectSecrets(state), ...checks.flatMap((c) => (c.edits ?? []).filter((e) => e.secret).map((e) => String(e.new)))],
     state,
   };
 }
