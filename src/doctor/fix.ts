@@ -85,7 +85,10 @@ export async function planFixes(r: DoctorReport, env: Env): Promise<FixPlan> {
     const { changes, stale } = await userEditChanges(edits);
     const writes = (await planWrites(changes)).filter((w) => w.changed);
     // A process aider-mlx did not start is not restarted behind the user's back: the command is printed.
-    const after = [...new Set(all.map((c) => c.restart).filter((x): x is string => !!x))].map((cmd) => `Restart the proxy so it reads the new config: ${cmd}`);
+    const after = [
+      ...[...new Set(all.map((c) => c.restart).filter((x): x is string => !!x))].map((cmd) => `Restart the proxy so it reads the new config: ${cmd}`),
+      ...[...new Set(all.map((c) => c.start).filter((x): x is string => !!x))].map((cmd) => `Start the proxy: ${cmd}`),
+    ];
     return { writes, addresses, manual, after: [...stale, ...after] };
   }
 

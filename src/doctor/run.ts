@@ -351,7 +351,8 @@ async function doctorRun(
     ok: summary.fail === 0,
     exitCode: summary.fail === 0 ? 0 : 1,
     adoptable: !state.plan && state.planError === undefined && chain !== undefined && !chain.none && summary.fail === 0,
-    secrets: collectSecrets(state),
+    // A key a fix would write (a new master key) is redacted like the ones on disk.
+    secrets: [...collectSecrets(state), ...checks.flatMap((c) => (c.edits ?? []).filter((e) => e.secret).map((e) => String(e.new)))],
     state,
   };
 }

@@ -33,6 +33,8 @@ export interface UserEdit {
   old?: unknown;
   /** undefined: remove the key. */
   new: unknown;
+  /** The new value is a key: never printed (the report and the diff redact it). */
+  secret?: boolean;
 }
 
 export interface DoctorCheck extends Check {
@@ -47,6 +49,8 @@ export interface DoctorCheck extends Check {
   edits?: UserEdit[];
   /** What to restart after the fix, as a command to run (a process aider-mlx did not start is not restarted for the user). */
   restart?: string;
+  /** What to start after the fix (nothing runs there now), as a command to run. */
+  start?: string;
 }
 
 export interface DoctorCaps {
@@ -64,6 +68,8 @@ export interface DoctorCaps {
   exec?: (cmd: string, args: string[], opts: { timeoutMs: number; cwd?: string; env?: Env }) => Promise<{ code: number; stdout: string; stderr: string }>;
   /** The local process listening on a port (argv, cwd): /proc or lsof by default; tests pass their own. */
   portProcess?: (port: number) => Promise<{ pid: number; argv: string[]; cwd?: string } | undefined>;
+  /** The local processes' command lines (to find the mlx_lm.server serving a model): /proc or ps by default. */
+  processes?: () => Promise<Array<{ pid: number; argv: string[] }>>;
 }
 
 export interface DoctorOptions {

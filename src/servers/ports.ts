@@ -245,7 +245,7 @@ export function litellmArgs(argv: string[], cwd?: string): { isLitellm: boolean;
   return { isLitellm: true, ...(c ? { config: isAbsolute(c) || !cwd ? c : resolve(cwd, c) } : {}) };
 }
 
-function optValue(args: string[], flags: string[]): { model?: string } {
+export function optValue(args: string[], flags: string[]): { model?: string } {
   for (let j = 0; j < args.length; j++) {
     const a = args[j]!;
     for (const f of flags) {

@@ -138,7 +138,7 @@ openai-api-key: sk-my-own-master-key
     expect(c.title).toContain(`serves ${ARCHITECT}`);
     expect(c.observed).toContain('its command line');
     expect(c.fix).toContain('In ~/litellm.yaml set model_list[1].litellm_params.model: openai/architect → openai/default_model');
-    expect(c.fix).toContain(`/Users/me/.local/bin/litellm --config litellm.yaml --port ${px.port}`);
+    expect(c.fix).toContain(`/Users/me/.local/bin/litellm --config ~/litellm.yaml --port ${px.port}`);
     expect(byId(r, 'chain.upstream.editor.0')?.status).toBe('fail');
     // The cause is confirmed by a failing check, and no proxy key cause is invented.
     expect(r.likely[0]).toMatchObject({ cause: 'C1', verdict: 'confirmed' });
@@ -160,7 +160,7 @@ openai-api-key: sk-my-own-master-key
     expect(text).toContain('# my proxy, written by hand');
     expect(text).toContain('# the role name, as in the tutorials');
     expect(text.match(/model: openai\/default_model/g)).toHaveLength(2);
-    expect(fp.after.join('\n')).toContain(`Restart the proxy so it reads the new config: /Users/me/.local/bin/litellm --config litellm.yaml --port ${px.port}`);
+    expect(fp.after.join('\n')).toContain(`Restart the proxy so it reads the new config: /Users/me/.local/bin/litellm --config ~/litellm.yaml --port ${px.port}`);
 
     // Not restarted yet: the running proxy still sends the aliases; the doctor says so and sends nothing through it.
     const stale = await run(h);

@@ -9,8 +9,10 @@
  * `default_model` or its exact --model. Any other name the config sends is judged by comparing
  * strings, and the cause is stated as the fact the checks saw, with the exact edit that fixes it.
  */
-import { resolve } from 'node:path';
-import { litellmArgs, servedModelOf } from '../../servers/ports.js';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { litellmArgs, mlxServerArgs, optValue, servedModelOf } from '../../servers/ports.js';
 import { UPSTREAM_DEFAULT_MODEL } from '../../config/names.js';
 import { tildify, type Env } from '../../lib/paths.js';
 import { identifyServer, normalizeApiBase, probeChat, probeLitellm, type ChatProbe, type ServerIdentity } from '../../servers/probe.js';
@@ -58,6 +60,28 @@ function shellQuote(a: string): string {
 // The one port-holder lookup and its argv readers live in servers/ports.ts.
 export { litellmArgs, mlxServerArgs } from '../../servers/ports.js';
 
+/** The proxy's own argv with its --config resolved against its folder (or replaced by `config`). */
+export function restartArgv(argv: string[], cwd: string | undefined, config?: string): string[] {
+  const i = argv.findIndex((a, j) => /(^|\/)litellm$/.test(a) || (a === '-m' && argv[j + 1] === 'litellm'));
+  const abs = (c: string) => config ?? (isAbsolute(c) || !cwd ? c : resolve(cwd, c));
+  const out = [...argv];
+  let seen = false;
+  for (let j = Math.max(i, 0) + 1; j < out.length; j++) {
+    const a = out[j]!;
+    if ((a === '--config' || a === '-c') && out[j + 1] !== undefined) {
+      out[j + 1] = abs(out[j + 1]!);
+      seen = true;
+      j++;
+    } else if (a.startsWith('--config=')) {
+      out[j] = `--config=${abs(a.slice(9))}`;
+      seen = true;
+    }
+  }
+  if (!seen && config) out.push('--config', config);
+  return out;
+}
+
+
 interface Used {
   role: 'model' | 'editor-model' | 'weak-model';
   name: string;
@@ -100,7 +124,7 @@ function aiderOptionFix(key: string, src0: string, old: string, value: string, e
 }
 
 /** How to change the base Aider sends to (it may come from a file, a .env file, the shell or the command line). */
-function baseFix(b: NonNullable<Used['base']>, value: string, state: DiskState, env: Env): { text: string; edits: UserEdit[] } {
+function baseFix(b: NonNullable<Used['base']>, value: string, state: DiskState, env: Env, concrete = false): { text: string; edits: UserEdit[] } {
   if (b.how === 'extra_params.api_base') {
     return { text: `In ${tildify(b.source, env)} set extra_params.api_base: ${b.value} → ${value}.`, edits: [] };
   }
@@ -108,6 +132,14 @@ function baseFix(b: NonNullable<Used['base']>, value: string, state: DiskState, 
   const name = b.how;
   if (b.source === 'shell') {
     const conf = state.aider.confFiles.filter((f) => f.exists).pop()?.path;
+    if (concrete && name === 'OPENAI_API_BASE') {
+      // Aider's openai-api-base beats OPENAI_API_BASE from the shell: the fix is in the user's own file.
+      const at = conf ?? join(state.gitRoot ?? state.cwd, '.aider.conf.yml');
+      return {
+        text: `${name}=${b.value} comes from your shell environment and no config file sets openai-api-base: in ${tildify(at, env)} set openai-api-base: (not set) → ${value} (it beats ${name}), or unset ${name} and remove its export from your shell profile.`,
+        edits: [{ path: at, format: 'yaml', keyPath: ['openai-api-base'], new: value }],
+      };
+    }
     return {
       text: `${name}=${b.value} comes from your shell environment and no config file sets openai-api-base: unset ${name} (and remove its export from your shell profile), or set openai-api-base: ${value} in ${conf ? tildify(conf, env) : '.aider.conf.yml'}${name === 'OPENAI_BASE_URL' ? ' and unset OPENAI_BASE_URL (LiteLLM reads it first)' : ''}.`,
       edits: [],
@@ -115,6 +147,63 @@ function baseFix(b: NonNullable<Used['base']>, value: string, state: DiskState, 
   }
   if (b.source.startsWith('/')) return { text: `In ${tildify(b.source, env)} set ${name}: ${b.value} → ${value}.`, edits: [{ path: b.source, format: 'dotenv', keyPath: [name], old: b.value, new: value }] };
   return { text: `Set ${name} to ${value} (${fromWhere(b.source, env)}).`, edits: [] };
+}
+
+/** Every local mlx_lm.server's --model and port, from the command lines (/proc, else ps). */
+async function localMlxServers(caps: DoctorCaps): Promise<Array<{ pid: number; model: string; host: string; port: number }>> {
+  let procs: Array<{ pid: number; argv: string[] }> = [];
+  try {
+    if (caps.processes) procs = await caps.processes();
+    else if (process.platform === 'linux') {
+      for (const d of readdirSync('/proc')) {
+        if (!/^\d+$/.test(d)) continue;
+        try {
+          const argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+          if (argv[argv.length - 1] === '') argv.pop();
+          if (argv.some((a) => a.includes('mlx_lm'))) procs.push({ pid: Number(d), argv });
+        } catch {
+          /* gone, or not ours */
+        }
+      }
+    } else {
+      const { execFile } = await import('node:child_process');
+      const out = await new Promise<string>((res) => execFile('ps', ['-axww', '-o', 'pid=,args='], { timeout: 3000 }, (_e, so) => res(String(so ?? ''))));
+      for (const l of out.split('\n')) {
+        const m = /^\s*(\d+)\s+(.*)$/.exec(l);
+        if (m && m[2]!.includes('mlx_lm')) procs.push({ pid: Number(m[1]), argv: m[2]!.split(/\s+/) });
+      }
+    }
+  } catch {
+    return [];
+  }
+  const out: Array<{ pid: number; model: string; host: string; port: number }> = [];
+  for (const p of procs) {
+    const a = mlxServerArgs(p.argv);
+    if (!a.isMlx || !a.model) continue;
+    const i = p.argv.findIndex((x) => /mlx_lm/.test(x));
+    const rest = p.argv.slice(i + 1);
+    out.push({ pid: p.pid, model: a.model, host: optValue(rest, ['--host']).model ?? '127.0.0.1', port: Number(optValue(rest, ['--port']).model ?? 8080) });
+  }
+  return out;
+}
+
+/** Why LiteLLM ≥1.108 refuses to start with this config (general_settings.master_key), or undefined. */
+function masterKeyProblem(lf: { masterKey?: string; data?: Record<string, unknown> }, env: Env): string | undefined {
+  const gs = lf.data?.general_settings as Record<string, unknown> | undefined;
+  if (gs?.dangerously_permit_weak_or_unset_master_key === true || /^(1|true)$/i.test(env.LITELLM_DANGEROUSLY_PERMIT_WEAK_OR_UNSET_MASTER_KEY ?? '')) return undefined;
+  let k = lf.masterKey;
+  const ref = k && /^os\.environ\/(\w+)$/.exec(k);
+  if (ref) k = env[ref[1]!];
+  if (k === undefined) k = env.LITELLM_MASTER_KEY;
+  if (k === undefined) return ref ? `general_settings.master_key reads ${ref[1]}, which is not set` : 'no general_settings.master_key and no LITELLM_MASTER_KEY';
+  if (!k.trim()) return 'general_settings.master_key is empty';
+  if (isPublicKey(k)) return 'general_settings.master_key is sk-1234, the publicly known key of the LiteLLM docs';
+  return undefined;
+}
+
+/** LiteLLM 1.108 refuses the master key of its own docs (it compares sha256 digests). */
+function isPublicKey(k: string): boolean {
+  return createHash('sha256').update(k.trim()).digest('hex') === '88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b';
 }
 
 interface Deployment {
@@ -270,6 +359,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
 
   let probedOk = 0;
   let failed = false;
+  let servers: ReturnType<typeof localMlxServers> | undefined;
   let litellmPath: string | undefined;
   const push = (c: DoctorCheck) => {
     if (c.status === 'fail') failed = true;
@@ -322,6 +412,47 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
     const id = await identify(hp.host, hp.port);
     const where = `${hp.host}:${hp.port}`;
     const names = us.map((u) => u.name);
+    if (id.kind === 'none' && opts.litellmConfig) {
+      // The proxy that should answer here is not running: with its config named, say why it cannot start.
+      const file = resolve(state.cwd, opts.litellmConfig);
+      const lf = litellmFile(file);
+      const start = `litellm --config ${tildify(file, env)} --host 127.0.0.1 --port ${hp.port}`;
+      litellmPath = file;
+      const problem = lf.data ? masterKeyProblem(lf, env) : undefined;
+      if (problem) {
+        const reuse = key && key.value.trim() && key.value !== 'none' && !isPublicKey(key.value) ? key.value : undefined;
+        const master = reuse ?? `sk-${randomBytes(24).toString('hex')}`;
+        const edits: UserEdit[] = [{ path: file, format: 'yaml', keyPath: ['general_settings', 'master_key'], ...(lf.masterKey !== undefined ? { old: lf.masterKey } : {}), new: master, secret: true }];
+        let aiderText = '';
+        if (!reuse) {
+          const at = key?.source ?? state.aider.confFiles.filter((f) => f.exists).pop()?.path ?? join(state.gitRoot ?? state.cwd, '.aider.conf.yml');
+          const kf = aiderOptionFix('openai-api-key', at, key?.value ?? '', master, env);
+          const e = kf.edits[0];
+          if (e) {
+            edits.push({ ...e, ...(key ? {} : { old: undefined }), secret: true });
+            aiderText = ` and give Aider the same key (${e.keyPath.join('.')} in ${tildify(e.path, env)}${key && isPublicKey(key.value) ? ', now the publicly known key, which LiteLLM refuses too' : ''})`;
+          } else aiderText = ` and give Aider the same key (${fromWhere(at, env).replace(/^from /, '')}: --openai-api-key)`;
+        }
+        push({
+          id: 'chain.proxy.master_key',
+          group: 'proxy',
+          title: `nothing listens on ${where}, where Aider sends ${names.join(', ')}: the LiteLLM proxy cannot start with ${tildify(file, env)}, which has ${problem.startsWith('no ') ? 'no general_settings.master_key' : 'a master key LiteLLM refuses'} (LiteLLM 1.108+ refuses to start then)`,
+          status: 'fail',
+          observed: `${where}: ${id.tcp.error?.message ?? 'no connection'}; ${tildify(file, env)}: ${problem}`,
+          expected: "general_settings.master_key: a key of your own, the same as Aider's openai-api-key",
+          fix: `In ${tildify(file, env)} set general_settings.master_key: ${lf.masterKey === undefined ? '(not set)' : lf.masterKey.trim() ? mask(lf.masterKey) : '(empty)'} → ${reuse ? `the key Aider already sends (${mask(reuse)})` : 'a new random key (--fix writes it)'}${aiderText}, then start the proxy: ${start}`,
+          fixable: 'edit',
+          edits,
+          start,
+          causes: ['master-key', 'C7'],
+        });
+        continue;
+      }
+      if (lf.data) {
+        push({ id: `chain.reach.${where}`, group: 'server', title: `nothing listens on ${where}, where Aider sends ${names.join(', ')}: the LiteLLM proxy for ${tildify(file, env)} is not running`, status: 'fail', observed: `${b.how}=${baseValue} ${fromWhere(b.source, env)}; ${id.tcp.error?.message ?? 'no connection'}`, expected: `the LiteLLM proxy listening on ${where}`, fix: `Start the proxy: ${start}`, start, causes: ['C7'] });
+        continue;
+      }
+    }
     if (id.kind === 'none') {
       const f = b.source === 'shell' ? baseFix(b, 'the base of the server you mean', state, env) : undefined;
       push({
@@ -367,6 +498,23 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
         const up = u.name.slice('openai/'.length);
         const vd = verdictFor(up, served, id);
         if (!vd.safe) {
+          const elsewhere = (await (servers ??= localMlxServers(caps))).find((x) => x.model === up && x.port !== hp.port);
+          if (elsewhere && (await identify(elsewhere.host, elsewhere.port)).kind === 'mlx_lm.server') {
+            const right = `http://${elsewhere.host}:${elsewhere.port}/v1`;
+            const f = baseFix(b, right, state, env, true);
+            push({
+              id: `chain.model.${u.name}`,
+              group: 'server',
+              title: `Aider sends "${up}" to the mlx_lm.server on :${hp.port} (${b.how} ${fromWhere(b.source, env)}), which serves ${served.model ?? 'another model'}; the mlx_lm.server serving ${up} listens on :${elsewhere.port}`,
+              status: 'fail',
+              observed: `${b.how}=${baseValue} ${fromWhere(b.source, env)}; the model on :${hp.port} from ${served.how}; ${up} is the --model of pid ${elsewhere.pid} on :${elsewhere.port}; "${up}" not sent to :${hp.port} (${vd.why})`,
+              expected: `API base ${right}`,
+              fix: f.text,
+              ...(f.edits.length ? { fixable: 'edit' as const, edits: f.edits } : {}),
+              causes: ['C18', 'C1', ...(vd.cause === 'C1' ? [] : [vd.cause])],
+            });
+            continue;
+          }
           const want = `openai/${served.model ?? UPSTREAM_DEFAULT_MODEL}`;
           const f = aiderOptionFix(u.role, u.source, u.name, want, env);
           push({
@@ -410,8 +558,12 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
       file = la.config;
       fileHow = `the running proxy's own --config (pid ${proc!.pid})`;
     }
-    const restart = proc && la?.isLitellm ? proc.argv.map(shellQuote).join(' ') : `litellm --config ${file ? tildify(file, env) : '<your config>'} --port ${hp.port}`;
-    const restartText = `restart the proxy (it reads its config only at start; aider-mlx did not start it, so it does not restart it): ${restart}`;
+    // The command the proxy runs with, its --config made absolute (it was started from another folder, and
+    // the command is run from wherever the user is); with --litellm-config, that file (it may be another one).
+    const restart = proc && la?.isLitellm
+      ? restartArgv(proc.argv, proc.cwd, opts.litellmConfig ? file : undefined).map((a) => shellQuote(a.startsWith('/') ? tildify(a, env) : a)).join(' ')
+      : `litellm --config ${file ? tildify(file, env) : '<your config>'} --port ${hp.port}`;
+    const restartText = `restart the proxy (it reads its config only at start; aider-mlx did not start it, so it does not restart it: stop the one running now${proc ? ` (pid ${proc.pid})` : ''}, then start it again): ${restart}`;
     const lf = file ? litellmFile(file) : undefined;
     if (file) litellmPath = file;
     const info = await modelInfo(proxyRoot, key?.value, opts, caps);
@@ -426,11 +578,20 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
           : { id: 'uses.litellm', group: 'uses', title: `LiteLLM config: not known`, status: 'skip', observed: `not checked: the process on :${hp.port} is not ours to read, and ${info.why}; pass --litellm-config FILE` },
     );
     // What the running proxy really sends: its own report beats the file (it may run an older one).
-    const deps = info.deployments ?? fileDeps;
-    const depsHow = info.deployments ? 'the running proxy (GET /model/info)' : `${tildify(file ?? '', env)}`;
+    let deps = info.deployments ?? fileDeps;
+    let depsHow = info.deployments ? 'the running proxy (GET /model/info)' : `${tildify(file ?? '', env)}`;
+    /** The proxy runs another config than the one the user named (--litellm-config): judge the file, restart first. */
+    let stale = false;
     if (info.deployments && fileDeps) {
       const differ = fileDeps.filter((d) => !info.deployments!.some((x) => x.group === d.group && x.model === d.model && normalizeApiBase(x.apiBase ?? '').base === normalizeApiBase(d.apiBase ?? '').base));
       if (differ.length) {
+        const named = opts.litellmConfig !== undefined;
+        stale = named;
+        const runsWith = la?.config ? ` (pid ${proc!.pid}, started with --config ${tildify(la.config, env)})` : proc ? ` (pid ${proc.pid})` : '';
+        if (named) {
+          deps = fileDeps;
+          depsHow = tildify(file!, env);
+        }
         push({
           id: 'chain.proxy.stale',
           group: 'proxy',
@@ -438,7 +599,9 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
           status: 'fail',
           observed: `the file: ${differ.map((d) => `${d.group} → ${d.model} @ ${d.apiBase}`).join('; ')}; the running proxy: ${info.deployments.map((d) => `${d.group} → ${d.model} @ ${d.apiBase}`).join('; ')}`,
           expected: 'the proxy started from the file as it is now',
-          fix: `Restart the proxy: ${restart}`,
+          fix: named
+            ? `Stop the proxy on :${hp.port}${runsWith} and start it with ${tildify(file!, env)}: ${restart}`
+            : `Restart the proxy: ${restart}`,
           restart,
           causes: ['C11'],
         });
@@ -463,7 +626,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
     for (const u of us) {
       const group = u.name.slice('openai/'.length);
       const tid = `chain.through.${u.name}`;
-      const served = lp.models.ok ? lp.names : deps ? [...new Set(deps.map((d) => d.group))] : undefined;
+      const served = lp.models.ok && !stale ? lp.names : deps ? [...new Set(deps.map((d) => d.group))] : undefined;
       if (served && !served.includes(group)) {
         const near = served.filter((n) => n.toLowerCase() === group.toLowerCase());
         const f = near.length === 1 || served.length === 1 ? aiderOptionFix(u.role, u.source, u.name, `openai/${near[0] ?? served[0]}`, env) : undefined;
@@ -548,6 +711,10 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
             causes: [vd.cause],
           });
         }
+      }
+      if (stale) {
+        out.push({ id: tid, group: 'proxy', title: `${u.name} through the proxy on :${hp.port}`, status: 'skip', observed: `not checked: the proxy runs another config than ${tildify(file!, env)} (chain.proxy.stale): nothing is sent through it until it is restarted` });
+        continue;
       }
       if (lp.authFailed) {
         out.push({ id: tid, group: 'proxy', title: `${u.name} through the proxy on :${hp.port}`, status: 'skip', observed: 'not checked: chain.proxy.auth failed' });
