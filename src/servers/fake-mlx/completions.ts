@@ -8,6 +8,7 @@ import { sleep, untilReady } from './faults.js';
 import { resolveModel } from './hub.js';
 import { generate, textOf, words, type Generated } from './model.js';
 import { cannotServe } from './not-found.js';
+import { cachedPrefix, storeTurn } from './prompt-cache.js';
 import { pyJson, pyTypeName, pythonJsonError } from './python.js';
 import { head, RequestError, send, traceback } from './reply.js';
 import type { FakeState } from './state.js';
@@ -77,24 +78,27 @@ function validate(b: Record<string, unknown>): void {
   }
 }
 
-/** The prompt the model answers, its token count, and the tokenizer's complaint about it, if any. */
-function promptOf(kind: CompletionKind, b: Record<string, unknown>): { prompt: string; promptTokens: number; contentError?: string } {
+/**
+ * The prompt the model answers, its tokens (a word each, and a chat template's four per message
+ * plus three for the reply's start), and the tokenizer's complaint about it, if any.
+ */
+function promptOf(kind: CompletionKind, b: Record<string, unknown>): { prompt: string; tokens: string[]; contentError?: string } {
   if (kind === 'text') {
     const prompt = textOf(b.prompt);
-    return { prompt, promptTokens: words(prompt).length + 1 };
+    return { prompt, tokens: ['<s>', ...words(prompt)] };
   }
   const messages = Array.isArray(b.messages) ? (b.messages as Array<Record<string, unknown>>) : [];
-  let promptTokens = 0;
+  const tokens: string[] = [];
   let contentError: string | undefined;
   for (const m of messages) {
     if (Array.isArray(m?.content) && m.content.some((p: { type?: unknown }) => p?.type !== 'text')) {
       contentError = "Only 'text' content type is supported.";
     }
-    promptTokens += words(textOf(m?.content)).length + 4;
+    tokens.push('<|im_start|>', String(m?.role), '\n', ...words(textOf(m?.content)), '<|im_end|>');
   }
-  promptTokens += 3;
+  tokens.push('<|im_start|>', 'assistant', '\n');
   const lastUser = [...messages].reverse().find((m) => m?.role === 'user');
-  return { prompt: textOf(lastUser?.content ?? messages.at(-1)?.content), promptTokens, contentError };
+  return { prompt: textOf(lastUser?.content ?? messages.at(-1)?.content), tokens, contentError };
 }
 
 /** What every frame of one answer shares. */
@@ -124,8 +128,9 @@ function frame(a: Answer, finish: string | null, content: string, reasoningText:
   return { id: a.id, system_fingerprint: a.fingerprint, object: a.object, model: a.requested, created: a.created, choices: [choice] };
 }
 
-async function sendWhole(st: FakeState, res: http.ServerResponse, a: Answer): Promise<void> {
-  if (st.faults.delayMs) await sleep(st, st.faults.delayMs);
+async function sendWhole(st: FakeState, res: http.ServerResponse, a: Answer, prefillMs: number): Promise<void> {
+  const delayMs = (st.faults.delayMs ?? 0) + prefillMs;
+  if (delayMs) await sleep(st, delayMs);
   const text = (channel: string) => a.gen.tokens.filter((t) => t.channel === channel).map((t) => t.text).join('');
   const out = pyJson({ ...frame(a, a.gen.finishReason, text('content'), text('reasoning')), usage: a.usage });
   head(res, 200, undefined, { 'Content-Length': String(Buffer.byteLength(out)) });
@@ -138,10 +143,11 @@ async function sendStream(
   res: http.ServerResponse,
   a: Answer,
   streamOptions: Record<string, unknown> | undefined | null,
+  prefillMs: number,
 ): Promise<void> {
   head(res, 200, { 'Content-type': 'text/event-stream', 'Cache-Control': 'no-cache' });
   res.flushHeaders();
-  const delayMs = st.faults.delayMs;
+  const delayMs = (st.faults.delayMs ?? 0) + prefillMs;
   if (delayMs) {
     // Prompt processing: keepalive comments stop clients timing out (≥0.26.4).
     const steps = Math.max(1, Math.ceil(delayMs / 1000));
@@ -193,7 +199,8 @@ export async function handleCompletion(
 
   await untilReady(st);
   const loadError = resolveModel(st, requested);
-  const { prompt, promptTokens, contentError } = promptOf(kind, b);
+  const { prompt, tokens: promptToks, contentError } = promptOf(kind, b);
+  const promptTokens = promptToks.length;
   const failure = loadError ?? contentError;
   if (failure !== undefined) return cannotServe(st, res, failure);
 
@@ -223,6 +230,12 @@ export async function handleCompletion(
     },
     gen,
   };
-  if (stream) await sendStream(st, req, res, answer, streamOptions);
-  else await sendWhole(st, res, answer);
+  // The prompt cache: what an earlier turn left is reused, the rest is processed (at the fault's speed).
+  const model = st.loadedModel;
+  const cached = cachedPrefix(st, model, promptToks);
+  (answer.usage.prompt_tokens_details as { cached_tokens: number }).cached_tokens = cached;
+  const prefillMs = faults.prefillTokPerSec ? ((promptTokens - cached) / faults.prefillTokPerSec) * 1000 : 0;
+  if (stream) await sendStream(st, req, res, answer, streamOptions, prefillMs);
+  else await sendWhole(st, res, answer, prefillMs);
+  storeTurn(st, model, [...promptToks, ...gen.tokens.filter((t) => t.channel !== 'control').flatMap((t) => words(t.text))]);
 }

@@ -20,6 +20,8 @@ export interface FakeMlxFaults {
   noChatTemplate?: boolean;
   /** `other` imitates a different server on the port (Ollama-like answers). */
   identity?: 'mlx' | 'other';
+  /** Prompt processing at this many tokens a second: a turn waits for its uncached tokens (after delayMs). */
+  prefillTokPerSec?: number;
 }
 
 export interface FakeMlxServerOptions {
@@ -32,6 +34,8 @@ export interface FakeMlxServerOptions {
   version?: string;
   /** The server's `--max-tokens` (default 512). */
   maxTokens?: number;
+  /** The server's `--prompt-cache-size`: KV caches kept (default 10, like mlx_lm.server). */
+  promptCacheSize?: number;
   /** Other repo ids "in the HF cache": listed by /v1/models, and a request naming one swaps the model. */
   cachedModels?: string[];
   faults?: FakeMlxFaults;
@@ -92,6 +96,11 @@ export interface FakeState {
   loadedModel: string;
   served: number;
   crashed: boolean;
+  /**
+   * The prompt cache (LRUPromptCache): per model, the token sequences of earlier turns (prompt +
+   * reply), least recently used first. A turn reuses the longest common prefix with any of them.
+   */
+  promptCache: Map<string, string[][]>;
 }
 
 export function createState(opts: FakeMlxServerOptions): FakeState {
@@ -115,5 +124,6 @@ export function createState(opts: FakeMlxServerOptions): FakeState {
     loadedModel: opts.model,
     served: 0,
     crashed: false,
+    promptCache: new Map(),
   };
 }
