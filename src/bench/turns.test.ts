@@ -55,6 +55,11 @@ describe('the stand-in prompt cache', () => {
     await streamChat({ baseUrl: s.baseUrl, model: 'default_model' }, b);
     const r = await streamChat({ baseUrl: s.baseUrl, model: 'default_model' }, a);
     expect(r.usage?.prompt_tokens_details?.cached_tokens).toBeLessThan(5);
+    // With the default size (10) the first conversation is still there after the second.
+    const big = await server();
+    for (const m of [a, b]) await streamChat({ baseUrl: big.baseUrl, model: 'default_model' }, m);
+    const hit = await streamChat({ baseUrl: big.baseUrl, model: 'default_model' }, a);
+    expect(hit.usage?.prompt_tokens_details?.cached_tokens).toBe(hit.usage!.prompt_tokens! - 1);
   });
 });
 
