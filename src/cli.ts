@@ -74,6 +74,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/status.js')).runStatusCommand(rest);
     case 'models':
       return (await import('./commands/models.js')).runModelsCommand(rest);
+    case 'bench':
+      return (await import('./commands/bench.js')).runBenchCommand(rest);
     case 'serve':
       return (await import('./commands/serve.js')).runServeCommand(rest);
     case 'launch':

@@ -34,6 +34,7 @@ async function parserOptions(): Promise<Record<string, Map<string, { type: strin
     restore: [async () => (await import('./commands/restore.js')).runRestore([BOGUS], { env: {}, out: () => undefined, err: () => undefined, interactive: false })],
     uninstall: [async () => (await import('./commands/uninstall.js')).runUninstall([BOGUS], { env: {}, out: () => undefined, err: () => undefined, interactive: false } as never)],
     aider: [],
+    bench: [async () => (await import('./commands/bench.js')).runBench([BOGUS], { env: {}, out: () => undefined, err: () => undefined })],
     launch: [async () => (await import('./commands/launch.js')).runLaunch([BOGUS], { env: {}, cwd: '/', err: () => undefined })],
     stop: [async () => (await import('./commands/launch.js')).runStop([BOGUS], { env: {}, out: () => undefined })],
   };

@@ -122,6 +122,32 @@ export const PAGES = {
     ],
     examples: ['npx aider-mlx status', 'npx aider-mlx status --json'],
   },
+  bench: {
+    summary: 'Measure each server, direct and through the proxy, with Aider-shaped turns: first token, prefill, decode, prompt cache',
+    usage: ['aider-mlx bench [options]'],
+    about: [
+      'For each role\'s server: a cold turn (system prompt, repo map, files, history; a quarter of the context, at most',
+      '8192 tokens) and a follow-up on it, streamed. Shows time to first token, prefill and decode tok/s, and the tokens',
+      'the server took from its prompt cache on the follow-up. Results are kept per model and machine',
+      '(~/.local/share/aider-mlx/bench.json): `status` and `models` show them, and the request timeouts setup writes',
+      'derive from the measured prefill speed (2 × context ÷ prefill tok/s, never below --request-timeout).',
+    ],
+    sections: [
+      {
+        title: 'Options',
+        flags: [
+          { flag: '--tokens N', text: 'size of the first prompt, in tokens (about; default a quarter of the context, at most 8192; at most half the context)' },
+          { flag: '--turns N', text: 'turns per conversation: the first cold, the others follow up (default 2)' },
+          { flag: '--role editor|architect|weak', text: "only that role's server" },
+          { flag: '--timeout SECONDS', text: 'bound on each request (default 600)' },
+          { flag: '--json', text: 'machine-readable results on stdout' },
+          HELP_FLAG,
+        ],
+      },
+    ],
+    examples: ['npx aider-mlx bench', 'npx aider-mlx bench --tokens 2000 --turns 4', 'npx aider-mlx bench --role editor --json'],
+    notes: ['Exit codes: 0 every server measured, 1 one failed, 2 usage error.'],
+  },
   serve: {
     summary: "Start the plan's servers and proxy and keep them up (Ctrl-C stops what it started)",
     usage: ['aider-mlx serve [options]'],
@@ -286,7 +312,7 @@ export const PAGES = {
 export type CommandName = keyof typeof PAGES;
 
 /** The order of the main page: what people use first. */
-export const COMMANDS: CommandName[] = ['setup', 'doctor', 'status', 'serve', 'launch', 'stop', 'reconfigure', 'models', 'aider', 'install', 'service', 'restore', 'uninstall'];
+export const COMMANDS: CommandName[] = ['setup', 'doctor', 'status', 'serve', 'launch', 'stop', 'reconfigure', 'models', 'bench', 'aider', 'install', 'service', 'restore', 'uninstall'];
 
 export function isCommand(name: string): name is CommandName {
   return Object.hasOwn(PAGES, name);

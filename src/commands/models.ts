@@ -9,6 +9,7 @@ import { pullModel, type PullProgress } from '../hub/download.js';
 import { hubCacheDir, isRepoId, tildePath, type HubEnv } from '../hub/env.js';
 import { FIT_WORDS, formatGB, GiB, GPU_BUDGET_MEANS, type MachineMemory } from '../hub/fit.js';
 import { thisMachine } from '../lib/words.js';
+import { benchDate, benchWords, latestForModel, readBench, type BenchRecord } from '../bench/store.js';
 
 
 export interface ModelsIO {
@@ -82,13 +83,23 @@ async function list(args: string[], io: ModelsIO): Promise<number> {
     memory: memGB ? { totalBytes: memGB * GiB, source: 'override', platform: process.platform } : io.memory,
     skipHub: Boolean(values.offline),
   });
-  io.stdout.write(values.json ? `${JSON.stringify(cat, null, 2)}\n` : renderCatalogue(cat, io.env));
+  const records = readBench(io.env);
+  if (values.json) {
+    const bench: Record<string, BenchRecord> = {};
+    for (const r of records) bench[r.model] ??= latestForModel(records, r.model)!;
+    io.stdout.write(`${JSON.stringify({ ...cat, bench }, null, 2)}\n`);
+  } else io.stdout.write(renderCatalogue(cat, io.env, records));
   return EXIT.ok;
 }
 
 
-export function renderCatalogue(cat: Catalogue, env: HubEnv): string {
+export function renderCatalogue(cat: Catalogue, env: HubEnv, records: BenchRecord[] = []): string {
   const out: string[] = [];
+  /** `aider-mlx bench`'s last result for a model, under its row. */
+  const bench = (repoId: string) => {
+    const r = latestForModel(records, repoId);
+    if (r) out.push(`      bench ${benchDate(r)} on ${r.machine}${r.via === 'proxy' ? ' (through the proxy)' : ''}: ${benchWords(r)}`);
+  };
   const mem = `${formatGB(cat.memory.totalBytes)}${cat.memory.source === 'override' ? ' (--memory)' : ''}`;
   out.push(`Memory: ${mem} · GPU budget ${formatGB(cat.budget.bytes)}: ${GPU_BUDGET_MEANS}, ${cat.budget.rule}`);
   out.push('Fit = weights + the prompt cache (one KV cache at the context shown per role the server holds, two at least) + ~1 GB runtime per server; tight = over 80% of the budget.');
@@ -100,6 +111,7 @@ export function renderCatalogue(cat: Catalogue, env: HubEnv): string {
     const c = e.cached!;
     out.push(row([name(e, w), formatGB(c.sizeOnDisk).padStart(8), c.status.padEnd(10), c.status === 'complete' ? fitCell(e) : '']));
     if (c.status !== 'complete') for (const p of c.problems) out.push(`      ${p}`);
+    bench(e.repoId);
   }
 
   const what = `${cat.search.author === '*' ? 'any author' : cat.search.author}${cat.search.query ? `, "${cat.search.query}"` : ''}`;
@@ -122,6 +134,7 @@ export function renderCatalogue(cat: Catalogue, env: HubEnv): string {
         fitCell(e),
       ]),
     );
+    bench(e.repoId);
   }
 
   const cur = cat.curated;
@@ -132,6 +145,7 @@ export function renderCatalogue(cat: Catalogue, env: HubEnv): string {
     out.push(row([p.role.padEnd(9), name(p, w), fitCell(p)]));
     out.push(`      ${p.reason}`);
     out.push(`      ${p.fit.arithmetic}`);
+    bench(p.repoId);
   }
   if (cur.pair) out.push(`  editor + architect together: ${cur.pair.arithmetic}`);
   for (const u of cur.unavailable) out.push(`  ! ${u.role} ${u.repo} is not offered: ${u.message}`);

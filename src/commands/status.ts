@@ -6,6 +6,8 @@ import { collectStatus, hopWords, type HopStatus } from '../servers/status.js';
 import type { Plan } from '../config/plan.js';
 import { exposureWarning, isLoopback } from '../serve/remote.js';
 import { readBackground, type BackgroundState } from '../serve/background.js';
+import { benchDate, benchWords, latestFor, readBench, type BenchRecord } from '../bench/store.js';
+import { servedModels } from '../config/names.js';
 
 /** The background serve, in one line (or none when there is no pid file). */
 export function backgroundLine(bg: BackgroundState | undefined, env: Env): string | undefined {
@@ -16,7 +18,19 @@ export function backgroundLine(bg: BackgroundState | undefined, env: Env): strin
     : `background: aider-mlx serve (pid ${r.pid}) is no longer running; its log: ${tildify(r.log, env)} (\`aider-mlx launch\` starts it again)`;
 }
 
-export function renderStatus(plan: Plan, hops: HopStatus[], env: Env, bg?: BackgroundState): string {
+/** The last bench of each hop: its server's (direct), or every model's through the proxy. */
+export function hopBench(plan: Plan, h: HopStatus, records: BenchRecord[]): BenchRecord[] {
+  if (h.kind === 'deployment') {
+    const r = latestFor(records, { model: h.model, host: h.host, port: h.port, via: 'direct' });
+    return r ? [r] : [];
+  }
+  return servedModels(plan).flatMap((m) => {
+    const r = latestFor(records, { model: m.model, host: h.host, port: h.port, via: 'proxy' });
+    return r ? [r] : [];
+  });
+}
+
+export function renderStatus(plan: Plan, hops: HopStatus[], env: Env, bg?: BackgroundState, records: BenchRecord[] = []): string {
   const lines = [`aider-mlx status — plan ${tildify(configPaths(env).plan, env)} (${plan.mode} mode)`];
   const bgLine = backgroundLine(bg, env);
   if (bgLine) lines.push(bgLine);
@@ -25,6 +39,9 @@ export function renderStatus(plan: Plan, hops: HopStatus[], env: Env, bg?: Backg
     lines.push(`${h.up ? '✓' : '✗'} ${what} on ${h.host}:${h.port}: ${hopWords(h)}`);
     if (!h.up && h.detail[0]) lines.push(`    ${h.detail[0]}`);
     if (h.kind === 'deployment' && !isLoopback(h.host)) lines.push(`    ! ${exposureWarning({ host: h.host, port: h.port })}`);
+    for (const r of hopBench(plan, h, records)) {
+      lines.push(`    last bench${h.kind === 'proxy' ? ` of ${r.model}` : ''} (${benchDate(r)}): ${benchWords(r)}`);
+    }
   }
   return lines.join('\n') + '\n';
 }
@@ -39,8 +56,9 @@ export async function runStatusCommand(args: string[]): Promise<number> {
   if (!plan) throw new UsageError(`No plan yet at ${tildify(configPaths(env).plan, env)}.`, 'Run `npx aider-mlx setup` first.');
   const [hops, bg] = await Promise.all([collectStatus(plan, { timeoutMs: timeoutSec * 1000, env }), readBackground(env)]);
   const allUp = hops.every((h) => h.up);
+  const records = readBench(env);
   const background = bg ? { running: bg.running, pid: bg.record.pid, since: bg.record.since, log: bg.record.log } : null;
-  if (values.json) process.stdout.write(JSON.stringify({ ok: allUp, mode: plan.mode, hops, background }, null, 2) + '\n');
-  else process.stdout.write(renderStatus(plan, hops, env, bg));
+  if (values.json) process.stdout.write(JSON.stringify({ ok: allUp, mode: plan.mode, hops: hops.map((h) => ({ ...h, lastBench: hopBench(plan, h, records) })), background }, null, 2) + '\n');
+  else process.stdout.write(renderStatus(plan, hops, env, bg, records));
   return allUp ? 0 : 1;
 }

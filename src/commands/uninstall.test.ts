@@ -10,6 +10,7 @@ import { composeWrites } from '../config/write.js';
 import type { Plan } from '../config/plan.js';
 import { AIDER_FILES } from '../config/render.js';
 import { ownedLocations } from '../service/locations.js';
+import { machineOf, saveBench } from '../bench/store.js';
 import { scriptedAsker } from '../tools/ask.js';
 import { planUninstall, runUninstall, type UninstallIo } from './uninstall.js';
 
@@ -146,6 +147,21 @@ describe('uninstall round trip', () => {
     expect(left).not.toContain('aider-mlx');
     expect(left).toContain('# lint before commit');
     expect(left).not.toMatch(/^(model|editor-model|openai-api-base|architect):/m);
+  });
+
+  it('a timeout setup derived from a bench result is recognised as ours and goes', async () => {
+    // The architect prefills at 40 tok/s on this Mac: 2 × 32768 / 40 → 1639 s written.
+    await saveBench([{ model: 'mlx-community/QwQ-32B-4bit', machine: machineOf('127.0.0.1'), via: 'direct', host: '127.0.0.1', port: 8081, roles: ['architect'], context: 32768, at: '2026-12-01T10:00:00.000Z', promptWords: 2000, coldTtftMs: 1, prefillTokPerSec: 40, turns: [] }], env);
+    fs.writeFileSync(join(project, AIDER_FILES.conf), USER_CONF);
+    await setupWrites(plan(project));
+    const path = join(project, AIDER_FILES.conf);
+    expect(fs.readFileSync(path, 'utf8')).toMatch(/^timeout: 1639$/m);
+    const p = await planUninstall({ env, platform: 'linux' });
+    const item = p.items.find((i) => i.kind === 'aider-file' && i.path === path);
+    expect(item && item.kind === 'aider-file' && item.kept).toEqual([]);
+    const { io } = out();
+    await runUninstall(['--yes'], { ...io, env, platform: 'linux', interactive: false });
+    expect(fs.readFileSync(path, 'utf8')).not.toMatch(/^timeout:/m);
   });
 
   it('without a terminal and without --yes removes nothing and names the flag', async () => {

@@ -373,7 +373,9 @@ export async function planUninstall(caps: UninstallCaps): Promise<UninstallPlan>
   const key = await proxyKey(env);
   secrets.add(key);
   if (plan) {
-    const rendered = renderFiles(plan, { litellmConfig: paths.litellm, aiderDir: plan.aider.dir, proxyKey: key, aiderEnv: paths.aiderEnv });
+    // The timeouts setup wrote derive from the bench results: render with them, so ours are recognised.
+    const prefill = (await import('../bench/store.js')).measuredPrefills(plan, env);
+    const rendered = renderFiles(plan, { litellmConfig: paths.litellm, aiderDir: plan.aider.dir, proxyKey: key, aiderEnv: paths.aiderEnv, ...(prefill ? { prefill } : {}) });
     const lite = await litellmItem(paths.litellm, rendered, originals, secrets);
     if (lite) items.push(lite);
     if (!isInside(plan.aider.dir, loc.config)) items.push(...(await aiderFileItems(plan, rendered, originals, secrets)));

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { familyOf, editFormatFor } from './families.js';
 import { apiBase, LOCAL_API_KEY, servedModels, type ServedModel } from './names.js';
 import type { Plan } from './plan.js';
+import { timeoutFromPrefill } from '../bench/timeouts.js';
 
 export const AIDER_FILES = {
   conf: '.aider.conf.yml',
@@ -21,6 +22,16 @@ export interface RenderPaths {
   proxyKey?: string;
   /** The env file that carries the key for Aider in project scope (configPaths().aiderEnv). */
   aiderEnv?: string;
+  /** Measured prefill tok/s per model (`aider-mlx bench`, bench/store.ts measuredPrefills): the timeouts derive from it. */
+  prefill?: Record<string, number>;
+}
+
+/**
+ * Seconds each model's requests may take: the plan's timeout, or more where a bench measured a
+ * prefill too slow for a full context within it (bench/timeouts.ts).
+ */
+export function modelTimeouts(plan: Plan, prefill: Record<string, number> | undefined): Map<string, number> {
+  return new Map(servedModels(plan).map((m) => [m.model, timeoutFromPrefill(m.context, prefill?.[m.model], plan.requestTimeout)]));
 }
 
 /**
@@ -95,6 +106,9 @@ export function renderContext(plan: Plan, paths: RenderPaths) {
   const profile = plan.aider.scope === 'profile';
   const affinity = wantsSessionAffinity(plan);
   const extraHeaders = affinity ? { [SESSION_HEADER]: defaultSessionId(plan) } : undefined;
+  const timeouts = modelTimeouts(plan, paths.prefill);
+  // Aider has one timeout (and LiteLLM one default): the longest any model needs.
+  const requestTimeout = Math.max(plan.requestTimeout, ...timeouts.values());
 
   const settingsModels = models.map((m) => {
     const fam = familyOf(m.model);
@@ -123,7 +137,7 @@ export function renderContext(plan: Plan, paths: RenderPaths) {
       litellm_model: `openai/${m.upstream}`,
       api_base: apiBase(d),
       api_key: LOCAL_API_KEY,
-      timeout: plan.requestTimeout,
+      timeout: timeouts.get(m.model) ?? plan.requestTimeout,
       max_output_tokens: maxOutputTokens(m),
       max_input_tokens: m.context,
     })),
@@ -132,7 +146,7 @@ export function renderContext(plan: Plan, paths: RenderPaths) {
   return {
     config_path: paths.litellmConfig,
     proxy_port: plan.proxy.port,
-    request_timeout: plan.requestTimeout,
+    request_timeout: requestTimeout,
     num_retries: Math.max(0, ...models.map((m) => m.deployments.length - 1)),
     ...(models.some((m) => m.deployments.length > 1) ? { allowed_fails: 0, cooldown_time: 10 } : {}),
     ...(affinity ? { optional_pre_call_checks: ['session_affinity'], deployment_affinity_ttl_seconds: SESSION_TTL_SECONDS } : {}),

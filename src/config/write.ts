@@ -12,6 +12,7 @@ import { AIDER_FILES, renderFiles, type RenderedFiles } from './render.js';
 import { AIDER_ENV_KEY, keyInEnvFile, renderAiderEnv } from './render-context.js';
 import { LOCAL_API_KEY } from './names.js';
 import { proxyKey, redact } from './secrets.js';
+import { measuredPrefills } from '../bench/store.js';
 
 /**
  * Keys whose replacement would silently move a user's existing Aider setup to our servers, or
@@ -56,7 +57,8 @@ async function readIfExists(path: string): Promise<string | undefined> {
 }
 
 function renderPaths(plan: Plan, env: Env, key: string) {
-  return { litellmConfig: configPaths(env).litellm, aiderDir: plan.aider.dir, proxyKey: key, aiderEnv: configPaths(env).aiderEnv };
+  const prefill = measuredPrefills(plan, env);
+  return { litellmConfig: configPaths(env).litellm, aiderDir: plan.aider.dir, proxyKey: key, aiderEnv: configPaths(env).aiderEnv, ...(prefill ? { prefill } : {}) };
 }
 
 /** An openai-api-key an earlier run of ours wrote: the proxy's key, an old one of ours, or the placeholder. */

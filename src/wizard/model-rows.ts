@@ -11,6 +11,7 @@ import { activeRoles, pickFor, type ModelPick, type WizardContext } from './cont
 import { contextFor } from './draft.js';
 import type { Choice } from './prompter.js';
 import type { Survey } from './survey.js';
+import { latestForModel, readBench } from '../bench/store.js';
 
 export type { Sizing };
 export { sizingOf, sizingFromHub, sizingFromName, estimateInput };
@@ -66,13 +67,17 @@ export function modelRows(ctx: WizardContext, role: RoleName): ModelRow[] {
   const want = curatedRoleFor(ctx, role);
   // The model this role runs now (reconfigure, or setup again): marked in whichever row it is.
   const current = s?.prevPlan?.roles[role]?.model;
+  // `aider-mlx bench`'s last result for a model, when there is one.
+  const records = readBench(ctx.hostEnv);
   const row = (key: string, model: string, pick: ModelPick, sizing: Sizing, tag: string, description?: string) => {
     const context = ctx.fixed.context[role] ?? recommendedContext(model, s?.catalogue);
     const fit = setFitWith(ctx, role, sizing, context);
+    const bench = latestForModel(records, model);
+    const measured = bench?.prefillTokPerSec !== undefined ? `measured ${Math.round(bench.prefillTokPerSec)} tok/s prefill` : '';
     rows.push({
       value: key,
       label: model === current ? `${model} (current)` : model,
-      hint: [tag, sizeWords(sizing, context), fit ? `${fitWords(fit)} for the set` : ''].filter(Boolean).join(' · '),
+      hint: [tag, sizeWords(sizing, context), fit ? `${fitWords(fit)} for the set` : '', measured].filter(Boolean).join(' · '),
       ...(description ? { description } : fit ? { description: fit.arithmetic } : {}),
       pick,
       sizing,

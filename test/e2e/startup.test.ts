@@ -28,9 +28,9 @@ describe('startup stays light', () => {
   });
 
   // The cli entry, and every command that must answer without paying for Ink: --version, --help,
-  // status, doctor --json, models and the day-two commands.
+  // status, doctor --json, models, bench and the day-two commands.
   const entries = () =>
-    readdirSync(DIST).filter((f) => f === 'cli.js' || /^(status|doctor|models|restore|uninstall|install|service|aider)-[\w]+\.js$/.test(f));
+    readdirSync(DIST).filter((f) => f === 'cli.js' || /^(status|doctor|models|bench|restore|uninstall|install|service|aider)-[\w]+\.js$/.test(f));
 
   it('no non-interactive command statically loads Ink, React or @inquirer', () => {
     const ui = new Set(uiChunks());

@@ -22,14 +22,14 @@ const IGNORED_VALUE_FLAGS = [
   'decode-concurrency',
   'prompt-concurrency',
   'prefill-step-size',
-  'prompt-cache-size',
   'prompt-cache-bytes',
 ] as const;
 const IGNORED_BOOL_FLAGS = ['trust-remote-code', 'use-default-chat-template', 'pipeline'] as const;
 
 /**
  * `aider-mlx fake-mlx-server --model X [--port N] [--host H] [--max-tokens N] [--version V]`
- * (+ `--reasoning`, `--no-chat-template`, `--delay-ms N`, `--loading-ms N`). Logs to stderr like
+ * (+ `--reasoning`, `--no-chat-template`, `--delay-ms N`, `--loading-ms N`, `--prefill-tok-per-sec N`,
+ * `--prompt-cache-size N`). Logs to stderr like
  * the real server, runs until SIGINT/SIGTERM. Reads HF_HUB_OFFLINE like the real server's huggingface_hub.
  */
 export async function runFakeServerCommand(
@@ -44,6 +44,8 @@ export async function runFakeServerCommand(
     'max-tokens': { type: 'string' },
     version: { type: 'string' },
     'delay-ms': { type: 'string' },
+    'prefill-tok-per-sec': { type: 'string' },
+    'prompt-cache-size': { type: 'string' },
     'loading-ms': { type: 'string' },
     reasoning: { type: 'boolean' },
     'no-chat-template': { type: 'boolean' },
@@ -77,12 +79,14 @@ export async function runFakeServerCommand(
       model,
       version: values.version as string | undefined,
       maxTokens: int('max-tokens', undefined),
+      promptCacheSize: int('prompt-cache-size', undefined),
       hubOffline: hubOffline(io.env ?? process.env),
       faults: {
         reasoning: values.reasoning === true ? true : undefined,
         noChatTemplate: values['no-chat-template'] === true,
         delayMs,
         loading: loadingMs,
+        prefillTokPerSec: int('prefill-tok-per-sec', undefined),
       },
       log: (line) => err(`${line}\n`),
     });

@@ -8,6 +8,7 @@ import { sleep, untilReady } from './faults.js';
 import { resolveModel } from './hub.js';
 import { generate, textOf, words, type Generated } from './model.js';
 import { cannotServe } from './not-found.js';
+import { cachedPrefix, storeTurn } from './prompt-cache.js';
 import { asctime, pyJson, pyTypeName, pythonJsonError } from './python.js';
 import { head, RequestError, send, traceback } from './reply.js';
 import type { FakeState } from './state.js';
@@ -77,48 +78,27 @@ function validate(b: Record<string, unknown>): void {
   }
 }
 
-/** The prompt the model answers, its token count, and the tokenizer's complaint about it, if any. */
-function promptOf(kind: CompletionKind, b: Record<string, unknown>): { prompt: string; promptTokens: number; tokens: string[]; contentError?: string } {
+/**
+ * The prompt the model answers, its tokens (a word each, and a chat template's four per message
+ * plus three for the reply's start), and the tokenizer's complaint about it, if any.
+ */
+function promptOf(kind: CompletionKind, b: Record<string, unknown>): { prompt: string; tokens: string[]; contentError?: string } {
   if (kind === 'text') {
     const prompt = textOf(b.prompt);
-    const tokens = ['<s>', ...words(prompt)];
-    return { prompt, promptTokens: tokens.length, tokens };
+    return { prompt, tokens: ['<s>', ...words(prompt)] };
   }
   const messages = Array.isArray(b.messages) ? (b.messages as Array<Record<string, unknown>>) : [];
-  let contentError: string | undefined;
-  // The "tokens" of the chat template: a header of 3 and an end per message, then the assistant's header.
   const tokens: string[] = [];
+  let contentError: string | undefined;
   for (const m of messages) {
     if (Array.isArray(m?.content) && m.content.some((p: { type?: unknown }) => p?.type !== 'text')) {
       contentError = "Only 'text' content type is supported.";
     }
-    tokens.push('<|im_start|>', String(m?.role ?? ''), '\n', ...words(textOf(m?.content)), '<|im_end|>');
+    tokens.push('<|im_start|>', String(m?.role), '\n', ...words(textOf(m?.content)), '<|im_end|>');
   }
   tokens.push('<|im_start|>', 'assistant', '\n');
   const lastUser = [...messages].reverse().find((m) => m?.role === 'user');
-  return { prompt: textOf(lastUser?.content ?? messages.at(-1)?.content), promptTokens: tokens.length, tokens, contentError };
-}
-
-/**
- * The real server's prompt cache (mlx_lm LRUPromptCache, 10 sequences by default): the longest
- * prefix of this prompt that a cached sequence holds is reused (at least one token is processed),
- * and `usage.prompt_tokens_details.cached_tokens` says how many. Before each request it logs
- * `Prompt Cache: N sequences, X GB`, and the prefill `Prompt processing progress: done/total`
- * (total: the tokens not cached), as mlx_lm/server.py does at INFO.
- */
-function fetchNearest(st: FakeState, tokens: string[]): number {
-  let best = 0;
-  for (const seq of st.promptCache) {
-    let n = 0;
-    while (n < seq.length && n < tokens.length && seq[n] === tokens[n]) n++;
-    best = Math.max(best, n);
-  }
-  return Math.min(best, Math.max(0, tokens.length - 1));
-}
-
-function insertCache(st: FakeState, tokens: string[]): void {
-  st.promptCache.push(tokens);
-  while (st.promptCache.length > (st.opts.promptCacheSize ?? 10)) st.promptCache.shift();
+  return { prompt: textOf(lastUser?.content ?? messages.at(-1)?.content), tokens, contentError };
 }
 
 /** What every frame of one answer shares. */
@@ -148,8 +128,9 @@ function frame(a: Answer, finish: string | null, content: string, reasoningText:
   return { id: a.id, system_fingerprint: a.fingerprint, object: a.object, model: a.requested, created: a.created, choices: [choice] };
 }
 
-async function sendWhole(st: FakeState, res: http.ServerResponse, a: Answer): Promise<void> {
-  if (st.faults.delayMs) await sleep(st, st.faults.delayMs);
+async function sendWhole(st: FakeState, res: http.ServerResponse, a: Answer, prefillMs: number): Promise<void> {
+  const delayMs = (st.faults.delayMs ?? 0) + prefillMs;
+  if (delayMs) await sleep(st, delayMs);
   const text = (channel: string) => a.gen.tokens.filter((t) => t.channel === channel).map((t) => t.text).join('');
   const out = pyJson({ ...frame(a, a.gen.finishReason, text('content'), text('reasoning')), usage: a.usage });
   head(res, 200, undefined, { 'Content-Length': String(Buffer.byteLength(out)) });
@@ -162,10 +143,11 @@ async function sendStream(
   res: http.ServerResponse,
   a: Answer,
   streamOptions: Record<string, unknown> | undefined | null,
+  prefillMs: number,
 ): Promise<void> {
   head(res, 200, { 'Content-type': 'text/event-stream', 'Cache-Control': 'no-cache' });
   res.flushHeaders();
-  const delayMs = st.faults.delayMs;
+  const delayMs = (st.faults.delayMs ?? 0) + prefillMs;
   if (delayMs) {
     // Prompt processing: keepalive comments stop clients timing out (≥0.26.4).
     const steps = Math.max(1, Math.ceil(delayMs / 1000));
@@ -217,12 +199,17 @@ export async function handleCompletion(
 
   await untilReady(st);
   const loadError = resolveModel(st, requested);
-  const { prompt, promptTokens, tokens, contentError } = promptOf(kind, b);
+  const { prompt, tokens: promptToks, contentError } = promptOf(kind, b);
+  const promptTokens = promptToks.length;
   const failure = loadError ?? contentError;
   if (failure !== undefined) return cannotServe(st, res, failure);
-  st.log(`${asctime()} - INFO - Prompt Cache: ${st.promptCache.length} sequences, ${(st.promptCache.reduce((n, q) => n + q.length, 0) * 196_608 / 1e9).toFixed(2)} GB`);
-  const cachedTokens = fetchNearest(st, tokens);
-  const rest = promptTokens - cachedTokens;
+  // What an earlier turn left is reused, the rest is processed (at the fault's speed). Before each
+  // request the real server logs its cache, then the prefill's progress over the tokens not cached.
+  const model = st.loadedModel;
+  const cached = cachedPrefix(st, model, promptToks);
+  const seqs = [...st.promptCache.values()].flat();
+  st.log(`${asctime()} - INFO - Prompt Cache: ${seqs.length} sequences, ${((seqs.reduce((n, q) => n + q.length, 0) * 196_608) / 1e9).toFixed(2)} GB`);
+  const rest = promptTokens - cached;
   st.log(`${asctime()} - INFO - Prompt processing progress: 0/${rest}`);
   st.log(`${asctime()} - INFO - Prompt processing progress: ${rest}/${rest}`);
 
@@ -248,12 +235,12 @@ export async function handleCompletion(
       prompt_tokens: promptTokens,
       completion_tokens: gen.tokens.length,
       total_tokens: promptTokens + gen.tokens.length,
-      prompt_tokens_details: { cached_tokens: cachedTokens },
+      prompt_tokens_details: { cached_tokens: cached },
     },
     gen,
   };
-  // The sequence is kept with what was generated (the next turn's history starts with it).
-  insertCache(st, [...tokens, ...gen.tokens.map((t) => (typeof t === "string" ? t : t.text))]);
-  if (stream) await sendStream(st, req, res, answer, streamOptions);
-  else await sendWhole(st, res, answer);
+  const prefillMs = faults.prefillTokPerSec ? ((promptTokens - cached) / faults.prefillTokPerSec) * 1000 : 0;
+  if (stream) await sendStream(st, req, res, answer, streamOptions, prefillMs);
+  else await sendWhole(st, res, answer, prefillMs);
+  storeTurn(st, model, [...promptToks, ...gen.tokens.filter((t) => t.channel !== 'control').flatMap((t) => words(t.text))]);
 }

@@ -20,6 +20,8 @@ export interface FakeMlxFaults {
   noChatTemplate?: boolean;
   /** `other` imitates a different server on the port (Ollama-like answers). */
   identity?: 'mlx' | 'other';
+  /** Prompt processing at this many tokens a second: a turn waits for its uncached tokens (after delayMs). */
+  prefillTokPerSec?: number;
 }
 
 export interface FakeMlxServerOptions {
@@ -32,6 +34,8 @@ export interface FakeMlxServerOptions {
   version?: string;
   /** The server's `--max-tokens` (default 512). */
   maxTokens?: number;
+  /** The server's `--prompt-cache-size`: KV caches kept (default 10, like mlx_lm.server). */
+  promptCacheSize?: number;
   /** Other repo ids "in the HF cache": listed by /v1/models, and a request naming one swaps the model. */
   cachedModels?: string[];
   faults?: FakeMlxFaults;
@@ -39,8 +43,6 @@ export interface FakeMlxServerOptions {
   hubOffline?: boolean;
   /** One line per request, like the stdlib access log (plus tracebacks for dropped requests). */
   log?: (line: string) => void;
-  /** `--prompt-cache-size`: how many sequences the prompt cache keeps (default 10). */
-  promptCacheSize?: number;
 }
 
 export interface RecordedRequest {
@@ -85,8 +87,6 @@ export interface FakeState {
   readonly fingerprint: string;
   readonly log: (line: string) => void;
   readonly requests: RecordedRequest[];
-  /** The prompt cache: token sequences of earlier requests (with what was generated), oldest first. */
-  readonly promptCache: string[][];
   readonly sockets: Set<Socket>;
   readonly timers: Set<NodeJS.Timeout>;
   faults: FakeMlxFaults;
@@ -96,6 +96,11 @@ export interface FakeState {
   loadedModel: string;
   served: number;
   crashed: boolean;
+  /**
+   * The prompt cache (LRUPromptCache): per model, the token sequences of earlier turns (prompt +
+   * reply), least recently used first. A turn reuses the longest common prefix with any of them.
+   */
+  promptCache: Map<string, string[][]>;
 }
 
 export function createState(opts: FakeMlxServerOptions): FakeState {
@@ -111,7 +116,6 @@ export function createState(opts: FakeMlxServerOptions): FakeState {
     fingerprint: `${version.join('.')}-0.29.1-macOS-15.1-arm64-arm-64bit-applegpu_g15s`,
     log: opts.log ?? (() => {}),
     requests: [],
-    promptCache: [],
     sockets: new Set(),
     timers: new Set(),
     faults: {},
@@ -120,5 +124,6 @@ export function createState(opts: FakeMlxServerOptions): FakeState {
     loadedModel: opts.model,
     served: 0,
     crashed: false,
+    promptCache: new Map(),
   };
 }
