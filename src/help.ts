@@ -36,6 +36,7 @@ const SETUP_FLAGS: Flag[] = [
   { flag: '--mode proxy|direct', text: 'through a LiteLLM proxy (default) or straight to the servers' },
   { flag: '--proxy-port N', text: 'LiteLLM proxy port (default 4000)' },
   { flag: '--host H', text: 'host of the mlx servers (default 127.0.0.1)' },
+  { flag: '--split-hosts H1,H2…', text: 'serve the editor model over several Macs (mlx_lm.server distributed), this Mac first: name=address each, e.g. mac1.local=192.168.2.1,mac2.local=192.168.2.2; 127.0.0.1,127.0.0.1 for ranks on this Mac. Each host is checked over ssh first' },
   { flag: '--scope project|global|profile', text: 'where the Aider files go (default project: the git root)' },
   { flag: '--context N', text: "context window per model (default: the model's curated context for this memory, else 32768, lowered to what the model and memory allow)" },
   { flag: '--timeout SECONDS', text: "bound on each check (default 600: a large model's first load)" },

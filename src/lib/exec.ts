@@ -53,14 +53,14 @@ for (const s of ['SIGINT', 'SIGHUP', 'SIGTERM']) process.on(s, end);
 let dog: ChildProcess | undefined;
 let dogFailed = false;
 
-function tell(line: string): void {
-  if (dogFailed) return;
+function watchdog(): ChildProcess | undefined {
+  if (dogFailed) return undefined;
   if (!dog) {
     try {
       dog = spawn(process.execPath, ['-e', WATCHDOG_SRC], { stdio: ['pipe', 'ignore', 'ignore'], detached: true, env: {} });
     } catch {
       dogFailed = true;
-      return;
+      return undefined;
     }
     dog.on('error', () => {
       dogFailed = true;
@@ -69,12 +69,23 @@ function tell(line: string): void {
     dog.unref();
     (dog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
   }
-  dog.stdin?.write(`${line}\n`);
+  return dog;
+}
+
+/** Send one line to the watchdog; `done` runs once the line is in the pipe (or there is no watchdog). */
+function tell(line: string, done?: () => void): void {
+  const d = watchdog();
+  if (!d?.stdin || dogFailed) {
+    done?.();
+    return;
+  }
+  // The callback comes once the line was handed to the kernel: from then on our death cannot lose it.
+  d.stdin.write(`${line}\n`, () => done?.());
 }
 
 /** From now until `unguard`, the process group `pgid` is killed if this process ends. */
-export function guardGroup(pgid: number): void {
-  tell(`pg ${pgid}`);
+export function guardGroup(pgid: number, done?: () => void): void {
+  tell(`pg ${pgid}`, done);
 }
 export function unguardGroup(pgid: number): void {
   if (dog) tell(`unpg ${pgid}`);
@@ -105,6 +116,17 @@ export async function run(
 }
 
 /**
+ * Every service starts behind a gate: a fixed `sh` script that waits for one line on its stdin and
+ * only then execs the real command (its arguments pass as "$@", never parsed by the shell; stdin
+ * becomes /dev/null again). We send that line once the service's process group is registered
+ * with the watchdog. Without the gate, the child already runs while we are still between
+ * spawn() and the registration (execa's set-up after the fork takes milliseconds, tens under
+ * load): a SIGKILL landing there left a rank nobody knew of. With it, dying before the line
+ * closes the pipe, `read` fails and the gate exits without starting anything.
+ */
+const GATE = 'read -r go || exit 125; exec "$@" </dev/null';
+
+/**
  * Start a long-running child in its own process group; the caller stops it (the whole group dies
  * with SIGTERM then SIGKILL). If this process ends first, in any way, the watchdog stops it.
  */
@@ -122,17 +144,19 @@ export function spawnService(
     logFile?: string;
   },
 ): { child: ResultPromise; stop: () => Promise<void>; release: () => void } {
+  // The watchdog first, so it is up (and its pipe open) before anything of ours runs.
+  watchdog();
   const fd = opts.logFile ? openSync(opts.logFile, 'a', 0o600) : undefined;
   // Only what this start writes is read back (the file may hold earlier runs).
   const logStart = fd === undefined ? 0 : fstatSync(fd).size;
   let child: ResultPromise;
   try {
-    child = execa(cmd, args, {
+    child = execa('/bin/sh', ['-c', GATE, 'aider-mlx-gate', cmd, ...args], {
       env: opts.env as NodeJS.ProcessEnv | undefined,
       extendEnv: opts.env === undefined,
       cwd: opts.cwd,
       reject: false,
-      stdin: 'ignore',
+      stdin: 'pipe',
       // A file descriptor, not execa's `{ file }` (which pipes through us): the child writes the file itself.
       ...(fd === undefined ? { all: true as const } : ({ stdout: fd, stderr: fd } as unknown as { stdout: 'ignore'; stderr: 'ignore' })),
       detached: true,
@@ -141,9 +165,10 @@ export function spawnService(
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+  child.stdin?.on('error', () => undefined);
   const pid = child.pid;
   if (pid !== undefined) {
-    guardGroup(pid);
+    guardGroup(pid, () => child.stdin?.end('go\n'));
     // The leader is gone: whatever it left in its group goes too, then the watchdog forgets it.
     const reaped = () => {
       try {
@@ -154,6 +179,8 @@ export function spawnService(
       unguardGroup(pid);
     };
     void child.then(reaped, reaped);
+  } else {
+    child.stdin?.end();
   }
   let untail = () => undefined as void;
   if (opts.onLine && child.all) {

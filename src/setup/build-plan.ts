@@ -3,6 +3,7 @@ import { run } from '../lib/exec.js';
 import { configPaths, homeDir, type Env } from '../lib/paths.js';
 import { DEFAULT_CONTEXT, PLAN_VERSION, type Plan, type Role } from '../config/plan.js';
 import type { SetupInput } from './flags.js';
+import { groupDeployment } from './split.js';
 
 export interface PlanCaps {
   env: Env;
@@ -37,6 +38,7 @@ export async function buildPlan(input: SetupInput, caps: PlanCaps): Promise<{ pl
     return { model, context, deployments: [{ host: input.host, port }] };
   };
   const editor = await role(input.editor, input.editorPort);
+  if (input.split) editor.deployments = [groupDeployment(input.split, input.editorPort)];
   // A model that serves several roles runs once: reuse its deployment.
   const same = (m: string | undefined, r: Role) => (m !== undefined && m === r.model ? r : undefined);
   const architect = input.architect ? (same(input.architect, editor) ?? (await role(input.architect, input.architectPort))) : undefined;

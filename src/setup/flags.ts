@@ -1,7 +1,8 @@
 import { UsageError } from '../errors.js';
 import { parseFlags } from '../lib/args.js';
 import { DEFAULT_CONTEXT, DEFAULT_HOST, DEFAULT_PORTS, DEFAULT_REQUEST_TIMEOUT, type Mode, type Scope } from '../config/plan.js';
-import { describeZodError, hostProblem, modelRefSchema, modeSchema, scopeSchema } from '../config/plan-schema.js';
+import { describeZodError, hostProblem, modelRefSchema, modeSchema, scopeSchema, type Group } from '../config/plan-schema.js';
+import { groupOf, parseHosts } from './split.js';
 
 /** A default that fits most Macs; named in the error when --editor is missing. */
 export const SUGGESTED_EDITOR = 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit';
@@ -27,6 +28,8 @@ export interface SetupInput {
   force: boolean;
   dryRun: boolean;
   json: boolean;
+  /** --split-hosts: the editor's model served by a group over these hosts (rank 0 first). */
+  split?: Group;
 }
 
 const options = {
@@ -47,6 +50,7 @@ const options = {
   force: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
   json: { type: 'boolean' },
+  'split-hosts': { type: 'string' },
 } as const;
 
 function int(flag: string, raw: string | undefined, dflt: number, min: number, max: number, what: string): number {
@@ -97,6 +101,15 @@ export function parseSetupFlags(args: string[]): SetupInput {
     dryRun: Boolean(values['dry-run']),
     json: Boolean(values.json),
   };
+  const split = s('split-hosts');
+  if (split !== undefined) {
+    const hosts = parseHosts(split);
+    const g = 'hosts' in hosts ? groupOf(hosts.hosts) : hosts;
+    if ('problem' in g) {
+      throw new UsageError(`--split-hosts "${split}": ${g.problem}.`, 'For example: --split-hosts mac1.local=192.168.2.1,mac2.local=192.168.2.2 (this Mac first), or 127.0.0.1,127.0.0.1 for two ranks on this Mac.');
+    }
+    input.split = g.group;
+  }
   if (input.architect && input.architect !== input.editor && input.architectPort === input.editorPort) {
     throw new UsageError(
       `The editor and the architect are different models but both use port ${input.editorPort}.`,

@@ -11,6 +11,7 @@ import { redact } from '../config/secrets.js';
 import { which } from '../lib/exec.js';
 import { toolEnv } from '../serve/units.js';
 import { buildPlan } from './build-plan.js';
+import { checkHosts } from './split.js';
 import type { SetupInput } from './flags.js';
 import { describeTakenProxyPort, privilegedPortProblem, proxyPortState, remoteChecks, verifyProxy, verifyServers, type VerifyCaps } from './verify.js';
 import { bindHost, isLoopback, promptCacheFlags, tunnelCommand, tunnelPort } from '../serve/remote.js';
@@ -82,7 +83,15 @@ export async function runSetup(input: SetupInput, caps: SetupCaps): Promise<Setu
   const missing = missingToolsFor(plan, caps.env);
   if (missing.length) notes.push(`${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not installed: install ${missing.length === 1 ? 'it' : 'them'} with \`npx aider-mlx install\`.`);
   const timeoutMs = input.timeoutSec * 1000;
+  const splitChecks: Check[] = [];
   const vcaps = { env: caps.env, timeoutMs, signal: caps.signal, progress: caps.progress, cwd: caps.cwd, ...(caps.servedModel ? { servedModel: caps.servedModel } : {}) };
+
+  // A group: every other host checked (ssh, the same mlx and mlx-lm, the model's files) before anything is written.
+  if (input.split) {
+    caps.progress?.('Checking each host of the group over ssh…');
+    const hc = await checkHosts({ group: input.split, model: plan.roles.editor.model, env: toolEnv(caps.env), timeoutMs: Math.min(timeoutMs, 30_000) });
+    splitChecks.push(...hc.checks);
+  }
 
   const privileged = await privilegedPortProblem(plan);
   if (privileged) throw new UsageError(privileged.message, privileged.fix);
@@ -95,7 +104,7 @@ export async function runSetup(input: SetupInput, caps: SetupCaps): Promise<Setu
     throw new UsageError(`${c.observed}.`, c.fix);
   }
   const serversOk = checks.every((c) => c.status !== 'fail');
-  checks.unshift(...remoteChecks(plan));
+  checks.unshift(...remoteChecks(plan), ...splitChecks);
 
   const composed = await composeWrites(plan, caps.env, prev);
   if (keyInEnvFile(plan)) {

@@ -1,6 +1,6 @@
 import { CancelledError } from '../errors.js';
 import type { Env } from '../lib/paths.js';
-import type { Mode, Plan, RoleName, Scope } from '../config/plan.js';
+import type { Group, Mode, Plan, RoleName, Scope } from '../config/plan.js';
 import type { ComposedWrites } from '../config/write.js';
 import type { PlannedWrite } from '../lib/fs.js';
 import type { Check } from '../lib/check.js';
@@ -38,6 +38,8 @@ export interface Answers {
   scope?: Scope;
   /** Replace values the user set in an existing Aider config (--force). */
   replace?: boolean;
+  /** A role's model served by a group over several Macs ("Split it across Macs", --split-hosts). */
+  groups?: Partial<Record<RoleName, Group>>;
 }
 
 export const emptyAnswers = (): Answers => ({ models: {}, context: {}, ports: {}, servers: {} });

@@ -2,6 +2,7 @@
 import { DEFAULT_CONTEXT, DEFAULT_HOST, DEFAULT_PORTS, type Plan, type RoleName } from '../config/plan.js';
 import { DEFAULT_PROBE_TIMEOUT, type SetupInput } from '../setup/flags.js';
 import { buildPlan } from '../setup/build-plan.js';
+import { groupDeployment } from '../setup/split.js';
 import { maxContextFromCache } from '../setup/model-config.js';
 import { recommendedContext } from '../setup/context-fit.js';
 import { activeRoles, pickFor, type WizardContext } from './context.js';
@@ -62,6 +63,8 @@ export async function draftPlan(ctx: WizardContext): Promise<{ plan: Plan; notes
     if (!role || !pick || role.model !== pick.model) continue;
     role.context = Math.min(role.context, contextFor(ctx, r));
     if (pick.running) role.deployments = [{ host: pick.running.host, port: pick.running.port }];
+    const group = ctx.fixed.groups?.[r] ?? ctx.answers.groups?.[r];
+    if (group && !pick.running) role.deployments = [groupDeployment(group, role.deployments[0]?.port ?? portFor(ctx, r))];
   }
   return { plan, notes };
 }

@@ -51,18 +51,22 @@ describe('doctor: a group hop by hop', () => {
       'fail group.editor.ranks: rank 0 answers 503 on /health: a rank of the group is gone, so no completion can be generated',
     ]);
   });
-  it('across Macs (--deep): ssh and the same mlx / mlx-lm on each', async () => {
+  it('across Macs (--deep): ssh, the same mlx / mlx-lm and the model files on each', async () => {
     health = 200;
     const bin = join(dir, 'venv', 'bin');
     fs.mkdirSync(bin, { recursive: true });
     fs.writeFileSync(join(bin, 'mlx_lm.server'), '#!/bin/sh\n', { mode: 0o755 });
-    const calls: string[] = [];
+    const calls: string[][] = [];
     const exec = async (cmd: string, args: string[]) => {
-      calls.push([cmd, ...args.slice(0, 6)].join(' '));
+      calls.push([cmd, ...args]);
       if (cmd !== 'ssh') return { code: 0, stdout: '0.32.4 0.32.2\n', stderr: '' };
       const host = args[4];
+      const remote = args[5] ?? '';
       if (host === 'mac3.local') return { code: 255, stdout: '', stderr: 'ssh: connect to host mac3.local port 22: Connection refused\n' };
-      return { code: 0, stdout: host === 'mac2.local' ? '0.31.0 0.30.1\n' : '0.32.4 0.32.2\n', stderr: '' };
+      if (remote === 'true') return { code: 0, stdout: '', stderr: '' };
+      if (remote.includes('snapshot_download')) return host === 'mac1.local' ? { code: 0, stdout: '/Users/me/.cache/huggingface/hub/models--org--not-here/snapshots/abc\n', stderr: '' } : { code: 1, stdout: '', stderr: 'LocalEntryNotFoundError\n' };
+      if (remote.includes('mlx.core')) return { code: 0, stdout: host === 'mac2.local' ? '0.31.0 0.30.1\n' : '0.32.4 0.32.2\n', stderr: '' };
+      return { code: 1, stdout: '', stderr: '' };
     };
     const g: Group = { hosts: [{ ssh: 'mac1.local', address: '10.0.0.1' }, { ssh: 'mac2.local', address: '10.0.0.2' }, { ssh: 'mac3.local', address: '10.0.0.3' }] };
     const d = { host: '127.0.0.1', port, group: g };
@@ -70,12 +74,19 @@ describe('doctor: a group hop by hop', () => {
     const checks = await groupChecks(served('org/not-here'), d, 'editor', opts, { env, cwd: dir, exec });
     expect(brief(checks)).toEqual([
       "warn group.editor.split: tensor parallel (the model's files are not on this Mac to check)",
-      'pass group.editor.host.mac1.local',
-      'fail group.editor.host.mac2.local: mlx, mlx-lm 0.31.0 0.30.1 on mac2.local; 0.32.4 0.32.2 here',
-      'fail group.editor.host.mac3.local: ssh mac3.local failed: ssh: connect to host mac3.local port 22: Connection refused',
+      'pass group.editor.host.mac1.local.ssh',
+      'pass group.editor.host.mac1.local.versions',
+      'pass group.editor.host.mac1.local.files',
+      'pass group.editor.host.mac2.local.ssh',
+      'fail group.editor.host.mac2.local.versions: mlx, mlx-lm 0.31.0 0.30.1 on mac2.local; 0.32.4 0.32.2 here',
+      'fail group.editor.host.mac2.local.files: org/not-here is not downloaded on mac2.local',
+      'fail group.editor.host.mac3.local.ssh: ssh mac3.local failed: ssh: connect to host mac3.local port 22: Connection refused',
       'pass group.editor.ranks',
     ]);
-    expect(calls[1]).toBe(`ssh -o BatchMode=yes -o ConnectTimeout=5 mac1.local ${join(bin, 'python')}`);
+    // One argument for the remote shell, quoted so it gets exactly this argv.
+    expect(calls.find((c) => c[6]?.includes('mlx.core'))).toEqual([
+      'ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', 'mac1.local', `${join(bin, 'python')} -c 'import mlx.core as m, mlx_lm as l; print(m.__version__, l.__version__)'`,
+    ]);
     // Without --deep nothing is run over ssh.
     const quick = await groupChecks(served('org/not-here'), d, 'editor', { ...opts, deep: false }, { env, cwd: dir, exec });
     expect(brief(quick).filter((l) => l.includes('.host.'))).toEqual([

@@ -1,19 +1,17 @@
 /**
  * A group (one model over several ranks), hop by hop: can the model be split that way (its files
- * here), is each other Mac reachable over ssh with the same mlx and mlx-lm (--deep: it runs
- * commands), and is rank 0 healthy (503: a rank is gone). The server chain checks rank 0's HTTP as
+ * here), is each other Mac reachable over ssh with the same mlx and mlx-lm and the model's files
+ * (--deep: it runs commands), and is rank 0 healthy (503: a rank is gone). The server chain checks rank 0's HTTP as
  * for any server.
  */
-import { dirname, join } from 'node:path';
 import { groupIsLocal } from '../../config/group.js';
 import type { ServedModel } from '../../config/names.js';
 import type { Deployment, Group } from '../../config/plan.js';
 import { which } from '../../lib/which.js';
 import { probeHealth, rootUrl } from '../../servers/probe.js';
 import { groupParallel } from '../../serve/group.js';
+import { checkHosts } from '../../setup/split.js';
 import { skipped, type DoctorCaps, type DoctorCheck, type DoctorOptions } from '../types.js';
-
-const VERSIONS_PY = 'import mlx.core as m, mlx_lm as l; print(m.__version__, l.__version__)';
 
 export async function groupChecks(m: ServedModel, d: Deployment & { group: Group }, label: string, opts: DoctorOptions, caps: DoctorCaps): Promise<DoctorCheck[]> {
   const g = d.group;
@@ -30,30 +28,15 @@ export async function groupChecks(m: ServedModel, d: Deployment & { group: Group
           fix: 'Change parallel or the number of hosts of the group in plan.yaml (see docs/distributed.md).' },
   );
 
-  // Each other Mac: ssh, and the same mlx / mlx-lm (mlx.launch runs the same command on every rank).
+  // Each other Mac: ssh, the same mlx / mlx-lm (mlx.launch runs the same command on every rank),
+  // and the model's files on its own disk. The same checks as the wizard's "split it across Macs".
   if (!groupIsLocal(g)) {
     const server = which('mlx_lm.server', caps.env);
-    const py = server ? join(dirname(server), 'python') : undefined;
-    if (!opts.deep || !caps.exec || !py) {
-      for (const h of g.hosts) out.push(skipped({ id: `${base}.host.${h.ssh}`, group: 'server', title: `${label}: rank on ${h.ssh}` }, !py ? 'mlx_lm.server is not installed here' : 'runs ssh: use --deep'));
+    if (!opts.deep || !caps.exec || !server) {
+      for (const h of g.hosts) out.push(skipped({ id: `${base}.host.${h.ssh}`, group: 'server', title: `${label}: rank on ${h.ssh}` }, !server ? 'mlx_lm.server is not installed here' : 'runs ssh: use --deep'));
     } else {
-      const exec = caps.exec;
-      const here = await exec(py, ['-c', VERSIONS_PY], { timeoutMs: opts.timeoutMs, env: caps.env }).catch(() => undefined);
-      const mine = here?.code === 0 ? here.stdout.trim() : undefined;
-      for (const h of g.hosts) {
-        const id = `${base}.host.${h.ssh}`;
-        const title = `${label}: rank on ${h.ssh}`;
-        const r = await exec('ssh', ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', h.ssh, py, '-c', VERSIONS_PY], { timeoutMs: opts.timeoutMs + 5000, env: caps.env }).catch((e: Error) => ({ code: 255, stdout: '', stderr: e.message }));
-        if (r.code === 255) {
-          out.push({ id, group: 'server', title, status: 'fail', observed: `ssh ${h.ssh} failed: ${r.stderr.trim().split('\n').pop() ?? ''}`, fix: `Set up key-based ssh to ${h.ssh} (macOS: System Settings → General → Sharing → Remote Login).` });
-        } else if (r.code !== 0) {
-          out.push({ id, group: 'server', title, status: 'fail', observed: `${py} on ${h.ssh} cannot import mlx and mlx_lm`, fix: `Install the same mlx and mlx-lm on ${h.ssh}, in a venv at ${dirname(dirname(py))}.` });
-        } else if (mine && r.stdout.trim() !== mine) {
-          out.push({ id, group: 'server', title, status: 'fail', observed: `mlx, mlx-lm ${r.stdout.trim()} on ${h.ssh}; ${mine} here`, expected: 'the same versions on every rank', fix: `Install mlx and mlx-lm ${mine} on ${h.ssh}.` });
-        } else {
-          out.push({ id, group: 'server', title: `${title}: reachable, mlx and mlx-lm ${r.stdout.trim()}`, status: 'pass' });
-        }
-      }
+      const r = await checkHosts({ group: g, model: m.model, env: caps.env, exec: caps.exec, timeoutMs: opts.timeoutMs, id: base });
+      out.push(...r.checks.map((c): DoctorCheck => ({ ...c, group: 'server', title: `${label}: ${c.title}` })));
     }
   }
 

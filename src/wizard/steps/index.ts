@@ -4,6 +4,7 @@ import { propose } from './propose.js';
 import { roles } from './roles.js';
 import { modelStep } from './model.js';
 import { ports } from './ports.js';
+import { split } from './split.js';
 import { servers } from './servers.js';
 import { mode, proxy } from './proxy.js';
 import { scope } from './scope.js';
@@ -19,8 +20,8 @@ const COUNTERS: Record<string, string> = { ports: 'mode', [proxy.id]: 'servers',
 
 /** The flow, in order. Each step reads and writes only the context. */
 export function wizardSteps(): Step[] {
-  const steps = [lookAround, propose, roles, modelStep('editor'), modelStep('architect'), modelStep('weak'), mode, ports, servers, proxy, scope, review, write, aiderCheck, diagnose, finish];
-  return steps.map((s) => ({ ...s, counter: s.id.startsWith('model') ? 'models' : (COUNTERS[s.id] ?? s.id) }));
+  const steps = [lookAround, propose, roles, modelStep('editor'), modelStep('architect'), modelStep('weak'), split, mode, ports, servers, proxy, scope, review, write, aiderCheck, diagnose, finish];
+  return steps.map((s) => ({ ...s, counter: s.id.startsWith('model') || s.id === 'split' ? 'models' : (COUNTERS[s.id] ?? s.id) }));
 }
 
 /** Reconfigure: look around, choose the one change, then the same steps with the rest fixed. */

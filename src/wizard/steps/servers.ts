@@ -206,6 +206,10 @@ async function ensureServer(ctx: WizardContext, m: ServedModel, d: Deployment): 
         outcome = { ok: false, cause: `${key} is held by ${what}${serve ? `, which aider-mlx serve (pid ${serve.pid}) runs` : ''}`, ...(serve ? { serve } : {}) };
       } else if (pick?.running) {
         outcome = { ok: false, cause: `nothing answers on ${key} any more` };
+      } else if (d.group) {
+        // A group is started by serve (every rank, on every host), not by the wizard.
+        ctx.prompter.note('info', `${title}: split over ${d.group.hosts.length} ranks; \`aider-mlx serve\` starts the group (each host was checked above)`);
+        return { id, title, status: 'warn', observed: 'a group: not started by setup, not verified', expected: `mlx_lm.server serving ${m.model} over ${d.group.hosts.length} ranks`, fix: 'Start it with `npx aider-mlx serve` (or `launch`).' };
       } else {
         const choice =
           (installed ? 'start' : undefined) ??
