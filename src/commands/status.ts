@@ -8,6 +8,28 @@ import { exposureWarning, isLoopback } from '../serve/remote.js';
 import { readBackground, type BackgroundState } from '../serve/background.js';
 import { benchDate, benchWords, latestFor, readBench, type BenchRecord } from '../bench/store.js';
 import { servedModels } from '../config/names.js';
+import { planPromptCache, type DeploymentCache, type PromptCacheReport } from '../serve/metrics.js';
+import { ownedLocations } from '../service/locations.js';
+import { promptCacheFor } from '../hub/prompt-cache.js';
+
+/** Each server's prompt cache figures (proxy mode): the proxy's turns log and the servers' serve logs. */
+export function promptCaches(plan: Plan, env: Env): DeploymentCache[] | undefined {
+  const loc = ownedLocations(env);
+  return planPromptCache(plan, { turnsLog: loc.turns, logDir: loc.logs, bound: (m) => promptCacheFor(m, env) });
+}
+
+function cacheOf(caches: DeploymentCache[] | undefined, h: HopStatus): PromptCacheReport | undefined {
+  return h.kind === 'deployment' ? caches?.find((c) => c.host === h.host && c.port === h.port)?.report : undefined;
+}
+
+/** The indented lines under a server: the hit rate, the last miss and why, the server's own cache figure. */
+export function promptCacheLines(r: PromptCacheReport | undefined): string[] {
+  if (!r) return [];
+  const out = [r.line];
+  if (r.lastMiss) out.push(`last miss: ${r.lastMiss.reason}`);
+  if (r.cacheNow) out.push(r.cacheNow);
+  return out;
+}
 
 /** The background serve, in one line (or none when there is no pid file). */
 export function backgroundLine(bg: BackgroundState | undefined, env: Env): string | undefined {
@@ -30,7 +52,7 @@ export function hopBench(plan: Plan, h: HopStatus, records: BenchRecord[]): Benc
   });
 }
 
-export function renderStatus(plan: Plan, hops: HopStatus[], env: Env, bg?: BackgroundState, records: BenchRecord[] = []): string {
+export function renderStatus(plan: Plan, hops: HopStatus[], env: Env, bg?: BackgroundState, records: BenchRecord[] = [], caches?: DeploymentCache[]): string {
   const lines = [`aider-mlx status — plan ${tildify(configPaths(env).plan, env)} (${plan.mode} mode)`];
   const bgLine = backgroundLine(bg, env);
   if (bgLine) lines.push(bgLine);
@@ -38,6 +60,7 @@ export function renderStatus(plan: Plan, hops: HopStatus[], env: Env, bg?: Backg
     const what = h.kind === 'proxy' ? 'proxy (LiteLLM)' : `${h.roles.join(' + ')}: ${h.model}`;
     lines.push(`${h.up ? '✓' : '✗'} ${what} on ${h.host}:${h.port}: ${hopWords(h)}`);
     if (!h.up && h.detail[0]) lines.push(`    ${h.detail[0]}`);
+    for (const l of promptCacheLines(cacheOf(caches, h))) lines.push(`    ${l}`);
     if (h.kind === 'deployment' && !isLoopback(h.host)) lines.push(`    ! ${exposureWarning({ host: h.host, port: h.port })}`);
     for (const r of hopBench(plan, h, records)) {
       lines.push(`    last bench${h.kind === 'proxy' ? ` of ${r.model}` : ''} (${benchDate(r)}): ${benchWords(r)}`);
@@ -58,7 +81,13 @@ export async function runStatusCommand(args: string[]): Promise<number> {
   const allUp = hops.every((h) => h.up);
   const records = readBench(env);
   const background = bg ? { running: bg.running, pid: bg.record.pid, since: bg.record.since, log: bg.record.log } : null;
-  if (values.json) process.stdout.write(JSON.stringify({ ok: allUp, mode: plan.mode, hops: hops.map((h) => ({ ...h, lastBench: hopBench(plan, h, records) })), background }, null, 2) + '\n');
-  else process.stdout.write(renderStatus(plan, hops, env, bg, records));
+  const caches = promptCaches(plan, env);
+  if (values.json) {
+    const out = hops.map((h) => {
+      const c = cacheOf(caches, h);
+      return { ...h, lastBench: hopBench(plan, h, records), ...(c ? { promptCache: c } : {}) };
+    });
+    process.stdout.write(JSON.stringify({ ok: allUp, mode: plan.mode, hops: out, background }, null, 2) + '\n');
+  } else process.stdout.write(renderStatus(plan, hops, env, bg, records, caches));
   return allUp ? 0 : 1;
 }

@@ -16,7 +16,7 @@ import { run } from '../lib/exec.js';
 import { configPaths, tildify, type Env } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
 import type { Plan } from '../config/plan.js';
-import { mergeAiderConf, mergeModelMetadata, mergeModelSettings, unmergeLitellmConfig } from '../config/merge.js';
+import { callbacksWithout, mergeAiderConf, mergeModelMetadata, mergeModelSettings, unmergeLitellmConfig } from '../config/merge.js';
 import { AIDER_FILES, renderFiles, type RenderedFiles } from '../config/render.js';
 import { proxyKey, redact } from '../config/secrets.js';
 import { AGENT_PREFIX, ownedLocations } from '../service/locations.js';
@@ -321,6 +321,16 @@ async function litellmItem(
     const beforeSec = asRecord(before?.[section]);
     for (const [key, v] of Object.entries(oursSec)) {
       if (!(key in curSec)) continue;
+      if (section === 'litellm_settings' && key === 'callbacks' && !isDeepStrictEqual(curSec[key], v)) {
+        // The user's callbacks stay; ours goes with the module it names (the config folder's files go).
+        const left = callbacksWithout(curSec[key], v);
+        if (left === undefined) owned.drop.push([section, key]);
+        else if (!isDeepStrictEqual(left, curSec[key])) {
+          owned.restore.push([section, key, left]);
+          restored.push(`${section}.${key}`);
+        }
+        continue;
+      }
       if (!isDeepStrictEqual(curSec[key], v)) kept.push(`${section}.${key}: ${JSON.stringify(curSec[key])}`);
       else if (beforeSec && key in beforeSec) {
         if (!isDeepStrictEqual(beforeSec[key], curSec[key])) {

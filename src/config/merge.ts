@@ -230,7 +230,8 @@ export function mergeLitellmConfig(
         const subKey = keyOf(sub);
         if (subKey === undefined) continue;
         const j = indexOfKey(target.value.items, subKey);
-        if (j >= 0) setValue(parsed.doc, target.value.items[j]!, sub.value, `${key}.${subKey}`, ctx);
+        if (j >= 0 && key === 'litellm_settings' && subKey === 'callbacks') mergeCallbacks(parsed.doc, target.value.items[j]!, sub.value, ctx);
+        else if (j >= 0) setValue(parsed.doc, target.value.items[j]!, sub.value, `${key}.${subKey}`, ctx);
         else {
           target.value.items.push(newPairFrom(sub));
           ctx.changed = true;
@@ -243,6 +244,35 @@ export function mergeLitellmConfig(
   if (!ctx.changed) return unchanged(existing);
   if (parsed.doc.contents !== map) parsed.doc.contents = map;
   return done(existing, parsed.doc.toString(parsed.style), ctx);
+}
+
+/**
+ * litellm_settings.callbacks is a list (or one name) of the user's own callbacks too: ours join
+ * theirs instead of replacing them.
+ */
+function mergeCallbacks(doc: Document, pair: Pair, ours: unknown, ctx: Ctx): void {
+  const theirs = toJs(doc, pair.value);
+  const want = toJs(doc, ours);
+  const oursList = Array.isArray(want) ? want : [want];
+  if (theirs === null || theirs === undefined || theirs === '') return setValue(doc, pair, ours, 'litellm_settings.callbacks', ctx);
+  const list = Array.isArray(theirs) ? theirs : [theirs];
+  const missing = oursList.filter((c) => !list.some((t) => isDeepStrictEqual(t, c)));
+  if (!missing.length) return;
+  if (isSeq(pair.value)) {
+    for (const c of missing) pair.value.items.push(doc.createNode(c));
+  } else {
+    const node = doc.createNode([...list, ...missing]);
+    if (isNode(pair.value)) node.commentBefore = pair.value.commentBefore;
+    pair.value = node;
+  }
+  ctx.changed = true;
+}
+
+/** Callbacks of ours taken out of the user's list (uninstall): what is left, or undefined when nothing is. */
+export function callbacksWithout(theirs: unknown, ours: unknown): unknown[] | undefined {
+  const oursList = Array.isArray(ours) ? ours : [ours];
+  const left = (Array.isArray(theirs) ? theirs : [theirs]).filter((c) => !oursList.some((o) => isDeepStrictEqual(o, c)));
+  return left.length ? left : undefined;
 }
 
 /** What `uninstall` takes out of the LiteLLM config: only what aider-mlx put there. */
@@ -294,7 +324,18 @@ export function unmergeLitellmConfig(existing: string, path: string, owned: Lite
   for (const [section, key, value] of owned.restore) {
     const sec = at(section)?.value;
     const pair = isMap(sec) ? sec.items[indexOfKey(sec.items, key)] : undefined;
-    if (pair) setValue(parsed.doc, pair, parsed.doc.createNode(value), `${section}.${key}`, ctx);
+    if (!pair) continue;
+    // A list that only lost items of ours (callbacks): take them out in place, its style and comments stay.
+    if (isSeq(pair.value) && Array.isArray(value)) {
+      const seq = pair.value;
+      const keep = seq.items.map((it) => value.some((v) => isDeepStrictEqual(toJs(parsed.doc, it), v)));
+      if (keep.filter(Boolean).length === value.length) {
+        seq.items = seq.items.filter((_, i) => keep[i]);
+        ctx.changed = true;
+        continue;
+      }
+    }
+    setValue(parsed.doc, pair, parsed.doc.createNode(value), `${section}.${key}`, ctx);
   }
   for (const key of owned.dropIfEmpty) {
     const i = indexOfKey(map.items, key);

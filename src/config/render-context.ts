@@ -73,6 +73,10 @@ export function aiderApiBase(plan: Plan, m: ServedModel): string {
   return plan.mode === 'proxy' ? proxyBase(plan) : apiBase(m.deployments[0]!);
 }
 
+/** The LiteLLM callback aider-mlx writes next to its config (templates/aider_mlx_usage.py): the turns log. */
+export const USAGE_MODULE = 'aider_mlx_usage';
+export const USAGE_CALLBACK = `${USAGE_MODULE}.handler`;
+
 /** The header LiteLLM's `session_affinity` routes on (litellm 1.108.7, proxy/litellm_pre_call_utils.py). */
 export const SESSION_HEADER = 'x-litellm-session-id';
 
@@ -151,6 +155,7 @@ export function renderContext(plan: Plan, paths: RenderPaths) {
     ...(models.some((m) => m.deployments.length > 1) ? { allowed_fails: 0, cooldown_time: 10 } : {}),
     ...(affinity ? { optional_pre_call_checks: ['session_affinity'], deployment_affinity_ttl_seconds: SESSION_TTL_SECONDS } : {}),
     api_key: LOCAL_API_KEY,
+    callbacks: [USAGE_CALLBACK],
     proxy_key: paths.proxyKey ?? LOCAL_API_KEY,
     aider_api_key: keyInEnvFile(plan) ? undefined : plan.mode === 'proxy' ? (paths.proxyKey ?? LOCAL_API_KEY) : LOCAL_API_KEY,
     env_file: keyInEnvFile(plan) ? paths.aiderEnv : undefined,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Plan } from './plan.js';
-import { renderContext, type RenderPaths } from './render-context.js';
+import { renderContext, USAGE_MODULE, type RenderPaths } from './render-context.js';
 import { renderJsonTemplate, renderYamlTemplate } from './template.js';
 import { packageRoot } from '../lib/paths.js';
 
@@ -27,4 +27,14 @@ export function renderFiles(plan: Plan, paths: RenderPaths): RenderedFiles {
     settings: renderYamlTemplate(template('aider.model.settings.yml'), ctx),
     metadata: renderJsonTemplate(template('aider.model.metadata.json'), ctx),
   };
+}
+
+/** Where the proxy finds the usage callback: next to its config (LiteLLM loads `module.name` from the config's folder). */
+export function usageCallbackPath(litellmConfig: string): string {
+  return join(dirname(litellmConfig), `${USAGE_MODULE}.py`);
+}
+
+/** The callback module, writing its turns to `turnsLog` (a JSON string is a valid Python string literal). */
+export function renderUsageCallback(turnsLog: string): string {
+  return template(`${USAGE_MODULE}.py`).replace('"{{turns_log}}"', () => JSON.stringify(turnsLog));
 }

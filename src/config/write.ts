@@ -8,7 +8,8 @@ import { mergeAiderConf, mergeLitellmConfig, mergeModelMetadata, mergeModelSetti
 import { servedModels } from './names.js';
 import type { Plan } from './plan.js';
 import { planToYaml } from './plan-file.js';
-import { AIDER_FILES, renderFiles, type RenderedFiles } from './render.js';
+import { AIDER_FILES, renderFiles, renderUsageCallback, usageCallbackPath, type RenderedFiles } from './render.js';
+import { ownedLocations } from '../service/locations.js';
 import { AIDER_ENV_KEY, keyInEnvFile, renderAiderEnv } from './render-context.js';
 import { LOCAL_API_KEY } from './names.js';
 import { proxyKey, redact } from './secrets.js';
@@ -162,6 +163,8 @@ export async function composeWrites(plan: Plan, env: Env, prev?: Plan): Promise<
         : litellmOld!,
       mode: 0o600,
     });
+    // The proxy loads it from the config's folder (litellm_settings.callbacks).
+    if (plan.mode === 'proxy') changes.splice(2, 0, { path: usageCallbackPath(paths.litellm), content: renderUsageCallback(ownedLocations(env).turns), mode: 0o600 });
   }
   return { changes, rendered, conflicts, proxyKey: key };
 }

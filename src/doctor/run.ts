@@ -13,7 +13,7 @@ import { rankCauses, leadingCheckIds, type Suspect } from './causes.js';
 import { aiderChecks, namesInUse } from './checks/aider.js';
 import { configChecks } from './checks/config.js';
 import { envChecks } from './checks/env.js';
-import { logChecks } from './checks/logs.js';
+import { logChecks, promptCacheCheck } from './checks/logs.js';
 import { proxyChecks, aiderKey } from './checks/proxy.js';
 import { groupChecks } from './checks/group.js';
 import { serverChain, startEarlyProbes, type EarlyProbes, type ServerHealth, type ServerOutcome } from './checks/servers.js';
@@ -323,7 +323,7 @@ async function doctorRun(
     ...config,
     ...servers.flatMap((s) => s.checks),
     ...groups.flat(),
-    ...(exp ? logs : []),
+    ...(exp ? [...logs, promptCacheCheck(state.plan, caps.env)] : []),
     ...proxy,
     ...aider,
   ];

@@ -11,6 +11,7 @@ import { envSecrets, redact } from '../lib/redact.js';
 import type { ServerKind } from '../servers/launch.js';
 import type { Exec } from '../servers/ports.js';
 import { buildUnits } from './units.js';
+import { logFileName } from './metrics.js';
 import { Supervisor, type RestartPolicy, type SupervisorEvent, type UnitSpec, type UnitStatus } from './supervisor.js';
 
 export interface ServeCaps {
@@ -49,9 +50,7 @@ export async function startServing(plan: Plan, caps: ServeCaps): Promise<Serving
   return { ...p, initial };
 }
 
-export function logFileName(unitId: string): string {
-  return `${unitId.replace(/[^\w.-]+/g, '_')}.log`;
-}
+export { logFileName } from './metrics.js';
 
 export function prepareServing(plan: Plan, caps: ServeCaps): PreparedServing {
   const nameOf = new Map(servedModels(plan).map((m) => [m.model, m.modelName]));

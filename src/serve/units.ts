@@ -15,6 +15,7 @@ import { bindError, bindFailureIn, describePortHolder, modelFromCommandLine, mod
 import { identifyServer, probeHealth, probeLitellm, rootUrl, waitForChat } from '../servers/probe.js';
 import { maxOutputTokens } from '../config/render.js';
 import { promptCacheFor } from '../hub/prompt-cache.js';
+import { serverUnitId } from './metrics.js';
 import { litellmConfigOf } from '../config/secrets.js';
 import { ownedLocations } from '../service/locations.js';
 import { bindHost, exposureWarning, isLoopback, looksLikeTunnel } from './remote.js';
@@ -87,7 +88,7 @@ export function buildUnits(plan: Plan, caps: UnitCaps): UnitSpec[] {
 
   for (const m of servedModels(plan)) {
     for (const d of m.deployments) {
-      const id = `${m.roles.join('+')}@${d.host}:${d.port}`;
+      const id = serverUnitId(m.roles, d);
       serverIds.push(id);
       if (d.group) {
         units.push(groupUnit(id, m, { ...d, group: d.group }, caps, env));

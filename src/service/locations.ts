@@ -19,6 +19,8 @@ export function ownedLocations(env: Env = process.env, platform: NodeJS.Platform
     venvs: join(data, 'venvs'),
     /** Working folder of the processes serve/launchd start (LiteLLM writes next to its cwd). */
     run: join(data, 'run'),
+    /** One JSON line per completion the proxy answered (templates/aider_mlx_usage.py): the prompt cache figures. */
+    turns: join(data, 'turns.jsonl'),
     /** What `install` installed, and how: uninstall undoes exactly that. */
     installed: join(data, 'installed.json'),
     /** Server and proxy logs; ~/Library/Logs is where Console.app looks on macOS. */

@@ -11,6 +11,8 @@ import { tildify, type Env } from '../../lib/paths.js';
 import { parseErrorText, type ErrorSignal } from '../error-text.js';
 import { suspectsFromText } from '../causes.js';
 import type { DoctorCheck } from '../types.js';
+import type { Plan } from '../../config/plan.js';
+import { promptCaches } from '../../commands/status.js';
 
 const TAIL = 256 * 1024;
 
@@ -87,4 +89,31 @@ export function logChecks(env: Env): DoctorCheck[] {
       causes: [...causes],
     },
   ];
+}
+
+/**
+ * The prompt cache of each server (proxy mode): the hit rate of recent turns from the proxy's
+ * turns log, and for the last miss why. A miss that moving a conversation or a full cache caused
+ * is a warning: those are what make follow-up turns re-process the whole prompt.
+ */
+export function promptCacheCheck(plan: Plan | undefined, env: Env): DoctorCheck {
+  const c = { id: 'server.prompt_cache', group: 'server' as const, title: "servers' prompt cache over recent turns" };
+  if (!plan) return { ...c, status: 'skip', observed: 'not checked: no plan' };
+  if (plan.mode !== 'proxy') return { ...c, status: 'skip', observed: 'not checked: in direct mode Aider talks to the servers itself, and no proxy notes the turns' };
+  const rows = (promptCaches(plan, env) ?? []).filter((r) => r.report);
+  const loc = ownedLocations(env);
+  if (!rows.some((r) => r.report!.turns > 0)) {
+    return { ...c, status: 'skip', observed: `not checked: no turns noted yet in ${tildify(loc.turns, env)} (the proxy notes each answer once it runs the config aider-mlx wrote)` };
+  }
+  const lines = rows.map((r) => [`${r.roles.join(' + ')} on ${r.host}:${r.port}: ${r.report!.line}`, ...(r.report!.lastMiss ? [`last miss: ${r.report!.lastMiss.reason}`] : []), ...(r.report!.cacheNow ? [r.report!.cacheNow] : [])].join('; '));
+  const hits = rows.reduce((n, r) => n + r.report!.hits, 0);
+  const turns = rows.reduce((n, r) => n + r.report!.turns, 0);
+  const title = `servers' prompt cache: ${hits} of ${turns} recent turn${turns === 1 ? '' : 's'} hit${rows.length > 1 ? ` on ${rows.length} servers` : ''}`;
+  const kinds = new Set(rows.map((r) => r.report!.lastMiss?.kind));
+  const fixes: string[] = [];
+  if (kinds.has('other-server')) fixes.push('keep each conversation on one server: run `aider-mlx setup` again (it routes a session to the server holding its cache) and start Aider with `aider-mlx aider`');
+  if (kinds.has('cache-full')) fixes.push('the cache is at its bound: give that server fewer roles or a smaller context in `aider-mlx reconfigure`, or more memory for --prompt-cache-bytes');
+  return fixes.length
+    ? { ...c, title, status: 'warn', observed: lines.join(' | '), expected: 'follow-up turns find their conversation in the cache', fix: fixes.join('; ') }
+    : { ...c, title, status: 'pass', observed: lines.join(' | ') };
 }
