@@ -161,6 +161,10 @@ async function side(label, proxy, headersFor, seedBase) {
     console.log(`  [${uptime()}s] ${label.padEnd(7)} turn ${String(t + 1).padStart(2)} conv ${row.conv} ${n === 0 ? 'first ' : 'follow'} server ${server} ttft ${(r.ttft / 1000).toFixed(2).padStart(6)} s  prompt ${row.prompt}  cached ${cached}${why}`);
     c.server = server;
     c.history.push({ role: 'user', content: ask }, { role: 'assistant', content: (r.text || 'ok') + c.p.edit(n) });
+    // A real model generates its reply, so the server that answered holds the reply's KV too. The
+    // random model only says a few words: prefill the kept reply on that server, straight to it and
+    // outside the timing, so its cache looks as it would after generating the edit.
+    if (server >= 0) await streamChat(`${servers[server].baseUrl}/chat/completions`, { model: 'default_model', messages: [...messages(c.p, [], '').slice(0, -1), ...c.history], max_tokens: 1 });
     c.prev = r.usage.prompt_tokens;
   }
   return { label, cold, follow, convs, medianFollow: median(follow.map((f) => f.ttft)), hits: follow.filter((f) => f.hit).length };
