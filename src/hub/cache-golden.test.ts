@@ -6,7 +6,7 @@
  * it was made faster; any change to what it reports shows here. Regenerate (only for an intended
  * change): UPDATE_CACHE_GOLDEN=1 npx vitest run src/hub/cache-golden.test.ts
  */
-import { linkSync, mkdirSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeCachedRepo, mlxFiles, tempCacheDir } from '../../test/stand-in-hub/cache-fixtures.js';
@@ -72,6 +72,18 @@ function buildCache(dir: string): void {
   const linkedBlob = makeCachedRepo(dir, 'org/linked-blob', { files: { ...mlxFiles(), 'notes.txt': 'hello' } });
   symlinkSync(outsideFile, join(linkedBlob, 'blobs', 'f'.repeat(64)));
   symlinkSync(join('..', '..', 'blobs', 'f'.repeat(64)), join(linkedBlob, 'snapshots', readFileSync(join(linkedBlob, 'refs', 'main'), 'utf8'), 'via-linked-blob.bin'));
+  // The snapshot folder itself a link (refs/main names a link to a real folder elsewhere), and a
+  // repo whose snapshots/ folder is a link: the blobs' relative links resolve from where they are.
+  const linkedSnap = makeCachedRepo(dir, 'org/linked-snapshot', { files: mlxFiles(), commit: 'd'.repeat(40) });
+  const realSnap = join(linkedSnap, 'snapshots', 'd'.repeat(40));
+  symlinkSync('d'.repeat(40), join(linkedSnap, 'snapshots', 'e'.repeat(40)));
+  writeFileSync(join(linkedSnap, 'refs', 'main'), 'e'.repeat(40));
+  void realSnap;
+  const movedSnaps = makeCachedRepo(dir, 'org/linked-snapshots-folder', { files: mlxFiles(), commit: '9'.repeat(40) });
+  const away = join(dir, 'away', 'snapshots');
+  mkdirSync(join(dir, 'away'), { recursive: true });
+  renameSync(join(movedSnaps, 'snapshots'), away);
+  symlinkSync(away, join(movedSnaps, 'snapshots'));
   // Copied snapshot (no symlinks), with nested files.
   const copied = join(dir, 'models--org--copied', 'snapshots', 'c'.repeat(40));
   mkdirSync(join(copied, 'deep'), { recursive: true });
