@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, readFileSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hubCacheDir, isRepoId, repoFolderName, repoIdFromFolder, type HubEnv } from './env.js';
@@ -116,18 +116,18 @@ function scanInto(m: CachedModel): void {
     m.sizeOnDisk += st.size;
   };
   const blobs = join(m.path, 'blobs');
-  for (const blob of direntsOr(blobs)) {
-    // The entry's type comes with the listing: only regular files need their size.
-    if (!blob.isFile()) continue;
+  const blobStats = new Map<string, Stats>();
+  for (const blob of namesOr(blobs)) {
     let st: Stats;
     try {
-      st = lstatSync(`${blobs}/${blob.name}`); // m.path is already normalized: no join() per file
+      st = lstatSync(`${blobs}/${blob}`); // m.path is already normalized: no join() per file
     } catch {
       continue;
     }
     if (!st.isFile()) continue;
+    blobStats.set(blob, st);
     count(st);
-    if (blob.name.endsWith('.incomplete')) m.partialBytes += st.size;
+    if (blob.endsWith('.incomplete')) m.partialBytes += st.size;
   }
 
   const ref = readOr(join(m.path, 'refs', 'main'))?.trim();
@@ -147,9 +147,15 @@ function scanInto(m: CachedModel): void {
     return;
   }
   const snap = join(m.path, 'snapshots', m.revision);
+  // A snapshot's links point to ../../blobs/<hash>. Read as text, they name a blob already listed
+  // above, which saves a stat per file, but only while `..` means what it says: snapshots/ and
+  // the snapshot folder are real folders here (not links), and the revision has no path in it.
   let snapStat: Stats | undefined;
+  let lexical = false;
   try {
-    snapStat = statSync(snap);
+    snapStat = lstatSync(snap);
+    if (snapStat.isSymbolicLink()) snapStat = statSync(snap);
+    else lexical = snapStat.isDirectory() && !m.revision.includes('/') && !m.revision.includes('\\') && m.revision !== '..' && !lstatSync(`${m.path}/snapshots`).isSymbolicLink();
   } catch {
     snapStat = undefined;
   }
@@ -163,7 +169,7 @@ function scanInto(m: CachedModel): void {
 
   const files = new Map<string, number>();
   const dangling: string[] = [];
-  walkSnapshot(snap, '', files, dangling, count);
+  walkSnapshot(snap, '', files, dangling, count, lexical ? { stats: blobStats } : undefined);
   if (dangling.length) m.problems.push(`missing blobs for ${dangling.slice(0, 3).join(', ')}${dangling.length > 3 ? ` and ${dangling.length - 3} more` : ''}`);
 
   let configRaw: unknown;
@@ -200,18 +206,43 @@ function scanInto(m: CachedModel): void {
 const partName = (p: SnapshotPart) =>
   ({ config: 'config.json', weights: 'weights (model*.safetensors)', tokenizer: 'tokenizer', chatTemplate: 'chat template' })[p];
 
-function walkSnapshot(dir: string, rel: string, files: Map<string, number>, dangling: string[], count: (st: Stats) => void): void {
+function walkSnapshot(
+  dir: string,
+  rel: string,
+  files: Map<string, number>,
+  dangling: string[],
+  count: (st: Stats) => void,
+  blobs?: { stats: Map<string, Stats> },
+): void {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const relPath = rel ? `${rel}/${entry.name}` : entry.name;
     const full = `${dir}/${entry.name}`; // dir is normalized (join) and a name has no slash
     if (entry.isDirectory()) {
-      walkSnapshot(full, relPath, files, dangling, count);
+      walkSnapshot(full, relPath, files, dangling, count, blobs);
     } else if (entry.isSymbolicLink()) {
       let st: Stats | undefined;
-      try {
-        st = statSync(full);
-      } catch {
-        st = undefined;
+      if (blobs) {
+        // Sub-folders walked here are real folders (a link to a folder is not a directory entry).
+        let target: string | undefined;
+        try {
+          target = readlinkSync(full);
+        } catch {
+          target = undefined;
+        }
+        // huggingface_hub writes `../../blobs/<hash>` (one `../` more per sub-folder); any other
+        // target is stat'ed as before.
+        const up = `${'../'.repeat(rel ? rel.split('/').length + 2 : 2)}blobs/`;
+        if (target?.startsWith(up)) {
+          const name = target.slice(up.length);
+          if (name && name !== '.' && name !== '..' && !name.includes('/')) st = blobs.stats.get(name);
+        }
+      }
+      if (!st) {
+        try {
+          st = statSync(full);
+        } catch {
+          st = undefined;
+        }
       }
       if (st?.isFile()) {
         files.set(relPath, st.size);
@@ -266,14 +297,6 @@ function tokenizerHasTemplate(snap: string, files: Map<string, number>): boolean
 function namesOr(dir: string): string[] {
   try {
     return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
-
-function direntsOr(dir: string): Dirent[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true });
   } catch {
     return [];
   }
