@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { defineConfig } from 'tsup';
+import { parse } from 'yaml';
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+// The shipped curated list, parsed once here: `models` uses it while the file's text is unchanged.
+const curatedText = readFileSync('data/curated-models.yaml', 'utf8');
+const curated = { text: curatedText, json: JSON.stringify(parse(curatedText)) };
 
 // Everything the CLI runs is bundled: `dependencies` stays empty so `npx aider-mlx` installs one
 // small package. Ink/React live in split chunks that only the interactive face imports.
@@ -19,6 +23,7 @@ export default defineConfig({
   define: {
     'process.env.NODE_ENV': '"production"',
     __AIDER_MLX_VERSION__: JSON.stringify(pkg.version),
+    __AIDER_MLX_CURATED__: JSON.stringify(curated),
   },
   esbuildOptions(options) {
     options.alias = {

@@ -2,11 +2,16 @@
 //  1. scanning a cache of 1,000 synthetic MLX repos vs scanning an empty cache folder;
 //  2. Hub search to the first result vs one bare HTTP round trip to the same stand-in Hub, and the
 //     full search (sizes and config.json of 20 results) vs the first result.
+//  3. `aider-mlx models --offline --json` over the same 1,000 repos (a whole process, the built
+//     dist/: run `npx tsup` first) vs a whole Python process running huggingface_hub's
+//     `scan_cache_dir()` on them (what `mlx_lm.manage --scan` uses), with the Python of the peers'
+//     mlx venv (test/peers/README.md) or BENCH_PYTHON; skipped when neither has huggingface_hub.
 // The TypeScript sources are bundled once with esbuild (tsup's own) into node_modules/.cache.
 // Run: node bench/catalogue.mjs   (BENCH_RUNS=N pairs, default 15)
 import { build } from 'esbuild';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -53,8 +58,9 @@ async function pair(name, a, b, per) {
     ratios.push(x / y);
   }
   const fmt = (ms) => (ms < 10 ? ms.toFixed(2) : ms.toFixed(0)).padStart(7);
+  const r = (x) => x.toFixed(median(ratios) < 3 ? 2 : 1);
   console.log(
-    `${name.padEnd(52)} median ${fmt(median(as))} ms vs ${fmt(median(bs))} ms  ratio ${median(ratios).toFixed(1)}x (min ${Math.min(...ratios).toFixed(1)}, max ${Math.max(...ratios).toFixed(1)})` +
+    `${name.padEnd(52)} median ${fmt(median(as))} ms vs ${fmt(median(bs))} ms  ratio ${r(median(ratios))}x (min ${r(Math.min(...ratios))}, max ${r(Math.max(...ratios))})` +
       (per ? `  = ${((median(as) - median(bs)) / per).toFixed(3)} ms per repo` : ''),
   );
 }
@@ -81,6 +87,42 @@ await pair(
   1000,
 );
 if (count !== 1000) throw new Error(`scan found ${count} repos, not 1000`);
+
+// 3. The whole command vs huggingface_hub in the same run.
+function peersPython() {
+  if (process.env.BENCH_PYTHON) return process.env.BENCH_PYTHON;
+  const base = process.env.AIDER_MLX_PEERS_DIR ?? join(homedir(), '.cache', 'aider-mlx-peers');
+  for (const set of existsSync(base) ? readdirSync(base) : []) {
+    const py = join(base, set, 'mlx', 'bin', 'python');
+    if (existsSync(py)) return py;
+  }
+  return undefined;
+}
+const python = peersPython();
+const hasHub = python && spawnSync(python, ['-c', 'import huggingface_hub'], { stdio: 'ignore' }).status === 0;
+if (!existsSync(join(root, 'dist/cli.js'))) console.log('models --offline --json vs scan_cache_dir: skipped (no dist/: run `npx tsup`)');
+else if (!hasHub) console.log('models --offline --json vs scan_cache_dir: skipped (no Python with huggingface_hub: set BENCH_PYTHON)');
+else {
+  const home = mkdtempSync(join(tmpdir(), 'bench-home-'));
+  const run = (cmd, args, env) => {
+    const r = spawnSync(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28 });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+    return r.stdout;
+  };
+  const cli = [join(root, 'bin/aider-mlx.js'), 'models', '--offline', '--json'];
+  const nodeEnv = { PATH: process.env.PATH, HOME: home, HF_HUB_CACHE: big, NO_COLOR: '1' };
+  const listed = JSON.parse(run(process.execPath, cli, nodeEnv)).cached.length;
+  const py = ['-c', `import sys, huggingface_hub as h; r = h.scan_cache_dir(sys.argv[1]); print(len(r.repos))`, big];
+  const scanned = Number(String(run(python, py, { PATH: process.env.PATH, HOME: home })).trim());
+  if (listed !== 1000 || scanned !== 1000) throw new Error(`listed ${listed}, scan_cache_dir ${scanned}: not 1000 each`);
+  await pair(
+    'models --offline --json  vs  scan_cache_dir (1,000)',
+    async () => run(process.execPath, cli, nodeEnv),
+    async () => run(python, py, { PATH: process.env.PATH, HOME: home }),
+  );
+  await pair('models --offline --json: empty cache vs node -e 0', async () => run(process.execPath, cli, { ...nodeEnv, HF_HUB_CACHE: empty }), async () => run(process.execPath, ['-e', '0'], nodeEnv));
+  rmSync(home, { recursive: true, force: true });
+}
 rmSync(big, { recursive: true, force: true });
 rmSync(empty, { recursive: true, force: true });
 

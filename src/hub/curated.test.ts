@@ -4,8 +4,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../errors.js';
 import { tempCacheDir } from '../../test/stand-in-hub/cache-fixtures.js';
 import { fakeMlxRepo, startStandInHub, type StandInHub } from '../../test/stand-in-hub/server.js';
-import { checkPicks, curatedPath, loadCurated, tierFor } from './curated.js';
+import { checkPicks, curatedData, curatedPath, loadCurated, tierFor } from './curated.js';
 import { estimateModelMemory, fitRoles, gpuBudget, GiB, labelFor } from './fit.js';
+
+describe('the curated list parsed at build time', () => {
+  it('is used only while the file holds exactly the text it was made from; any other text is parsed', async () => {
+    const text = 'version: 1\ntiers: []\n';
+    const prebuilt = { text, json: JSON.stringify({ version: 1, tiers: [], from: 'build' }) };
+    expect(await curatedData(text, prebuilt)).toEqual({ version: 1, tiers: [], from: 'build' });
+    // Edited by hand (one comment more): the file's own data, not the build's.
+    expect(await curatedData(`# mine\n${text}`, prebuilt)).toEqual({ version: 1, tiers: [] });
+    expect(await curatedData(text, undefined)).toEqual({ version: 1, tiers: [] });
+    // Each call gets its own copy.
+    const a = (await curatedData(text, prebuilt)) as { tiers: unknown[] };
+    a.tiers.push(1);
+    expect(await curatedData(text, prebuilt)).toEqual({ version: 1, tiers: [], from: 'build' });
+  });
+});
 
 describe('the shipped curated list', () => {
   it('loads from the package and covers every tier with real-looking mlx-community picks', async () => {

@@ -86,23 +86,33 @@ export interface NameFacts {
   quantLabel?: string;
 }
 
+/** A name segment: between -, _ or . (or the ends). Built once: the catalogue parses every cached repo's name. */
+const segment = (re: RegExp) => new RegExp(`(?:^|[-_.])${re.source}(?=$|[-_.])`, 'i');
+const NAME_RE = {
+  moe: segment(/(\d+)x(\d+(?:\.\d+)?)B/),
+  size: segment(/(\d+(?:\.\d+)?)([BM])/),
+  active: segment(/A(\d+(?:\.\d+)?)B/),
+  bits: segment(/(\d+)-?bits?((?:[-_](?:DWQ|AWQ|mixed|gs\d+))*)/),
+  other: segment(/(mxfp4|nvfp4|bf16|fp16|f16|fp8|q4|q8)/),
+};
+
 /** Facts from a repo name: `Qwen2.5-Coder-14B-Instruct-4bit`, `Qwen3-30B-A3B-4bit`, `gemma-3-270m-it-bf16`… */
 export function parseRepoName(repoId: string): NameFacts {
   const name = repoId.split('/').pop() ?? repoId;
   const facts: NameFacts = {};
-  const seg = (re: RegExp) => name.match(new RegExp(`(?:^|[-_.])${re.source}(?=$|[-_.])`, 'i'));
-  const moe = seg(/(\d+)x(\d+(?:\.\d+)?)B/);
-  const size = seg(/(\d+(?:\.\d+)?)([BM])/);
+  const seg = (k: keyof typeof NAME_RE) => name.match(NAME_RE[k]);
+  const moe = seg('moe');
+  const size = seg('size');
   if (moe) facts.paramsB = Number(moe[1]) * Number(moe[2]);
   else if (size) facts.paramsB = Number(size[1]) / (size[2]!.toUpperCase() === 'M' ? 1000 : 1);
-  const active = seg(/A(\d+(?:\.\d+)?)B/);
+  const active = seg('active');
   if (active) facts.activeParamsB = Number(active[1]);
-  const bits = seg(/(\d+)-?bits?((?:[-_](?:DWQ|AWQ|mixed|gs\d+))*)/);
+  const bits = seg('bits');
   if (bits) {
     facts.quantBits = Number(bits[1]);
     facts.quantLabel = `${bits[1]}bit${bits[2] ?? ''}`;
   } else {
-    const other = seg(/(mxfp4|nvfp4|bf16|fp16|f16|fp8|q4|q8)/);
+    const other = seg('other');
     if (other) {
       const l = other[1]!.toLowerCase();
       facts.quantLabel = l;

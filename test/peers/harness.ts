@@ -323,6 +323,8 @@ export async function makeTinyModels(hfHome: string = tempDir('hf')): Promise<Ti
 
 export interface MlxServer {
   port: number;
+  /** the server process (mlx_lm.server's python) */
+  pid: number;
   /** http://127.0.0.1:<port>/v1 */
   baseUrl: string;
   /** http://127.0.0.1:<port> */
@@ -371,7 +373,7 @@ export async function startMlxServer(opts: MlxServerOptions): Promise<MlxServer>
     () => httpRequest(`${root}/v1/chat/completions`, { body: chatBody('default_model', 'ping', 1), timeoutMs: 60_000 }),
     opts.readyTimeoutMs ?? 180_000,
   );
-  return { port, baseUrl: `${root}/v1`, root, model: opts.model, logPath, log: spawned.log, stop: () => spawned.stop() };
+  return { port, pid: spawned.pid, baseUrl: `${root}/v1`, root, model: opts.model, logPath, log: spawned.log, stop: () => spawned.stop() };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,7 +10,9 @@ Layout written (what huggingface_hub itself writes, so HF_HUB_OFFLINE=1 finds it
     DIR/hub/models--org--name/refs/main                      (the revision, no newline)
     DIR/hub/models--org--name/snapshots/<rev>/<file> -> ../../blobs/<sha256>
 
-The model: 2 decoder layers, hidden 64, a byte-level BPE vocabulary of ~320 tokens made like Qwen2's
+The model: 2 decoder layers, hidden 64 (--layers/--hidden/--heads/--kv-heads/--intermediate make
+a bigger one, e.g. for a benchmark whose prefill must take seconds on CPU; --dtype float16 stores it
+in half precision like real MLX models), a byte-level BPE vocabulary of ~320 tokens made like Qwen2's
 (same pre-tokenizer split, ByteLevel decoder, <|im_start|>/<|im_end|> specials). Every layer's
 weights are random (seeded); only the embedding and the output head are shaped so that greedy decoding
 is a deterministic chain: after the chat template's `<|im_start|>assistant\n` the model says the words
@@ -35,6 +37,7 @@ KV_HEADS = 2
 INTERMEDIATE = 128
 CHAIN_DIMS = 8  # hidden axes 0..7 belong to the tokens of the answer chain
 DEFAULT_DIM = 8  # every other token sits on this axis, which the head maps to eos
+DTYPE = np.float32
 
 SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 # Qwen2's own pre-tokenizer split, so transformers' Qwen2Tokenizer and tokenizer.json agree.
@@ -138,7 +141,7 @@ def build_weights(vocab, vocab_size, answer, seed):
         head[nxt, axis[t]] += 3.0
     head[eos, DEFAULT_DIM] += 3.0  # any other last token: stop at once
     w["lm_head.weight"] = head.astype(np.float32)
-    return w, eos
+    return {k: v.astype(DTYPE) for k, v in w.items()}, eos
 
 
 def write_snapshot(files, hf_home, repo_id, seed):
@@ -167,12 +170,23 @@ def write_snapshot(files, hf_home, repo_id, seed):
 
 
 def main():
+    global HIDDEN, LAYERS, HEADS, KV_HEADS, INTERMEDIATE, DTYPE
     ap = argparse.ArgumentParser()
     ap.add_argument("--hf-home", required=True)
     ap.add_argument("--repo-id", required=True)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--answer", default="pong", help="space-separated words the model replies with")
+    ap.add_argument("--hidden", type=int, default=HIDDEN)
+    ap.add_argument("--layers", type=int, default=LAYERS)
+    ap.add_argument("--heads", type=int, default=HEADS)
+    ap.add_argument("--kv-heads", type=int, default=KV_HEADS)
+    ap.add_argument("--intermediate", type=int, default=INTERMEDIATE)
+    ap.add_argument("--dtype", choices=["float32", "float16"], default="float32")
     args = ap.parse_args()
+    HIDDEN, LAYERS, HEADS, KV_HEADS, INTERMEDIATE = args.hidden, args.layers, args.heads, args.kv_heads, args.intermediate
+    DTYPE = np.float16 if args.dtype == "float16" else np.float32
+    if HIDDEN % HEADS or HEADS % KV_HEADS or HIDDEN <= DEFAULT_DIM + 1:
+        raise SystemExit("--hidden must be a multiple of --heads (and > 9), --heads a multiple of --kv-heads")
     if args.repo_id.count("/") != 1:
         raise SystemExit("--repo-id must be org/name")
 
@@ -205,7 +219,7 @@ def main():
         "tie_word_embeddings": False,
         "bos_token_id": vocab["<|endoftext|>"],
         "eos_token_id": eos,
-        "torch_dtype": "float32",
+        "torch_dtype": "float16" if DTYPE == np.float16 else "float32",
     }
     added = {
         str(vocab[t]): {"content": t, "lstrip": False, "normalized": False, "rstrip": False, "single_word": False, "special": True}
