@@ -8,15 +8,7 @@ import { exposureWarning, isLoopback } from '../serve/remote.js';
 import { readBackground, type BackgroundState } from '../serve/background.js';
 import { benchDate, benchWords, latestFor, readBench, type BenchRecord } from '../bench/store.js';
 import { servedModels } from '../config/names.js';
-import { planPromptCache, type DeploymentCache, type PromptCacheReport } from '../serve/metrics.js';
-import { ownedLocations } from '../service/locations.js';
-import { promptCacheFor } from '../hub/prompt-cache.js';
-
-/** Each server's prompt cache figures (proxy mode): the proxy's turns log and the servers' serve logs. */
-export function promptCaches(plan: Plan, env: Env): DeploymentCache[] | undefined {
-  const loc = ownedLocations(env);
-  return planPromptCache(plan, { turnsLog: loc.turns, logDir: loc.logs, bound: (m) => promptCacheFor(m, env) });
-}
+import { promptCaches, type DeploymentCache, type PromptCacheReport } from '../serve/metrics.js';
 
 function cacheOf(caches: DeploymentCache[] | undefined, h: HopStatus): PromptCacheReport | undefined {
   return h.kind === 'deployment' ? caches?.find((c) => c.host === h.host && c.port === h.port)?.report : undefined;

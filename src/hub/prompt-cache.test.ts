@@ -56,11 +56,11 @@ describe('the prompt-cache bound', () => {
     expect(estimateModelMemory({ repoId: 'a/b', context: 1000, kvBytesPerTokenHint: 1024 }).promptCache).toEqual({ entries: 2, bytes: 2048000 });
   });
 
-  it('mlx_lm.server gets --prompt-cache-size and --prompt-cache-bytes (plain bytes, mlx-lm 0.32.2)', () => {
-    expect(promptCacheArgs({ entries: 2, bytes: 6442450944 })).toEqual(['--prompt-cache-size', '2', '--prompt-cache-bytes', '6442450944']);
-    expect(promptCacheArgs({ entries: 3 })).toEqual(['--prompt-cache-size', '3']);
+  it('mlx_lm.server gets --prompt-cache-size (the entries plus the system-prompt segment it caches mid-request) and --prompt-cache-bytes (plain bytes, mlx-lm 0.32.2)', () => {
+    expect(promptCacheArgs({ entries: 2, bytes: 6442450944 })).toEqual(['--prompt-cache-size', '3', '--prompt-cache-bytes', '6442450944']);
+    expect(promptCacheArgs({ entries: 3 })).toEqual(['--prompt-cache-size', '4']);
     expect(serverArgs({ model: MODEL, port: 8080, maxTokens: 8192, promptCache: { entries: 2, bytes: 1e9 } })).toEqual([
-      '--model', MODEL, '--host', '127.0.0.1', '--port', '8080', '--max-tokens', '8192', '--prompt-cache-size', '2', '--prompt-cache-bytes', '1000000000',
+      '--model', MODEL, '--host', '127.0.0.1', '--port', '8080', '--max-tokens', '8192', '--prompt-cache-size', '3', '--prompt-cache-bytes', '1000000000',
     ]);
   });
 
@@ -74,7 +74,7 @@ describe('the prompt-cache bound', () => {
       requestTimeout: 600,
       aider: { scope: 'profile', dir: join(home, 'p') },
     };
-    const flags = `--prompt-cache-size 2 --prompt-cache-bytes ${2 * 192 * 1024 * 16384}`;
+    const flags = `--prompt-cache-size 3 --prompt-cache-bytes ${2 * 192 * 1024 * 16384}`;
     const steps = nextSteps(plan, env);
     expect(steps[0]).toContain(`mlx_lm.server --model ${MODEL} --port 8080 ${flags}`);
     expect(steps[1]).toContain(`mlx_lm.server --model ${MODEL} --port 8080 ${flags} runs on its 127.0.0.1`);

@@ -19,10 +19,18 @@ export interface PromptCacheBound {
   bytes?: number;
 }
 
+/**
+ * mlx_lm.server 0.32.2 also caches a chat's system prompt as an entry of its own while the request
+ * runs (a "system" segment, dropped again as a prefix when the turn's entry goes in). Counted
+ * against --prompt-cache-size, it made a 2-entry cache evict the other conversation's entry on
+ * every turn (the server's LRU drops assistant entries first). One slot more keeps both.
+ */
+export const SYSTEM_SEGMENT_SLOTS = 1;
+
 /** The argv part for mlx_lm.server. */
 export function promptCacheArgs(b: PromptCacheBound | undefined): string[] {
   if (!b) return [];
-  const args = ['--prompt-cache-size', String(b.entries)];
+  const args = ['--prompt-cache-size', String(b.entries + SYSTEM_SEGMENT_SLOTS)];
   if (b.bytes !== undefined && b.bytes > 0) args.push('--prompt-cache-bytes', String(Math.ceil(b.bytes)));
   return args;
 }

@@ -5,6 +5,9 @@ import { apiBase, servedModels, type ServedModel } from '../config/names.js';
 import type { Plan } from '../config/plan.js';
 import { run } from '../lib/exec.js';
 import type { Exec } from '../servers/ports.js';
+import { promptCacheFor } from '../hub/prompt-cache.js';
+import type { Env } from '../lib/paths.js';
+import { ownedLocations } from '../service/locations.js';
 
 /** Resident memory in bytes per pid, from one `ps` call (macOS and Linux both print KiB). */
 export async function sampleRss(pids: number[], exec: Exec = run): Promise<Map<number, number>> {
@@ -314,4 +317,10 @@ export function planPromptCache(
     const report = promptCacheReport(verdicts, base, facts.get(base), io.recent);
     return report ? { ...row, report } : row;
   });
+}
+
+/** Each server's prompt cache figures (proxy mode): the proxy's turns log and the servers' serve logs. */
+export function promptCaches(plan: Plan, env: Env): DeploymentCache[] | undefined {
+  const loc = ownedLocations(env);
+  return planPromptCache(plan, { turnsLog: loc.turns, logDir: loc.logs, bound: (m) => promptCacheFor(m, env) });
 }

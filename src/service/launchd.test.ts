@@ -86,7 +86,7 @@ describe('service on macOS', () => {
     const server = parsePlist(join(dir, 'com.aider-mlx.server.8080.plist')) as Record<string, unknown>;
     expect(server).toMatchObject({
       Label: 'com.aider-mlx.server.8080',
-      ProgramArguments: [join(bin, 'mlx_lm.server'), '--model', 'mlx-community/Qwen2.5-Coder-14B-Instruct-4bit', '--host', '127.0.0.1', '--port', '8080', '--max-tokens', '8192', '--prompt-cache-size', '2', '--prompt-cache-bytes', String(2 * 192 * 1024 * 32768)],
+      ProgramArguments: [join(bin, 'mlx_lm.server'), '--model', 'mlx-community/Qwen2.5-Coder-14B-Instruct-4bit', '--host', '127.0.0.1', '--port', '8080', '--max-tokens', '8192', '--prompt-cache-size', '3', '--prompt-cache-bytes', String(2 * 192 * 1024 * 32768)],
       RunAtLoad: true,
       KeepAlive: true,
       ThrottleInterval: 10,
@@ -96,7 +96,7 @@ describe('service on macOS', () => {
     expect((server.EnvironmentVariables as Record<string, string>).HF_HOME).toBe(join(home, 'hf'));
     expect(fs.readFileSync(join(dir, 'com.aider-mlx.server.8080.plist'), 'utf8')).not.toContain('hf_secret');
     // The architect's model is not in the cache here: its entries are bounded, its bytes unknown.
-    expect((parsePlist(join(dir, 'com.aider-mlx.server.8081.plist')) as { ProgramArguments: string[] }).ProgramArguments.slice(-4, -2)).toEqual(['--prompt-cache-size', '2']);
+    expect((parsePlist(join(dir, 'com.aider-mlx.server.8081.plist')) as { ProgramArguments: string[] }).ProgramArguments.slice(-4, -2)).toEqual(['--prompt-cache-size', '3']);
     const proxy = parsePlist(join(dir, 'com.aider-mlx.proxy.plist')) as Record<string, unknown>;
     expect(proxy.ProgramArguments).toEqual([join(bin, 'litellm'), '--config', configPaths(env).litellm, '--host', '127.0.0.1', '--port', '4000']);
     expect(calls.filter((c) => c[1] === 'bootstrap')).toEqual([

@@ -12,7 +12,7 @@ import { parseErrorText, type ErrorSignal } from '../error-text.js';
 import { suspectsFromText } from '../causes.js';
 import type { DoctorCheck } from '../types.js';
 import type { Plan } from '../../config/plan.js';
-import { promptCaches } from '../../commands/status.js';
+import { promptCaches } from '../../serve/metrics.js';
 
 const TAIL = 256 * 1024;
 

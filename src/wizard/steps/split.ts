@@ -14,13 +14,20 @@ import { activeRoles, pickFor, type WizardContext } from '../context.js';
 import { contextFor } from '../draft.js';
 import { estimateInput, sizingFor } from '../model-rows.js';
 
-/** The model of `role` alone at its context, against this Mac's budget. */
-export function aloneFit(ctx: WizardContext, role: RoleName): Fit | undefined {
+/** The model of `role` alone at its context (or `context`), against this Mac's budget. */
+export function aloneFit(ctx: WizardContext, role: RoleName, context = contextFor(ctx, role)): Fit | undefined {
   const budget = ctx.survey?.catalogue.budget;
   const pick = pickFor(ctx, role);
   if (!budget || !pick) return undefined;
-  return fitModel(estimateModelMemory(estimateInput(sizingFor(ctx.survey, pick.model), contextFor(ctx, role))), budget);
+  return fitModel(estimateModelMemory(estimateInput(sizingFor(ctx.survey, pick.model), context)), budget);
 }
+
+/**
+ * The smallest context the split question judges by: a model that fits at this size is not "too
+ * big for this Mac"; only the context is, and the context question has said so already (with the
+ * largest that fits, or the user's "use anyway").
+ */
+export const SPLIT_JUDGE_CONTEXT = 4096;
 
 /** The roles whose model does not fit this Mac even alone (one per model; not a running server, not fixed by a flag). */
 export function rolesToSplit(ctx: WizardContext): RoleName[] {
@@ -29,7 +36,7 @@ export function rolesToSplit(ctx: WizardContext): RoleName[] {
     const pick = pickFor(ctx, r);
     if (!pick || pick.running || ctx.fixed.groups?.[r] || seen.has(pick.model)) return false;
     seen.add(pick.model);
-    return aloneFit(ctx, r)?.label === 'too-big';
+    return aloneFit(ctx, r, Math.min(contextFor(ctx, r), SPLIT_JUDGE_CONTEXT))?.label === 'too-big';
   });
 }
 
