@@ -25,7 +25,7 @@ const MODEL = 'aider-mlx-bench/qwen2-h128-l2';
 const SHAPE = ['--hidden', '128', '--layers', '2', '--heads', '4', '--kv-heads', '2', '--intermediate', '256', '--dtype', 'float16'];
 
 const m = await bundle('turns', {
-  renderFiles: 'src/config/render.ts',
+  'renderFiles, renderUsageCallback, usageCallbackPath': 'src/config/render.ts',
   'litellmModelName, LOCAL_API_KEY': 'src/config/names.ts',
   newProxyKey: 'src/config/secrets.ts',
   PLAN_VERSION: 'src/config/plan.ts',
@@ -113,6 +113,8 @@ const key = m.newProxyKey();
 const oursPath = join(dir, 'litellm-ours.yaml');
 const files = m.renderFiles(plan, { litellmConfig: oursPath, aiderDir: plan.aider.dir, proxyKey: key });
 writeFileSync(oursPath, files.litellm, { mode: 0o600 });
+// As setup writes it: the usage callback the config names, next to it.
+writeFileSync(m.usageCallbackPath(oursPath), m.renderUsageCallback(join(dir, 'turns.jsonl')), { mode: 0o600 });
 const { parse } = await import('yaml');
 const sentHeaders = parse(files.settings)[0].extra_params?.extra_headers ?? {};
 if (!Object.keys(sentHeaders).length) throw new Error('the rendered model settings carry no session header');

@@ -10,6 +10,8 @@ import { apiBase, servedModels, UPSTREAM_DEFAULT_MODEL, type ServedModel } from 
 import { isLocalPath } from '../config/plan.js';
 import { redact } from '../config/secrets.js';
 import type { Plan } from '../config/plan.js';
+import { USAGE_CALLBACK } from '../config/render-context.js';
+import { renderUsageCallback, usageCallbackPath } from '../config/render.js';
 import { identifyServer, probeChat, probeLitellm, rootUrl, seconds, waitForChat, type ChatProbe, type WaitInfo } from '../servers/probe.js';
 import { findLitellm, startLitellmProxy } from '../servers/litellm.js';
 import { bindError, connectable, describePortHolder, findFreePort, isPortFree, PRIVILEGED_PORT_HINT, sameModel, servedModelOf, type PortHolder, type ServedModelSource } from '../servers/ports.js';
@@ -339,6 +341,9 @@ export async function verifyProxy(plan: Plan, renderedLitellm: string, proxyKey:
   try {
     const configPath = join(dir, 'litellm.yaml');
     await writeFile(configPath, renderedLitellm, { mode: 0o600 });
+    // The usage callback the config names is looked up next to it; its turns go to a scratch log
+    // (a check's completions are not the user's turns).
+    if (renderedLitellm.includes(USAGE_CALLBACK)) await writeFile(usageCallbackPath(configPath), renderUsageCallback(join(dir, 'turns.jsonl')), { mode: 0o600 });
     port = held.state === 'free' ? plan.proxy.port : await findFreePort('127.0.0.1');
     proxy = await startLitellmProxy({ bin: lite.bin, configPath, port, env: caps.env, cwd: dir });
   } catch (e) {

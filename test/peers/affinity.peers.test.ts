@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ensurePeers } from './bootstrap.js';
 import { chatBody, freePort, httpRequest, missingPeers, startChild, startLitellm, tempDir, type LitellmProxy, type Spawned } from './harness.js';
-import { renderFiles } from '../../src/config/render.js';
+import { renderFiles, renderUsageCallback, usageCallbackPath } from '../../src/config/render.js';
 import { litellmModelName } from '../../src/config/names.js';
 import { newProxyKey } from '../../src/config/secrets.js';
 import { PLAN_VERSION, type Plan } from '../../src/config/plan.js';
@@ -65,6 +65,8 @@ beforeAll(async () => {
   const configPath = path.join(dir, 'litellm.yaml');
   const files = renderFiles(plan, { litellmConfig: configPath, aiderDir: plan.aider.dir, proxyKey: key });
   fs.writeFileSync(configPath, files.litellm, { mode: 0o600 });
+  // As setup writes it: the usage callback the config names, next to it.
+  fs.writeFileSync(usageCallbackPath(configPath), renderUsageCallback(path.join(dir, 'turns.jsonl')), { mode: 0o600 });
   // What Aider will send: the header, in the model's extra_params.
   expect(parse(files.settings)[0].extra_params.extra_headers[HEADER]).toMatch(/^aider-mlx-/);
   proxy = await startLitellm(configPath, {}, { port: plan.proxy.port });
