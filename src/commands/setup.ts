@@ -130,6 +130,9 @@ export async function runNonInteractive(o: { baseArgs: string[]; rest: string[];
       progress: input.json ? undefined : (l) => process.stderr.write(`${redact(l, secrets)}\n`),
       maxContextOf: (m) => maxContextFromCache(m, process.env),
       defaultContextOf: prepared.defaultContextOf,
+      ...(prepared.catalogue ? { catalogue: prepared.catalogue } : {}),
+      // The split fit, before the checks and the write (the same lines as the wizard's split step).
+      ...(input.json ? {} : { say: (l: string) => void process.stdout.write(redact(`${l}\n`, secrets)) }),
     });
     if (input.json) {
       // Every value redacted: diffs, checks' observed text, notes (the user's own keys included).
@@ -147,6 +150,7 @@ export async function runNonInteractive(o: { baseArgs: string[]; rest: string[];
             written: result.written,
             backupDir: result.backupDir ?? null,
             next: result.next,
+            ...(result.split ? { split: result.split } : {}),
           }, secrets),
           null,
           2,
