@@ -257,3 +257,36 @@ describe('setup --yes --at-login', () => {
     }
   });
 });
+
+describe('aider-mlx launch with start-at-login agents', () => {
+  it('waits for launchd\'s servers and starts no serve of its own', async () => {
+    const [{ runLaunch }, { planToYaml }, { findFreePort }] = await Promise.all([import('../commands/launch.js'), import('../config/plan-file.js'), import('../servers/ports.js')]);
+    const home = fs.mkdtempSync(join(tmpdir(), 'aider-mlx-launch-agents-'));
+    try {
+      fs.mkdirSync(join(home, 'bin'));
+      fs.writeFileSync(join(home, 'bin', 'aider'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+      const env = { HOME: home, XDG_CONFIG_HOME: join(home, '.config'), PATH: `${join(home, 'bin')}:/usr/bin:/bin` };
+      const port = await findFreePort('127.0.0.1', 20_000 + Math.floor(Math.random() * 20_000));
+      const plan: Plan = {
+        version: 1,
+        mode: 'direct',
+        roles: { editor: { model: 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit', context: 16384, deployments: [{ host: '127.0.0.1', port }] } },
+        proxy: { host: '127.0.0.1', port: 4000 },
+        requestTimeout: 600,
+        aider: { scope: 'project', dir: join(home, 'project') },
+      };
+      fs.mkdirSync(configPaths(env).dir, { recursive: true });
+      fs.writeFileSync(configPaths(env).plan, planToYaml(plan));
+      fs.mkdirSync(join(home, 'Library', 'LaunchAgents'), { recursive: true });
+      fs.writeFileSync(join(home, 'Library', 'LaunchAgents', `com.aider-mlx.server.${port}.plist`), '<plist/>');
+      let err = '';
+      await expect(runLaunch(['--stand-in', '--timeout', '1'], { env, cwd: home, err: (s) => void (err += s), stdio: 'ignore' })).rejects.toThrow(/Not answering after 1 s/);
+      expect(err).toContain('launchd runs the servers');
+      expect(await readBackground(env)).toBeUndefined();
+      expect(await isPortFree('127.0.0.1', port)).toBe(true);
+    } finally {
+      await stopBackground({ HOME: home, XDG_CONFIG_HOME: join(home, '.config') });
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
