@@ -42,6 +42,7 @@ const SETUP_FLAGS: Flag[] = [
   { flag: '--timeout SECONDS', text: "bound on each check (default 600: a large model's first load)" },
   { flag: '--request-timeout SECONDS', text: 'timeout written into the Aider and LiteLLM configs (default 600)' },
   { flag: '--force', text: 'replace a model or API base you set yourself; write despite failed checks' },
+  { flag: '--at-login', text: 'keep the servers and proxy up at login: launchd agents, as `aider-mlx service install` (macOS only)' },
   { flag: '--dry-run', text: 'print the diffs, write nothing' },
   { flag: '--json', text: 'machine-readable result on stdout (implies no questions)' },
   { flag: '-y, --yes', text: 'ask nothing: the flags are the answers' },

@@ -11,6 +11,7 @@ import { readPlan } from '../config/plan-file.js';
 import type { Plan } from '../config/plan.js';
 import { toolEnv } from '../serve/units.js';
 import { stopBackground } from '../serve/background.js';
+import { installedAgents } from '../service/launchd.js';
 import { profileArgs } from '../config/profile.js';
 import { execAider } from './aider.js';
 import { ensureRunning, type RunningResult } from '../serve/ensure-running.js';
@@ -54,7 +55,10 @@ export async function runLaunch(args: string[], io: LaunchIo): Promise<number> {
   const plan = await readPlan(env);
   if (!plan) throw new UsageError(`No plan yet at ${tildify(configPaths(env).plan, env)}.`, 'Run `npx aider-mlx setup` first.');
   const bin = findAider(env);
-  await ensureRunning(plan, { env, standIn: values['stand-in'] ?? false, timeoutSec, say: (l) => io.err(`${l}\n`) });
+  // Start-at-login agents of ours: launchd runs the servers (a serve would fight it for the ports).
+  const agents = (await installedAgents(env, process.platform)).size > 0;
+  if (agents) io.err('launchd runs the servers (aider-mlx service status shows them): waiting for them to answer\n');
+  await ensureRunning(plan, { env, standIn: values['stand-in'] ?? false, timeoutSec, say: (l) => io.err(`${l}\n`), ...(agents ? { start: false } : {}) });
   const how = aiderInvocation(plan, env, io.cwd, extra);
   io.err(`Starting aider in ${tildify(how.cwd, env)} (the servers stay up in the background: \`aider-mlx stop\` stops them)\n`);
   return execAider(bin, how.args, { cwd: how.cwd, env, stdio: io.stdio ?? 'inherit' });

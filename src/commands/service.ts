@@ -5,7 +5,7 @@ import { run } from '../lib/exec.js';
 import { configPaths, tildify, type Env } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
 import type { Exec } from '../servers/ports.js';
-import { agentStatus, formatAgentStatus, installAgents, NotMacError, uninstallAgents } from '../service/launchd.js';
+import { agentStatus, formatAgentStatus, installAgents, installReportLines, NotMacError, uninstallAgents } from '../service/launchd.js';
 import { ownedLocations } from '../service/locations.js';
 
 const USAGE = 'Usage: aider-mlx service install|uninstall|status [--json]';
@@ -40,10 +40,7 @@ export async function runService(args: string[], io: ServiceIo): Promise<number>
       if (values.json) {
         io.out(JSON.stringify({ ok: r.failed.length === 0, ...r, installed: r.installed.map(({ plist: _p, ...a }) => a) }, null, 2) + '\n');
       } else {
-        const lines = r.installed.map((a) => `✓ ${a.label}: ${a.title}\n    ${tildify(a.plistPath, env)}, log ${tildify(a.logPath, env)}`);
-        for (const f of r.failed) lines.push(`✗ ${f.label}: launchctl refused it: ${f.message}`);
-        for (const l of r.removed) lines.push(`– ${l}: removed (no longer in the plan)`);
-        for (const s of r.skipped) lines.push(`– ${s}`);
+        const lines = installReportLines(r, env);
         lines.push(
           r.failed.length
             ? 'Some agents did not load (above).'

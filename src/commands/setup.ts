@@ -4,7 +4,7 @@
  * pipeline, which never prompts. Heavy modules are imported only on the path that needs them, so
  * the first frame of the Ink face is not held up by them.
  */
-import { CancelledError, UsageError } from '../errors.js';
+import { CancelledError, EXIT, UsageError } from '../errors.js';
 import type { Env } from '../lib/paths.js';
 import type { SetupResult } from '../setup/run.js';
 import type { Prompter } from '../wizard/prompter.js';
@@ -130,6 +130,9 @@ export async function runNonInteractive(o: { baseArgs: string[]; rest: string[];
       progress: input.json ? undefined : (l) => process.stderr.write(`${redact(l, secrets)}\n`),
       maxContextOf: (m) => maxContextFromCache(m, process.env),
       defaultContextOf: prepared.defaultContextOf,
+      ...(prepared.catalogue ? { catalogue: prepared.catalogue } : {}),
+      // The split fit, before the checks and the write (the same lines as the wizard's split step).
+      ...(input.json ? {} : { say: (l: string) => void process.stdout.write(redact(`${l}\n`, secrets)) }),
     });
     if (input.json) {
       // Every value redacted: diffs, checks' observed text, notes (the user's own keys included).
@@ -147,12 +150,16 @@ export async function runNonInteractive(o: { baseArgs: string[]; rest: string[];
             written: result.written,
             backupDir: result.backupDir ?? null,
             next: result.next,
+            ...(result.split ? { split: result.split } : {}),
           }, secrets),
           null,
           2,
         ) + '\n',
       );
     } else printText(result, (s) => process.stdout.write(redact(s, secrets)), { formatCheck, tildify });
+    if (input.atLogin && !result.dryRun && result.written.length && result.code === 0) {
+      return (await installAtLoginAfterSetup(result.plan, { env: process.env, platform: process.platform, json: input.json, out: (s) => process.stdout.write(redact(s, secrets)) })) ?? result.code;
+    }
     return result.code;
   } catch (e) {
     if (ctrl.signal.aborted) throw new CancelledError();
@@ -162,6 +169,30 @@ export async function runNonInteractive(o: { baseArgs: string[]; rest: string[];
     process.off('SIGTERM', onSigint);
     process.off('SIGHUP', onSigint);
   }
+}
+
+/**
+ * `setup --yes --at-login`, once the files are written: the launchd agents, installed by the same
+ * code as `aider-mlx service install`; elsewhere one line saying it needs launchd (exit unchanged).
+ */
+export async function installAtLoginAfterSetup(
+  plan: import('../config/plan.js').Plan,
+  o: { env: Env; platform: NodeJS.Platform; json: boolean; out: (s: string) => void; exec?: import('../servers/ports.js').Exec; uid?: number },
+): Promise<number | undefined> {
+  const [{ loginServiceOffer, installAgents, installReportLines }, { run, which }] = await Promise.all([import('../service/launchd.js'), import('../lib/exec.js')]);
+  const offer = loginServiceOffer({ platform: o.platform, launchctl: which('launchctl', o.env) });
+  if (!offer.offered) {
+    // --json: the result above is the whole of stdout; the line goes to stderr.
+    if (o.json) process.stderr.write(`${offer.reason}\n`);
+    else o.out(`\n${offer.reason}\n`);
+    return undefined;
+  }
+  const r = await installAgents(plan, { env: o.env, exec: o.exec ?? run, uid: o.uid ?? process.getuid?.() ?? 501, platform: o.platform });
+  const lines = ['', 'Start at login (launchd)', ...installReportLines(r, o.env).map((l) => `  ${l}`)];
+  lines.push(r.failed.length ? '  Some agents did not load (above): `aider-mlx service status` shows them.' : '  They run now and at every login. Stop `aider-mlx serve` if it runs: both would want the same ports.');
+  if (o.json) process.stderr.write(`${lines.join('\n')}\n`);
+  else o.out(`${lines.join('\n')}\n`);
+  return r.failed.length ? EXIT.verify : undefined;
 }
 
 /**

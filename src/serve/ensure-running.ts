@@ -53,6 +53,8 @@ export async function ensureRunning(
     restart?: boolean;
     /** Servers the caller started and verified, handed to the background serve (started for them even when all answers). */
     handOver?: BackgroundRecord['handedOver'];
+    /** false: something else starts them (launchd's agents): wait for them, never start a serve. */
+    start?: boolean;
   },
 ): Promise<RunningResult> {
   const { env } = o;
@@ -69,7 +71,7 @@ export async function ensureRunning(
   let started = false;
   const down = hops.filter((h) => !h.up);
   const handOver = o.handOver ?? [];
-  if ((down.length || handOver.length) && !record) {
+  if ((down.length || handOver.length) && !record && o.start !== false) {
     const local = down.filter((h) => isLoopback(h.host));
     if (down.length && local.length === 0) throw new VerifyError(`Not answering: ${down.map(hopName).join(', ')}; aider-mlx only starts servers on this machine.`, 'Start them where they run, then try again (`aider-mlx status` shows each one).');
     record = await startBackground(env, { standIn: o.standIn ?? false, timeoutSec, handedOver: handOver });

@@ -37,6 +37,29 @@ export class NotMacError extends AppError {
 
 const domain = (uid: number) => `gui/${uid}`;
 
+export type LoginServiceOffer = { offered: true } | { offered: false; reason: string };
+
+/**
+ * "Keep the servers up at login": offered only where launchd is (macOS, with launchctl found).
+ * Elsewhere the reason is one line, said when the user asked for it (--at-login).
+ */
+export function loginServiceOffer(o: { platform: NodeJS.Platform | string; launchctl: string | undefined }): LoginServiceOffer {
+  if (o.platform !== 'darwin') {
+    return { offered: false, reason: `Keeping the servers up at login needs macOS's launchd; this is ${o.platform}: run \`aider-mlx serve\` from your own service manager instead (systemd --user, for example).` };
+  }
+  if (!o.launchctl) return { offered: false, reason: "Keeping the servers up at login needs macOS's launchd, and launchctl is not on PATH (it is /bin/launchctl on a Mac): add /bin to PATH and run `aider-mlx service install`." };
+  return { offered: true };
+}
+
+/** What `service install` prints: one line per agent installed, refused, removed or skipped. */
+export function installReportLines(r: InstallReport, env: Env): string[] {
+  const lines = r.installed.map((a) => `✓ ${a.label}: ${a.title}\n    ${tildify(a.plistPath, env)}, log ${tildify(a.logPath, env)}`);
+  for (const f of r.failed) lines.push(`✗ ${f.label}: launchctl refused it: ${f.message}`);
+  for (const l of r.removed) lines.push(`– ${l}: removed (no longer in the plan)`);
+  for (const s of r.skipped) lines.push(`– ${s}`);
+  return lines;
+}
+
 /** Our agent files now in ~/Library/LaunchAgents (label → path). */
 export async function installedAgents(env: Env, platform: NodeJS.Platform): Promise<Map<string, string>> {
   const dir = ownedLocations(env, platform).launchAgents;

@@ -30,6 +30,8 @@ export interface SetupInput {
   json: boolean;
   /** --split-hosts: the editor's model served by a group over these hosts (rank 0 first). */
   split?: Group;
+  /** --at-login: keep the servers up at login (launchd agents, macOS). */
+  atLogin: boolean;
 }
 
 const options = {
@@ -51,6 +53,7 @@ const options = {
   'dry-run': { type: 'boolean' },
   json: { type: 'boolean' },
   'split-hosts': { type: 'string' },
+  'at-login': { type: 'boolean' },
 } as const;
 
 function int(flag: string, raw: string | undefined, dflt: number, min: number, max: number, what: string): number {
@@ -100,6 +103,7 @@ export function parseSetupFlags(args: string[]): SetupInput {
     force: Boolean(values.force),
     dryRun: Boolean(values['dry-run']),
     json: Boolean(values.json),
+    atLogin: Boolean(values['at-login']),
   };
   const split = s('split-hosts');
   if (split !== undefined) {

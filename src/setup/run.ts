@@ -11,7 +11,8 @@ import { redact } from '../config/secrets.js';
 import { which } from '../lib/exec.js';
 import { toolEnv } from '../serve/units.js';
 import { buildPlan } from './build-plan.js';
-import { checkHosts } from './split.js';
+import { checkHosts, splitFitReport } from './split.js';
+import { buildCatalogue, type Catalogue } from '../hub/catalogue.js';
 import type { SetupInput } from './flags.js';
 import { describeTakenProxyPort, privilegedPortProblem, proxyPortState, remoteChecks, verifyProxy, verifyServers, type VerifyCaps } from './verify.js';
 import { bindHost, isLoopback, promptCacheFlags, tunnelCommand, tunnelPort } from '../serve/remote.js';
@@ -26,6 +27,10 @@ export interface SetupCaps {
   /** See VerifyCaps.servedModel. */
   servedModel?: VerifyCaps['servedModel'];
   defaultContextOf?: (model: string) => Promise<number> | number;
+  /** This machine's catalogue (memory, budget, model sizes): the split fit is sized with it. */
+  catalogue?: Catalogue;
+  /** Lines for the user as they come (stdout), e.g. the split fit before anything is written. */
+  say?: (line: string) => void;
 }
 
 export interface SetupResult {
@@ -38,6 +43,8 @@ export interface SetupResult {
   backupDir?: string;
   dryRun: boolean;
   next: string[];
+  /** --split-hosts: the split fit as shown (the wizard's split step shows the same lines). */
+  split?: string[];
 }
 
 /** The commands to run after setup: servers, proxy, aider. */
@@ -84,6 +91,7 @@ export async function runSetup(input: SetupInput, caps: SetupCaps): Promise<Setu
   if (missing.length) notes.push(`${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not installed: install ${missing.length === 1 ? 'it' : 'them'} with \`npx aider-mlx install\`.`);
   const timeoutMs = input.timeoutSec * 1000;
   const splitChecks: Check[] = [];
+  let splitLines: string[] | undefined;
   const vcaps = { env: caps.env, timeoutMs, signal: caps.signal, progress: caps.progress, cwd: caps.cwd, ...(caps.servedModel ? { servedModel: caps.servedModel } : {}) };
 
   // A group: every other host checked (ssh, the same mlx and mlx-lm, the model's files) before anything is written.
@@ -91,6 +99,13 @@ export async function runSetup(input: SetupInput, caps: SetupCaps): Promise<Setu
     caps.progress?.('Checking each host of the group over ssh…');
     const hc = await checkHosts({ group: input.split, model: plan.roles.editor.model, env: toolEnv(caps.env), timeoutMs: Math.min(timeoutMs, 30_000) });
     splitChecks.push(...hc.checks);
+    const catalogue = caps.catalogue ?? (await buildCatalogue({ env: caps.env, skipHub: true }).catch(() => undefined));
+    if (catalogue) {
+      const editor = plan.roles.editor;
+      const report = await splitFitReport({ group: input.split, model: editor.model, context: editor.context, catalogue, memory: hc.memory, env: toolEnv(caps.env) });
+      splitLines = report.lines;
+      for (const l of report.lines) caps.say?.(l);
+    }
   }
 
   const privileged = await privilegedPortProblem(plan);
@@ -148,6 +163,7 @@ export async function runSetup(input: SetupInput, caps: SetupCaps): Promise<Setu
     written: [],
     dryRun: input.dryRun,
     next: nextSteps(plan, caps.env),
+    ...(splitLines ? { split: splitLines } : {}),
   };
   if (input.dryRun || (failed && !input.force)) return result;
   const applied = await applyWrites(planned, { backupRoot: configPaths(caps.env).backups, dirMode: 0o700, signal: caps.signal });

@@ -12,7 +12,9 @@ import { GiB } from '../hub/fit.js';
 import type { Group } from '../config/plan.js';
 import { parseSetupFlags } from './flags.js';
 import { buildPlan } from './build-plan.js';
-import { checkHosts, groupOf, parseHosts, remoteCommand } from './split.js';
+import { checkHosts, groupOf, parseHosts, remoteCommand, splitFitReport } from './split.js';
+import { runSetup } from './run.js';
+import { findFreePort } from '../servers/ports.js';
 import { makeTestCtx } from '../wizard/test-helpers.js';
 import { splitRole, rolesToSplit } from '../wizard/steps/split.js';
 import type { Survey } from '../wizard/survey.js';
@@ -21,6 +23,7 @@ let dir: string;
 let env: Record<string, string>;
 const log = () => join(dir, 'ssh.log');
 const BIG = 'mlx-community/Qwen3-Coder-480B-A35B-Instruct-4bit';
+const freePort = () => findFreePort('127.0.0.1', 20_000 + Math.floor(Math.random() * 20_000));
 
 beforeAll(() => {
   dir = fs.mkdtempSync(join(tmpdir(), 'aider-mlx-split-'));
@@ -184,6 +187,54 @@ describe("the wizard's step", () => {
       expect(rolesToSplit(t.ctx)).toEqual([]);
     } finally {
       await t.cleanup();
+    }
+  });
+});
+
+describe('the split fit, the same lines on both faces', () => {
+  const mem128 = () => buildCatalogue({ env, skipHub: true, memory: { totalBytes: 128 * GiB, source: 'override', platform: 'darwin' } });
+
+  it('per rank: its host, its share of the weights, its KV, against that host budget, and the verdict', async () => {
+    const r = await splitFitReport({ group: group('127.0.0.1,127.0.0.1'), model: BIG, context: 8192, catalogue: await mem128(), env });
+    expect(r.kind).toBe('warn');
+    expect(r.lines[0]).toMatch(/^Split: /);
+    const ranks = r.lines.filter((l) => /^ {2}rank \d on /.test(l));
+    expect(ranks).toHaveLength(2);
+    for (const [i, l] of ranks.entries()) {
+      // Two ranks on one Mac share its budget (96 GB of 128 GB): 48 GB each.
+      expect(l).toMatch(new RegExp(`^  rank ${i} on 127\\.0\\.0\\.1 \\(1/2 of each layer\\): weights [\\d.]+ GB \\+ KV [\\d.]+ [KMG]B \\+ runtime [\\d.]+ GB = (at least )?[\\d.]+ GB of 48 GB \\(\\d+%\\) → (fits|tight|too-big)$`));
+    }
+    // 480B at 4 bits is far over 2 × 48 GB.
+    expect(r.lines.at(-1)).toBe('The group: too big even split.');
+  });
+
+  it('setup --yes --split-hosts says them before the checks and the write; the wizard notes the same lines', async () => {
+    const catalogue = await mem128();
+    const shown: string[] = [];
+    const root = fs.mkdtempSync(join(tmpdir(), 'aider-mlx-split-yes-'));
+    try {
+      const yesEnv = { ...env, HOME: join(root, 'home'), XDG_CONFIG_HOME: join(root, 'home', '.config') };
+      const input = parseSetupFlags(['--yes', '--editor', BIG, '--context', '8192', '--mode', 'direct', '--editor-port', String(await freePort()), '--timeout', '1', '--split-hosts', '127.0.0.1,127.0.0.1']);
+      const result = await runSetup(input, { env: yesEnv, cwd: root, catalogue, say: (l) => shown.push(`say ${l}`), progress: (l) => shown.push(`progress ${l}`) });
+      const expected = (await splitFitReport({ group: input.split!, model: BIG, context: 8192, catalogue, env: yesEnv })).lines;
+      expect(shown.filter((l) => l.startsWith('say ')).map((l) => l.slice(4))).toEqual(expected);
+      expect(result.split).toEqual(expected);
+      // Before the servers are checked (and so before anything could be written).
+      expect(shown.findIndex((l) => l.startsWith('say Split: '))).toBeLessThan(shown.findIndex((l) => /completion/.test(l)));
+
+      const t = await makeTestCtx([['split.editor', 'split'], ['split.editor.hosts', '127.0.0.1'], ['split.editor.failed', 'keep'], ['split.editor', 'keep']], { env });
+      try {
+        t.ctx.survey = { catalogue } as unknown as Survey;
+        t.ctx.answers.models.editor = { model: BIG, source: 'typed' };
+        t.ctx.answers.context.editor = 8192;
+        await splitRole(t.ctx, 'editor');
+        const notes = t.prompter.rec.notes.map((n) => n.text);
+        expect(notes.slice(notes.indexOf(expected[0]!), notes.indexOf(expected[0]!) + expected.length)).toEqual(expected);
+      } finally {
+        await t.cleanup();
+      }
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
     }
   });
 });

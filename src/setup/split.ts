@@ -13,7 +13,9 @@ import type { Deployment } from '../config/plan.js';
 import type { Check } from '../lib/check.js';
 import { run, which } from '../lib/exec.js';
 import type { Env } from '../lib/paths.js';
-import { fitGroup, gpuBudget, GiB, type Budget, type GroupFit, type MemoryEstimate } from '../hub/fit.js';
+import { estimateModelMemory, fitGroup, gpuBudget, GiB, type Budget, type GroupFit, type MemoryEstimate } from '../hub/fit.js';
+import type { Catalogue } from '../hub/catalogue.js';
+import { estimateInput, sizingIn } from '../hub/sizing.js';
 import { groupParallel, readGroupModelFacts } from '../serve/group.js';
 
 export type Exec = (cmd: string, args: string[], opts: { timeoutMs: number; env?: Env }) => Promise<{ code: number; stdout: string; stderr: string }>;
@@ -180,6 +182,33 @@ export async function splitFit(o: { group: Group; model: string; estimate: Memor
   const hosts = o.group.hosts.map((h, rank) => ({ host: rankAddress(h) && h.ssh !== rankAddress(h) ? `${h.ssh} (${rankAddress(h)})` : h.ssh, budget: budgetOf(h, rank) }));
   const fit = fitGroup(o.estimate, hosts, choice.parallel, facts?.layers);
   return { fit, parallelNote: choice.note, assumed };
+}
+
+export interface SplitFitReport {
+  /** How the lines are shown: info (fits or tight), warn (too big even split), error (cannot split). */
+  kind: 'info' | 'warn' | 'error';
+  lines: string[];
+  fit?: GroupFit;
+  problem?: string;
+}
+
+/**
+ * The split fit of `model` at `context` over the group, as the user sees it: the wizard's split
+ * step and `setup --yes --split-hosts` show these same lines (per rank: its host, its share of the
+ * weights, its KV, against that host's budget, fits / tight / too-big; then the whole group).
+ */
+export async function splitFitReport(o: {
+  group: Group;
+  model: string;
+  context: number;
+  catalogue: Pick<Catalogue, 'budget' | 'cached' | 'curated' | 'hub'>;
+  memory?: Map<string, number>;
+  env: Env;
+}): Promise<SplitFitReport> {
+  const estimate = estimateModelMemory(estimateInput(sizingIn(o.catalogue as Catalogue, o.model), o.context));
+  const r = await splitFit({ group: o.group, model: o.model, estimate, budgetHere: o.catalogue.budget, ...(o.memory ? { memory: o.memory } : {}), env: o.env });
+  if ('problem' in r) return { kind: 'error', lines: [r.problem], problem: r.problem };
+  return { kind: r.fit.label === 'too-big' ? 'warn' : 'info', lines: splitFitLines(r), fit: r.fit };
 }
 
 /** The split fit as lines for the screen. */

@@ -21,6 +21,8 @@ export interface PreparedYes {
   /** What the proposal chose and why (empty when --editor was given). */
   chosen: string[];
   defaultContextOf: (model: string) => Promise<number>;
+  /** This machine's catalogue, when it could be read (the split fit is sized with it). */
+  catalogue?: Catalogue;
 }
 
 export async function prepareYes(
@@ -71,6 +73,7 @@ export async function prepareYes(
   return {
     input: next,
     chosen,
+    ...(catalogue ? { catalogue } : {}),
     // As the wizard does: each role's default is sized with the models chosen before it at their
     // contexts (editor, then architect, then weak), so the same set gets the same contexts.
     defaultContextOf: async (m) => {

@@ -42,6 +42,7 @@ export function fixedFromFlags(input: SetupInput, given: Set<string>): Answers {
   if (given.has('context')) for (const r of ROLE_NAMES) f.context[r] = input.context;
   if (given.has('force')) f.replace = true;
   if (input.split) f.groups = { editor: input.split };
+  if (given.has('at-login')) f.atLogin = true;
   return f;
 }
 

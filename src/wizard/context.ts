@@ -40,6 +40,8 @@ export interface Answers {
   replace?: boolean;
   /** A role's model served by a group over several Macs ("Split it across Macs", --split-hosts). */
   groups?: Partial<Record<RoleName, Group>>;
+  /** Keep the servers up at login (launchd agents) instead of a background serve (--at-login). */
+  atLogin?: boolean;
 }
 
 export const emptyAnswers = (): Answers => ({ models: {}, context: {}, ports: {}, servers: {} });
@@ -109,6 +111,8 @@ export interface WizardContext {
   restartServe?: boolean;
   /** The background serve this run started or found. */
   background?: { pid: number; log: string };
+  /** The start-at-login agents were installed: launchd runs the servers (their logs' folder). */
+  atLogin?: { logs: string };
   /** "Start Aider now?" was answered yes and the servers answer: Aider runs once the face is closed. */
   launch?: LaunchAfter;
 }

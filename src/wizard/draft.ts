@@ -43,6 +43,7 @@ export function inputFromAnswers(ctx: WizardContext): SetupInput {
     force: Boolean(ctx.fixed.replace ?? ctx.answers.replace),
     dryRun: ctx.dryRun,
     json: false,
+    atLogin: Boolean(ctx.fixed.atLogin ?? ctx.answers.atLogin),
   };
 }
 

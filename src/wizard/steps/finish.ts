@@ -56,6 +56,19 @@ export function wizardNextSteps(ctx: WizardContext): string[] {
   // The demo's files live under a temp HOME: say so in the commands that read them.
   const demoEnv = ctx.demo ? `HOME=${ctx.env.HOME} XDG_CONFIG_HOME=${ctx.env.XDG_CONFIG_HOME} ` : '';
   const standIn = ctx.serverKind === 'stand-in' ? ' --stand-in' : '';
+  const them = `the servers${plan.mode === 'proxy' ? ' and the proxy' : ''}`;
+  if (ctx.atLogin) {
+    const lines = [
+      ...(ctx.launch ? [`Aider starts in this terminal now, ${aiderWhere(ctx)}.`] : []),
+      `launchd keeps ${them} up, now and at every login (logs in ${tildify(ctx.atLogin.logs, ctx.hostEnv)}):`,
+      '  npx aider-mlx service status   # shows them        npx aider-mlx service uninstall   # stops them for good',
+    ];
+    if (ctx.launch) lines.push('Later, in any terminal: npx aider-mlx launch   # checks they answer, then Aider');
+    else if (plan.aider.scope === 'profile') lines.push('In this terminal: npx aider-mlx aider');
+    else if (plan.aider.scope === 'global') lines.push('In this terminal: aider   # in any repository');
+    else lines.push(`In this terminal: cd ${tildify(plan.aider.dir, ctx.hostEnv)} && aider`);
+    return lines;
+  }
   if (ctx.launch) {
     return [
       `Aider starts in this terminal now, ${aiderWhere(ctx)}.`,
@@ -160,6 +173,49 @@ async function startInBackground(ctx: WizardContext, title: string, restart: boo
   }
 }
 
+/**
+ * "Keep the servers up at login": the wizard's servers and a background serve of ours are stopped
+ * (launchd starts its own), the agents installed as `aider-mlx service install` does, then every
+ * server is waited for (never started by us: launchd does that).
+ */
+async function installAtLogin(ctx: WizardContext): Promise<boolean> {
+  const [{ installAgents, installReportLines }, { stopBackground }, { ensureRunning }, { run }, { ownedLocations }] = await Promise.all([
+    import('../../service/launchd.js'),
+    import('../../serve/background.js'),
+    import('../../serve/ensure-running.js'),
+    import('../../lib/exec.js'),
+    import('../../service/locations.js'),
+  ]);
+  const env = launchEnv(ctx);
+  const caps = {
+    env,
+    exec: (cmd: string, args: string[], o?: { timeoutMs?: number }) => run(cmd, args, { ...o, env }),
+    uid: process.getuid?.() ?? 501,
+    platform: 'darwin' as const,
+  };
+  await stopStarted(ctx);
+  try {
+    const stopped = await stopBackground(ctx.env);
+    if (stopped.stopped) ctx.prompter.note('dim', `Stopped aider-mlx serve (pid ${stopped.stopped.pid}): launchd runs the servers now.`);
+    const r = await ctx.prompter.task('Installing the start-at-login agents (launchd)', () => installAgents(ctx.plan!, caps));
+    for (const l of installReportLines(r, ctx.hostEnv)) ctx.prompter.note(l.startsWith('✗') ? 'error' : l.startsWith('✓') ? 'success' : 'dim', l);
+    if (r.failed.length) {
+      ctx.prompter.note('error', 'Some agents did not load (above): `aider-mlx service status` shows them, `aider-mlx service install` tries again.');
+      return false;
+    }
+    await ctx.prompter.task("Waiting for launchd's servers to answer", (h) =>
+      ensureRunning(ctx.plan!, { env, start: false, timeoutSec: ctx.timeoutSec, signal: h.signal, say: (l) => (h.status(l), h.log(l)) }),
+    );
+    ctx.atLogin = { logs: ownedLocations(env, 'darwin').logs };
+    ctx.prompter.note('success', 'launchd runs the servers now and at every login, and restarts one that exits.');
+    return true;
+  } catch (e) {
+    if (ctx.signal.aborted) throw e;
+    ctx.prompter.note('error', (e as Error).message);
+    return false;
+  }
+}
+
 export const finish: Step = {
   id: 'finish',
   title: 'Next steps',
@@ -197,14 +253,39 @@ export const finish: Step = {
         });
       }
     }
+    // "Keep the servers up at login": a follow-up to yes (default no), or --at-login. Only where launchd is.
+    let atLogin = false;
+    if (canLaunch && !ctx.demo) {
+      const [{ loginServiceOffer }, { which }] = await Promise.all([import('../../service/launchd.js'), import('../../lib/exec.js')]);
+      const offer = loginServiceOffer({ platform: ctx.survey?.os ?? process.platform, launchctl: which('launchctl', ctx.hostEnv) });
+      if (ctx.fixed.atLogin) {
+        if (offer.offered) atLogin = true;
+        else ctx.prompter.note('warn', offer.reason);
+      } else if (launch && offer.offered && ctx.prompter.face !== 'non-interactive') {
+        atLogin = await ctx.prompter.confirm({
+          id: 'launch.at-login',
+          flag: '--at-login',
+          message: 'Keep the servers up at login too?',
+          help: [
+            `launchd starts the servers${plan!.mode === 'proxy' ? ' and the proxy' : ''} now and at every login, and restarts one that exits (\`aider-mlx service uninstall\` removes them).`,
+            'No: they run in the background until `aider-mlx stop` or a restart of the Mac.',
+          ],
+          default: false,
+        });
+      }
+    }
     // Kept running only when the background serve takes them over (below); else stopped now.
-    const handOver = (launch || restart) && !ctx.demo;
+    const handOver = (launch || restart) && !ctx.demo && !atLogin;
     if (ctx.started.size && !handOver) {
       const n = ctx.started.size;
       await stopStarted(ctx);
-      if (!launch && !restart) ctx.prompter.note('dim', `Stopped the ${n === 1 ? 'server' : `${n} servers`} this wizard started; \`aider-mlx launch\` brings ${n === 1 ? 'it' : 'them'} back in the background.`);
+      if (!launch && !restart && !atLogin) ctx.prompter.note('dim', `Stopped the ${n === 1 ? 'server' : `${n} servers`} this wizard started; \`aider-mlx launch\` brings ${n === 1 ? 'it' : 'them'} back in the background.`);
     }
-    if (launch && ctx.demo) {
+    if (atLogin) {
+      if ((await installAtLogin(ctx)) && launch) {
+        ctx.launch = { env: launchEnv(ctx), cwd: ctx.cwd, standIn: ctx.serverKind === 'stand-in', pid: undefined, log: ctx.atLogin?.logs ?? '' };
+      }
+    } else if (launch && ctx.demo) {
       ctx.prompter.note('info', `Demo: Aider is not started. On your Mac this runs: ${launchCommand(ctx)}`);
       ctx.prompter.note('dim', `It starts the servers in the background, checks each answers, then runs aider ${aiderWhere(ctx)} in this terminal.`);
     } else if (launch) {

@@ -7,7 +7,7 @@
 import type { RoleName } from '../../config/plan.js';
 import type { Group, GroupHost } from '../../config/plan-schema.js';
 import { estimateModelMemory, fitModel, type Fit } from '../../hub/fit.js';
-import { checkHosts, groupOf, parseHosts, splitFit, splitFitLines, type Exec } from '../../setup/split.js';
+import { checkHosts, groupOf, parseHosts, splitFitReport, type Exec } from '../../setup/split.js';
 import { GoBack } from '../prompter.js';
 import type { Step } from '../step.js';
 import { activeRoles, pickFor, type WizardContext } from '../context.js';
@@ -120,13 +120,12 @@ async function askHosts(ctx: WizardContext, role: RoleName, o: { exec?: Exec }):
       ctx.prompter.note(c.status === 'pass' ? 'success' : c.status === 'fail' ? 'error' : 'warn', `${c.title}${c.observed && c.status !== 'pass' ? `: ${c.observed}` : ''}`);
       if (c.status === 'fail' && c.fix) ctx.prompter.note('dim', `  ${c.fix}`);
     }
-    const budget = ctx.survey?.catalogue.budget;
-    const split = budget
-      ? await splitFit({ group: g.group, model: pick.model, estimate: estimateModelMemory(estimateInput(sizingFor(ctx.survey, pick.model), contextFor(ctx, role))), budgetHere: budget, memory: checked.memory, env: ctx.hostEnv })
+    const catalogue = ctx.survey?.catalogue;
+    const split = catalogue
+      ? await splitFitReport({ group: g.group, model: pick.model, context: contextFor(ctx, role), catalogue, memory: checked.memory, env: ctx.hostEnv })
       : undefined;
-    if (split && 'problem' in split) ctx.prompter.note('error', split.problem);
-    else if (split) for (const l of splitFitLines(split)) ctx.prompter.note(split.fit.label === 'too-big' ? 'warn' : 'info', l);
-    const bad = !checked.ok || (split && 'problem' in split) || (split && 'fit' in split && split.fit.label === 'too-big');
+    for (const l of split?.lines ?? []) ctx.prompter.note(split!.kind, l);
+    const bad = !checked.ok || split?.problem !== undefined || split?.fit?.label === 'too-big';
     if (!bad) return g.group;
     const next = await ctx.prompter.select<'again' | 'keep' | 'anyway'>({
       id: `split.${role}.failed`,
