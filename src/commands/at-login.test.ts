@@ -12,16 +12,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { standInAider, type Sandbox } from '../../test/e2e/helpers.js';
 import type { Plan } from '../config/plan.js';
 import { configPaths } from '../lib/paths.js';
-import { launchAfterWizard } from '../commands/launch.js';
+import { launchAfterWizard } from './launch.js';
 import { readBackground, stopBackground } from '../serve/background.js';
 import { agentsForPlan } from '../service/agents.js';
 import { loginServiceOffer } from '../service/launchd.js';
 import { ownedLocations } from '../service/locations.js';
 import { startFakeMlxServer, type FakeMlxServer } from '../servers/fake-mlx-server.js';
 import { isPortFree } from '../servers/ports.js';
-import { runWizard } from './run.js';
-import { surveyMachine } from './survey.js';
-import { makeTestCtx, type TestCtx } from './test-helpers.js';
+import { runWizard } from '../wizard/run.js';
+import { surveyMachine } from '../wizard/survey.js';
+import { makeTestCtx, type TestCtx } from '../wizard/test-helpers.js';
 
 const hasPython = spawnSync('python3', ['-c', 'import plistlib'], { encoding: 'utf8' }).status === 0;
 function parsePlist(path: string): Record<string, unknown> {
@@ -223,7 +223,7 @@ describe('"Keep the servers up at login too?"', () => {
 
 describe('setup --yes --at-login', () => {
   it('on Linux: one line that it needs launchd, nothing written; on macOS: the agents, as `service install`', async () => {
-    const { installAtLoginAfterSetup } = await import('../commands/setup.js');
+    const { installAtLoginAfterSetup } = await import('./setup.js');
     const home = fs.mkdtempSync(join(tmpdir(), 'aider-mlx-yes-login-'));
     try {
       fs.mkdirSync(join(home, 'bin'));
@@ -260,7 +260,7 @@ describe('setup --yes --at-login', () => {
 
 describe('aider-mlx launch with start-at-login agents', () => {
   it('waits for launchd\'s servers and starts no serve of its own', async () => {
-    const [{ runLaunch }, { planToYaml }, { findFreePort }] = await Promise.all([import('../commands/launch.js'), import('../config/plan-file.js'), import('../servers/ports.js')]);
+    const [{ runLaunch }, { planToYaml }, { findFreePort }] = await Promise.all([import('./launch.js'), import('../config/plan-file.js'), import('../servers/ports.js')]);
     const home = fs.mkdtempSync(join(tmpdir(), 'aider-mlx-launch-agents-'));
     try {
       fs.mkdirSync(join(home, 'bin'));
