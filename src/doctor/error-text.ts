@@ -424,9 +424,18 @@ export function parseErrorText(input: unknown): ParsedError {
 
 function summarize(p: ParsedError): string {
   if (p.input.empty) return 'nothing to read (the text is empty)';
-  const head = p.errorClass ? `litellm.${p.errorClass}` : p.signals.includes('connection-refused') ? 'connection refused' : 'error text';
+  // The head names the error once: no "error text:" label in front of text that has no class (the
+  // report already says "Your error:"), and the body does not repeat the class or an `Error:` prefix.
+  const head = p.errorClass ? `litellm.${p.errorClass}` : p.signals.includes('connection-refused') ? 'connection refused' : undefined;
   const inner = p.wrapped && p.innerClass && p.innerClass !== p.errorClass ? ` wrapping ${p.innerClass}` : '';
   const tags = [p.provider, p.status !== undefined ? `HTTP ${p.status}` : undefined].filter(Boolean).join(', ');
-  const body = p.body ? `: ${p.body.length > 120 ? `${p.body.slice(0, 120)}…` : p.body}` : '';
-  return `${head}${inner}${tags ? ` (${tags})` : ''}${body}`;
+  let text = p.body ?? '';
+  if (head) {
+    const echo = /^(?:(?:litellm|openai|httpx)\.(?:exceptions\.)?)?([A-Z][A-Za-z]{2,40}|Error):\s*/;
+    for (let m = echo.exec(text); m && (m[1] === 'Error' || p.classes.includes(m[1]!)); m = echo.exec(text)) text = text.slice(m[0].length);
+  }
+  text = text.replace(/^(Error code: \d{3})\s+-$/, '$1');
+  const body = text ? `${text.length > 120 ? `${text.slice(0, 120)}…` : text}` : '';
+  if (!head) return body || (tags ? tags : 'text with no error in it');
+  return `${head}${inner}${tags ? ` (${tags})` : ''}${body ? `: ${body}` : ''}`;
 }
