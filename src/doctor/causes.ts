@@ -36,6 +36,7 @@ export const CAUSES: Cause[] = [
   { id: 'C18', spec: 18, title: "OPENAI_BASE_URL (or another base) in the environment overrides Aider's openai-api-base", checks: ['config.env.base_url', 'aider.api_base'] },
   { id: 'C19', spec: 19, title: 'The server log shows a Hub lookup of the model name: the name that reaches mlx_lm.server is not `default_model` or its exact --model', checks: ['config.litellm.upstream', 'server.*.model', 'aider.names'] },
   { id: 'master-key', title: 'LiteLLM 1.108+ refuses to start without general_settings.master_key', checks: ['config.litellm.master_key', 'proxy.alive'] },
+  { id: 'usage-callback', title: "The LiteLLM config names aider-mlx's callback aider_mlx_usage, but aider_mlx_usage.py is not in the config's folder, so the proxy fails to start", checks: ['config.litellm.callbacks'] },
   { id: 'metadata', title: 'Aider has no metadata for the exact model name ("Unknown context window size")', checks: ['aider.metadata'] },
   { id: 'text-only', title: 'The request carries images or other non-text parts; mlx_lm.server takes text only', checks: [] },
 ];
@@ -84,6 +85,7 @@ const POINTS: Partial<Record<ErrorSignal, Array<[string, number, string]>>> = {
   'bad-parameter': [['C16', 10, 'the server rejected a parameter value']],
   'address-in-use': [['C8', 10, 'the port was already taken when a server started']],
   'proxy-needs-master-key': [['master-key', 10, 'LiteLLM refused to start without a master key']],
+  'callback-module-missing': [['usage-callback', 10, 'LiteLLM could not import the callback module aider_mlx_usage named in litellm_settings.callbacks']],
   'model-download': [['C6', 10, 'the server downloaded a model because a request named a different repo']],
   'content-not-text': [['text-only', 10, 'mlx_lm.server supports text message parts only']],
   'role-play': [['C15', 8, 'the answer continues the transcript with USER:/ASSISTANT: turns']],

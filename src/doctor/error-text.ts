@@ -50,6 +50,8 @@ export type ErrorSignal =
   | 'address-in-use'
   /** LiteLLM ≥1.108 refuses to start without general_settings.master_key. */
   | 'proxy-needs-master-key'
+  /** LiteLLM could not import aider-mlx's callback module (aider_mlx_usage.py not next to the config). */
+  | 'callback-module-missing'
   /** A server access log line: a POST to a path mlx_lm.server does not serve got 404 (#2). */
   | 'server-log-bad-path'
   /** A server log line showing the Hub lookup of a model name (#19). */
@@ -295,6 +297,7 @@ const SIGNALS: Array<[ErrorSignal, RegExp]> = [
   ['bad-parameter', /\bmust be (?:of type|at least|at most)\b/],
   ['address-in-use', /Address already in use|EADDRINUSE|\[Errno (?:48|98)\]/],
   ['proxy-needs-master-key', /no master key is set|refused to start[^.]{0,40}master key/i],
+  ['callback-module-missing', /No module named '?aider_mlx_usage|Could not import \w+ from aider_mlx_usage/],
   ['server-log-hub-lookup', /"GET \/api\/models\/\S{1,300}\/revision\/main HTTP/],
   ['model-download', /Fetching \d+ files|Downloading (?:shards|\S+\.safetensors)|snapshot_download/],
   ['content-not-text', /Only 'text' content type is supported/],
