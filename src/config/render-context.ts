@@ -3,7 +3,8 @@
  * apart from the template engine (render.ts) so the doctor, which only compares, never loads it.
  */
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { familyOf, editFormatFor } from './families.js';
 import { apiBase, LOCAL_API_KEY, servedModels, type ServedModel } from './names.js';
 import type { Plan } from './plan.js';
@@ -76,6 +77,28 @@ export function aiderApiBase(plan: Plan, m: ServedModel): string {
 /** The LiteLLM callback aider-mlx writes next to its config (templates/aider_mlx_usage.py): the turns log. */
 export const USAGE_MODULE = 'aider_mlx_usage';
 export const USAGE_CALLBACK = `${USAGE_MODULE}.handler`;
+
+/** The entries of a LiteLLM config's litellm_settings.callbacks that name our module (`aider_mlx_usage.handler`). */
+export function usageCallbackEntries(data: unknown): string[] {
+  const ls = (data as { litellm_settings?: { callbacks?: unknown } } | undefined)?.litellm_settings;
+  const cbs = ls && typeof ls === 'object' ? ls.callbacks : undefined;
+  const list = Array.isArray(cbs) ? cbs : cbs === undefined || cbs === null ? [] : [cbs];
+  return list.filter((c): c is string => typeof c === 'string' && c.split('.').slice(0, -1).join('.') === USAGE_MODULE);
+}
+
+/**
+ * Our callback named in the config, and its file not where LiteLLM looks: litellm 1.108
+ * (proxy/types_utils/utils.py get_instance_fn) splits `aider_mlx_usage.handler` into module and
+ * instance and loads `<the config file's folder>/aider_mlx_usage.py`; without that file it falls
+ * back to Python's import path, where it is not, and the proxy fails to start.
+ */
+export function missingUsageCallback(configPath: string, data: unknown): { entries: string[]; file: string; folder: string } | undefined {
+  const entries = usageCallbackEntries(data);
+  if (!entries.length) return undefined;
+  const folder = dirname(resolve(configPath));
+  const file = join(folder, `${USAGE_MODULE}.py`);
+  return existsSync(file) ? undefined : { entries, file, folder };
+}
 
 /** The header LiteLLM's `session_affinity` routes on (litellm 1.108.7, proxy/litellm_pre_call_utils.py). */
 export const SESSION_HEADER = 'x-litellm-session-id';

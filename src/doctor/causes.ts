@@ -36,6 +36,7 @@ export const CAUSES: Cause[] = [
   { id: 'C18', spec: 18, title: "OPENAI_BASE_URL (or another base) in the environment overrides Aider's openai-api-base", checks: ['config.env.base_url', 'aider.api_base'] },
   { id: 'C19', spec: 19, title: 'The server log shows a Hub lookup of the model name: the name that reaches mlx_lm.server is not `default_model` or its exact --model', checks: ['config.litellm.upstream', 'server.*.model', 'aider.names'] },
   { id: 'master-key', title: 'LiteLLM 1.108+ refuses to start without general_settings.master_key', checks: ['config.litellm.master_key', 'proxy.alive'] },
+  { id: 'usage-callback', title: "The LiteLLM config names aider-mlx's callback aider_mlx_usage, but aider_mlx_usage.py is not in the config's folder, so the proxy fails to start", checks: ['config.litellm.callbacks'] },
   { id: 'metadata', title: 'Aider has no metadata for the exact model name ("Unknown context window size")', checks: ['aider.metadata'] },
   { id: 'text-only', title: 'The request carries images or other non-text parts; mlx_lm.server takes text only', checks: [] },
 ];
@@ -84,6 +85,7 @@ const POINTS: Partial<Record<ErrorSignal, Array<[string, number, string]>>> = {
   'bad-parameter': [['C16', 10, 'the server rejected a parameter value']],
   'address-in-use': [['C8', 10, 'the port was already taken when a server started']],
   'proxy-needs-master-key': [['master-key', 10, 'LiteLLM refused to start without a master key']],
+  'callback-module-missing': [['usage-callback', 10, 'LiteLLM could not import the callback module aider_mlx_usage named in litellm_settings.callbacks']],
   'model-download': [['C6', 10, 'the server downloaded a model because a request named a different repo']],
   'content-not-text': [['text-only', 10, 'mlx_lm.server supports text message parts only']],
   'role-play': [['C15', 8, 'the answer continues the transcript with USER:/ASSISTANT: turns']],
@@ -112,11 +114,36 @@ export function checksForCause(cause: Cause, checks: DoctorCheck[]): DoctorCheck
   return checks.filter((c) => res.some((r) => r.test(c.id)) || c.causes?.includes(cause.id));
 }
 
+/** The class chain as the text shows it: `litellm.BadRequestError wrapping NotFoundError`. */
+function classChain(p: ParsedError): string {
+  const cs = p.classes.filter((c, i) => p.classes.indexOf(c) === i);
+  return cs.length ? `litellm.${cs[0]}${cs.length > 1 ? ` wrapping ${cs.slice(1).join(' wrapping ')}` : ''}` : '';
+}
+
+/**
+ * The reason, in what the text really shows (a 404 and nothing more is not "a load error"): the
+ * status, the classes, the server's own message when there is one, and who passed it on.
+ */
+function whyOf(signal: ErrorSignal, cause: string, generic: string, p: ParsedError): string {
+  const via = p.viaProxy ? `, passed on by the proxy${p.classes.length ? ` as ${classChain(p)}` : ''}` : p.classes.length ? ` (${classChain(p)})` : '';
+  const inner = p.body?.replace(/^Error code: \d{3}\s*-?\s*/, '').trim();
+  if (signal === 'model-load-failed' && cause === 'C1') {
+    return inner
+      ? `the server behind it answered HTTP ${p.status ?? 404} "${inner.length > 160 ? `${inner.slice(0, 160)}…` : inner}"${via}: it could not load the model name it was sent`
+      : `the text shows only an HTTP ${p.statuses.includes(404) ? 404 : (p.status ?? 404)} from the server${via}, without the server's message: mlx_lm.server answers 404 for a model name it cannot load`;
+  }
+  if (signal === 'hf-repo-not-found' && cause === 'C1' && (!p.signals.includes('server-log-hub-lookup') || /Repository Not Found/i.test(p.body ?? ''))) {
+    return `the server answered "Repository Not Found" for ${p.upstreamModel ? `"${p.upstreamModel}"` : 'the model name'}${p.url?.includes('huggingface.co') || p.upstreamModel ? ' on the Hub' : ''}${via}: it looked the name up on the Hub and found no such repo`;
+  }
+  return generic;
+}
+
 /** What the text alone suggests, strongest first. */
 export function suspectsFromText(p: ParsedError): Array<{ cause: string; score: number; why: string[] }> {
   const byCause = new Map<string, { score: number; why: string[] }>();
   for (const s of p.signals) {
-    for (const [cause, score, why] of POINTS[s] ?? []) {
+    for (const [cause, score, generic] of POINTS[s] ?? []) {
+      const why = whyOf(s, cause, generic, p);
       const cur = byCause.get(cause) ?? { score: 0, why: [] };
       cur.score = Math.max(cur.score, score) + (cur.score > 0 ? 1 : 0);
       if (!cur.why.includes(why)) cur.why.push(why);

@@ -214,6 +214,26 @@ describe('texts from SPEC §2.3 / §4 and their variants', () => {
     expect(parseErrorText('litellm.NotFoundError: NotFoundError: OpenAIException - Not Found').summary).toBe('litellm.NotFoundError (OpenAIException, HTTP 404): Not Found');
     expect(parseErrorText(fixture('aider-via-litellm-proxy-bad-upstream-model.txt')).summary).toMatch(/^litellm\.BadRequestError wrapping NotFoundError \(OpenAIException, HTTP 404\)/);
   });
+
+  it('names the error once, for every kind: no "error text:" label, no class or "Error:" said twice', () => {
+    const cases: Array<[string, string]> = [
+      // LiteLLM 1.108's refusal (world e): no exception class in it
+      ['LiteLLM proxy refused to start: no master key is set, so every request would be accepted without authentication. The fix is printed once the server exits.', 'LiteLLM proxy refused to start: no master key is set, so every request would be accepted without authentication. The fix…'],
+      ['litellm.APIConnectionError: Connection error.', 'litellm.APIConnectionError: Connection error.'],
+      ['openai.APIConnectionError: Connection error.', 'litellm.APIConnectionError: Connection error.'],
+      ['litellm.Timeout: Request timed out', 'litellm.Timeout (HTTP 408): Request timed out'],
+      ['Error: connect ECONNREFUSED 127.0.0.1:8080', 'connection refused: connect ECONNREFUSED 127.0.0.1:8080'],
+      ['127.0.0.1 - - [01/Dec/2026 10:00:00] "POST /v1/v1/chat/completions HTTP/1.1" 404 -', '127.0.0.1 - - [01/Dec/2026 10:00:00] "POST /v1/v1/chat/completions HTTP/1.1" 404 -'],
+      ['Error code: 404', 'Error code: 404'],
+      ["litellm.BadRequestError: OpenAIException - litellm.NotFoundError: NotFoundError:\nOpenAIException - Error code: 404 - \n", 'litellm.BadRequestError wrapping NotFoundError (OpenAIException, HTTP 404): Error code: 404'],
+    ];
+    for (const [text, summary] of cases) {
+      const s = parseErrorText(text).summary;
+      expect(s, text).toBe(summary);
+      expect(s).not.toMatch(/^error text\b/);
+      expect(s).not.toMatch(/(\w+(?:Error|Timeout)): (?:litellm\.|openai\.)?\1\b/);
+    }
+  });
 });
 
 // ---- property tests: any input, bounded time, never a throw ------------------------------------

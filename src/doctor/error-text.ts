@@ -50,6 +50,8 @@ export type ErrorSignal =
   | 'address-in-use'
   /** LiteLLM ≥1.108 refuses to start without general_settings.master_key. */
   | 'proxy-needs-master-key'
+  /** LiteLLM could not import aider-mlx's callback module (aider_mlx_usage.py not next to the config). */
+  | 'callback-module-missing'
   /** A server access log line: a POST to a path mlx_lm.server does not serve got 404 (#2). */
   | 'server-log-bad-path'
   /** A server log line showing the Hub lookup of a model name (#19). */
@@ -295,6 +297,7 @@ const SIGNALS: Array<[ErrorSignal, RegExp]> = [
   ['bad-parameter', /\bmust be (?:of type|at least|at most)\b/],
   ['address-in-use', /Address already in use|EADDRINUSE|\[Errno (?:48|98)\]/],
   ['proxy-needs-master-key', /no master key is set|refused to start[^.]{0,40}master key/i],
+  ['callback-module-missing', /No module named '?aider_mlx_usage|Could not import \w+ from aider_mlx_usage/],
   ['server-log-hub-lookup', /"GET \/api\/models\/\S{1,300}\/revision\/main HTTP/],
   ['model-download', /Fetching \d+ files|Downloading (?:shards|\S+\.safetensors)|snapshot_download/],
   ['content-not-text', /Only 'text' content type is supported/],
@@ -424,9 +427,18 @@ export function parseErrorText(input: unknown): ParsedError {
 
 function summarize(p: ParsedError): string {
   if (p.input.empty) return 'nothing to read (the text is empty)';
-  const head = p.errorClass ? `litellm.${p.errorClass}` : p.signals.includes('connection-refused') ? 'connection refused' : 'error text';
+  // The head names the error once: no "error text:" label in front of text that has no class (the
+  // report already says "Your error:"), and the body does not repeat the class or an `Error:` prefix.
+  const head = p.errorClass ? `litellm.${p.errorClass}` : p.signals.includes('connection-refused') ? 'connection refused' : undefined;
   const inner = p.wrapped && p.innerClass && p.innerClass !== p.errorClass ? ` wrapping ${p.innerClass}` : '';
   const tags = [p.provider, p.status !== undefined ? `HTTP ${p.status}` : undefined].filter(Boolean).join(', ');
-  const body = p.body ? `: ${p.body.length > 120 ? `${p.body.slice(0, 120)}…` : p.body}` : '';
-  return `${head}${inner}${tags ? ` (${tags})` : ''}${body}`;
+  let text = p.body ?? '';
+  if (head) {
+    const echo = /^(?:(?:litellm|openai|httpx)\.(?:exceptions\.)?)?([A-Z][A-Za-z]{2,40}|Error):\s*/;
+    for (let m = echo.exec(text); m && (m[1] === 'Error' || p.classes.includes(m[1]!)); m = echo.exec(text)) text = text.slice(m[0].length);
+  }
+  text = text.replace(/^(Error code: \d{3})\s+-$/, '$1');
+  const body = text ? `${text.length > 120 ? `${text.slice(0, 120)}…` : text}` : '';
+  if (!head) return body || (tags ? tags : 'text with no error in it');
+  return `${head}${inner}${tags ? ` (${tags})` : ''}${body ? `: ${body}` : ''}`;
 }

@@ -73,6 +73,16 @@ async function userEditChanges(checks: DoctorCheck[]): Promise<{ changes: FileCh
   return { changes, stale };
 }
 
+/** Files of ours that went missing, written again from the template (the usage callback next to a LiteLLM config). */
+async function restoreChanges(checks: DoctorCheck[], env: Env, skip: ReadonlySet<string> = new Set()): Promise<FileChange[]> {
+  const wanted = [...new Set(checks.flatMap((c) => c.restore ?? []).filter((x) => x.file === 'usage-callback' && !skip.has(x.path)).map((x) => x.path))];
+  if (!wanted.length) return [];
+  const { renderUsageCallback } = await import('../config/render.js');
+  const { ownedLocations } = await import('../service/locations.js');
+  const content = renderUsageCallback(ownedLocations(env).turns);
+  return wanted.map((path) => ({ path, content, mode: 0o600 }));
+}
+
 export async function planFixes(r: DoctorReport, env: Env): Promise<FixPlan> {
   const all = problems(r);
   const addresses = all.filter((c) => c.fixable);
@@ -83,6 +93,7 @@ export async function planFixes(r: DoctorReport, env: Env): Promise<FixPlan> {
   if (!plan || edits.length === addresses.length) {
     if (edits.length !== addresses.length) throw new UsageError('There is no plan to fix the files from.', 'Run `npx aider-mlx setup` first.');
     const { changes, stale } = await userEditChanges(edits);
+    changes.push(...(await restoreChanges(edits, env, new Set(changes.map((c) => c.path)))));
     const writes = (await planWrites(changes)).filter((w) => w.changed);
     // A process aider-mlx did not start is not restarted behind the user's back: the command is printed.
     const after = [
@@ -107,6 +118,7 @@ export async function planFixes(r: DoctorReport, env: Env): Promise<FixPlan> {
     const rendered = `${stringify(keys, { lineWidth: 0 })}`;
     changes.push({ path, content: mergeAiderConf(existing, rendered, path).text });
   }
+  changes.push(...(await restoreChanges(addresses, env, new Set(changes.map((c) => c.path)))));
   const writes = (await planWrites(changes)).filter((w) => w.changed);
   const after: string[] = [];
   if (plan.mode === 'proxy' && writes.some((w) => w.path === configPaths(env).litellm)) {

@@ -313,7 +313,8 @@ async function doctorRun(
   const aider = [...pre, ...aiderChecks(state, exp, caps.env).filter((c) => !chain || keepWithoutPlan(c, chain.none))];
   const envC = envChecks(state.plan, caps);
   const logs = logChecks(caps.env);
-  const [servers, proxy, call, groups] = await Promise.all([Promise.all(serverJobs), proxyP, callP, Promise.all(groupJobs)]);
+  const cacheP = exp ? promptCacheCheck(state.plan, caps.env) : undefined;
+  const [servers, proxy, call, groups, cache] = await Promise.all([Promise.all(serverJobs), proxyP, callP, Promise.all(groupJobs), cacheP]);
   if (call) aider.push(call);
 
   const hopOrder: DoctorCheck[] = [
@@ -323,7 +324,7 @@ async function doctorRun(
     ...config,
     ...servers.flatMap((s) => s.checks),
     ...groups.flat(),
-    ...(exp ? [...logs, promptCacheCheck(state.plan, caps.env)] : []),
+    ...(exp ? [...logs, ...(cache ? [cache] : [])] : []),
     ...proxy,
     ...aider,
   ];

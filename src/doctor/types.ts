@@ -51,6 +51,8 @@ export interface DoctorCheck extends Check {
   restart?: string;
   /** What to start after the fix (nothing runs there now), as a command to run. */
   start?: string;
+  /** For edit: files aider-mlx writes that went missing, written again from its template. */
+  restore?: Array<{ path: string; file: 'usage-callback' }>;
 }
 
 export interface DoctorCaps {

@@ -3,7 +3,7 @@
  * for the LiteLLM proxy. Each says how to tell who holds its port, how to start, how to know it
  * really answers, and how to check it cheaply while it runs.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { delimiter } from 'node:path';
 import { apiBase, servedModels } from '../config/names.js';
 import type { Plan } from '../config/plan.js';
@@ -14,6 +14,7 @@ import { findLitellm, startLitellmProxy } from '../servers/litellm.js';
 import { bindError, bindFailureIn, describePortHolder, modelFromCommandLine, modelOfHolder, PRIVILEGED_PORT_HINT, sameModel, type Exec, type PortHolder } from '../servers/ports.js';
 import { identifyServer, probeHealth, probeLitellm, rootUrl, waitForChat } from '../servers/probe.js';
 import { maxOutputTokens } from '../config/render.js';
+import { missingUsageCallback, USAGE_MODULE } from '../config/render-context.js';
 import { promptCacheFor } from '../hub/prompt-cache.js';
 import { serverUnitId } from './metrics.js';
 import { litellmConfigOf } from '../config/secrets.js';
@@ -184,6 +185,14 @@ export function buildUnits(plan: Plan, caps: UnitCaps): UnitSpec[] {
       fatal: (log) => bindFailure(log, port, caps),
       async start(onLine) {
         if (!existsSync(configPath)) throw new Error(`no LiteLLM config at ${tildify(configPath, caps.env)}: run \`aider-mlx setup\` first`);
+        // LiteLLM would die at start with an ImportError traceback: say what is missing and how to put it back.
+        const miss = missingUsageCallback(configPath, await readYamlQuietly(configPath));
+        if (miss) {
+          throw new Error(
+            `${tildify(configPath, caps.env)} names ${miss.entries.join(', ')} in litellm_settings.callbacks, but ${USAGE_MODULE}.py is not in ${tildify(miss.folder, caps.env)}, where LiteLLM looks for it, so the proxy would not start: not started. ` +
+              `Run \`aider-mlx doctor --fix\` to write it again (or remove ${miss.entries.join(', ')} from litellm_settings.callbacks), then serve again.`,
+          );
+        }
         const lite = await findLitellm(env);
         if (!lite) throw new Error(`litellm is not installed (not on PATH): \`aider-mlx install litellm\` or ${safeLitellmInstall()}`);
         if (lite.compromised) throw new Error(`${lite.bin} is litellm ${lite.version}, a known-compromised release: not started. Remove it and reinstall: ${safeLitellmInstall()}`);
@@ -286,4 +295,14 @@ function groupUnit(id: string, m: ServedModel, d: Deployment & { group: Group },
       return r.status !== undefined;
     },
   };
+}
+
+/** The config as data, or undefined when it does not parse (LiteLLM then says so itself). */
+async function readYamlQuietly(path: string): Promise<unknown> {
+  try {
+    const { parse } = await import('yaml');
+    return parse(readFileSync(path, 'utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
 }

@@ -14,6 +14,7 @@ import { runDoctor, type DoctorReport } from '../../src/doctor/run.js';
 import type { DoctorCaps } from '../../src/doctor/types.js';
 import type { Env } from '../../src/lib/paths.js';
 import { startFakeMlxServer, type FakeMlxServer } from '../../src/servers/fake-mlx-server.js';
+import { findFreePort } from '../../src/servers/ports.js';
 import { startFakeLitellm, type FakeLitellm } from './fake-litellm.js';
 
 const EDITOR = 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit';
@@ -153,6 +154,24 @@ openai-api-key: sk-my-own-master-key
     expect(reportToText(r, { env: h.env })).not.toMatch(/it works|every hop works/);
   });
 
+  it('the reason given fits what was seen: the pasted text, whole or cut where Aider printed a blank line, and the checks', async () => {
+    const { h, ar, px } = await worldA();
+    // Whole: the proxy's BadRequestError wraps the server's 404 "Repository Not Found" for "architect".
+    const whole = await run(h, { errorText: ARCHITECT_ERROR });
+    const text = reportToText(whole, { env: h.env, width: 400 });
+    expect(text).toContain('Most likely: The model name that reaches mlx_lm.server is not `default_model`');
+    expect(text).toContain('because the server answered "Repository Not Found" for "architect" on the Hub, passed on by the proxy as litellm.BadRequestError wrapping NotFoundError');
+    expect(text).not.toContain('load error');
+    expect(text).toContain(`Seen: Aider sends openai/architect to the proxy on :${px.port}; its model group "architect" sends openai/architect upstream to 127.0.0.1:${ar.port}`);
+    // Cut (what real Aider prints before the server's message): a 404 and nothing more is not "a load error".
+    const cut = await run(h, { errorText: 'litellm.BadRequestError: OpenAIException - litellm.NotFoundError: NotFoundError:\nOpenAIException - Error code: 404 - \n' });
+    const t2 = reportToText(cut, { env: h.env, width: 400 });
+    expect(cut.likely[0]).toMatchObject({ cause: 'C1', verdict: 'confirmed' });
+    expect(t2).toContain("because the text shows only an HTTP 404 from the server, passed on by the proxy as litellm.BadRequestError wrapping NotFoundError, without the server's message");
+    expect(t2).not.toMatch(/load error|mlx-lm ≤/);
+    expect(t2).toContain('Your error: litellm.BadRequestError wrapping NotFoundError (OpenAIException, HTTP 404): Error code: 404\n');
+  });
+
   it('--fix edits ~/litellm.yaml (comments kept), prints the restart instead of doing it; after the restart the doctor passes', async () => {
     const { h, ed, ar, cfg, px } = await worldA();
     const fp = await fix(h, await run(h));
@@ -262,6 +281,87 @@ describe('(c) a doubled /v1 and (d) a pasted /chat/completions', () => {
     await fix(h, r);
     expect(readFileSync(join(h.project, '.env'), 'utf8')).toBe(`# keys\nOPENAI_API_KEY=sk-local\nOPENAI_API_BASE=${s.baseUrl}\n`);
     expect((await runDoctor({ timeoutMs: 4000, deep: false }, h.caps({ cwd: sub }))).exitCode).toBe(0);
+  });
+});
+
+const REFUSAL = `LiteLLM proxy refused to start: no master key is set, so every request would be accepted without authentication. The fix is printed once the server exits.
+
+ERROR:    Application startup failed. Exiting.
+
+LiteLLM proxy refused to start: no master key is set, so every request would be accepted without authentication.
+
+Local development only: set LITELLM_DANGEROUSLY_PERMIT_WEAK_OR_UNSET_MASTER_KEY=true, or
+general_settings.dangerously_permit_weak_or_unset_master_key: true, to start anyway.`;
+
+describe('(e) a LiteLLM config with no master key (LiteLLM 1.108 refuses to start); Aider sends sk-1234', () => {
+  it('names the refusal as the cause, with the exact fix: a new key in both files (never printed), then the start command', async () => {
+    const h = hand();
+    const ed = await mlx(h, EDITOR);
+    const port = await findFreePort('127.0.0.1', 20000 + Math.floor(Math.random() * 20000));
+    const cfg = join(h.home, 'litellm.yaml');
+    h.write(cfg, `model_list:\n  - model_name: coder\n    litellm_params:\n      model: openai/default_model\n      api_base: http://127.0.0.1:${ed.port}/v1\n      api_key: none\n`);
+    const conf = join(h.project, '.aider.conf.yml');
+    h.write(conf, `# the key from the LiteLLM docs\nmodel: openai/coder\nopenai-api-base: http://127.0.0.1:${port}/v1\nopenai-api-key: sk-1234\n`);
+    const r = await run(h, { errorText: REFUSAL, litellmConfig: cfg });
+    expect(r.exitCode).toBe(1);
+    const c = byId(r, 'chain.proxy.master_key')!;
+    expect(c.status).toBe('fail');
+    expect(c.title).toContain(`nothing listens on 127.0.0.1:${port}, where Aider sends openai/coder: the LiteLLM proxy cannot start with ~/litellm.yaml, which has no general_settings.master_key`);
+    expect(c.fix).toContain('In ~/litellm.yaml set general_settings.master_key: (not set) → a new random key (--fix writes it) and give Aider the same key (openai-api-key in ~/proj/.aider.conf.yml, now the publicly known key');
+    expect(c.fix).toContain(`then start the proxy: litellm --config ~/litellm.yaml --host 127.0.0.1 --port ${port}`);
+    expect(r.likely[0]).toMatchObject({ cause: 'master-key', verdict: 'confirmed' });
+    const text = reportToText(r, { env: h.env, width: 400 });
+    expect(text).toContain('Most likely: LiteLLM 1.108+ refuses to start without general_settings.master_key.');
+    expect(text).toContain('Your error: LiteLLM proxy refused to start');
+    expect(text).not.toContain('error text:');
+    expect(text).not.toContain('sk-1234');
+
+    const fp = await fix(h, r);
+    const master = /master_key: (\S+)/.exec(readFileSync(cfg, 'utf8'))?.[1];
+    expect(master).toMatch(/^sk-[0-9a-f]{32,}$/);
+    expect(readFileSync(conf, 'utf8')).toContain(`openai-api-key: ${master}`);
+    expect(readFileSync(conf, 'utf8')).toContain('# the key from the LiteLLM docs');
+    expect(fp.after.join('\n')).toContain(`Start the proxy: litellm --config ~/litellm.yaml --host 127.0.0.1 --port ${port}`);
+    // The user starts it as printed: the chain answers.
+    await proxy(h, cfg, port);
+    const after = await run(h, { litellmConfig: cfg });
+    expect(after.checks.filter((x) => x.status === 'fail').map((x) => x.id)).toEqual([]);
+    expect(byId(after, 'chain.through.openai/coder')?.status).toBe('pass');
+    expect(after.exitCode).toBe(0);
+  });
+});
+
+describe('(f) an old proxy still holds the port, started with another config than --litellm-config', () => {
+  it('says the proxy runs another config (pid, its --config), sends nothing through it, and prints the restart with the named file', async () => {
+    const h = hand();
+    const ed = await mlx(h, EDITOR);
+    const ar = await mlx(h, ARCHITECT);
+    const old = join(h.home, 'experiments', 'config.yaml');
+    h.write(old, `model_list:\n  - model_name: qwen\n    litellm_params:\n      model: openai/default_model\n      api_base: http://127.0.0.1:${ar.port}/v1\ngeneral_settings:\n  master_key: sk-proxy-at-home\n`);
+    const px = await startFakeLitellm({ configPath: old, port: 0 });
+    cleanups.push(() => px.close());
+    h.procs.set(px.port, { pid: 50001, argv: ['/Users/me/.local/bin/litellm', '--config', 'config.yaml', '--port', String(px.port)], cwd: join(h.home, 'experiments') });
+    const cfg = join(h.home, 'litellm.yaml');
+    h.write(cfg, `# the real one\nmodel_list:\n  - model_name: editor\n    litellm_params:\n      model: openai/default_model\n      api_base: http://127.0.0.1:${ed.port}/v1\n      api_key: none\ngeneral_settings:\n  master_key: sk-proxy-at-home\n`);
+    h.write(join(h.project, '.aider.conf.yml'), `model: openai/editor\nopenai-api-base: http://127.0.0.1:${px.port}/v1\nopenai-api-key: sk-proxy-at-home\n`);
+    const r = await run(h, { errorText: 'litellm.BadRequestError: OpenAIException - /chat/completions: Invalid model name\npassed in model=editor. Call `/v1/models` to view available models for your key.', litellmConfig: cfg });
+    expect(r.exitCode).toBe(1);
+    const c = byId(r, 'chain.proxy.stale')!;
+    expect(c.status).toBe('fail');
+    expect(c.title).toBe(`the proxy on :${px.port} runs another config than ~/litellm.yaml`);
+    expect(c.observed).toContain(`the running proxy: qwen → openai/default_model @ http://127.0.0.1:${ar.port}/v1`);
+    expect(c.fix).toBe(`Stop the proxy on :${px.port} (pid 50001, started with --config ~/experiments/config.yaml) and start it with ~/litellm.yaml: /Users/me/.local/bin/litellm --config ~/litellm.yaml --port ${px.port}`);
+    expect(r.likely[0]).toMatchObject({ cause: 'C11', verdict: 'confirmed' });
+    // Judged by the named file: the group exists there, so no "Invalid model name" edit of Aider's files.
+    expect(byId(r, 'chain.through.openai/editor')?.status).toBe('skip');
+    expect(px.requests.filter((q) => q.path.endsWith('/chat/completions'))).toEqual([]);
+    // The user runs the printed command: the chain answers.
+    const port = px.port;
+    await px.close();
+    await proxy(h, cfg, port);
+    const after = await run(h, { litellmConfig: cfg });
+    expect(after.checks.filter((x) => x.status === 'fail').map((x) => x.id)).toEqual([]);
+    expect(after.exitCode).toBe(0);
   });
 });
 

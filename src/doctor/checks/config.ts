@@ -6,6 +6,7 @@
 import { normalizeApiBase } from '../../servers/probe.js';
 import { UPSTREAM_DEFAULT_MODEL } from '../../config/names.js';
 import { isLocalPath } from '../../config/plan.js';
+import { missingUsageCallback, usageCallbackEntries, USAGE_MODULE } from '../../config/render-context.js';
 import { configPaths, tildify, type Env } from '../../lib/paths.js';
 import type { DiskState, LitellmEntry, Sourced } from '../files.js';
 import { providerOf, type Expectations } from '../expect.js';
@@ -383,7 +384,38 @@ function litellmChecks(state: DiskState, exp: Expectations | undefined, env: Env
           docs: DOCS.proxyAuth,
         },
   );
+  const cb = usageCallbackCheck(f.path, f.data, exp !== undefined, env);
+  if (cb) out.push(cb);
   return out;
+}
+
+/**
+ * litellm_settings.callbacks names aider-mlx's prompt-cache callback: its file must be in the
+ * config's folder (LiteLLM loads `<folder>/aider_mlx_usage.py`, else fails to start).
+ */
+export function usageCallbackCheck(configPath: string, data: unknown, hasPlan: boolean, env: Env): DoctorCheck | undefined {
+  const entries = usageCallbackEntries(data);
+  if (!entries.length) return undefined;
+  const path = tildify(configPath, env);
+  const miss = missingUsageCallback(configPath, data);
+  if (!miss) {
+    return { id: 'config.litellm.callbacks', group: 'config', title: `LiteLLM config: the callback ${entries.join(', ')} has its file, ${USAGE_MODULE}.py, next to the config`, status: 'pass', causes: ['usage-callback'] };
+  }
+  const folder = tildify(miss.folder, env);
+  const onPath = env.PYTHONPATH ? ` (PYTHONPATH is set: if ${USAGE_MODULE}.py is in one of its folders, LiteLLM finds it there)` : '';
+  return {
+    id: 'config.litellm.callbacks',
+    group: 'config',
+    title: `LiteLLM config: litellm_settings.callbacks names ${entries.join(', ')}, but ${USAGE_MODULE}.py is not in ${folder}, where LiteLLM looks for it: the proxy will not start`,
+    status: env.PYTHONPATH ? 'warn' : 'fail',
+    observed: `${path}: litellm_settings.callbacks: ${entries.join(', ')}; no ${tildify(miss.file, env)}${onPath}`,
+    expected: `${tildify(miss.file, env)} (LiteLLM loads a callback module from the folder of its --config file, then from Python's import path)`,
+    fix: `Run \`aider-mlx doctor --fix\`: it writes ${tildify(miss.file, env)} again from aider-mlx's template (the prompt-cache turns log). Or, to go without it, remove ${entries.join(', ')} from litellm_settings.callbacks in ${path}. Then start the proxy again (a proxy running now loaded it at its start).`,
+    fixable: hasPlan ? 'rewrite' : 'edit',
+    ...(hasPlan ? {} : { edits: [] }),
+    restore: [{ path: miss.file, file: 'usage-callback' as const }],
+    causes: ['usage-callback'],
+  };
 }
 
 function overrideChecks(state: DiskState, exp: Expectations | undefined, env: Env): DoctorCheck[] {

@@ -3,14 +3,14 @@
  * here), is each other Mac reachable over ssh with the same mlx and mlx-lm and the model's files
  * (--deep: it runs commands), and is rank 0 healthy (503: a rank is gone). The server chain checks rank 0's HTTP as
  * for any server.
+ *
+ * Its helpers (serve/group.ts, setup/split.ts, config/group.ts) bring execa and zod with them: they
+ * are loaded here, when a plan has a group, not by every doctor run.
  */
-import { groupIsLocal } from '../../config/group.js';
 import type { ServedModel } from '../../config/names.js';
 import type { Deployment, Group } from '../../config/plan.js';
 import { which } from '../../lib/which.js';
 import { probeHealth, rootUrl } from '../../servers/probe.js';
-import { groupParallel } from '../../serve/group.js';
-import { checkHosts } from '../../setup/split.js';
 import { skipped, type DoctorCaps, type DoctorCheck, type DoctorOptions } from '../types.js';
 
 export async function groupChecks(m: ServedModel, d: Deployment & { group: Group }, label: string, opts: DoctorOptions, caps: DoctorCaps): Promise<DoctorCheck[]> {
@@ -19,6 +19,7 @@ export async function groupChecks(m: ServedModel, d: Deployment & { group: Group
   const base = `group.${label}`;
   const out: DoctorCheck[] = [];
 
+  const [{ groupParallel }, { groupIsLocal }] = await Promise.all([import('../../serve/group.js'), import('../../config/group.js')]);
   const choice = await groupParallel(m.model, g, caps.env);
   out.push(
     choice.ok
@@ -35,6 +36,7 @@ export async function groupChecks(m: ServedModel, d: Deployment & { group: Group
     if (!opts.deep || !caps.exec || !server) {
       for (const h of g.hosts) out.push(skipped({ id: `${base}.host.${h.ssh}`, group: 'server', title: `${label}: rank on ${h.ssh}` }, !server ? 'mlx_lm.server is not installed here' : 'runs ssh: use --deep'));
     } else {
+      const { checkHosts } = await import('../../setup/split.js');
       const r = await checkHosts({ group: g, model: m.model, env: caps.env, exec: caps.exec, timeoutMs: opts.timeoutMs, id: base });
       out.push(...r.checks.map((c): DoctorCheck => ({ ...c, group: 'server', title: `${label}: ${c.title}` })));
     }

@@ -4,7 +4,7 @@
  * (#19, the log side of #1), a download (#6), a port taken (#8), dropped requests (#16), LiteLLM
  * refusing to start. Read-only, the tail of each file.
  */
-import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { ownedLocations } from '../../service/locations.js';
 import { tildify, type Env } from '../../lib/paths.js';
@@ -12,7 +12,6 @@ import { parseErrorText, type ErrorSignal } from '../error-text.js';
 import { suspectsFromText } from '../causes.js';
 import type { DoctorCheck } from '../types.js';
 import type { Plan } from '../../config/plan.js';
-import { promptCaches } from '../../serve/metrics.js';
 
 const TAIL = 256 * 1024;
 
@@ -96,15 +95,17 @@ export function logChecks(env: Env): DoctorCheck[] {
  * turns log, and for the last miss why. A miss that moving a conversation or a full cache caused
  * is a warning: those are what make follow-up turns re-process the whole prompt.
  */
-export function promptCacheCheck(plan: Plan | undefined, env: Env): DoctorCheck {
+export async function promptCacheCheck(plan: Plan | undefined, env: Env): Promise<DoctorCheck> {
   const c = { id: 'server.prompt_cache', group: 'server' as const, title: "servers' prompt cache over recent turns" };
   if (!plan) return { ...c, status: 'skip', observed: 'not checked: no plan' };
   if (plan.mode !== 'proxy') return { ...c, status: 'skip', observed: 'not checked: in direct mode Aider talks to the servers itself, and no proxy notes the turns' };
-  const rows = (promptCaches(plan, env) ?? []).filter((r) => r.report);
   const loc = ownedLocations(env);
-  if (!rows.some((r) => r.report!.turns > 0)) {
-    return { ...c, status: 'skip', observed: `not checked: no turns noted yet in ${tildify(loc.turns, env)} (the proxy notes each answer once it runs the config aider-mlx wrote)` };
-  }
+  const none = { ...c, status: 'skip' as const, observed: `not checked: no turns noted yet in ${tildify(loc.turns, env)} (the proxy notes each answer once it runs the config aider-mlx wrote)` };
+  // No turns log, no turns: the status code that reads it (and the process helpers it brings) is not loaded.
+  if (!existsSync(loc.turns)) return none;
+  const { promptCaches } = await import('../../serve/metrics.js');
+  const rows = (promptCaches(plan, env) ?? []).filter((r) => r.report);
+  if (!rows.some((r) => r.report!.turns > 0)) return none;
   const lines = rows.map((r) => [`${r.roles.join(' + ')} on ${r.host}:${r.port}: ${r.report!.line}`, ...(r.report!.lastMiss ? [`last miss: ${r.report!.lastMiss.reason}`] : []), ...(r.report!.cacheNow ? [r.report!.cacheNow] : [])].join('; '));
   const hits = rows.reduce((n, r) => n + r.report!.hits, 0);
   const turns = rows.reduce((n, r) => n + r.report!.turns, 0);
