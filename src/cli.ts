@@ -65,8 +65,12 @@ async function main(argv: string[]): Promise<number> {
     case 'setup':
       return (await import('./commands/setup.js')).runSetupCommand(rest);
     case 'doctor':
-      // The plan's schema (zod) loads alongside the doctor: it validates the plan while the probes run.
-      void import('./config/plan-schema.js').catch(() => undefined);
+      // With a plan, its schema (zod) loads alongside the doctor: it validates the plan while the
+      // probes run. A hand-written setup has none, and never pays for it.
+      {
+        const [{ existsSync }, { configPaths }] = await Promise.all([import('node:fs'), import('./lib/paths.js')]);
+        if (existsSync(configPaths(process.env).plan)) void import('./config/plan-schema.js').catch(() => undefined);
+      }
       return (await import('./commands/doctor.js')).runDoctorCommand(rest);
     case 'reconfigure':
       return (await import('./commands/reconfigure.js')).runReconfigureCommand(rest);

@@ -3,7 +3,6 @@ import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import net from 'node:net';
-import { run } from '../lib/exec.js';
 import { isLoopback, looksLikeTunnel } from '../serve/remote.js';
 
 /** The exec capability: argument array, never a shell; a missing binary resolves with a non-zero code. */
@@ -12,6 +11,9 @@ export type Exec = (
   args: string[],
   opts?: { timeoutMs?: number },
 ) => Promise<{ code: number; stdout: string; stderr: string }>;
+
+/** lib/exec (and execa with it) loads only when a command really runs: the doctor's /proc path never does. */
+const run: Exec = async (cmd, args, opts) => (await import('../lib/exec.js')).run(cmd, args, opts);
 
 /** Something accepts connections there (bounded; refused is instant on loopback). */
 export function connectable(host: string, port: number, timeoutMs = 500): Promise<boolean> {
