@@ -11,19 +11,12 @@ import type { Env } from '../lib/paths.js';
 import { servedModels } from '../config/names.js';
 import type { Plan } from '../config/plan.js';
 import { ownedLocations } from '../service/locations.js';
+import type { TurnResult } from './turns.js';
 
 export const BENCH_VERSION = 1;
 
-export interface BenchTurn {
-  turn: number;
-  ttftMs: number;
-  totalMs: number;
-  promptTokens?: number;
-  cachedTokens?: number;
-  completionTokens?: number;
-  prefillTokPerSec?: number;
-  decodeTokPerSec?: number;
-}
+/** A turn as kept: the measured figures, without the raw usage object and the reply. */
+export type BenchTurn = Omit<TurnResult, 'usage' | 'reply'>;
 
 export interface BenchRecord {
   /** The plan's model (repo id or local path). */

@@ -4,12 +4,11 @@
  * named mlx_lm.server, so its command line reads like the real one). The doctor learns the served
  * model from that process's command line (/proc on Linux, lsof + ps elsewhere), not from a test hook.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { serverProcess } from './server-process.js';
+import { serverProcess, runCli as runCliAt } from './server-process.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = process.env.AIDER_MLX_CLI ?? join(ROOT, 'bin', 'aider-mlx.js');
@@ -20,16 +19,7 @@ afterEach(() => {
   for (const c of cleanups.splice(0).reverse()) c();
 });
 
-function runCli(args: string[], o: { env: Record<string, string>; cwd: string }): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: o.cwd, env: { ...o.env, NO_COLOR: '1', CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runCli = (args: string[], o: { env: Record<string, string>; cwd: string }) => runCliAt(CLI, args, o);
 
 async function server(dir: string, model: string) {
   const s = await serverProcess(CLI, dir, model);

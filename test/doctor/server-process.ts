@@ -23,3 +23,15 @@ export async function serverProcess(cli: string, dir: string, model: string): Pr
   });
   return { port, child };
 }
+
+/** The built CLI as a user runs it: no terminal (CI=1), no colour; its exit code and both streams. */
+export function runCli(cli: string, args: string[], o: { env: Record<string, string>; cwd: string }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], { cwd: o.cwd, env: { ...o.env, NO_COLOR: '1', CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
