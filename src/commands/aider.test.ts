@@ -79,8 +79,15 @@ describe('aider-mlx aider', () => {
     expect(readdirSync(ownedLocations(process.env).run).filter((f) => f.startsWith('aider-'))).toEqual([]);
   });
 
-  it('one server per model: the profile files as they are, no header', async () => {
-    const dir = install(plan([{ host: '127.0.0.1', port: 8080 }], join(root, '.config', 'aider-mlx', 'aider')));
+  it('one server per model through the proxy: a fresh session id per run too (the turns log tells follow-ups from new conversations)', async () => {
+    install(plan([{ host: '127.0.0.1', port: 8080 }], join(root, '.config', 'aider-mlx', 'aider')));
+    await runAiderCommand([]);
+    const [a] = runs();
+    expect(a!.settings[0]!.extra_params.extra_headers!['x-litellm-session-id']).toMatch(/^aider-mlx-run-[0-9a-f-]{36}$/);
+  });
+
+  it('direct mode (no proxy to read a session id): the profile files as they are, no header', async () => {
+    const dir = install({ ...plan([{ host: '127.0.0.1', port: 8080 }], join(root, '.config', 'aider-mlx', 'aider')), mode: 'direct' });
     await runAiderCommand([]);
     const [a] = runs();
     expect(a!.args[3]).toBe(join(dir, '.aider.model.settings.yml'));

@@ -20,7 +20,7 @@ export function newSessionId(): string {
 
 /**
  * The model settings for one Aider run: the profile's entries with every session header set to
- * `id`. Undefined when no entry carries the header (one server per model: nothing to pin), or
+ * `id`. Undefined when no entry carries the header (direct mode: no proxy to read it), or
  * when the file cannot be read as a list; the profile's file is then used as it is.
  */
 export function perRunSettings(text: string, id: string): string | undefined {

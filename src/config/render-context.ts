@@ -132,7 +132,10 @@ export function renderContext(plan: Plan, paths: RenderPaths) {
   const main = twoModels ? architect : editor;
   const profile = plan.aider.scope === 'profile';
   const affinity = wantsSessionAffinity(plan);
-  const extraHeaders = affinity ? { [SESSION_HEADER]: defaultSessionId(plan) } : undefined;
+  // Through the proxy every conversation carries a session id: with several servers LiteLLM pins
+  // it to one (affinity); with one, the turns log can still tell a follow-up turn from a new one
+  // (and say why a turn missed the prompt cache).
+  const extraHeaders = plan.mode === 'proxy' ? { [SESSION_HEADER]: defaultSessionId(plan) } : undefined;
   const timeouts = modelTimeouts(plan, paths.prefill);
   // Aider has one timeout (and LiteLLM one default): the longest any model needs.
   const requestTimeout = Math.max(plan.requestTimeout, ...timeouts.values());

@@ -431,9 +431,12 @@ describe('modes and scopes', () => {
     chmodSync(join(bin, 'aider'), 0o755);
     const a = await cli(['aider', '--message', 'hi'], { cwd: s.repo, env: { ...s.env, PATH: `${bin}:${s.env.PATH}` } });
     expect(a.code).toBe(7);
-    expect(a.stdout.split('\n')).toEqual([
+    const args = a.stdout.split('\n');
+    // Through the proxy each run gets its own session id: a per-run copy of the model settings.
+    expect(args[3]).toMatch(/aider-\d+-\d+\.aider\.model\.settings\.yml$/);
+    expect(args).toEqual([
       '--config', join(profile, '.aider.conf.yml'),
-      '--model-settings-file', join(profile, '.aider.model.settings.yml'),
+      '--model-settings-file', args[3],
       '--model-metadata-file', join(profile, '.aider.model.metadata.json'),
       '--message', 'hi', '',
     ]);
