@@ -45,6 +45,15 @@ describe('redact: one redactor for every output', () => {
     expect(out).toContain('\n-openai-api-key: <redacted>\n+openai-api-key: <redacted>\n anthropic-api-key: <redacted>\n dark-mode: true\n');
   });
 
+  it("a price per token is no secret: Aider's model metadata diff stays valid JSON", () => {
+    const diff = '+    "input_cost_per_token": 0,\n+    "output_cost_per_token": 0,\n+    "max_tokens": 8192,\n+    "hf_token": "hf_AbCdEfGhIjKlMnOp"\n';
+    const out = redact(diff);
+    expect(out).toContain('"input_cost_per_token": 0,');
+    expect(out).toContain('"output_cost_per_token": 0,');
+    expect(out).toContain('"max_tokens": 8192,');
+    expect(out).not.toContain('AbCdEfGh');
+  });
+
   it('JSON, env lines, headers, flags and log text', () => {
     const cases: Array<[string, string]> = [
       [`{"api_key": "${PLAIN}", "model": "gpt-4o"}`, '{"api_key": "<redacted>", "model": "gpt-4o"}'],

@@ -15,9 +15,10 @@ const isPublic = (v: string) => PUBLIC_VALUES.has(v) || v.startsWith('os.environ
 /**
  * Names whose value is a secret: openai-api-key, anthropic-api-key, any *-api-key, api_key, api-key,
  * apiKey, master_key, HF_TOKEN, hf_token, *_API_KEY, *_TOKEN, *_SECRET, *_PASSWORD, x-api-key.
- * `token` only as the name's last word: max_tokens, tokenizer and 1-token stay as they are.
+ * `token` only as the name's last word: max_tokens, tokenizer and 1-token stay as they are, and so
+ * does a price per token (input_cost_per_token: 0 in Aider's model metadata).
  */
-const NAME = String.raw`[A-Za-z0-9_.-]*?(?:api[-_]?key|master[-_]?key|access[-_]?key|secret(?:[-_]?key)?|token|password|passwd)(?![A-Za-z0-9_])`;
+const NAME = String.raw`[A-Za-z0-9_.-]*?(?:api[-_]?key|master[-_]?key|access[-_]?key|secret(?:[-_]?key)?|(?<!per[-_])token|password|passwd)(?![A-Za-z0-9_])`;
 const NAME_START = String.raw`(?<![A-Za-z0-9_.-])`;
 
 /** A whole line `name: value` / `name=value` (YAML, env, .ini), after an optional diff prefix: any value. */
