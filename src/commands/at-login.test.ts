@@ -1,3 +1,4 @@
+import { selfCommand } from '../lib/paths.js';
 /**
  * "Keep the servers up at login": the choice (only where launchd is), the agents' plists for a
  * plan, and the wizard's follow-up to "Start Aider now?" with a stand-in `launchctl` on PATH that
@@ -173,7 +174,7 @@ describe('"Keep the servers up at login too?"', () => {
     expect(r.launch).toBeDefined();
     const next = t!.prompter.rec.summary!.sections.find((s) => s.title === 'Next steps')!.lines.join('\n');
     expect(next).toContain('launchd keeps the servers');
-    expect(next).toContain('npx aider-mlx service status');
+    expect(next).toContain(`${selfCommand()} service status`);
     expect(next).not.toMatch(/aider-mlx stop/);
 
     const before = aider.runs().length;

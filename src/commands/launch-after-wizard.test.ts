@@ -1,3 +1,4 @@
+import { selfCommand } from '../lib/paths.js';
 /**
  * The wizard's last question on a terminal, "Start Aider now?": yes leaves the plan's servers up in
  * a background serve and runs Aider in the project with the files just written (a stand-in aider
@@ -77,7 +78,7 @@ describe('"Start Aider now?"', () => {
     expect(await readBackground(t!.env)).toBeUndefined();
     expect(await isPortFree('127.0.0.1', t!.ports.editor)).toBe(true);
     const next = t!.prompter.rec.summary!.sections.find((s) => s.title === 'Next steps')!.lines;
-    expect(next[0]).toMatch(/^npx aider-mlx launch --stand-in {3}# this terminal: starts the servers in the background, then Aider$/);
+    expect(next[0]).toBe(`${selfCommand()} launch --stand-in   # this terminal: starts the servers in the background, then Aider`);
     expect(next[1]).toMatch(/a second terminal: keeps them up/);
     expect(next[2]).toBe(`  and in this terminal: cd ${t!.project} && aider`);
   });
@@ -90,7 +91,7 @@ describe('"Start Aider now?"', () => {
     expect(r.launch).toBeUndefined();
     expect(await readBackground(t!.env)).toBeUndefined();
     const notes = t!.prompter.rec.notes.map((n) => n.text).join('\n');
-    expect(notes).toContain(`Demo: Aider is not started. On your Mac this runs: HOME=${t!.home} XDG_CONFIG_HOME=${t!.env.XDG_CONFIG_HOME} npx aider-mlx launch --stand-in`);
+    expect(notes).toContain(`Demo: Aider is not started. On your Mac this runs: HOME=${t!.home} XDG_CONFIG_HOME=${t!.env.XDG_CONFIG_HOME} ${selfCommand()} launch --stand-in`);
   });
 
   it('without a terminal it is not asked', async () => {

@@ -1,3 +1,4 @@
+import { selfCommand } from '../lib/paths.js';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,7 +51,7 @@ describe('aider-mlx serve', () => {
     expect(await runServe(['--stand-in', '--once'], i)).toBe(0);
     expect(o.err).toMatch(new RegExp(`✓ editor \\+ weak 127\\.0\\.0\\.1:${a} \\(mlx-community/Qwen2\\.5-Coder-7B-Instruct-4bit\\): ready — ready in [\\d.]+ s: answered in \\d+ ms \\(pid \\d+\\)`));
     expect(o.err).toContain('All 2 up.');
-    expect(o.err).toContain('code: npx aider-mlx aider');
+    expect(o.err).toContain(`code: ${selfCommand()} aider`);
     expect(o.err).toMatch(/log ~\/\.local\/share\/aider-mlx\/logs\/editor_weak_127\.0\.0\.1_\d+\.log/);
     expect(await isPortFree('127.0.0.1', a!)).toBe(true);
     expect(await isPortFree('127.0.0.1', b!)).toBe(true);

@@ -5,7 +5,7 @@
  */
 import { parseFlags } from '../lib/args.js';
 import { EXIT, UsageError } from '../errors.js';
-import { configPaths, tildify, type Env } from '../lib/paths.js';
+import { configPaths, selfCommand, tildify, type Env } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
 import type { Plan } from '../config/plan.js';
 import { envSecrets, proxyKeyOf, redact, redactDeep } from '../config/secrets.js';
@@ -30,7 +30,7 @@ export interface ServeIo {
 }
 
 function nextStep(plan: Plan, env: Env): string {
-  if (plan.aider.scope === 'profile') return 'code: npx aider-mlx aider';
+  if (plan.aider.scope === 'profile') return `code: ${selfCommand()} aider`;
   if (plan.aider.scope === 'global') return 'code: aider (in any repository)';
   return `code: cd ${tildify(plan.aider.dir, env)} && aider`;
 }

@@ -46,3 +46,16 @@ export function packageRoot(): string {
   }
   throw new Error('aider-mlx: cannot find its templates/ folder; the package is incomplete');
 }
+
+/**
+ * How the user runs this aider-mlx again, for the next steps it prints: `npx aider-mlx` when it runs
+ * from an installed package (npx's cache or a node_modules), else this checkout's bin (`npx
+ * aider-mlx` there would ask the npm registry for a package that is not published yet).
+ */
+export function selfCommand(): string {
+  const root = packageRoot();
+  if (/[\\/](?:_npx|node_modules)[\\/]/.test(root)) return 'npx aider-mlx';
+  // The absolute path: a `~` would expand to the real home even after a `HOME=…` prefix.
+  const bin = join(root, 'bin', 'aider-mlx.js');
+  return `node ${/^[\w@%+=:,./~-]+$/.test(bin) ? bin : `'${bin.replace(/'/g, `'\\''`)}'`}`;
+}

@@ -1,3 +1,4 @@
+import { selfCommand } from '../lib/paths.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -42,7 +43,7 @@ describe('runWizard with a fake prompter', () => {
     expect(await isPortFree('127.0.0.1', t.ports.editor)).toBe(true);
     expect(t.prompter.rec.summary?.ok).toBe(true);
     const next = t.prompter.rec.summary!.sections.find((s) => s.title === 'Next steps')!.lines;
-    expect(next[0]).toMatch(/^npx aider-mlx launch --stand-in {3}# this terminal: starts the servers in the background, then Aider$/);
+    expect(next[0]).toBe(`${selfCommand()} launch --stand-in   # this terminal: starts the servers in the background, then Aider`);
     expect(next.at(-1)).toBe(`  and in this terminal: cd ${t.project} && aider`);
     const byHand = t.prompter.rec.summary!.sections.find((s) => s.title === 'Or by hand')!.lines;
     expect(byHand[0]).toContain(`fake-mlx-server --model ${single} --host 127.0.0.1 --port ${t.ports.editor}`);

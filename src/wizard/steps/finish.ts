@@ -4,7 +4,7 @@ import { maxOutputTokens } from '../../config/render.js';
 import { keyInEnvFile } from '../../config/render-context.js';
 import { isLoopback, tunnelCommand, tunnelPort } from '../../serve/remote.js';
 import { formatCheck } from '../../lib/check.js';
-import { configPaths, tildify, type Env } from '../../lib/paths.js';
+import { configPaths, selfCommand, tildify, type Env } from '../../lib/paths.js';
 import type { Summary } from '../prompter.js';
 import type { Step } from '../step.js';
 import type { WizardContext } from '../context.js';
@@ -61,10 +61,10 @@ export function wizardNextSteps(ctx: WizardContext): string[] {
     const lines = [
       ...(ctx.launch ? [`Aider starts in this terminal now, ${aiderWhere(ctx)}.`] : []),
       `launchd keeps ${them} up, now and at every login (logs in ${tildify(ctx.atLogin.logs, ctx.hostEnv)}):`,
-      '  npx aider-mlx service status   # shows them        npx aider-mlx service uninstall   # stops them for good',
+      `  ${selfCommand()} service status   # shows them        ${selfCommand()} service uninstall   # stops them for good`,
     ];
-    if (ctx.launch) lines.push('Later, in any terminal: npx aider-mlx launch   # checks they answer, then Aider');
-    else if (plan.aider.scope === 'profile') lines.push('In this terminal: npx aider-mlx aider');
+    if (ctx.launch) lines.push(`Later, in any terminal: ${selfCommand()} launch   # checks they answer, then Aider`);
+    else if (plan.aider.scope === 'profile') lines.push(`In this terminal: ${selfCommand()} aider`);
     else if (plan.aider.scope === 'global') lines.push('In this terminal: aider   # in any repository');
     else lines.push(`In this terminal: cd ${tildify(plan.aider.dir, ctx.hostEnv)} && aider`);
     return lines;
@@ -73,13 +73,13 @@ export function wizardNextSteps(ctx: WizardContext): string[] {
     return [
       `Aider starts in this terminal now, ${aiderWhere(ctx)}.`,
       `The servers${plan.mode === 'proxy' ? ' and the proxy' : ''} keep running in the background (pid ${ctx.launch.pid}, log ${tildify(ctx.launch.log, ctx.hostEnv)}):`,
-      '  npx aider-mlx status   # shows them        npx aider-mlx stop   # stops them',
-      'Later, in any terminal: npx aider-mlx launch   # starts what is down, then Aider',
+      `  ${selfCommand()} status   # shows them        ${selfCommand()} stop   # stops them`,
+      `Later, in any terminal: ${selfCommand()} launch   # starts what is down, then Aider`,
     ];
   }
-  const lines = [`${demoEnv}npx aider-mlx launch${standIn}   # this terminal: starts the servers${plan.mode === 'proxy' ? ' and the proxy' : ''} in the background, then Aider`];
-  lines.push(`or, to watch them: ${demoEnv}npx aider-mlx serve${standIn}   # a second terminal: keeps them up (Ctrl-C stops them)`);
-  if (plan.aider.scope === 'profile') lines.push(`  and in this terminal: ${demoEnv}npx aider-mlx aider`);
+  const lines = [`${demoEnv}${selfCommand()} launch${standIn}   # this terminal: starts the servers${plan.mode === 'proxy' ? ' and the proxy' : ''} in the background, then Aider`];
+  lines.push(`or, to watch them: ${demoEnv}${selfCommand()} serve${standIn}   # a second terminal: keeps them up (Ctrl-C stops them)`);
+  if (plan.aider.scope === 'profile') lines.push(`  and in this terminal: ${demoEnv}${selfCommand()} aider`);
   else if (plan.aider.scope === 'global') lines.push(`  and in this terminal: ${demoEnv}aider   # in any repository`);
   else lines.push(`  and in this terminal: cd ${tildify(plan.aider.dir, ctx.hostEnv)} && aider`);
   return lines;
@@ -109,7 +109,7 @@ export function summaryOf(ctx: WizardContext): Summary {
       title: 'This was a demo',
       lines: [
         `Stand-in servers answered instead of mlx_lm.server; the files are under ${tildify(dirname(ctx.env.HOME ?? ''), ctx.hostEnv)}.`,
-        'On a Mac with Apple silicon, run `npx aider-mlx` for the real thing.',
+        `On a Mac with Apple silicon, run \`${selfCommand()}\` for the real thing.`,
       ],
     });
   }
@@ -119,7 +119,7 @@ export function summaryOf(ctx: WizardContext): Summary {
 /** The command "Start Aider now?" runs, as the user would type it. */
 function launchCommand(ctx: WizardContext): string {
   const demoEnv = ctx.demo ? `HOME=${ctx.env.HOME} XDG_CONFIG_HOME=${ctx.env.XDG_CONFIG_HOME} ` : '';
-  return `${demoEnv}npx aider-mlx launch${ctx.serverKind === 'stand-in' ? ' --stand-in' : ''}`;
+  return `${demoEnv}${selfCommand()} launch${ctx.serverKind === 'stand-in' ? ' --stand-in' : ''}`;
 }
 
 /**
@@ -240,7 +240,7 @@ export const finish: Step = {
     let launch = false;
     if (canLaunch && ctx.prompter.face !== 'non-interactive') {
       if (!ctx.demo && !ctx.survey?.tools.aider) {
-        ctx.prompter.note('warn', 'aider is not installed, so it cannot start now: `npx aider-mlx install aider`, then `npx aider-mlx launch`.');
+        ctx.prompter.note('warn', `aider is not installed, so it cannot start now: \`${selfCommand()} install aider\`, then \`${selfCommand()} launch\`.`);
       } else {
         launch = await ctx.prompter.confirm({
           id: 'launch',
