@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from './paths.js';
+import { packageRoot, selfCommand } from './paths.js';
 
 /** Releases known to be compromised (data/compromised.json): never pinned, installed or recommended. */
 export function compromisedVersions(pkg: string): string[] {
@@ -13,9 +13,12 @@ export function isCompromised(pkg: string, version: string | undefined): boolean
   return version !== undefined && compromisedVersions(pkg).includes(version);
 }
 
-/** What we tell people to run to get the LiteLLM proxy without a known-bad release. */
+/**
+ * What we tell people to run to get the LiteLLM proxy without a known-bad release: our installer
+ * first (the pinned release the wizard offers too), then the by-hand command that excludes them.
+ */
 export function safeLitellmInstall(): string {
   const bad = compromisedVersions('litellm');
   const excl = bad.map((v) => `!=${v}`).join(',');
-  return `uv tool install 'litellm[proxy]${excl}'   (or: pipx install 'litellm[proxy]${excl}')`;
+  return `${selfCommand()} install litellm   (pinned; or by hand: uv tool install 'litellm[proxy]${excl}')`;
 }
