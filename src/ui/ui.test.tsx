@@ -76,6 +76,8 @@ describe('text screen', () => {
     await f.waitForText('✗ a number');
     await f.press(KEY.backspace);
     await f.waitFor((fr) => !fr.includes('12x'), 'the x to go');
+    // The complaint was about what is no longer there: it goes with the edit.
+    await f.waitFor((fr) => !fr.includes('✗ a number'), 'the stale error to go');
     await f.press(KEY.enter);
     expect(await a2).toBe('12');
   });

@@ -121,14 +121,22 @@ export function TextField({
   useEffect(() => {
     if (!isActive || !events) return;
     const onInput = (raw: string) => {
+      // Only an edit is a change (an Enter alone, or a cursor move, is not), said before the Enter
+      // that follows it in the same chunk (a paste ending in a newline).
+      let told = latest.current.value;
+      const tell = () => {
+        if (latest.current.value !== told) change.current?.((told = latest.current.value));
+      };
       for (const k of fieldKeys(raw)) {
         // Accepted: the screen is going; what follows in the chunk is not this field's.
         if (submitted.current) break;
-        if (k.type === 'submit') submitted.current = submit.current(latest.current.value) !== false;
-        else latest.current = fieldReducer(latest.current, k);
+        if (k.type === 'submit') {
+          tell();
+          submitted.current = submit.current(latest.current.value) !== false;
+        } else latest.current = fieldReducer(latest.current, k);
       }
       setS(latest.current);
-      change.current?.(latest.current.value);
+      if (!submitted.current) tell();
     };
     events.on('input', onInput);
     return () => {

@@ -53,7 +53,11 @@ export function TextScreen({ s, theme }: { s: Extract<Screen, { kind: 'text' }>;
           placeholder={placeholder}
           theme={theme}
           isActive
-          {...(s.q.live ? { onChange: (v: string) => setLive(s.q.live!(v)) } : {})}
+          onChange={(v: string) => {
+            // A complaint about what was typed goes as soon as it is edited.
+            setError(undefined);
+            if (s.q.live) setLive(s.q.live(v));
+          }}
           onSubmit={(raw) => {
             const r = resolveText(s.q, raw);
             if ('error' in r) {
