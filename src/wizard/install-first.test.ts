@@ -12,7 +12,7 @@ import { lookAround } from './steps/look-around.js';
 import { roles } from './steps/roles.js';
 import type { ToolInstaller } from './install-offer.js';
 import { makeTestCtx, type TestCtx } from './test-helpers.js';
-import type { Scripted } from './fake-prompter.js';
+import { BACK, type Scripted } from './fake-prompter.js';
 
 let t: TestCtx | undefined;
 afterEach(async () => {
@@ -47,6 +47,18 @@ async function ctxWith(script: Array<[string, Scripted]>, o: { face: 'plain' | '
 }
 
 describe('installs first, at the look-around step', () => {
+  it('Esc at the install question (nothing before it) asks it again without printing the look-around twice', async () => {
+    await ctxWith([['install', BACK], ['install', 'later']], { face: 'plain' });
+    let surveys = 0;
+    const survey = t!.ctx.deps.survey;
+    t!.ctx.deps.survey = async (c) => (surveys++, survey(c));
+    await runSteps(t!.ctx, [lookAround, roles]);
+    expect(t!.prompter.rec.asked.map((a) => `${a.id}:${a.answer}`).slice(0, 2)).toEqual(['install:Esc', 'install:later']);
+    expect(surveys).toBe(1);
+    const lines = t!.prompter.rec.notes.map((n) => n.text);
+    expect(lines.filter((l) => l === lines[0]).length).toBe(1);
+  });
+
   it('one question installs all three, before the first model question', async () => {
     const fake = await ctxWith([], { face: 'plain' });
     await runSteps(t!.ctx, [lookAround, roles]);

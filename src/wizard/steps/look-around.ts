@@ -29,6 +29,13 @@ export const lookAround: Step = {
   id: 'look',
   title: 'Look around',
   async run(ctx: WizardContext) {
+    // Run again (Esc at its question, with nothing before it; or back from a later step): what it
+    // found and said stands; only its question is asked again.
+    if (ctx.survey) {
+      const missing = missingTools(ctx);
+      if (missing.length) await offerInstalls(ctx, missing);
+      return;
+    }
     const survey = await ctx.prompter.task(lookingAround(), async (h) => {
       h.status('mlx_lm, litellm, aider, the Hugging Face cache, ports in use…');
       return ctx.deps.survey(ctx);
