@@ -57,6 +57,7 @@ describe('installs first, at the look-around step', () => {
     expect(surveys).toBe(1);
     const lines = t!.prompter.rec.notes.map((n) => n.text);
     expect(lines.filter((l) => l === lines[0]).length).toBe(1);
+    expect(t!.prompter.rec.steps.filter((s) => s === 'Look around')).toHaveLength(1);
   });
 
   it('one question installs all three, before the first model question', async () => {

@@ -104,13 +104,16 @@ function stepNumbers(steps: Step[], ctx: WizardContext) {
 export async function runSteps(ctx: WizardContext, steps: Step[]): Promise<void> {
   const history: Array<{ index: number; asked: boolean }> = [];
   const numbers = stepNumbers(steps, ctx);
+  // Esc with nothing to go back to asks the same step again: its heading is already on screen.
+  let stay = false;
   for (let i = 0; i < steps.length; ) {
     const step = steps[i]!;
     if (step.skip?.(ctx)) {
       i++;
       continue;
     }
-    ctx.prompter.step(numbers.info(i));
+    if (!stay) ctx.prompter.step(numbers.info(i));
+    stay = false;
     const before = ctx.asked;
     try {
       await step.run(ctx);
@@ -123,8 +126,10 @@ export async function runSteps(ctx: WizardContext, steps: Step[]): Promise<void>
         if (ctx.wrote) continue; // the files are written: nothing to go back to
         let prev = history.pop();
         while (prev && !prev.asked) prev = history.pop();
-        if (prev) i = prev.index;
-        numbers.back(i);
+        if (prev) {
+          i = prev.index;
+          numbers.back(i);
+        } else stay = true;
         continue;
       }
       if (e instanceof GoTo) {
