@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseFlags } from '../lib/args.js';
 import { CancelledError, EXIT, UsageError } from '../errors.js';
-import { configPaths, tildify, type Env } from '../lib/paths.js';
+import { configPaths, tildify, type Env, selfCommand } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
 import { apiBase, servedModels, UPSTREAM_DEFAULT_MODEL, type ServedModel } from '../config/names.js';
 import type { Plan } from '../config/plan.js';
@@ -137,7 +137,7 @@ export async function runBench(args: string[], io: BenchIO): Promise<number> {
   if (v.role !== undefined && !['editor', 'architect', 'weak'].includes(v.role)) throw new UsageError(`--role must be editor, architect or weak (got "${v.role}").`, USAGE);
   const env = io.env;
   const plan = await readPlan(env);
-  if (!plan) throw new UsageError(`No plan yet at ${tildify(configPaths(env).plan, env)}.`, 'Run `npx aider-mlx setup` first.');
+  if (!plan) throw new UsageError(`No plan yet at ${tildify(configPaths(env).plan, env)}.`, `Run \`${selfCommand()} setup\` first.`);
   const targets = targetsOf(plan, v.role);
   if (!targets.length) throw new UsageError(`The plan has no ${v.role} role.`, 'Run `aider-mlx bench` without --role, or add that role with `aider-mlx reconfigure`.');
 

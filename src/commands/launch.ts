@@ -6,7 +6,7 @@
 import { EXIT, UsageError } from '../errors.js';
 import { parseFlags } from '../lib/args.js';
 import { which } from '../lib/exec.js';
-import { configPaths, tildify, type Env } from '../lib/paths.js';
+import { configPaths, tildify, type Env, selfCommand } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
 import type { Plan } from '../config/plan.js';
 import { toolEnv } from '../serve/units.js';
@@ -37,7 +37,7 @@ export function aiderInvocation(plan: Plan, env: Env, cwd: string, extra: string
 
 export function findAider(env: Env): string {
   const bin = which('aider', toolEnv(env));
-  if (!bin) throw new UsageError('aider is not installed (not found on PATH).', 'Install it: `npx aider-mlx install aider`.');
+  if (!bin) throw new UsageError('aider is not installed (not found on PATH).', `Install it: \`${selfCommand()} install aider\`.`);
   return bin;
 }
 
@@ -53,7 +53,7 @@ export async function runLaunch(args: string[], io: LaunchIo): Promise<number> {
   if (!Number.isFinite(timeoutSec) || timeoutSec <= 0) throw new UsageError(`--timeout must be a number of seconds (got "${values.timeout}").`, USAGE);
   const { env } = io;
   const plan = await readPlan(env);
-  if (!plan) throw new UsageError(`No plan yet at ${tildify(configPaths(env).plan, env)}.`, 'Run `npx aider-mlx setup` first.');
+  if (!plan) throw new UsageError(`No plan yet at ${tildify(configPaths(env).plan, env)}.`, `Run \`${selfCommand()} setup\` first.`);
   const bin = findAider(env);
   // Start-at-login agents of ours: launchd runs the servers (a serve would fight it for the ports).
   const agents = (await installedAgents(env, process.platform)).size > 0;

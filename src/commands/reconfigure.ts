@@ -1,3 +1,4 @@
+import { selfCommand } from '../lib/paths.js';
 /**
  * `aider-mlx reconfigure`: change one role, model or port of the current setup and rewrite only
  * what changed. On a terminal it opens the wizard on the current plan (with each hop's live
@@ -19,7 +20,7 @@ export async function runReconfigureCommand(args: string[]): Promise<number> {
       import('../lib/paths.js'),
     ]);
     const plan = await readPlan(process.env);
-    if (!plan) throw new UsageError(`There is no setup to change yet (no ${tildify(configPaths().plan)}).`, 'Run `npx aider-mlx setup` first.');
+    if (!plan) throw new UsageError(`There is no setup to change yet (no ${tildify(configPaths().plan)}).`, `Run \`${selfCommand()} setup\` first.`);
     if (!given.has('yes')) {
       throw new UsageError('There is no terminal to ask what to change.', 'Pass the new values as flags with --yes, e.g. `aider-mlx reconfigure --editor-port 8090 --yes`.');
     }

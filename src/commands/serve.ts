@@ -59,7 +59,7 @@ export async function runServe(args: string[], io: ServeIo): Promise<number> {
   const checkSec = seconds('check-every', values['check-every'], 5);
   const { env } = io;
   const plan = await readPlan(env);
-  if (!plan) throw new UsageError(`No plan yet at ${tildify(configPaths(env).plan, env)}.`, 'Run `npx aider-mlx setup` first.');
+  if (!plan) throw new UsageError(`No plan yet at ${tildify(configPaths(env).plan, env)}.`, `Run \`${selfCommand()} setup\` first.`);
   const key = plan.mode === 'proxy' ? await proxyKeyOf(plan, env) : undefined;
   const secrets = [key, ...envSecrets(env)];
   const hide = (s: string) => redact(s, secrets);

@@ -2,7 +2,7 @@
 import { parseFlags } from '../lib/args.js';
 import { EXIT, UsageError } from '../errors.js';
 import { run } from '../lib/exec.js';
-import { configPaths, tildify, type Env } from '../lib/paths.js';
+import { configPaths, tildify, type Env, selfCommand } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
 import type { Exec } from '../servers/ports.js';
 import { agentStatus, formatAgentStatus, installAgents, installReportLines, NotMacError, uninstallAgents } from '../service/launchd.js';
@@ -35,7 +35,7 @@ export async function runService(args: string[], io: ServiceIo): Promise<number>
       // Off macOS the answer is the same with or without a plan: say that first.
       if (caps.platform !== 'darwin') throw new NotMacError(caps.platform);
       const plan = await readPlan(env);
-      if (!plan) throw new UsageError(`No plan yet at ${tildify(configPaths(env).plan, env)}.`, 'Run `npx aider-mlx setup` first.');
+      if (!plan) throw new UsageError(`No plan yet at ${tildify(configPaths(env).plan, env)}.`, `Run \`${selfCommand()} setup\` first.`);
       const r = await installAgents(plan, caps);
       if (values.json) {
         io.out(JSON.stringify({ ok: r.failed.length === 0, ...r, installed: r.installed.map(({ plist: _p, ...a }) => a) }, null, 2) + '\n');

@@ -1,6 +1,6 @@
 import { parseFlags } from '../lib/args.js';
 import { UsageError } from '../errors.js';
-import { configPaths, tildify, type Env } from '../lib/paths.js';
+import { configPaths, tildify, type Env, selfCommand } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
 import { collectStatus, hopWords, type HopStatus } from '../servers/status.js';
 import type { Plan } from '../config/plan.js';
@@ -68,7 +68,7 @@ export async function runStatusCommand(args: string[]): Promise<number> {
   if (!Number.isFinite(timeoutSec) || timeoutSec <= 0) throw new UsageError(`--timeout must be a number of seconds (got "${values.timeout}").`);
   const env = process.env;
   const plan = await readPlan(env);
-  if (!plan) throw new UsageError(`No plan yet at ${tildify(configPaths(env).plan, env)}.`, 'Run `npx aider-mlx setup` first.');
+  if (!plan) throw new UsageError(`No plan yet at ${tildify(configPaths(env).plan, env)}.`, `Run \`${selfCommand()} setup\` first.`);
   const [hops, bg] = await Promise.all([collectStatus(plan, { timeoutMs: timeoutSec * 1000, env }), readBackground(env)]);
   const allUp = hops.every((h) => h.up);
   const records = readBench(env);

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument, stringify } from 'yaml';
 import { UsageError } from '../errors.js';
 import { applyWrites, planWrites, type FileChange, type PlannedWrite } from '../lib/fs.js';
-import { configPaths, tildify, type Env } from '../lib/paths.js';
+import { configPaths, tildify, type Env, selfCommand } from '../lib/paths.js';
 import type { DoctorReport } from './run.js';
 import type { DoctorCheck, UserEdit } from './types.js';
 
@@ -91,7 +91,7 @@ export async function planFixes(r: DoctorReport, env: Env): Promise<FixPlan> {
   if (!addresses.length) return { writes: [], addresses, manual, after: [] };
   const edits = addresses.filter((c) => c.fixable === 'edit');
   if (!plan || edits.length === addresses.length) {
-    if (edits.length !== addresses.length) throw new UsageError('There is no plan to fix the files from.', 'Run `npx aider-mlx setup` first.');
+    if (edits.length !== addresses.length) throw new UsageError('There is no plan to fix the files from.', `Run \`${selfCommand()} setup\` first.`);
     const { changes, stale } = await userEditChanges(edits);
     changes.push(...(await restoreChanges(edits, env, new Set(changes.map((c) => c.path)))));
     const writes = (await planWrites(changes)).filter((w) => w.changed);

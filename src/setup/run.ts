@@ -1,7 +1,7 @@
 import { CancelledError, EXIT, UsageError, type ExitCode } from '../errors.js';
 import { applyWrites, planWrites, type PlannedWrite } from '../lib/fs.js';
 import type { Check } from '../lib/check.js';
-import { configPaths, tildify, type Env } from '../lib/paths.js';
+import { configPaths, tildify, type Env, selfCommand } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
 import type { Plan } from '../config/plan.js';
 import { composeWrites, describeConflict } from '../config/write.js';
@@ -63,7 +63,7 @@ export function nextSteps(plan: Plan, env: Env): string[] {
   if (plan.mode === 'proxy') {
     steps.push(`litellm --config ${tildify(configPaths(env).litellm, env)} --host 127.0.0.1 --port ${plan.proxy.port}`);
   }
-  if (plan.aider.scope === 'profile') steps.push('npx aider-mlx aider');
+  if (plan.aider.scope === 'profile') steps.push(`${selfCommand()} aider`);
   else if (plan.aider.scope === 'global') steps.push('aider   # in any repository');
   else steps.push(`cd ${tildify(plan.aider.dir, env)} && aider`);
   return steps;
@@ -88,7 +88,7 @@ export async function runSetup(input: SetupInput, caps: SetupCaps): Promise<Setu
   const prev = await readPlan(caps.env);
   const { plan, notes } = await buildPlan(input, caps);
   const missing = missingToolsFor(plan, caps.env);
-  if (missing.length) notes.push(`${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not installed: install ${missing.length === 1 ? 'it' : 'them'} with \`npx aider-mlx install\`.`);
+  if (missing.length) notes.push(`${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not installed: install ${missing.length === 1 ? 'it' : 'them'} with \`${selfCommand()} install\`.`);
   const timeoutMs = input.timeoutSec * 1000;
   const splitChecks: Check[] = [];
   let splitLines: string[] | undefined;

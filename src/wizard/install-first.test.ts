@@ -1,3 +1,4 @@
+import { selfCommand } from '../lib/paths.js';
 /**
  * Everything missing, installed first: one question at the look-around step, before any model
  * question, installs mlx-lm, LiteLLM (proxy mode) and aider with the pinned installer. No terminal:
@@ -88,7 +89,7 @@ describe('installs first, at the look-around step', () => {
     const fake = await ctxWith([['install', 'later']], { face: 'plain' });
     await runSteps(t!.ctx, [lookAround]);
     expect(fake.installed).toEqual([]);
-    expect(t!.prompter.rec.notes.map((n) => n.text)).toContain('Later: `npx aider-mlx install` installs what is missing.');
+    expect(t!.prompter.rec.notes.map((n) => n.text)).toContain(`Later: \`${selfCommand()} install\` installs what is missing.`);
   });
 
   it('no terminal: no question, what is missing and the one command', async () => {
@@ -96,7 +97,7 @@ describe('installs first, at the look-around step', () => {
     await runSteps(t!.ctx, [lookAround]);
     expect(t!.prompter.rec.questions.has('install')).toBe(false);
     expect(fake.installed).toEqual([]);
-    expect(t!.prompter.rec.notes).toContainEqual({ kind: 'warn', text: 'mlx-lm, litellm and aider-chat are not installed. Install them with: npx aider-mlx install' });
+    expect(t!.prompter.rec.notes).toContainEqual({ kind: 'warn', text: `mlx-lm, litellm and aider-chat are not installed. Install them with: ${selfCommand()} install` });
   });
 
   it('the demo shows the question and what it would run, and installs nothing', async () => {

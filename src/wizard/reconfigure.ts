@@ -1,7 +1,7 @@
 /** `aider-mlx reconfigure` on a terminal: the wizard, opened on the current plan. */
 import { UsageError, type ExitCode } from '../errors.js';
 import { readPlan } from '../config/plan-file.js';
-import { configPaths, tildify, type Env } from '../lib/paths.js';
+import { configPaths, tildify, type Env, selfCommand } from '../lib/paths.js';
 import { parseSetupFlags } from '../setup/flags.js';
 import { createContext, type LaunchAfter, type WizardDeps } from './context.js';
 import type { Prompter } from './prompter.js';
@@ -20,7 +20,7 @@ export async function runReconfigureWizard(o: {
   const input = parseSetupFlags(o.args);
   const plan = await readPlan(env);
   if (!plan) {
-    throw new UsageError(`There is no setup to change yet (no ${tildify(configPaths(env).plan, env)}).`, 'Run `npx aider-mlx setup` first.');
+    throw new UsageError(`There is no setup to change yet (no ${tildify(configPaths(env).plan, env)}).`, `Run \`${selfCommand()} setup\` first.`);
   }
   const ctx = createContext({
     prompter: o.prompter,

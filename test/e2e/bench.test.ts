@@ -1,3 +1,4 @@
+import { selfCommand } from '../../src/lib/paths.js';
 /**
  * `aider-mlx bench` as a user runs it (the built CLI, no terminal) against stand-in mlx_lm.servers
  * run as their own processes: --json, the results kept, `status` showing the last bench under the
@@ -57,6 +58,6 @@ describe('aider-mlx bench (built CLI)', () => {
     const s = sandbox();
     const r = await cli(['bench'], { cwd: s.repo, env: s.env });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^✗ No plan yet at ~\/\.config\/aider-mlx\/plan\.yaml\.\n  → Run `npx aider-mlx setup` first\.\n$/);
+    expect(r.stderr).toBe(`✗ No plan yet at ~/.config/aider-mlx/plan.yaml.\n  → Run \`${selfCommand()} setup\` first.\n`);
   });
 });

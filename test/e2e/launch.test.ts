@@ -1,3 +1,4 @@
+import { selfCommand } from '../../src/lib/paths.js';
 /**
  * `launch` and `stop`, as a user runs them, with no terminal: a stand-in `aider` on PATH records
  * its argv, cwd, environment and what the servers answered when it started; the servers are the
@@ -171,11 +172,11 @@ describe('launch', () => {
     const setup: { stdout?: string } = {};
     const port = await planWithNothingRunning(s, bare, setup);
     // setup --yes (no terminal) says what is missing and the one command.
-    expect(setup.stdout).toContain('note: mlx-lm, aider-chat are not installed: install them with `npx aider-mlx install`.');
+    expect(setup.stdout).toContain(`note: mlx-lm, aider-chat are not installed: install them with \`${selfCommand()} install\`.`);
     const r = await cli(['launch', '--stand-in'], { cwd: s.repo, env: bare });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('aider is not installed');
-    expect(r.stderr).toContain('npx aider-mlx install aider');
+    expect(r.stderr).toContain(`${selfCommand()} install aider`);
     expect(await isPortFree('127.0.0.1', port)).toBe(true);
     expect(existsSync(join(s.home, '.local/share/aider-mlx/serve.pid'))).toBe(false);
   });

@@ -4,7 +4,7 @@ import { lookingAround } from '../../lib/words.js';
 import type { Step } from '../step.js';
 import type { Answers, WizardContext } from '../context.js';
 import { installNow } from '../install-offer.js';
-import { tildify } from '../../lib/paths.js';
+import { tildify, selfCommand } from '../../lib/paths.js';
 import { TOOLS, type ToolName } from '../../tools/pins.js';
 
 /** A previous plan's choices become the defaults (never fixed: the user can change each one). */
@@ -74,7 +74,7 @@ async function offerInstalls(ctx: WizardContext, missing: ToolName[]): Promise<v
   const names = missing.map((m) => TOOLS[m].package);
   const what = `${listWords(names)} ${names.length === 1 ? 'is' : 'are'} not installed`;
   if (ctx.prompter.face === 'non-interactive') {
-    ctx.prompter.note('warn', `${what}. Install ${names.length === 1 ? 'it' : 'them'} with: npx aider-mlx install`);
+    ctx.prompter.note('warn', `${what}. Install ${names.length === 1 ? 'it' : 'them'} with: ${selfCommand()} install`);
     return;
   }
   const { availableInstallers, describeInstaller, installCommands } = await import('../../tools/install.js');
@@ -82,7 +82,7 @@ async function offerInstalls(ctx: WizardContext, missing: ToolName[]): Promise<v
   const demoInst = availableInstallers(ctx.hostEnv)[0] ?? { method: 'uv' as const, manager: 'uv' };
   const how = installer?.label ?? (ctx.demo ? describeInstaller(demoInst, ctx.hostEnv) : undefined);
   if (!how) {
-    ctx.prompter.note('warn', `${what}, and neither uv, pipx nor python3 is here to install ${names.length === 1 ? 'it' : 'them'}: install uv (https://docs.astral.sh/uv/), then \`npx aider-mlx install\`.`);
+    ctx.prompter.note('warn', `${what}, and neither uv, pipx nor python3 is here to install ${names.length === 1 ? 'it' : 'them'}: install uv (https://docs.astral.sh/uv/), then \`${selfCommand()} install\`.`);
     return;
   }
   const choice = await ctx.prompter.select<'install' | 'later'>({
@@ -90,13 +90,13 @@ async function offerInstalls(ctx: WizardContext, missing: ToolName[]): Promise<v
     message: `${what}. Install ${names.length === 1 ? 'it' : names.length === 2 ? 'both' : `all ${names.length}`} now?`,
     help: missing.map((m) => `${TOOLS[m].package} ${TOOLS[m].version}: ${TOOLS[m].purpose}`),
     choices: [
-      { value: 'install', label: `Install ${names.length === 1 ? names[0] : names.length === 2 ? 'both' : `all ${names.length}`} now`, hint: `with ${how}`, description: 'Pinned, checked after installing, never a known-compromised release: what `npx aider-mlx install` does.' },
-      { value: 'later', label: 'Not now: set up first, install later', hint: 'npx aider-mlx install' },
+      { value: 'install', label: `Install ${names.length === 1 ? names[0] : names.length === 2 ? 'both' : `all ${names.length}`} now`, hint: `with ${how}`, description: `Pinned, checked after installing, never a known-compromised release: what \`${selfCommand()} install\` does.` },
+      { value: 'later', label: 'Not now: set up first, install later', hint: `${selfCommand()} install` },
     ],
     default: 'install',
   });
   if (choice === 'later') {
-    ctx.prompter.note('dim', 'Later: `npx aider-mlx install` installs what is missing.');
+    ctx.prompter.note('dim', `Later: \`${selfCommand()} install\` installs what is missing.`);
     return;
   }
   if (ctx.demo || !installer) {
