@@ -405,3 +405,41 @@ async function lsofHolder(port: number, opts: HolderOptions): Promise<PortProces
     ? { ...base, argv: holder.argv, ...(cwd ? { cwd } : {}) }
     : { ...base, argv: holder.commandLine.split(/\s+/).filter(Boolean), commandLine: holder.commandLine, ...(cwd ? { cwd } : {}) };
 }
+
+/** Every local mlx_lm.server's --model and port, from the command lines (/proc, else ps). */
+export async function localMlxServers(processes?: () => Promise<Array<{ pid: number; argv: string[] }>>): Promise<Array<{ pid: number; model: string; host: string; port: number }>> {
+  let procs: Array<{ pid: number; argv: string[] }> = [];
+  try {
+    if (processes) procs = await processes();
+    else if (process.platform === 'linux') {
+      for (const d of readdirSync('/proc')) {
+        if (!/^\d+$/.test(d)) continue;
+        try {
+          const argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+          if (argv[argv.length - 1] === '') argv.pop();
+          if (argv.some((a) => a.includes('mlx_lm'))) procs.push({ pid: Number(d), argv });
+        } catch {
+          /* gone, or not ours */
+        }
+      }
+    } else {
+      const { execFile } = await import('node:child_process');
+      const out = await new Promise<string>((res) => execFile('ps', ['-axww', '-o', 'pid=,args='], { timeout: 3000 }, (_e, so) => res(String(so ?? ''))));
+      for (const l of out.split('\n')) {
+        const m = /^\s*(\d+)\s+(.*)$/.exec(l);
+        if (m && m[2]!.includes('mlx_lm')) procs.push({ pid: Number(m[1]), argv: m[2]!.split(/\s+/) });
+      }
+    }
+  } catch {
+    return [];
+  }
+  const out: Array<{ pid: number; model: string; host: string; port: number }> = [];
+  for (const p of procs) {
+    const a = mlxServerArgs(p.argv);
+    if (!a.isMlx || !a.model) continue;
+    const i = p.argv.findIndex((x) => /mlx_lm/.test(x));
+    const rest = p.argv.slice(i + 1);
+    out.push({ pid: p.pid, model: a.model, host: optValue(rest, ['--host']).model ?? '127.0.0.1', port: Number(optValue(rest, ['--port']).model ?? 8080) });
+  }
+  return out;
+}

@@ -10,9 +10,8 @@
  * strings, and the cause is stated as the fact the checks saw, with the exact edit that fixes it.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { litellmArgs, mlxServerArgs, optValue, servedModelOf } from '../../servers/ports.js';
+import { litellmArgs, localMlxServers, mlxServerArgs, servedModelOf } from '../../servers/ports.js';
 import { UPSTREAM_DEFAULT_MODEL } from '../../config/names.js';
 import { tildify, type Env } from '../../lib/paths.js';
 import { identifyServer, normalizeApiBase, probeChat, probeLitellm, type ChatProbe, type ServerIdentity } from '../../servers/probe.js';
@@ -149,43 +148,6 @@ function baseFix(b: NonNullable<Used['base']>, value: string, state: DiskState, 
   return { text: `Set ${name} to ${value} (${fromWhere(b.source, env)}).`, edits: [] };
 }
 
-/** Every local mlx_lm.server's --model and port, from the command lines (/proc, else ps). */
-async function localMlxServers(caps: DoctorCaps): Promise<Array<{ pid: number; model: string; host: string; port: number }>> {
-  let procs: Array<{ pid: number; argv: string[] }> = [];
-  try {
-    if (caps.processes) procs = await caps.processes();
-    else if (process.platform === 'linux') {
-      for (const d of readdirSync('/proc')) {
-        if (!/^\d+$/.test(d)) continue;
-        try {
-          const argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
-          if (argv[argv.length - 1] === '') argv.pop();
-          if (argv.some((a) => a.includes('mlx_lm'))) procs.push({ pid: Number(d), argv });
-        } catch {
-          /* gone, or not ours */
-        }
-      }
-    } else {
-      const { execFile } = await import('node:child_process');
-      const out = await new Promise<string>((res) => execFile('ps', ['-axww', '-o', 'pid=,args='], { timeout: 3000 }, (_e, so) => res(String(so ?? ''))));
-      for (const l of out.split('\n')) {
-        const m = /^\s*(\d+)\s+(.*)$/.exec(l);
-        if (m && m[2]!.includes('mlx_lm')) procs.push({ pid: Number(m[1]), argv: m[2]!.split(/\s+/) });
-      }
-    }
-  } catch {
-    return [];
-  }
-  const out: Array<{ pid: number; model: string; host: string; port: number }> = [];
-  for (const p of procs) {
-    const a = mlxServerArgs(p.argv);
-    if (!a.isMlx || !a.model) continue;
-    const i = p.argv.findIndex((x) => /mlx_lm/.test(x));
-    const rest = p.argv.slice(i + 1);
-    out.push({ pid: p.pid, model: a.model, host: optValue(rest, ['--host']).model ?? '127.0.0.1', port: Number(optValue(rest, ['--port']).model ?? 8080) });
-  }
-  return out;
-}
 
 /** Why LiteLLM ≥1.108 refuses to start with this config (general_settings.master_key), or undefined. */
 function masterKeyProblem(lf: { masterKey?: string; data?: Record<string, unknown> }, env: Env): string | undefined {
@@ -498,7 +460,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
         const up = u.name.slice('openai/'.length);
         const vd = verdictFor(up, served, id);
         if (!vd.safe) {
-          const elsewhere = (await (servers ??= localMlxServers(caps))).find((x) => x.model === up && x.port !== hp.port);
+          const elsewhere = (await (servers ??= localMlxServers(caps.processes))).find((x) => x.model === up && x.port !== hp.port);
           if (elsewhere && (await identify(elsewhere.host, elsewhere.port)).kind === 'mlx_lm.server') {
             const right = `http://${elsewhere.host}:${elsewhere.port}/v1`;
             const f = baseFix(b, right, state, env, true);
