@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
 import { parse } from 'yaml';
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
@@ -7,17 +7,11 @@ const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: strin
 const curatedText = readFileSync('data/curated-models.yaml', 'utf8');
 const curated = { text: curatedText, json: JSON.stringify(parse(curatedText)) };
 
-// Everything the CLI runs is bundled: `dependencies` stays empty so `npx aider-mlx` installs one
-// small package. Ink/React live in split chunks that only the interactive face imports.
-export default defineConfig({
-  entry: { cli: 'src/cli.ts' },
+const shared: Options = {
   outDir: 'dist',
-  format: ['esm'],
   platform: 'node',
   target: 'node20',
-  splitting: true,
   minify: true,
-  clean: true,
   sourcemap: false,
   noExternal: [/.*/],
   define: {
@@ -25,17 +19,52 @@ export default defineConfig({
     __AIDER_MLX_VERSION__: JSON.stringify(pkg.version),
     __AIDER_MLX_CURATED__: JSON.stringify(curated),
   },
-  esbuildOptions(options) {
-    options.alias = {
-      'react-devtools-core': './src/lib/devtools-stub.ts',
-      // yaml's ES module build (the same code as its CommonJS one, which `node` resolves to):
-      // a CommonJS module runs all its files on first require, the ES build only what is used.
-      // Worth ~5 ms of every command's start (bench/README: doctor --json).
-      yaml: './node_modules/yaml/browser/index.js',
-    };
-    // Some bundled CJS modules call require() for Node built-ins.
-    options.banner = {
-      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    };
+};
+
+const alias = {
+  'react-devtools-core': './src/lib/devtools-stub.ts',
+  // yaml's ES module build (the same code as its CommonJS one, which `node` resolves to):
+  // a CommonJS module runs all its files on first require, the ES build only what is used.
+  // Worth ~5 ms of every command's start (bench/README: doctor --json).
+  yaml: './node_modules/yaml/browser/index.js',
+};
+
+// Everything the CLI runs is bundled: `dependencies` stays empty so `npx aider-mlx` installs one
+// small package.
+export default defineConfig([
+  // dist/cli.js: every command. Ink/React live in split chunks that only the interactive face imports.
+  {
+    ...shared,
+    entry: { cli: 'src/cli.ts' },
+    format: ['esm'],
+    splitting: true,
+    // dist/lean.cjs is the other build's, written alongside.
+    clean: ['!lean.cjs'],
+    esbuildOptions(options) {
+      options.alias = alias;
+      // Some bundled CJS modules call require() for Node built-ins.
+      options.banner = {
+        js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+      };
+    },
   },
-});
+  // dist/lean.cjs: `doctor`, `status` and the help pages in one CommonJS file. No ES module loader,
+  // no chunks to resolve, and on Node 20 V8's code cache (bin/aider-mlx.js): `doctor --json` starts
+  // in a fraction of the time (bench/README).
+  {
+    ...shared,
+    entry: { lean: 'src/lean.ts' },
+    format: ['cjs'],
+    splitting: false,
+    clean: false,
+    // import.meta.url (packageRoot finds templates/ from it) as the file's own URL.
+    shims: true,
+    outExtension: () => ({ js: '.cjs' }),
+    esbuildOptions(options) {
+      options.alias = alias;
+      // import() of a built-in as require(): bin/aider-mlx.js runs this file through vm.Script on
+      // Node 20 (for the code cache), where a dynamic import would need an experimental loader.
+      options.supported = { 'dynamic-import': false };
+    },
+  },
+]);

@@ -307,7 +307,7 @@ async function doctorRun(
   // No plan: the chain the user's own files (and command line) name, found and probed as the tools would.
   // (An unreadable plan is reported as such, and nothing is probed: fix the plan first.)
   const chain = exp || state.planError !== undefined ? undefined : await (await import('./checks/chain.js')).chainChecks(state, opts, caps);
-  if (chain?.litellmPath) state = { ...state, litellm: litellmFile(chain.litellmPath) };
+  if (chain?.litellm) state = { ...state, litellm: chain.litellm };
   // The probes are in flight: the file checks and the machine checks run while they wait.
   const config = configChecks(state, exp, caps.env).filter((c) => !chain || keepWithoutPlan(c, chain.none));
   const aider = [...pre, ...aiderChecks(state, exp, caps.env).filter((c) => !chain || keepWithoutPlan(c, chain.none))];

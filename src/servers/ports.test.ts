@@ -185,3 +185,31 @@ describe('processOnPort', () => {
     }
   });
 });
+
+describe('portProcessLookup', () => {
+  it('one lookup for a run: each port its own holder, the older process and the newer, whichever is asked first', async () => {
+    const { portProcessLookup } = await import('./ports.js');
+    const script = "const s=require('net').createServer().listen(0,'127.0.0.1',()=>process.stdout.write(String(s.address().port)+'\\n'))";
+    const start = async (tag: string) => {
+      const child = spawn(process.execPath, ['-e', script, '--', tag], { stdio: ['ignore', 'pipe', 'ignore'] });
+      const port = await new Promise<number>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+      return { child, port };
+    };
+    const older = await start('older');
+    const newer = await start('newer');
+    try {
+      for (const order of [[older, newer], [newer, older]]) {
+        const lookup = portProcessLookup();
+        for (const p of order) {
+          const found = await lookup(p.port);
+          expect(found?.pid).toBe(p.child.pid);
+          expect(found?.argv.at(-1)).toBe(p === older ? 'older' : 'newer');
+        }
+        expect(await lookup(1)).toBeUndefined();
+      }
+    } finally {
+      older.child.kill();
+      newer.child.kill();
+    }
+  });
+});

@@ -293,9 +293,9 @@ export async function servedModelOf(
   return { kind: 'unreadable', why: `the command line of pid ${p.pid} names no mlx_lm.server --model (${line.slice(0, 100)})` };
 }
 
-function listeningInodes(port: number): Set<string> {
-  const inodes = new Set<string>();
-  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+/** Every listening TCP socket on this machine: port → its socket inodes (/proc/net/tcp and tcp6, read once). */
+function listenTable(): Map<number, Set<string>> {
+  const table = new Map<number, Set<string>>();
   for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text: string;
     try {
@@ -303,49 +303,76 @@ function listeningInodes(port: number): Set<string> {
     } catch {
       continue;
     }
-    for (const line of text.split('\n').slice(1)) {
+    let at = text.indexOf('\n') + 1;
+    while (at > 0 && at < text.length) {
+      const end = text.indexOf('\n', at);
+      const line = text.slice(at, end < 0 ? undefined : end);
+      at = end + 1;
       const cols = line.trim().split(/\s+/);
       // local_address is ADDR:PORT in hex; st 0A is LISTEN; the inode is column 10.
-      if (cols.length > 9 && cols[1]?.endsWith(`:${hex}`) && cols[3] === '0A' && cols[9] !== '0') inodes.add(cols[9]!);
+      if (cols.length <= 9 || cols[3] !== '0A' || cols[9] === '0') continue;
+      const port = parseInt(cols[1]!.slice(cols[1]!.lastIndexOf(':') + 1), 16);
+      let set = table.get(port);
+      if (!set) table.set(port, (set = new Set()));
+      set.add(cols[9]!);
     }
   }
-  return inodes;
+  return table;
 }
 
-/** Every socket inode our processes hold → its pid (one pass over /proc/<pid>/fd; only ours are readable). */
-function socketOwners(): Map<string, number> {
+/**
+ * Which of our processes holds a socket inode: a walk over /proc/<pid>/fd (only ours are readable),
+ * newest process first, that stops at the first process holding one of the inodes asked about and
+ * goes on from there on the next question. The servers and proxies a run asks about were started
+ * lately, so the walk seldom reads more than a few processes.
+ */
+function socketOwners(): (inodes: Set<string>) => number | undefined {
   const owners = new Map<string, number>();
-  let pids: string[];
-  try {
-    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
-  } catch {
-    return owners;
-  }
-  for (const pid of pids) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
+  let pids: number[] | undefined;
+  let next = 0;
+  return (inodes) => {
+    for (const i of inodes) if (owners.has(i)) return owners.get(i);
+    if (!pids) {
       try {
-        const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
-        if (link.startsWith('socket:[')) owners.set(link.slice(8, -1), Number(pid));
+        pids = readdirSync('/proc')
+          .filter((d) => /^\d+$/.test(d))
+          .map(Number)
+          .sort((a, b) => b - a);
       } catch {
-        /* closed meanwhile */
+        pids = [];
       }
     }
-  }
-  return owners;
+    while (next < pids.length) {
+      const pid = pids[next++]!;
+      let fds: string[];
+      try {
+        fds = readdirSync(`/proc/${pid}/fd`);
+      } catch {
+        continue;
+      }
+      let hit = false;
+      for (const fd of fds) {
+        try {
+          const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+          if (!link.startsWith('socket:[')) continue;
+          const inode = link.slice(8, -1);
+          owners.set(inode, pid);
+          if (inodes.has(inode)) hit = true;
+        } catch {
+          /* closed meanwhile */
+        }
+      }
+      if (hit) return pid;
+    }
+    return undefined;
+  };
 }
 
-/** Linux: /proc/net/tcp names the listening socket's inode, the owners map its process. */
-function procHolder(port: number, owners: () => Map<string, number>): PortProcess | undefined {
-  const inodes = listeningInodes(port);
-  if (!inodes.size) return undefined;
-  const map = owners();
-  const pid = [...inodes].map((i) => map.get(i)).find((p) => p !== undefined);
+/** Linux: /proc/net/tcp names the listening socket's inode, the owners walk its process. */
+function procHolder(port: number, listening: () => Map<number, Set<string>>, owners: () => (inodes: Set<string>) => number | undefined): PortProcess | undefined {
+  const inodes = listening().get(port);
+  if (!inodes?.size) return undefined;
+  const pid = owners()(inodes);
   if (pid === undefined) return undefined;
   try {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
@@ -363,20 +390,31 @@ function procHolder(port: number, owners: () => Map<string, number>): PortProces
 }
 
 /**
- * A lookup of the processes on local ports for one run: /proc is walked once, on the first port
- * that has a listener (a doctor run asks about a proxy and its servers together).
+ * A lookup of the processes on local ports for one run: the listening sockets are read once, and
+ * /proc's processes walked at most once, on the ports asked about (a doctor run asks about a proxy
+ * and its servers together). Each port's answer is kept: ask a new lookup for a fresh view.
  */
 export function portProcessLookup(opts: HolderOptions = {}): (port: number) => Promise<PortProcess | undefined> {
-  let owners: Map<string, number> | undefined;
-  const get = () => (owners ??= socketOwners());
+  let owners: ReturnType<typeof socketOwners> | undefined;
+  let listening: Map<number, Set<string>> | undefined;
+  const answers = new Map<number, Promise<PortProcess | undefined>>();
   // A test that stands in for lsof (exec) stands in for the whole lookup: the real /proc is not read.
-  const procNet = !opts.exec && (opts.platform ?? process.platform) === 'linux';
-  return async (port) => {
-    if (procNet && existsSync('/proc/net/tcp')) {
-      const p = procHolder(port, get);
+  const procNet = !opts.exec && (opts.platform ?? process.platform) === 'linux' && existsSync('/proc/net/tcp');
+  const one = async (port: number) => {
+    if (procNet) {
+      const p = procHolder(
+        port,
+        () => (listening ??= listenTable()),
+        () => (owners ??= socketOwners()),
+      );
       if (p) return p;
     }
     return lsofHolder(port, opts);
+  };
+  return (port) => {
+    let a = answers.get(port);
+    if (!a) answers.set(port, (a = one(port)));
+    return a;
   };
 }
 

@@ -460,6 +460,9 @@ export async function identifyServer(host: string, port: number, opts: ProbeOpti
   // One round for an mlx_lm.server: the connection test and its requests at once (a dead port
   // refuses them all in milliseconds, a hung one costs one timeout). Everything sent is harmless to
   // any server: GETs, and an empty POST to a route mlx_lm.server does not have.
+  // A LiteLLM proxy says so on its liveliness route: asked in the same round, read only when the
+  // answers above are not mlx_lm.server's.
+  const livelinessP = request('GET', `${root}/health/liveliness`, opts);
   const [tcp, health, models, unknown] = await Promise.all([
     probeTcp(host, port, opts),
     probeHealth(root, opts),
@@ -497,10 +500,9 @@ export async function identifyServer(host: string, port: number, opts: ProbeOpti
   const healthLike = health.ok || healthNotFound || get501;
   if (!(plainNotFound && healthLike && (modelsMlx || get501))) {
     // Not mlx_lm.server: a LiteLLM proxy on the port (a common mix-up) says so on its liveliness
-    // route. Within the same timeout as the first round: what is left of it, if anything.
-    const left = Math.round(started + opts.timeoutMs - performance.now());
-    const liveliness = left >= 50 ? await request('GET', `${root}/health/liveliness`, { ...opts, timeoutMs: left }) : undefined;
-    if (liveliness) probes.liveliness = strip(liveliness);
+    // route (sent with the first round, within the same timeout).
+    const liveliness = await livelinessP;
+    probes.liveliness = strip(liveliness);
     if (liveliness?.status === 200 && liveliness.body.includes("I'm alive!")) {
       evidence.push(`GET /health/liveliness → ${liveliness.body.trim()}`);
       return done('litellm');

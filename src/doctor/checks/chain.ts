@@ -29,6 +29,8 @@ export interface ChainResult {
   checks: DoctorCheck[];
   /** The LiteLLM config file the proxy really runs with, when one was found. */
   litellmPath?: string;
+  /** That file, as read for the checks above. */
+  litellm?: ReturnType<typeof litellmFile>;
   /** No Aider setup at all: no model, no base, no plan. */
   none: boolean;
 }
@@ -228,8 +230,9 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
   const env = caps.env;
   const out: DoctorCheck[] = [];
   const popts = { timeoutMs: opts.timeoutMs, ...(caps.signal ? { signal: caps.signal } : {}), ...(caps.fetch ? { fetch: caps.fetch } : {}) };
-  let lookup: ((port: number) => Promise<Proc | undefined>) | undefined;
-  const portProcess = caps.portProcess ?? (async (port: number) => (lookup ??= (await import('../../servers/ports.js')).portProcessLookup())(port));
+  // One lookup for the run (its /proc walk is done once), made on first use.
+  let lookup: Promise<(port: number) => Promise<Proc | undefined>> | undefined;
+  const portProcess = caps.portProcess ?? (async (port: number) => (await (lookup ??= import('../../servers/ports.js').then((m) => m.portProcessLookup())))(port));
 
   // ---- what Aider will use, and where each value comes from
   const used: Used[] = namesInUse(state).map((u) => ({ ...u, ...(baseFor(state, u.name) ? { base: baseFor(state, u.name)! } : {}) }));
@@ -294,13 +297,24 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
     const listed = id.models ?? [];
     return { how: `${LOOPBACK.test(host) ? 'its command line cannot be read (not our process, or not found)' : 'it runs on another machine'}; it lists ${listed.join(', ') || 'no models'}` };
   };
-  const serverChecked = new Set<string>();
+  const memo = <T>(f: (k: string) => T) => {
+    const m = new Map<string, T>();
+    return (k: string): T => {
+      if (!m.has(k)) m.set(k, f(k));
+      return m.get(k)!;
+    };
+  };
   /** The server itself answers default_model (harmless: it maps to its own --model). */
+  const serverProbe = memo((root: string) => probeChat(`${root}/v1`, UPSTREAM_DEFAULT_MODEL, { ...popts, maxTokens: 1 }));
+  const fileOf = memo((path: string) => litellmFile(path));
+  const infoOf = memo((root: string) => modelInfo(root, key?.value, opts, caps));
+  const litellmOf = memo((root: string) => probeLitellm(root, { ...popts, ...(key ? { apiKey: key.value } : {}) }));
+  const serverChecked = new Set<string>();
   const serverCheck = async (host: string, port: number, root: string, served: { model?: string; how: string }) => {
     const hp = `${host}:${port}`;
     if (serverChecked.has(hp)) return true;
     serverChecked.add(hp);
-    const r = await probeChat(`${root}/v1`, UPSTREAM_DEFAULT_MODEL, { ...popts, maxTokens: 1 });
+    const r = await serverProbe(root);
     out.push(
       r.ok
         ? { id: `chain.server.${hp}`, group: 'server', title: `${hp} is mlx_lm.server${served.model ? ` serving ${served.model}` : ''}, and answers default_model`, status: 'pass', observed: `served model from ${served.how}`, latencyMs: r.latencyMs, causes: ['C7', 'C8'] }
@@ -321,6 +335,20 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
 
   let probedOk = 0;
   let failed = false;
+  /** Completions that wait for nothing else: sent together, each check kept at its place in the report. */
+  const later: Array<Promise<void>> = [];
+  const deferred = (id: string, group: DoctorCheck['group'], probe: () => Promise<ChatProbe>, judge: (r: ChatProbe) => DoctorCheck) => {
+    const at = out.length;
+    out.push({ id, group, title: id, status: 'skip' });
+    later.push(
+      probe().then((r) => {
+        const c = judge(r);
+        if (r.ok && c.status === 'pass') probedOk++;
+        if (c.status === 'fail') failed = true;
+        out[at] = c;
+      }),
+    );
+  };
   let servers: ReturnType<typeof localMlxServers> | undefined;
   let litellmPath: string | undefined;
   const push = (c: DoctorCheck) => {
@@ -348,6 +376,49 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
       causes: ['C18', 'C7'],
     });
   }
+
+  // ---- every hop's harmless requests at once, before any is judged: what answers at each base and
+  // at each upstream the proxy config names, the proxy's reads, each server's default_model. The
+  // judging below then waits on answers already in flight. (Nothing here sends a model name that
+  // is not default_model, and only to what answers as mlx_lm.server.)
+  const usedGroups = new Set(used.map((u) => u.name.slice('openai/'.length)));
+  const ports: Array<{ host: string; port: number }> = [];
+  const warmServer = (host: string, port: number, root: string) => {
+    ports.push({ host, port });
+    void identify(host, port).then((id) => {
+      if (id.kind === 'mlx_lm.server') void serverProbe(root);
+    });
+  };
+  const warmUpstreams = (deps: Deployment[]) => {
+    for (const d of deps) {
+      const uhp = usedGroups.has(d.group) && d.apiBase ? hostPortOf(d.apiBase) : undefined;
+      if (uhp) warmServer(uhp.host, uhp.port, uhp.root);
+    }
+  };
+  for (const baseValue of byBase.keys()) {
+    const hp = hostPortOf(baseValue);
+    if (!hp) continue;
+    ports.push(hp);
+    // A proxy's reads (GETs with the key Aider sends there anyway) go with the first round; for a
+    // base that is not a proxy they are not used.
+    void litellmOf(hp.root);
+    void infoOf(hp.root);
+    void identify(hp.host, hp.port).then((id) => {
+      if (id.kind === 'mlx_lm.server') void serverProbe(hp.root);
+      if (id.kind !== 'litellm') return;
+      void litellmOf(hp.root);
+      void infoOf(hp.root).then((i) => i.deployments && warmUpstreams(i.deployments));
+    });
+  }
+  if (opts.litellmConfig) {
+    const lf = fileOf(resolve(state.cwd, opts.litellmConfig));
+    if (lf.data) warmUpstreams(fromEntries(lf.entries));
+  }
+  // The processes holding those ports (their command lines), read while the answers come: after
+  // this turn, so that the requests are on their way first.
+  setImmediate(() => {
+    for (const p of ports) void procOf(p.host, p.port);
+  });
 
   for (const [baseValue, us] of byBase) {
     const b = us[0]!.base!;
@@ -377,7 +448,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
     if (id.kind === 'none' && opts.litellmConfig) {
       // The proxy that should answer here is not running: with its config named, say why it cannot start.
       const file = resolve(state.cwd, opts.litellmConfig);
-      const lf = litellmFile(file);
+      const lf = fileOf(file);
       const start = `litellm --config ${tildify(file, env)} --host 127.0.0.1 --port ${hp.port}`;
       litellmPath = file;
       const problem = lf.data ? masterKeyProblem(lf, env) : undefined;
@@ -496,12 +567,14 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
           out.push({ id: `chain.model.${u.name}`, group: 'server', title: `${u.name} at ${where}`, status: 'skip', observed: `not checked: chain.server.${where} failed` });
           continue;
         }
-        const r = await probeChat(normalizeApiBase(baseValue).base, up, { ...popts, ...(key ? { apiKey: key.value } : {}), maxTokens: 1 });
-        if (r.ok) probedOk++;
-        push(
-          r.ok
-            ? { id: `chain.model.${u.name}`, group: 'server', title: `${u.name} answers at ${where} (${vd.why})`, status: 'pass', latencyMs: r.latencyMs, causes: ['C1'] }
-            : { id: `chain.model.${u.name}`, group: 'server', title: `${u.name} fails at ${where}`, status: 'fail', observed: describe(r), expected: 'HTTP 200 chat.completion', fix: 'Check the server log.', causes: suspectsFromText(parseErrorText(r.bodyHead)).map((s) => s.cause) },
+        deferred(
+          `chain.model.${u.name}`,
+          'server',
+          () => probeChat(normalizeApiBase(baseValue).base, up, { ...popts, ...(key ? { apiKey: key.value } : {}), maxTokens: 1 }),
+          (r) =>
+            r.ok
+              ? { id: `chain.model.${u.name}`, group: 'server', title: `${u.name} answers at ${where} (${vd.why})`, status: 'pass', latencyMs: r.latencyMs, causes: ['C1'] }
+              : { id: `chain.model.${u.name}`, group: 'server', title: `${u.name} fails at ${where}`, status: 'fail', observed: describe(r), expected: 'HTTP 200 chat.completion', fix: 'Check the server log.', causes: suspectsFromText(parseErrorText(r.bodyHead)).map((s) => s.cause) },
         );
       }
       continue;
@@ -526,9 +599,9 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
       ? restartArgv(proc.argv, proc.cwd, opts.litellmConfig ? file : undefined).map((a) => shellQuote(a.startsWith('/') ? tildify(a, env) : a)).join(' ')
       : `litellm --config ${file ? tildify(file, env) : '<your config>'} --port ${hp.port}`;
     const restartText = `restart the proxy (it reads its config only at start; aider-mlx did not start it, so it does not restart it: stop the one running now${proc ? ` (pid ${proc.pid})` : ''}, then start it again): ${restart}`;
-    const lf = file ? litellmFile(file) : undefined;
+    const lf = file ? fileOf(file) : undefined;
     if (file) litellmPath = file;
-    const info = await modelInfo(proxyRoot, key?.value, opts, caps);
+    const info = await infoOf(proxyRoot);
     const fileDeps = lf?.data ? fromEntries(lf.entries) : undefined;
     out.push(
       lf
@@ -569,7 +642,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
         });
       }
     }
-    const lp = await probeLitellm(proxyRoot, { ...popts, ...(key ? { apiKey: key.value } : {}) });
+    const lp = await litellmOf(proxyRoot);
     if (lp.authFailed) {
       const master = lf?.masterKey;
       const f = master && key ? aiderOptionFix('openai-api-key', key.source, key.value, master, env) : undefined;
@@ -694,17 +767,20 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
         });
         continue;
       }
-      const r = await probeChat(`${proxyRoot}/v1`, group, { ...popts, ...(key ? { apiKey: key.value } : {}), maxTokens: 1 });
-      if (r.ok) {
-        probedOk++;
-        push({ id: tid, group: 'proxy', title: `${u.name} answers through the proxy on :${hp.port}`, status: 'pass', latencyMs: r.latencyMs, causes: ['C1', 'C11', 'C12'] });
-      } else {
-        const parsed = parseErrorText(r.error && r.status === undefined ? r.error.message : r.bodyHead);
-        push({ id: tid, group: 'proxy', title: `${u.name} fails through the proxy on :${hp.port}`, status: 'fail', observed: r.status !== undefined ? `HTTP ${r.status}: ${parsed.summary}` : (r.error?.message ?? 'no answer'), expected: 'HTTP 200 chat.completion', fix: `Check the proxy's log; ${restartText}`, restart, causes: suspectsFromText(parsed).map((s) => s.cause) });
-      }
+      deferred(
+        tid,
+        'proxy',
+        () => probeChat(`${proxyRoot}/v1`, group, { ...popts, ...(key ? { apiKey: key.value } : {}), maxTokens: 1 }),
+        (r) => {
+          if (r.ok) return { id: tid, group: 'proxy', title: `${u.name} answers through the proxy on :${hp.port}`, status: 'pass', latencyMs: r.latencyMs, causes: ['C1', 'C11', 'C12'] };
+          const parsed = parseErrorText(r.error && r.status === undefined ? r.error.message : r.bodyHead);
+          return { id: tid, group: 'proxy', title: `${u.name} fails through the proxy on :${hp.port}`, status: 'fail', observed: r.status !== undefined ? `HTTP ${r.status}: ${parsed.summary}` : (r.error?.message ?? 'no answer'), expected: 'HTTP 200 chat.completion', fix: `Check the proxy's log; ${restartText}`, restart, causes: suspectsFromText(parsed).map((s) => s.cause) };
+        },
+      );
     }
   }
 
+  await Promise.all(later);
   // ---- an honest verdict: nothing probed is not "it works"
   if (!failed && probedOk === 0) {
     out.push({
@@ -717,7 +793,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
       fix: 'See the skipped checks above.',
     });
   }
-  return { checks: out, ...(litellmPath ? { litellmPath } : {}), none: false };
+  return { checks: out, ...(litellmPath ? { litellmPath, litellm: fileOf(litellmPath) } : {}), none: false };
 }
 
 function describe(r: ChatProbe): string {
