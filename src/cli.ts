@@ -11,6 +11,13 @@ function unknownCommand(name: string): UsageError {
   return new UsageError(`Unknown command "${name}".`, `${near ? `Did you mean \`aider-mlx ${near}\`? ` : ''}Run \`aider-mlx --help\` to see the commands.`);
 }
 
+/** `--dmeo` → "Unknown option --dmeo. Did you mean --demo?" (only the name: a `=value` is not echoed). */
+function unknownOption(arg: string): UsageError {
+  const flag = arg.split('=')[0]!;
+  const near = closest(flag.replace(/^--?/, ''), ['demo', 'plain', 'help', 'version']);
+  return new UsageError(`Unknown option ${flag}.`, `${near ? `Did you mean --${near}? ` : ''}Run \`aider-mlx --help\` to see the commands and options.`);
+}
+
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   // Plain `aider-mlx` on a terminal: the wizard, or straight to "change one thing" when a plan exists.
@@ -44,6 +51,8 @@ async function main(argv: string[]): Promise<number> {
     await recoverBeforeCommand();
     return (await import('./commands/setup.js')).runSetupCommand(argv);
   }
+  // A leading dash is an option, never a command name.
+  if (first.startsWith('-')) throw unknownOption(first);
   // `aider-mlx <command> --help`: that command's page (`aider-mlx aider -- --help` is aider's own).
   // A flag the command does not take is named with the closest one it does, before the command loads.
   if (isCommand(first)) {

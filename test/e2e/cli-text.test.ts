@@ -21,3 +21,18 @@ describe('status --json with no plan (T1)', () => {
     expect(r.stderr).toMatch(/No plan yet/);
   });
 });
+
+describe('a mistyped main-level flag (T2)', () => {
+  it.each([
+    ['--bogus', /^✗ Unknown option --bogus\.\n {2}→ Run `aider-mlx --help` to see the commands and options\.\n$/],
+    ['--dmeo', /^✗ Unknown option --dmeo\.\n {2}→ Did you mean --demo\? Run `aider-mlx --help`/],
+    ['--verison', /^✗ Unknown option --verison\.\n {2}→ Did you mean --version\?/],
+    ['-x', /^✗ Unknown option -x\./],
+  ])('%s is an unknown option, not a command; exit 2', async (flag, msg) => {
+    const s = sandbox();
+    const r = await cli([flag], { cwd: s.repo, env: s.env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(msg);
+    expect(r.stderr).not.toMatch(/Unknown command/);
+  });
+});
