@@ -313,6 +313,40 @@ export const PAGES = {
 
 export type CommandName = keyof typeof PAGES;
 
+/** Commands not on the main page, with a page of their own: the stand-in server `--demo` runs. */
+export const HIDDEN_PAGES = {
+  'fake-mlx-server': {
+    summary: 'A stand-in for mlx_lm.server: its API, log and argv, canned answers, no model',
+    usage: ['aider-mlx fake-mlx-server --model ID [--port N] [--host H] [options]'],
+    about: [
+      'What `setup --demo` and the tests run in place of mlx_lm.server. It loads nothing and answers every completion with canned text; it logs to stderr like the real server and runs until Ctrl-C. The real server\'s other flags (--temp, --top-p, --adapter-path, …) are taken and ignored, so a launcher can pass the same argv.',
+    ],
+    sections: [
+      {
+        title: 'Options',
+        flags: [
+          { flag: '--model ID', text: 'the model it says it serves (required)' },
+          { flag: '--port N', text: 'port to listen on (default 8080; 0: any free port, named in the log)' },
+          { flag: '--host H', text: 'address to bind (default 127.0.0.1)' },
+          { flag: '--max-tokens N', text: "the server's default answer cap (default 512, like mlx_lm.server)" },
+          { flag: '--prompt-cache-size N', text: 'prompt caches kept (default 10, like mlx_lm.server)' },
+          { flag: '--version V', text: 'the mlx-lm version to imitate (default 0.32)' },
+          { flag: '--reasoning', text: 'answer as a thinking model' },
+          { flag: '--no-chat-template', text: 'imitate a model without a chat template' },
+          { flag: '--delay-ms N', text: 'wait this long before the first token of each completion' },
+          { flag: '--loading-ms N', text: 'still loading the model for this long: /health answers, completions wait' },
+          { flag: '--prefill-tok-per-sec N', text: 'prompt processing speed: a turn waits for its uncached tokens' },
+          HELP_FLAG,
+        ],
+      },
+    ],
+    examples: ['npx aider-mlx fake-mlx-server --model mlx-community/Qwen2.5-Coder-7B-Instruct-4bit --port 8080'],
+  },
+} satisfies Record<string, Page>;
+
+export type HiddenCommandName = keyof typeof HIDDEN_PAGES;
+export const HIDDEN_COMMANDS = Object.keys(HIDDEN_PAGES) as HiddenCommandName[];
+
 /** The order of the main page: what people use first. */
 export const COMMANDS: CommandName[] = ['setup', 'doctor', 'status', 'serve', 'launch', 'stop', 'reconfigure', 'models', 'bench', 'aider', 'install', 'service', 'restore', 'uninstall'];
 
@@ -327,8 +361,8 @@ function flagLines(flags: Flag[]): string[] {
   return flags.map((f) => `  ${pad(f.flag, width)} ${f.text}`);
 }
 
-export function commandHelp(name: CommandName): string {
-  const p: Page = PAGES[name];
+export function commandHelp(name: CommandName | HiddenCommandName): string {
+  const p: Page = Object.hasOwn(PAGES, name) ? PAGES[name as CommandName] : HIDDEN_PAGES[name as HiddenCommandName];
   const out = [`aider-mlx ${name} — ${p.summary}`, '', 'Usage', ...p.usage.map((u) => `  ${u}`)];
   if (p.about) out.push('', ...p.about);
   for (const s of p.sections) out.push('', s.title, ...flagLines(s.flags));

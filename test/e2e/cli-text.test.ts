@@ -4,6 +4,7 @@
  * the width of every help page.
  */
 import { describe, expect, it } from 'vitest';
+import { COMMANDS } from '../../src/help.js';
 import { cli, sandbox } from './helpers.js';
 
 describe('status --json with no plan (T1)', () => {
@@ -34,5 +35,30 @@ describe('a mistyped main-level flag (T2)', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(msg);
     expect(r.stderr).not.toMatch(/Unknown command/);
+  });
+});
+
+/**
+ * Every page a user can ask for: each command, the stand-in server the demo's summary names
+ * (`npx aider-mlx fake-mlx-server …`), and the subcommand forms the hints name.
+ */
+const PAGES_ASKED = [
+  ...COMMANDS.map((c) => [c]),
+  ['fake-mlx-server'],
+  ['models', 'pull'],
+  ['models', 'rm'],
+  ['service', 'install'],
+  ['service', 'status'],
+  ['install', 'mlx-lm'],
+];
+
+describe('every command takes --help (T3)', () => {
+  it.each(PAGES_ASKED.map((a) => [a.join(' '), a] as const))('%s --help', async (_name, args) => {
+    const s = sandbox();
+    const r = await cli([...args, '--help'], { cwd: s.repo, env: s.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(new RegExp(`^aider-mlx ${args[0]} — .*\\n\\nUsage\\n {2}aider-mlx ${args[0]}`));
+    expect(r.stdout).toContain('-h, --help');
   });
 });
