@@ -52,13 +52,26 @@ const PAGES_ASKED = [
   ['install', 'mlx-lm'],
 ];
 
-describe('every command takes --help (T3)', () => {
+describe('every command takes --help (T3), its page within 80 columns (T4)', () => {
   it.each(PAGES_ASKED.map((a) => [a.join(' '), a] as const))('%s --help', async (_name, args) => {
     const s = sandbox();
     const r = await cli([...args, '--help'], { cwd: s.repo, env: s.env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(new RegExp(`^aider-mlx ${args[0]} — .*\\n\\nUsage\\n {2}aider-mlx ${args[0]}`));
+    expect(r.stdout).toMatch(new RegExp(`^aider-mlx ${args[0]} — [^]*?\\n\\nUsage\\n {2}aider-mlx ${args[0]}`));
     expect(r.stdout).toContain('-h, --help');
+    for (const l of r.stdout.split('\n')) expect(l.length, `${args.join(' ')}: ${l}`).toBeLessThanOrEqual(80);
+  });
+});
+
+describe('every help page fits 80 columns (T4)', () => {
+  it('the main page, and `help <command>` as `<command> --help`', async () => {
+    const s = sandbox();
+    const r = await cli(['--help'], { cwd: s.repo, env: s.env });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('\nCommands\n');
+    for (const l of r.stdout.split('\n')) expect(l.length, l).toBeLessThanOrEqual(80);
+    const bench = await cli(['help', 'bench'], { cwd: s.repo, env: s.env });
+    expect(bench.stdout).toBe((await cli(['bench', '--help'], { cwd: s.repo, env: s.env })).stdout);
   });
 });
