@@ -16,7 +16,7 @@ vi.mock('node:util', async (importOriginal) => {
   };
 });
 
-const { PAGES, COMMANDS, commandHelp, closest, mainHelp, pageFlags, unknownFlag } = await import('./help.js');
+const { PAGES, COMMANDS, HIDDEN_COMMANDS, commandHelp, closest, mainHelp, pageFlags, unknownFlag, wrap } = await import('./help.js');
 type Name = keyof typeof PAGES;
 
 /** The options each command's parser(s) take, gathered by running it with a flag nobody has. */
@@ -90,6 +90,42 @@ describe('help', () => {
       expect(page.split('\nExamples\n')[1]?.split('\n').filter((l) => l.startsWith('  npx aider-mlx')).length ?? 0).toBeGreaterThanOrEqual(2);
       expect(page).toContain('-h, --help');
     }
+  });
+
+  it("the stand-in server's page: every option it acts on (the real server's ignored ones aside), and only on its own page", async () => {
+    expect(HIDDEN_COMMANDS).toEqual(['fake-mlx-server']);
+    const { runFakeServerCommand, IGNORED_VALUE_FLAGS, IGNORED_BOOL_FLAGS } = await import('./servers/fake-mlx/command.js');
+    seen.length = 0;
+    await expect(runFakeServerCommand(['--no-such-flag-at-all'])).rejects.toThrow(/no-such-flag-at-all/);
+    const ignored = new Set<string>([...IGNORED_VALUE_FLAGS, ...IGNORED_BOOL_FLAGS]);
+    const page = commandHelp('fake-mlx-server');
+    expect(page).toMatch(/^aider-mlx fake-mlx-server — [^]*?\n\nUsage\n {2}aider-mlx fake-mlx-server --model ID/);
+    for (const [opt, def] of Object.entries(seen[0]!)) {
+      if (ignored.has(opt)) continue;
+      expect(page).toMatch(new RegExp(`--${opt}${def.type === 'string' ? ' [A-Z]' : '\\s'}`));
+      if (def.short) expect(page).toContain(`-${def.short}, --${opt}`);
+    }
+    expect(mainHelp()).not.toContain('fake-mlx-server');
+  });
+
+  it('every line of every page fits 80 columns; wrapped text keeps every word, under its own column', () => {
+    for (const [name, page] of [['main', mainHelp()], ...[...COMMANDS, ...HIDDEN_COMMANDS].map((c) => [c, commandHelp(c)])] as const) {
+      for (const l of page.split('\n')) expect(l.length, `${name}: ${l}`).toBeLessThanOrEqual(80);
+    }
+    const text = 'serve the editor model over several Macs (mlx_lm.server distributed), this Mac first: name=address each';
+    const lines = wrap(text, 29, `  ${'--split-hosts H1,H2…'.padEnd(26)} `);
+    expect(lines.length).toBeGreaterThan(1);
+    expect(lines.every((l) => l.length <= 80)).toBe(true);
+    expect(lines.slice(1).every((l) => /^ {29}\S/.test(l))).toBe(true);
+    expect(lines.join(' ').split(/\s+/).filter(Boolean).slice(2).join(' ')).toBe(text);
+    // The flag tables: a description's next line starts under its first.
+    const setup = commandHelp('setup').split('\n');
+    const at = setup.findIndex((l) => l.startsWith('  --split-hosts '));
+    expect(setup[at]!.indexOf('serve')).toBe(29);
+    expect(setup[at + 1]).toMatch(/^ {29}\S/);
+    // A command too wide goes on with ` \`, its quoted words whole.
+    const doctor = commandHelp('doctor');
+    expect(doctor).toContain("  npx aider-mlx doctor --error \\\n      'litellm.NotFoundError: OpenAIException - Not Found'\n");
   });
 
   it('the main page lists the commands in the order people use them', () => {

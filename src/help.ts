@@ -73,8 +73,8 @@ export const PAGES = {
       { title: 'Other', flags: [HELP_FLAG] },
     ],
     examples: [
-      'npx aider-mlx setup --demo                      # try the whole flow, nothing of yours touched',
-      'npx aider-mlx setup                             # the wizard',
+      'npx aider-mlx setup --demo   # try the whole flow, nothing of yours touched',
+      'npx aider-mlx setup          # the wizard',
       'npx aider-mlx setup --yes --editor mlx-community/Qwen2.5-Coder-7B-Instruct-4bit --mode direct',
     ],
   },
@@ -128,11 +128,7 @@ export const PAGES = {
     summary: 'Measure each server, direct and through the proxy, with Aider-shaped turns: first token, prefill, decode, prompt cache',
     usage: ['aider-mlx bench [options]'],
     about: [
-      'For each role\'s server: a cold turn (system prompt, repo map, files, history; a quarter of the context, at most',
-      '8192 tokens) and a follow-up on it, streamed. Shows time to first token, prefill and decode tok/s, and the tokens',
-      'the server took from its prompt cache on the follow-up. Results are kept per model and machine',
-      '(~/.local/share/aider-mlx/bench.json): `status` and `models` show them, and the request timeouts setup writes',
-      'derive from the measured prefill speed (2 × context ÷ prefill tok/s, never below --request-timeout).',
+      "For each role's server: a cold turn (system prompt, repo map, files, history; a quarter of the context, at most 8192 tokens) and a follow-up on it, streamed. Shows time to first token, prefill and decode tok/s, and the tokens the server took from its prompt cache on the follow-up. Results are kept per model and machine (~/.local/share/aider-mlx/bench.json): `status` and `models` show them, and the request timeouts setup writes derive from the measured prefill speed (2 × context ÷ prefill tok/s, never below --request-timeout).",
     ],
     sections: [
       {
@@ -234,9 +230,7 @@ export const PAGES = {
       'npx aider-mlx models pull mlx-community/Qwen2.5-Coder-7B-Instruct-4bit',
     ],
     notes: [
-      'Environment: HF_HUB_CACHE / HF_HOME (cache folder), HF_ENDPOINT (Hub mirror), HF_TOKEN (gated or',
-      'private repos; `huggingface-cli login` works too). Curated picks: data/curated-models.yaml, or your own',
-      'file in AIDER_MLX_CURATED_MODELS.',
+      'Environment: HF_HUB_CACHE / HF_HOME (cache folder), HF_ENDPOINT (Hub mirror), HF_TOKEN (gated or private repos; `huggingface-cli login` works too). Curated picks: data/curated-models.yaml, or your own file in AIDER_MLX_CURATED_MODELS.',
     ],
   },
   aider: {
@@ -313,6 +307,40 @@ export const PAGES = {
 
 export type CommandName = keyof typeof PAGES;
 
+/** Commands not on the main page, with a page of their own: the stand-in server `--demo` runs. */
+export const HIDDEN_PAGES = {
+  'fake-mlx-server': {
+    summary: 'A stand-in for mlx_lm.server: its API and log, canned answers',
+    usage: ['aider-mlx fake-mlx-server --model ID [--port N] [--host H] [options]'],
+    about: [
+      'What `setup --demo` and the tests run in place of mlx_lm.server. It loads nothing and answers every completion with canned text; it logs to stderr like the real server and runs until Ctrl-C. The real server\'s other flags (--temp, --top-p, --adapter-path, …) are taken and ignored, so a launcher can pass the same argv.',
+    ],
+    sections: [
+      {
+        title: 'Options',
+        flags: [
+          { flag: '--model ID', text: 'the model it says it serves (required)' },
+          { flag: '--port N', text: 'port to listen on (default 8080; 0: any free port, named in the log)' },
+          { flag: '--host H', text: 'address to bind (default 127.0.0.1)' },
+          { flag: '--max-tokens N', text: "the server's default answer cap (default 512, like mlx_lm.server)" },
+          { flag: '--prompt-cache-size N', text: 'prompt caches kept (default 10, like mlx_lm.server)' },
+          { flag: '--version V', text: 'the mlx-lm version to imitate (default 0.32)' },
+          { flag: '--reasoning', text: 'answer as a thinking model' },
+          { flag: '--no-chat-template', text: 'imitate a model without a chat template' },
+          { flag: '--delay-ms N', text: 'wait this long before the first token of each completion' },
+          { flag: '--loading-ms N', text: 'still loading the model for this long: /health answers, completions wait' },
+          { flag: '--prefill-tok-per-sec N', text: 'prompt processing speed: a turn waits for its uncached tokens' },
+          HELP_FLAG,
+        ],
+      },
+    ],
+    examples: ['npx aider-mlx fake-mlx-server --model mlx-community/Qwen2.5-Coder-7B-Instruct-4bit --port 8080'],
+  },
+} satisfies Record<string, Page>;
+
+export type HiddenCommandName = keyof typeof HIDDEN_PAGES;
+export const HIDDEN_COMMANDS = Object.keys(HIDDEN_PAGES) as HiddenCommandName[];
+
 /** The order of the main page: what people use first. */
 export const COMMANDS: CommandName[] = ['setup', 'doctor', 'status', 'serve', 'launch', 'stop', 'reconfigure', 'models', 'bench', 'aider', 'install', 'service', 'restore', 'uninstall'];
 
@@ -320,20 +348,67 @@ export function isCommand(name: string): name is CommandName {
   return Object.hasOwn(PAGES, name);
 }
 
-const pad = (s: string, n: number) => (s.length >= n ? `${s}\n${' '.repeat(n + 2)}` : s.padEnd(n));
+/** Every help page fits a terminal this wide. */
+export const WIDTH = 80;
 
-function flagLines(flags: Flag[]): string[] {
-  const width = 26;
-  return flags.map((f) => `  ${pad(f.flag, width)} ${f.text}`);
+/**
+ * `text` in lines of at most WIDTH columns, word by word: the first line starts with `first`, the
+ * others with `indent` spaces (a hanging indent under the text).
+ */
+export function wrap(text: string, indent = 0, first = ' '.repeat(indent)): string[] {
+  const lines: string[] = [];
+  let line = first;
+  let fresh = true;
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (!fresh && line.length + 1 + word.length > WIDTH) {
+      lines.push(line);
+      line = ' '.repeat(indent) + word;
+    } else line += (fresh ? '' : ' ') + word;
+    fresh = false;
+  }
+  lines.push(line);
+  return lines;
 }
 
-export function commandHelp(name: CommandName): string {
-  const p: Page = PAGES[name];
-  const out = [`aider-mlx ${name} — ${p.summary}`, '', 'Usage', ...p.usage.map((u) => `  ${u}`)];
-  if (p.about) out.push('', ...p.about);
+/** Two columns: `  left  text`, the text wrapped under itself; a left too wide gets a line of its own. */
+function table(rows: Array<[string, string]>, col: number): string[] {
+  return rows.flatMap(([left, text]) =>
+    left.length >= col ? [`  ${left}`, ...wrap(text, col + 3)] : wrap(text, col + 3, `  ${left.padEnd(col)} `),
+  );
+}
+
+function flagLines(flags: Flag[]): string[] {
+  return table(flags.map((f) => [f.flag, f.text]), 26);
+}
+
+/**
+ * An example command line: too wide, its `# comment` goes on the line above and the command goes on
+ * with ` \` (shell words, quotes kept whole), so each line still pastes.
+ */
+function exampleLines(e: string): string[] {
+  if (e.length + 2 <= WIDTH) return [`  ${e}`];
+  const m = /^(.*?)\s+# (.*)$/.exec(e);
+  const cmd = m ? m[1]! : e;
+  const words = cmd.match(/(?:[^\s'"]+|'[^']*'|"[^"]*")+/g) ?? [cmd];
+  const lines: string[] = [];
+  let line = `  ${words[0]}`;
+  for (const w of words.slice(1)) {
+    if (line.length + 1 + w.length + 2 > WIDTH) {
+      lines.push(`${line} \\`);
+      line = `      ${w}`;
+    } else line += ` ${w}`;
+  }
+  lines.push(line);
+  return [...(m ? wrap(m[2]!, 4, '  # ') : []), ...lines];
+}
+
+export function commandHelp(name: CommandName | HiddenCommandName): string {
+  const p: Page = Object.hasOwn(PAGES, name) ? PAGES[name as CommandName] : HIDDEN_PAGES[name as HiddenCommandName];
+  const out = [...wrap(p.summary, 2, `aider-mlx ${name} — `), '', 'Usage', ...p.usage.map((u) => `  ${u}`)];
+  if (p.about) out.push('', ...p.about.flatMap((a) => wrap(a)));
   for (const s of p.sections) out.push('', s.title, ...flagLines(s.flags));
-  out.push('', 'Examples', ...p.examples.map((e) => `  ${e}`));
-  if (p.notes) out.push('', ...p.notes);
+  out.push('', 'Examples', ...p.examples.flatMap(exampleLines));
+  if (p.notes) out.push('', ...p.notes.flatMap((n) => wrap(n)));
   return `${out.join('\n')}\n`;
 }
 
@@ -343,24 +418,25 @@ export function mainHelp(): string {
     '',
     'Usage',
     '  npx aider-mlx <command> [options]',
-    '  npx aider-mlx                  on a terminal: the setup wizard, or reconfigure once a plan exists',
+    ...table([['npx aider-mlx', 'on a terminal: the setup wizard, or reconfigure once a plan exists']], 30),
     '',
     'Commands',
-    ...COMMANDS.map((c) => `  ${c.padEnd(12)} ${PAGES[c].summary}`),
+    ...table(COMMANDS.map((c) => [c, PAGES[c].summary]), 12),
     '',
-    '`aider-mlx <command> --help` (or `aider-mlx help <command>`) shows its options and examples.',
+    ...wrap('`aider-mlx <command> --help` (or `aider-mlx help <command>`) shows its options and examples.'),
     '',
     'Start here',
-    '  npx aider-mlx setup --demo     the whole flow against stand-in servers, nothing of yours touched',
-    '  npx aider-mlx setup            the wizard (--plain: plain-line questions); setup --yes --editor MODEL for scripts',
-    '  npx aider-mlx launch           then: the servers in the background, Aider in this terminal (stop: aider-mlx stop)',
-    '  npx aider-mlx doctor           when Aider → LiteLLM → mlx_lm.server fails',
+    ...table([
+      ['npx aider-mlx setup --demo', 'the whole flow against stand-in servers, nothing of yours touched'],
+      ['npx aider-mlx setup', 'the wizard (--plain: plain-line questions); setup --yes --editor MODEL for scripts'],
+      ['npx aider-mlx launch', 'then: the servers in the background, Aider in this terminal (stop: aider-mlx stop)'],
+      ['npx aider-mlx doctor', 'when Aider → LiteLLM → mlx_lm.server fails'],
+    ], 30),
     '',
     'Other',
-    '  -h, --help                     this help',
-    '  -v, --version                  print the version',
+    ...table([['-h, --help', 'this help'], ['-v, --version', 'print the version']], 30),
     '',
-    'Exit codes: 0 done, 1 a check failed, 2 usage or bad input, 130 cancelled.',
+    ...wrap('Exit codes: 0 done, 1 a check failed, 2 usage or bad input, 130 cancelled.'),
   ];
   return `${out.join('\n')}\n`;
 }

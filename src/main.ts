@@ -36,6 +36,13 @@ function unknownCommand(name: string): UsageError {
   return new UsageError(`Unknown command "${name}".`, `${near ? `Did you mean \`aider-mlx ${near}\`? ` : ''}Run \`aider-mlx --help\` to see the commands.`);
 }
 
+/** `--dmeo` → "Unknown option --dmeo. Did you mean --demo?" (only the name: a `=value` is not echoed). */
+function unknownOption(arg: string): UsageError {
+  const flag = arg.split('=')[0]!;
+  const near = closest(flag.replace(/^--?/, ''), ['demo', 'plain', 'help', 'version']);
+  return new UsageError(`Unknown option ${flag}.`, `${near ? `Did you mean --${near}? ` : ''}Run \`aider-mlx --help\` to see the commands and options.`);
+}
+
 function runner(commands: CommandTable, name: string): Runner {
   const r = commands[name];
   // A bundle is asked only for what it carries (bin/aider-mlx.js routes by LEAN_COMMANDS).
@@ -74,6 +81,8 @@ export async function main(argv: string[], commands: CommandTable): Promise<numb
     await recoverBeforeCommand();
     return runner(commands, 'setup')(argv);
   }
+  // A leading dash is an option, never a command name.
+  if (first.startsWith('-')) throw unknownOption(first);
   // `aider-mlx <command> --help`: that command's page (`aider-mlx aider -- --help` is aider's own).
   // A flag the command does not take is named with the closest one it does, before the command loads.
   if (isCommand(first)) {

@@ -68,7 +68,14 @@ export async function runStatusCommand(args: string[]): Promise<number> {
   if (!Number.isFinite(timeoutSec) || timeoutSec <= 0) throw new UsageError(`--timeout must be a number of seconds (got "${values.timeout}").`);
   const env = process.env;
   const plan = await readPlan(env);
-  if (!plan) throw new UsageError(`No plan yet at ${tildify(configPaths(env).plan, env)}.`, `Run \`${selfCommand()} setup\` first.`);
+  if (!plan) {
+    const missing = new UsageError(`No plan yet at ${tildify(configPaths(env).plan, env)}.`, `Run \`${selfCommand()} setup\` first.`);
+    // A script asking for JSON gets a document (the same keys), and the same exit code as the text.
+    if (values.json) {
+      process.stdout.write(JSON.stringify({ ok: false, mode: null, hops: [], background: null, error: missing.message, next: [`${selfCommand()} setup`] }, null, 2) + '\n');
+    }
+    throw missing;
+  }
   const [hops, bg] = await Promise.all([collectStatus(plan, { timeoutMs: timeoutSec * 1000, env }), readBackground(env)]);
   const allUp = hops.every((h) => h.up);
   const records = readBench(env);

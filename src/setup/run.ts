@@ -11,7 +11,7 @@ import { redact } from '../config/secrets.js';
 import { which } from '../lib/exec.js';
 import { toolEnv } from '../serve/units.js';
 import { buildPlan } from './build-plan.js';
-import { checkHosts, splitFitReport } from './split.js';
+import { checkHosts, hostCheckLines, splitFitReport, sshHosts } from './split.js';
 import { buildCatalogue, type Catalogue } from '../hub/catalogue.js';
 import type { SetupInput } from './flags.js';
 import { describeTakenProxyPort, privilegedPortProblem, proxyPortState, remoteChecks, verifyProxy, verifyServers, type VerifyCaps } from './verify.js';
@@ -96,9 +96,11 @@ export async function runSetup(input: SetupInput, caps: SetupCaps): Promise<Setu
 
   // A group: every other host checked (ssh, the same mlx and mlx-lm, the model's files) before anything is written.
   if (input.split) {
-    caps.progress?.('Checking each host of the group over ssh…');
+    if (sshHosts(input.split).length) caps.progress?.(`Checking each host of the group over ssh (${sshHosts(input.split).join(', ')})…`);
     const hc = await checkHosts({ group: input.split, model: plan.roles.editor.model, env: toolEnv(caps.env), timeoutMs: Math.min(timeoutMs, 30_000) });
     splitChecks.push(...hc.checks);
+    // What they found, before anything else can stop the run (a dry run included: they only read).
+    for (const l of hostCheckLines(input.split, hc, { dryRun: input.dryRun })) caps.say?.(l);
     const catalogue = caps.catalogue ?? (await buildCatalogue({ env: caps.env, skipHub: true }).catch(() => undefined));
     if (catalogue) {
       const editor = plan.roles.editor;

@@ -191,6 +191,40 @@ describe("the wizard's step", () => {
   });
 });
 
+describe('setup --dry-run --split-hosts says what the host checks found (T5)', () => {
+  const mem128 = () => buildCatalogue({ env, skipHub: true, memory: { totalBytes: 128 * GiB, source: 'override', platform: 'darwin' } });
+  const dryRun = async (hosts: string) => {
+    const root = fs.mkdtempSync(join(tmpdir(), 'aider-mlx-split-dry-'));
+    const said: string[] = [];
+    try {
+      const dryEnv = { ...env, HOME: join(root, 'home'), XDG_CONFIG_HOME: join(root, 'home', '.config') };
+      const input = parseSetupFlags(['--yes', '--dry-run', '--editor', BIG, '--context', '8192', '--mode', 'direct', '--editor-port', String(await freePort()), '--timeout', '1', '--split-hosts', hosts]);
+      // The run may stop later (the rank-0 server cannot answer here): what was said before counts.
+      await runSetup(input, { env: dryEnv, cwd: root, catalogue: await mem128(), say: (l) => said.push(`say ${l}`), progress: (l) => said.push(`progress ${l}`) }).catch(() => undefined);
+      expect(fs.existsSync(join(root, 'home', '.config', 'aider-mlx', 'plan.yaml'))).toBe(false);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+    return said;
+  };
+
+  it('a refused key: the check that failed, what to do, and a result line, before the split fit', async () => {
+    const said = await dryRun('mac1.local=10.0.0.1,mac3.local=10.0.0.3');
+    const checking = said.findIndex((l) => /^progress Checking each host of the group over ssh \(mac1\.local, mac3\.local\)/.test(l));
+    const result = said.findIndex((l) => l.startsWith('say Hosts: '));
+    expect(checking).toBeGreaterThanOrEqual(0);
+    expect(said[result]).toBe('say Hosts: 1 check failed (✗ above): fix it and run setup again; nothing is written while a check fails (unless --force).');
+    expect(said.slice(checking + 1, result).join('\n')).toMatch(/^say Dry run: the host checks only read over ssh[^\n]*\nsay {3}✗ mac3\.local: ssh\n {6}observed: ssh mac3\.local failed: mac3\.local: Permission denied \(publickey\)\.\n {6}fix: Set up key-based ssh/);
+    expect(result).toBeLessThan(said.findIndex((l) => l.startsWith('say Split: ')));
+  });
+
+  it('every host ready: one line naming them', async () => {
+    const said = await dryRun('mac1.local=10.0.0.1,mac2.local=10.0.0.2');
+    expect(said).toContain('say Hosts: mac1.local, mac2.local ready (ssh, the same mlx and mlx-lm, the model\'s files).');
+    expect(said.filter((l) => /✗/.test(l) && l.startsWith('say '))).toEqual([]);
+  });
+});
+
 describe('the split fit, the same lines on both faces', () => {
   const mem128 = () => buildCatalogue({ env, skipHub: true, memory: { totalBytes: 128 * GiB, source: 'override', platform: 'darwin' } });
 

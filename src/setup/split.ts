@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { groupIsLocal } from '../config/group.js';
 import { groupHostSchema, groupShapeProblem, describeZodError, rankAddress, type Group, type GroupHost } from '../config/plan-schema.js';
 import type { Deployment } from '../config/plan.js';
-import type { Check } from '../lib/check.js';
+import { formatCheck, type Check } from '../lib/check.js';
 import { run, which } from '../lib/exec.js';
 import type { Env } from '../lib/paths.js';
 import { estimateModelMemory, fitGroup, gpuBudget, GiB, type Budget, type GroupFit, type MemoryEstimate } from '../hub/fit.js';
@@ -105,7 +105,7 @@ export async function checkHosts(o: { group: Group; model: string; env: Env; exe
   const base = o.id ?? 'split';
   const checks: Check[] = [];
   const memory = new Map<string, number>();
-  const hosts = [...new Set(o.group.hosts.map((h) => h.ssh))].filter((h) => h !== '127.0.0.1');
+  const hosts = sshHosts(o.group);
   if (!hosts.length) return { checks, memory, ok: true };
 
   const server = which('mlx_lm.server', o.env);
@@ -154,6 +154,29 @@ export async function checkHosts(o: { group: Group; model: string; env: Env; exe
     if (mem.code === 0 && Number.isFinite(bytes) && bytes > 0) memory.set(host, bytes);
   }
   return { checks, memory, ok: checks.every((c) => c.status !== 'fail') };
+}
+
+/** The hosts of the group checked over ssh (every one but 127.0.0.1, this Mac). */
+export function sshHosts(group: Group): string[] {
+  return [...new Set(group.hosts.map((h) => h.ssh))].filter((h) => h !== '127.0.0.1');
+}
+
+/**
+ * What the host checks found, for `setup --yes` / `--dry-run` (the wizard notes the same checks):
+ * the failed ones, then one result line. None when no host is reached over ssh.
+ */
+export function hostCheckLines(group: Group, hc: HostChecks, o: { dryRun?: boolean } = {}): string[] {
+  const hosts = sshHosts(group);
+  if (!hosts.length) return [];
+  const failed = hc.checks.filter((c) => c.status === 'fail').length;
+  return [
+    ...(o.dryRun ? ["Dry run: the host checks only read over ssh (the mlx and mlx-lm versions, the model's files, the memory); nothing is started or written on the other Macs."] : []),
+    // The failures in full here (the run may stop before its summary); every check is in the summary.
+    ...hc.checks.filter((c) => c.status === 'fail').map((c) => `  ${formatCheck(c).replace(/\n/g, '\n  ')}`),
+    failed
+      ? `Hosts: ${failed} check${failed === 1 ? '' : 's'} failed (✗ above): fix ${failed === 1 ? 'it' : 'them'} and run setup again; nothing is written while a check fails (unless --force).`
+      : `Hosts: ${hosts.join(', ')} ready (ssh, the same mlx and mlx-lm, the model's files).`,
+  ];
 }
 
 /**

@@ -7,7 +7,7 @@ import { startFakeMlxServer } from './server.js';
 import type { FakeMlxServer } from './state.js';
 
 /** Flags of the real `mlx_lm.server` we accept and ignore, so a launcher can pass the same argv. */
-const IGNORED_VALUE_FLAGS = [
+export const IGNORED_VALUE_FLAGS = [
   'adapter-path',
   'allowed-origins',
   'draft-model',
@@ -24,7 +24,7 @@ const IGNORED_VALUE_FLAGS = [
   'prefill-step-size',
   'prompt-cache-bytes',
 ] as const;
-const IGNORED_BOOL_FLAGS = ['trust-remote-code', 'use-default-chat-template', 'pipeline'] as const;
+export const IGNORED_BOOL_FLAGS = ['trust-remote-code', 'use-default-chat-template', 'pipeline'] as const;
 
 /**
  * `aider-mlx fake-mlx-server --model X [--port N] [--host H] [--max-tokens N] [--version V]`
@@ -34,10 +34,10 @@ const IGNORED_BOOL_FLAGS = ['trust-remote-code', 'use-default-chat-template', 'p
  */
 export async function runFakeServerCommand(
   args: string[],
-  io: { stderr?: (s: string) => void; signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {},
+  io: { stdout?: (s: string) => void; stderr?: (s: string) => void; signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {},
 ): Promise<number> {
   const err = io.stderr ?? ((s: string) => void process.stderr.write(s));
-  const options: Record<string, { type: 'string' | 'boolean' }> = {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     model: { type: 'string' },
     port: { type: 'string' },
     host: { type: 'string' },
@@ -49,6 +49,7 @@ export async function runFakeServerCommand(
     'loading-ms': { type: 'string' },
     reasoning: { type: 'boolean' },
     'no-chat-template': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   };
   for (const f of IGNORED_VALUE_FLAGS) options[f] = { type: 'string' };
   for (const f of IGNORED_BOOL_FLAGS) options[f] = { type: 'boolean' };
@@ -56,7 +57,12 @@ export async function runFakeServerCommand(
   try {
     ({ values } = parseArgs({ args, options, strict: true, allowPositionals: false }));
   } catch (e) {
-    throw new UsageError(`fake-mlx-server: ${(e as Error).message}`, 'Usage: aider-mlx fake-mlx-server --model ID [--port N] [--host H]');
+    throw new UsageError(`fake-mlx-server: ${(e as Error).message}`, 'Usage: aider-mlx fake-mlx-server --model ID [--port N] [--host H]; `aider-mlx fake-mlx-server --help` lists its options.');
+  }
+  if (values.help) {
+    const { commandHelp } = await import('../../help.js');
+    (io.stdout ?? ((s: string) => void process.stdout.write(s)))(commandHelp('fake-mlx-server'));
+    return 0;
   }
   const model = values.model as string | undefined;
   if (!model) throw new UsageError('fake-mlx-server needs --model.', 'Usage: aider-mlx fake-mlx-server --model ID [--port N]');
