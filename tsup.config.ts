@@ -21,6 +21,36 @@ const shared: Options = {
   },
 };
 
+/**
+ * The lean bundle's require(): Node's own, except for the built-ins a command often does not use
+ * (crypto, child processes, fs/promises and its readline, perf_hooks): those load on their first
+ * use, not when a module that imports them is initialised. Each costs a few ms of every start.
+ * A namespace import (esbuild's __toESM) lists the module's keys, and loads it then.
+ */
+const LAZY_BUILTINS = `var require = ((real) => {
+  const lazy = new Set(['crypto', 'child_process', 'fs/promises', 'perf_hooks', 'readline', 'timers/promises', 'stream/promises']);
+  const made = new Map();
+  const wrap = (id) => {
+    if (!lazy.has(id.replace(/^node:/, ''))) return real(id);
+    let p = made.get(id);
+    if (p) return p;
+    let m;
+    const load = () => (m ??= real(id));
+    p = new Proxy({}, {
+      get: (_, k) => (k === '__esModule' && m === undefined ? undefined : load()[k]),
+      has: (_, k) => k in load(),
+      ownKeys: () => Reflect.ownKeys(load()),
+      getOwnPropertyDescriptor: (_, k) => {
+        const d = Reflect.getOwnPropertyDescriptor(load(), k);
+        return d && { ...d, configurable: true };
+      },
+    });
+    made.set(id, p);
+    return p;
+  };
+  return Object.assign(wrap, real);
+})(require);`;
+
 const alias = {
   'react-devtools-core': './src/lib/devtools-stub.ts',
   // yaml's ES module build (the same code as its CommonJS one, which `node` resolves to):
@@ -62,6 +92,7 @@ export default defineConfig([
     outExtension: () => ({ js: '.cjs' }),
     esbuildOptions(options) {
       options.alias = alias;
+      options.banner = { js: LAZY_BUILTINS };
       // import() of a built-in as require(): bin/aider-mlx.js runs this file through vm.Script on
       // Node 20 (for the code cache), where a dynamic import would need an experimental loader.
       options.supported = { 'dynamic-import': false };

@@ -23,7 +23,8 @@ async function readStdin(): Promise<string> {
 }
 
 function interactive(env: Env): boolean {
-  return Boolean(process.stdin.isTTY && process.stdout.isTTY) && !env.CI && env.TERM !== 'dumb';
+  // stdout first: asking stdin makes its stream, which a piped `doctor --json` never needs.
+  return !env.CI && env.TERM !== 'dumb' && Boolean(process.stdout.isTTY && process.stdin.isTTY);
 }
 
 /** A fix defaults to no; going on to the next hop to yes. Ctrl-C at the question: cancelled (130). */

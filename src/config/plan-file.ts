@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseDocument, stringify } from 'yaml';
 import { AppError, UsageError } from '../errors.js';
@@ -29,6 +30,8 @@ export async function readPlanRaw(env: Env = process.env, path = configPaths(env
   let text: string;
   // The plan decides where aider-mlx writes (the master key too): only its owner may be able to change it.
   assertTrusted([{ path: dirname(path) }, { path }]);
+  // No plan (a setup aider-mlx did not write, or none yet): said without the async file machinery.
+  if (!existsSync(path)) return undefined;
   try {
     text = (await readBounded(path, { what: 'The plan', maxBytes: MAX_CONFIG_BYTES, over: 'refuse', tryThis: 'Move it away and run `aider-mlx setup` again.' })).text;
   } catch (e) {

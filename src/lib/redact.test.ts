@@ -131,3 +131,34 @@ describe('redact: one redactor for every output', () => {
     expect(lines).toEqual(['starting', 'OPENAI_API_KEY=<redacted> and <redacted>', 'last line, no newline: HF_TOKEN=<redacted>']);
   });
 });
+
+describe('redact: each shape on its own', () => {
+  // A text with none of the words the patterns need is returned after one scan: each pattern must
+  // still be caught when it is the only thing in its text that looks like a secret.
+  const shapes: Array<[string, string]> = [
+    ['my password: Zq9xWv2LmN4p', 'Zq9xWv2LmN4p'],
+    ['passwd=Zq9xWv2LmN4p', 'Zq9xWv2LmN4p'],
+    ['"client_secret": "Zq9xWv2LmN4p"', 'Zq9xWv2LmN4p'],
+    ['HF_TOKEN=Zq9xWv2LmN4p', 'Zq9xWv2LmN4p'],
+    ['--api-key Zq9xWv2LmN4p', 'Zq9xWv2LmN4p'],
+    ['Authorization: Zq9xWv2LmN4p', 'Zq9xWv2LmN4p'],
+    ['Bearer Zq9xWv2LmN4p', 'Zq9xWv2LmN4p'],
+    ['sent sk-Zq9xWv2LmN4p', 'Zq9xWv2LmN4p'],
+    ['sent hf_Zq9xWv2LmN4pQ', 'Zq9xWv2LmN4pQ'],
+    ['sent ghp_Zq9xWv2LmN4pZq9xWv2LmN4p', 'Zq9xWv2LmN4pZq9xWv2LmN4p'],
+    ['sent github_pat_Zq9xWv2LmN4pZq9xWv2LmN4p', 'Zq9xWv2LmN4pZq9xWv2LmN4p'],
+    ['sent xoxb-Zq9xWv2LmN4p', 'Zq9xWv2LmN4p'],
+    ['sent AIzaZq9xWv2LmN4pZq9xWv2LmN4pZq9xWv2', 'Zq9xWv2LmN4pZq9xWv2LmN4pZq9xWv2'],
+    ['sent AKIAZQ9XWV2LMN4PZQ9X', 'ZQ9XWV2LMN4PZQ9X'],
+  ];
+  it.each(shapes)('%s', (text, secret) => {
+    expect(redact(text)).not.toContain(secret);
+  });
+  it('a known value with no shape and no name around it', () => {
+    expect(redact('the proxy said Zq9xWv2LmN4p', ['Zq9xWv2LmN4p'])).toBe('the proxy said <redacted>');
+  });
+  it('a text with nothing to redact comes back as it is', () => {
+    const t = 'model_list[1].litellm_params.model: openai/architect → openai/default_model (max_tokens 512, 1-token probe)';
+    expect(redact(t, ['Zq9xWv2LmN4p'])).toBe(t);
+  });
+});

@@ -9,7 +9,6 @@ import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run } from '../lib/exec.js';
 import { configPaths, packageRoot, type Env } from '../lib/paths.js';
 import { ownedLocations } from '../service/locations.js';
 
@@ -51,11 +50,17 @@ export function isServeCommandLine(line: string | undefined): boolean {
   return Boolean(line && /aider-mlx(?:\.js)?\s+serve(?:\s|$)/.test(line));
 }
 
+/** `ps` where there is no /proc (macOS); the process runner loads only then. */
+async function ps(args: string[]) {
+  const { run } = await import('../lib/exec.js');
+  return run('ps', args, { timeoutMs: 5000 }).catch(() => undefined);
+}
+
 /** The full command line of a pid, or undefined (gone, or not ours to see). */
 export async function commandLineOf(pid: number): Promise<string | undefined> {
   const proc = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
   if (proc !== undefined) return proc.split('\0').filter(Boolean).join(' ') || undefined;
-  const r = await run('ps', ['-o', 'command=', '-p', String(pid)], { timeoutMs: 5000 }).catch(() => undefined);
+  const r = await ps(['-o', 'command=', '-p', String(pid)]);
   const line = r?.code === 0 ? r.stdout.trim() : '';
   return line || undefined;
 }
@@ -67,7 +72,7 @@ export async function parentOf(pid: number): Promise<number | undefined> {
     const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
     return Number.isInteger(ppid) && ppid > 0 ? ppid : undefined;
   }
-  const r = await run('ps', ['-o', 'ppid=', '-p', String(pid)], { timeoutMs: 5000 }).catch(() => undefined);
+  const r = await ps(['-o', 'ppid=', '-p', String(pid)]);
   const n = Number(r?.stdout.trim());
   return r?.code === 0 && Number.isInteger(n) && n > 0 ? n : undefined;
 }

@@ -3,17 +3,17 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { apiBase, servedModels, type ServedModel } from '../config/names.js';
 import type { Plan } from '../config/plan.js';
-import { run } from '../lib/exec.js';
 import type { Exec } from '../servers/ports.js';
 import { promptCacheFor } from '../hub/prompt-cache.js';
 import type { Env } from '../lib/paths.js';
 import { ownedLocations } from '../service/locations.js';
 
 /** Resident memory in bytes per pid, from one `ps` call (macOS and Linux both print KiB). */
-export async function sampleRss(pids: number[], exec: Exec = run): Promise<Map<number, number>> {
+export async function sampleRss(pids: number[], exec?: Exec): Promise<Map<number, number>> {
   const out = new Map<number, number>();
   if (pids.length === 0) return out;
-  const r = await exec('ps', ['-o', 'pid=,rss=', '-p', pids.join(',')], { timeoutMs: 5000 }).catch(() => undefined);
+  // The process runner loads when there is a process to ask about.
+  const r = await (exec ?? (await import('../lib/exec.js')).run)('ps', ['-o', 'pid=,rss=', '-p', pids.join(',')], { timeoutMs: 5000 }).catch(() => undefined);
   for (const line of r?.stdout.split('\n') ?? []) {
     const m = /^\s*(\d+)\s+(\d+)\s*$/.exec(line);
     if (m) out.set(Number(m[1]), Number(m[2]) * 1024);

@@ -1,5 +1,5 @@
 /** Free ports, and who holds a busy one (SPEC §4 #7, #8). */
-import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readFile as readFileCb, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import net from 'node:net';
@@ -293,16 +293,16 @@ export async function servedModelOf(
   return { kind: 'unreadable', why: `the command line of pid ${p.pid} names no mlx_lm.server --model (${line.slice(0, 100)})` };
 }
 
-/** Every listening TCP socket on this machine: port → its socket inodes (/proc/net/tcp and tcp6, read once). */
-function listenTable(): Map<number, Set<string>> {
+/**
+ * Every listening TCP socket on this machine: port → its socket inodes, from /proc/net/tcp and tcp6.
+ * Read off the main thread: the kernel writes a line for every socket (TIME_WAIT ones too), which
+ * takes a few ms on a busy machine, while the probes' answers come in.
+ */
+async function listenTable(): Promise<Map<number, Set<string>>> {
   const table = new Map<number, Set<string>>();
-  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text: string;
-    try {
-      text = readFileSync(f, 'utf8');
-    } catch {
-      continue;
-    }
+  const read = (f: string) => new Promise<string>((resolve) => readFileCb(f, 'latin1', (err, text) => resolve(err ? '' : text)));
+  const texts = await Promise.all(['/proc/net/tcp', '/proc/net/tcp6'].map(read));
+  for (const text of texts) {
     let at = text.indexOf('\n') + 1;
     while (at > 0 && at < text.length) {
       const end = text.indexOf('\n', at);
@@ -369,8 +369,8 @@ function socketOwners(): (inodes: Set<string>) => number | undefined {
 }
 
 /** Linux: /proc/net/tcp names the listening socket's inode, the owners walk its process. */
-function procHolder(port: number, listening: () => Map<number, Set<string>>, owners: () => (inodes: Set<string>) => number | undefined): PortProcess | undefined {
-  const inodes = listening().get(port);
+async function procHolder(port: number, listening: () => Promise<Map<number, Set<string>>>, owners: () => (inodes: Set<string>) => number | undefined): Promise<PortProcess | undefined> {
+  const inodes = (await listening()).get(port);
   if (!inodes?.size) return undefined;
   const pid = owners()(inodes);
   if (pid === undefined) return undefined;
@@ -396,13 +396,13 @@ function procHolder(port: number, listening: () => Map<number, Set<string>>, own
  */
 export function portProcessLookup(opts: HolderOptions = {}): (port: number) => Promise<PortProcess | undefined> {
   let owners: ReturnType<typeof socketOwners> | undefined;
-  let listening: Map<number, Set<string>> | undefined;
+  let listening: Promise<Map<number, Set<string>>> | undefined;
   const answers = new Map<number, Promise<PortProcess | undefined>>();
   // A test that stands in for lsof (exec) stands in for the whole lookup: the real /proc is not read.
   const procNet = !opts.exec && (opts.platform ?? process.platform) === 'linux' && existsSync('/proc/net/tcp');
   const one = async (port: number) => {
     if (procNet) {
-      const p = procHolder(
+      const p = await procHolder(
         port,
         () => (listening ??= listenTable()),
         () => (owners ??= socketOwners()),

@@ -454,15 +454,15 @@ const OWNED_BY_HINTS: Record<string, string> = { library: 'Ollama', organization
  * bytes `Not Found` (POST /v1/responses), /health is `{"status": "ok"}` (or that same 404 before
  * 0.24), /v1/models has no `owned_by`. LiteLLM: GET /health/liveliness → "I'm alive!".
  */
-export async function identifyServer(host: string, port: number, opts: ProbeOptions): Promise<ServerIdentity> {
+export async function identifyServer(host: string, port: number, opts: ProbeOptions & { livelinessFirst?: boolean }): Promise<ServerIdentity> {
   const started = performance.now();
   const root = rootUrl(host, port);
   // One round for an mlx_lm.server: the connection test and its requests at once (a dead port
   // refuses them all in milliseconds, a hung one costs one timeout). Everything sent is harmless to
   // any server: GETs, and an empty POST to a route mlx_lm.server does not have.
-  // A LiteLLM proxy says so on its liveliness route: asked in the same round, read only when the
-  // answers above are not mlx_lm.server's.
-  const livelinessP = request('GET', `${root}/health/liveliness`, opts);
+  // A LiteLLM proxy says so on its liveliness route. Where one is likely (the base Aider sends to),
+  // it is asked in the same round; elsewhere only when the answers are not mlx_lm.server's.
+  const livelinessP = opts.livelinessFirst ? request('GET', `${root}/health/liveliness`, opts) : undefined;
   const [tcp, health, models, unknown] = await Promise.all([
     probeTcp(host, port, opts),
     probeHealth(root, opts),
@@ -500,9 +500,10 @@ export async function identifyServer(host: string, port: number, opts: ProbeOpti
   const healthLike = health.ok || healthNotFound || get501;
   if (!(plainNotFound && healthLike && (modelsMlx || get501))) {
     // Not mlx_lm.server: a LiteLLM proxy on the port (a common mix-up) says so on its liveliness
-    // route (sent with the first round, within the same timeout).
-    const liveliness = await livelinessP;
-    probes.liveliness = strip(liveliness);
+    // route. Within the same timeout as the first round: what is left of it, if anything.
+    const left = Math.round(started + opts.timeoutMs - performance.now());
+    const liveliness = livelinessP ? await livelinessP : left >= 50 ? await request('GET', `${root}/health/liveliness`, { ...opts, timeoutMs: left }) : undefined;
+    if (liveliness) probes.liveliness = strip(liveliness);
     if (liveliness?.status === 200 && liveliness.body.includes("I'm alive!")) {
       evidence.push(`GET /health/liveliness → ${liveliness.body.trim()}`);
       return done('litellm');

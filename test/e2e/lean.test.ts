@@ -3,6 +3,7 @@
  * code cache kept by bin/aider-mlx.js in the user's cache folder. A cache that is missing, corrupt
  * or in a folder that cannot be written only costs time: the command's answer is the same.
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -40,6 +41,35 @@ describe('the lean bundle', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('Did you mean --json');
     expect(bad.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('what a lean command loads', () => {
+  it('doctor --json and status with no setup load neither crypto, child_process nor fs/promises (they load on first use)', async () => {
+    const s = sandbox();
+    const list = join(s.root, 'modules.json');
+    const preload = join(s.root, 'list.cjs');
+    writeFileSync(preload, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify(process.moduleLoadList)));\n`);
+    for (const args of [['doctor', '--json'], ['status']]) {
+      const r = await new Promise<{ code: number | null }>((resolve) => {
+        const c = spawn(process.execPath, ['-r', preload, BIN, ...args], { cwd: s.repo, env: { ...s.env, CI: '1' }, stdio: 'ignore' });
+        c.on('close', (code) => resolve({ code }));
+      });
+      expect(r.code, args.join(' ')).not.toBeNull();
+      const loaded = (JSON.parse(readFileSync(list, 'utf8')) as string[]).filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13));
+      expect(loaded, args.join(' ')).toContain('http');
+      for (const heavy of ['crypto', 'child_process', 'fs/promises']) expect(loaded, `${args.join(' ')} loads ${heavy}`).not.toContain(heavy);
+    }
+  });
+
+  it('a lazily loaded built-in works when it is used: --fix writes a new random master key (crypto)', async () => {
+    const s = sandbox();
+    const cfg = join(s.home, 'litellm.yaml');
+    writeFileSync(cfg, 'model_list:\n  - model_name: coder\n    litellm_params:\n      model: openai/default_model\n      api_base: http://127.0.0.1:9/v1\n');
+    writeFileSync(join(s.repo, '.aider.conf.yml'), 'model: openai/coder\nopenai-api-base: http://127.0.0.1:9/v1\n');
+    const r = await cli(['doctor', '--fix', '--yes', '--litellm-config', cfg], { cwd: s.repo, env: { ...s.env, CI: '1' } });
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(readFileSync(cfg, 'utf8')).toMatch(/master_key: sk-[0-9a-f]{48}/);
   });
 });
 

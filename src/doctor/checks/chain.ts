@@ -279,9 +279,9 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
   }
 
   const idCache = new Map<string, Promise<ServerIdentity>>();
-  const identify = (host: string, port: number) => {
+  const identify = (host: string, port: number, livelinessFirst = false) => {
     const k = `${host}:${port}`;
-    if (!idCache.has(k)) idCache.set(k, identifyServer(host, port, popts));
+    if (!idCache.has(k)) idCache.set(k, identifyServer(host, port, { ...popts, livelinessFirst }));
     return idCache.get(k)!;
   };
   const procCache = new Map<number, Promise<Proc | undefined>>();
@@ -309,18 +309,24 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
   const fileOf = memo((path: string) => litellmFile(path));
   const infoOf = memo((root: string) => modelInfo(root, key?.value, opts, caps));
   const litellmOf = memo((root: string) => probeLitellm(root, { ...popts, ...(key ? { apiKey: key.value } : {}) }));
-  const serverChecked = new Set<string>();
-  const serverCheck = async (host: string, port: number, root: string, served: { model?: string; how: string }) => {
+  const serverChecked = new Map<string, Promise<boolean>>();
+  /** The server's own check, at its place in the report; its answer (healthy or not) once it is in. */
+  const serverCheck = (host: string, port: number, root: string, served: { model?: string; how: string }): Promise<boolean> => {
     const hp = `${host}:${port}`;
-    if (serverChecked.has(hp)) return true;
-    serverChecked.add(hp);
-    const r = await serverProbe(root);
-    out.push(
-      r.ok
+    const seen = serverChecked.get(hp);
+    if (seen) return seen;
+    const at = out.length;
+    out.push({ id: `chain.server.${hp}`, group: 'server', title: hp, status: 'skip' });
+    const p = serverProbe(root).then((r) => {
+      const c: DoctorCheck = r.ok
         ? { id: `chain.server.${hp}`, group: 'server', title: `${hp} is mlx_lm.server${served.model ? ` serving ${served.model}` : ''}, and answers default_model`, status: 'pass', observed: `served model from ${served.how}`, latencyMs: r.latencyMs, causes: ['C7', 'C8'] }
-        : { id: `chain.server.${hp}`, group: 'server', title: `the mlx_lm.server on ${hp} fails a 1-token completion of its own model`, status: 'fail', observed: describe(r), expected: 'HTTP 200 for default_model', fix: served.model ? `Check its log; restart it: mlx_lm.server --model ${served.model} --port ${port}` : 'Check its log and restart it.', latencyMs: r.latencyMs, causes: r.error?.kind === 'timeout' ? ['C13'] : ['C7'] },
-    );
-    return r.ok;
+        : { id: `chain.server.${hp}`, group: 'server', title: `the mlx_lm.server on ${hp} fails a 1-token completion of its own model`, status: 'fail', observed: describe(r), expected: 'HTTP 200 for default_model', fix: served.model ? `Check its log; restart it: mlx_lm.server --model ${served.model} --port ${port}` : 'Check its log and restart it.', latencyMs: r.latencyMs, causes: r.error?.kind === 'timeout' ? ['C13'] : ['C7'] };
+      if (c.status === 'fail') failed = true;
+      out[at] = c;
+      return r.ok;
+    });
+    serverChecked.set(hp, p);
+    return p;
   };
   /** Is this name one mlx_lm.server maps to its model without loading anything? */
   const verdictFor = (up: string, served: { model?: string }, id: ServerIdentity): { safe: boolean; cause: string; why: string } => {
@@ -337,12 +343,12 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
   let failed = false;
   /** Completions that wait for nothing else: sent together, each check kept at its place in the report. */
   const later: Array<Promise<void>> = [];
-  const deferred = (id: string, group: DoctorCheck['group'], probe: () => Promise<ChatProbe>, judge: (r: ChatProbe) => DoctorCheck) => {
+  const deferred = (id: string, group: DoctorCheck['group'], probe: () => Promise<ChatProbe>, judge: (r: ChatProbe) => DoctorCheck | Promise<DoctorCheck>) => {
     const at = out.length;
     out.push({ id, group, title: id, status: 'skip' });
     later.push(
-      probe().then((r) => {
-        const c = judge(r);
+      probe().then(async (r) => {
+        const c = await judge(r);
         if (r.ok && c.status === 'pass') probedOk++;
         if (c.status === 'fail') failed = true;
         out[at] = c;
@@ -403,7 +409,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
     // base that is not a proxy they are not used.
     void litellmOf(hp.root);
     void infoOf(hp.root);
-    void identify(hp.host, hp.port).then((id) => {
+    void identify(hp.host, hp.port, true).then((id) => {
       if (id.kind === 'mlx_lm.server') void serverProbe(hp.root);
       if (id.kind !== 'litellm') return;
       void litellmOf(hp.root);
@@ -414,11 +420,8 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
     const lf = fileOf(resolve(state.cwd, opts.litellmConfig));
     if (lf.data) warmUpstreams(fromEntries(lf.entries));
   }
-  // The processes holding those ports (their command lines), read while the answers come: after
-  // this turn, so that the requests are on their way first.
-  setImmediate(() => {
-    for (const p of ports) void procOf(p.host, p.port);
-  });
+  // The processes holding those ports (their command lines), looked up while the answers come.
+  for (const p of ports) void procOf(p.host, p.port);
 
   for (const [baseValue, us] of byBase) {
     const b = us[0]!.base!;
@@ -681,6 +684,8 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
       // Every deployment of the group: its upstream base, the model string it sends, and what answers there.
       const mine = (deps ?? []).filter((d) => d.group === group);
       let allSafe = deps !== undefined && mine.length > 0;
+      /** Each deployment's server answers default_model: the completion through the proxy is sent with them (its names are safe), and judged with them. */
+      const healthy: Array<Promise<boolean>> = [];
       for (const d of mine) {
         const label = `model_list[${d.index}]`;
         const upModel = d.model ?? '';
@@ -721,8 +726,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
           continue;
         }
         const sv = await servedBy(uhp.host, uhp.port, uid);
-        const ok = await serverCheck(uhp.host, uhp.port, uhp.root, sv);
-        if (!ok) allSafe = false;
+        healthy.push(serverCheck(uhp.host, uhp.port, uhp.root, sv));
         const vd = verdictFor(up, sv, uid);
         if (!vd.safe) {
           allSafe = false;
@@ -755,23 +759,26 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
         out.push({ id: tid, group: 'proxy', title: `${u.name} through the proxy on :${hp.port}`, status: 'skip', observed: 'not checked: chain.proxy.auth failed' });
         continue;
       }
+      const notSent: DoctorCheck = {
+        id: tid,
+        group: 'proxy',
+        title: `${u.name} through the proxy on :${hp.port}`,
+        status: 'skip',
+        observed: deps
+          ? 'not checked: a deployment of that group sends a name its mlx_lm.server would try to load, or cannot be reached: not sent, see above'
+          : `not checked: what the proxy sends upstream is not known (${info.why}; no config file found), so nothing is sent through it; pass --litellm-config FILE`,
+      };
       if (!allSafe) {
-        out.push({
-          id: tid,
-          group: 'proxy',
-          title: `${u.name} through the proxy on :${hp.port}`,
-          status: 'skip',
-          observed: deps
-            ? 'not checked: a deployment of that group sends a name its mlx_lm.server would try to load (or is down): not sent, see above'
-            : `not checked: what the proxy sends upstream is not known (${info.why}; no config file found), so nothing is sent through it; pass --litellm-config FILE`,
-        });
+        out.push(notSent);
         continue;
       }
       deferred(
         tid,
         'proxy',
         () => probeChat(`${proxyRoot}/v1`, group, { ...popts, ...(key ? { apiKey: key.value } : {}), maxTokens: 1 }),
-        (r) => {
+        async (r) => {
+          // A server that fails its own check: the answer through the proxy says nothing more.
+          if (!(await Promise.all(healthy)).every(Boolean)) return { ...notSent, observed: 'not judged: a deployment of that group fails its own check (see above)' };
           if (r.ok) return { id: tid, group: 'proxy', title: `${u.name} answers through the proxy on :${hp.port}`, status: 'pass', latencyMs: r.latencyMs, causes: ['C1', 'C11', 'C12'] };
           const parsed = parseErrorText(r.error && r.status === undefined ? r.error.message : r.bodyHead);
           return { id: tid, group: 'proxy', title: `${u.name} fails through the proxy on :${hp.port}`, status: 'fail', observed: r.status !== undefined ? `HTTP ${r.status}: ${parsed.summary}` : (r.error?.message ?? 'no answer'), expected: 'HTTP 200 chat.completion', fix: `Check the proxy's log; ${restartText}`, restart, causes: suspectsFromText(parsed).map((s) => s.cause) };
