@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { servedModels } from '../config/names.js';
 import { AIDER_FILES } from '../config/render-context.js';
-import { tildify } from '../lib/paths.js';
+import { asRun, tildify } from '../lib/paths.js';
 import { which } from '../lib/which.js';
 import { VERSION } from '../version.js';
 import { rankCauses, leadingCheckIds, type Suspect } from './causes.js';
@@ -331,7 +331,8 @@ async function doctorRun(
   hopOrder.sort((a, b) => GROUPS.indexOf(a.group) - GROUPS.indexOf(b.group));
   const likely = rankCauses(parsed, hopOrder);
   const lead = parsed ? leadingCheckIds(likely) : [];
-  const checks = hopOrder;
+  // Each fix names this tool as it is run here (from a clone, `npx aider-mlx` would ask the registry).
+  const checks = hopOrder.map((c) => (c.fix?.includes('npx aider-mlx') ? { ...c, fix: asRun(c.fix) } : c));
 
   const summary = { pass: 0, warn: 0, fail: 0, skip: 0 };
   // What Aider will use is shown, not counted: a value is not a check that passed.

@@ -59,3 +59,9 @@ export function selfCommand(): string {
   const bin = join(root, 'bin', 'aider-mlx.js');
   return `node ${/^[\w@%+=:,./~-]+$/.test(bin) ? bin : `'${bin.replace(/'/g, `'\\''`)}'`}`;
 }
+
+/** A hint that names `npx aider-mlx`, with the command this copy really runs with (selfCommand). */
+export function asRun(text: string): string {
+  const self = selfCommand();
+  return self === 'npx aider-mlx' ? text : text.replaceAll('npx aider-mlx', self);
+}

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serverProcess, runCli as runCliAt } from './server-process.js';
+import { selfCommand } from '../../src/lib/paths.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = process.env.AIDER_MLX_CLI ?? join(ROOT, 'bin', 'aider-mlx.js');
@@ -65,7 +66,8 @@ describe('aider-mlx doctor -- <aider args> (built CLI, a real server process)', 
     expect(r.code).toBe(1);
     const firstCheck = r.stdout.split('\n').find((l) => /^\s+[✓!✗–] /.test(l));
     expect(firstCheck).toContain('No setup found');
-    expect(r.stdout).toContain('npx aider-mlx');
+    expect(r.stdout).toContain(selfCommand());
+    expect(r.stdout).not.toContain('npx aider-mlx');
     expect(r.stdout).not.toContain('API key');
   }, 60_000);
 

@@ -12,7 +12,7 @@ import { applyFixes, planFixes } from '../../src/doctor/fix.js';
 import { reportToText } from '../../src/doctor/report.js';
 import { runDoctor, type DoctorReport } from '../../src/doctor/run.js';
 import type { DoctorCaps } from '../../src/doctor/types.js';
-import type { Env } from '../../src/lib/paths.js';
+import { selfCommand, type Env } from '../../src/lib/paths.js';
 import { startFakeMlxServer, type FakeMlxServer } from '../../src/servers/fake-mlx-server.js';
 import { findFreePort } from '../../src/servers/ports.js';
 import { startFakeLitellm, type FakeLitellm } from './fake-litellm.js';
@@ -399,7 +399,8 @@ describe('no setup at all', () => {
     const r = await run(h);
     expect(r.exitCode).toBe(1);
     expect(r.checks[0]).toMatchObject({ id: 'uses.none', status: 'fail' });
-    expect(r.checks[0]!.fix).toContain('npx aider-mlx');
+    // The wizard, as this copy runs (a clone's bin; `npx aider-mlx` once installed from npm).
+    expect(r.checks[0]!.fix).toContain(`Run the wizard: \`${selfCommand()}\``);
     expect(r.checks.filter((c) => c.id.startsWith('aider.') || c.id.startsWith('proxy.') || c.id.startsWith('config.litellm.'))).toEqual([]);
     expect(r.likely.filter((l) => ['C9', 'C10'].includes(l.cause))).toEqual([]);
     const text = reportToText(r, { env: h.env });
