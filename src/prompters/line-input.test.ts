@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { CancelledError } from '../errors.js';
 import { GoBack } from '../wizard/prompter.js';
-import { BACK, chooseLine, confirmLine, printable, textLine } from './line-input.js';
+import { BACK, chooseLine, confirmLine, printable, textLine, wrapLine } from './line-input.js';
 import { createPlainPrompter } from './plain.js';
 
 function term() {
@@ -113,5 +113,21 @@ describe('the plain face', () => {
     t.type('\x03');
     await expect(c).rejects.toBeInstanceOf(CancelledError);
     expect(cancelled).toBe(true);
+  });
+});
+
+describe('wrapLine: a long line broken between words at the terminal width', () => {
+  it('never splits a word; continued rows keep the indent past the marker; commands and a pipe get lines whole', () => {
+    const line = '  · Demo: stand-in servers instead of mlx_lm.server, and a built-in stand-in Hub for the search';
+    const rows = wrapLine(line, 30).split('\n');
+    expect(rows.every((r) => r.length <= 30), rows.join('\n')).toBe(true);
+    expect(rows.slice(1).every((r) => r.startsWith('    ') && r[4] !== ' '), rows.join('\n')).toBe(true);
+    expect(rows.map((r) => r.trim()).join(' ')).toBe(line.trim());
+    expect(wrapLine(line, undefined)).toBe(line);
+    const cmd = '    $ /usr/bin/python3 -m venv --clear ~/.local/share/aider-mlx/venvs/mlx-lm';
+    expect(wrapLine(cmd, 30)).toBe(cmd);
+    // A word too long for any row stays on its row; a separator ends its row.
+    expect(wrapLine('  create /a/very/long/path/that/cannot/fit/anywhere/at/all', 20)).toBe('  create /a/very/long/path/that/cannot/fit/anywhere/at/all');
+    expect(wrapLine('  Enter accepts · b goes back', 18)).toBe('  Enter accepts ·\n  b goes back');
   });
 });

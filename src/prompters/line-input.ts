@@ -121,6 +121,59 @@ export function printable(text: string): string {
     .replace(/[\x00-\x09\x0b-\x1f\x7f]/g, '');
 }
 
+/** The width of a terminal `output`; undefined for a pipe or a file (lines go out whole). */
+export function columnsOf(output: NodeJS.WritableStream): number | undefined {
+  const o = output as { isTTY?: boolean; columns?: number };
+  return o.isTTY && o.columns && o.columns > 0 ? o.columns : undefined;
+}
+
+const width = (s: string) => [...s].length;
+/** A line's indent and its list marker (`· `, `! `, `✓ `, `… `, `│ `, `1) `, `2. `, `-  `, a diff's `+ `). */
+const LEAD = /^( *)((?:[·!✗✓…│+-]|\d+[.)]) +)?/;
+/** The most a continued row is indented (a deep indent would leave little room on a narrow terminal). */
+const HANG = 8;
+
+/**
+ * One line broken between words so no row is wider than `columns`: a terminal breaks a long row
+ * at its edge, in the middle of a word. The rows after the first keep the line's indent, past its
+ * list marker (up to HANG). A word too long for any row stays where it is (the terminal has to
+ * break it), and a command (`$ …`) stays whole: copied from the terminal, it must be one line.
+ */
+export function wrapLine(line: string, columns: number | undefined): string {
+  if (!columns || width(line.trimEnd()) <= columns || /^\s*\$ /.test(line)) return line;
+  const lead = LEAD.exec(line)![0];
+  const indent = ' '.repeat(Math.min(width(lead), HANG, Math.floor(columns / 2)));
+  const rows: string[] = [];
+  let row = lead;
+  let bare = true; // nothing but the lead or the indent yet
+  // A separator (`·`, `→`) ends its row rather than starting the next one as if it were a marker.
+  const tokens: string[] = [];
+  for (const t of line.slice(lead.length).match(/\S+\s*/g) ?? []) {
+    if (tokens.length && /^[·→]$/.test(t.trimEnd())) tokens[tokens.length - 1] += t;
+    else tokens.push(t);
+  }
+  for (const token of tokens) {
+    const word = token.trimEnd();
+    if (!bare && width(row) + width(word) > columns && width(indent) + width(word) <= columns) {
+      rows.push(row.trimEnd());
+      row = indent;
+      bare = true;
+    }
+    row += token;
+    bare = false;
+  }
+  rows.push(row);
+  return rows.join('\n');
+}
+
+/** printable(), every line of it wrapped at the terminal's width. */
+export function fitted(text: string, columns: number | undefined): string {
+  return printable(text)
+    .split('\n')
+    .map((l) => wrapLine(l, columns))
+    .join('\n');
+}
+
 export interface LineIO {
   input?: NodeJS.ReadableStream;
   output?: NodeJS.WritableStream;
@@ -136,7 +189,7 @@ export async function readAnswer(prompt: string, io: LineIO = {}): Promise<strin
   const output = io.output ?? process.stdout;
   if (io.signal?.aborted) throw new CancelledError();
   const reader = readerOf(input);
-  output.write(printable(prompt));
+  output.write(fitted(prompt, columnsOf(output)));
   let offInterrupt: () => unknown = () => undefined;
   let onSigint: (() => void) | undefined;
   let onAbort: (() => void) | undefined;
@@ -214,7 +267,7 @@ export async function chooseLine(q: ChooseQuestion, io: LineIO = {}): Promise<nu
     }
     if (c.description) rows.push(`       ${c.description}`);
   });
-  output.write(`${printable(rows.join('\n'))}\n`);
+  output.write(`${fitted(rows.join('\n'), columnsOf(output))}\n`);
   const def = Math.max(0, numbers.indexOf(q.defaultIndex)) + 1;
   for (;;) {
     const a = parse(await readAnswer(`Choose [${def}]: `, io), q.back ?? false);
@@ -222,7 +275,7 @@ export async function chooseLine(q: ChooseQuestion, io: LineIO = {}): Promise<nu
     if (a === '') return numbers[def - 1]!;
     const n = Number(a);
     if (Number.isInteger(n) && n >= 1 && n <= numbers.length) return numbers[n - 1]!;
-    output.write(`  Type a number from 1 to ${numbers.length}${q.back ? ', or b to go back' : ''} (Enter: ${def}).\n`);
+    output.write(`${fitted(`  Type a number from 1 to ${numbers.length}${q.back ? ', or b to go back' : ''} (Enter: ${def}).`, columnsOf(output))}\n`);
   }
 }
 
@@ -236,14 +289,14 @@ export interface ConfirmLineQuestion {
 /** `message [Y/n] ` or `[y/N] `: y, yes, n, no, or Enter for the default. */
 export async function confirmLine(q: ConfirmLineQuestion, io: LineIO = {}): Promise<boolean | Back> {
   const output = io.output ?? process.stdout;
-  for (const h of q.help ?? []) output.write(`${printable(`  ${h}`)}\n`);
+  for (const h of q.help ?? []) output.write(`${fitted(`  ${h}`, columnsOf(output))}\n`);
   for (;;) {
     const a = parse(await readAnswer(`${q.message} ${q.default ? '[Y/n]' : '[y/N]'} `, io), q.back ?? false);
     if (a === BACK) return BACK;
     if (a === '') return q.default;
     if (/^y(es)?$/i.test(a)) return true;
     if (/^no?$/i.test(a)) return false;
-    output.write(`  Type y or n${q.back ? ', or b to go back' : ''} (Enter: ${q.default ? 'y' : 'n'}).\n`);
+    output.write(`${fitted(`  Type y or n${q.back ? ', or b to go back' : ''} (Enter: ${q.default ? 'y' : 'n'}).`, columnsOf(output))}\n`);
   }
 }
 
@@ -259,13 +312,13 @@ export interface TextLineQuestion {
 /** `message [default]: `; Enter keeps the default; asked again while the value is rejected. */
 export async function textLine(q: TextLineQuestion, io: LineIO = {}): Promise<string | Back> {
   const output = io.output ?? process.stdout;
-  for (const h of q.help ?? []) output.write(`${printable(`  ${h}`)}\n`);
+  for (const h of q.help ?? []) output.write(`${fitted(`  ${h}`, columnsOf(output))}\n`);
   for (;;) {
     const a = parse(await readAnswer(`${q.message}${q.default ? ` [${q.default}]` : ''}: `, io), q.back ?? false);
     if (a === BACK) return BACK;
     const value = a === '' ? (q.default ?? '') : a;
     const error = q.validate?.(value);
     if (!error) return value;
-    output.write(`${printable(`  ✗ ${error}`)}\n`);
+    output.write(`${fitted(`  ✗ ${error}`, columnsOf(output))}\n`);
   }
 }

@@ -10,7 +10,7 @@ import {
   GoBack, initialIndex, type ConfirmQuestion, type NoteKind, type Prompter, type ReviewQuestion, type SelectQuestion, type StepInfo,
   type Summary, type TaskHandle, type TextQuestion,
 } from '../wizard/prompter.js';
-import { BACK, chooseLine, confirmLine, printable, textLine, type Back, type LineIO } from './line-input.js';
+import { BACK, chooseLine, columnsOf, confirmLine, fitted, textLine, type Back, type LineIO } from './line-input.js';
 import { noteLine, reviewLines, stepLine, summaryLines, throttled } from './lines.js';
 
 export interface PlainOptions {
@@ -28,8 +28,9 @@ export function createPlainPrompter(o: PlainOptions): Prompter {
   /** Lines that arrive while a question is open wait for its answer. */
   let asking = false;
   const held: string[] = [];
+  /** A line, wrapped at the terminal's width. */
   const write = (l: string) => {
-    const s = `${printable(l)}\n`;
+    const s = `${fitted(l, columnsOf(output))}\n`;
     if (asking) held.push(s);
     else output.write(s);
   };

@@ -23,6 +23,11 @@ export interface QuestionBase {
   message: string;
   /** Lines shown under the message (context for the choice). */
   help?: string[];
+  /**
+   * The help's essentials, a few short lines: what a terminal too short for all of the help shows
+   * instead (Ink), so the question never stands there with nothing to go on.
+   */
+  summary?: string[];
 }
 
 export interface SelectQuestion<T extends string = string> extends QuestionBase {

@@ -96,29 +96,38 @@ describe('reconfigure choices', () => {
 });
 
 describe('the step counter', () => {
-  /** After the flow is known, one total for the rest of the run; numbers never go down; no empty heading. */
+  /**
+   * Each heading its own number, 1, 2, 3… in order; a total once the flow is known, never below the
+   * number, and the last heading's total is its number; no empty heading.
+   */
   function expectStable(rec: { counters: Array<{ counter: string; title: string }>; shown: string[] }) {
-    const totals = rec.counters.map((c) => c.counter.split('/')[1]).filter((x): x is string => x !== undefined);
-    expect(new Set(totals).size, JSON.stringify(rec.counters)).toBe(1);
-    const firstTotal = rec.counters.findIndex((c) => c.counter.includes('/'));
-    expect(rec.counters.slice(firstTotal).every((c) => c.counter.includes("/")), JSON.stringify(rec.counters)).toBe(true);
+    const all = JSON.stringify(rec.counters);
     const nums = rec.counters.map((c) => Number(c.counter.split('/')[0]));
-    expect(nums).toEqual([...nums].sort((a, b) => a - b));
-    expect(Math.max(...nums)).toBe(Number(totals[0]));
+    expect(nums, all).toEqual(nums.map((_, i) => i + 1));
+    const firstTotal = rec.counters.findIndex((c) => c.counter.includes('/'));
+    expect(firstTotal, all).toBeGreaterThanOrEqual(0);
+    expect(rec.counters.slice(firstTotal).every((c) => c.counter.includes('/')), all).toBe(true);
+    for (const c of rec.counters.slice(firstTotal)) expect(Number(c.counter.split('/')[1]), all).toBeGreaterThanOrEqual(Number(c.counter.split('/')[0]));
+    const last = rec.counters.at(-1)!.counter.split('/');
+    expect(last[1], all).toBe(last[0]);
     rec.shown.forEach((s, i) => {
       if (s.startsWith('step:')) expect(rec.shown[i + 1] ?? '', `${s} shows nothing`).not.toMatch(/^step:|^$/);
     });
   }
 
-  it('setup with two models: the total does not change when the pair adds steps', async () => {
+  it('setup with two models: each model step its own number, the total counts both', async () => {
     t = await makeTestCtx([['roles', 'pair']]);
     const r = await runWizard(t.ctx);
     expect(r.code).toBe(0);
     const rec = t.prompter.rec;
-    expect(rec.counters.find((c) => c.title === 'Architect model')?.counter).toBe(rec.counters.find((c) => c.title === 'Editor model')?.counter);
+    const editor = rec.counters.find((c) => c.title === 'Editor model')!.counter;
+    const architect = rec.counters.find((c) => c.title === 'Architect model')!.counter;
+    expect(Number(architect.split('/')[0])).toBe(Number(editor.split('/')[0]) + 1);
     expectStable(rec);
     // Known once the proposal is taken or adjusted (the look-around comes before it).
     expect(rec.counters.find((c) => c.title === 'Roles')?.counter).toMatch(/^\d+\/\d+$/);
+    // Chosen at Roles: the architect's step is in the total from there on.
+    expect(architect.split('/')[1]).toBe(rec.counters.at(-1)!.counter.split('/')[1]);
   });
 
   it('reconfigure switching to direct mode: no total before the choice, one after it, no empty step', async () => {

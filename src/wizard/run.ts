@@ -38,61 +38,71 @@ export function defaultDeps(): WizardDeps {
   };
 }
 
-/**
- * Counts answered questions, so Esc knows which steps asked something. A step's heading is shown
- * when the step first shows something (a question, a note, a task): a step with nothing to say
- * (a scope a flag or the plan fixed) shows no empty heading.
- */
+/** Counts answered questions, so Esc knows which steps asked something. */
 function counting(p: Prompter, ctx: WizardContext): Prompter {
-  let pending: StepInfo | undefined;
-  const show = () => {
-    if (pending) p.step(pending);
-    pending = undefined;
-  };
-  const bump = <T>(x: () => Promise<T>) => (show(), x().then((v) => ((ctx.asked += 1), v)));
+  const bump = <T>(x: () => Promise<T>) => x().then((v) => ((ctx.asked += 1), v));
   return {
     face: p.face,
-    step: (i) => void (pending = i),
+    step: (i) => p.step(i),
     select: (q) => bump(() => p.select(q)),
     text: (q) => bump(() => p.text(q)),
     confirm: (q) => bump(() => p.confirm(q)),
     review: (q) => bump(() => p.review(q)),
-    note: (k, t) => (show(), p.note(k, t)),
-    task: (t, fn) => (show(), p.task(t, fn)),
-    finish: (s) => (show(), p.finish(s)),
+    note: (k, t) => p.note(k, t),
+    task: (t, fn) => p.task(t, fn),
+    finish: (s) => p.finish(s),
     close: () => p.close(),
   };
 }
 
 /**
- * The step counter: one number per counter group of the steps this run shows, the total counted
- * once the flow is known (after every step that `decides` it) and kept for the rest of the run.
+ * A step's heading is shown when the step first shows something (a question, a note, a task): a
+ * step with nothing to say (a scope a flag or the plan fixed) shows no empty heading, and takes no
+ * number.
+ */
+function headingOnFirstOutput(p: Prompter, heading: () => void): Prompter {
+  const first = <T>(x: () => T) => (heading(), x());
+  return {
+    face: p.face,
+    step: (i) => p.step(i),
+    select: (q) => first(() => p.select(q)),
+    text: (q) => first(() => p.text(q)),
+    confirm: (q) => first(() => p.confirm(q)),
+    review: (q) => first(() => p.review(q)),
+    note: (k, t) => first(() => p.note(k, t)),
+    task: (t, fn) => first(() => p.task(t, fn)),
+    finish: (s) => first(() => p.finish(s)),
+    close: () => p.close(),
+  };
+}
+
+/**
+ * The step counter: each heading shown on the way gets the next number; the total is the steps
+ * shown so far plus the ones still ahead on the path as it stands (an answer that adds or skips a
+ * step changes it then). No total before every step that `decides` the flow has been answered.
  */
 function stepNumbers(steps: Step[], ctx: WizardContext) {
-  let frozen: number | undefined;
   const done = new Set<number>();
-  const groups = () => {
-    const out: string[] = [];
-    for (const s of steps) if (!s.skip?.(ctx) && out[out.length - 1] !== (s.counter ?? s.id)) out.push(s.counter ?? s.id);
-    return out;
-  };
+  /** Step index → the number its heading got, for the steps on the current path. */
+  const shown = new Map<number, number>();
   return {
     info(i: number): StepInfo {
       const step = steps[i]!;
-      const g = groups();
+      const index = shown.get(i) ?? [...shown.keys()].filter((j) => j < i).length + 1;
+      shown.set(i, index);
       // A deciding step still ahead is open even when it would be skipped now: what it skips on
       // (the look-around's survey) may not be known yet.
       const known = steps.every((s, j) => !s.decides || done.has(j) || (j < i && s.skip?.(ctx)));
-      if (known && frozen === undefined) frozen = g.length;
-      return { index: g.indexOf(step.counter ?? step.id) + 1, ...(known && frozen ? { total: frozen } : {}), title: step.title };
+      const ahead = steps.filter((s, j) => j > i && !s.skip?.(ctx)).length;
+      return { index, ...(known ? { total: index + ahead } : {}), title: step.title };
     },
     completed(i: number) {
       done.add(i);
     },
-    /** Back to step i: a decision after it is open again. */
+    /** Back to step i: it and every step after it are off the path again. */
     back(i: number) {
       for (const j of [...done]) if (j >= i) done.delete(j);
-      if (steps.some((s, j) => s.decides && j >= i)) frozen = undefined;
+      for (const j of [...shown.keys()]) if (j >= i) shown.delete(j);
     },
   };
 }
@@ -104,44 +114,58 @@ function stepNumbers(steps: Step[], ctx: WizardContext) {
 export async function runSteps(ctx: WizardContext, steps: Step[]): Promise<void> {
   const history: Array<{ index: number; asked: boolean }> = [];
   const numbers = stepNumbers(steps, ctx);
+  const face = ctx.prompter;
+  let pending: number | undefined;
+  ctx.prompter = headingOnFirstOutput(face, () => {
+    if (pending === undefined) return;
+    const i = pending;
+    pending = undefined;
+    face.step(numbers.info(i));
+  });
   // Esc with nothing to go back to asks the same step again: its heading is already on screen.
   let stay = false;
-  for (let i = 0; i < steps.length; ) {
-    const step = steps[i]!;
-    if (step.skip?.(ctx)) {
-      i++;
-      continue;
-    }
-    if (!stay) ctx.prompter.step(numbers.info(i));
-    stay = false;
-    const before = ctx.asked;
-    try {
-      await step.run(ctx);
-      history.push({ index: i, asked: ctx.asked > before });
-      numbers.completed(i);
-      i++;
-    } catch (e) {
-      if (ctx.signal.aborted) throw new CancelledError();
-      if (e instanceof GoBack) {
-        if (ctx.wrote) continue; // the files are written: nothing to go back to
-        let prev = history.pop();
-        while (prev && !prev.asked) prev = history.pop();
-        if (prev) {
-          i = prev.index;
+  try {
+    for (let i = 0; i < steps.length; ) {
+      const step = steps[i]!;
+      if (step.skip?.(ctx)) {
+        i++;
+        continue;
+      }
+      pending = stay ? undefined : i;
+      stay = false;
+      const before = ctx.asked;
+      try {
+        await step.run(ctx);
+        pending = undefined;
+        history.push({ index: i, asked: ctx.asked > before });
+        numbers.completed(i);
+        i++;
+      } catch (e) {
+        pending = undefined;
+        if (ctx.signal.aborted) throw new CancelledError();
+        if (e instanceof GoBack) {
+          if (ctx.wrote) continue; // the files are written: nothing to go back to
+          let prev = history.pop();
+          while (prev && !prev.asked) prev = history.pop();
+          if (prev) {
+            i = prev.index;
+            numbers.back(i);
+          } else stay = true;
+          continue;
+        }
+        if (e instanceof GoTo) {
+          const j = steps.findIndex((s) => s.id === e.stepId);
+          if (j < 0 || ctx.wrote) throw e;
+          while (history.length && history[history.length - 1]!.index >= j) history.pop();
+          i = j;
           numbers.back(i);
-        } else stay = true;
-        continue;
+          continue;
+        }
+        throw e;
       }
-      if (e instanceof GoTo) {
-        const j = steps.findIndex((s) => s.id === e.stepId);
-        if (j < 0 || ctx.wrote) throw e;
-        while (history.length && history[history.length - 1]!.index >= j) history.pop();
-        i = j;
-        numbers.back(i);
-        continue;
-      }
-      throw e;
     }
+  } finally {
+    ctx.prompter = face;
   }
 }
 

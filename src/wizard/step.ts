@@ -4,12 +4,6 @@ import type { WizardContext } from './context.js';
 export interface Step {
   id: string;
   title: string;
-  /**
-   * Steps with the same counter share one number of the step counter ("3/9" for each model), so
-   * a choice made on the way (one model or two, proxy or direct, a failure after the write) does
-   * not change the total. Defaults to the id.
-   */
-  counter?: string;
   /** Its answer decides which steps follow (reconfigure's "what to change"): no total is shown before it is answered. */
   decides?: boolean;
   /** Not part of this run (a role that is not used, a value a flag gave). */

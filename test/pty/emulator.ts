@@ -81,6 +81,11 @@ export interface Emulated {
   raw(): string;
   /** The visible rows of the emulator (viewport only), right-trimmed. */
   screen(): string[];
+  /**
+   * The visible rows (`all`: the whole buffer), each with whether the terminal wrapped the row
+   * above onto it (a line too long for the width).
+   */
+  rows(o?: { all?: boolean }): Array<{ text: string; wrapped: boolean }>;
   /** The whole buffer: scrollback and viewport. */
   all(): string[];
   /** One write to the pty: a key, or a paste. */
@@ -134,6 +139,11 @@ export async function startEmulated(args: string[], o: { env: Record<string, str
     marker,
     raw: () => raw,
     screen,
+    rows: (o = {}) => {
+      const b = term.buffer.active;
+      const from = o.all ? 0 : b.viewportY;
+      return lines(from, o.all ? b.length : from + term.rows).map((text, k) => ({ text, wrapped: Boolean(b.getLine(from + k)?.isWrapped) }));
+    },
     all: () => lines(0, term.buffer.active.length),
     write(bytes) {
       lastWrite = Date.now();

@@ -145,7 +145,7 @@ describePty("the commands' questions in a pty", () => {
     [['install', 'aider'], /Install\? \[Y\/n\] $/],
     [['restore'], /Choose \[1\]: $/],
     [['uninstall'], /Remove all of this\? \[y\/N\] $/],
-    [['models', 'rm', 'mlx-community/Tiny-4bit'], /Delete mlx-community\/Tiny-4bit [^\n]*\? \[y\/N\] $/],
+    [['models', 'rm', 'mlx-community/Tiny-4bit'], /Delete mlx-community\/Tiny-4bit [^?]*\? \[y\/N\] $/],
     [['doctor'], /(Go on to [^\n]*\?|Apply this fix now\?[^\n]*) \[[Yy]\/[Nn]\] $/],
   ];
   for (const [args, question] of QUESTIONS) {

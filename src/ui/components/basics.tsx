@@ -57,6 +57,30 @@ export function wrappedRows(line: string, columns: number): number {
 }
 
 /**
+ * Rows `text` takes once a terminal `columns` wide shows it wrapped between words (as Ink wraps):
+ * a word too long for a row is broken over as many as it needs.
+ */
+export function wordRows(text: string, columns: number): number {
+  const w = Math.max(10, columns);
+  let rows = 1;
+  let used = 0;
+  for (const word of text.split(' ')) {
+    const n = [...word].length;
+    if (used > 0 && used + 1 + n <= w) used += 1 + n;
+    else if (used === 0 && n <= w) used = n;
+    else {
+      if (used > 0) rows++;
+      rows += Math.max(0, Math.ceil(n / w) - 1);
+      used = n % w || (n === 0 ? 0 : w);
+    }
+  }
+  return rows;
+}
+
+/** The last help line shown when the rest does not fit. */
+export const MORE = '… (a taller terminal shows the rest)';
+
+/**
  * The help lines that fit in `maxRows` rows at this width, whole lines first to last; when some do
  * not fit, the last shown says so. The live area must stay shorter than the terminal: Ink cannot
  * redraw what scrolled off (a second header, a lost question).
@@ -70,7 +94,7 @@ export function fitHelp(lines: string[] | undefined, columns: number, maxRows: n
     // A line that is not the last leaves a row for the "…" line after it.
     const reserve = i < lines.length - 1 ? 1 : 0;
     if (used + rows + reserve > maxRows) {
-      out.push('… (a taller terminal shows the rest)');
+      out.push(MORE);
       return out;
     }
     out.push(l);

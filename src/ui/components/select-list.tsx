@@ -112,7 +112,9 @@ export function SelectList({
           return (
             <Box key={c.value} flexDirection="column">
               <Text wrap="truncate-end" color={on ? theme.selected : undefined} bold={on}>{`${on ? '❯' : ' '} ${c.label}`}</Text>
-              <Text wrap="wrap" dimColor={theme.dim}>{`    ${extra}`}</Text>
+              <Box paddingLeft={4}>
+                <Text wrap="wrap" dimColor={theme.dim}>{extra}</Text>
+              </Box>
             </Box>
           );
         }

@@ -16,7 +16,7 @@ function Item({ item, theme }: { item: HistoryItem; theme: Theme }) {
       );
     case 'answer':
       return (
-        <Text wrap="truncate-end">
+        <Text wrap="wrap">
           <Text color={theme.ok}>{'✓ '}</Text>
           <Text>{`${item.question} `}</Text>
           <Text color={theme.accent}>{item.answer}</Text>

@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import { Box, Text, useInput } from 'ink';
 import { resolveText } from '../../wizard/prompter.js';
-import { fitHelp, HelpLines, wrappedRows } from '../components/basics.js';
+import { fitHelp, HelpLines, MORE, wordRows, wrappedRows } from '../components/basics.js';
 import { SelectList, wrapsHints } from '../components/select-list.js';
 import { TextField } from '../components/text-field.js';
 import { KEYS } from '../keys.js';
@@ -18,6 +18,26 @@ function Message({ theme, text }: { theme: Theme; text: string }) {
   );
 }
 
+/**
+ * The question's summary in place of its help, counted row by row as this screen lays it out at
+ * this size (every choice shown, no scroll markers); undefined when even that does not fit. A last
+ * line says there is more when a row is left for it.
+ */
+export function compactHelp(q: Extract<Screen, { kind: 'select' }>['q'], columns: number, rows: number): string[] | undefined {
+  if (!q.summary?.length) return undefined;
+  const wrap = wrapsHints(q.choices, columns);
+  // Above the help: a blank row, the header, a blank row, the message; below the list: a blank
+  // row, the key hints, the row the cursor rests on, and one spare (the frame stays under the height).
+  const fixed = 3 + wordRows(`? ${q.message}`, columns) + 4;
+  const extra = (c: (typeof q.choices)[number]) => (c.disabled ? `(${c.disabled})` : c.hint);
+  const list = q.choices.reduce((n, c) => n + (wrap && extra(c) ? 1 + wordRows(extra(c)!, columns - 4) : 1), 0);
+  const description = Math.max(0, ...q.choices.map((c) => (c.description ? 1 + wordRows(`  ${c.description}`, columns) : 0)));
+  const room = rows - fixed - list - description;
+  const used = q.summary.reduce((n, l) => n + wordRows(`  ${l}`, columns), 0);
+  if (used > room) return undefined;
+  return used + wordRows(`  ${MORE}`, columns) <= room ? [...q.summary, MORE] : q.summary;
+}
+
 export function SelectScreen({ s, theme, rows, columns }: { s: Extract<Screen, { kind: 'select' }>; theme: Theme; rows: number; columns: number }) {
   // The live area must stay shorter than the terminal (Ink cannot redraw what scrolled off):
   // header, message, help, two "more" markers, a description and the key hints take ~14 rows.
@@ -26,9 +46,15 @@ export function SelectScreen({ s, theme, rows, columns }: { s: Extract<Screen, {
   // Help lines wrap on a narrow terminal: counted by the rows they take, and cut (saying so) when
   // they would leave less than three choices on screen.
   const minList = Math.min(s.q.choices.length, 3) * perRow;
-  const help = fitHelp(s.q.help, columns, Math.max(1, rows - 14 - minList));
+  let help = fitHelp(s.q.help, columns, Math.max(1, rows - 14 - minList));
   const helpRows = (help ?? []).reduce((n, l) => n + wrappedRows(l, columns), 0);
-  const visible = Math.max(Math.min(3, s.q.choices.length), Math.min(s.q.choices.length, Math.floor((rows - 14 - helpRows) / perRow)));
+  let visible = Math.max(Math.min(3, s.q.choices.length), Math.min(s.q.choices.length, Math.floor((rows - 14 - helpRows) / perRow)));
+  // Too short for the help: its essentials instead, with every choice, when they fit.
+  const compact = help?.at(-1) === MORE ? compactHelp(s.q, columns, rows) : undefined;
+  if (compact) {
+    help = compact;
+    visible = s.q.choices.length;
+  }
   return (
     <Box flexDirection="column">
       <Message theme={theme} text={s.q.message} />

@@ -15,13 +15,9 @@ import { diagnose } from './diagnose.js';
 import { finish } from './finish.js';
 import { chooseChange } from './change.js';
 
-/** Steps that share a number of the counter: the ones that come and go with an answer or a result. */
-const COUNTERS: Record<string, string> = { ports: 'mode', [proxy.id]: 'servers', [aiderCheck.id]: 'write', [diagnose.id]: 'write' };
-
 /** The flow, in order. Each step reads and writes only the context. */
 export function wizardSteps(): Step[] {
-  const steps = [lookAround, propose, roles, modelStep('editor'), modelStep('architect'), modelStep('weak'), split, mode, ports, servers, proxy, scope, review, write, aiderCheck, diagnose, finish];
-  return steps.map((s) => ({ ...s, counter: s.id.startsWith('model') || s.id === 'split' ? 'models' : (COUNTERS[s.id] ?? s.id) }));
+  return [lookAround, propose, roles, modelStep('editor'), modelStep('architect'), modelStep('weak'), split, mode, ports, servers, proxy, scope, review, write, aiderCheck, diagnose, finish].map((s) => ({ ...s }));
 }
 
 /** Reconfigure: look around, choose the one change, then the same steps with the rest fixed. */

@@ -1,5 +1,6 @@
 import { describeProposal, proposeSetup, type Proposal } from '../../setup/proposal.js';
 import { maxContextFromCache } from '../../setup/model-config.js';
+import { formatGB } from '../../hub/fit.js';
 import type { Step } from '../step.js';
 import { pickFor, type WizardContext } from '../context.js';
 import { hostOf, portFor } from '../draft.js';
@@ -18,6 +19,22 @@ function apply(ctx: WizardContext, p: Proposal): void {
   }
   if (!ctx.fixed.mode) a.mode = p.mode;
   if (!ctx.fixed.scope) a.scope = p.scope;
+}
+
+/**
+ * The proposal's essentials, for a terminal too short for all of it: each role's model with the
+ * memory its server takes, and how the whole fits.
+ */
+export function proposalSummary(p: Proposal): string[] {
+  const lines: string[] = [];
+  for (const [role, m] of Object.entries(p.models)) {
+    if (!m) continue;
+    const label = role === 'editor' ? (p.models.architect ? (p.models.weak ? 'editor' : 'editor + weak') : p.models.weak ? 'editor' : 'model') : role;
+    const bytes = p.fit?.processes.find((x) => x.repoId === m.model)?.estimate.totalBytes;
+    lines.push(`${label}: ${m.model}${bytes ? ` (${formatGB(bytes)})` : ''}`);
+  }
+  if (p.fit) lines.push(`memory: ${formatGB(p.fit.totalBytes)} of ${formatGB(p.fit.budgetBytes)} (${Math.round(p.fit.share * 100)}%) → ${p.fit.label.replace('-', ' ')}`);
+  return lines;
 }
 
 /** After the look around: one complete setup for this machine; Enter takes it, "Adjust…" asks step by step. */
@@ -66,6 +83,7 @@ export const propose: Step = {
       flag: '--editor MODEL (and --architect MODEL for a pair)',
       message: 'Use this setup?',
       help: lines,
+      summary: proposalSummary(p),
       choices: [
         { value: 'accept', label: 'Use this setup', hint: `${pickFor(ctx, 'editor')?.model ?? ''}, ${p.mode} mode, ${p.scope} scope` },
         { value: 'adjust', label: 'Adjust…', hint: 'models, context, mode, ports and scope one by one' },
