@@ -72,8 +72,10 @@ function lean() {
   const req = (id) => m.require(id);
   script.runInThisContext().call(m.exports, m.exports, req, m, file, path.dirname(file));
   if (cachedData && !script.cachedDataRejected) return;
-  // After the command: the cache then holds the functions it ran too, not only the top level.
+  // After the command: the cache then holds the functions it ran too, not only the top level. Not
+  // after a cancelled one (Ctrl-C: 130), which leaves nothing behind.
   process.once('beforeExit', () => {
+    if (process.exitCode !== undefined && process.exitCode !== 0 && process.exitCode !== 1) return;
     try {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       const tmp = `${cacheFile}.${process.pid}.tmp`;

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { AppError, UsageError } from '../errors.js';
@@ -82,6 +82,10 @@ describe('uninstall round trip', () => {
     fs.writeFileSync(join(loc.localBin, 'my-script'), '#!/bin/sh\n');
     fs.mkdirSync(loc.logs, { recursive: true });
     fs.writeFileSync(join(loc.logs, 'proxy.log'), 'log\n');
+    // The code cache of a doctor or status run, beside another tool's cache.
+    fs.mkdirSync(join(loc.cache, 'v8'), { recursive: true });
+    fs.writeFileSync(join(loc.cache, 'v8', 'lean-x.bin'), 'cache');
+    fs.mkdirSync(join(dirname(loc.cache), 'pip'), { recursive: true });
 
     const p = plan(project);
     await setupWrites(p);
@@ -111,6 +115,8 @@ describe('uninstall round trip', () => {
     expect(fs.existsSync(configPaths(env).dir)).toBe(false);
     expect(fs.existsSync(loc.data)).toBe(false);
     expect(fs.existsSync(loc.logs)).toBe(false);
+    expect(fs.existsSync(loc.cache)).toBe(false);
+    expect(fs.existsSync(join(dirname(loc.cache), 'pip'))).toBe(true);
     expect(fs.readdirSync(loc.launchAgents)).toEqual(['com.example.backup.plist']);
     expect(fs.readdirSync(loc.localBin)).toEqual(['my-script']);
     expect(calls).toEqual([['launchctl', 'bootout', 'gui/501/com.aider-mlx.proxy']]);

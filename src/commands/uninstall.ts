@@ -434,6 +434,7 @@ export async function planUninstall(caps: UninstallCaps): Promise<UninstallPlan>
 
   if (await exists(loc.data)) items.push({ kind: 'folder', path: loc.data, what: 'venvs, logs, working files' });
   if (!isInside(loc.logs, loc.data) && (await exists(loc.logs))) items.push({ kind: 'folder', path: loc.logs, what: 'server and proxy logs' });
+  if (await exists(loc.cache)) items.push({ kind: 'folder', path: loc.cache, what: 'compiled code cache' });
 
   // The config folder: everything of ours in it; the plan next to last, the backups last of all.
   const entries = await fsp.readdir(loc.config).catch(() => [] as string[]);

@@ -26,6 +26,8 @@ export function ownedLocations(env: Env = process.env, platform: NodeJS.Platform
     /** Server and proxy logs; ~/Library/Logs is where Console.app looks on macOS. */
     logs: platform === 'darwin' ? join(home, 'Library', 'Logs', 'aider-mlx') : join(data, 'logs'),
     launchAgents: join(home, 'Library', 'LaunchAgents'),
+    /** V8's compiled code of dist/lean.cjs on Node 20 (bin/aider-mlx.js keeps it in v8/): only a cache. */
+    cache: join(env.XDG_CACHE_HOME || join(home, '.cache'), 'aider-mlx'),
     /** Where uv, pipx and our venv links put console scripts. */
     localBin: env.XDG_BIN_HOME || join(home, '.local', 'bin'),
   };
