@@ -7,6 +7,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import xterm from '@xterm/headless';
+import { rm } from 'node:fs/promises';
+import { afterEach, describe } from 'vitest';
 import { BIN } from './tmux.js';
 
 const { Terminal } = xterm;
@@ -186,4 +188,18 @@ export async function startEmulated(args: string[], o: { env: Record<string, str
       term.dispose();
     },
   };
+}
+
+/**
+ * A test file's emulated runs and their sandboxes (push onto `runs` and `roots`): each stopped and
+ * removed after every test. `describePty` skips the file's tests where there is no pty.
+ */
+export function emulatedRuns(): { runs: Emulated[]; roots: string[]; describePty: typeof describe | typeof describe.skip } {
+  const runs: Emulated[] = [];
+  const roots: string[] = [];
+  afterEach(async () => {
+    for (const r of runs.splice(0)) await r.stop();
+    for (const d of roots.splice(0)) await rm(d, { recursive: true, force: true });
+  });
+  return { runs, roots, describePty: ptyAvailable() ? describe : describe.skip };
 }

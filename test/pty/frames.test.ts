@@ -4,23 +4,17 @@
  * row, one key-hint line, one header; typed text edited in place; a paste with its Enter recorded
  * as typed (never the default); a resize mid-step redrawn once.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { runPiped, sandbox } from './helpers.js';
 import { startFakeMlxServer, type FakeMlxServer } from '../../src/servers/fake-mlx-server.js';
-import { KEY, ptyAvailable, startEmulated, type Emulated } from './emulator.js';
+import { KEY, startEmulated, type Emulated, emulatedRuns } from './emulator.js';
 import { waitNoLeftovers } from './tmux.js';
 
-const runs: Emulated[] = [];
-const roots: string[] = [];
-afterEach(async () => {
-  for (const r of runs.splice(0)) await r.stop();
-  for (const d of roots.splice(0)) await rm(d, { recursive: true, force: true });
-});
-
-const describePty = ptyAvailable() ? describe : describe.skip;
+// Each test's emulated runs are stopped and their sandboxes removed after it; no pty, no tests.
+const { runs, roots, describePty } = emulatedRuns();
 
 /** The key-hint line of each kind of screen (its start: narrow terminals cut its end). */
 const HINT = /^(↑↓ move · Enter choose|↑↓ file · PgUp\/PgDn|Enter accept · Esc back|y\/n answer · Enter)/;

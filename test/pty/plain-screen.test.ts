@@ -3,20 +3,13 @@
  * of the given size, the visible screen checked at every question. A long line is broken between
  * words by the face itself, never by the terminal in the middle of a word.
  */
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { ptyAvailable, startEmulated, type Emulated } from './emulator.js';
+import { expect, it } from 'vitest';
+import { startEmulated, emulatedRuns } from './emulator.js';
 import { sandbox } from './helpers.js';
 
-const runs: Emulated[] = [];
-const roots: string[] = [];
-afterEach(async () => {
-  for (const r of runs.splice(0)) await r.stop();
-  for (const d of roots.splice(0)) await rm(d, { recursive: true, force: true });
-});
-
-const describePty = ptyAvailable() ? describe : describe.skip;
+// Each test's emulated runs are stopped and their sandboxes removed after it; no pty, no tests.
+const { runs, roots, describePty } = emulatedRuns();
 
 /** The line face waits for an answer: its last row ends with a prompt. */
 const PROMPT = /(Choose \[\d+\]:|\[[Yy]\/[Nn]\]|:)$/;

@@ -4,20 +4,13 @@
  * screen shows each role's model and how the whole fits, both choices and the key hints, and no
  * row of it is cut off or broken mid-word.
  */
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { KEY, ptyAvailable, startEmulated, type Emulated } from './emulator.js';
+import { expect, it } from 'vitest';
+import { KEY, startEmulated, emulatedRuns } from './emulator.js';
 import { sandbox } from './helpers.js';
 
-const runs: Emulated[] = [];
-const roots: string[] = [];
-afterEach(async () => {
-  for (const r of runs.splice(0)) await r.stop();
-  for (const d of roots.splice(0)) await rm(d, { recursive: true, force: true });
-});
-
-const describePty = ptyAvailable() ? describe : describe.skip;
+// Each test's emulated runs are stopped and their sandboxes removed after it; no pty, no tests.
+const { runs, roots, describePty } = emulatedRuns();
 
 const HEADER = /^aider-mlx setup {2}DEMO/;
 const HINTS = /^↑↓ move · Enter choose · Esc back · Ctrl-C cancel$/;

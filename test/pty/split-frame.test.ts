@@ -6,20 +6,13 @@
  * context question, "Keep it on this Mac" goes on to "Proxy or direct", "Split it" asks for the
  * other Macs, and Esc there comes back to the question.
  */
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { KEY, ptyAvailable, startEmulated, type Emulated } from './emulator.js';
+import { expect, it } from 'vitest';
+import { KEY, startEmulated, emulatedRuns } from './emulator.js';
 import { sandbox } from './helpers.js';
 
-const runs: Emulated[] = [];
-const roots: string[] = [];
-afterEach(async () => {
-  for (const r of runs.splice(0)) await r.stop();
-  for (const d of roots.splice(0)) await rm(d, { recursive: true, force: true });
-});
-
-const describePty = ptyAvailable() ? describe : describe.skip;
+// Each test's emulated runs are stopped and their sandboxes removed after it; no pty, no tests.
+const { runs, roots, describePty } = emulatedRuns();
 
 const BIG = 'mlx-community/Qwen3-Coder-480B-A35B-Instruct-4bit';
 const HEADER = /^aider-mlx setup {2}DEMO\s+(\d+)\/(\d+) · (.+)$/;

@@ -3,20 +3,13 @@
  * then Enter at every question, the visible screen read after every key. Each step heading gets
  * its own number, one more than the one before, and the last heading's total is its number.
  */
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { KEY, ptyAvailable, startEmulated, type Emulated } from './emulator.js';
+import { expect, it } from 'vitest';
+import { KEY, startEmulated, emulatedRuns } from './emulator.js';
 import { sandbox } from './helpers.js';
 
-const runs: Emulated[] = [];
-const roots: string[] = [];
-afterEach(async () => {
-  for (const r of runs.splice(0)) await r.stop();
-  for (const d of roots.splice(0)) await rm(d, { recursive: true, force: true });
-});
-
-const describePty = ptyAvailable() ? describe : describe.skip;
+// Each test's emulated runs are stopped and their sandboxes removed after it; no pty, no tests.
+const { runs, roots, describePty } = emulatedRuns();
 
 interface Heading {
   index: number;
