@@ -408,3 +408,28 @@ describe('no setup at all', () => {
     expect(text).not.toMatch(/it works/);
   });
 });
+
+describe('(h) Aider straight at a server (no proxy), and a pasted OpenAI key error', () => {
+  const KEY_ERROR = 'litellm.AuthenticationError: Incorrect API key provided: sk-proj-abcdefghijklmnopqrstuvwx. You can find your API key at https://platform.openai.com/account/api-keys.';
+  for (const model of [`openai/${EDITOR}`, 'openai/editor']) {
+    it(`${model}: no proxy cause; the cause shown is that the error did not come from this server, with its own evidence; exit 1`, async () => {
+      const h = hand();
+      const ed = await mlx(h, EDITOR);
+      h.write(join(h.project, '.aider.conf.yml'), `# my own\nmodel: ${model}\nopenai-api-base: http://127.0.0.1:${ed.port}/v1\n`);
+      const r = await run(h, { errorText: KEY_ERROR }, { platform: 'linux', arch: 'x64' });
+      expect(r.likely.map((l) => l.cause)).not.toEqual(expect.arrayContaining(['C10']));
+      expect(r.likely.filter((l) => ['C10', 'C11', 'C12', 'master-key'].includes(l.cause))).toEqual([]);
+      expect(r.likely[0]).toMatchObject({ cause: 'C18', verdict: 'confirmed' });
+      expect(byId(r, 'error.source')).toMatchObject({ status: 'fail' });
+      expect(byId(r, 'error.source')!.title).toContain(`127.0.0.1:${ed.port}`);
+      expect(r.exitCode).toBe(1);
+      const text = reportToText(r, { env: h.env });
+      const answer = text.slice(0, text.indexOf('\n\n', text.indexOf('Most likely')));
+      expect(answer).not.toMatch(/master_key|proxy/i);
+      expect(answer).toMatch(/Seen: the error came from OpenAI's own API/);
+      expect(answer).not.toContain('not macOS');
+      expect(answer).toContain('OPENAI_API_BASE');
+      expect(text).not.toContain('abcdefghijklmnop');
+    });
+  }
+});

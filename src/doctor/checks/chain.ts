@@ -33,6 +33,8 @@ export interface ChainResult {
   litellm?: ReturnType<typeof litellmFile>;
   /** No Aider setup at all: no model, no base, no plan. */
   none: boolean;
+  /** What answers at each API base Aider sends to, as identified: a LiteLLM proxy, an mlx_lm.server, another server, nothing. */
+  answering?: Array<{ base: string; kind: 'litellm' | 'mlx_lm.server' | 'other' | 'none'; where: string; how: string }>;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
@@ -423,6 +425,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
   // The processes holding those ports (their command lines), looked up while the answers come.
   for (const p of ports) void procOf(p.host, p.port);
 
+  const answering: NonNullable<ChainResult['answering']> = [];
   for (const [baseValue, us] of byBase) {
     const b = us[0]!.base!;
     const v = baseVerdict(baseValue);
@@ -448,6 +451,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
     const id = await identify(hp.host, hp.port);
     const where = `${hp.host}:${hp.port}`;
     const names = us.map((u) => u.name);
+    answering.push({ base: baseValue, kind: id.kind, where, how: `${b.how}=${baseValue} ${fromWhere(b.source, env)}` });
     if (id.kind === 'none' && opts.litellmConfig) {
       // The proxy that should answer here is not running: with its config named, say why it cannot start.
       const file = resolve(state.cwd, opts.litellmConfig);
@@ -800,7 +804,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
       fix: 'See the skipped checks above.',
     });
   }
-  return { checks: out, ...(litellmPath ? { litellmPath, litellm: fileOf(litellmPath) } : {}), none: false };
+  return { checks: out, ...(litellmPath ? { litellmPath, litellm: fileOf(litellmPath) } : {}), none: false, answering };
 }
 
 function describe(r: ChatProbe): string {
