@@ -344,7 +344,7 @@ async function doctorRun(
       : undefined;
   const config = configChecks(state, exp, caps.env).filter((c) => !chain || keepWithoutPlan(c, chain.none));
   const aider = [...pre, ...aiderChecks(state, exp, caps.env).filter((c) => !chain || keepWithoutPlan(c, chain.none))];
-  const envC = envChecks(state.plan, caps);
+  const envC = envChecks(state.plan, caps, { direct: direct !== undefined });
   const logs = logChecks(caps.env);
   const cacheP = exp ? promptCacheCheck(state.plan, caps.env) : undefined;
   const [servers, proxy, call, groups, cache] = await Promise.all([Promise.all(serverJobs), proxyP, callP, Promise.all(groupJobs), cacheP]);
@@ -367,7 +367,19 @@ async function doctorRun(
   const likely = rankCauses(parsed, hopOrder, { proxy: !direct });
   const lead = parsed ? leadingCheckIds(likely) : [];
   // Each fix names this tool as it is run here (from a clone, `npx aider-mlx` would ask the registry).
-  const checks = hopOrder.map((c) => (c.fix?.includes('npx aider-mlx') ? { ...c, fix: asRun(c.fix) } : c));
+  const adoptable = !state.plan && state.planError === undefined && chain !== undefined && !chain.none && hopOrder.every((c) => c.status !== 'fail');
+  // No plan, a chain of the user's own: `setup` would refuse to replace their model and base, `setup --adopt` takes it as it is.
+  const planLine = (c: DoctorCheck): DoctorCheck =>
+    c.id !== 'config.plan' || state.plan || state.planError !== undefined || !chain || chain.none
+      ? c
+      : {
+          ...c,
+          expected: 'a plan, so `status`, `serve` and `reconfigure` work and the doctor knows which server should answer where',
+          fix: adoptable
+            ? 'Your own chain works: run `npx aider-mlx setup --adopt` to make it the plan (only the plan is written; your files stay as they are).'
+            : 'Fix the problems above first; once the doctor passes, run `npx aider-mlx setup --adopt` to make your chain the plan (your files stay as they are). Plain `setup` replaces your model and API base only with --force.',
+        };
+  const checks = hopOrder.map(planLine).map((c) => (c.fix?.includes('npx aider-mlx') ? { ...c, fix: asRun(c.fix) } : c));
 
   const summary = { pass: 0, warn: 0, fail: 0, skip: 0 };
   // What Aider will use is shown, not counted: a value is not a check that passed.
@@ -387,7 +399,7 @@ async function doctorRun(
     summary,
     ok: summary.fail === 0,
     exitCode: summary.fail === 0 ? 0 : 1,
-    adoptable: !state.plan && state.planError === undefined && chain !== undefined && !chain.none && summary.fail === 0,
+    adoptable,
     // A key a fix would write (a new master key) is redacted like the ones on disk.
     secrets: [...collectSecrets(state), ...checks.flatMap((c) => (c.edits ?? []).filter((e) => e.secret).map((e) => String(e.new)))],
     state,

@@ -433,3 +433,33 @@ describe('(h) Aider straight at a server (no proxy), and a pasted OpenAI key err
     });
   }
 });
+
+describe('(i) a hand-written direct setup and no plan: what the report offers', () => {
+  it('healthy: the plan line offers setup --adopt; litellm is not needed; a docs link is printed where one is named', async () => {
+    const h = hand();
+    const ed = await mlx(h, EDITOR);
+    h.write(join(h.project, '.aider.conf.yml'), `model: openai/${EDITOR}\nopenai-api-base: http://127.0.0.1:${ed.port}/v1\n`);
+    const r = await run(h);
+    expect(r.exitCode).toBe(0);
+    expect(byId(r, 'config.plan')!.fix).toContain('setup --adopt');
+    expect(byId(r, 'env.litellm')).toMatchObject({ status: 'skip' });
+    expect(byId(r, 'env.litellm')!.title).toContain('not needed for a direct setup');
+    const text = reportToText(r, { env: h.env, verbose: true });
+    expect(text).not.toContain('see the docs link');
+    expect(byId(r, 'aider.settings')!.fix).toMatch(/https:\/\//);
+  });
+
+  it('an alias name: the 404 clause is said once, and why the name was not sent is said in words; the plan line says adopt once fixed', async () => {
+    const h = hand();
+    const ed = await mlx(h, EDITOR);
+    h.write(join(h.project, '.aider.conf.yml'), `model: openai/editor\nopenai-api-base: http://127.0.0.1:${ed.port}/v1\n`);
+    const r = await run(h);
+    expect(r.exitCode).toBe(1);
+    const c = byId(r, 'chain.model.openai/editor')!;
+    expect(`${c.title} ${c.observed}`.match(/with 404/g)).toHaveLength(1);
+    expect(c.observed).not.toContain('(not sent)');
+    expect(c.observed).toContain('the doctor did not send "editor" to it, because');
+    expect(byId(r, 'config.plan')!.fix).toMatch(/once the doctor passes, run `.*setup --adopt`/);
+    expect(sentNames(ed)).not.toContain('editor');
+  });
+});

@@ -338,7 +338,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
     if (/:\/\//.test(up)) return { safe: false, cause: 'C1', why: 'a URL used as a model name: it looks it up on the Hub and answers 404' };
     if (listed.includes(up) && up !== served.model) return { safe: false, cause: 'C6', why: `${up} is another model in its cache: it would unload its model and load that one` };
     if (/^[\w.-]+\/[\w.-]+$/.test(up)) return { safe: false, cause: 'C6', why: `${up} is a repo id that is not its --model: it would look it up on the Hub and download it (or answer 404)` };
-    return { safe: false, cause: 'C1', why: 'it answers any other name than default_model or its --model with 404 (it looks the name up on the Hub)' };
+    return { safe: false, cause: 'C1', why: 'a name it does not serve makes it look that name up on the Hub' };
   };
 
   let probedOk = 0;
@@ -562,7 +562,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
             group: 'server',
             title: `Aider sends "${up}" straight to the mlx_lm.server on :${hp.port}; that server serves ${served.model ?? 'the model it was started with'} and ${vd.cause === 'C1' ? 'answers any other name than default_model or its --model with 404' : 'would load another model for it'}`,
             status: 'fail',
-            observed: `${u.role}: ${u.name} ${fromWhere(u.source, env)}; the server's model from ${served.how}; "${up}": ${vd.why} (not sent)`,
+            observed: `${u.role}: ${u.name} ${fromWhere(u.source, env)}; the server's model from ${served.how}; the doctor did not send "${up}" to it, because ${vd.why}`,
             expected: `${u.role}: ${want}`,
             fix: f.text,
             ...(f.edits.length ? { fixable: 'edit' as const, edits: f.edits } : {}),
@@ -744,7 +744,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
             group: 'proxy',
             title: `Aider sends ${u.name} to the proxy on :${hp.port}; its model group "${group}" sends ${upModel} upstream to ${uwhere}; that mlx_lm.server serves ${sv.model ?? 'the model it was started with'} and ${vd.cause === 'C1' ? 'answers any other name with 404' : 'would load another model for it'}`,
             status: 'fail',
-            observed: `${keyPathText(kp)}: ${upModel} (${depsHow}); the server's model from ${sv.how}; "${up}": ${vd.why} (not sent)`,
+            observed: `${keyPathText(kp)}: ${upModel} (${depsHow}); the server's model from ${sv.how}; the doctor did not send "${up}" to it, because ${vd.why}`,
             expected: `${keyPathText(kp)}: ${want}`,
             fix: fileFixed
               ? `${tildify(file!, env)} already says ${fileOld}; ${restartText}`
