@@ -33,7 +33,7 @@ export const CAUSES: Cause[] = [
   { id: 'C15', spec: 15, title: 'The model has no chat template: the server falls back to USER:/ASSISTANT: role-play', checks: ['server.*.template', 'server.*.version'] },
   { id: 'C16', spec: 16, title: 'A request parameter the server rejects: it drops the connection without a response', checks: ['aider.params', 'server.*.chat'] },
   { id: 'C17', spec: 17, title: 'mlx-lm ≤0.26.4 and an absolute local --model path named in the request', checks: ['server.*.model', 'server.*.version'] },
-  { id: 'C18', spec: 18, title: "OPENAI_BASE_URL (or another base) in the environment overrides Aider's openai-api-base", checks: ['config.env.base_url', 'aider.api_base'] },
+  { id: 'C18', spec: 18, title: "Aider's requests do not go to the API base the doctor sees: OPENAI_BASE_URL (or another base) in the environment overrides openai-api-base, or the Aider that failed ran with other settings (another folder, its command line)", checks: ['config.env.base_url', 'aider.api_base'] },
   { id: 'C19', spec: 19, title: 'The server log shows a Hub lookup of the model name: the name that reaches mlx_lm.server is not `default_model` or its exact --model', checks: ['config.litellm.upstream', 'server.*.model', 'aider.names'] },
   { id: 'master-key', title: 'LiteLLM 1.108+ refuses to start without general_settings.master_key', checks: ['config.litellm.master_key', 'proxy.alive'] },
   { id: 'usage-callback', title: "The LiteLLM config names aider-mlx's callback aider_mlx_usage, but aider_mlx_usage.py is not in the config's folder, so the proxy fails to start", checks: ['config.litellm.callbacks'] },
@@ -165,8 +165,12 @@ export function suspectsFromText(p: ParsedError): Array<{ cause: string; score: 
  * one whose checks all pass is ruled out and goes last. Without text, every cause a failing check
  * confirms is listed (so the report still names causes).
  */
-export function rankCauses(parsed: ParsedError | undefined, checks: DoctorCheck[]): Suspect[] {
-  const fromText = parsed ? suspectsFromText(parsed) : [];
+/** Causes that need a LiteLLM proxy between Aider and the servers. */
+export const PROXY_ONLY = new Set(['C10', 'C11', 'C12', 'master-key', 'usage-callback']);
+
+export function rankCauses(parsed: ParsedError | undefined, checks: DoctorCheck[], o: { proxy?: boolean } = {}): Suspect[] {
+  // Without a proxy in the chain, a proxy's cause is not a suspect, whatever the text suggests.
+  const fromText = (parsed ? suspectsFromText(parsed) : []).filter((s) => o.proxy !== false || !PROXY_ONLY.has(s.cause));
   const seeds = new Map(fromText.map((s) => [s.cause, s]));
   if (!parsed) {
     for (const c of CAUSES) {

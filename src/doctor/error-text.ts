@@ -4,6 +4,7 @@
  * message, the URL, the model names, and named signals (SPEC §2.3, §4). Never throws; any input,
  * however large or binary, gets an answer in bounded time (the regexes have no nested quantifiers).
  */
+import { isIdentificationProbe } from '../servers/probe-routes.js';
 
 export type ErrorSignal =
   /** `… OpenAIException - Not Found`: unknown path, or model failure on mlx-lm ≤0.27.1 (SPEC §4 #1/#2). */
@@ -371,10 +372,11 @@ export function parseErrorText(input: unknown): ParsedError {
 
   // Access-log lines of mlx_lm.server: `"POST /v1/v1/chat/completions HTTP/1.1" 404 -`
   let requestPath: string | undefined;
-  const logRe = /"(?:POST|GET) (\/\S{0,300}) HTTP\/1\.[01]" 404\b/g;
+  // The doctor's own identification probes 404 by design: they are not Aider's requests.
+  const logRe = /"(POST|GET) (\/\S{0,300}) HTTP\/1\.[01]" 404\b/g;
   for (let m = logRe.exec(flat); m; m = logRe.exec(flat)) {
-    const p = m[1]!;
-    if (p.startsWith('/api/models/')) continue;
+    const p = m[2]!;
+    if (p.startsWith('/api/models/') || isIdentificationProbe(m[1]!, p)) continue;
     requestPath ??= p;
     if (!SERVED_POST_PATHS.has(p.split('?')[0]!) && !p.startsWith('/v1/models')) {
       signals.add('server-log-bad-path');

@@ -448,16 +448,19 @@ export function formatAnswer(r: DoctorReport, o: TextOptions): string[] {
   } else if (r.error && !r.error.input.empty) {
     out.push(...wrap('The text matches no error aider-mlx knows; the checks below still show what is wrong.', width, '  ', '  '));
   }
+  // "Seen" is only ever the named cause's own evidence. Without any, the first problem is shown as
+  // what it is (a warning about something else is not shown under a cause at all).
+  const own = top !== undefined && evidence.length > 0;
   if (!evidence.length) {
     const lead = r.lead.map((id) => byId.get(id)).filter(isProblem);
-    const first = [...lead, ...r.checks.filter((c) => c.status === 'fail'), ...r.checks.filter((c) => c.status === 'warn')];
+    const first = [...lead, ...r.checks.filter((c) => c.status === 'fail'), ...r.checks.filter((c) => c.status === 'warn')].filter((c) => !top || c.status === 'fail');
     evidence = first.length ? [first[0]!] : [];
   }
   for (const c of evidence.slice(0, 2)) {
-    out.push(...wrap(`${top ? 'Seen' : c.status === 'fail' ? 'First problem' : 'First warning'}: ${c.title}${c.observed ? ` — ${words(c.observed)}` : ''}`, width, '  ', '    '));
+    out.push(...wrap(`${own ? 'Seen' : c.status === 'fail' ? 'First problem' : 'First warning'}: ${c.title}${c.observed ? ` — ${words(c.observed)}` : ''}`, width, '  ', '    '));
   }
   const fixer = evidence.find((c) => c.fix);
-  if (fixer && (s.fail || top)) out.push(...fixLines(`Fix: ${words(fixer.fix!)}`, width, '  ', '    '));
+  if (fixer && (s.fail || own)) out.push(...fixLines(`Fix: ${words(fixer.fix!)}`, width, '  ', '    '));
   const fixable = r.checks.filter((c) => c.fixable && (c.status === 'fail' || c.status === 'warn'));
   if (fixable.length && !(fixer?.fix ?? '').includes('doctor --fix')) {
     out.push(...wrap(`The doctor can repair ${fixable.length === 1 ? 'one of the problems' : `${fixable.length} of them`} itself (it shows the diff first and keeps a backup):`, width, '  ', '  '));

@@ -107,6 +107,30 @@ function errorChecks(p: ParsedError, exp: Expectations | undefined, state: DiskS
   return out;
 }
 
+/**
+ * A key error, pasted, when Aider here talks straight to mlx_lm.server: that server checks no key,
+ * so the error cannot have come from it. OpenAI's own wording ("Incorrect API key provided") or its
+ * host says where it came from; either way the Aider that printed it sent its requests elsewhere.
+ */
+function errorSourceCheck(p: ParsedError, targets: Array<{ where: string; how: string }>): DoctorCheck | undefined {
+  const openai = p.signals.includes('went-to-openai');
+  if (!targets.length || !(openai || p.signals.includes('auth-rejected'))) return undefined;
+  const where = targets.map((t) => t.where).join(', ');
+  const how = targets.map((t) => t.how).join('; ');
+  return {
+    id: 'error.source',
+    group: 'error',
+    title: openai
+      ? `the error came from OpenAI's own API, not from the mlx_lm.server Aider here sends to (${where}), which checks no key`
+      : `a server refused the key, but Aider here sends straight to mlx_lm.server (${where}), which checks no key: the error came from elsewhere`,
+    status: 'fail',
+    observed: `${openai ? (/api\.openai\.com/.test(p.url ?? '') ? 'the text names api.openai.com' : '"Incorrect API key provided" is how api.openai.com refuses a key') : 'a key was refused'}; Aider here: ${how}, an mlx_lm.server (it accepts any key)`,
+    expected: `the error from the server at ${where}`,
+    fix: `The Aider that printed this did not use ${where}. Run aider from the folder the doctor checked (it reads .aider.conf.yml from the git root, the current folder and your home), and in that shell look for OPENAI_API_BASE or OPENAI_BASE_URL (\`env | grep OPENAI_\`) and for --openai-api-base or --model on its command line; \`aider --verbose\` prints the API base it uses. The key itself is not the problem: mlx_lm.server takes any non-empty key.`,
+    causes: ['C18'],
+  };
+}
+
 async function deepAiderCall(state: DiskState, exp: Expectations, opts: DoctorOptions, caps: DoctorCaps): Promise<DoctorCheck> {
   const c = { id: 'aider.call', group: 'aider' as const, title: 'a real Aider call answers' };
   const bin = which('aider', caps.env);
@@ -309,9 +333,18 @@ async function doctorRun(
   const chain = exp || state.planError !== undefined ? undefined : await (await import('./checks/chain.js')).chainChecks(state, opts, caps);
   if (chain?.litellm) state = { ...state, litellm: chain.litellm };
   // The probes are in flight: the file checks and the machine checks run while they wait.
+  // Aider straight at mlx_lm.server, no proxy in the chain: the plan's direct mode, or every base of a
+  // hand-written chain answering as mlx_lm.server.
+  const direct: Array<{ where: string; how: string }> | undefined = exp
+    ? exp.plan.mode === 'direct'
+      ? exp.models.flatMap((m) => m.served.deployments.map((d) => ({ where: `${d.host}:${d.port}`, how: `the plan's ${m.served.roles.join(' + ')} server` })))
+      : undefined
+    : chain?.answering?.length && chain.answering.every((a) => a.kind === 'mlx_lm.server')
+      ? chain.answering.map((a) => ({ where: a.where, how: a.how }))
+      : undefined;
   const config = configChecks(state, exp, caps.env).filter((c) => !chain || keepWithoutPlan(c, chain.none));
   const aider = [...pre, ...aiderChecks(state, exp, caps.env).filter((c) => !chain || keepWithoutPlan(c, chain.none))];
-  const envC = envChecks(state.plan, caps);
+  const envC = envChecks(state.plan, caps, { direct: direct !== undefined });
   const logs = logChecks(caps.env);
   const cacheP = exp ? promptCacheCheck(state.plan, caps.env) : undefined;
   const [servers, proxy, call, groups, cache] = await Promise.all([Promise.all(serverJobs), proxyP, callP, Promise.all(groupJobs), cacheP]);
@@ -320,6 +353,7 @@ async function doctorRun(
   const hopOrder: DoctorCheck[] = [
     ...(chain?.checks ?? []),
     ...(parsed ? errorChecks(parsed, exp, state) : []),
+    ...(parsed && direct ? [errorSourceCheck(parsed, direct)].filter((c): c is DoctorCheck => !!c) : []),
     ...envC,
     ...config,
     ...servers.flatMap((s) => s.checks),
@@ -329,10 +363,23 @@ async function doctorRun(
     ...aider,
   ];
   hopOrder.sort((a, b) => GROUPS.indexOf(a.group) - GROUPS.indexOf(b.group));
-  const likely = rankCauses(parsed, hopOrder);
+  // No proxy between Aider and the servers: a proxy's causes (its key, its names, its cooldown) cannot be.
+  const likely = rankCauses(parsed, hopOrder, { proxy: !direct });
   const lead = parsed ? leadingCheckIds(likely) : [];
   // Each fix names this tool as it is run here (from a clone, `npx aider-mlx` would ask the registry).
-  const checks = hopOrder.map((c) => (c.fix?.includes('npx aider-mlx') ? { ...c, fix: asRun(c.fix) } : c));
+  const adoptable = !state.plan && state.planError === undefined && chain !== undefined && !chain.none && hopOrder.every((c) => c.status !== 'fail');
+  // No plan, a chain of the user's own: `setup` would refuse to replace their model and base, `setup --adopt` takes it as it is.
+  const planLine = (c: DoctorCheck): DoctorCheck =>
+    c.id !== 'config.plan' || state.plan || state.planError !== undefined || !chain || chain.none
+      ? c
+      : {
+          ...c,
+          expected: 'a plan, so `status`, `serve` and `reconfigure` work and the doctor knows which server should answer where',
+          fix: adoptable
+            ? 'Your own chain works: run `npx aider-mlx setup --adopt` to make it the plan (only the plan is written; your files stay as they are).'
+            : 'Fix the problems above first; once the doctor passes, run `npx aider-mlx setup --adopt` to make your chain the plan (your files stay as they are). Plain `setup` replaces your model and API base only with --force.',
+        };
+  const checks = hopOrder.map(planLine).map((c) => (c.fix?.includes('npx aider-mlx') ? { ...c, fix: asRun(c.fix) } : c));
 
   const summary = { pass: 0, warn: 0, fail: 0, skip: 0 };
   // What Aider will use is shown, not counted: a value is not a check that passed.
@@ -352,7 +399,7 @@ async function doctorRun(
     summary,
     ok: summary.fail === 0,
     exitCode: summary.fail === 0 ? 0 : 1,
-    adoptable: !state.plan && state.planError === undefined && chain !== undefined && !chain.none && summary.fail === 0,
+    adoptable,
     // A key a fix would write (a new master key) is redacted like the ones on disk.
     secrets: [...collectSecrets(state), ...checks.flatMap((c) => (c.edits ?? []).filter((e) => e.secret).map((e) => String(e.new)))],
     state,

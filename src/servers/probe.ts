@@ -6,6 +6,7 @@
 import net from 'node:net';
 import { sleep } from '../lib/sleep.js';
 import { httpFetch } from '../lib/http-fetch.js';
+import { UNKNOWN_ROUTE_PROBE } from './probe-routes.js';
 
 export type ProbeErrorKind = 'refused' | 'timeout' | 'reset' | 'dns' | 'http' | 'aborted' | 'other';
 
@@ -467,7 +468,7 @@ export async function identifyServer(host: string, port: number, opts: ProbeOpti
     probeTcp(host, port, opts),
     probeHealth(root, opts),
     probeModels(`${root}/v1`, opts),
-    request('POST', `${root}/v1/responses`, { ...opts, body: {} }),
+    request('POST', `${root}${UNKNOWN_ROUTE_PROBE}`, { ...opts, body: {} }),
   ]);
   const base = { tcp, probes: {} as ServerIdentity['probes'], evidence: [] as string[] };
   const latency = () => Math.round(performance.now() - started);

@@ -2,7 +2,7 @@
  * Every SPEC §4 cause that can be produced with the stand-ins: seed it into a healthy setup and
  * check that the doctor names it with the right failing check, cause and fix.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -576,6 +576,32 @@ describe('server logs (serve/service write them)', () => {
     expect(c.observed).not.toContain('/v1/v1/');
     writeFileSync(join(logDir(w), 'mlx-editor.log'), '2026-11-25 10:00:00,000 - INFO - Starting httpd at 127.0.0.1 on port 8080...\n127.0.0.1 - - [25/Nov/2026 10:00:01] "POST /v1/chat/completions HTTP/1.1" 200 -\n');
     expect(check(await doctor(w), 'server.logs').status).toBe('pass');
+  });
+
+  it("the doctor's own identification probes (their 404s are the answer they expect) are not failures on the next run", async () => {
+    let logFile = '';
+    const start = '2026-12-01 15:45:55,991 - INFO - Starting httpd at 127.0.0.1 on port 8080...\n';
+    for (const mode of ['direct', 'proxy'] as const) {
+      const w = await world({ two: false, mode, editor: { log: (line) => appendFileSync(logFile, `${line}\n`) } });
+      logFile = join(logDir(w), 'editor_127.0.0.1.log');
+      mkdirSync(logDir(w), { recursive: true });
+      writeFileSync(logFile, start);
+      await doctor(w);
+      // The first run did probe the server, which logged its 404s.
+      expect(readFileSync(logFile, 'utf8'), mode).toMatch(/"POST \/v1\/responses\S* HTTP\/1\.\d" 404/);
+      const again = await doctor(w);
+      expect(check(again, 'server.logs'), mode).toMatchObject({ status: 'pass' });
+      // An mlx-lm older than 0.24 (no /health) and a LiteLLM liveliness probe at a server: 404s of ours too.
+      appendFileSync(logFile, '127.0.0.1 - - [01/Dec/2026 15:46:00] "GET /health HTTP/1.1" 404 -\n127.0.0.1 - - [01/Dec/2026 15:46:00] "GET /health/liveliness HTTP/1.1" 404 -\n');
+      expect(check(await doctor(w), 'server.logs'), mode).toMatchObject({ status: 'pass' });
+      // A request that is not one of the probes still warns: a doubled /v1, or a client's own /v1/responses.
+      for (const path of ['/v1/v1/chat/completions', '/v1/responses']) {
+        writeFileSync(logFile, `${start}127.0.0.1 - - [01/Dec/2026 15:46:00] "POST ${path} HTTP/1.1" 404 -\n`);
+        const c = check(await doctor(w), 'server.logs');
+        expect(c.status, `${mode} ${path}`).toBe('warn');
+        expect(c.observed).toContain(`(${path})`);
+      }
+    }
   });
 
   it('no logs: skipped', async () => {

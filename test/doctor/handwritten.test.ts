@@ -408,3 +408,58 @@ describe('no setup at all', () => {
     expect(text).not.toMatch(/it works/);
   });
 });
+
+describe('(h) Aider straight at a server (no proxy), and a pasted OpenAI key error', () => {
+  const KEY_ERROR = 'litellm.AuthenticationError: Incorrect API key provided: sk-proj-abcdefghijklmnopqrstuvwx. You can find your API key at https://platform.openai.com/account/api-keys.';
+  for (const model of [`openai/${EDITOR}`, 'openai/editor']) {
+    it(`${model}: no proxy cause; the cause shown is that the error did not come from this server, with its own evidence; exit 1`, async () => {
+      const h = hand();
+      const ed = await mlx(h, EDITOR);
+      h.write(join(h.project, '.aider.conf.yml'), `# my own\nmodel: ${model}\nopenai-api-base: http://127.0.0.1:${ed.port}/v1\n`);
+      const r = await run(h, { errorText: KEY_ERROR }, { platform: 'linux', arch: 'x64' });
+      expect(r.likely.map((l) => l.cause)).not.toEqual(expect.arrayContaining(['C10']));
+      expect(r.likely.filter((l) => ['C10', 'C11', 'C12', 'master-key'].includes(l.cause))).toEqual([]);
+      expect(r.likely[0]).toMatchObject({ cause: 'C18', verdict: 'confirmed' });
+      expect(byId(r, 'error.source')).toMatchObject({ status: 'fail' });
+      expect(byId(r, 'error.source')!.title).toContain(`127.0.0.1:${ed.port}`);
+      expect(r.exitCode).toBe(1);
+      const text = reportToText(r, { env: h.env });
+      const answer = text.slice(0, text.indexOf('\n\n', text.indexOf('Most likely')));
+      expect(answer).not.toMatch(/master_key|proxy/i);
+      expect(answer).toMatch(/Seen: the error came from OpenAI's own API/);
+      expect(answer).not.toContain('not macOS');
+      expect(answer).toContain('OPENAI_API_BASE');
+      expect(text).not.toContain('abcdefghijklmnop');
+    });
+  }
+});
+
+describe('(i) a hand-written direct setup and no plan: what the report offers', () => {
+  it('healthy: the plan line offers setup --adopt; litellm is not needed; a docs link is printed where one is named', async () => {
+    const h = hand();
+    const ed = await mlx(h, EDITOR);
+    h.write(join(h.project, '.aider.conf.yml'), `model: openai/${EDITOR}\nopenai-api-base: http://127.0.0.1:${ed.port}/v1\n`);
+    const r = await run(h);
+    expect(r.exitCode).toBe(0);
+    expect(byId(r, 'config.plan')!.fix).toContain('setup --adopt');
+    expect(byId(r, 'env.litellm')).toMatchObject({ status: 'skip' });
+    expect(byId(r, 'env.litellm')!.title).toContain('not needed for a direct setup');
+    const text = reportToText(r, { env: h.env, verbose: true });
+    expect(text).not.toContain('see the docs link');
+    expect(byId(r, 'aider.settings')!.fix).toMatch(/https:\/\//);
+  });
+
+  it('an alias name: the 404 clause is said once, and why the name was not sent is said in words; the plan line says adopt once fixed', async () => {
+    const h = hand();
+    const ed = await mlx(h, EDITOR);
+    h.write(join(h.project, '.aider.conf.yml'), `model: openai/editor\nopenai-api-base: http://127.0.0.1:${ed.port}/v1\n`);
+    const r = await run(h);
+    expect(r.exitCode).toBe(1);
+    const c = byId(r, 'chain.model.openai/editor')!;
+    expect(`${c.title} ${c.observed}`.match(/with 404/g)).toHaveLength(1);
+    expect(c.observed).not.toContain('(not sent)');
+    expect(c.observed).toContain('the doctor did not send "editor" to it, because');
+    expect(byId(r, 'config.plan')!.fix).toMatch(/once the doctor passes, run `.*setup --adopt`/);
+    expect(sentNames(ed)).not.toContain('editor');
+  });
+});

@@ -410,7 +410,7 @@ function settingsChecks(state: DiskState, exp: Expectations | undefined, inUse: 
             ...(noTag.length ? [`${noTag.join(', ')}: no reasoning_tag, so <think> blocks reach the edit parser`] : []),
           ].join('; '),
           expected: 'an entry `- name: <exact Aider model name>` with edit_format, extra_params (max_tokens, api_base) and reasoning_tag for thinking models',
-          fix: settingsFix ? 'Run `npx aider-mlx doctor --fix`.' : 'Add the entries to .aider.model.settings.yml (see the docs link).',
+          fix: settingsFix ? 'Run `npx aider-mlx doctor --fix`.' : `Add the entries to .aider.model.settings.yml (the format: ${DOCS.settings}).`,
           ...(settingsFix ? { fixable: 'rewrite' as const } : {}),
           docs: DOCS.settings,
         }

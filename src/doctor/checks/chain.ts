@@ -33,6 +33,8 @@ export interface ChainResult {
   litellm?: ReturnType<typeof litellmFile>;
   /** No Aider setup at all: no model, no base, no plan. */
   none: boolean;
+  /** What answers at each API base Aider sends to, as identified: a LiteLLM proxy, an mlx_lm.server, another server, nothing. */
+  answering?: Array<{ base: string; kind: 'litellm' | 'mlx_lm.server' | 'other' | 'none'; where: string; how: string }>;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
@@ -336,7 +338,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
     if (/:\/\//.test(up)) return { safe: false, cause: 'C1', why: 'a URL used as a model name: it looks it up on the Hub and answers 404' };
     if (listed.includes(up) && up !== served.model) return { safe: false, cause: 'C6', why: `${up} is another model in its cache: it would unload its model and load that one` };
     if (/^[\w.-]+\/[\w.-]+$/.test(up)) return { safe: false, cause: 'C6', why: `${up} is a repo id that is not its --model: it would look it up on the Hub and download it (or answer 404)` };
-    return { safe: false, cause: 'C1', why: 'it answers any other name than default_model or its --model with 404 (it looks the name up on the Hub)' };
+    return { safe: false, cause: 'C1', why: 'a name it does not serve makes it look that name up on the Hub' };
   };
 
   let probedOk = 0;
@@ -423,6 +425,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
   // The processes holding those ports (their command lines), looked up while the answers come.
   for (const p of ports) void procOf(p.host, p.port);
 
+  const answering: NonNullable<ChainResult['answering']> = [];
   for (const [baseValue, us] of byBase) {
     const b = us[0]!.base!;
     const v = baseVerdict(baseValue);
@@ -448,6 +451,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
     const id = await identify(hp.host, hp.port);
     const where = `${hp.host}:${hp.port}`;
     const names = us.map((u) => u.name);
+    answering.push({ base: baseValue, kind: id.kind, where, how: `${b.how}=${baseValue} ${fromWhere(b.source, env)}` });
     if (id.kind === 'none' && opts.litellmConfig) {
       // The proxy that should answer here is not running: with its config named, say why it cannot start.
       const file = resolve(state.cwd, opts.litellmConfig);
@@ -558,7 +562,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
             group: 'server',
             title: `Aider sends "${up}" straight to the mlx_lm.server on :${hp.port}; that server serves ${served.model ?? 'the model it was started with'} and ${vd.cause === 'C1' ? 'answers any other name than default_model or its --model with 404' : 'would load another model for it'}`,
             status: 'fail',
-            observed: `${u.role}: ${u.name} ${fromWhere(u.source, env)}; the server's model from ${served.how}; "${up}": ${vd.why} (not sent)`,
+            observed: `${u.role}: ${u.name} ${fromWhere(u.source, env)}; the server's model from ${served.how}; the doctor did not send "${up}" to it, because ${vd.why}`,
             expected: `${u.role}: ${want}`,
             fix: f.text,
             ...(f.edits.length ? { fixable: 'edit' as const, edits: f.edits } : {}),
@@ -740,7 +744,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
             group: 'proxy',
             title: `Aider sends ${u.name} to the proxy on :${hp.port}; its model group "${group}" sends ${upModel} upstream to ${uwhere}; that mlx_lm.server serves ${sv.model ?? 'the model it was started with'} and ${vd.cause === 'C1' ? 'answers any other name with 404' : 'would load another model for it'}`,
             status: 'fail',
-            observed: `${keyPathText(kp)}: ${upModel} (${depsHow}); the server's model from ${sv.how}; "${up}": ${vd.why} (not sent)`,
+            observed: `${keyPathText(kp)}: ${upModel} (${depsHow}); the server's model from ${sv.how}; the doctor did not send "${up}" to it, because ${vd.why}`,
             expected: `${keyPathText(kp)}: ${want}`,
             fix: fileFixed
               ? `${tildify(file!, env)} already says ${fileOld}; ${restartText}`
@@ -800,7 +804,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
       fix: 'See the skipped checks above.',
     });
   }
-  return { checks: out, ...(litellmPath ? { litellmPath, litellm: fileOf(litellmPath) } : {}), none: false };
+  return { checks: out, ...(litellmPath ? { litellmPath, litellm: fileOf(litellmPath) } : {}), none: false, answering };
 }
 
 function describe(r: ChatProbe): string {

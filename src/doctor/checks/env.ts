@@ -199,7 +199,8 @@ export function cmpVersion(a: string, b: string): number {
 const SAFE_LITELLM = (bad: string[]) => `uv tool install 'litellm[proxy]${bad.map((v) => `!=${v}`).join(',')}'`;
 
 /** Environment checks. Nothing is spawned: a tool's version comes from its dist-info folder. */
-export function envChecks(plan: Plan | undefined, caps: DoctorCaps): DoctorCheck[] {
+/** `direct`: no plan, and the hand-written chain has no proxy (Aider straight at mlx_lm.server). */
+export function envChecks(plan: Plan | undefined, caps: DoctorCaps, o: { direct?: boolean } = {}): DoctorCheck[] {
   const env = caps.env;
   const darwin = (caps.platform ?? osPlatform()) === 'darwin';
   const checks: DoctorCheck[] = [osCheck(caps)];
@@ -227,17 +228,16 @@ export function envChecks(plan: Plan | undefined, caps: DoctorCaps): DoctorCheck
     checks.push({ ...mlxBase, title: `mlx-lm ${mlx.version ?? '(version unknown)'} at ${mlx.bin}`, status: 'pass', observed: `${mlx.bin}${mlx.python ? ` (python ${mlx.python})` : ''}` });
   }
 
-  const needProxy = plan?.mode !== 'direct';
+  const needProxy = plan ? plan.mode !== 'direct' : !o.direct;
   const lite = tool('litellm', 'litellm', env, darwin);
   const bad = compromisedVersions('litellm');
   const liteBase = { id: 'env.litellm', group: 'env' as const, expected: 'litellm (with the proxy extra) on PATH', docs: DOCS.litellm };
   if (!lite.bin) {
     checks.push({
       ...liteBase,
-      title: needProxy ? 'litellm is not on PATH' : 'litellm is not on PATH (not needed in direct mode)',
-      status: needProxy ? 'warn' : 'pass',
-      observed: 'not found on PATH',
-      ...(needProxy ? { fix: `Install it: ${SAFE_LITELLM(bad)}` } : {}),
+      ...(needProxy
+        ? { title: 'litellm is not on PATH', status: 'warn' as const, observed: 'not found on PATH', fix: `Install it: ${SAFE_LITELLM(bad)}` }
+        : { title: 'litellm: not needed for a direct setup', status: 'skip' as const, observed: 'not checked: Aider talks straight to mlx_lm.server, no LiteLLM proxy in between (litellm is not on PATH, and need not be)' }),
     });
   } else {
     checks.push({ ...liteBase, title: `litellm ${lite.version ?? '(version unknown)'} at ${lite.bin}`, status: 'pass', observed: lite.bin });
