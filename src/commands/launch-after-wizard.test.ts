@@ -78,9 +78,9 @@ describe('"Start Aider now?"', () => {
     expect(await readBackground(t!.env)).toBeUndefined();
     expect(await isPortFree('127.0.0.1', t!.ports.editor)).toBe(true);
     const next = t!.prompter.rec.summary!.sections.find((s) => s.title === 'Next steps')!.lines;
-    expect(next[0]).toBe(`${selfCommand()} launch --stand-in   # this terminal: starts the servers in the background, then Aider`);
+    expect(next[0]).toBe(`$ ${selfCommand()} launch --stand-in   # this terminal: starts the servers in the background, then Aider`);
     expect(next[1]).toMatch(/a second terminal: keeps them up/);
-    expect(next[2]).toBe(`  and in this terminal: cd ${t!.project} && aider`);
+    expect(next[2]).toBe(`$ cd ${t!.project} && aider   # and then in this terminal`);
   });
 
   it('the demo asks, and prints the command instead of running anything', async () => {

@@ -43,8 +43,8 @@ describe('runWizard with a fake prompter', () => {
     expect(await isPortFree('127.0.0.1', t.ports.editor)).toBe(true);
     expect(t.prompter.rec.summary?.ok).toBe(true);
     const next = t.prompter.rec.summary!.sections.find((s) => s.title === 'Next steps')!.lines;
-    expect(next[0]).toBe(`${selfCommand()} launch --stand-in   # this terminal: starts the servers in the background, then Aider`);
-    expect(next.at(-1)).toBe(`  and in this terminal: cd ${t.project} && aider`);
+    expect(next[0]).toBe(`$ ${selfCommand()} launch --stand-in   # this terminal: starts the servers in the background, then Aider`);
+    expect(next.at(-1)).toBe(`$ cd ${t.project} && aider   # and then in this terminal`);
     const byHand = t.prompter.rec.summary!.sections.find((s) => s.title === 'Or by hand')!.lines;
     expect(byHand[0]).toContain(`fake-mlx-server --model ${single} --host 127.0.0.1 --port ${t.ports.editor}`);
   });

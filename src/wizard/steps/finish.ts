@@ -10,6 +10,14 @@ import type { Step } from '../step.js';
 import type { WizardContext } from '../context.js';
 import { cacheBound, startCommandFor } from './servers.js';
 
+/**
+ * A command line for the end screens: `$ ` and the command, a comment after it. The faces print a
+ * `$ ` line whole (never broken by them at the terminal's width), so a paste runs it as printed.
+ */
+export function commandLine(command: string, comment?: string): string {
+  return `$ ${command}${comment ? `   # ${comment}` : ''}`;
+}
+
 /** The exact commands to bring everything back, one by one (what `serve` does for you). */
 export function byHandSteps(ctx: WizardContext): string[] {
   const plan = ctx.plan!;
@@ -21,14 +29,14 @@ export function byHandSteps(ctx: WizardContext): string[] {
       const reused = check?.status === 'pass' && !ctx.answers.servers[m.model];
       if (!isLoopback(d.host)) {
         // Never `--host <address>`: mlx_lm.server has no authentication. A tunnel instead.
-        lines.push(`${tunnelCommand(d, tunnelPort(d))}   # ${m.roles.join(' + ')}: a tunnel to ${d.host}, where the server stays on its 127.0.0.1`);
+        lines.push(commandLine(tunnelCommand(d, tunnelPort(d)), `${m.roles.join(' + ')}: a tunnel to ${d.host}, where the server stays on its 127.0.0.1`));
         continue;
       }
-      lines.push(`${startCommandFor(ctx, m.model, d, maxOutputTokens(m), cacheBound(ctx, m))}   # ${m.roles.join(' + ')}${reused ? ', if it is not running' : ''}`);
+      lines.push(commandLine(startCommandFor(ctx, m.model, d, maxOutputTokens(m), cacheBound(ctx, m)), `${m.roles.join(' + ')}${reused ? ', if it is not running' : ''}`));
     }
   }
   if (plan.mode === 'proxy') {
-    lines.push(`litellm --config ${show(configPaths(ctx.env).litellm)} --host 127.0.0.1 --port ${plan.proxy.port}`);
+    lines.push(commandLine(`litellm --config ${show(configPaths(ctx.env).litellm)} --host 127.0.0.1 --port ${plan.proxy.port}`, 'the proxy'));
   }
   return lines;
 }
@@ -57,31 +65,35 @@ export function wizardNextSteps(ctx: WizardContext): string[] {
   const demoEnv = ctx.demo ? `HOME=${ctx.env.HOME} XDG_CONFIG_HOME=${ctx.env.XDG_CONFIG_HOME} ` : '';
   const standIn = ctx.serverKind === 'stand-in' ? ' --stand-in' : '';
   const them = `the servers${plan.mode === 'proxy' ? ' and the proxy' : ''}`;
+  const self = selfCommand();
+  const cmd = commandLine;
   if (ctx.atLogin) {
     const lines = [
       ...(ctx.launch ? [`Aider starts in this terminal now, ${aiderWhere(ctx)}.`] : []),
       `launchd keeps ${them} up, now and at every login (logs in ${tildify(ctx.atLogin.logs, ctx.hostEnv)}):`,
-      `  ${selfCommand()} service status   # shows them        ${selfCommand()} service uninstall   # stops them for good`,
+      cmd(`${self} service status`, 'shows them'),
+      cmd(`${self} service uninstall`, 'stops them for good'),
     ];
-    if (ctx.launch) lines.push(`Later, in any terminal: ${selfCommand()} launch   # checks they answer, then Aider`);
-    else if (plan.aider.scope === 'profile') lines.push(`In this terminal: ${selfCommand()} aider`);
-    else if (plan.aider.scope === 'global') lines.push('In this terminal: aider   # in any repository');
-    else lines.push(`In this terminal: cd ${tildify(plan.aider.dir, ctx.hostEnv)} && aider`);
+    if (ctx.launch) lines.push(cmd(`${self} launch`, 'later, in any terminal: checks they answer, then Aider'));
+    else if (plan.aider.scope === 'profile') lines.push(cmd(`${self} aider`, 'in this terminal'));
+    else if (plan.aider.scope === 'global') lines.push(cmd('aider', 'in this terminal, in any repository'));
+    else lines.push(cmd(`cd ${tildify(plan.aider.dir, ctx.hostEnv)} && aider`, 'in this terminal'));
     return lines;
   }
   if (ctx.launch) {
     return [
       `Aider starts in this terminal now, ${aiderWhere(ctx)}.`,
       `The servers${plan.mode === 'proxy' ? ' and the proxy' : ''} keep running in the background (pid ${ctx.launch.pid}, log ${tildify(ctx.launch.log, ctx.hostEnv)}):`,
-      `  ${selfCommand()} status   # shows them        ${selfCommand()} stop   # stops them`,
-      `Later, in any terminal: ${selfCommand()} launch   # starts what is down, then Aider`,
+      cmd(`${demoEnv}${self} status`, 'shows them'),
+      cmd(`${demoEnv}${self} stop`, 'stops them'),
+      cmd(`${demoEnv}${self} launch${standIn}`, 'later, in any terminal: starts what is down, then Aider'),
     ];
   }
-  const lines = [`${demoEnv}${selfCommand()} launch${standIn}   # this terminal: starts the servers${plan.mode === 'proxy' ? ' and the proxy' : ''} in the background, then Aider`];
-  lines.push(`or, to watch them: ${demoEnv}${selfCommand()} serve${standIn}   # a second terminal: keeps them up (Ctrl-C stops them)`);
-  if (plan.aider.scope === 'profile') lines.push(`  and in this terminal: ${demoEnv}${selfCommand()} aider`);
-  else if (plan.aider.scope === 'global') lines.push(`  and in this terminal: ${demoEnv}aider   # in any repository`);
-  else lines.push(`  and in this terminal: cd ${tildify(plan.aider.dir, ctx.hostEnv)} && aider`);
+  const lines = [cmd(`${demoEnv}${self} launch${standIn}`, `this terminal: starts ${them} in the background, then Aider`)];
+  lines.push(cmd(`${demoEnv}${self} serve${standIn}`, 'or, to watch them, in a second terminal: keeps them up (Ctrl-C stops them)'));
+  if (plan.aider.scope === 'profile') lines.push(cmd(`${demoEnv}${self} aider`, 'and then in this terminal'));
+  else if (plan.aider.scope === 'global') lines.push(cmd(`${demoEnv}aider`, 'and then in this terminal, in any repository'));
+  else lines.push(cmd(`cd ${tildify(plan.aider.dir, ctx.hostEnv)} && aider`, 'and then in this terminal'));
   return lines;
 }
 
