@@ -4,7 +4,7 @@ import { maxOutputTokens } from '../../config/render.js';
 import { keyInEnvFile } from '../../config/render-context.js';
 import { isLoopback, tunnelCommand, tunnelPort } from '../../serve/remote.js';
 import { formatCheck } from '../../lib/check.js';
-import { configPaths, selfCommand, tildify, type Env } from '../../lib/paths.js';
+import { asRun, configPaths, selfCommand, tildify, type Env } from '../../lib/paths.js';
 import type { Summary } from '../prompter.js';
 import type { Step } from '../step.js';
 import type { WizardContext } from '../context.js';
@@ -32,7 +32,7 @@ export function byHandSteps(ctx: WizardContext): string[] {
         lines.push(commandLine(tunnelCommand(d, tunnelPort(d)), `${m.roles.join(' + ')}: a tunnel to ${d.host}, where the server stays on its 127.0.0.1`));
         continue;
       }
-      lines.push(commandLine(startCommandFor(ctx, m.model, d, maxOutputTokens(m), cacheBound(ctx, m)), `${m.roles.join(' + ')}${reused ? ', if it is not running' : ''}`));
+      lines.push(commandLine(asRun(startCommandFor(ctx, m.model, d, maxOutputTokens(m), cacheBound(ctx, m))), `${m.roles.join(' + ')}${reused ? ', if it is not running' : ''}`));
     }
   }
   if (plan.mode === 'proxy') {
