@@ -10,6 +10,7 @@ import { quietOnClosedPipe } from './lib/pipes.js';
 import { closest, COMMANDS, commandHelp, isCommand, mainHelp, unknownFlag } from './help.js';
 import { VERSION } from './version.js';
 import { envSecrets, redact } from './lib/redact.js';
+import { asRun } from './lib/paths.js';
 
 export type Runner = (rest: string[]) => Promise<number>;
 /** A command's name (or `setup` and `reconfigure` for the bare `aider-mlx` on a terminal) → its code, loaded on use. */
@@ -116,7 +117,7 @@ export function run(commands: CommandTable): void {
     (err) => {
       const { text, code } = formatError(err);
       // No error message prints a key, whatever it quotes (a user's file, a child's output).
-      process.stderr.write(`${redact(text, envSecrets(process.env))}\n`);
+      process.stderr.write(`${redact(asRun(text), envSecrets(process.env))}\n`);
       process.exitCode = code;
     },
   );

@@ -1,6 +1,6 @@
 import { AppError, CancelledError, EXIT, UsageError } from '../errors.js';
 import { parseFlags } from '../lib/args.js';
-import { tildify, type Env } from '../lib/paths.js';
+import { asRun, tildify, type Env } from '../lib/paths.js';
 import { MAX_LOG_BYTES, readBounded } from '../lib/read-bounded.js';
 import type { FixPlan } from '../doctor/fix.js';
 import { reportToJson, reportToText, redact, type FixSummary } from '../doctor/report.js';
@@ -116,7 +116,8 @@ function diffsText(fp: FixPlan, env: Env, secrets: string[]): string {
 /** `aider-mlx doctor …`. Never imports the Ink face: `doctor --json` stays fast. */
 export async function runDoctorCommand(args: string[]): Promise<number> {
   const a = await parseDoctorArgs(args);
-  const out = (s: string) => void process.stdout.write(s);
+  // The hints it prints name this copy's command (a clone's bin, `npx aider-mlx` once installed).
+  const out = (s: string) => void process.stdout.write(a.help || a.json ? s : asRun(s));
   if (a.help) {
     out((await import('../help.js')).commandHelp('doctor'));
     return EXIT.ok;

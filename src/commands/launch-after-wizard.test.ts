@@ -78,20 +78,50 @@ describe('"Start Aider now?"', () => {
     expect(await readBackground(t!.env)).toBeUndefined();
     expect(await isPortFree('127.0.0.1', t!.ports.editor)).toBe(true);
     const next = t!.prompter.rec.summary!.sections.find((s) => s.title === 'Next steps')!.lines;
-    expect(next[0]).toBe(`${selfCommand()} launch --stand-in   # this terminal: starts the servers in the background, then Aider`);
+    expect(next[0]).toBe(`$ ${selfCommand()} launch --stand-in   # this terminal: starts the servers in the background, then Aider`);
     expect(next[1]).toMatch(/a second terminal: keeps them up/);
-    expect(next[2]).toBe(`  and in this terminal: cd ${t!.project} && aider`);
+    expect(next[2]).toBe(`$ cd ${t!.project} && aider   # and then in this terminal`);
   });
 
-  it('the demo asks, and prints the command instead of running anything', async () => {
-    await withStandInAider('plain');
+  it('the demo, yes: its stand-ins stay up in a background serve of the demo\'s HOME, as the question says, and Aider runs', async () => {
+    const aider = await withStandInAider('plain');
     t!.ctx.demo = true;
     const r = await runWizard(t!.ctx);
     expect(t!.prompter.rec.asked.map((a) => a.id)).toContain('launch');
+    const prefix = `HOME=${t!.home} XDG_CONFIG_HOME=${t!.env.XDG_CONFIG_HOME} `;
+    expect(t!.prompter.rec.questions.get('launch')?.help?.join('\n')).toContain(`\`${prefix}${selfCommand()} stop\` stops them`);
+    expect(r.launch).toBeDefined();
+    const bg = await readBackground(t!.env);
+    expect(bg?.running).toBe(true);
+    expect(await isPortFree('127.0.0.1', t!.ports.editor)).toBe(false);
+    const next = t!.prompter.rec.summary!.sections.find((s) => s.title === 'Next steps')!.lines;
+    expect(next).toContain(`$ ${prefix}${selfCommand()} status   # shows them`);
+    expect(next).toContain(`$ ${prefix}${selfCommand()} stop   # stops them`);
+    const before = aider.runs().length;
+    expect(await launchAfterWizard(r.launch!, { err: () => undefined, stdio: 'ignore' })).toBe(0);
+    expect(aider.runs()).toHaveLength(before + 1);
+    expect(aider.runs().at(-1)!.env.HOME).toBe(t!.home);
+    expect((await stopBackground(t!.env)).stopped?.pid).toBe(bg!.record.pid);
+    expect(await isPortFree('127.0.0.1', t!.ports.editor)).toBe(true);
+  });
+
+  it('no aider here (the demo too): not asked; the next steps lead with what runs without it, then its install, then launch', async () => {
+    t = await makeTestCtx([], { face: 'plain' });
+    t.ctx.demo = true;
+    const r = await runWizard(t.ctx);
+    expect(t.prompter.rec.asked.map((a) => a.id)).not.toContain('launch');
     expect(r.launch).toBeUndefined();
-    expect(await readBackground(t!.env)).toBeUndefined();
-    const notes = t!.prompter.rec.notes.map((n) => n.text).join('\n');
-    expect(notes).toContain(`Demo: Aider is not started. On your Mac this runs: HOME=${t!.home} XDG_CONFIG_HOME=${t!.env.XDG_CONFIG_HOME} ${selfCommand()} launch --stand-in`);
+    expect(await readBackground(t.env)).toBeUndefined();
+    expect(await isPortFree('127.0.0.1', t.ports.editor)).toBe(true);
+    const notes = t.prompter.rec.notes.map((n) => n.text).join('\n');
+    expect(notes).toContain(`aider is not installed, so it cannot start now: \`${selfCommand()} install aider\``);
+    expect(notes).toMatch(/this wizard started \(they stop with the demo\)/);
+    const next = t.prompter.rec.summary!.sections.find((s) => s.title === 'Next steps')!.lines;
+    const at = (re: RegExp) => next.findIndex((l) => re.test(l));
+    expect(at(/ status {3}#/), next.join('\n')).toBeGreaterThanOrEqual(0);
+    expect(at(/ serve --stand-in {3}#/)).toBeLessThan(at(/install aider/));
+    expect(at(/install aider/)).toBeLessThan(at(/ launch --stand-in/));
+    expect(next[at(/install aider/)]).toBe(`$ ${selfCommand()} install aider`);
   });
 
   it('without a terminal it is not asked', async () => {

@@ -272,7 +272,7 @@ export async function runAdoptCommand(args: string[]): Promise<number> {
   const dd = args.indexOf('--');
   const own = dd >= 0 ? args.slice(0, dd) : args;
   const aiderArgs = dd >= 0 ? args.slice(dd + 1) : undefined;
-  const [{ parseFlags }, { findAdoption, writeAdoption }, { readPlanRaw }, { configPaths, tildify }, { maxContextFromCache }, { planToYaml }] = await Promise.all([
+  const [{ parseFlags }, { findAdoption, writeAdoption }, { readPlanRaw }, { configPaths, tildify, asRun }, { maxContextFromCache }, { planToYaml }] = await Promise.all([
     import('../lib/args.js'),
     import('../setup/adopt.js'),
     import('../config/plan-file.js'),
@@ -324,6 +324,6 @@ export async function runAdoptCommand(args: string[]): Promise<number> {
     const { redactDeep, envSecrets } = await import('../lib/redact.js');
     out(`${JSON.stringify(redactDeep({ ok: true, dryRun: Boolean(v['dry-run']), plan: a.plan, found: a.found, written: w.written ? [w.path] : [], backupDir: w.backupDir ?? null }, envSecrets(env)), null, 2)}\n`);
   } else if (v['dry-run']) out('Dry run: nothing written.\n');
-  else out(`Wrote ${tildify(w.path, env)}. Next: \`aider-mlx status\` shows each hop, \`aider-mlx serve\` keeps the servers up, \`aider-mlx reconfigure\` changes them.\n`);
+  else out(asRun(`Wrote ${tildify(w.path, env)}. Next: \`aider-mlx status\` shows each hop, \`aider-mlx serve\` keeps the servers up, \`aider-mlx reconfigure\` changes them.\n`));
   return 0;
 }

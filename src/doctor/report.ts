@@ -464,7 +464,7 @@ export function formatAnswer(r: DoctorReport, o: TextOptions): string[] {
   const fixable = r.checks.filter((c) => c.fixable && (c.status === 'fail' || c.status === 'warn'));
   if (fixable.length && !(fixer?.fix ?? '').includes('doctor --fix')) {
     out.push(...wrap(`The doctor can repair ${fixable.length === 1 ? 'one of the problems' : `${fixable.length} of them`} itself (it shows the diff first and keeps a backup):`, width, '  ', '  '));
-    out.push('      aider-mlx doctor --fix');
+    out.push('      npx aider-mlx doctor --fix');
   }
   return out;
 }
@@ -515,7 +515,7 @@ export function reportToText(r: DoctorReport, o: TextOptions): string {
       if (cs.length) out.push(...formatGroup(GROUP_TITLES[g], cs, o, r.checks));
     }
     out.push('');
-    out.push(...wrap(`${summaryLine(r)}. Every check, with its details:`, width), '  aider-mlx doctor --verbose');
+    out.push(...wrap(`${summaryLine(r)}. Every check, with its details:`, width), '  npx aider-mlx doctor --verbose');
   }
   if (r.adoptable) out.push('', ...wrap(ADOPT_HINT, width));
   return redact(out.join('\n'), r.secrets) + '\n';

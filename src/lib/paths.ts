@@ -60,8 +60,12 @@ export function selfCommand(): string {
   return `node ${/^[\w@%+=:,./~-]+$/.test(bin) ? bin : `'${bin.replace(/'/g, `'\\''`)}'`}`;
 }
 
-/** A hint that names `npx aider-mlx`, with the command this copy really runs with (selfCommand). */
+/**
+ * A hint that names `npx aider-mlx`, or a bare `aider-mlx …` in backticks (not on PATH from a clone,
+ * nor after a one-off npx run), with the command this copy really runs with (selfCommand).
+ */
 export function asRun(text: string): string {
+  if (!text.includes('aider-mlx')) return text;
   const self = selfCommand();
-  return self === 'npx aider-mlx' ? text : text.replaceAll('npx aider-mlx', self);
+  return text.replace(/npx aider-mlx(?![\w-])|(?<=`)aider-mlx(?=[ `])/g, self);
 }

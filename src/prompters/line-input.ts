@@ -11,6 +11,7 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import { CancelledError } from '../errors.js';
+import { COMMAND } from './lines.js';
 
 /** The answer that means "go back one step": `b`, `back`, or Esc (then Enter). */
 export const BACK = Symbol('back');
@@ -137,10 +138,11 @@ const HANG = 8;
  * One line broken between words so no row is wider than `columns`: a terminal breaks a long row
  * at its edge, in the middle of a word. The rows after the first keep the line's indent, past its
  * list marker (up to HANG). A word too long for any row stays where it is (the terminal has to
- * break it), and a command (`$ …`) stays whole: copied from the terminal, it must be one line.
+ * break it), and a command (`$ …`, a list's `1. $ …` too) stays whole: copied from the terminal, it
+ * must be one line.
  */
 export function wrapLine(line: string, columns: number | undefined): string {
-  if (!columns || width(line.trimEnd()) <= columns || /^\s*\$ /.test(line)) return line;
+  if (!columns || width(line.trimEnd()) <= columns || COMMAND.test(line)) return line;
   const lead = LEAD.exec(line)![0];
   const indent = ' '.repeat(Math.min(width(lead), HANG, Math.floor(columns / 2)));
   const rows: string[] = [];

@@ -1,6 +1,9 @@
 /** Plain-text rendering shared by the line face and the non-interactive face (no UI library). */
 import { stepCounter, type NoteKind, type ReviewFile, type StepInfo, type Summary } from '../wizard/prompter.js';
 
+/** A command line (`$ …`), in a list too (`1. $ …`): printed whole by every face, never broken at the width. */
+export const COMMAND = /^\s*(?:\d+[.)] +)?\$ /;
+
 const MARK: Record<NoteKind, string> = { info: '·', warn: '!', error: '✗', success: '✓', dim: ' ' };
 
 export function stepLine(s: StepInfo): string {

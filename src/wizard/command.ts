@@ -100,7 +100,10 @@ export async function runWizardCommand(o: WizardCommandOptions): Promise<{ code:
   const hostEnv = o.env ?? process.env;
   const demo = o.demo ? await demoFolders(o.demoDir) : undefined;
   const hub = demo ? demoHub() : undefined;
-  const env: Env = demo ? { ...hostEnv, HOME: demo.home, XDG_CONFIG_HOME: join(demo.home, '.config') } : hostEnv;
+  // The demo's data folder (where a background serve keeps its pid file) is its own, like its config.
+  const env: Env = demo
+    ? { ...hostEnv, HOME: demo.home, XDG_CONFIG_HOME: join(demo.home, '.config'), ...(hostEnv.XDG_DATA_HOME ? { XDG_DATA_HOME: join(demo.home, '.local', 'share') } : {}) }
+    : hostEnv;
   const ctx = createContext({
     prompter: o.prompter,
     deps: { ...defaultDeps(), ...(hub ? { searchHub: hub.searchHub } : {}), ...o.deps },

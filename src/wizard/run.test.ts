@@ -43,10 +43,12 @@ describe('runWizard with a fake prompter', () => {
     expect(await isPortFree('127.0.0.1', t.ports.editor)).toBe(true);
     expect(t.prompter.rec.summary?.ok).toBe(true);
     const next = t.prompter.rec.summary!.sections.find((s) => s.title === 'Next steps')!.lines;
-    expect(next[0]).toBe(`${selfCommand()} launch --stand-in   # this terminal: starts the servers in the background, then Aider`);
-    expect(next.at(-1)).toBe(`  and in this terminal: cd ${t.project} && aider`);
+    // No aider on this PATH: what runs without it first, then its install, then launch.
+    expect(next[0]).toBe(`$ ${selfCommand()} serve --stand-in   # starts the servers and keeps them up in this terminal (Ctrl-C stops them)`);
+    expect(next).toContain(`$ ${selfCommand()} install aider`);
+    expect(next.at(-1)).toBe(`$ ${selfCommand()} launch --stand-in   # then: starts the servers in the background, and Aider in this terminal`);
     const byHand = t.prompter.rec.summary!.sections.find((s) => s.title === 'Or by hand')!.lines;
-    expect(byHand[0]).toContain(`fake-mlx-server --model ${single} --host 127.0.0.1 --port ${t.ports.editor}`);
+    expect(byHand[0]).toContain(`$ ${selfCommand()} fake-mlx-server --model ${single} --host 127.0.0.1 --port ${t.ports.editor}`);
   });
 
   it('Esc goes back a step, and back again within a step', async () => {

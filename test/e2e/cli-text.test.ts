@@ -25,8 +25,8 @@ describe('status --json with no plan (T1)', () => {
 
 describe('a mistyped main-level flag (T2)', () => {
   it.each([
-    ['--bogus', /^✗ Unknown option --bogus\.\n {2}→ Run `aider-mlx --help` to see the commands and options\.\n$/],
-    ['--dmeo', /^✗ Unknown option --dmeo\.\n {2}→ Did you mean --demo\? Run `aider-mlx --help`/],
+    ['--bogus', /^✗ Unknown option --bogus\.\n {2}→ Run `node \S+\/bin\/aider-mlx\.js --help` to see the commands and options\.\n$/],
+    ['--dmeo', /^✗ Unknown option --dmeo\.\n {2}→ Did you mean --demo\? Run `node \S+\/bin\/aider-mlx\.js --help`/],
     ['--verison', /^✗ Unknown option --verison\.\n {2}→ Did you mean --version\?/],
     ['-x', /^✗ Unknown option -x\./],
   ])('%s is an unknown option, not a command; exit 2', async (flag, msg) => {

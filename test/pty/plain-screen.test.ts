@@ -17,7 +17,7 @@ const PROMPT = /(Choose \[\d+\]:|\[[Yy]\/[Nn]\]|:)$/;
 /**
  * Rows the terminal had to break in the middle of a word: the row above ran to the edge with a word
  * that goes on here. Not counted: a word too long for any row (it already starts a row of its
- * own) and a command (`$ …`, kept whole so it copies as one line).
+ * own) and a command (`$ …`, `1. $ …` in a list, kept whole so it copies as one line).
  */
 export function wordsSplitAtTheEdge(rows: Array<{ text: string; wrapped: boolean }>, cols: number): string[] {
   const bad: string[] = [];
@@ -33,7 +33,7 @@ export function wordsSplitAtTheEdge(rows: Array<{ text: string; wrapped: boolean
     if (word.length > cols - 8) return;
     let start = k - 1;
     while (start > 0 && rows[start]!.wrapped) start--;
-    if (/^\s*\$ /.test(rows[start]!.text)) return;
+    if (/^\s*(?:\d+[.)] +)?\$ /.test(rows[start]!.text)) return;
     bad.push(`"${tail}|${head}" in:\n|${above}\n|${r.text}`);
   });
   return bad;

@@ -4,6 +4,7 @@ import { MARKS, noteColor } from '../components/basics.js';
 import type { HistoryItem } from '../store.js';
 import type { Theme } from '../theme.js';
 import { stepCounter } from '../../wizard/prompter.js';
+import { COMMAND } from '../../prompters/lines.js';
 
 function Item({ item, theme }: { item: HistoryItem; theme: Theme }) {
   switch (item.kind) {
@@ -35,9 +36,17 @@ function Item({ item, theme }: { item: HistoryItem; theme: Theme }) {
           {item.summary.sections.map((sec) => (
             <Box key={sec.title} flexDirection="column" marginTop={1}>
               <Text bold>{sec.title}</Text>
-              {sec.lines.map((l, i) => (
-                <Text key={i} wrap="wrap">{`  ${sec.title.startsWith('Next') ? `${i + 1}. ` : ''}${l}`}</Text>
-              ))}
+              {sec.lines.map((l, i) => {
+                const line = `  ${sec.title.startsWith('Next') ? `${i + 1}. ` : ''}${l}`;
+                // A command (`$ …`) is one line, however wide: the terminal may soft-wrap it, a paste runs it whole.
+                return COMMAND.test(line) ? (
+                  <Box key={i} width={[...line].length} flexShrink={0}>
+                    <Text wrap="truncate-end">{line}</Text>
+                  </Box>
+                ) : (
+                  <Text key={i} wrap="wrap">{line}</Text>
+                );
+              })}
             </Box>
           ))}
         </Box>

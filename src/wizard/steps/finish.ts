@@ -4,11 +4,19 @@ import { maxOutputTokens } from '../../config/render.js';
 import { keyInEnvFile } from '../../config/render-context.js';
 import { isLoopback, tunnelCommand, tunnelPort } from '../../serve/remote.js';
 import { formatCheck } from '../../lib/check.js';
-import { configPaths, selfCommand, tildify, type Env } from '../../lib/paths.js';
+import { asRun, configPaths, selfCommand, tildify, type Env } from '../../lib/paths.js';
 import type { Summary } from '../prompter.js';
 import type { Step } from '../step.js';
 import type { WizardContext } from '../context.js';
 import { cacheBound, startCommandFor } from './servers.js';
+
+/**
+ * A command line for the end screens: `$ ` and the command, a comment after it. The faces print a
+ * `$ ` line whole (never broken by them at the terminal's width), so a paste runs it as printed.
+ */
+export function commandLine(command: string, comment?: string): string {
+  return `$ ${command}${comment ? `   # ${comment}` : ''}`;
+}
 
 /** The exact commands to bring everything back, one by one (what `serve` does for you). */
 export function byHandSteps(ctx: WizardContext): string[] {
@@ -21,14 +29,14 @@ export function byHandSteps(ctx: WizardContext): string[] {
       const reused = check?.status === 'pass' && !ctx.answers.servers[m.model];
       if (!isLoopback(d.host)) {
         // Never `--host <address>`: mlx_lm.server has no authentication. A tunnel instead.
-        lines.push(`${tunnelCommand(d, tunnelPort(d))}   # ${m.roles.join(' + ')}: a tunnel to ${d.host}, where the server stays on its 127.0.0.1`);
+        lines.push(commandLine(tunnelCommand(d, tunnelPort(d)), `${m.roles.join(' + ')}: a tunnel to ${d.host}, where the server stays on its 127.0.0.1`));
         continue;
       }
-      lines.push(`${startCommandFor(ctx, m.model, d, maxOutputTokens(m), cacheBound(ctx, m))}   # ${m.roles.join(' + ')}${reused ? ', if it is not running' : ''}`);
+      lines.push(commandLine(asRun(startCommandFor(ctx, m.model, d, maxOutputTokens(m), cacheBound(ctx, m))), `${m.roles.join(' + ')}${reused ? ', if it is not running' : ''}`));
     }
   }
   if (plan.mode === 'proxy') {
-    lines.push(`litellm --config ${show(configPaths(ctx.env).litellm)} --host 127.0.0.1 --port ${plan.proxy.port}`);
+    lines.push(commandLine(`litellm --config ${show(configPaths(ctx.env).litellm)} --host 127.0.0.1 --port ${plan.proxy.port}`, 'the proxy'));
   }
   return lines;
 }
@@ -50,38 +58,61 @@ function aiderWhere(ctx: WizardContext): string {
   return `in ${tildify(plan.aider.dir, ctx.hostEnv)}`;
 }
 
+/**
+ * The demo's files live under a temp HOME: the commands that read them say so (its data folder too,
+ * when this machine sets XDG_DATA_HOME: the background serve's pid file is there).
+ */
+function demoPrefix(ctx: Pick<WizardContext, 'demo' | 'env'>): string {
+  if (!ctx.demo) return '';
+  const vars = (['HOME', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME'] as const).filter((k) => ctx.env[k] !== undefined).map((k) => `${k}=${ctx.env[k]}`);
+  return `${vars.join(' ')} `;
+}
+
 /** Start everything, then code: which terminal does what. */
 export function wizardNextSteps(ctx: WizardContext): string[] {
   const plan = ctx.plan!;
-  // The demo's files live under a temp HOME: say so in the commands that read them.
-  const demoEnv = ctx.demo ? `HOME=${ctx.env.HOME} XDG_CONFIG_HOME=${ctx.env.XDG_CONFIG_HOME} ` : '';
+  const demoEnv = demoPrefix(ctx);
   const standIn = ctx.serverKind === 'stand-in' ? ' --stand-in' : '';
   const them = `the servers${plan.mode === 'proxy' ? ' and the proxy' : ''}`;
+  const self = selfCommand();
+  const cmd = commandLine;
   if (ctx.atLogin) {
     const lines = [
       ...(ctx.launch ? [`Aider starts in this terminal now, ${aiderWhere(ctx)}.`] : []),
       `launchd keeps ${them} up, now and at every login (logs in ${tildify(ctx.atLogin.logs, ctx.hostEnv)}):`,
-      `  ${selfCommand()} service status   # shows them        ${selfCommand()} service uninstall   # stops them for good`,
+      cmd(`${self} service status`, 'shows them'),
+      cmd(`${self} service uninstall`, 'stops them for good'),
     ];
-    if (ctx.launch) lines.push(`Later, in any terminal: ${selfCommand()} launch   # checks they answer, then Aider`);
-    else if (plan.aider.scope === 'profile') lines.push(`In this terminal: ${selfCommand()} aider`);
-    else if (plan.aider.scope === 'global') lines.push('In this terminal: aider   # in any repository');
-    else lines.push(`In this terminal: cd ${tildify(plan.aider.dir, ctx.hostEnv)} && aider`);
+    if (ctx.launch) lines.push(cmd(`${self} launch`, 'later, in any terminal: checks they answer, then Aider'));
+    else if (plan.aider.scope === 'profile') lines.push(cmd(`${self} aider`, 'in this terminal'));
+    else if (plan.aider.scope === 'global') lines.push(cmd('aider', 'in this terminal, in any repository'));
+    else lines.push(cmd(`cd ${tildify(plan.aider.dir, ctx.hostEnv)} && aider`, 'in this terminal'));
     return lines;
   }
   if (ctx.launch) {
     return [
       `Aider starts in this terminal now, ${aiderWhere(ctx)}.`,
       `The servers${plan.mode === 'proxy' ? ' and the proxy' : ''} keep running in the background (pid ${ctx.launch.pid}, log ${tildify(ctx.launch.log, ctx.hostEnv)}):`,
-      `  ${selfCommand()} status   # shows them        ${selfCommand()} stop   # stops them`,
-      `Later, in any terminal: ${selfCommand()} launch   # starts what is down, then Aider`,
+      cmd(`${demoEnv}${self} status`, 'shows them'),
+      cmd(`${demoEnv}${self} stop`, 'stops them'),
+      cmd(`${demoEnv}${self} launch${standIn}`, 'later, in any terminal: starts what is down, then Aider'),
     ];
   }
-  const lines = [`${demoEnv}${selfCommand()} launch${standIn}   # this terminal: starts the servers${plan.mode === 'proxy' ? ' and the proxy' : ''} in the background, then Aider`];
-  lines.push(`or, to watch them: ${demoEnv}${selfCommand()} serve${standIn}   # a second terminal: keeps them up (Ctrl-C stops them)`);
-  if (plan.aider.scope === 'profile') lines.push(`  and in this terminal: ${demoEnv}${selfCommand()} aider`);
-  else if (plan.aider.scope === 'global') lines.push(`  and in this terminal: ${demoEnv}aider   # in any repository`);
-  else lines.push(`  and in this terminal: cd ${tildify(plan.aider.dir, ctx.hostEnv)} && aider`);
+  if (!ctx.survey?.tools.aider) {
+    // Nothing runs now, and `launch` needs Aider: what works as printed first, then the install.
+    return [
+      cmd(`${demoEnv}${self} serve${standIn}`, `starts ${them} and keeps them up in this terminal (Ctrl-C stops them)`),
+      cmd(`${demoEnv}${self} status`, 'in another terminal: shows each one, up or down'),
+      '`launch` also starts Aider, which is not installed here. Install it first:',
+      cmd(`${self} install aider`),
+      cmd(`${demoEnv}${self} launch${standIn}`, `then: starts ${them} in the background, and Aider in this terminal`),
+    ];
+  }
+  const lines = [cmd(`${demoEnv}${self} launch${standIn}`, `this terminal: starts ${them} in the background, then Aider`)];
+  lines.push(cmd(`${demoEnv}${self} serve${standIn}`, 'or, to watch them, in a second terminal: keeps them up (Ctrl-C stops them)'));
+  if (plan.aider.scope === 'profile') lines.push(cmd(`${demoEnv}${self} aider`, 'and then in this terminal'));
+  else if (plan.aider.scope === 'global') lines.push(cmd(`${demoEnv}aider`, 'and then in this terminal, in any repository'));
+  else lines.push(cmd(`cd ${tildify(plan.aider.dir, ctx.hostEnv)} && aider`, 'and then in this terminal'));
   return lines;
 }
 
@@ -118,8 +149,7 @@ export function summaryOf(ctx: WizardContext): Summary {
 
 /** The command "Start Aider now?" runs, as the user would type it. */
 function launchCommand(ctx: WizardContext): string {
-  const demoEnv = ctx.demo ? `HOME=${ctx.env.HOME} XDG_CONFIG_HOME=${ctx.env.XDG_CONFIG_HOME} ` : '';
-  return `${demoEnv}${selfCommand()} launch${ctx.serverKind === 'stand-in' ? ' --stand-in' : ''}`;
+  return `${demoPrefix(ctx)}${selfCommand()} launch${ctx.serverKind === 'stand-in' ? ' --stand-in' : ''}`;
 }
 
 /**
@@ -239,14 +269,14 @@ export const finish: Step = {
     // The last question, on a terminal: Aider, now, in this terminal.
     let launch = false;
     if (canLaunch && ctx.prompter.face !== 'non-interactive') {
-      if (!ctx.demo && !ctx.survey?.tools.aider) {
-        ctx.prompter.note('warn', `aider is not installed, so it cannot start now: \`${selfCommand()} install aider\`, then \`${selfCommand()} launch\`.`);
+      if (!ctx.survey?.tools.aider) {
+        ctx.prompter.note('warn', `aider is not installed, so it cannot start now: \`${selfCommand()} install aider\`, then \`${launchCommand(ctx)}\`.`);
       } else {
         launch = await ctx.prompter.confirm({
           id: 'launch',
           message: 'Start Aider now?',
           help: [
-            `The servers${plan!.mode === 'proxy' ? ' and the proxy' : ''} stay up in the background (\`aider-mlx stop\` stops them) and Aider starts here, ${aiderWhere(ctx)}.`,
+            `The servers${plan!.mode === 'proxy' ? ' and the proxy' : ''} stay up in the background (\`${demoPrefix(ctx)}${selfCommand()} stop\` stops them) and Aider starts here, ${aiderWhere(ctx)}.`,
             `$ ${launchCommand(ctx)}`,
           ],
           default: !failed,
@@ -275,19 +305,18 @@ export const finish: Step = {
       }
     }
     // Kept running only when the background serve takes them over (below); else stopped now.
-    const handOver = (launch || restart) && !ctx.demo && !atLogin;
+    // The demo's stand-ins too: "Start Aider now?" says they stay up, and they do (`stop` stops them).
+    const handOver = (launch || restart) && !atLogin;
     if (ctx.started.size && !handOver) {
       const n = ctx.started.size;
       await stopStarted(ctx);
-      if (!launch && !restart && !atLogin) ctx.prompter.note('dim', `Stopped the ${n === 1 ? 'server' : `${n} servers`} this wizard started; \`aider-mlx launch\` brings ${n === 1 ? 'it' : 'them'} back in the background.`);
+      const back = ctx.survey?.tools.aider ? `\`${launchCommand(ctx)}\` brings ${n === 1 ? 'it' : 'them'} back in the background` : `\`${demoPrefix(ctx)}${selfCommand()} serve${ctx.serverKind === 'stand-in' ? ' --stand-in' : ''}\` brings ${n === 1 ? 'it' : 'them'} back`;
+      if (!launch && !restart && !atLogin) ctx.prompter.note('dim', `Stopped the ${n === 1 ? 'server' : `${n} servers`} this wizard started${ctx.demo ? ' (they stop with the demo)' : ''}; ${back}.`);
     }
     if (atLogin) {
       if ((await installAtLogin(ctx)) && launch) {
         ctx.launch = { env: launchEnv(ctx), cwd: ctx.cwd, standIn: ctx.serverKind === 'stand-in', pid: undefined, log: ctx.atLogin?.logs ?? '' };
       }
-    } else if (launch && ctx.demo) {
-      ctx.prompter.note('info', `Demo: Aider is not started. On your Mac this runs: ${launchCommand(ctx)}`);
-      ctx.prompter.note('dim', `It starts the servers in the background, checks each answers, then runs aider ${aiderWhere(ctx)} in this terminal.`);
     } else if (launch) {
       if (await startInBackground(ctx, 'Starting the servers in the background and checking each answers', restart)) {
         ctx.launch = { env: launchEnv(ctx), cwd: ctx.cwd, standIn: ctx.serverKind === 'stand-in', pid: ctx.background?.pid, log: ctx.background?.log ?? '' };
