@@ -146,7 +146,7 @@ describe('a plan or key file someone else can change (M5), and an alias bomb (M8
 
 describe('flags and hosts (L12, L9)', () => {
   it.each([
-    ['restore --bogus', ['restore', '--bogus'], /Unknown option --bogus for `aider-mlx restore`/],
+    ['restore --bogus', ['restore', '--bogus'], /Unknown option --bogus for `(node \S+\/bin\/aider-mlx\.js|npx aider-mlx) restore`/],
     ['--editor-port -1', ['setup', '--yes', '--editor', EDITOR, '--editor-port', '-1'], /--editor-port must be a whole number from 1 to 65535 \(got "-1"\)/],
     ['--editor -x', ['setup', '--yes', '--editor', '-x'], /--editor "-x": a Hugging Face repo id looks like/],
     ['--host [::1]', ['setup', '--yes', '--editor', EDITOR, '--host', '[::1]'], /IPv6 addresses are not supported: use 127\.0\.0\.1/],

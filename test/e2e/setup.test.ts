@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 import { startFakeMlxServer, type FakeMlxServer } from '../../src/servers/fake-mlx-server.js';
 import net from 'node:net';
 import { cli, ROOT, sandbox, standInProcess, type Sandbox } from './helpers.js';
+import { selfCommand } from '../../src/lib/paths.js';
 
 const EDITOR = 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit';
 const ARCHITECT = 'mlx-community/QwQ-32B-4bit';
@@ -498,7 +499,8 @@ describe('cheap commands', () => {
     for (const f of ['--stand-in', '--once', '--json', '--check-every']) expect(serve.stdout).toContain(f);
     const typo = await cli(['modles'], { cwd: s.repo, env: s.env });
     expect(typo.code).toBe(2);
-    expect(typo.stderr).toContain('Did you mean `aider-mlx models`?');
+    // Named as this copy runs (a clone's bin here).
+    expect(typo.stderr).toContain(`Did you mean \`${selfCommand()} models\`?`);
     const flag = await cli(['restore', '--jsno'], { cwd: s.repo, env: s.env });
     expect(flag.code).toBe(2);
     expect(flag.stderr).toContain('✗ Unknown option --jsno for `aider-mlx restore`.');
