@@ -14,7 +14,7 @@ import { fitRoles } from '../hub/fit.js';
 import { estimateInput, sizingIn } from '../hub/sizing.js';
 import type { SetupInput } from './flags.js';
 import { maxContextFromCache } from './model-config.js';
-import { describeProposal, proposeSetup, readAiderConf } from './proposal.js';
+import { describeProposal, proposeMode, proposeSetup, readAiderConf } from './proposal.js';
 
 export interface PreparedYes {
   input: SetupInput;
@@ -54,6 +54,13 @@ export async function prepareYes(
       `No --editor given: the setup proposed for this machine (${Math.round(catalogue.memory.totalBytes / 2 ** 30)} GB memory; --editor, --mode, --scope and --context override it):`,
       ...describeProposal(p, { ports: { editor: next.editorPort, architect: next.architectPort, weak: next.weakPort, proxy: next.proxyPort }, host: next.host }),
     );
+  } else if (!o.given.has('mode')) {
+    // --editor without --mode: the mode the proposal would take here (no proxy without LiteLLM).
+    const m = proposeMode(await findLitellm(o.env, 30_000).catch(() => undefined));
+    if (m.mode !== next.mode) {
+      next = { ...next, mode: m.mode };
+      chosen.push(`mode: ${m.mode} (no --mode given): ${m.why}`);
+    }
   }
   if (next.context !== undefined) {
     const models = [next.editor!, next.architect, next.weak].filter((m): m is string => Boolean(m));

@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { startFakeMlxServer, type FakeMlxServer } from '../../src/servers/fake-mlx-server.js';
 import { findFreePort } from '../../src/servers/ports.js';
 import { makeCachedRepo, mlxFiles, qwen7bConfig } from '../stand-in-hub/cache-fixtures.js';
-import { BIN, cli, ROOT, sandbox, type Sandbox } from './helpers.js';
+import { BIN, cli, ROOT, sandbox, withFakeLitellm, type Sandbox } from './helpers.js';
 
 const PICK = 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit';
 let server: FakeMlxServer;
@@ -66,6 +66,27 @@ describe('setup --yes without --editor', () => {
     // Checked for real: the stand-in answered a completion.
     expect(server.requests.some((q) => q.method === 'POST')).toBe(true);
   });
+});
+
+describe('setup --yes --editor without --mode (Y1)', () => {
+  it('no LiteLLM on PATH: direct mode, said once with how to add the proxy; a LiteLLM there: proxy mode', async () => {
+    const s = sandbox();
+    // Only Node and the system's tools: no litellm anywhere on this PATH.
+    const env = { ...s.env, PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, HF_HUB_CACHE: join(s.root, 'hf'), HF_HUB_OFFLINE: '1' };
+    const args = ['setup', '--yes', '--dry-run', '--editor', PICK, '--editor-port', String(server.port), '--timeout', '20'];
+    const r = await cli(args, { cwd: s.repo, env, timeoutMs: 120_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^aider-mlx setup — direct mode/m);
+    expect(r.stdout).toMatch(/mode: direct \(no --mode given\): LiteLLM is not installed/);
+    expect(r.stdout).toContain('install litellm');
+    // Direct mode needs no LiteLLM: it is not named as missing, and no proxy file is planned.
+    expect(r.stdout).not.toMatch(/litellm[^\n]*(is|are) not installed: install/);
+    expect(r.stdout).not.toContain('litellm.yaml');
+
+    const withLite = await cli(args, { cwd: s.repo, env: withFakeLitellm(s, { HF_HUB_CACHE: env.HF_HUB_CACHE, HF_HUB_OFFLINE: '1' }), timeoutMs: 120_000 });
+    expect(withLite.stdout).toMatch(/^aider-mlx setup — proxy mode/m);
+    expect(withLite.stdout).not.toContain('no --mode given');
+  }, 240_000);
 });
 
 describe('setup --yes --context over a limit', () => {

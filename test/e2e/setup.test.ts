@@ -21,8 +21,9 @@ afterAll(async () => {
   await architect.close();
 });
 
+// Proxy mode is asked for: without --mode, a PATH without LiteLLM would get direct mode.
 const flags = (extra: string[] = []) => [
-  'setup', '--yes',
+  'setup', '--yes', ...(extra.includes('--mode') ? [] : ['--mode', 'proxy']),
   '--editor', EDITOR, '--editor-port', String(editor.port),
   '--architect', ARCHITECT, '--architect-port', String(architect.port),
   '--proxy-port', '4999', '--timeout', '10',
@@ -95,7 +96,7 @@ describe('setup --yes against two stand-in servers', () => {
   });
 
   it('going from two models to one removes the architect keys it wrote, with a backup of the old files', async () => {
-    const r = await cli(['setup', '--yes', '--editor', EDITOR, '--editor-port', String(editor.port), '--proxy-port', '4999', '--timeout', '10'], { cwd: s.repo, env: s.env });
+    const r = await cli(['setup', '--yes', '--mode', 'proxy', '--editor', EDITOR, '--editor-port', String(editor.port), '--proxy-port', '4999', '--timeout', '10'], { cwd: s.repo, env: s.env });
     expect(r.code).toBe(0);
     const conf = parse(readFileSync(files(s).conf, 'utf8'));
     expect(conf).not.toHaveProperty('architect');
