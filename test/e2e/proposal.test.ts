@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import { startFakeMlxServer, type FakeMlxServer } from '../../src/servers/fake-mlx-server.js';
 import { findFreePort } from '../../src/servers/ports.js';
 import { makeCachedRepo, mlxFiles, qwen7bConfig } from '../stand-in-hub/cache-fixtures.js';
+import { serverProcess } from '../doctor/server-process.js';
 import { BIN, cli, ROOT, sandbox, withFakeLitellm, type Sandbox } from './helpers.js';
 
 const PICK = 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit';
@@ -86,6 +87,31 @@ describe('setup --yes --editor without --mode (Y1)', () => {
     const withLite = await cli(args, { cwd: s.repo, env: withFakeLitellm(s, { HF_HUB_CACHE: env.HF_HUB_CACHE, HF_HUB_OFFLINE: '1' }), timeoutMs: 120_000 });
     expect(withLite.stdout).toMatch(/^aider-mlx setup — proxy mode/m);
     expect(withLite.stdout).not.toContain('no --mode given');
+  }, 240_000);
+});
+
+describe('setup --yes finds the mlx_lm.server that already serves the model (Y2)', () => {
+  it('no --editor-port: the running server (a process named mlx_lm.server) is used where it listens, and said so', async () => {
+    const s = sandbox();
+    // A model no other test serves: the server found can only be this one.
+    const model = `mlx-community/reuse-test-${process.pid}-${Date.now().toString(36)}-4bit`;
+    const { port, child } = await serverProcess(BIN, s.root, model);
+    try {
+      const env = { ...s.env, PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, HF_HUB_CACHE: join(s.root, 'hf'), HF_HUB_OFFLINE: '1' };
+      const r = await cli(['setup', '--yes', '--dry-run', '--editor', model, '--timeout', '20'], { cwd: s.repo, env, timeoutMs: 120_000 });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toContain(`already served by mlx_lm.server (pid ${child.pid}) on 127.0.0.1:${port}: reused`);
+      expect(r.stdout).toMatch(new RegExp(`✓ editor \\+ weak: 127\\.0\\.0\\.1:${port} serves .* answered a 1-token completion`));
+      expect(r.stdout).toMatch(new RegExp(`\\+\\s+port: ${port}\\n`));
+      expect(r.stdout).not.toMatch(/127\.0\.0\.1:8080/);
+
+      // A port given is the port used: nothing is looked up.
+      const given = await cli(['setup', '--yes', '--dry-run', '--editor', model, '--editor-port', '1', '--timeout', '3'], { cwd: s.repo, env, timeoutMs: 60_000 });
+      expect(given.stdout).not.toContain('reused');
+      expect(given.stdout).toContain('127.0.0.1:1');
+    } finally {
+      child.kill('SIGTERM');
+    }
   }, 240_000);
 });
 
