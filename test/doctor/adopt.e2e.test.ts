@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli as runCliAt } from './server-process.js';
+import { flat } from '../e2e/helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'bin', 'aider-mlx.js');
@@ -55,7 +56,7 @@ describe('aider-mlx setup --adopt (built CLI)', () => {
 
     const r = await runCli(['setup', '--adopt', '--yes'], { env, cwd: project });
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toContain(`serving ${EDITOR}`);
+    expect(flat(r.stdout)).toContain(`serving ${EDITOR}`);
     const plan = readFileSync(join(h, '.config', 'aider-mlx', 'plan.yaml'), 'utf8');
     expect(plan).toContain(`model: ${EDITOR}`);
     expect(plan).toContain('adopted:');
