@@ -172,7 +172,7 @@ describe('launch', () => {
     const setup: { stdout?: string } = {};
     const port = await planWithNothingRunning(s, bare, setup);
     // setup --yes (no terminal) says what is missing and the one command.
-    expect(flat(setup.stdout)).toContain(`note: mlx-lm, aider-chat are not installed: install them with \`${selfCommand()} install\`.`);
+    expect(flat(setup.stdout ?? "")).toContain(`note: mlx-lm, aider-chat are not installed: install them with \`${selfCommand()} install\`.`);
     const r = await cli(['launch', '--stand-in'], { cwd: s.repo, env: bare });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('aider is not installed');
