@@ -64,7 +64,7 @@ export function chooseFace(
   return 'ink';
 }
 
-function printText(r: SetupResult, out: (s: string) => void, fmt: { formatCheck: (c: SetupResult['checks'][number]) => string; tildify: (p: string, env?: Env) => string }) {
+function printText(r: SetupResult, out: (s: string) => void, raw: (s: string) => void, fmt: { formatCheck: (c: SetupResult['checks'][number]) => string; tildify: (p: string, env?: Env) => string }) {
   const env = process.env;
   const { formatCheck, tildify } = fmt;
   out(`aider-mlx setup — ${r.plan.mode} mode, Aider files in ${tildify(r.plan.aider.dir, env)} (${r.plan.aider.scope})\n`);
@@ -74,7 +74,8 @@ function printText(r: SetupResult, out: (s: string) => void, fmt: { formatCheck:
   const failed = r.checks.some((c) => c.status === 'fail');
   if (r.dryRun) {
     out('\nDry run: nothing written. These are the changes:\n');
-    for (const f of r.files) out(f.changed ? (f.diff ? `${f.diff}\n` : `(mode change) ${tildify(f.path, env)}\n`) : `  unchanged ${tildify(f.path, env)}\n`);
+    // A diff is the files' own text: never wrapped.
+    for (const f of r.files) (f.changed && f.diff ? raw : out)(f.changed ? (f.diff ? `${f.diff}\n` : `(mode change) ${tildify(f.path, env)}\n`) : `  unchanged ${tildify(f.path, env)}\n`);
     return;
   }
   if (failed && r.written.length === 0) {
@@ -93,15 +94,18 @@ function printText(r: SetupResult, out: (s: string) => void, fmt: { formatCheck:
  * (an answers file, or reconfigure's current plan) come first: the flags typed win over them.
  */
 export async function runNonInteractive(o: { baseArgs: string[]; rest: string[]; allowNoEditor?: boolean; cwd?: string }): Promise<number> {
-  const [{ parseSetupFlags }, { runSetup }, { maxContextFromCache }, { formatCheck }, { tildify }, { envSecrets, redact, redactDeep }] = await Promise.all([
+  const [{ parseSetupFlags }, { runSetup }, { maxContextFromCache }, { formatCheck }, { tildify }, { envSecrets, redact, redactDeep }, { wrapText, columnsFor }] = await Promise.all([
     import('../setup/flags.js'),
     import('../setup/run.js'),
     import('../setup/model-config.js'),
     import('../lib/check.js'),
     import('../lib/paths.js'),
     import('../lib/redact.js'),
+    import('../lib/wrap.js'),
   ]);
   const secrets = envSecrets(process.env);
+  // Prose wrapped at the terminal's width (80 without one); commands and paths stay whole.
+  const wrapped = (s: string) => wrapText(s, columnsFor(process.stdout));
   const args = [...o.baseArgs, ...o.rest];
   const parsed = parseSetupFlags(args);
   if (!parsed.yes && !o.allowNoEditor && !parsed.editor) {
@@ -115,7 +119,7 @@ export async function runNonInteractive(o: { baseArgs: string[]; rest: string[];
   // No --editor: the proposal for this machine, said before anything runs (so a failure still shows it).
   const prepared = await prepareYes(parsed, { env: process.env, cwd, given: new Set(args.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')[0]!)) });
   const input = prepared.input;
-  if (prepared.chosen.length && !input.json) process.stdout.write(redact(`${prepared.chosen.join('\n')}\n\n`, secrets));
+  if (prepared.chosen.length && !input.json) process.stdout.write(redact(wrapped(`${prepared.chosen.join('\n')}\n\n`), secrets));
   const ctrl = new AbortController();
   const onSigint = () => ctrl.abort();
   process.once('SIGINT', onSigint);
@@ -132,7 +136,7 @@ export async function runNonInteractive(o: { baseArgs: string[]; rest: string[];
       defaultContextOf: prepared.defaultContextOf,
       ...(prepared.catalogue ? { catalogue: prepared.catalogue } : {}),
       // The split fit, before the checks and the write (the same lines as the wizard's split step).
-      ...(input.json ? {} : { say: (l: string) => void process.stdout.write(redact(`${l}\n`, secrets)) }),
+      ...(input.json ? {} : { say: (l: string) => void process.stdout.write(redact(wrapped(`${l}\n`), secrets)) }),
     });
     if (input.json) {
       // Every value redacted: diffs, checks' observed text, notes (the user's own keys included).
@@ -156,7 +160,7 @@ export async function runNonInteractive(o: { baseArgs: string[]; rest: string[];
           2,
         ) + '\n',
       );
-    } else printText(result, (s) => process.stdout.write(redact(s, secrets)), { formatCheck, tildify });
+    } else printText(result, (s) => process.stdout.write(redact(wrapped(s), secrets)), (s) => process.stdout.write(redact(s, secrets)), { formatCheck, tildify });
     if (input.atLogin && !result.dryRun && result.written.length && result.code === 0) {
       return (await installAtLoginAfterSetup(result.plan, { env: process.env, platform: process.platform, json: input.json, out: (s) => process.stdout.write(redact(s, secrets)) })) ?? result.code;
     }
@@ -272,13 +276,14 @@ export async function runAdoptCommand(args: string[]): Promise<number> {
   const dd = args.indexOf('--');
   const own = dd >= 0 ? args.slice(0, dd) : args;
   const aiderArgs = dd >= 0 ? args.slice(dd + 1) : undefined;
-  const [{ parseFlags }, { findAdoption, writeAdoption }, { readPlanRaw }, { configPaths, tildify, asRun }, { maxContextFromCache }, { planToYaml }] = await Promise.all([
+  const [{ parseFlags }, { findAdoption, writeAdoption }, { readPlanRaw }, { configPaths, tildify, asRun }, { maxContextFromCache }, { planToYaml }, { wrapText, columnsFor }] = await Promise.all([
     import('../lib/args.js'),
     import('../setup/adopt.js'),
     import('../config/plan-file.js'),
     import('../lib/paths.js'),
     import('../setup/model-config.js'),
     import('../config/plan-file.js'),
+    import('../lib/wrap.js'),
   ]);
   const { values } = parseFlags(
     own,
@@ -300,11 +305,14 @@ export async function runAdoptCommand(args: string[]): Promise<number> {
     ...(aiderArgs ? { aiderArgs } : {}),
     maxContextOf: (m) => maxContextFromCache(m, env),
   });
-  const out = (s: string) => void process.stdout.write(s);
+  const raw = (s: string) => void process.stdout.write(s);
+  // Prose wrapped at the terminal's width (80 without one); the plan's YAML is shown as written.
+  const out = (s: string) => raw(wrapText(s, columnsFor(process.stdout)));
   if (!v.json) {
     out(`aider-mlx setup --adopt — found a ${a.plan.mode === 'proxy' ? 'proxy' : 'direct'} chain:\n`);
     for (const f of a.found) out(`  ${f}\n`);
-    out(`\nThe plan to write at ${tildify(configPaths(env).plan, env)} (nothing else is written):\n${planToYaml(a.plan).replace(/^#.*\n/gm, '').replace(/^/gm, '  ')}\n`);
+    out(`\nThe plan to write at ${tildify(configPaths(env).plan, env)} (nothing else is written):\n`);
+    raw(`${planToYaml(a.plan).replace(/^#.*\n/gm, '').replace(/^/gm, '  ')}\n`);
   }
   if (!v.yes && !v['dry-run']) {
     const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !v.json;
@@ -322,7 +330,7 @@ export async function runAdoptCommand(args: string[]): Promise<number> {
   const w = await writeAdoption(a.plan, env, { dryRun: Boolean(v['dry-run']) });
   if (v.json) {
     const { redactDeep, envSecrets } = await import('../lib/redact.js');
-    out(`${JSON.stringify(redactDeep({ ok: true, dryRun: Boolean(v['dry-run']), plan: a.plan, found: a.found, written: w.written ? [w.path] : [], backupDir: w.backupDir ?? null }, envSecrets(env)), null, 2)}\n`);
+    raw(`${JSON.stringify(redactDeep({ ok: true, dryRun: Boolean(v['dry-run']), plan: a.plan, found: a.found, written: w.written ? [w.path] : [], backupDir: w.backupDir ?? null }, envSecrets(env)), null, 2)}\n`);
   } else if (v['dry-run']) out('Dry run: nothing written.\n');
   else out(asRun(`Wrote ${tildify(w.path, env)}. Next: \`aider-mlx status\` shows each hop, \`aider-mlx serve\` keeps the servers up, \`aider-mlx reconfigure\` changes them.\n`));
   return 0;

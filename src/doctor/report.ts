@@ -3,6 +3,7 @@
  * one fix for each problem, the most likely cause first when an error was pasted) and `--json`
  * with a stable schema. Both redact keys.
  */
+import { COMMAND } from '../lib/wrap.js';
 import { tildify, type Env } from '../lib/paths.js';
 // The one redactor, shared with setup, serve and the wizard.
 import { redact, redactDeep } from '../lib/redact.js';
@@ -151,9 +152,6 @@ export function wrap(text: string, width: number, first = '', rest = first): str
   lines.push(cur);
   return lines;
 }
-
-/** Programs a fix may tell the user to run: text that starts with one is a command to copy. */
-const COMMAND = /^(?:npx|aider-mlx|aider|mlx_lm\.[\w]+|uv|uvx|pipx|pip3?|(?:\S*\/)?python3?(?:\.\d+)?|litellm|lsof|ssh|export|unset|hf|huggingface-cli|brew|launchctl|kill|cd)(?= |$)/;
 
 export interface FixPart {
   text?: string;

@@ -11,7 +11,6 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import { CancelledError } from '../errors.js';
-import { COMMAND } from './lines.js';
 
 /** The answer that means "go back one step": `b`, `back`, or Esc (then Enter). */
 export const BACK = Symbol('back');
@@ -128,45 +127,8 @@ export function columnsOf(output: NodeJS.WritableStream): number | undefined {
   return o.isTTY && o.columns && o.columns > 0 ? o.columns : undefined;
 }
 
-const width = (s: string) => [...s].length;
-/** A line's indent and its list marker (`· `, `! `, `✓ `, `… `, `│ `, `1) `, `2. `, `-  `, a diff's `+ `). */
-const LEAD = /^( *)((?:[·!✗✓…│+-]|\d+[.)]) +)?/;
-/** The most a continued row is indented (a deep indent would leave little room on a narrow terminal). */
-const HANG = 8;
-
-/**
- * One line broken between words so no row is wider than `columns`: a terminal breaks a long row
- * at its edge, in the middle of a word. The rows after the first keep the line's indent, past its
- * list marker (up to HANG). A word too long for any row stays where it is (the terminal has to
- * break it), and a command (`$ …`, a list's `1. $ …` too) stays whole: copied from the terminal, it
- * must be one line.
- */
-export function wrapLine(line: string, columns: number | undefined): string {
-  if (!columns || width(line.trimEnd()) <= columns || COMMAND.test(line)) return line;
-  const lead = LEAD.exec(line)![0];
-  const indent = ' '.repeat(Math.min(width(lead), HANG, Math.floor(columns / 2)));
-  const rows: string[] = [];
-  let row = lead;
-  let bare = true; // nothing but the lead or the indent yet
-  // A separator (`·`, `→`) ends its row rather than starting the next one as if it were a marker.
-  const tokens: string[] = [];
-  for (const t of line.slice(lead.length).match(/\S+\s*/g) ?? []) {
-    if (tokens.length && /^[·→]$/.test(t.trimEnd())) tokens[tokens.length - 1] += t;
-    else tokens.push(t);
-  }
-  for (const token of tokens) {
-    const word = token.trimEnd();
-    if (!bare && width(row) + width(word) > columns && width(indent) + width(word) <= columns) {
-      rows.push(row.trimEnd());
-      row = indent;
-      bare = true;
-    }
-    row += token;
-    bare = false;
-  }
-  rows.push(row);
-  return rows.join('\n');
-}
+export { wrapLine } from '../lib/wrap.js';
+import { wrapLine } from '../lib/wrap.js';
 
 /** printable(), every line of it wrapped at the terminal's width. */
 export function fitted(text: string, columns: number | undefined): string {

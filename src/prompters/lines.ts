@@ -1,8 +1,8 @@
 /** Plain-text rendering shared by the line face and the non-interactive face (no UI library). */
 import { stepCounter, type NoteKind, type ReviewFile, type StepInfo, type Summary } from '../wizard/prompter.js';
 
-/** A command line (`$ …`), in a list too (`1. $ …`): printed whole by every face, never broken at the width. */
-export const COMMAND = /^\s*(?:\d+[.)] +)?\$ /;
+/** A command line (`$ …`, `1. $ …`): printed whole by every face (the one rule, in lib/wrap.ts). */
+export { COMMAND_LINE as COMMAND } from '../lib/wrap.js';
 
 const MARK: Record<NoteKind, string> = { info: '·', warn: '!', error: '✗', success: '✓', dim: ' ' };
 

@@ -94,6 +94,17 @@ function curatedEditor(c: Catalogue): CuratedEntry | undefined {
   return pool.find((p) => isCached(c, p.repoId)) ?? pool[0];
 }
 
+/**
+ * Proxy or direct, when no --mode decides: the proxy only with a usable LiteLLM here, else direct
+ * (it works now). The wizard's proposal and `setup --yes` (with or without --editor) both ask this.
+ */
+export function proposeMode(lite: ProposalFacts['litellm'], given?: Mode): { mode: Mode; why: string } {
+  if (given) return { mode: given, why: 'given with --mode' };
+  if (lite && !lite.compromised) return { mode: 'proxy', why: `LiteLLM ${lite.version ?? ''} is installed: one address and one key for every model`.replace('  ', ' ') };
+  if (lite?.compromised) return { mode: 'direct', why: `litellm ${lite.version} is a known-compromised release and is not used: Aider talks to the server directly` };
+  return { mode: 'direct', why: 'LiteLLM is not installed: Aider talks to the server directly (`aider-mlx install litellm`, then `aider-mlx reconfigure`, adds the proxy)' };
+}
+
 export async function proposeSetup(facts: ProposalFacts, given: ProposalGiven = {}): Promise<Proposal> {
   const c = facts.catalogue;
   const tier = `curated for ${c.curated.tier.memory} GB Macs${c.curated.belowSmallest ? ' (the smallest tier; this Mac has less)' : ''}`;
@@ -126,13 +137,7 @@ export async function proposeSetup(facts: ProposalFacts, given: ProposalGiven = 
   const roles = (Object.entries(models) as Array<[RoleName, ProposedModel]>).map(([role, m]) => ({ role: role === 'editor' && !models.weak ? 'editor+weak' : role, input: estimateInput(sizingIn(c, m.model), m.context) }));
   const fit = fitRoles(roles, c.budget);
 
-  const lite = facts.litellm;
-  let mode: Mode;
-  let modeWhy: string;
-  if (given.mode) [mode, modeWhy] = [given.mode, 'given with --mode'];
-  else if (lite && !lite.compromised) [mode, modeWhy] = ['proxy', `LiteLLM ${lite.version ?? ''} is installed: one address and one key for every model`.replace('  ', ' ')];
-  else if (lite?.compromised) [mode, modeWhy] = ['direct', `litellm ${lite.version} is a known-compromised release and is not used: Aider talks to the server directly`];
-  else [mode, modeWhy] = ['direct', 'LiteLLM is not installed: Aider talks to the server directly (`aider-mlx install litellm`, then `aider-mlx reconfigure`, adds the proxy)'];
+  const { mode, why: modeWhy } = proposeMode(facts.litellm, given.mode);
 
   const elsewhere = pointsElsewhere(facts.projectConf);
   let scope: Scope;

@@ -14,7 +14,8 @@ import { fitRoles } from '../hub/fit.js';
 import { estimateInput, sizingIn } from '../hub/sizing.js';
 import type { SetupInput } from './flags.js';
 import { maxContextFromCache } from './model-config.js';
-import { describeProposal, proposeSetup, readAiderConf } from './proposal.js';
+import { findRunningServers, reusedLine } from './running.js';
+import { describeProposal, proposeMode, proposeSetup, readAiderConf } from './proposal.js';
 
 export interface PreparedYes {
   input: SetupInput;
@@ -27,19 +28,21 @@ export interface PreparedYes {
 
 export async function prepareYes(
   input: SetupInput,
-  o: { env: Env; cwd: string; given: Set<string>; catalogue?: (env: Env) => Promise<Catalogue> },
+  o: { env: Env; cwd: string; given: Set<string>; catalogue?: (env: Env) => Promise<Catalogue>; findRunning?: typeof findRunningServers },
 ): Promise<PreparedYes> {
   const catalogue = await (o.catalogue ?? ((env) => buildCatalogue({ env, skipHub: true })))(o.env).catch(() => undefined);
   const maxOf = (m: string) => maxContextFromCache(m, o.env).catch(() => undefined);
   let next = { ...input };
   const chosen: string[] = [];
+  let proposal: Awaited<ReturnType<typeof proposeSetup>> | undefined;
+  const modeLines: string[] = [];
   if (!next.editor) {
     if (!catalogue) {
       throw new UsageError('--editor is required with --yes here (the curated model list could not be read).', 'For example: --editor mlx-community/Qwen2.5-Coder-7B-Instruct-4bit');
     }
     const project = await aiderDirFor('project', { env: o.env, cwd: o.cwd });
     const [litellm, projectConf] = await Promise.all([findLitellm(o.env, 30_000).catch(() => undefined), readAiderConf(project.dir)]);
-    const p = await proposeSetup(
+    proposal = await proposeSetup(
       { catalogue, ...(litellm ? { litellm } : {}), ...(projectConf ? { projectConf } : {}), maxContextOf: maxOf },
       {
         ...(next.architect ? { architect: next.architect } : {}),
@@ -49,12 +52,35 @@ export async function prepareYes(
         ...(next.context !== undefined ? { context: next.context } : {}),
       },
     );
-    next = { ...next, editor: p.models.editor!.model, mode: p.mode, scope: p.scope };
-    chosen.push(
-      `No --editor given: the setup proposed for this machine (${Math.round(catalogue.memory.totalBytes / 2 ** 30)} GB memory; --editor, --mode, --scope and --context override it):`,
-      ...describeProposal(p, { ports: { editor: next.editorPort, architect: next.architectPort, weak: next.weakPort, proxy: next.proxyPort }, host: next.host }),
-    );
+    next = { ...next, editor: proposal.models.editor!.model, mode: proposal.mode, scope: proposal.scope };
+  } else if (!o.given.has('mode')) {
+    // --editor without --mode: the mode the proposal would take here (no proxy without LiteLLM).
+    const m = proposeMode(await findLitellm(o.env, 30_000).catch(() => undefined));
+    if (m.mode !== next.mode) {
+      next = { ...next, mode: m.mode };
+      modeLines.push(`mode: ${m.mode} (no --mode given): ${m.why}`);
+    }
   }
+  // Starts or finds: a role without a port given uses the local mlx_lm.server that already serves its model.
+  const portNotes: string[] = [];
+  if (!next.split) {
+    const roles = ([['editor', next.editor], ['architect', next.architect], ['weak', next.weak]] as const).filter(
+      (r): r is readonly ['editor' | 'architect' | 'weak', string] => Boolean(r[1]) && !o.given.has(`${r[0]}-port`),
+    );
+    const running = await (o.findRunning ?? findRunningServers)(roles.map((r) => r[1]), { host: next.host, home: o.env.HOME });
+    for (const [role, model] of roles) {
+      const r = running.get(model);
+      if (!r) continue;
+      next = { ...next, [`${role}Port`]: r.port };
+      portNotes.push(reusedLine(role, model, r));
+    }
+  }
+  if (proposal) {
+    chosen.push(
+      `No --editor given: the setup proposed for this machine (${Math.round(catalogue!.memory.totalBytes / 2 ** 30)} GB memory; --editor, --mode, --scope and --context override it):`,
+      ...describeProposal(proposal, { ports: { editor: next.editorPort, architect: next.architectPort, weak: next.weakPort, proxy: next.proxyPort }, host: next.host, portNotes }),
+    );
+  } else chosen.push(...modeLines, ...portNotes.map((n) => `ports: ${n}`));
   if (next.context !== undefined) {
     const models = [next.editor!, next.architect, next.weak].filter((m): m is string => Boolean(m));
     const fitAt = fitAtFor(catalogue, models);

@@ -57,6 +57,8 @@ export interface WizardDeps {
   verifyProxy(plan: Plan, composed: ComposedWrites, ctx: WizardContext, task: TaskHandle): Promise<Check[]>;
   /** `aider --message` through the chain; undefined when it cannot run. */
   aiderCheck?(plan: Plan, ctx: WizardContext, task: TaskHandle): Promise<Check>;
+  /** The local mlx_lm.servers already serving these models (src/setup/running.ts); absent: none looked for. */
+  findRunning?: typeof import('../setup/running.js').findRunningServers;
   /** What can install a missing Python tool here (uv, pipx, a venv), if anything. */
   installer?(ctx: WizardContext): Promise<ToolInstaller | undefined>;
 }

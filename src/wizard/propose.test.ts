@@ -55,6 +55,35 @@ describe('the proposed setup', () => {
     }
   });
 
+  it('a local mlx_lm.server already serving the proposed model is used where it listens, not started again (Y2)', async () => {
+    const pick = await single();
+    const { startFakeMlxServer } = await import('../servers/fake-mlx-server.js');
+    const server = await startFakeMlxServer({ model: pick.repo });
+    const asked: string[][] = [];
+    try {
+      t = await makeTestCtx([], {
+        acceptProposal: true,
+        deps: {
+          findRunning: async (models) => {
+            asked.push(models);
+            return new Map(models.filter((m) => m === pick.repo).map((m) => [m, { pid: 4242, host: '127.0.0.1', port: server.port }]));
+          },
+        },
+      });
+      const r = await runWizard(t.ctx);
+      expect(r.code).toBe(0);
+      expect(asked).toEqual([[pick.repo]]);
+      const help = t.prompter.rec.questions.get('proposal')!.help!.join('\n');
+      expect(help).toContain(`model: ${pick.repo} on 127.0.0.1:${server.port}`);
+      expect(help).toContain(`already served by mlx_lm.server (pid 4242) on 127.0.0.1:${server.port}: reused`);
+      expect((await readPlan(t.env))!.roles.editor.deployments).toEqual([{ host: '127.0.0.1', port: server.port }]);
+      expect(t.launched).toHaveLength(0);
+      expect(t.ctx.checks.find((c) => c.id.startsWith('server.'))?.status).toBe('pass');
+    } finally {
+      await server.close();
+    }
+  });
+
   it('"Adjust…" opens the single steps, starting from the proposal', async () => {
     t = await makeTestCtx([['proposal', 'adjust']], { acceptProposal: true });
     await runWizard(t.ctx);

@@ -1,3 +1,4 @@
+import { findRunningServers } from '../setup/running.js';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -34,6 +35,7 @@ export function defaultDeps(): WizardDeps {
         progress: (l: string) => h.status(l.replace(/^…\s*/, '')),
       }),
     aiderCheck: runAiderCheck,
+    findRunning: findRunningServers,
     installer: machineInstaller,
   };
 }

@@ -147,6 +147,8 @@ export async function makeTestCtx(
     launch,
     // Never the real pip/uv from a unit test: a test that installs passes its own installer.
     installer: async () => undefined,
+    // Nor this machine's processes: another test's stand-in may serve the same model.
+    findRunning: async () => new Map(),
     ...o.deps,
   };
   const base = createContext({ prompter, deps, env, hostEnv: env, cwd: project, signal: ctrl.signal, serverKind: 'stand-in', timeoutSec: o.timeoutSec ?? 20 });

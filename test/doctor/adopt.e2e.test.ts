@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli as runCliAt } from './server-process.js';
+import { flat } from '../e2e/helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'bin', 'aider-mlx.js');
@@ -55,9 +56,9 @@ describe('aider-mlx setup --adopt (built CLI)', () => {
 
     const r = await runCli(['setup', '--adopt', '--yes'], { env, cwd: project });
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toContain(`serving ${EDITOR}`);
+    expect(flat(r.stdout)).toContain(`serving ${EDITOR}`);
     // Its next steps name this checkout's bin (a bare `aider-mlx` is on no PATH from a clone).
-    expect(r.stdout).toContain(`Next: \`node ${CLI} status\``);
+    expect(flat(r.stdout)).toContain(`Next: \`node ${CLI} status\``);
     expect(r.stdout).not.toMatch(/`aider-mlx /);
     const plan = readFileSync(join(h, '.config', 'aider-mlx', 'plan.yaml'), 'utf8');
     expect(plan).toContain(`model: ${EDITOR}`);

@@ -158,3 +158,6 @@ appendFileSync(${JSON.stringify(record)}, JSON.stringify({ argv: process.argv.sl
     },
   };
 }
+
+/** Output with its wrapped rows joined (prose is wrapped at 80 columns): phrases match across rows. */
+export const flat = (s: string): string => s.replace(/\s+/g, ' ');

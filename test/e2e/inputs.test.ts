@@ -18,7 +18,7 @@ afterAll(async () => {
   await editor.close();
 });
 
-const setupArgs = () => ['setup', '--yes', '--editor', EDITOR, '--editor-port', String(editor.port), '--proxy-port', '4999', '--timeout', '10', '--force'];
+const setupArgs = () => ['setup', '--yes', '--mode', 'proxy', '--editor', EDITOR, '--editor-port', String(editor.port), '--proxy-port', '4999', '--timeout', '10', '--force'];
 
 async function seeded(): Promise<Sandbox> {
   const s = sandbox();

@@ -56,9 +56,9 @@ describe.skipIf(!hasStrace)('setup killed at every rename (strace fault injectio
     const [p1, p2] = (await freePorts(2)) as [number, number];
     const userConf = '# my own settings\nanthropic-api-key: sk-ant-MINE-0123456789abcdef\ndark-mode: true   # I like dark\n';
     writeFileSync(join(s.repo, '.aider.conf.yml'), userConf);
-    const seedArgs = ['setup', '--yes', '--editor', EDITOR, '--editor-port', String(editor.port), '--proxy-port', String(p1), '--timeout', '10'];
+    const seedArgs = ['setup', '--yes', '--mode', 'proxy', '--editor', EDITOR, '--editor-port', String(editor.port), '--proxy-port', String(p1), '--timeout', '10'];
     const newArgs = [
-      'setup', '--yes', '--editor', EDITOR, '--editor-port', String(editor.port),
+      'setup', '--yes', '--mode', 'proxy', '--editor', EDITOR, '--editor-port', String(editor.port),
       '--architect', ARCHITECT, '--architect-port', String(architect.port), '--proxy-port', String(p2), '--timeout', '10',
     ];
     const seed = await cli(seedArgs, { cwd: s.repo, env: s.env });

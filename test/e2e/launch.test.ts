@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeMlxServer } from '../../src/servers/fake-mlx-server.js';
 import { isPortFree } from '../../src/servers/ports.js';
-import { cli, sandbox, standInAider, type Sandbox } from './helpers.js';
+import { cli, flat, sandbox, standInAider, type Sandbox } from './helpers.js';
 
 const EDITOR = 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit';
 const roots: Array<{ s: Sandbox; env: Record<string, string> }> = [];
@@ -172,7 +172,7 @@ describe('launch', () => {
     const setup: { stdout?: string } = {};
     const port = await planWithNothingRunning(s, bare, setup);
     // setup --yes (no terminal) says what is missing and the one command.
-    expect(setup.stdout).toContain(`note: mlx-lm, aider-chat are not installed: install them with \`${selfCommand()} install\`.`);
+    expect(flat(setup.stdout ?? "")).toContain(`note: mlx-lm, aider-chat are not installed: install them with \`${selfCommand()} install\`.`);
     const r = await cli(['launch', '--stand-in'], { cwd: s.repo, env: bare });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('aider is not installed');

@@ -58,7 +58,7 @@ describe('setup when the proxy port is held by another program', () => {
       const held = await squat();
       try {
         const env = withLitellm ? withFakeLitellm(s) : s.env;
-        const r = await cli(['setup', '--yes', '--editor', EDITOR, '--editor-port', String(editor.port), '--proxy-port', String(held.port), '--timeout', '5'], { cwd: s.repo, env });
+        const r = await cli(['setup', '--yes', '--mode', 'proxy', '--editor', EDITOR, '--editor-port', String(editor.port), '--proxy-port', String(held.port), '--timeout', '5'], { cwd: s.repo, env });
         expect(r.stderr).not.toMatch(/Unexpected|\n\s+at /);
         expect(r.code).toBe(2);
         expect(r.stderr).toContain(`Port ${held.port}, the proxy's port, is held by`);
@@ -108,7 +108,7 @@ describe("setup's scratch LiteLLM dies with setup", () => {
       const pidFile = join(s.root, 'litellm.pids');
       const env = withFakeLitellm(s, { TMPDIR: tmp, FAKE_LITELLM_PIDS: pidFile, FAKE_LITELLM_MODE: 'hang' });
       const proxyPort = await findFreePort('127.0.0.1', undefined, { avoid: [editor.port] });
-      const child = spawn(process.execPath, [BIN, 'setup', '--yes', '--editor', EDITOR, '--editor-port', String(editor.port), '--proxy-port', String(proxyPort), '--timeout', '60'], {
+      const child = spawn(process.execPath, [BIN, 'setup', '--yes', '--mode', 'proxy', '--editor', EDITOR, '--editor-port', String(editor.port), '--proxy-port', String(proxyPort), '--timeout', '60'], {
         cwd: s.repo,
         env,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -160,7 +160,7 @@ describe('scratch configs a killed run left behind', () => {
     }
     const env = withFakeLitellm(s, { TMPDIR: tmp });
     const proxyPort = await findFreePort('127.0.0.1', undefined, { avoid: [editor.port] });
-    const r = await cli(['setup', '--yes', '--editor', EDITOR, '--editor-port', String(editor.port), '--proxy-port', String(proxyPort), '--timeout', '3'], { cwd: s.repo, env });
+    const r = await cli(['setup', '--yes', '--mode', 'proxy', '--editor', EDITOR, '--editor-port', String(editor.port), '--proxy-port', String(proxyPort), '--timeout', '3'], { cwd: s.repo, env });
     expect(r.stdout).toMatch(/proxy/); // the LiteLLM check ran (the stand-in fails it: no matter here)
     expect(existsSync(ours)).toBe(false);
     expect(existsSync(old)).toBe(false);
@@ -191,7 +191,7 @@ describe('setup on a port below 1024 it may not bind', () => {
     const s = sandbox();
     if (asNobody) chownTree(s.root, 65534);
     const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, [BIN, 'setup', '--yes', '--editor', EDITOR, '--editor-port', String(port), '--timeout', '3'], {
+      const child = spawn(process.execPath, [BIN, 'setup', '--yes', '--mode', 'proxy', '--editor', EDITOR, '--editor-port', String(port), '--timeout', '3'], {
         cwd: s.repo,
         env: s.env,
         stdio: ['ignore', 'pipe', 'pipe'],

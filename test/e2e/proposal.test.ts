@@ -7,7 +7,8 @@ import { parse } from 'yaml';
 import { startFakeMlxServer, type FakeMlxServer } from '../../src/servers/fake-mlx-server.js';
 import { findFreePort } from '../../src/servers/ports.js';
 import { makeCachedRepo, mlxFiles, qwen7bConfig } from '../stand-in-hub/cache-fixtures.js';
-import { BIN, cli, ROOT, sandbox, type Sandbox } from './helpers.js';
+import { serverProcess } from '../doctor/server-process.js';
+import { BIN, cli, flat, ROOT, sandbox, withFakeLitellm, type Sandbox } from './helpers.js';
 
 const PICK = 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit';
 let server: FakeMlxServer;
@@ -50,8 +51,8 @@ describe('setup --yes without --editor', () => {
     expect(r.stderr).not.toMatch(/--editor is required|Unexpected/);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^No --editor given: the setup proposed for this machine/);
-    expect(r.stdout).toContain(`model: ${PICK} on 127.0.0.1:${server.port}`);
-    expect(r.stdout).toContain('The test tier pick, small and quick. (curated for 1 GB Macs)');
+    expect(flat(r.stdout)).toContain(`model: ${PICK} on 127.0.0.1:${server.port}`);
+    expect(flat(r.stdout)).toContain('The test tier pick, small and quick. (curated for 1 GB Macs)');
     expect(r.stdout).toMatch(/context 8192 tokens/);
     expect(r.stdout).toMatch(/memory: editor\+weak .* budget/);
     expect(r.stdout).toMatch(/mode: direct: LiteLLM is not installed/);
@@ -66,6 +67,52 @@ describe('setup --yes without --editor', () => {
     // Checked for real: the stand-in answered a completion.
     expect(server.requests.some((q) => q.method === 'POST')).toBe(true);
   });
+});
+
+describe('setup --yes --editor without --mode (Y1)', () => {
+  it('no LiteLLM on PATH: direct mode, said once with how to add the proxy; a LiteLLM there: proxy mode', async () => {
+    const s = sandbox();
+    // Only Node and the system's tools: no litellm anywhere on this PATH.
+    const env = { ...s.env, PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, HF_HUB_CACHE: join(s.root, 'hf'), HF_HUB_OFFLINE: '1' };
+    const args = ['setup', '--yes', '--dry-run', '--editor', PICK, '--editor-port', String(server.port), '--timeout', '20'];
+    const r = await cli(args, { cwd: s.repo, env, timeoutMs: 120_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^aider-mlx setup — direct mode/m);
+    expect(r.stdout).toMatch(/mode: direct \(no --mode given\): LiteLLM is not installed/);
+    expect(flat(r.stdout)).toContain('install litellm');
+    // Direct mode needs no LiteLLM: it is not named as missing, and no proxy file is planned.
+    expect(r.stdout).not.toMatch(/litellm[^\n]*(is|are) not installed: install/);
+    expect(flat(r.stdout)).not.toContain('litellm.yaml');
+
+    const withLite = await cli(args, { cwd: s.repo, env: withFakeLitellm(s, { HF_HUB_CACHE: env.HF_HUB_CACHE, HF_HUB_OFFLINE: '1' }), timeoutMs: 120_000 });
+    expect(withLite.stdout).toMatch(/^aider-mlx setup — proxy mode/m);
+    expect(flat(withLite.stdout)).not.toContain('no --mode given');
+  }, 240_000);
+});
+
+describe('setup --yes finds the mlx_lm.server that already serves the model (Y2)', () => {
+  it('no --editor-port: the running server (a process named mlx_lm.server) is used where it listens, and said so', async () => {
+    const s = sandbox();
+    // A model no other test serves: the server found can only be this one.
+    const model = `mlx-community/reuse-test-${process.pid}-${Date.now().toString(36)}-4bit`;
+    const { port, child } = await serverProcess(BIN, s.root, model);
+    try {
+      const env = { ...s.env, PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, HF_HUB_CACHE: join(s.root, 'hf'), HF_HUB_OFFLINE: '1' };
+      const r = await cli(['setup', '--yes', '--dry-run', '--editor', model, '--timeout', '20'], { cwd: s.repo, env, timeoutMs: 120_000 });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(flat(r.stdout)).toContain(`already served by mlx_lm.server (pid ${child.pid}) on 127.0.0.1:${port}: reused`);
+      expect(flat(r.stdout)).toMatch(new RegExp(`✓ editor \\+ weak: 127\\.0\\.0\\.1:${port} serves .* answered a 1-token completion`));
+      expect(r.stdout).toMatch(new RegExp(`\\+\\s+port: ${port}\\n`));
+      expect(r.stdout).not.toMatch(/127\.0\.0\.1:8080/);
+
+      // A port given is the port used: nothing is looked up.
+      const given = await cli(['setup', '--yes', '--dry-run', '--editor', model, '--editor-port', '1', '--timeout', '3'], { cwd: s.repo, env, timeoutMs: 60_000 });
+      expect(flat(given.stdout)).not.toContain('reused');
+      expect(flat(given.stdout)).toContain('127.0.0.1:1');
+    } finally {
+      child.kill('SIGTERM');
+    }
+  }, 240_000);
 });
 
 describe('setup --yes --context over a limit', () => {

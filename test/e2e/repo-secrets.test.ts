@@ -24,7 +24,7 @@ afterAll(async () => {
   await editor.close();
 });
 
-const setup = (extra: string[] = []) => ['setup', '--yes', '--editor', EDITOR, '--editor-port', String(editor.port), '--proxy-port', String(proxyPort), '--timeout', '10', ...extra];
+const setup = (extra: string[] = []) => ['setup', '--yes', '--mode', 'proxy', '--editor', EDITOR, '--editor-port', String(editor.port), '--proxy-port', String(proxyPort), '--timeout', '10', ...extra];
 
 const masterKey = (s: Sandbox) => parse(readFileSync(join(s.config, 'litellm.yaml'), 'utf8')).general_settings.master_key as string;
 

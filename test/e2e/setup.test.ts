@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { startFakeMlxServer, type FakeMlxServer } from '../../src/servers/fake-mlx-server.js';
 import net from 'node:net';
-import { cli, ROOT, sandbox, standInProcess, type Sandbox } from './helpers.js';
+import { cli, flat, ROOT, sandbox, standInProcess, type Sandbox } from './helpers.js';
 import { selfCommand } from '../../src/lib/paths.js';
 
 const EDITOR = 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit';
@@ -22,8 +22,9 @@ afterAll(async () => {
   await architect.close();
 });
 
+// Proxy mode is asked for: without --mode, a PATH without LiteLLM would get direct mode.
 const flags = (extra: string[] = []) => [
-  'setup', '--yes',
+  'setup', '--yes', ...(extra.includes('--mode') ? [] : ['--mode', 'proxy']),
   '--editor', EDITOR, '--editor-port', String(editor.port),
   '--architect', ARCHITECT, '--architect-port', String(architect.port),
   '--proxy-port', '4999', '--timeout', '10',
@@ -96,7 +97,7 @@ describe('setup --yes against two stand-in servers', () => {
   });
 
   it('going from two models to one removes the architect keys it wrote, with a backup of the old files', async () => {
-    const r = await cli(['setup', '--yes', '--editor', EDITOR, '--editor-port', String(editor.port), '--proxy-port', '4999', '--timeout', '10'], { cwd: s.repo, env: s.env });
+    const r = await cli(['setup', '--yes', '--mode', 'proxy', '--editor', EDITOR, '--editor-port', String(editor.port), '--proxy-port', '4999', '--timeout', '10'], { cwd: s.repo, env: s.env });
     expect(r.code).toBe(0);
     const conf = parse(readFileSync(files(s).conf, 'utf8'));
     expect(conf).not.toHaveProperty('architect');
@@ -292,7 +293,7 @@ describe('setup --yes: verification', () => {
       const s = sandbox();
       const r = await cli(['setup', '--yes', '--mode', 'direct', '--editor', EDITOR, '--editor-port', String(other.port), '--timeout', '5'], { cwd: s.repo, env: s.env });
       expect(r.code).toBe(1);
-      expect(r.stdout).toContain(`serves ${ARCHITECT} (from its command line, pid ${other.pid}), not ${EDITOR}`);
+      expect(flat(r.stdout)).toContain(`serves ${ARCHITECT} (from its command line, pid ${other.pid}), not ${EDITOR}`);
       expect(existsSync(s.config)).toBe(false);
     } finally {
       await other.close();
@@ -327,9 +328,9 @@ describe('setup --yes: the model the server serves, read from its command line',
       const s = sandbox();
       const r = await cli(['setup', '--yes', '--editor', B, '--editor-port', String(a.port), '--proxy-port', '4999', '--timeout', '5'], { cwd: s.repo, env: s.env });
       expect(r.code).toBe(1);
-      expect(r.stdout).toContain(`127.0.0.1:${a.port} serves ${A} (from its command line, pid ${a.pid}), not ${B}`);
+      expect(flat(r.stdout)).toContain(`127.0.0.1:${a.port} serves ${A} (from its command line, pid ${a.pid}), not ${B}`);
       expect(r.stdout).toMatch(/--editor-port N/);
-      expect(r.stdout).toContain(`restart the server on ${a.port} with the planned model: mlx_lm.server --model ${B} --port ${a.port}`);
+      expect(flat(r.stdout)).toContain(`restart the server on ${a.port} with the planned model: mlx_lm.server --model ${B} --port ${a.port}`);
       expect(r.stdout).not.toMatch(/✓ editor/);
       expect(existsSync(s.config)).toBe(false);
       expect(existsSync(join(s.repo, '.aider.conf.yml'))).toBe(false);
@@ -346,7 +347,7 @@ describe('setup --yes: the model the server serves, read from its command line',
         const r = await cli(['setup', '--yes', '--mode', mode, '--editor', A, '--editor-port', String(a.port), '--proxy-port', '4999', '--timeout', '5', '--force'], { cwd: s.repo, env: s.env });
         expect(r.code, r.stdout + r.stderr).toBe(0);
         // Direct mode sends the exact --model (what Aider will send); proxy mode default_model.
-        expect(r.stdout).toContain(`✓ editor + weak: 127.0.0.1:${a.port} serves ${A} (from its command line) and answered a 1-token completion as "${mode === 'direct' ? A : 'default_model'}"`);
+        expect(flat(r.stdout)).toContain(`✓ editor + weak: 127.0.0.1:${a.port} serves ${A} (from its command line) and answered a 1-token completion as "${mode === 'direct' ? A : 'default_model'}"`);
       }
     } finally {
       await a.close();
@@ -367,7 +368,7 @@ describe('setup --yes: the model the server serves, read from its command line',
       const s = sandbox();
       const ok = await cli(['setup', '--yes', '--editor', '/nonexistent/model/dir', '--editor-port', String(missing.port), '--proxy-port', '4999', '--timeout', '3'], { cwd: s.repo, env: s.env });
       expect(ok.code, ok.stdout + ok.stderr).toBe(0);
-      expect(ok.stdout).toContain('serves /nonexistent/model/dir (from its command line)');
+      expect(flat(ok.stdout)).toContain('serves /nonexistent/model/dir (from its command line)');
     } finally {
       await Promise.all([a.close(), missing.close()]);
     }
@@ -385,7 +386,7 @@ describe('setup --yes: the model the server serves, read from its command line',
       const r = await cli(['setup', '--yes', '--editor', A, '--editor-port', String(port), '--proxy-port', '4999', '--timeout', String(timeoutSec)], { cwd: s.repo, env: s.env });
       const ms = performance.now() - t0;
       expect(r.code, r.stderr).toBe(1);
-      expect(r.stdout).toContain(`127.0.0.1:${port} accepted the connection, no HTTP answer within ${timeoutSec} s: busy loading, stuck, or not an HTTP server`);
+      expect(flat(r.stdout)).toContain(`127.0.0.1:${port} accepted the connection, no HTTP answer within ${timeoutSec} s: busy loading, stuck, or not an HTTP server`);
       expect(r.stdout + r.stderr).not.toMatch(/not mlx_lm\.server/);
       expect(existsSync(s.config)).toBe(false);
       // One probe timeout, plus the CLI's own start.
@@ -413,7 +414,7 @@ describe('modes and scopes', () => {
     const sent = architect.requests.filter((q) => q.method === 'POST' && q.path.endsWith('/chat/completions')).map((q) => (q.body as { model?: string })?.model);
     expect(sent.length).toBeGreaterThan(0);
     expect(sent.filter((m) => m !== 'default_model')).toEqual([]);
-    expect(r.stdout).toMatch(/answered as "default_model", but which model it serves is unconfirmed/);
+    expect(flat(r.stdout)).toMatch(/answered as "default_model", but which model it serves is unconfirmed/);
   });
 
   it('profile scope writes under ~/.config/aider-mlx/aider and `aider-mlx aider` runs aider on exactly those files', async () => {
@@ -464,8 +465,8 @@ describe('modes and scopes', () => {
     );
     const r = await cli(['status', '--timeout', '0.3'], { cwd: s.repo, env: s.env });
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('192.0.2.10:8080 is reached over the network, and mlx_lm.server has no authentication');
-    expect(r.stdout).toContain('ssh -N -L 18080:127.0.0.1:8080 <you>@192.0.2.10');
+    expect(flat(r.stdout)).toContain('192.0.2.10:8080 is reached over the network, and mlx_lm.server has no authentication');
+    expect(flat(r.stdout)).toContain('ssh -N -L 18080:127.0.0.1:8080 <you>@192.0.2.10');
   });
 });
 
@@ -496,7 +497,7 @@ describe('cheap commands', () => {
     }
     expect(pages.size).toBe(11);
     const serve = await cli(['serve', '-h'], { cwd: s.repo, env: s.env });
-    for (const f of ['--stand-in', '--once', '--json', '--check-every']) expect(serve.stdout).toContain(f);
+    for (const f of ['--stand-in', '--once', '--json', '--check-every']) expect(flat(serve.stdout)).toContain(f);
     const typo = await cli(['modles'], { cwd: s.repo, env: s.env });
     expect(typo.code).toBe(2);
     // Named as this copy runs (a clone's bin here).

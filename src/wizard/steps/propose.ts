@@ -5,6 +5,7 @@ import type { Step } from '../step.js';
 import { pickFor, type WizardContext } from '../context.js';
 import { hostOf, portFor } from '../draft.js';
 import { checkPorts } from './ports.js';
+import { reusedLine } from '../../setup/running.js';
 
 /** Put the proposal into the answers (the single steps start from these values after "Adjust…"). */
 function apply(ctx: WizardContext, p: Proposal): void {
@@ -66,17 +67,33 @@ export const propose: Step = {
     );
     const portsBefore = { ...ctx.answers.ports };
     apply(ctx, p);
-    // Ports: the usual ones, or the next free one when something else holds it.
     const host = hostOf(ctx);
-    const slots = await ctx.prompter.task(`Checking the ports on ${host}`, (h) => checkPorts(ctx, host, h.signal));
     const portNotes: string[] = [];
+    // Starts or finds: a model a local mlx_lm.server already serves is used where it listens.
+    const roles = (Object.keys(p.models) as Array<keyof typeof p.models>).filter((r) => ctx.fixed.ports[r] === undefined && !pickFor(ctx, r)?.running);
+    if (ctx.deps.findRunning && !ctx.demo && roles.length) {
+      const found = await ctx.prompter.task('Looking for mlx_lm.servers already running', (h) =>
+        ctx.deps.findRunning!(roles.map((r) => pickFor(ctx, r)!.model), { host, home: ctx.hostEnv.HOME, signal: h.signal }),
+      );
+      for (const r of roles) {
+        const pick = pickFor(ctx, r)!;
+        const at = found.get(pick.model);
+        if (!at) continue;
+        const running = { ...pick, source: 'running' as const, running: { host: at.host, port: at.port } };
+        if (ctx.fixed.models[r]) ctx.fixed.models[r] = running;
+        else ctx.answers.models[r] = running;
+        portNotes.push(reusedLine(r, pick.model, at));
+      }
+    }
+    // Ports: the usual ones, or the next free one when something else holds it.
+    const slots = await ctx.prompter.task(`Checking the ports on ${host}`, (h) => checkPorts(ctx, host, h.signal));
     for (const slot of slots) {
       if (slot.state === 'taken' && slot.instead !== undefined) {
         ctx.answers.ports[slot.key] = slot.instead;
         portNotes.push(`${slot.port} is held by ${slot.holder}: ${slot.instead} instead`);
       } else if (slot.state === 'ours') portNotes.push(`${slot.port}: ${slot.holder}, reused`);
     }
-    const ports = Object.fromEntries((['editor', 'architect', 'weak', 'proxy'] as const).map((k) => [k, portFor(ctx, k)]));
+    const ports = Object.fromEntries((['editor', 'architect', 'weak', 'proxy'] as const).map((k) => [k, (k === 'proxy' ? undefined : pickFor(ctx, k)?.running?.port) ?? portFor(ctx, k)]));
     const lines = describeProposal(p, { ports, host, portNotes });
     const v = await ctx.prompter.select<'accept' | 'adjust'>({
       id: 'proposal',

@@ -1,0 +1,82 @@
+/**
+ * One wrapping rule for text a person reads in a terminal: the plain face, `setup --yes` and
+ * `setup --adopt` (the doctor's report has its own layout, with the same idea of a command).
+ */
+
+/** Programs a fix may tell the user to run: text that starts with one is a command to copy. */
+export const COMMAND = /^(?:npx|aider-mlx|aider|mlx_lm\.[\w]+|uv|uvx|pipx|pip3?|(?:\S*\/)?python3?(?:\.\d+)?|litellm|lsof|ssh|export|unset|hf|huggingface-cli|brew|launchctl|kill|cd)(?= |$)/;
+
+/** A command line (`$ …`), in a list too (`1. $ …`): printed whole by every face, never broken at the width. */
+export const COMMAND_LINE = /^\s*(?:\d+[.)] +)?\$ /;
+
+/** Where prose is wrapped without a terminal (a pipe, a log, CI). */
+export const DEFAULT_COLUMNS = 80;
+
+const width = (s: string) => [...s].length;
+/** A line's indent and its list marker (`· `, `! `, `✓ `, `… `, `│ `, `1) `, `2. `, `-  `, a diff's `+ `). */
+const LEAD = /^( *)((?:[·!✗✓…│+-]|\d+[.)]) +)?/;
+/** The most a continued row is indented (a deep indent would leave little room on a narrow terminal). */
+const HANG = 8;
+
+/**
+ * The words of a line, each a unit that is never broken: a `quoted` span stays one unit, and a
+ * command (at the start, or after ": ") runs to the end of the line as one unit.
+ */
+function units(text: string): Array<{ t: string; cmd: boolean }> {
+  const out: Array<{ t: string; cmd: boolean }> = [];
+  const raw = text.match(/\S+\s*/g) ?? [];
+  for (let i = 0; i < raw.length; i++) {
+    let t = raw[i]!;
+    const prev = out[out.length - 1];
+    if ((!prev || /:\s*$/.test(prev.t)) && COMMAND.test(raw.slice(i).join(''))) {
+      out.push({ t: raw.slice(i).join(''), cmd: true });
+      break;
+    }
+    // A `quoted` span, up to the word that closes it.
+    if (t.startsWith('`') && (t.trimEnd().match(/`/g) ?? []).length % 2 === 1) {
+      while (i + 1 < raw.length && !raw[i]!.trimEnd().endsWith('`')) t += raw[++i]!;
+    }
+    // A separator (`·`, `→`) ends its row rather than starting the next one as if it were a marker.
+    if (prev && /^[·→]$/.test(t.trimEnd())) prev.t += t;
+    else out.push({ t, cmd: false });
+  }
+  return out;
+}
+
+/**
+ * One line broken between words so no row is wider than `columns`: a terminal breaks a long row
+ * at its edge, in the middle of a word. The rows after the first keep the line's indent, past its
+ * list marker (up to HANG). A word too long for any row stays where it is (the terminal has to
+ * break it), a command (`$ …`, a list's `1. $ …`, or one after "fix: …: ") stays whole on a row of its own: copied
+ * from the terminal, it must be one line.
+ */
+export function wrapLine(line: string, columns: number | undefined): string {
+  if (!columns || width(line.trimEnd()) <= columns || COMMAND_LINE.test(line)) return line;
+  const lead = LEAD.exec(line)![0];
+  const indent = ' '.repeat(Math.min(width(lead), HANG, Math.floor(columns / 2)));
+  const rows: string[] = [];
+  let row = lead;
+  let bare = true; // nothing but the lead or the indent yet
+  for (const u of units(line.slice(lead.length))) {
+    const word = u.t.trimEnd();
+    if (!bare && width(row) + width(word) > columns && (u.cmd || width(indent) + width(word) <= columns)) {
+      rows.push(row.trimEnd());
+      row = indent;
+      bare = true;
+    }
+    row += u.t;
+    bare = false;
+  }
+  rows.push(row);
+  return rows.join('\n');
+}
+
+/** Every line of `text` wrapped (a trailing newline kept). */
+export function wrapText(text: string, columns: number | undefined): string {
+  return text.split('\n').map((l) => wrapLine(l, columns)).join('\n');
+}
+
+/** The columns to wrap at: the terminal's, else 80. */
+export function columnsFor(stream: { isTTY?: boolean; columns?: number }): number {
+  return stream.isTTY && stream.columns && stream.columns >= 20 ? stream.columns : DEFAULT_COLUMNS;
+}
