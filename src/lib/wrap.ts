@@ -20,16 +20,21 @@ const HANG = 8;
 
 /**
  * The words of a line, each a unit that is never broken: a `quoted` span stays one unit, and a
- * command (at the start, or after ": ") runs to the end of the line as one unit.
+ * command with flags (a numbered item, or after ": ") runs to the end of the line as one unit.
  */
-function units(text: string): Array<{ t: string; cmd: boolean }> {
+function units(text: string, listed: boolean): Array<{ t: string; cmd: boolean }> {
   const out: Array<{ t: string; cmd: boolean }> = [];
   const raw = text.match(/\S+\s*/g) ?? [];
   for (let i = 0; i < raw.length; i++) {
     let t = raw[i]!;
     const prev = out[out.length - 1];
-    if ((!prev || /:\s*$/.test(prev.t)) && COMMAND.test(raw.slice(i).join(''))) {
-      out.push({ t: raw.slice(i).join(''), cmd: true });
+    // A command with flags, as a numbered item ("3. litellm --config …") or after ": " ("fix:
+    // start it: mlx_lm.server --model … --port …"), runs to the end of the line as one unit. Not a
+    // sentence that starts with a program's name ("aider is not installed…", a log line's
+    // "UserWarning: mlx_lm.server is not recommended…"), nor a heading ("aider-mlx setup (DEMO…)").
+    const rest = raw.slice(i).join('');
+    if ((prev ? /:\s*$/.test(prev.t) : listed) && COMMAND.test(rest) && / --?\w/.test(rest)) {
+      out.push({ t: rest, cmd: true });
       break;
     }
     // A `quoted` span, up to the word that closes it.
@@ -57,7 +62,11 @@ export function wrapLine(line: string, columns: number | undefined): string {
   const rows: string[] = [];
   let row = lead;
   let bare = true; // nothing but the lead or the indent yet
-  for (const u of units(line.slice(lead.length))) {
+  // A quoted span too wide for any row is broken between its words after all.
+  const all = units(line.slice(lead.length), /\d[.)] +$/.test(lead)).flatMap((u) =>
+    !u.cmd && width(indent) + width(u.t.trimEnd()) > columns && /\s\S/.test(u.t.trimEnd()) ? (u.t.match(/\S+\s*/g) ?? []).map((t) => ({ t, cmd: false })) : [u],
+  );
+  for (const u of all) {
     const word = u.t.trimEnd();
     if (!bare && width(row) + width(word) > columns && (u.cmd || width(indent) + width(word) <= columns)) {
       rows.push(row.trimEnd());

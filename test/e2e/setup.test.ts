@@ -504,7 +504,7 @@ describe('cheap commands', () => {
     expect(typo.stderr).toContain(`Did you mean \`${selfCommand()} models\`?`);
     const flag = await cli(['restore', '--jsno'], { cwd: s.repo, env: s.env });
     expect(flag.code).toBe(2);
-    expect(flag.stderr).toContain('✗ Unknown option --jsno for `aider-mlx restore`.');
+    expect(flag.stderr).toContain(`✗ Unknown option --jsno for \`${selfCommand()} restore\`.`);
     expect(flag.stderr).toContain('Did you mean --json?');
     const bogus = await cli(['restore', '--bogus'], { cwd: s.repo, env: s.env });
     expect(bogus.stderr).not.toMatch(/'--|"--bogus/);

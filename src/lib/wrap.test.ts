@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { wrapLine } from './wrap.js';
+
+describe('wrapLine: what counts as a command kept whole', () => {
+  const w = (l: string, c = 40) => wrapLine(l, c).split('\n');
+  it('a numbered item and one after ": " with flags stay whole', () => {
+    expect(w('  3. litellm --config ~/.config/aider-mlx/litellm.yaml --port 4000')).toHaveLength(1);
+    expect(w('  fix: start it: mlx_lm.server --model mlx-community/X --port 8080').at(-1)).toBe('  mlx_lm.server --model mlx-community/X --port 8080');
+  });
+  it('prose that starts with a program name is prose: a heading, a sentence, a log line', () => {
+    for (const l of [
+      'aider-mlx setup  (DEMO: stand-in servers, files in a temp folder)',
+      '  ! aider is not installed, so it cannot start now: run the installer first, then --stand-in',
+      '      mlx_lm/server.py: UserWarning: mlx_lm.server is not recommended for production as it only implements basic security checks.',
+    ]) {
+      const rows = w(l);
+      expect(rows.length, l).toBeGreaterThan(1);
+      for (const r of rows) expect(r.length, r).toBeLessThanOrEqual(40);
+    }
+  });
+});
