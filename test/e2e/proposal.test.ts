@@ -84,8 +84,10 @@ describe('setup --yes --editor without --mode (Y1)', () => {
     expect(r.stdout).not.toMatch(/litellm[^\n]*(is|are) not installed: install/);
     expect(flat(r.stdout)).not.toContain('litellm.yaml');
 
-    const withLite = await cli(args, { cwd: s.repo, env: withFakeLitellm(s, { HF_HUB_CACHE: env.HF_HUB_CACHE, HF_HUB_OFFLINE: '1' }), timeoutMs: 120_000 });
-    expect(withLite.stdout).toMatch(/^aider-mlx setup — proxy mode/m);
+    // A free proxy port of its own: 4000 may be held (this suite holds it on purpose).
+    const proxyPort = await findFreePort('127.0.0.1', 20_000 + Math.floor(Math.random() * 20_000));
+    const withLite = await cli([...args, '--proxy-port', String(proxyPort)], { cwd: s.repo, env: withFakeLitellm(s, { HF_HUB_CACHE: env.HF_HUB_CACHE, HF_HUB_OFFLINE: '1' }), timeoutMs: 120_000 });
+    expect(withLite.stdout, withLite.stderr).toMatch(/^aider-mlx setup — proxy mode/m);
     expect(flat(withLite.stdout)).not.toContain('no --mode given');
   }, 240_000);
 });
