@@ -1,4 +1,5 @@
 /** Plain-text rendering shared by the line face and the non-interactive face (no UI library). */
+import { asRun } from '../lib/paths.js';
 import { stepCounter, type NoteKind, type ReviewFile, type StepInfo, type Summary } from '../wizard/prompter.js';
 
 /** A command line (`$ …`, `1. $ …`): printed whole by every face (the one rule, in lib/wrap.ts). */
@@ -10,8 +11,9 @@ export function stepLine(s: StepInfo): string {
   return `\n[${stepCounter(s)}] ${s.title}`;
 }
 
+/** A note, its `aider-mlx …` commands named as this copy runs (asRun). */
 export function noteLine(kind: NoteKind, text: string): string {
-  return `  ${MARK[kind]} ${text.replace(/\n/g, '\n    ')}`;
+  return `  ${MARK[kind]} ${asRun(text).replace(/\n/g, '\n    ')}`;
 }
 
 export function reviewLines(files: ReviewFile[]): string[] {

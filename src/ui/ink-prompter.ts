@@ -1,5 +1,6 @@
 /** The Prompter of the Ink face: each call puts a screen in the store and waits for its answer. */
 import { CancelledError } from '../errors.js';
+import { asRun } from '../lib/paths.js';
 import {
   GoBack, type ConfirmQuestion, type NoteKind, type Prompter, type ReviewQuestion, type SelectQuestion, type StepInfo, type Summary,
   type TaskHandle, type TextQuestion,
@@ -83,7 +84,8 @@ export class InkPrompter implements Prompter {
 
   note(kind: NoteKind, text: string): void {
     if (this.cancelled) return;
-    this.store.push({ kind: 'note', note: kind, text });
+    // Its `aider-mlx …` commands named as this copy runs (asRun), as in the line faces.
+    this.store.push({ kind: 'note', note: kind, text: asRun(text) });
   }
 
   async task<T>(title: string, fn: (h: TaskHandle) => Promise<T>): Promise<T> {
