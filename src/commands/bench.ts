@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseFlags } from '../lib/args.js';
 import { CancelledError, EXIT, UsageError } from '../errors.js';
-import { configPaths, tildify, type Env, selfCommand } from '../lib/paths.js';
+import { asRun, configPaths, tildify, type Env, selfCommand } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
 import { apiBase, servedModels, UPSTREAM_DEFAULT_MODEL, type ServedModel } from '../config/names.js';
 import type { Plan } from '../config/plan.js';
@@ -216,8 +216,9 @@ export async function runBenchCommand(args: string[]): Promise<number> {
   try {
     return await runBench(args, {
       env: process.env,
-      out: (s) => void process.stdout.write(s),
-      err: (s) => void process.stderr.write(s),
+      // What a person reads names this copy's command (asRun); --json stays as it is.
+      out: (s) => void process.stdout.write(args.includes('--json') ? s : asRun(s)),
+      err: (s) => void process.stderr.write(asRun(s)),
       tty: Boolean(process.stderr.isTTY),
       signal: ac.signal,
     });

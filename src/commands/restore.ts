@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseFlags } from '../lib/args.js';
 import { EXIT, UsageError } from '../errors.js';
 import { readManifest, restoreBackupSet, sha256, type BackupManifest, type RestoreResult } from '../lib/fs.js';
-import { configPaths, tildify, type Env } from '../lib/paths.js';
+import { asRun, configPaths, tildify, type Env } from '../lib/paths.js';
 import { isInteractive, terminalAsker, type Asker } from '../tools/ask.js';
 
 export interface BackupFileState {
@@ -159,8 +159,9 @@ export async function runRestoreCommand(args: string[]): Promise<number> {
   const interactive = isInteractive();
   return runRestore(args, {
     env: process.env,
-    out: (s) => void process.stdout.write(s),
-    err: (s) => void process.stderr.write(s),
+    // What a person reads names this copy's command (asRun); --json stays as it is.
+    out: (s) => void process.stdout.write(args.includes('--json') ? s : asRun(s)),
+    err: (s) => void process.stderr.write(asRun(s)),
     interactive,
     ...(interactive ? { asker: terminalAsker() } : {}),
   });

@@ -13,7 +13,7 @@ import { parse as parseYaml, parseDocument, stringify as stringifyYaml } from 'y
 import { AppError, EXIT, UsageError } from '../errors.js';
 import { applyWrites, atomicWriteFile, planWrites, readManifest, sha256, type PlannedWrite, type RenameFn } from '../lib/fs.js';
 import { run } from '../lib/exec.js';
-import { configPaths, tildify, type Env } from '../lib/paths.js';
+import { asRun, configPaths, tildify, type Env } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
 import type { Plan } from '../config/plan.js';
 import { callbacksWithout, mergeAiderConf, mergeModelMetadata, mergeModelSettings, unmergeLitellmConfig } from '../config/merge.js';
@@ -696,8 +696,9 @@ export async function runUninstallCommand(args: string[]): Promise<number> {
   const interactive = isInteractive();
   return runUninstall(args, {
     env: process.env,
-    out: (s) => void process.stdout.write(s),
-    err: (s) => void process.stderr.write(s),
+    // What a person reads names this copy's command (asRun); --json stays as it is.
+    out: (s) => void process.stdout.write(args.includes('--json') ? s : asRun(s)),
+    err: (s) => void process.stderr.write(asRun(s)),
     interactive,
     ...(interactive ? { asker: terminalAsker() } : {}),
   });

@@ -109,6 +109,13 @@ describe('setup --yes against two stand-in servers', () => {
     const manifest = JSON.parse(readFileSync(join(s.config, 'backups', sets[0]!, 'manifest.json'), 'utf8'));
     expect(manifest.files.map((x: { path: string }) => x.path)).toContain(files(s).conf);
   });
+
+  it('restore puts that set back, and its undo hint names this copy\'s command (a clone\'s bin)', async () => {
+    const r = await cli(['restore', '--yes'], { cwd: s.repo, env: s.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`\`${selfCommand().replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} restore \\S+\` undoes this`));
+    expect(r.stdout).not.toMatch(/`aider-mlx /);
+  });
 });
 
 describe('setup --yes over existing files', () => {
