@@ -3,7 +3,7 @@
  * one fix for each problem, the most likely cause first when an error was pasted) and `--json`
  * with a stable schema. Both redact keys.
  */
-import { COMMAND } from '../lib/wrap.js';
+import { PROGRAM } from '../lib/wrap.js';
 import { tildify, type Env } from '../lib/paths.js';
 // The one redactor, shared with setup, serve and the wizard.
 import { redact, redactDeep } from '../lib/redact.js';
@@ -183,7 +183,7 @@ export function splitFix(fix: string): FixPart[] {
       const j = fix.indexOf('`', i + 1);
       if (j > i) {
         const inner = fix.slice(i + 1, j);
-        if (COMMAND.test(inner) && inner.includes(' ')) {
+        if (PROGRAM.test(inner) && inner.includes(' ')) {
           flush();
           parts.push({ cmd: inner });
         } else plain += fix.slice(i, j + 1);
@@ -193,7 +193,7 @@ export function splitFix(fix: string): FixPart[] {
     }
     // A command after ": " or "(" (optionally "or: " / "or "), running to the end of its clause.
     const after = plain.endsWith(': ') || plain.endsWith('(') || /\((?:or:? )$/.test(plain);
-    if (after && COMMAND.test(fix.slice(i))) {
+    if (after && PROGRAM.test(fix.slice(i))) {
       const paren = /\((?:or:? )?$/.test(plain);
       const rest = fix.slice(i);
       const ends = [/ {2,}\(/, / \(or\b/, / — /, /, then\b/, /; /, /, or /, / before /];

@@ -3,8 +3,8 @@
  * `setup --adopt` (the doctor's report has its own layout, with the same idea of a command).
  */
 
-/** Programs a fix may tell the user to run: text that starts with one is a command to copy. */
-export const COMMAND = /^(?:npx|aider-mlx|aider|mlx_lm\.[\w]+|uv|uvx|pipx|pip3?|(?:\S*\/)?python3?(?:\.\d+)?|litellm|lsof|ssh|export|unset|hf|huggingface-cli|brew|launchctl|kill|cd)(?= |$)/;
+/** Programs a fix may tell the user to run: text that starts with one (and has flags) is a command to copy. */
+export const PROGRAM = /^(?:npx|aider-mlx|aider|mlx_lm\.[\w]+|uv|uvx|pipx|pip3?|(?:\S*\/)?python3?(?:\.\d+)?|litellm|lsof|ssh|export|unset|hf|huggingface-cli|brew|launchctl|kill|cd)(?= |$)/;
 
 /** A command line (`$ …`), in a list too (`1. $ …`): printed whole by every face, never broken at the width. */
 export const COMMAND_LINE = /^\s*(?:\d+[.)] +)?\$ /;
@@ -33,7 +33,7 @@ function units(text: string, listed: boolean): Array<{ t: string; cmd: boolean }
     // sentence that starts with a program's name ("aider is not installed…", a log line's
     // "UserWarning: mlx_lm.server is not recommended…"), nor a heading ("aider-mlx setup (DEMO…)").
     const rest = raw.slice(i).join('');
-    if ((prev ? /:\s*$/.test(prev.t) : listed) && COMMAND.test(rest) && / --?\w/.test(rest)) {
+    if ((prev ? /:\s*$/.test(prev.t) : listed) && PROGRAM.test(rest) && / --?\w/.test(rest)) {
       out.push({ t: rest, cmd: true });
       break;
     }
@@ -85,7 +85,14 @@ export function wrapText(text: string, columns: number | undefined): string {
   return text.split('\n').map((l) => wrapLine(l, columns)).join('\n');
 }
 
+/** The width of a terminal; undefined for a pipe or a file (lines go out whole). */
+export function columnsOf(stream: object): number | undefined {
+  const o = stream as { isTTY?: boolean; columns?: number };
+  return o.isTTY && o.columns && o.columns > 0 ? o.columns : undefined;
+}
+
 /** The columns to wrap at: the terminal's, else 80. */
 export function columnsFor(stream: { isTTY?: boolean; columns?: number }): number {
-  return stream.isTTY && stream.columns && stream.columns >= 20 ? stream.columns : DEFAULT_COLUMNS;
+  const c = columnsOf(stream);
+  return c && c >= 20 ? c : DEFAULT_COLUMNS;
 }

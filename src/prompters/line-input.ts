@@ -11,6 +11,9 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import { CancelledError } from '../errors.js';
+import { columnsOf, wrapLine } from '../lib/wrap.js';
+
+export { columnsOf, wrapLine };
 
 /** The answer that means "go back one step": `b`, `back`, or Esc (then Enter). */
 export const BACK = Symbol('back');
@@ -121,21 +124,17 @@ export function printable(text: string): string {
     .replace(/[\x00-\x09\x0b-\x1f\x7f]/g, '');
 }
 
-/** The width of a terminal `output`; undefined for a pipe or a file (lines go out whole). */
-export function columnsOf(output: NodeJS.WritableStream): number | undefined {
-  const o = output as { isTTY?: boolean; columns?: number };
-  return o.isTTY && o.columns && o.columns > 0 ? o.columns : undefined;
-}
-
-export { wrapLine } from '../lib/wrap.js';
-import { wrapLine } from '../lib/wrap.js';
-
 /** printable(), every line of it wrapped at the terminal's width. */
 export function fitted(text: string, columns: number | undefined): string {
   return printable(text)
     .split('\n')
     .map((l) => wrapLine(l, columns))
     .join('\n');
+}
+
+/** One line (or a few) to the terminal, fitted to its width. */
+function say(output: NodeJS.WritableStream, text: string): void {
+  output.write(`${fitted(text, columnsOf(output))}\n`);
 }
 
 export interface LineIO {
@@ -231,7 +230,7 @@ export async function chooseLine(q: ChooseQuestion, io: LineIO = {}): Promise<nu
     }
     if (c.description) rows.push(`       ${c.description}`);
   });
-  output.write(`${fitted(rows.join('\n'), columnsOf(output))}\n`);
+  say(output, rows.join('\n'));
   const def = Math.max(0, numbers.indexOf(q.defaultIndex)) + 1;
   for (;;) {
     const a = parse(await readAnswer(`Choose [${def}]: `, io), q.back ?? false);
@@ -239,7 +238,7 @@ export async function chooseLine(q: ChooseQuestion, io: LineIO = {}): Promise<nu
     if (a === '') return numbers[def - 1]!;
     const n = Number(a);
     if (Number.isInteger(n) && n >= 1 && n <= numbers.length) return numbers[n - 1]!;
-    output.write(`${fitted(`  Type a number from 1 to ${numbers.length}${q.back ? ', or b to go back' : ''} (Enter: ${def}).`, columnsOf(output))}\n`);
+    say(output, `  Type a number from 1 to ${numbers.length}${q.back ? ', or b to go back' : ''} (Enter: ${def}).`);
   }
 }
 
@@ -253,14 +252,14 @@ export interface ConfirmLineQuestion {
 /** `message [Y/n] ` or `[y/N] `: y, yes, n, no, or Enter for the default. */
 export async function confirmLine(q: ConfirmLineQuestion, io: LineIO = {}): Promise<boolean | Back> {
   const output = io.output ?? process.stdout;
-  for (const h of q.help ?? []) output.write(`${fitted(`  ${h}`, columnsOf(output))}\n`);
+  for (const h of q.help ?? []) say(output, `  ${h}`);
   for (;;) {
     const a = parse(await readAnswer(`${q.message} ${q.default ? '[Y/n]' : '[y/N]'} `, io), q.back ?? false);
     if (a === BACK) return BACK;
     if (a === '') return q.default;
     if (/^y(es)?$/i.test(a)) return true;
     if (/^no?$/i.test(a)) return false;
-    output.write(`${fitted(`  Type y or n${q.back ? ', or b to go back' : ''} (Enter: ${q.default ? 'y' : 'n'}).`, columnsOf(output))}\n`);
+    say(output, `  Type y or n${q.back ? ', or b to go back' : ''} (Enter: ${q.default ? 'y' : 'n'}).`);
   }
 }
 
@@ -276,13 +275,13 @@ export interface TextLineQuestion {
 /** `message [default]: `; Enter keeps the default; asked again while the value is rejected. */
 export async function textLine(q: TextLineQuestion, io: LineIO = {}): Promise<string | Back> {
   const output = io.output ?? process.stdout;
-  for (const h of q.help ?? []) output.write(`${fitted(`  ${h}`, columnsOf(output))}\n`);
+  for (const h of q.help ?? []) say(output, `  ${h}`);
   for (;;) {
     const a = parse(await readAnswer(`${q.message}${q.default ? ` [${q.default}]` : ''}: `, io), q.back ?? false);
     if (a === BACK) return BACK;
     const value = a === '' ? (q.default ?? '') : a;
     const error = q.validate?.(value);
     if (!error) return value;
-    output.write(`${fitted(`  ✗ ${error}`, columnsOf(output))}\n`);
+    say(output, `  ✗ ${error}`);
   }
 }

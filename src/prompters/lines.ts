@@ -2,9 +2,6 @@
 import { asRun } from '../lib/paths.js';
 import { stepCounter, type NoteKind, type ReviewFile, type StepInfo, type Summary } from '../wizard/prompter.js';
 
-/** A command line (`$ …`, `1. $ …`): printed whole by every face (the one rule, in lib/wrap.ts). */
-export { COMMAND_LINE as COMMAND } from '../lib/wrap.js';
-
 const MARK: Record<NoteKind, string> = { info: '·', warn: '!', error: '✗', success: '✓', dim: ' ' };
 
 export function stepLine(s: StepInfo): string {

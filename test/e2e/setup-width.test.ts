@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { COMMAND } from '../../src/lib/wrap.js';
+import { PROGRAM } from '../../src/lib/wrap.js';
 import { findFreePort } from '../../src/servers/ports.js';
 import { cli, sandbox, standInProcess } from './helpers.js';
 
@@ -15,7 +15,7 @@ const EDITOR = 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit';
 function longProse(text: string): string[] {
   return text.split('\n').filter((l) => [...l].length > 80).filter((l) => {
     const t = l.trim().replace(/^(?:\d+[.)]|[·!✗✓…│-]) +/, '');
-    return !(t.startsWith('$ ') || COMMAND.test(t));
+    return !(t.startsWith('$ ') || PROGRAM.test(t));
   });
 }
 

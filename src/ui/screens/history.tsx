@@ -4,7 +4,7 @@ import { MARKS, noteColor } from '../components/basics.js';
 import type { HistoryItem } from '../store.js';
 import type { Theme } from '../theme.js';
 import { stepCounter } from '../../wizard/prompter.js';
-import { COMMAND } from '../../prompters/lines.js';
+import { COMMAND_LINE } from '../../lib/wrap.js';
 
 function Item({ item, theme }: { item: HistoryItem; theme: Theme }) {
   switch (item.kind) {
@@ -39,7 +39,7 @@ function Item({ item, theme }: { item: HistoryItem; theme: Theme }) {
               {sec.lines.map((l, i) => {
                 const line = `  ${sec.title.startsWith('Next') ? `${i + 1}. ` : ''}${l}`;
                 // A command (`$ …`) is one line, however wide: the terminal may soft-wrap it, a paste runs it whole.
-                return COMMAND.test(line) ? (
+                return COMMAND_LINE.test(line) ? (
                   <Box key={i} width={[...line].length} flexShrink={0}>
                     <Text wrap="truncate-end">{line}</Text>
                   </Box>
