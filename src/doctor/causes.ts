@@ -108,9 +108,12 @@ export interface Suspect {
 function pattern(glob: string): RegExp {
   return new RegExp(`^${glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.+')}$`);
 }
+/** Each cause's check patterns, made once (rankCauses asks for every cause against every check). */
+const PATTERNS = new WeakMap<Cause, RegExp[]>();
 
 export function checksForCause(cause: Cause, checks: DoctorCheck[]): DoctorCheck[] {
-  const res = cause.checks.map(pattern);
+  let res = PATTERNS.get(cause);
+  if (!res) PATTERNS.set(cause, (res = cause.checks.map(pattern)));
   return checks.filter((c) => res.some((r) => r.test(c.id)) || c.causes?.includes(cause.id));
 }
 

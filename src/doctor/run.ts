@@ -12,7 +12,7 @@ import { VERSION } from '../version.js';
 import { rankCauses, leadingCheckIds, type Suspect } from './causes.js';
 import { aiderChecks, namesInUse } from './checks/aider.js';
 import { configChecks } from './checks/config.js';
-import { envChecks } from './checks/env.js';
+import { envChecks, envTools, type EnvTools } from './checks/env.js';
 import { logChecks, promptCacheCheck } from './checks/logs.js';
 import { proxyChecks, aiderKey } from './checks/proxy.js';
 import { groupChecks } from './checks/group.js';
@@ -330,7 +330,10 @@ async function doctorRun(
   const callP = exp && opts.deep ? deepAiderCall(state, exp, opts, caps) : undefined;
   // No plan: the chain the user's own files (and command line) name, found and probed as the tools would.
   // (An unreadable plan is reported as such, and nothing is probed: fix the plan first.)
-  const chain = exp || state.planError !== undefined ? undefined : await (await import('./checks/chain.js')).chainChecks(state, opts, caps);
+  const chainP = exp || state.planError !== undefined ? undefined : (await import('./checks/chain.js')).chainChecks(state, opts, caps);
+  // Its first requests are out (it ran up to its first wait): the machine's tools are read while they are answered.
+  const tools = chainP ? await new Promise<EnvTools>((r) => setImmediate(() => r(envTools(caps)))) : undefined;
+  const chain = await chainP;
   if (chain?.litellm) state = { ...state, litellm: chain.litellm };
   // The probes are in flight: the file checks and the machine checks run while they wait.
   // Aider straight at mlx_lm.server, no proxy in the chain: the plan's direct mode, or every base of a
@@ -344,7 +347,7 @@ async function doctorRun(
       : undefined;
   const config = configChecks(state, exp, caps.env).filter((c) => !chain || keepWithoutPlan(c, chain.none));
   const aider = [...pre, ...aiderChecks(state, exp, caps.env).filter((c) => !chain || keepWithoutPlan(c, chain.none))];
-  const envC = envChecks(state.plan, caps, { direct: direct !== undefined });
+  const envC = envChecks(state.plan, caps, { direct: direct !== undefined, ...(tools ? { tools } : {}) });
   const logs = logChecks(caps.env);
   const cacheP = exp ? promptCacheCheck(state.plan, caps.env) : undefined;
   const [servers, proxy, call, groups, cache] = await Promise.all([Promise.all(serverJobs), proxyP, callP, Promise.all(groupJobs), cacheP]);

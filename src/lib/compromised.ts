@@ -2,9 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot, selfCommand } from './paths.js';
 
+let data: Record<string, unknown> | undefined;
+
 /** Releases known to be compromised (data/compromised.json): never pinned, installed or recommended. */
 export function compromisedVersions(pkg: string): string[] {
-  const data = JSON.parse(readFileSync(join(packageRoot(), 'data', 'compromised.json'), 'utf8')) as Record<string, unknown>;
+  // The shipped list, read once a run (the doctor and the installers ask several times).
+  data ??= JSON.parse(readFileSync(join(packageRoot(), 'data', 'compromised.json'), 'utf8')) as Record<string, unknown>;
   const list = data[pkg];
   return Array.isArray(list) ? list.map(String) : [];
 }

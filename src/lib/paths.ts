@@ -34,14 +34,17 @@ export function tildify(p: string, env: Env = process.env): string {
   return p === home ? '~' : p.startsWith(home + '/') ? '~' + p.slice(home.length) : p;
 }
 
+let root: string | undefined;
 /**
  * The package root (holds templates/ and data/). From the bundle it is dist/.., from source
  * src/lib/../..; walk up until templates/ is found.
  */
 export function packageRoot(): string {
+  // Where this copy sits does not change while it runs: looked up once (every hint asks, through selfCommand).
+  if (root !== undefined) return root;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
-    if (existsSync(join(dir, 'templates')) && existsSync(join(dir, 'package.json'))) return dir;
+    if (existsSync(join(dir, 'templates')) && existsSync(join(dir, 'package.json'))) return (root = dir);
     dir = resolve(dir, '..');
   }
   throw new Error('aider-mlx: cannot find its templates/ folder; the package is incomplete');

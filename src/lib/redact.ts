@@ -58,12 +58,20 @@ const unquote = (v: string) => (/^(["']).*\1$/.test(v) ? v.slice(1, -1) : v);
  * (the proxy's master key, keys read from the environment) and anything shaped or named like a key.
  */
 export function redact(text: string, secrets: ReadonlyArray<string | undefined> = []): string {
+  return redactKnown(text, knownOf(secrets));
+}
+
+/** The values to replace wherever they appear, longest first (one inside another goes whole). */
+function knownOf(secrets: ReadonlyArray<string | undefined>): string[] {
+  return [...new Set(secrets.filter((s): s is string => typeof s === 'string' && s.length >= 8 && !isPublic(s)))].sort((a, b) => b.length - a.length);
+}
+
+function redactKnown(text: string, known: string[]): string {
   let out = text;
-  const known = [...new Set(secrets.filter((s): s is string => typeof s === 'string' && s.length >= 8 && !isPublic(s)))];
   // Every pattern below needs one of these words or prefixes: a text with none of them and none of
   // the known values is returned as it is (most of a --json report), after one scan instead of twelve.
   if (!ANY_RE.test(text) && !known.some((s) => text.includes(s))) return text;
-  for (const s of known.sort((a, b) => b.length - a.length)) out = out.split(s).join(REDACTED);
+  for (const s of known) out = out.split(s).join(REDACTED);
   out = out.replace(LINE_RE, (m, lead: string, value: string, tail: string) => (isPublic(unquote(value)) ? m : `${lead}${keepQuotes(value)}${tail}`));
   for (const re of [INLINE_RE, FLAG_RE, AUTH_RE, BEARER_RE]) {
     out = out.replace(re, (m, keep: string, value: string) => (isPublic(value) ? m : `${keep}${REDACTED}`));
@@ -81,14 +89,16 @@ export function isSecretName(name: string): boolean {
 
 /** redact() through a value for --json: every string, and the whole value of a key named like a secret. */
 export function redactDeep<T>(v: T, secrets: ReadonlyArray<string | undefined> = []): T {
-  if (typeof v === 'string') return redact(v, secrets) as T;
-  if (Array.isArray(v)) return v.map((x) => redactDeep(x, secrets)) as T;
-  if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
-    return Object.fromEntries(
-      Object.entries(v).map(([k, x]) => [k, typeof x === 'string' && isSecretName(k) && !isPublic(x) ? REDACTED : redactDeep(x, secrets)]),
-    ) as T;
-  }
-  return v;
+  const known = knownOf(secrets);
+  const deep = <U>(x: U): U => {
+    if (typeof x === 'string') return redactKnown(x, known) as U;
+    if (Array.isArray(x)) return x.map(deep) as U;
+    if (x && typeof x === 'object' && Object.getPrototypeOf(x) === Object.prototype) {
+      return Object.fromEntries(Object.entries(x).map(([k, y]) => [k, typeof y === 'string' && isSecretName(k) && !isPublic(y) ? REDACTED : deep(y)])) as U;
+    }
+    return x;
+  };
+  return deep(v);
 }
 
 /** The values of the environment's secrets (OPENAI_API_KEY, HF_TOKEN, *_SECRET…), to redact wherever they turn up. */

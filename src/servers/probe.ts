@@ -444,7 +444,7 @@ export interface ServerIdentity {
   /** It accepts connections but sent no HTTP answer at all within the timeout (hung, loading, or not HTTP). */
   noHttpAnswer?: boolean;
   tcp: TcpProbe;
-  probes: { health?: HealthProbe; models?: ModelsProbe; liveliness?: ProbeResult; unknownRoute?: ProbeResult };
+  probes: { health?: HealthProbe; models?: ModelsProbe; liveliness?: ProbeResult; unknownRoute?: ProbeResult; /** The key /v1/models was asked with. */ modelsKey?: string };
   error?: ProbeError;
 }
 
@@ -455,7 +455,7 @@ const OWNED_BY_HINTS: Record<string, string> = { library: 'Ollama', organization
  * bytes `Not Found` (POST /v1/responses), /health is `{"status": "ok"}` (or that same 404 before
  * 0.24), /v1/models has no `owned_by`. LiteLLM: GET /health/liveliness → "I'm alive!".
  */
-export async function identifyServer(host: string, port: number, opts: ProbeOptions & { livelinessFirst?: boolean }): Promise<ServerIdentity> {
+export async function identifyServer(host: string, port: number, opts: ProbeOptions & { livelinessFirst?: boolean; apiKey?: string }): Promise<ServerIdentity> {
   const started = performance.now();
   const root = rootUrl(host, port);
   // One round for an mlx_lm.server: the connection test and its requests at once (a dead port
@@ -463,19 +463,22 @@ export async function identifyServer(host: string, port: number, opts: ProbeOpti
   // any server: GETs, and an empty POST to a route mlx_lm.server does not have.
   // A LiteLLM proxy says so on its liveliness route. Where one is likely (the base Aider sends to),
   // it is asked in the same round; elsewhere only when the answers are not mlx_lm.server's.
-  const livelinessP = opts.livelinessFirst ? request('GET', `${root}/health/liveliness`, opts) : undefined;
+  // With the key Aider sends there (`apiKey`), the model list is also a LiteLLM proxy's answer to
+  // that key (litellmFromIdentity): one request for both questions.
+  const { apiKey, ...plain } = opts;
+  const livelinessP = opts.livelinessFirst ? request('GET', `${root}/health/liveliness`, plain) : undefined;
   const [tcp, health, models, unknown] = await Promise.all([
-    probeTcp(host, port, opts),
-    probeHealth(root, opts),
-    probeModels(`${root}/v1`, opts),
-    request('POST', `${root}${UNKNOWN_ROUTE_PROBE}`, { ...opts, body: {} }),
+    probeTcp(host, port, plain),
+    probeHealth(root, plain),
+    probeModels(`${root}/v1`, apiKey ? { ...plain, apiKey } : plain),
+    request('POST', `${root}${UNKNOWN_ROUTE_PROBE}`, { ...plain, body: {} }),
   ]);
   const base = { tcp, probes: {} as ServerIdentity['probes'], evidence: [] as string[] };
   const latency = () => Math.round(performance.now() - started);
   if (!tcp.ok) {
     return { ...base, kind: 'none', evidence: [tcp.error!.message], latencyMs: latency(), error: tcp.error };
   }
-  const probes: ServerIdentity['probes'] = { health, models, unknownRoute: strip(unknown) };
+  const probes: ServerIdentity['probes'] = { health, models, unknownRoute: strip(unknown), ...(apiKey ? { modelsKey: apiKey } : {}) };
   const evidence: string[] = [];
   const done = (kind: ServerKind, extra: Partial<ServerIdentity> = {}): ServerIdentity => ({
     kind,
@@ -503,7 +506,7 @@ export async function identifyServer(host: string, port: number, opts: ProbeOpti
     // Not mlx_lm.server: a LiteLLM proxy on the port (a common mix-up) says so on its liveliness
     // route. Within the same timeout as the first round: what is left of it, if anything.
     const left = Math.round(started + opts.timeoutMs - performance.now());
-    const liveliness = livelinessP ? await livelinessP : left >= 50 ? await request('GET', `${root}/health/liveliness`, { ...opts, timeoutMs: left }) : undefined;
+    const liveliness = livelinessP ? await livelinessP : left >= 50 ? await request('GET', `${root}/health/liveliness`, { ...plain, timeoutMs: left }) : undefined;
     if (liveliness) probes.liveliness = strip(liveliness);
     if (liveliness?.status === 200 && liveliness.body.includes("I'm alive!")) {
       evidence.push(`GET /health/liveliness → ${liveliness.body.trim()}`);
@@ -553,11 +556,26 @@ export async function probeLitellm(root: string, opts: ProbeOptions & { apiKey?:
     request('GET', `${r}/health/liveliness`, opts),
     probeModels(`${r}/v1`, opts),
   ]);
-  const aliveOk = alive.status === 200 && alive.body.includes("I'm alive!");
+  return litellmJudged(strip(alive), models, opts.apiKey);
+}
+
+/**
+ * probeLitellm's answer from what identifyServer already asked a LiteLLM proxy (its liveliness,
+ * and /v1/models with `apiKey`); undefined when it did not ask both (then probe).
+ */
+export function litellmFromIdentity(id: ServerIdentity, apiKey: string | undefined): LitellmProbe | undefined {
+  const { liveliness, models, modelsKey } = id.probes;
+  if (id.kind !== 'litellm' || !liveliness || !models || modelsKey !== apiKey) return undefined;
+  return litellmJudged(liveliness, models, apiKey);
+}
+
+function litellmJudged(alive: ProbeResult, modelsIn: ModelsProbe, apiKey: string | undefined): LitellmProbe {
+  const models = { ...modelsIn };
+  const aliveOk = alive.status === 200 && alive.bodyHead.includes("I'm alive!");
   const liveliness: ProbeResult = {
-    ...strip(alive),
+    ...alive,
     ok: aliveOk,
-    ...(alive.error ? {} : aliveOk ? {} : { error: httpError(alive, `HTTP ${alive.status}: not a LiteLLM liveliness answer`) }),
+    ...(alive.error ? {} : aliveOk ? {} : { error: { kind: 'http' as const, message: `HTTP ${alive.status}: not a LiteLLM liveliness answer` } }),
   };
   // A key that is not the master key is looked up as a virtual key; without a database LiteLLM
   // (1.108) answers 400 "No connected db." instead of 401. Either way the key was refused.
@@ -568,7 +586,7 @@ export async function probeLitellm(root: string, opts: ProbeOptions & { apiKey?:
       kind: 'http',
       message: noDb
         ? 'HTTP 400 "No connected db.": LiteLLM looked the key up as a virtual key, so it is not the master_key'
-        : opts.apiKey
+        : apiKey
           ? `HTTP ${models.status}: the proxy rejected the key (it must equal general_settings.master_key)`
           : `HTTP ${models.status}: the proxy has a master_key; send it as the API key`,
     };

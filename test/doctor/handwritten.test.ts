@@ -216,6 +216,44 @@ openai-api-key: sk-my-own-master-key
   });
 });
 
+describe('a healthy hand-written chain: each hop is asked each question once', () => {
+  it('the proxy: its liveliness, its model list with the key Aider sends, /model/info; each server: who it is, and default_model', async () => {
+    const h = hand();
+    const ed = await mlx(h, EDITOR);
+    const ar = await mlx(h, ARCHITECT);
+    const cfg = join(h.home, 'litellm.yaml');
+    h.write(
+      cfg,
+      `model_list:
+  - model_name: coder   # my alias
+    litellm_params:
+      model: openai/${EDITOR}
+      api_base: http://127.0.0.1:${ed.port}/v1
+      api_key: sk-local
+  - model_name: thinker
+    litellm_params:
+      model: openai/${ARCHITECT}
+      api_base: http://127.0.0.1:${ar.port}/v1
+      api_key: sk-local
+general_settings:
+  master_key: sk-mine-1234
+`,
+    );
+    const px = await proxy(h, cfg);
+    h.write(join(h.project, '.aider.conf.yml'), `architect: true\nmodel: openai/thinker\neditor-model: openai/coder\nopenai-api-base: http://127.0.0.1:${px.port}/v1\nopenai-api-key: sk-mine-1234\n`);
+    const r = await run(h, { litellmConfig: cfg });
+    expect(r.checks.filter((c) => c.status === 'fail').map((c) => c.id)).toEqual([]);
+    expect(byId(r, 'chain.through.openai/thinker')?.status).toBe('pass');
+    const asked = (q: Array<{ method: string; path: string }>) => q.map((x) => `${x.method} ${x.path.split('?')[0]}`).sort();
+    // The identification (/health, the empty POST) and what only a LiteLLM proxy answers, once each.
+    expect(asked(px.requests)).toEqual(['GET /health', 'GET /health/liveliness', 'GET /model/info', 'GET /v1/models', 'POST /v1/chat/completions', 'POST /v1/chat/completions', 'POST /v1/responses']);
+    for (const s of [ed, ar]) {
+      // Who it is, its default_model, and the completion the proxy sent on.
+      expect(asked(s.requests)).toEqual(['GET /health', 'GET /v1/models', 'POST /v1/chat/completions', 'POST /v1/chat/completions', 'POST /v1/responses']);
+    }
+  });
+});
+
 describe('(b) Aider straight at a server with an alias model name', () => {
   it('doctor -- --model openai/editor --openai-api-base …: the cause, from the command line, and the corrected command passes', async () => {
     const h = hand({ OPENAI_API_KEY: 'sk-local' });

@@ -14,7 +14,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { litellmArgs, localMlxServers, mlxServerArgs, servedModelOf } from '../../servers/ports.js';
 import { UPSTREAM_DEFAULT_MODEL } from '../../config/names.js';
 import { tildify, type Env } from '../../lib/paths.js';
-import { identifyServer, normalizeApiBase, probeChat, probeLitellm, type ChatProbe, type ServerIdentity } from '../../servers/probe.js';
+import { identifyServer, litellmFromIdentity, normalizeApiBase, probeChat, probeLitellm, type ChatProbe, type ServerIdentity } from '../../servers/probe.js';
 import { parseErrorText } from '../error-text.js';
 import { suspectsFromText } from '../causes.js';
 import { CLI_SOURCE, litellmFile, type DiskState, type LitellmEntry, type Sourced } from '../files.js';
@@ -281,9 +281,10 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
   }
 
   const idCache = new Map<string, Promise<ServerIdentity>>();
-  const identify = (host: string, port: number, livelinessFirst = false) => {
+  /** Who answers on host:port, asked once. At an Aider base (`aiderBase`): LiteLLM's liveliness in the same round, and the model list with the key Aider sends there. */
+  const identify = (host: string, port: number, aiderBase = false) => {
     const k = `${host}:${port}`;
-    if (!idCache.has(k)) idCache.set(k, identifyServer(host, port, { ...popts, livelinessFirst }));
+    if (!idCache.has(k)) idCache.set(k, identifyServer(host, port, { ...popts, ...(aiderBase ? { livelinessFirst: true, ...(key ? { apiKey: key.value } : {}) } : {}) }));
     return idCache.get(k)!;
   };
   const procCache = new Map<number, Promise<Proc | undefined>>();
@@ -310,7 +311,13 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
   const serverProbe = memo((root: string) => probeChat(`${root}/v1`, UPSTREAM_DEFAULT_MODEL, { ...popts, maxTokens: 1 }));
   const fileOf = memo((path: string) => litellmFile(path));
   const infoOf = memo((root: string) => modelInfo(root, key?.value, opts, caps));
-  const litellmOf = memo((root: string) => probeLitellm(root, { ...popts, ...(key ? { apiKey: key.value } : {}) }));
+  /** Aider's bases by root, as identified (litellmOf reads the proxy's answers from there). */
+  const baseIds = new Map<string, Promise<ServerIdentity>>();
+  /** The proxy's liveliness and its model list for Aider's key: what identify asked at Aider's base, else asked now. */
+  const litellmOf = memo(async (root: string) => {
+    const at = baseIds.get(root);
+    return (at && litellmFromIdentity(await at, key?.value)) || probeLitellm(root, { ...popts, ...(key ? { apiKey: key.value } : {}) });
+  });
   const serverChecked = new Map<string, Promise<boolean>>();
   /** The server's own check, at its place in the report; its answer (healthy or not) once it is in. */
   const serverCheck = (host: string, port: number, root: string, served: { model?: string; how: string }): Promise<boolean> => {
@@ -409,12 +416,12 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
     ports.push(hp);
     // A proxy's reads (GETs with the key Aider sends there anyway) go with the first round; for a
     // base that is not a proxy they are not used.
-    void litellmOf(hp.root);
     void infoOf(hp.root);
-    void identify(hp.host, hp.port, true).then((id) => {
+    const id = identify(hp.host, hp.port, true);
+    baseIds.set(hp.root, id);
+    void id.then((id) => {
       if (id.kind === 'mlx_lm.server') void serverProbe(hp.root);
       if (id.kind !== 'litellm') return;
-      void litellmOf(hp.root);
       void infoOf(hp.root).then((i) => i.deployments && warmUpstreams(i.deployments));
     });
   }

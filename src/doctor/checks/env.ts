@@ -198,14 +198,27 @@ export function cmpVersion(a: string, b: string): number {
 
 const SAFE_LITELLM = (bad: string[]) => `uv tool install 'litellm[proxy]${bad.map((v) => `!=${v}`).join(',')}'`;
 
-/** Environment checks. Nothing is spawned: a tool's version comes from its dist-info folder. */
-/** `direct`: no plan, and the hand-written chain has no proxy (Aider straight at mlx_lm.server). */
-export function envChecks(plan: Plan | undefined, caps: DoctorCaps, o: { direct?: boolean } = {}): DoctorCheck[] {
-  const env = caps.env;
-  const darwin = (caps.platform ?? osPlatform()) === 'darwin';
-  const checks: DoctorCheck[] = [osCheck(caps)];
+/** The three tools as this machine has them (PATH, their Python, their dist-info): files only, nothing spawned. */
+export interface EnvTools {
+  mlx: Tool;
+  lite: Tool;
+  aider: Tool;
+}
 
-  const mlx = tool('mlx_lm.server', 'mlx-lm', env, darwin);
+export function envTools(caps: DoctorCaps): EnvTools {
+  const darwin = (caps.platform ?? osPlatform()) === 'darwin';
+  return { mlx: tool('mlx_lm.server', 'mlx-lm', caps.env, darwin), lite: tool('litellm', 'litellm', caps.env, darwin), aider: tool('aider', 'aider-chat', caps.env, darwin) };
+}
+
+/**
+ * Environment checks. Nothing is spawned: a tool's version comes from its dist-info folder.
+ * `direct`: no plan, and the hand-written chain has no proxy (Aider straight at mlx_lm.server).
+ * `tools`: envTools() read earlier (while the probes were out), else read now.
+ */
+export function envChecks(plan: Plan | undefined, caps: DoctorCaps, o: { direct?: boolean; tools?: EnvTools } = {}): DoctorCheck[] {
+  const checks: DoctorCheck[] = [osCheck(caps)];
+  const { mlx, lite, aider } = o.tools ?? envTools(caps);
+
   const mlxBase = { id: 'env.mlx_lm', group: 'env' as const, expected: 'mlx_lm.server on PATH, from an arm64 Python', docs: DOCS.mlx };
   if (!mlx.bin) {
     checks.push({
@@ -229,7 +242,6 @@ export function envChecks(plan: Plan | undefined, caps: DoctorCaps, o: { direct?
   }
 
   const needProxy = plan ? plan.mode !== 'direct' : !o.direct;
-  const lite = tool('litellm', 'litellm', env, darwin);
   const bad = compromisedVersions('litellm');
   const liteBase = { id: 'env.litellm', group: 'env' as const, expected: 'litellm (with the proxy extra) on PATH', docs: DOCS.litellm };
   if (!lite.bin) {
@@ -268,7 +280,6 @@ export function envChecks(plan: Plan | undefined, caps: DoctorCaps, o: { direct?
     });
   } else checks.push({ ...relBase, title: `litellm ${lite.version} is not a known-compromised release`, status: 'pass', observed: lite.version });
 
-  const aider = tool('aider', 'aider-chat', env, darwin);
   checks.push(
     aider.bin
       ? { id: 'env.aider', group: 'env', title: `aider ${aider.version ?? '(version unknown)'} at ${aider.bin}`, status: 'pass', observed: aider.bin, expected: 'aider on PATH' }
@@ -284,7 +295,7 @@ export function envChecks(plan: Plan | undefined, caps: DoctorCaps, o: { direct?
         },
   );
 
-  checks.push(diskCheck(env));
+  checks.push(diskCheck(caps.env));
   return checks;
 }
 
