@@ -178,8 +178,14 @@ describe('"Keep the servers up at login too?"', () => {
     expect(next).not.toMatch(/aider-mlx stop/);
 
     const before = aider.runs().length;
-    expect(await launchAfterWizard(r.launch!, { err: () => undefined, stdio: 'ignore' })).toBe(0);
+    let said = '';
+    expect(await launchAfterWizard(r.launch!, { err: (s) => void (said += s), stdio: 'ignore' })).toBe(0);
     expect(aider.runs()).toHaveLength(before + 1);
+    // Its commands run from this copy; `stop` does not stop what launchd keeps up, so it is not offered.
+    expect(said).toContain(`launchd runs the servers (\`${selfCommand()} service status\` shows them)`);
+    expect(said).toContain(`\`${selfCommand()} service uninstall\` stops them for good`);
+    expect(said).not.toMatch(/aider-mlx (?:service|stop)/);
+    expect(said).not.toContain(' stop`');
     expect(aider.runs().at(-1)!.answers[0]).toMatchObject({ status: 200 });
     // launch saw the agents: it waited for launchd's server and started no serve of its own.
     expect(await readBackground(t!.env)).toBeUndefined();

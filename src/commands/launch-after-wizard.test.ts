@@ -54,8 +54,12 @@ describe('"Start Aider now?"', () => {
     expect(next.join('\n')).toContain(`pid ${bg!.record.pid}`);
 
     const before = aider.runs().length; // the wizard's own `aider --message` check ran it once
-    const code = await launchAfterWizard(r.launch!, { err: () => undefined, stdio: 'ignore' });
+    let said = '';
+    const code = await launchAfterWizard(r.launch!, { err: (s) => void (said += s), stdio: 'ignore' });
     expect(code).toBe(0);
+    // The command it names runs from this copy (from a clone: its bin, not a bare `aider-mlx`).
+    expect(said).toContain(`(the servers stay up in the background: \`${selfCommand()} stop\` stops them)`);
+    expect(said).not.toContain('`aider-mlx stop`');
     const runs = aider.runs();
     expect(runs).toHaveLength(before + 1);
     const run = runs.at(-1)!;

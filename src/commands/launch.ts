@@ -57,10 +57,13 @@ export async function runLaunch(args: string[], io: LaunchIo): Promise<number> {
   const bin = findAider(env);
   // Start-at-login agents of ours: launchd runs the servers (a serve would fight it for the ports).
   const agents = (await installedAgents(env, process.platform)).size > 0;
-  if (agents) io.err('launchd runs the servers (aider-mlx service status shows them): waiting for them to answer\n');
+  const self = selfCommand();
+  if (agents) io.err(`launchd runs the servers (\`${self} service status\` shows them): waiting for them to answer\n`);
   await ensureRunning(plan, { env, standIn: values['stand-in'] ?? false, timeoutSec, say: (l) => io.err(`${l}\n`), ...(agents ? { start: false } : {}) });
   const how = aiderInvocation(plan, env, io.cwd, extra);
-  io.err(`Starting aider in ${tildify(how.cwd, env)} (the servers stay up in the background: \`aider-mlx stop\` stops them)\n`);
+  // `stop` stops only the background serve: what launchd keeps up goes with the agents.
+  const stays = agents ? `launchd keeps the servers up: \`${self} service uninstall\` stops them for good` : `the servers stay up in the background: \`${self} stop\` stops them`;
+  io.err(`Starting aider in ${tildify(how.cwd, env)} (${stays})\n`);
   return execAider(bin, how.args, { cwd: how.cwd, env, stdio: io.stdio ?? 'inherit' });
 }
 

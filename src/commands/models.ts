@@ -9,6 +9,7 @@ import { pullModel, type PullProgress } from '../hub/download.js';
 import { hubCacheDir, isRepoId, tildePath, type HubEnv } from '../hub/env.js';
 import { FIT_WORDS, formatGB, GiB, GPU_BUDGET_MEANS, type MachineMemory } from '../hub/fit.js';
 import { thisMachine } from '../lib/words.js';
+import { selfCommand } from '../lib/paths.js';
 import { benchDate, benchWords, latestForModel, readBench, type BenchRecord } from '../bench/store.js';
 
 
@@ -149,7 +150,8 @@ export function renderCatalogue(cat: Catalogue, env: HubEnv, records: BenchRecor
   }
   if (cur.pair) out.push(`  editor + architect together: ${cur.pair.arithmetic}`);
   for (const u of cur.unavailable) out.push(`  ! ${u.role} ${u.repo} is not offered: ${u.message}`);
-  out.push('', 'Download one: aider-mlx models pull REPO   (✓ cached and complete, · not cached)');
+  // A command to copy: this copy's (from a clone `aider-mlx` is not on PATH).
+  out.push('', `Download one: ${selfCommand()} models pull REPO   (✓ cached and complete, · not cached)`);
   return `${out.join('\n')}\n`;
 }
 
@@ -168,7 +170,7 @@ async function pull(args: string[], io: ModelsIO): Promise<number> {
   const { values, positionals } = parse(args, { revision: { type: 'string' }, json: { type: 'boolean' } }, true);
   if (values.help) return help(io);
   const repoId = positionals[0];
-  if (!repoId || positionals.length > 1) throw new UsageError('`models pull` takes one repo id.', 'e.g. aider-mlx models pull mlx-community/Qwen2.5-Coder-7B-Instruct-4bit');
+  if (!repoId || positionals.length > 1) throw new UsageError('`models pull` takes one repo id.', 'e.g. `aider-mlx models pull mlx-community/Qwen2.5-Coder-7B-Instruct-4bit`');
   if (!isRepoId(repoId)) throw new UsageError(`"${repoId}" is not a Hugging Face repo id.`, 'Use org/name, e.g. mlx-community/Qwen2.5-Coder-7B-Instruct-4bit.');
 
   const ac = new AbortController();
@@ -251,7 +253,7 @@ async function remove(args: string[], io: ModelsIO): Promise<number> {
   const { values, positionals } = parse(args, { yes: { type: 'boolean', short: 'y' }, json: { type: 'boolean' } }, true);
   if (values.help) return help(io);
   const repoId = positionals[0];
-  if (!repoId || positionals.length > 1) throw new UsageError('`models rm` takes one repo id.', 'e.g. aider-mlx models rm mlx-community/Qwen2.5-Coder-7B-Instruct-4bit');
+  if (!repoId || positionals.length > 1) throw new UsageError('`models rm` takes one repo id.', 'e.g. `aider-mlx models rm mlx-community/Qwen2.5-Coder-7B-Instruct-4bit`');
   if (!isRepoId(repoId)) throw new UsageError(`"${repoId}" is not a Hugging Face repo id.`);
   const found = await scanCachedModel(repoId, { env: io.env });
   if (!found) {

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { checkToJson, formatDoctorCheck, redact, splitFix, wrap } from './report.js';
+import { asRun, selfCommand } from '../lib/paths.js';
+import { PROGRAM } from '../lib/wrap.js';
+import type { DoctorReport } from './run.js';
+import { checkToJson, formatDoctorCheck, redact, reportToText, splitFix, wrap } from './report.js';
 import type { DoctorCheck } from './types.js';
 
 describe('redact', () => {
@@ -45,7 +48,7 @@ describe('check output', () => {
         '      observed: http://127.0.0.1:8080/v1/v1',
         '      expected: http://127.0.0.1:8080/v1',
         '      fix: Run',
-        '          npx aider-mlx doctor --fix',
+        `          ${selfCommand()} doctor --fix`,
       ].join('\n'),
     );
     expect(formatDoctorCheck(fail, { env: {}, verbose: true }).split('\n')[0]).toBe('  ✗ LiteLLM config: an api_base is wrong [config.litellm.api_base]');
@@ -92,5 +95,76 @@ describe('wrapping and commands', () => {
     const cmd = 'mlx_lm.server --model mlx-community/Qwen2.5-Coder-14B-Instruct-4bit --port 8080';
     const out = formatDoctorCheck({ id: 'a', group: 'server', title: 'down', status: 'fail', fix: `Start it in another terminal: ${cmd}` }, { env: {}, width: 40 });
     expect(out.split('\n').map((l) => l.trim())).toContain(cmd);
+  });
+});
+
+describe('the commands in the text report run from this copy', () => {
+  const self = selfCommand();
+  /** A command line offering a bare `aider-mlx …` or `npx aider-mlx …` (from a clone neither runs). */
+  const bare = /(?:^|[\s`(])(?:npx )?aider-mlx (?!doctor \d)/m;
+  const scope: DoctorCheck = {
+    id: 'aider.location',
+    group: 'aider',
+    title: 'Aider started in ~ would not read the plan\'s files',
+    status: 'warn',
+    observed: 'the plan\'s Aider files are in ~/p (project scope)',
+    expected: 'run aider inside ~/p',
+    fix: 'cd ~/p before running aider, or re-run setup with --scope global (every folder) or --scope profile (`aider-mlx aider`).',
+  };
+  const report = (checks: DoctorCheck[], o: Partial<DoctorReport> = {}): DoctorReport =>
+    ({
+      version: '0.0.0',
+      planPath: '/h/.config/aider-mlx/plan.yaml',
+      hasPlan: false,
+      deep: false,
+      timeoutMs: 1000,
+      elapsedMs: 1,
+      likely: [],
+      checks,
+      lead: [],
+      summary: { pass: 0, warn: checks.filter((c) => c.status === 'warn').length, fail: checks.filter((c) => c.status === 'fail').length, skip: 0 },
+      ok: true,
+      exitCode: 0,
+      secrets: [],
+      state: {} as DoctorReport['state'],
+      adoptable: false,
+      ...o,
+    }) as DoctorReport;
+
+  it('a node …/bin/aider-mlx.js command is a program (a command line of its own)', () => {
+    expect(PROGRAM.test(`${self} aider`)).toBe(true);
+    expect(PROGRAM.test("node '/a b/bin/aider-mlx.js' doctor --fix")).toBe(true);
+    expect(PROGRAM.test('node is not installed')).toBe(false);
+  });
+
+  it('the scope hint\'s `aider-mlx aider` is printed as this copy runs it, on its own line', () => {
+    const lines = formatDoctorCheck(scope, { env: {} }).split('\n');
+    expect(lines).toContain(`          ${self} aider`);
+    expect(lines.join('\n')).not.toMatch(bare);
+  });
+
+  it('a fix the doctor already names as run here is not replaced twice', () => {
+    const fix = asRun('Your own chain works: run `npx aider-mlx setup --adopt` to make it the plan.');
+    expect(asRun(fix)).toBe(fix);
+    const out = formatDoctorCheck({ id: 'config.plan', group: 'config', title: 'no plan', status: 'warn', fix }, { env: {} });
+    expect(out.split('\n')).toContain(`          ${self} setup --adopt`);
+    expect(out.split(self).length).toBe(2);
+  });
+
+  it('the default layout: the fix, the repair offer, --verbose and the adopt hint name this copy', () => {
+    const fixable: DoctorCheck = { id: 'config.litellm.api_base', group: 'config', title: 'an api_base is wrong', status: 'fail', fix: 'Set it.', fixable: 'rewrite' };
+    const text = reportToText(report([scope, fixable], { adoptable: true }), { env: {}, width: 200 });
+    expect(text).not.toMatch(bare);
+    expect(text.split('\n')).toContain(`      ${self} doctor --fix`);
+    expect(text.split('\n')).toContain(`  ${self} doctor --verbose`);
+    expect(text.split('\n')).toContain(`  ${self} setup --adopt`);
+    expect(text).toContain('To make this a plan');
+  });
+
+  it('--verbose: the repair offer too', () => {
+    const fixable: DoctorCheck = { id: 'config.litellm.api_base', group: 'config', title: 'an api_base is wrong', status: 'fail', fix: 'Set it.', fixable: 'rewrite' };
+    const text = reportToText(report([scope, fixable]), { env: {}, width: 200, verbose: true });
+    expect(text).not.toMatch(bare);
+    expect(text.split('\n')).toContain(`    ${self} doctor --fix`);
   });
 });

@@ -4,13 +4,13 @@
  * with a stable schema. Both redact keys.
  */
 import { PROGRAM } from '../lib/wrap.js';
-import { tildify, type Env } from '../lib/paths.js';
+import { asRun, selfCommand, tildify, type Env } from '../lib/paths.js';
 // The one redactor, shared with setup, serve and the wizard.
 import { redact, redactDeep } from '../lib/redact.js';
 import type { DoctorReport } from './run.js';
 
-/** Offered when the hand-written chain works (after a fix too) and there is no plan. */
-export const ADOPT_HINT = 'aider-mlx setup --adopt makes this a plan (only the plan is written, your files stay as they are), so `status`, `serve` and `reconfigure` work on it.';
+/** Offered when the hand-written chain works (after a fix too) and there is no plan; the command on a line of its own. */
+export const ADOPT_HINT = 'To make this a plan, so `status`, `serve` and `reconfigure` work on it (only the plan is written, your files stay as they are): `aider-mlx setup --adopt`';
 import { GROUP_TITLES, GROUPS, type DoctorCheck } from './types.js';
 
 export { redact };
@@ -226,11 +226,14 @@ export function splitFix(fix: string): FixPart[] {
   return parts.map((p, i) => (p.text !== undefined ? { text: tidy(p.text, i) } : p)).filter((p) => p.cmd !== undefined || p.text);
 }
 
-/** A fix, wrapped: prose on word boundaries, each command whole on its own line. */
+/**
+ * A fix, wrapped: prose on word boundaries, each command whole on its own line. Its `aider-mlx …`
+ * commands as this copy runs them (asRun, before the backticks go; a fix already named so stays).
+ */
 function fixLines(fix: string, width: number, first: string, rest: string): string[] {
   const out: string[] = [];
   let lead = first;
-  for (const p of splitFix(fix)) {
+  for (const p of splitFix(asRun(fix))) {
     if (p.cmd !== undefined) {
       if (lead === first && out.length === 0) out.push(first.trimEnd());
       out.push(`${rest}  ${p.cmd}`);
@@ -462,7 +465,7 @@ export function formatAnswer(r: DoctorReport, o: TextOptions): string[] {
   const fixable = r.checks.filter((c) => c.fixable && (c.status === 'fail' || c.status === 'warn'));
   if (fixable.length && !(fixer?.fix ?? '').includes('doctor --fix')) {
     out.push(...wrap(`The doctor can repair ${fixable.length === 1 ? 'one of the problems' : `${fixable.length} of them`} itself (it shows the diff first and keeps a backup):`, width, '  ', '  '));
-    out.push('      npx aider-mlx doctor --fix');
+    out.push(`      ${selfCommand()} doctor --fix`);
   }
   return out;
 }
@@ -495,7 +498,10 @@ function verboseText(r: DoctorReport, o: TextOptions): string[] {
   const sym = r.summary.fail ? SYMBOLS.fail : r.summary.warn ? SYMBOLS.warn : SYMBOLS.pass;
   out.push(...wrap(`${sym} ${summaryLine(r)}${r.summary.fail ? '' : r.summary.warn ? ': nothing failed; the warnings say what could bite' : ': every hop works'}`, width, '', '  '));
   const fixable = r.checks.filter((c) => c.fixable && (c.status === 'fail' || c.status === 'warn'));
-  if (fixable.length) out.push(...wrap(`\`aider-mlx doctor --fix\` can repair ${fixable.length} of them (it shows the diff and keeps a backup).`, width, '  ', '  '));
+  if (fixable.length) {
+    out.push(...wrap(`The doctor can repair ${fixable.length === 1 ? 'one of them' : `${fixable.length} of them`} itself (it shows the diff first and keeps a backup):`, width, '  ', '  '));
+    out.push(`    ${selfCommand()} doctor --fix`);
+  }
   return out;
 }
 
@@ -513,8 +519,8 @@ export function reportToText(r: DoctorReport, o: TextOptions): string {
       if (cs.length) out.push(...formatGroup(GROUP_TITLES[g], cs, o, r.checks));
     }
     out.push('');
-    out.push(...wrap(`${summaryLine(r)}. Every check, with its details:`, width), '  npx aider-mlx doctor --verbose');
+    out.push(...wrap(`${summaryLine(r)}. Every check, with its details:`, width), `  ${selfCommand()} doctor --verbose`);
   }
-  if (r.adoptable) out.push('', ...wrap(ADOPT_HINT, width));
+  if (r.adoptable) out.push('', ...fixLines(ADOPT_HINT, width, '', ''));
   return redact(out.join('\n'), r.secrets) + '\n';
 }

@@ -3,8 +3,11 @@
  * `setup --adopt` (the doctor's report has its own layout, with the same idea of a command).
  */
 
-/** Programs a fix may tell the user to run: text that starts with one (and has flags) is a command to copy. */
-export const PROGRAM = /^(?:npx|aider-mlx|aider|mlx_lm\.[\w]+|uv|uvx|pipx|pip3?|(?:\S*\/)?python3?(?:\.\d+)?|litellm|lsof|ssh|export|unset|hf|huggingface-cli|brew|launchctl|kill|cd)(?= |$)/;
+/**
+ * Programs a fix may tell the user to run: text that starts with one (and has flags) is a command to
+ * copy. `node` only with a script (this copy's command from a clone: `node …/bin/aider-mlx.js …`).
+ */
+export const PROGRAM = /^(?:node(?= (?:'[^']*\.[cm]?js'|[^\s']*\.[cm]?js)(?: |$))|npx|aider-mlx|aider|mlx_lm\.[\w]+|uv|uvx|pipx|pip3?|(?:\S*\/)?python3?(?:\.\d+)?|litellm|lsof|ssh|export|unset|hf|huggingface-cli|brew|launchctl|kill|cd)(?= |$)/;
 
 /** A command line (`$ …`), in a list too (`1. $ …`): printed whole by every face, never broken at the width. */
 export const COMMAND_LINE = /^\s*(?:\d+[.)] +)?\$ /;

@@ -14,7 +14,7 @@ import { runDoctor } from '../../src/doctor/run.js';
 import { reportToText } from '../../src/doctor/report.js';
 import { collectStatus } from '../../src/servers/status.js';
 import { findAdoption, writeAdoption, type AdoptCaps } from '../../src/setup/adopt.js';
-import type { Env } from '../../src/lib/paths.js';
+import { selfCommand, type Env } from '../../src/lib/paths.js';
 import { startFakeMlxServer, type FakeMlxServer } from '../../src/servers/fake-mlx-server.js';
 import { startFakeLitellm } from './fake-litellm.js';
 
@@ -134,7 +134,9 @@ describe('setup --adopt', () => {
     expect(r.checks.filter((c) => c.status === 'fail')).toEqual([]);
     expect(r.exitCode).toBe(0);
     expect(r.adoptable).toBe(true);
-    expect(reportToText(r, { env: w.env, color: false, verbose: false, width: 200 })).toContain('aider-mlx setup --adopt makes this a plan');
+    const text = reportToText(r, { env: w.env, color: false, verbose: false, width: 200 });
+    expect(text).toContain('To make this a plan');
+    expect(text.split('\n')).toContain(`  ${selfCommand()} setup --adopt`);
   });
 
   it('straight at a server (direct): the model from its command line; a broken chain is not offered', async () => {
