@@ -213,3 +213,27 @@ describe('portProcessLookup', () => {
     }
   });
 });
+
+describe('listenLines (/proc/net/tcp)', () => {
+  it('reads the listening sockets, which the kernel lists first, and stops at the first other line (TIME_WAIT thousands are not read)', async () => {
+    const { listenLines } = await import('./ports.js');
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'aider-mlx-tcp-'));
+    try {
+      const line = (sl: number, port: number, st: string, inode: number) =>
+        `${String(sl).padStart(4)}: 0100007F:${port.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 ${st} 00000000:00000000 00:00000000 00000000     0        0 ${inode} 1 0000000000000000 100 0 0 10 0`;
+      const waits = Array.from({ length: 3000 }, (_, i) => line(i + 3, 40000 + (i % 20000), '06', 0));
+      const file = join(dir, 'tcp');
+      // A LISTEN line after the established ones cannot be in a real file; it shows how far the reading went.
+      writeFileSync(file, ['  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode', line(0, 8080, '0A', 111), line(1, 4000, '0A', 222), line(2, 4000, '0A', 333), ...waits, line(3003, 9999, '0A', 444), ''].join('\n'));
+      const seen: Array<[number, string]> = [];
+      await listenLines(file, (port, inode) => seen.push([port, inode]));
+      expect(seen).toEqual([[8080, '111'], [4000, '222'], [4000, '333']]);
+      // No file (another OS, or no tcp6): nothing, no error.
+      await listenLines(join(dir, 'none'), () => seen.push([0, '']));
+      expect(seen).toHaveLength(3);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

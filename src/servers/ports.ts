@@ -1,5 +1,5 @@
 /** Free ports, and who holds a busy one (SPEC §4 #7, #8). */
-import { existsSync, readFile as readFileCb, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { close as closeCb, existsSync, open as openCb, read as readCb, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import net from 'node:net';
@@ -294,30 +294,52 @@ export async function servedModelOf(
 }
 
 /**
- * Every listening TCP socket on this machine: port → its socket inodes, from /proc/net/tcp and tcp6.
- * Read off the main thread: the kernel writes a line for every socket (TIME_WAIT ones too), which
- * takes a few ms on a busy machine, while the probes' answers come in.
+ * Every listening TCP socket on this machine: port → its socket inodes, from /proc/net/tcp and tcp6,
+ * read off the main thread. The kernel lists the listening sockets first (its listening hash, then
+ * the established one, which holds the TIME_WAIT sockets: thousands on a busy machine, a line each
+ * for the kernel to write and for us to read), so each file is read a chunk at a time and only up
+ * to its first line that is not LISTEN.
  */
 async function listenTable(): Promise<Map<number, Set<string>>> {
   const table = new Map<number, Set<string>>();
-  const read = (f: string) => new Promise<string>((resolve) => readFileCb(f, 'latin1', (err, text) => resolve(err ? '' : text)));
-  const texts = await Promise.all(['/proc/net/tcp', '/proc/net/tcp6'].map(read));
-  for (const text of texts) {
-    let at = text.indexOf('\n') + 1;
-    while (at > 0 && at < text.length) {
-      const end = text.indexOf('\n', at);
-      const line = text.slice(at, end < 0 ? undefined : end);
-      at = end + 1;
-      const cols = line.trim().split(/\s+/);
-      // local_address is ADDR:PORT in hex; st 0A is LISTEN; the inode is column 10.
-      if (cols.length <= 9 || cols[3] !== '0A' || cols[9] === '0') continue;
-      const port = parseInt(cols[1]!.slice(cols[1]!.lastIndexOf(':') + 1), 16);
-      let set = table.get(port);
-      if (!set) table.set(port, (set = new Set()));
-      set.add(cols[9]!);
-    }
-  }
+  const found = (port: number, inode: string) => {
+    let set = table.get(port);
+    if (!set) table.set(port, (set = new Set()));
+    set.add(inode);
+  };
+  await Promise.all(['/proc/net/tcp', '/proc/net/tcp6'].map((f) => listenLines(f, found)));
   return table;
+}
+
+/** Calls `found` for each LISTEN line of a /proc/net/tcp file; done at its first other line, its end, or an error. */
+export function listenLines(file: string, found: (port: number, inode: string) => void): Promise<void> {
+  return new Promise((resolve) => {
+    openCb(file, 'r', (err, fd) => {
+      if (err) return resolve();
+      const buf = Buffer.allocUnsafe(16 * 1024);
+      let rest = '';
+      let header = true;
+      const done = () => closeCb(fd, () => resolve());
+      const next = (): void =>
+        readCb(fd, buf, 0, buf.length, null, (e, n) => {
+          if (e || n === 0) return done();
+          const lines = (rest + buf.toString('latin1', 0, n)).split('\n');
+          rest = lines.pop() ?? '';
+          for (const line of lines) {
+            if (header) {
+              header = false;
+              continue;
+            }
+            // local_address is ADDR:PORT in hex; st 0A is LISTEN; the inode is column 10.
+            const cols = line.trim().split(/\s+/);
+            if (cols[3] !== '0A') return done();
+            if (cols.length > 9 && cols[9] !== '0') found(parseInt(cols[1]!.slice(cols[1]!.lastIndexOf(':') + 1), 16), cols[9]!);
+          }
+          next();
+        });
+      next();
+    });
+  });
 }
 
 /**
