@@ -237,3 +237,24 @@ describe('listenLines (/proc/net/tcp)', () => {
     }
   });
 });
+
+describe('servedModelAt', () => {
+  it('the --model of the process holding the port, not the first model it lists; the one model listed when the process cannot be read; else unknown', async () => {
+    const { servedModelAt } = await import('./ports.js');
+    const script = "const s=require('net').createServer().listen(0,'127.0.0.1',()=>process.stdout.write(String(s.address().port)+'\\n'))";
+    const child = spawn(process.execPath, ['-e', script, '--', 'mlx_lm.server', '--model', 'mlx-community/Served-4bit', '--port', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const port = await new Promise<number>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+      const listed = ['mlx-community/Another-4bit', 'mlx-community/Served-4bit'];
+      if (process.platform === 'linux') expect(await servedModelAt('127.0.0.1', port, listed)).toEqual({ model: 'mlx-community/Served-4bit', how: 'cmdline', pid: child.pid });
+      // No process to read (nothing holds that port here: e.g. another user's): the listing decides only when it names one model.
+      const nobody = await findFreePort("127.0.0.1", 20000 + Math.floor(Math.random() * 20000));
+      expect(await servedModelAt('127.0.0.1', nobody, ['mlx-community/Only-4bit'])).toEqual({ model: 'mlx-community/Only-4bit', how: 'listing' });
+      expect(await servedModelAt('127.0.0.1', nobody, listed)).toEqual({ how: 'unknown' });
+      // Another machine: no command line to read from here.
+      expect(await servedModelAt('192.0.2.7', port, listed)).toEqual({ how: 'unknown' });
+    } finally {
+      child.kill();
+    }
+  });
+});

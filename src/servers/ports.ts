@@ -293,6 +293,29 @@ export async function servedModelOf(
   return { kind: 'unreadable', why: `the command line of pid ${p.pid} names no mlx_lm.server --model (${line.slice(0, 100)})` };
 }
 
+/** Which model a local mlx_lm.server serves, and how that is known (`servedModelAt`). */
+export interface ServedAt {
+  model?: string;
+  /** `cmdline`: its --model (pid); `listing`: the one model it lists; `unknown`: neither says. */
+  how: 'cmdline' | 'listing' | 'unknown';
+  pid?: number;
+}
+
+/**
+ * The model the mlx_lm.server on host:port serves. Its GET /v1/models does not say: it lists every
+ * mlx model in its Hugging Face cache, in no set order (the --model among them, or last as a
+ * resolved path for a model loaded from a folder). Its command line does: the --model of the
+ * process holding the port, on this machine (a server bound to all addresses is looked up on the
+ * loopback). Without it, a listing of exactly one model names that one; more, and it is not known.
+ */
+export async function servedModelAt(host: string, port: number, listed: readonly string[] | undefined, opts: HolderOptions & { lookup?: (port: number) => Promise<PortProcess | undefined> } = {}): Promise<ServedAt> {
+  const local = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const s = await servedModelOf(local, port, undefined, opts).catch(() => undefined);
+  if (s?.kind === 'cmdline') return { model: s.model, how: 'cmdline', pid: s.pid };
+  if (listed?.length === 1) return { model: listed[0]!, how: 'listing' };
+  return { how: 'unknown' };
+}
+
 /**
  * Every listening TCP socket on this machine: port → its socket inodes, from /proc/net/tcp and tcp6,
  * read off the main thread. The kernel lists the listening sockets first (its listening hash, then

@@ -102,8 +102,9 @@ export function modelRows(ctx: WizardContext, role: RoleName): ModelRow[] {
     row(`plan:${current}`, current, { model: current, source: 'plan' }, sizingFor(s, current), 'the current setup');
   }
   for (const l of s?.listening ?? []) {
-    if (l.kind !== 'mlx_lm.server' || !l.models?.[0]) continue;
-    const model = l.models[0];
+    // Only a server whose model is known: its cache listing does not say which one it serves.
+    if (l.kind !== 'mlx_lm.server' || !l.served) continue;
+    const model = l.served;
     row(`running:${l.host}:${l.port}`, `${model}`, { model, source: 'running', running: { host: l.host, port: l.port } }, sizingFor(s, model), `running on ${l.host}:${l.port}`);
   }
   rows.push(

@@ -22,6 +22,31 @@ afterEach(async () => {
   t = undefined;
 });
 
+describe('a port already held by an mlx_lm.server', () => {
+  it('that has the model in its cache but serves another is not reused: its listing is its cache, its command line says which it serves', async () => {
+    const single = await curatedSingle();
+    // Sorted as a set may come: the model the wizard wants first, the one it serves second.
+    const other = 'mlx-community/zzz-Other-Model-4bit';
+    t = await makeTestCtx([]);
+    const { startFakeMlxServer } = await import('../servers/fake-mlx-server.js');
+    const held = await startFakeMlxServer({ model: other, port: t.ports.editor, cachedModels: [single] });
+    try {
+      const r = await runWizard(t.ctx);
+      expect(r.code).toBe(0);
+      const q = t.prompter.rec.questions.get('ports')!;
+      expect(q.help!.join('\n')).toContain(`${t.ports.editor} is held by mlx_lm.server (which model it serves could not be read)`);
+      const plan = (await readPlan(t.env))!;
+      const port = plan.roles.editor.deployments[0]!.port;
+      expect(port).not.toBe(t.ports.editor);
+      // Its own server, started on the free port; the other one was never sent a completion.
+      expect(t.launched.map((l) => l.options.port)).toEqual([port]);
+      expect(held.requests.filter((x) => x.method === 'POST' && x.path.startsWith('/v1/chat'))).toEqual([]);
+    } finally {
+      await held.close();
+    }
+  });
+});
+
 describe('runWizard with a fake prompter', () => {
   it('Enter all the way: one model, a stand-in server, direct mode (no litellm), project files', async () => {
     t = await makeTestCtx([]);

@@ -11,6 +11,7 @@ import { readPlan } from '../config/plan-file.js';
 import { DEFAULT_PORTS, type Plan } from '../config/plan.js';
 import { findLitellm, type LitellmInstall } from '../servers/litellm.js';
 import { identifyServer, type ServerKind as Answerer } from '../servers/probe.js';
+import { portProcessLookup, servedModelAt } from '../servers/ports.js';
 import type { Catalogue } from '../hub/catalogue.js';
 import { formatGB, GPU_BUDGET_MEANS } from '../hub/fit.js';
 import { aiderDirFor } from '../setup/build-plan.js';
@@ -28,8 +29,10 @@ export interface Listener {
   host: string;
   port: number;
   kind: Answerer;
-  /** What GET /v1/models listed (mlx_lm.server: its model and the cached ones). */
+  /** What GET /v1/models listed (mlx_lm.server: every model in its cache, in no set order). */
   models?: string[];
+  /** The model an mlx_lm.server serves, when known (its command line, or the only model it lists). */
+  served?: string;
   looksLike?: string;
 }
 
@@ -90,6 +93,8 @@ export async function surveyMachine(ctx: WizardContext): Promise<Survey> {
   const mlxBin = which('mlx_lm.server', env);
   const aiderBin = which('aider', env);
   const prevPlan = await readPlan(ctx.env);
+  // One look at the processes holding the ports, for every server found.
+  const lookup = portProcessLookup();
   const [chip, mlxVer, aiderVer, litellm, catalogue, project, listening] = await Promise.all([
     chipName(env),
     mlxBin ? mlxVersion(mlxBin, env) : undefined,
@@ -101,7 +106,8 @@ export async function surveyMachine(ctx: WizardContext): Promise<Survey> {
     Promise.all(
       portsToProbe(ctx, prevPlan).map(async ({ host, port }): Promise<Listener> => {
         const id = await identifyServer(host, port, { timeoutMs: 1500, signal: ctx.signal });
-        return { host, port, kind: id.kind, ...(id.models ? { models: id.models } : {}), ...(id.looksLike ? { looksLike: id.looksLike } : {}) };
+        const served = id.kind === 'mlx_lm.server' ? (await servedModelAt(host, port, id.models, { lookup })).model : undefined;
+        return { host, port, kind: id.kind, ...(id.models ? { models: id.models } : {}), ...(served ? { served } : {}), ...(id.looksLike ? { looksLike: id.looksLike } : {}) };
       }),
     ),
   ]);
@@ -152,7 +158,7 @@ export function describeSurvey(s: Survey, ctx: Pick<WizardContext, 'demo' | 'env
   const cached = s.catalogue.cached.filter((c) => c.cached?.status === 'complete');
   s.lines.push(cached.length ? `${cached.length} model${cached.length === 1 ? '' : 's'} in the Hugging Face cache` : 'no models in the Hugging Face cache yet');
   for (const l of s.listening) {
-    const what = l.kind === 'mlx_lm.server' ? `mlx_lm.server${l.models?.[0] ? ` (${l.models[0]})` : ''}` : l.kind === 'litellm' ? 'a LiteLLM proxy' : (l.looksLike ?? 'another server');
+    const what = l.kind === 'mlx_lm.server' ? `mlx_lm.server${l.served ? ` (${l.served})` : ''}` : l.kind === 'litellm' ? 'a LiteLLM proxy' : (l.looksLike ?? 'another server');
     s.lines.push(`port ${l.port}: ${what}`);
   }
   if (s.prevPlan) s.lines.push(`an earlier setup: editor ${s.prevPlan.roles.editor.model} (${s.prevPlan.mode} mode, ${s.prevPlan.aider.scope} scope)`);

@@ -2,6 +2,8 @@ import { DEFAULT_CONTEXT, type RoleName } from '../../config/plan.js';
 import { checkContext, defaultContext, MIN_CONTEXT, recommendedContext, type FitAt } from '../../setup/context-fit.js';
 import { describeZodError, hostProblem, modelRefSchema } from '../../config/plan-schema.js';
 import { identifyServer } from '../../servers/probe.js';
+import { servedModelAt } from '../../servers/ports.js';
+import { isLoopback } from '../../serve/remote.js';
 import { maxContextFromCache } from '../../setup/model-config.js';
 import { formatGB } from '../../hub/fit.js';
 import { GoBack, type Choice } from '../prompter.js';
@@ -53,17 +55,21 @@ async function runningServer(ctx: WizardContext, role: RoleName): Promise<ModelP
     const { host, port } = parseHostPort(addr)!;
     const who = await ctx.prompter.task(`Asking ${host}:${port} who it is`, (h) => identifyServer(host, port, { timeoutMs: 5000, signal: h.signal }));
     if (who.kind === 'mlx_lm.server' && who.models?.length) {
-      let model = who.models[0]!;
-      if (who.models.length > 1) {
+      // Its command line says which model it serves; its listing is its whole cache, in no set order.
+      const served = await servedModelAt(host, port, who.models);
+      let model = served.model;
+      if (model === undefined) {
         model = await ctx.prompter.select({
           id: `model.${role}.server-model`,
           message: `${host}:${port} lists several models; which one does it serve?`,
-          help: ['mlx_lm.server lists its --model first, then the models in its Hugging Face cache.'],
+          help: [
+            `mlx_lm.server lists every model in its Hugging Face cache, not only the one it serves, and ${isLoopback(host) || host === '0.0.0.0' ? 'the command line of the process on that port could not be read' : 'the command line of a server on another machine cannot be read from here'}: pick the --model it was started with.`,
+          ],
           choices: who.models.map((m) => ({ value: m, label: m })),
-          default: model,
+          default: who.models[0]!,
         });
       }
-      ctx.prompter.note('success', `${host}:${port} is an mlx_lm.server serving ${model}`);
+      ctx.prompter.note('success', `${host}:${port} is an mlx_lm.server serving ${model}${served.how === 'cmdline' ? ` (its command line, pid ${served.pid})` : ''}`);
       return { model, source: 'running', running: { host, port } };
     }
     const what =

@@ -1,6 +1,6 @@
 import type { RoleName } from '../../config/plan.js';
 import { hostProblem } from '../../config/plan-schema.js';
-import { describePortHolder, findFreePort, isPortFree } from '../../servers/ports.js';
+import { describePortHolder, findFreePort, isPortFree, sameModel, servedModelAt } from '../../servers/ports.js';
 import { identifyServer } from '../../servers/probe.js';
 import { GoBack, type Choice } from '../prompter.js';
 import { thisMachine } from '../../lib/words.js';
@@ -59,8 +59,10 @@ export async function checkPorts(ctx: WizardContext, host: string, signal: Abort
     else {
       const who = await identifyServer(host, s.port, { timeoutMs: 3000, signal });
       if (who.kind === 'mlx_lm.server') {
-        ours = s.model !== undefined && who.models?.[0] === s.model;
-        holder = `mlx_lm.server${who.models?.[0] ? ` serving ${who.models[0]}` : ''}`;
+        // Reused only when it is known to serve this model: its command line, not its cache listing.
+        const served = await servedModelAt(host, s.port, who.models);
+        ours = s.model !== undefined && served.model !== undefined && sameModel(served.model, s.model, ctx.hostEnv.HOME);
+        holder = `mlx_lm.server${served.model ? ` serving ${served.model}` : ' (which model it serves could not be read)'}`;
       } else if (who.kind === 'litellm') {
         ours = s.key === 'proxy';
         holder = 'a LiteLLM proxy';

@@ -5,8 +5,8 @@ import { which } from '../../lib/exec.js';
 import type { Check } from '../../lib/check.js';
 import { formatGB } from '../../hub/fit.js';
 import { identifyServer, waitForChat, type WaitResult } from '../../servers/probe.js';
-import { describePortHolder, isPortFree } from '../../servers/ports.js';
-import { bindHost } from '../../serve/remote.js';
+import { describePortHolder, isPortFree, sameModel, servedModelAt } from '../../servers/ports.js';
+import { bindHost, isLoopback } from '../../serve/remote.js';
 import { serverArgs, type LaunchedServer } from '../../servers/launch.js';
 import { promptCacheFor, type PromptCacheBound } from '../../hub/prompt-cache.js';
 import { sizingFor } from '../model-rows.js';
@@ -198,10 +198,22 @@ async function ensureServer(ctx: WizardContext, m: ServedModel, d: Deployment): 
     } else {
       const who = await ctx.prompter.task(`Looking at ${key}`, (h) => identifyServer(d.host, d.port, { timeoutMs: 5000, signal: h.signal }));
       throwIfCancelled(ctx.signal);
-      if (who.kind === 'mlx_lm.server' && (pick?.running || who.models?.[0] === m.model || who.models?.includes(m.model))) {
+      // Which model it serves is its command line's --model: its /v1/models lists its whole cache.
+      // On another Mac there is no command line to read: there its listing is all there is.
+      const served = who.kind === 'mlx_lm.server' && !pick?.running ? await servedModelAt(d.host, d.port, who.models) : undefined;
+      const remote = !isLoopback(d.host) && d.host !== '0.0.0.0';
+      const serves = served?.model !== undefined ? sameModel(served.model, m.model, ctx.hostEnv.HOME) : remote && (who.models?.includes(m.model) ?? false);
+      if (who.kind === 'mlx_lm.server' && (pick?.running || serves)) {
         outcome = await verifyRunning(ctx, m, d);
       } else if (who.kind !== 'none') {
-        const what = who.kind === 'mlx_lm.server' ? `an mlx_lm.server serving ${who.models?.[0] ?? 'another model'}` : who.kind === 'litellm' ? 'a LiteLLM proxy' : (who.looksLike ?? 'a program that is not mlx_lm.server');
+        const what =
+          who.kind === 'mlx_lm.server'
+            ? served?.model
+              ? `an mlx_lm.server serving ${served.model}`
+              : 'an mlx_lm.server whose model could not be read (its command line is not ours to see)'
+            : who.kind === 'litellm'
+              ? 'a LiteLLM proxy'
+              : (who.looksLike ?? 'a program that is not mlx_lm.server');
         const serve = who.kind === 'mlx_lm.server' ? await serveHolding(ctx, d.port) : undefined;
         outcome = { ok: false, cause: `${key} is held by ${what}${serve ? `, which aider-mlx serve (pid ${serve.pid}) runs` : ''}`, ...(serve ? { serve } : {}) };
       } else if (pick?.running) {
