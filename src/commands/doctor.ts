@@ -94,6 +94,22 @@ export async function parseDoctorArgs(argsIn: string[], readIn: () => Promise<st
     throw new UsageError(`--timeout must be a number of seconds (got "${raw}").`, 'For example: --timeout 30');
   }
   if (values.yes && !values.fix) throw new UsageError('--yes only means something with --fix.', 'Run `aider-mlx doctor --fix --yes`.');
+  const litellmConfig = values['litellm-config'] as string | undefined;
+  if (litellmConfig !== undefined) {
+    // A file that is not there is a typo, not a setup to check as if none had been named.
+    let st: import('node:fs').Stats | undefined;
+    try {
+      st = (await import('node:fs')).statSync(litellmConfig);
+    } catch {
+      /* said below */
+    }
+    if (!st?.isFile()) {
+      throw new UsageError(
+        `--litellm-config ${litellmConfig}: ${st ? 'that is a folder, not a file' : 'no such file'}.`,
+        'Pass the config file your LiteLLM proxy is started with (`litellm --config FILE`), or leave the option out: the doctor then reads the running proxy\'s own --config.',
+      );
+    }
+  }
   return {
     json: Boolean(values.json),
     ...(errorText !== undefined ? { errorText } : {}),
@@ -105,7 +121,7 @@ export async function parseDoctorArgs(argsIn: string[], readIn: () => Promise<st
     verbose: Boolean(values.verbose),
     help: Boolean(values.help),
     ...(aiderArgs ? { aiderArgs } : {}),
-    ...(typeof values['litellm-config'] === 'string' ? { litellmConfig: values['litellm-config'] } : {}),
+    ...(litellmConfig !== undefined ? { litellmConfig } : {}),
   };
 }
 

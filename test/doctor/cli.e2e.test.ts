@@ -159,6 +159,13 @@ describe('aider-mlx doctor (built CLI)', () => {
       const r = await runCli(args, { env: w.env, cwd: w.project });
       expect(r.code, args.join(' ')).toBe(2);
     }
+    // A --litellm-config that is not there (a typo) is said, not checked as if none was named.
+    for (const [path, says] of [[join(w.home, 'litellm-typo.yaml'), 'no such file'], [w.home, 'that is a folder, not a file']] as const) {
+      const r = await runCli(['doctor', '--litellm-config', path], { env: w.env, cwd: w.project });
+      expect(r.code, path).toBe(2);
+      expect(r.stderr).toContain(`--litellm-config ${path}: ${says}`);
+      expect(r.stdout).toBe('');
+    }
   });
 
   it('a dead port answers in milliseconds; a hung server costs one --timeout', async (ctx) => {
