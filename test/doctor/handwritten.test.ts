@@ -445,6 +445,18 @@ describe('no setup at all', () => {
     expect(text).not.toContain('API key');
     expect(text).not.toMatch(/it works/);
   });
+
+  it('a ~/.aider.conf.yml that does not parse: that file leads (Aider stops on it), not "No setup found"', async () => {
+    const h = hand();
+    h.write(join(h.home, '.aider.conf.yml'), '# mine\nmodel: openai/foo\n  bad-indent: [1, 2\n');
+    const r = await run(h);
+    expect(r.exitCode).toBe(1);
+    expect(r.checks[0]).toMatchObject({ id: 'uses.none', status: 'fail', title: expect.stringContaining('Aider cannot read ~/.aider.conf.yml') });
+    expect(r.checks[0]!.observed).toMatch(/~\/\.aider\.conf\.yml line \d+/);
+    const text = reportToText(r, { env: h.env });
+    expect(text).toMatch(/First problem: Aider cannot read ~\/\.aider\.conf\.yml/);
+    expect(text).not.toContain('No setup found');
+  });
 });
 
 describe('(h) Aider straight at a server (no proxy), and a pasted OpenAI key error', () => {

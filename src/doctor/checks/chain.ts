@@ -261,7 +261,22 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
   const files = [...confs, ...state.aider.settingsFiles.filter((f) => f.exists).map((f) => tildify(f.path, env)), ...state.aider.metadataFiles.filter((f) => f.exists).map((f) => tildify(f.path, env)), ...state.dotenvFiles.map((f) => tildify(f, env))];
   out.push({ id: 'uses.files', group: 'uses', title: files.length ? `files Aider reads here: ${files.join(', ')}` : 'files Aider reads here: none', status: 'pass', observed: `from ${tildify(state.cwd, env)}${state.gitRoot ? ` (git root ${tildify(state.gitRoot, env)})` : ''}` });
 
-  // ---- no setup at all
+  // ---- no setup at all, or none that can be read: Aider stops on a config file it cannot parse,
+  // so what it would use is not known, and that file is the first thing to fix.
+  const unreadable = state.aider.confFiles.filter((f) => f.error);
+  if (!used.length && !sharedBase && !opts.litellmConfig && unreadable.length) {
+    const names = unreadable.map((f) => tildify(f.path, env)).join(', ');
+    out.unshift({
+      id: 'uses.none',
+      group: 'uses',
+      title: `Aider cannot read ${names}, so what it would use is not known (Aider stops on a config file it cannot parse)`,
+      status: 'fail',
+      observed: unreadable.map((f) => `${tildify(f.path, env)} ${f.error}`).join('; '),
+      expected: 'every .aider.conf.yml Aider reads parses as YAML',
+      fix: `Fix the line named in ${names} (or move the file aside), then run the doctor again.`,
+    });
+    return { checks: out.filter((c) => c.id !== 'uses.key'), none: true };
+  }
   if (!used.length && !sharedBase && !opts.litellmConfig) {
     out.unshift({
       id: 'uses.none',
