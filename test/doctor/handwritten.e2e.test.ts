@@ -4,7 +4,7 @@
  * named mlx_lm.server, so its command line reads like the real one). The doctor learns the served
  * model from that process's command line (/proc on Linux, lsof + ps elsewhere), not from a test hook.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -73,7 +73,8 @@ describe('aider-mlx doctor -- <aider args> (built CLI, a real server process)', 
 
   it('--litellm-config is a flag of the doctor; what follows -- is never read as one', async () => {
     const { project, env } = home();
-    const r = await runCli(['doctor', '--json', '--litellm-config', join(project, 'nope.yaml'), '--', '--json-is-aider-s', '--model', 'openai/x', '--openai-api-base', 'http://127.0.0.1:9/v1'], { env, cwd: project });
+    writeFileSync(join(project, 'mine.yaml'), 'model_list: []\n');
+    const r = await runCli(['doctor', '--json', '--litellm-config', join(project, 'mine.yaml'), '--', '--json-is-aider-s', '--model', 'openai/x', '--openai-api-base', 'http://127.0.0.1:9/v1'], { env, cwd: project });
     const j = JSON.parse(r.stdout) as J;
     expect(j.checks.find((x) => x.id === 'uses.model')?.title).toContain('openai/x');
     expect(r.code).toBe(1);

@@ -446,6 +446,27 @@ describe('no setup at all', () => {
     expect(text).not.toMatch(/it works/);
   });
 
+  it('--litellm-config and Aider pointed nowhere: how Aider would use that proxy, and what its upstreams answer', async () => {
+    const h = hand();
+    const ed = await mlx(h, EDITOR);
+    const closed = await findFreePort('127.0.0.1', 20000 + Math.floor(Math.random() * 20000));
+    const cfg = join(h.home, 'litellm.yaml');
+    h.write(cfg, `model_list:\n  - model_name: my-coder\n    litellm_params:\n      model: openai/${EDITOR}\n      api_base: http://127.0.0.1:${ed.port}/v1\n      api_key: sk-my-real-key-123456789\n  - model_name: my-thinker\n    litellm_params:\n      model: openai/default_model\n      api_base: http://127.0.0.1:${closed}/v1\ngeneral_settings:\n  master_key: sk-mine-1234\n`);
+    const r = await run(h, { litellmConfig: cfg });
+    expect(r.exitCode).toBe(1);
+    const m = byId(r, 'chain.model')!;
+    expect(m).toMatchObject({ status: 'fail', title: 'Aider here has no model and no API base, so it does not use the proxy of ~/litellm.yaml' });
+    expect(m.fix).toContain('model: openai/my-coder (the config\'s model_names: my-coder, my-thinker)');
+    expect(m.fix).toContain('openai-api-base: http://127.0.0.1:4000/v1');
+    expect(byId(r, `chain.upstream.127.0.0.1:${closed}`)).toMatchObject({ status: 'fail', title: `model group "my-thinker" (model_list[1]) of ~/litellm.yaml sends to 127.0.0.1:${closed}, where nothing listens` });
+    expect(byId(r, `chain.upstream.127.0.0.1:${ed.port}`)?.status).toBe('pass');
+    const text = reportToText(r, { env: h.env });
+    expect(text).not.toContain('has an API base but no model');
+    expect(text).not.toContain('sk-my-real-key-123456789');
+    // Asked who it is, and nothing more: no completion without Aider's names.
+    expect(ed.requests.filter((q) => q.path.startsWith('/v1/chat'))).toEqual([]);
+  });
+
   it('a ~/.aider.conf.yml that does not parse: that file leads (Aider stops on it), not "No setup found"', async () => {
     const h = hand();
     h.write(join(h.home, '.aider.conf.yml'), '# mine\nmodel: openai/foo\n  bad-indent: [1, 2\n');

@@ -290,6 +290,46 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
     // Nothing else to say about a key with no chain to send it on.
     return { checks: out.filter((c) => c.id !== 'uses.key'), none: true };
   }
+  if (!used.length && !sharedBase && opts.litellmConfig) {
+    // A proxy config named, and Aider pointed nowhere: say how Aider would use it, and what its
+    // upstreams answer (the proxy would call them).
+    const file = resolve(state.cwd, opts.litellmConfig);
+    const lf = litellmFile(file);
+    const names = [...new Set(lf.entries.map((e) => e.modelName).filter((n): n is string => !!n))];
+    const first = names[0] ?? '<a model_name of the config>';
+    out.push({
+      id: 'chain.model',
+      group: 'aider',
+      title: `Aider here has no model and no API base, so it does not use the proxy of ${tildify(file, env)}`,
+      status: 'fail',
+      observed: `no model and no openai-api-base in any file Aider reads from ${tildify(state.cwd, env)}, no AIDER_MODEL, no OPENAI_API_BASE${opts.aiderArgs ? ', none on the command line given' : ''}`,
+      expected: `model: openai/${first} and openai-api-base: http://127.0.0.1:<the proxy's port>/v1`,
+      fix: `In .aider.conf.yml set model: openai/${first}${names.length > 1 ? ` (the config's model_names: ${names.join(', ')})` : ''}, openai-api-base: http://127.0.0.1:4000/v1 (the port the proxy is started with, litellm --port; 4000 by default) and openai-api-key: the config's general_settings.master_key.`,
+      causes: ['C11'],
+    });
+    const upstreams = new Map<string, { host: string; port: number; groups: string[] }>();
+    for (const d of lf.data ? fromEntries(lf.entries) : []) {
+      const hp = d.apiBase ? hostPortOf(d.apiBase) : undefined;
+      if (!hp) continue;
+      const k = `${hp.host}:${hp.port}`;
+      const u = upstreams.get(k) ?? { host: hp.host, port: hp.port, groups: [] };
+      u.groups.push(`"${d.group}" (model_list[${d.index}])`);
+      upstreams.set(k, u);
+    }
+    const answers = await Promise.all([...upstreams.values()].map(async (u) => ({ u, id: await identifyServer(u.host, u.port, popts) })));
+    for (const { u, id } of answers) {
+      const where = `${u.host}:${u.port}`;
+      const who = `model group${u.groups.length > 1 ? 's' : ''} ${u.groups.join(', ')} of ${tildify(file, env)} send${u.groups.length > 1 ? '' : 's'} to ${where}`;
+      out.push(
+        id.kind === 'none'
+          ? { id: `chain.upstream.${where}`, group: 'server', title: `${who}, where nothing listens`, status: 'fail', observed: id.tcp.error?.message ?? 'no connection', expected: `mlx_lm.server on ${where}`, fix: `Start it: mlx_lm.server --model <repo> --port ${u.port}, or point the api_base at the server that runs.`, causes: ['C7'] }
+          : id.kind === 'mlx_lm.server'
+            ? { id: `chain.upstream.${where}`, group: 'server', title: `${who}: an mlx_lm.server answers there`, status: 'pass', observed: id.evidence.slice(0, 2).join('; ') }
+            : { id: `chain.upstream.${where}`, group: 'server', title: `${who}, which is ${id.kind === 'litellm' ? 'a LiteLLM proxy' : (id.looksLike ?? 'not mlx_lm.server')}`, status: 'warn', observed: id.evidence.slice(0, 2).join('; '), expected: `mlx_lm.server on ${where}`, causes: ['C8'] },
+      );
+    }
+    return { checks: out, none: false, litellmPath: file, litellm: lf };
+  }
   if (!used.length) {
     out.push({ id: 'chain.model', group: 'aider', title: 'Aider has an API base but no model set: it would call its default hosted model', status: 'fail', observed: 'no model: in any file Aider reads, no AIDER_MODEL, no --model', expected: 'model: openai/default_model (or openai/<a proxy model_name>)', fix: 'Set model: openai/default_model in .aider.conf.yml (or pass --model).', causes: ['C11'] });
     return { checks: out, none: false };
