@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { selfCommand } from '../lib/paths.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +39,8 @@ describe('the proposal for this machine', () => {
       expect(lines.join('\n')).toMatch(new RegExp(`curated for ${tier.memory} GB Macs`));
       expect(lines.join('\n')).toMatch(/memory: editor\+weak .* of .* budget \(\d+%\) → (fits|tight)/);
       expect(lines.join('\n')).toMatch(/LiteLLM is not installed/);
+      // How to add the proxy later, as this copy runs (not a bare `aider-mlx`, not on PATH from a clone).
+      expect(lines.join('\n')).toContain(`(\`${selfCommand()} install litellm\`, then \`${selfCommand()} reconfigure\`, adds the proxy)`);
     });
   }
 

@@ -13,6 +13,7 @@ import { fitRoles, formatGB, type SetFit } from '../hub/fit.js';
 import { estimateInput, sizingIn } from '../hub/sizing.js';
 import { defaultContext } from './context-fit.js';
 import { SUGGESTED_EDITOR } from './flags.js';
+import { asRun } from '../lib/paths.js';
 
 export interface AiderConfFacts {
   path: string;
@@ -102,7 +103,8 @@ export function proposeMode(lite: ProposalFacts['litellm'], given?: Mode): { mod
   if (given) return { mode: given, why: 'given with --mode' };
   if (lite && !lite.compromised) return { mode: 'proxy', why: `LiteLLM ${lite.version ?? ''} is installed: one address and one key for every model`.replace('  ', ' ') };
   if (lite?.compromised) return { mode: 'direct', why: `litellm ${lite.version} is a known-compromised release and is not used: Aider talks to the server directly` };
-  return { mode: 'direct', why: 'LiteLLM is not installed: Aider talks to the server directly (`aider-mlx install litellm`, then `aider-mlx reconfigure`, adds the proxy)' };
+  // The commands as this copy runs them (a clone's bin; `npx aider-mlx` once installed).
+  return { mode: 'direct', why: asRun('LiteLLM is not installed: Aider talks to the server directly (`aider-mlx install litellm`, then `aider-mlx reconfigure`, adds the proxy)') };
 }
 
 export async function proposeSetup(facts: ProposalFacts, given: ProposalGiven = {}): Promise<Proposal> {

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { selfCommand } from '../lib/paths.js';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { recommendedContext } from '../setup/context-fit.js';
@@ -131,6 +132,8 @@ describe('servers', () => {
     expect(startCommandFor({ serverKind: 'mlx' }, 'mlx-community/Qwen3-8B-4bit', { host: '127.0.0.1', port: 8081 }, 8192)).toBe(
       `mlx_lm.server --model mlx-community/Qwen3-8B-4bit --host 127.0.0.1 --port 8081 --max-tokens 8192 --chat-template-args '{"enable_thinking":true}'`,
     );
+    // The stand-in (the demo's) as this copy runs it: from a clone, `npx aider-mlx` would ask the registry.
+    expect(startCommandFor({ serverKind: 'stand-in' }, 'mlx-community/Qwen3-8B-4bit', { host: '127.0.0.1', port: 8081 })).toMatch(new RegExp(`^${selfCommand().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} fake-mlx-server --model mlx-community/Qwen3-8B-4bit `));
   });
 
   it('parses host:port the way people type it', () => {

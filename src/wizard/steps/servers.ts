@@ -2,6 +2,7 @@ import { apiBase, servedModels, type ServedModel } from '../../config/names.js';
 import { isLocalPath, type Deployment, type Plan } from '../../config/plan.js';
 import { maxOutputTokens } from '../../config/render.js';
 import { which } from '../../lib/exec.js';
+import { selfCommand } from '../../lib/paths.js';
 import type { Check } from '../../lib/check.js';
 import { formatGB } from '../../hub/fit.js';
 import { identifyServer, waitForChat, type WaitResult } from '../../servers/probe.js';
@@ -27,7 +28,7 @@ export function startCommandFor(ctx: Pick<WizardContext, 'serverKind'>, model: s
   const args = serverArgs({ model, port: d.port, host: d.host, ...(maxTokens ? { maxTokens } : {}), ...(promptCache ? { promptCache } : {}) })
     .map((a) => (/[^\w@%+=:,./-]/.test(a) ? `'${a.replace(/'/g, "'\\''")}'` : a))
     .join(' ');
-  return ctx.serverKind === 'stand-in' ? `npx aider-mlx fake-mlx-server ${args}` : `mlx_lm.server ${args}`;
+  return ctx.serverKind === 'stand-in' ? `${selfCommand()} fake-mlx-server ${args}` : `mlx_lm.server ${args}`;
 }
 
 /** Why a server did not answer, in plain words, from its result and the end of its log. */
