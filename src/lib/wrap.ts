@@ -59,7 +59,17 @@ function units(text: string, listed: boolean): Array<{ t: string; cmd: boolean }
  * from the terminal, it must be one line.
  */
 export function wrapLine(line: string, columns: number | undefined): string {
-  if (!columns || width(line.trimEnd()) <= columns || COMMAND_LINE.test(line)) return line;
+  if (!columns || width(line.trimEnd()) <= columns) return line;
+  if (COMMAND_LINE.test(line)) {
+    // A command's `   # comment` (the summary's "what it does") goes under it, wrapped as prose:
+    // the command stays whole on its row, the words of the comment are never cut at the edge.
+    const m = /^(\s*(?:\d+[.)] +)?)(\$ .*?) {2,}# (.+)$/.exec(line);
+    if (!m) return line;
+    // Every row of it starts with `# `: pasted with the command, it stays a comment.
+    const under = `${' '.repeat(width(m[1]!) + 2)}# `;
+    const rows = wrapLine(m[3]!, Math.max(columns - width(under), 20)).split('\n');
+    return [`${m[1]}${m[2]}`, ...rows.map((r) => `${under}${r}`)].join('\n');
+  }
   const lead = LEAD.exec(line)![0];
   const indent = ' '.repeat(Math.min(width(lead), HANG, Math.floor(columns / 2)));
   const rows: string[] = [];
