@@ -9,6 +9,7 @@ import type { Env } from '../lib/paths.js';
 import { createContext, emptyAnswers, type Answers, type LaunchAfter, type WizardDeps } from './context.js';
 import type { Prompter } from './prompter.js';
 import { defaultDeps, demoFolders, runWizard } from './run.js';
+import { demoFolderInUse } from './steps/finish.js';
 
 /** The setup flags actually typed (SetupInput has every default filled in). */
 export function explicitFlags(args: string[]): Set<string> {
@@ -136,10 +137,13 @@ export async function runWizardCommand(o: WizardCommandOptions): Promise<{ code:
   }
   try {
     const r = await runWizard(ctx);
+    // A finished demo leaves nothing behind, unless what it handed over (a background serve,
+    // Aider started next, launchd's agents) still runs from its folder: the summary said which.
+    if (demo && !demoFolderInUse(ctx)) await demo.cleanup();
     return { code: r.code, ...(demo ? { demoRoot: demo.root } : {}), ...(r.launch ? { launch: r.launch } : {}) };
   } catch (e) {
-    // A cancelled demo leaves nothing behind either.
-    if (demo && (e instanceof CancelledError || o.signal.aborted)) await demo.cleanup();
+    // A cancelled or failed demo leaves nothing behind either.
+    if (demo && !demoFolderInUse(ctx)) await demo.cleanup();
     throw e;
   } finally {
     await hub?.close();
