@@ -121,6 +121,11 @@ export function demoFolderInUse(ctx: Pick<WizardContext, 'background' | 'launch'
   return Boolean(ctx.background || ctx.launch || ctx.atLogin);
 }
 
+/** A finished demo removes its folder: not one given with --demo-dir, nor one still in use. */
+export function demoFolderKept(ctx: Pick<WizardContext, 'background' | 'launch' | 'atLogin' | 'demoDirGiven'>): boolean {
+  return Boolean(ctx.demoDirGiven) || demoFolderInUse(ctx);
+}
+
 export function summaryOf(ctx: WizardContext): Summary {
   const failed = ctx.checks.some((c) => c.status === 'fail');
   const sections: Summary['sections'] = [];
@@ -147,7 +152,9 @@ export function summaryOf(ctx: WizardContext): Summary {
       lines: [
         demoFolderInUse(ctx)
           ? `Stand-in servers answered instead of mlx_lm.server; the files are under ${folder}, which the servers in the background use: \`${demoPrefix(ctx)}${selfCommand()} stop\`, then removing ${folder}, cleans it up.`
-          : `Stand-in servers answered instead of mlx_lm.server; the demo's files (${folder}) are removed as it ends. On your Mac the commands above run without the HOME=… XDG_CONFIG_HOME=… part.`,
+          : ctx.demoDirGiven
+            ? `Stand-in servers answered instead of mlx_lm.server; the files are under ${folder} (--demo-dir: kept).`
+            : `Stand-in servers answered instead of mlx_lm.server; the demo's files (${folder}) are removed as it ends. On your Mac the commands above run without the HOME=… XDG_CONFIG_HOME=… part.`,
         `On a Mac with Apple silicon, run \`${selfCommand()}\` for the real thing.`,
       ],
     });
