@@ -37,3 +37,12 @@ describe('wrapLine: a command with its comment, wider than the terminal', () => 
     expect(wrapLine('  $ aider-mlx status   # shows them', 80)).toBe('  $ aider-mlx status   # shows them');
   });
 });
+
+describe('wrapLine: a `quoted` span closed by punctuation', () => {
+  it('ends at `…`? and the next span is a unit of its own', () => {
+    const line = '  → Did you mean `aider-mlx doctor`? Run `node /some/where/bin/aider-mlx.js --help` to see the commands.';
+    const rows = wrapLine(line, 60).split('\n');
+    for (const r of rows) expect((r.match(/`/g) ?? []).length % 2, rows.join('\n')).toBe(0);
+    expect(rows.some((r) => r.includes('`node /some/where/bin/aider-mlx.js --help`'))).toBe(true);
+  });
+});

@@ -16,8 +16,8 @@ export const COMMAND_LINE = /^\s*(?:\d+[.)] +)?\$ /;
 export const DEFAULT_COLUMNS = 80;
 
 const width = (s: string) => [...s].length;
-/** A line's indent and its list marker (`· `, `! `, `✓ `, `… `, `│ `, `1) `, `2. `, `-  `, a diff's `+ `). */
-const LEAD = /^( *)((?:[·!✗✓…│+-]|\d+[.)]) +)?/;
+/** A line's indent and its list marker (`· `, `! `, `✓ `, `… `, `│ `, `1) `, `2. `, `-  `, a diff's `+ `, an error's `→ `). */
+const LEAD = /^( *)((?:[·!✗✓…│→+-]|\d+[.)]) +)?/;
 /** The most a continued row is indented (a deep indent would leave little room on a narrow terminal). */
 const HANG = 8;
 
@@ -42,7 +42,8 @@ function units(text: string, listed: boolean): Array<{ t: string; cmd: boolean }
     }
     // A `quoted` span, up to the word that closes it.
     if (t.startsWith('`') && (t.trimEnd().match(/`/g) ?? []).length % 2 === 1) {
-      while (i + 1 < raw.length && !raw[i]!.trimEnd().endsWith('`')) t += raw[++i]!;
+      // It closes at a word that ends with a backtick, punctuation after it too (`…`? `…`.).
+      while (i + 1 < raw.length && !/`[.,;:!?)'"]*$/.test(raw[i]!.trimEnd())) t += raw[++i]!;
     }
     // A separator (`·`, `→`) ends its row rather than starting the next one as if it were a marker.
     if (prev && /^[·→]$/.test(t.trimEnd())) prev.t += t;
