@@ -4,7 +4,7 @@
  * pays for Ink or a command's code. A test checks that every option of every command's parser
  * appears on its page, and the CLI uses the pages' flags to name the closest one to a mistyped flag.
  */
-import { closest } from './lib/suggest.js';
+import { closest, closestFlags } from './lib/suggest.js';
 export { closest };
 import { VERSION } from './version.js';
 
@@ -471,8 +471,8 @@ export function unknownFlag(name: CommandName, args: string[]): { flag: string; 
       if (flags.get(n) && !a.includes('=')) i++;
       continue;
     }
-    const suggestion = closest(n, [...flags.keys()].filter((f) => f.length > 1));
-    return { flag: `--${n}`, ...(suggestion ? { suggestion: `--${suggestion}` } : {}) };
+    const suggestion = closestFlags(n, [...flags.keys()].filter((f) => f.length > 1));
+    return { flag: `--${n}`, ...(suggestion ? { suggestion } : {}) };
   }
   return undefined;
 }

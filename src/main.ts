@@ -11,6 +11,7 @@ import { closest, COMMANDS, commandHelp, isCommand, mainHelp, unknownFlag } from
 import { VERSION } from './version.js';
 import { envSecrets, redact } from './lib/redact.js';
 import { asRun } from './lib/paths.js';
+import { columnsFor, wrapText } from './lib/wrap.js';
 
 export type Runner = (rest: string[]) => Promise<number>;
 /** A command's name (or `setup` and `reconfigure` for the bare `aider-mlx` on a terminal) → its code, loaded on use. */
@@ -117,7 +118,8 @@ export function run(commands: CommandTable): void {
     (err) => {
       const { text, code } = formatError(err);
       // No error message prints a key, whatever it quotes (a user's file, a child's output).
-      process.stderr.write(`${redact(asRun(text), envSecrets(process.env))}\n`);
+      // Wrapped by the one rule (the terminal's width, 80 without one): a command stays whole.
+      process.stderr.write(`${wrapText(redact(asRun(text), envSecrets(process.env)), columnsFor(process.stderr))}\n`);
       process.exitCode = code;
     },
   );

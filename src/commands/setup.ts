@@ -203,20 +203,23 @@ export async function installAtLoginAfterSetup(
  * Start a face: Ink (its first frame is drawn from the smallest module that can draw it, before the
  * rest of the face and the wizard load), or line mode.
  */
-export async function openFace(face: Face, o: { demo: boolean; title: string; onCancel: () => void; signal: AbortSignal }): Promise<Prompter> {
+export async function openFace(face: Face, o: { demo: boolean; title: string; onCancel: () => void; signal: AbortSignal; plain?: boolean }): Promise<Prompter> {
   if (face === 'ink') {
     const first = (await import('../ui/boot.js')).drawFirstFrame(o);
     return (await import('../ui/index.js')).startInkFace(o, first);
   }
   if (face === 'plain') return (await import('../prompters/plain.js')).createPlainPrompter(o);
-  const { NonInteractivePrompter } = await import('../prompters/non-interactive.js');
-  return new NonInteractivePrompter({ yes: true, out: (l) => process.stderr.write(`${l}\n`), signal: o.signal });
+  const [{ NonInteractivePrompter }, { wrapText, columnsFor }] = await Promise.all([import('../prompters/non-interactive.js'), import('../lib/wrap.js')]);
+  // Its lines wrapped by the one rule: the terminal's width, 80 in a pipe or a log.
+  const out = (l: string) => process.stderr.write(`${wrapText(l, columnsFor(process.stderr))}\n`);
+  if (o.plain) out('No terminal: --plain needs one to ask; running without questions, as --yes would.');
+  return new NonInteractivePrompter({ yes: true, out, signal: o.signal });
 }
 
 /** The wizard on any face; Ctrl-C and SIGINT/SIGTERM cancel it cleanly (exit 130). */
 export async function runInteractive(
   face: Face,
-  o: { title: string; demo: boolean; run: (prompter: Prompter, signal: AbortSignal) => Promise<number> },
+  o: { title: string; demo: boolean; plain?: boolean; run: (prompter: Prompter, signal: AbortSignal) => Promise<number> },
 ): Promise<number> {
   const ctrl = new AbortController();
   const cancel = () => ctrl.abort();
@@ -225,7 +228,7 @@ export async function runInteractive(
   process.on('SIGHUP', cancel);
   let prompter: Prompter | undefined;
   try {
-    prompter = await openFace(face, { demo: o.demo, title: o.title, onCancel: cancel, signal: ctrl.signal });
+    prompter = await openFace(face, { demo: o.demo, title: o.title, onCancel: cancel, signal: ctrl.signal, plain: o.plain });
     return await o.run(prompter, ctrl.signal);
   } catch (e) {
     if (ctrl.signal.aborted || e instanceof CancelledError) throw new CancelledError();
@@ -252,6 +255,8 @@ export async function runSetupCommand(args: string[]): Promise<number> {
   const code = await runInteractive(face, {
     title: 'aider-mlx setup',
     demo: own.demo,
+    // --plain asked for questions, and there is no terminal to ask them in: said in one line.
+    plain: own.plain && !given.has('yes') && !given.has('json') && own.answers === undefined,
     run: async (prompter, signal) => {
       const { runWizardCommand } = await import('../wizard/command.js');
       const r = await runWizardCommand({ prompter, args: rest, demo: own.demo, ...(own.demoDir ? { demoDir: own.demoDir } : {}), signal });

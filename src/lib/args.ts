@@ -6,7 +6,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors.js';
-import { closest } from './suggest.js';
+import { closestFlags } from './suggest.js';
 
 export type FlagOptions = NonNullable<ParseArgsConfig['options']>;
 
@@ -27,8 +27,7 @@ export interface ParsedFlags {
 export function nearestFlag(given: string, options: FlagOptions): string | undefined {
   const name = given.replace(/^-+/, '').split('=')[0]!.toLowerCase();
   if (!name) return undefined;
-  const near = closest(name, Object.keys(options));
-  return near ? `--${near}` : undefined;
+  return closestFlags(name, Object.keys(options));
 }
 
 function isKnownOption(arg: string, options: FlagOptions): boolean {

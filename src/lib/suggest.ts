@@ -31,3 +31,18 @@ export function closest(word: string, candidates: Iterable<string>): string | un
   return starts.length === 1 ? starts[0] : undefined;
 }
 
+
+/**
+ * The flags to suggest for an unknown one, as `--a`, `--a or --b`: the ones it is a whole part of
+ * first (`port` → `--editor-port, …, --weak-port or --proxy-port`: what was meant, where an edit-distance match
+ * would be a different flag, `--host`), else the closest by edit distance.
+ */
+export function closestFlags(word: string, candidates: Iterable<string>): string | undefined {
+  const all = [...candidates];
+  const w = word.toLowerCase();
+  const parts = w.length >= 3 ? all.filter((c) => c !== w && c.split('-').includes(w)) : [];
+  const shown = parts.slice(0, 4).map((c) => `--${c}`);
+  if (shown.length) return shown.length > 1 ? `${shown.slice(0, -1).join(', ')} or ${shown.at(-1)}` : shown[0];
+  const near = closest(word, all);
+  return near ? `--${near}` : undefined;
+}

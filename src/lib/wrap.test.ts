@@ -19,3 +19,30 @@ describe('wrapLine: what counts as a command kept whole', () => {
     }
   });
 });
+
+describe('wrapLine: a command with its comment, wider than the terminal', () => {
+  it('the command stays whole on its row, the comment goes under it wrapped between words, every row a comment', () => {
+    const cmd = '$ HOME=/tmp/aider-mlx-demo-abcdef/home XDG_CONFIG_HOME=/tmp/aider-mlx-demo-abcdef/home/.config npx aider-mlx launch --stand-in';
+    const line = `  5. ${cmd}   # then: starts the servers in the background, and Aider in this terminal, once it is installed`;
+    const rows = wrapLine(line, 80).split('\n');
+    expect(rows[0]).toBe(`  5. ${cmd}`);
+    expect(rows.length).toBeGreaterThan(2);
+    for (const r of rows.slice(1)) {
+      expect(r.length).toBeLessThanOrEqual(80);
+      expect(r).toMatch(/^ {7}# \S/);
+    }
+    expect(rows.slice(1).map((r) => r.slice(9)).join(' ')).toBe('then: starts the servers in the background, and Aider in this terminal, once it is installed');
+  });
+  it('one that fits is left as it is', () => {
+    expect(wrapLine('  $ aider-mlx status   # shows them', 80)).toBe('  $ aider-mlx status   # shows them');
+  });
+});
+
+describe('wrapLine: a `quoted` span closed by punctuation', () => {
+  it('ends at `…`? and the next span is a unit of its own', () => {
+    const line = '  → Did you mean `aider-mlx doctor`? Run `node /some/where/bin/aider-mlx.js --help` to see the commands.';
+    const rows = wrapLine(line, 60).split('\n');
+    for (const r of rows) expect((r.match(/`/g) ?? []).length % 2, rows.join('\n')).toBe(0);
+    expect(rows.some((r) => r.includes('`node /some/where/bin/aider-mlx.js --help`'))).toBe(true);
+  });
+});

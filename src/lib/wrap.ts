@@ -16,8 +16,8 @@ export const COMMAND_LINE = /^\s*(?:\d+[.)] +)?\$ /;
 export const DEFAULT_COLUMNS = 80;
 
 const width = (s: string) => [...s].length;
-/** A line's indent and its list marker (`· `, `! `, `✓ `, `… `, `│ `, `1) `, `2. `, `-  `, a diff's `+ `). */
-const LEAD = /^( *)((?:[·!✗✓…│+-]|\d+[.)]) +)?/;
+/** A line's indent and its list marker (`· `, `! `, `✓ `, `… `, `│ `, `1) `, `2. `, `-  `, a diff's `+ `, an error's `→ `). */
+const LEAD = /^( *)((?:[·!✗✓…│→+-]|\d+[.)]) +)?/;
 /** The most a continued row is indented (a deep indent would leave little room on a narrow terminal). */
 const HANG = 8;
 
@@ -42,7 +42,8 @@ function units(text: string, listed: boolean): Array<{ t: string; cmd: boolean }
     }
     // A `quoted` span, up to the word that closes it.
     if (t.startsWith('`') && (t.trimEnd().match(/`/g) ?? []).length % 2 === 1) {
-      while (i + 1 < raw.length && !raw[i]!.trimEnd().endsWith('`')) t += raw[++i]!;
+      // It closes at a word that ends with a backtick, punctuation after it too (`…`? `…`.).
+      while (i + 1 < raw.length && !/`[.,;:!?)'"]*$/.test(raw[i]!.trimEnd())) t += raw[++i]!;
     }
     // A separator (`·`, `→`) ends its row rather than starting the next one as if it were a marker.
     if (prev && /^[·→]$/.test(t.trimEnd())) prev.t += t;
@@ -59,7 +60,17 @@ function units(text: string, listed: boolean): Array<{ t: string; cmd: boolean }
  * from the terminal, it must be one line.
  */
 export function wrapLine(line: string, columns: number | undefined): string {
-  if (!columns || width(line.trimEnd()) <= columns || COMMAND_LINE.test(line)) return line;
+  if (!columns || width(line.trimEnd()) <= columns) return line;
+  if (COMMAND_LINE.test(line)) {
+    // A command's `   # comment` (the summary's "what it does") goes under it, wrapped as prose:
+    // the command stays whole on its row, the words of the comment are never cut at the edge.
+    const m = /^(\s*(?:\d+[.)] +)?)(\$ .*?) {2,}# (.+)$/.exec(line);
+    if (!m) return line;
+    // Every row of it starts with `# `: pasted with the command, it stays a comment.
+    const under = `${' '.repeat(width(m[1]!) + 2)}# `;
+    const rows = wrapLine(m[3]!, Math.max(columns - width(under), 20)).split('\n');
+    return [`${m[1]}${m[2]}`, ...rows.map((r) => `${under}${r}`)].join('\n');
+  }
   const lead = LEAD.exec(line)![0];
   const indent = ' '.repeat(Math.min(width(lead), HANG, Math.floor(columns / 2)));
   const rows: string[] = [];

@@ -27,6 +27,16 @@ export function missingAnswer(q: QuestionBase): UsageError {
   );
 }
 
+/**
+ * What was taken for a question, said as a statement (nothing is asked here): `Editor model:
+ * mlx-community/…`; a choice that repeats its question ("Use this setup? Use this setup") once.
+ */
+export function taken(message: string, label: string): string {
+  const subject = message.replace(/[?:]\s*$/, '').trim();
+  const last = subject.split(/(?<=[.:])\s+/).at(-1)!;
+  return label.toLowerCase().startsWith(last.toLowerCase()) ? `  ${label}` : `  ${subject}: ${label}`;
+}
+
 export class NonInteractivePrompter implements Prompter {
   readonly face = 'non-interactive' as const;
   private readonly out: (line: string) => void;
@@ -49,11 +59,11 @@ export class NonInteractivePrompter implements Prompter {
       const v = String(a);
       const c = q.choices.find((x) => x.value === v || x.label === v);
       if (c?.disabled) throw new UsageError(`"${v}" cannot be chosen for "${q.message}": ${c.disabled}.`);
-      this.out(`  ${q.message} ${c?.label ?? v}`);
+      this.out(taken(q.message, c?.label ?? v));
       return (c?.value ?? v) as T;
     }
     if (this.opts.yes && q.default !== undefined) {
-      this.out(`  ${q.message} ${q.choices.find((c) => c.value === q.default)?.label ?? q.default}`);
+      this.out(taken(q.message, q.choices.find((c) => c.value === q.default)?.label ?? q.default));
       return q.default;
     }
     throw missingAnswer(q);

@@ -71,7 +71,7 @@ export function App({ store, theme }: { store: UiStore; theme: Theme }) {
   const hints = s.kind === 'idle' ? HINTS.none : HINTS[s.kind];
   return (
     <Box flexDirection="column">
-      <History key={size.repaint} items={state.history} theme={theme} />
+      <History key={size.repaint} items={state.history} theme={theme} columns={columns} />
       {s.kind === 'idle' ? null : (
         <Box flexDirection="column" width={columns} marginTop={1}>
           <Header title={state.title} demo={state.demo} step={state.step} theme={theme} />

@@ -9,6 +9,7 @@ import type { Env } from '../lib/paths.js';
 import { createContext, emptyAnswers, type Answers, type LaunchAfter, type WizardDeps } from './context.js';
 import type { Prompter } from './prompter.js';
 import { defaultDeps, demoFolders, runWizard } from './run.js';
+import { demoFolderKept } from './steps/finish.js';
 
 /** The setup flags actually typed (SetupInput has every default filled in). */
 export function explicitFlags(args: string[]): Set<string> {
@@ -119,6 +120,7 @@ export async function runWizardCommand(o: WizardCommandOptions): Promise<{ code:
     fixed: fixedFromFlags(input, explicitFlags(o.args)),
   });
   if (demo) {
+    ctx.demoDirGiven = o.demoDir !== undefined;
     // The stand-ins listen on free ports the system hands out: never on a server of the machine's
     // that holds 8080, and not on the "next free" port after it, which another demo may take too.
     const taken: number[] = [];
@@ -136,10 +138,13 @@ export async function runWizardCommand(o: WizardCommandOptions): Promise<{ code:
   }
   try {
     const r = await runWizard(ctx);
+    // A finished demo leaves nothing behind, unless what it handed over (a background serve,
+    // Aider started next, launchd's agents) still runs from its folder: the summary said which.
+    if (demo && !demoFolderKept(ctx)) await demo.cleanup();
     return { code: r.code, ...(demo ? { demoRoot: demo.root } : {}), ...(r.launch ? { launch: r.launch } : {}) };
   } catch (e) {
-    // A cancelled demo leaves nothing behind either.
-    if (demo && (e instanceof CancelledError || o.signal.aborted)) await demo.cleanup();
+    // A cancelled demo leaves nothing behind either (what it created in a --demo-dir too), nor a failed one.
+    if (demo && (e instanceof CancelledError || o.signal.aborted || !demoFolderKept(ctx))) await demo.cleanup();
     throw e;
   } finally {
     await hub?.close();

@@ -117,6 +117,8 @@ export interface WizardContext {
   atLogin?: { logs: string };
   /** "Start Aider now?" was answered yes and the servers answer: Aider runs once the face is closed. */
   launch?: LaunchAfter;
+  /** `--demo-dir`: the demo's folder is the user's, kept when the demo ends (removed only when cancelled). */
+  demoDirGiven?: boolean;
 }
 
 /** What runs Aider after the wizard: its environment and folder. */

@@ -25,7 +25,7 @@ describe('status --json with no plan (T1)', () => {
 
 describe('a mistyped main-level flag (T2)', () => {
   it.each([
-    ['--bogus', /^✗ Unknown option --bogus\.\n {2}→ Run `node \S+\/bin\/aider-mlx\.js --help` to see the commands and options\.\n$/],
+    ['--bogus', /^✗ Unknown option --bogus\.\n {2}→ Run `node \S+\/bin\/aider-mlx\.js --help`\s+to\s+see\s+the\s+commands\s+and\s+options\.\n$/],
     ['--dmeo', /^✗ Unknown option --dmeo\.\n {2}→ Did you mean --demo\? Run `node \S+\/bin\/aider-mlx\.js --help`/],
     ['--verison', /^✗ Unknown option --verison\.\n {2}→ Did you mean --version\?/],
     ['-x', /^✗ Unknown option -x\./],

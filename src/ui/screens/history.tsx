@@ -4,9 +4,29 @@ import { MARKS, noteColor } from '../components/basics.js';
 import type { HistoryItem } from '../store.js';
 import type { Theme } from '../theme.js';
 import { stepCounter } from '../../wizard/prompter.js';
-import { COMMAND_LINE } from '../../lib/wrap.js';
+import { wrapText } from '../../lib/wrap.js';
 
-function Item({ item, theme }: { item: HistoryItem; theme: Theme }) {
+/**
+ * Text broken into rows by the one wrap rule (src/lib/wrap.ts), each row printed as it is: Ink
+ * never breaks it again. A row still wider than the terminal (a command, kept whole to copy as one
+ * line; a word too long for any row) is printed whole and the terminal soft-wraps it; it does not
+ * widen the rows around it.
+ */
+function Rows({ text, columns, color, dim }: { text: string; columns: number; color?: string; dim?: boolean }) {
+  return (
+    <>
+      {wrapText(text, columns)
+        .split('\n')
+        .map((row, i) => (
+          <Box key={i} width={Math.max([...row].length, 1)} flexShrink={0}>
+            <Text color={color} dimColor={dim} wrap="truncate-end">{row}</Text>
+          </Box>
+        ))}
+    </>
+  );
+}
+
+function Item({ item, theme, columns }: { item: HistoryItem; theme: Theme; columns: number }) {
   switch (item.kind) {
     case 'step':
       return (
@@ -25,9 +45,9 @@ function Item({ item, theme }: { item: HistoryItem; theme: Theme }) {
       );
     case 'note':
       return (
-        <Text color={noteColor(theme, item.note)} dimColor={item.note === 'dim' && theme.dim} wrap="wrap">
-          {`${MARKS[item.note]} ${item.text}`}
-        </Text>
+        <Box flexDirection="column">
+          <Rows text={`${MARKS[item.note]} ${item.text}`} columns={columns} color={noteColor(theme, item.note)} dim={item.note === 'dim' && theme.dim} />
+        </Box>
       );
     case 'summary':
       return (
@@ -36,17 +56,10 @@ function Item({ item, theme }: { item: HistoryItem; theme: Theme }) {
           {item.summary.sections.map((sec) => (
             <Box key={sec.title} flexDirection="column" marginTop={1}>
               <Text bold>{sec.title}</Text>
-              {sec.lines.map((l, i) => {
-                const line = `  ${sec.title.startsWith('Next') ? `${i + 1}. ` : ''}${l}`;
-                // A command (`$ …`) is one line, however wide: the terminal may soft-wrap it, a paste runs it whole.
-                return COMMAND_LINE.test(line) ? (
-                  <Box key={i} width={[...line].length} flexShrink={0}>
-                    <Text wrap="truncate-end">{line}</Text>
-                  </Box>
-                ) : (
-                  <Text key={i} wrap="wrap">{line}</Text>
-                );
-              })}
+              {sec.lines.map((l, i) => (
+                // Prose wrapped between words; a command (`$ …`) one line, however wide (its comment under it).
+                <Rows key={i} text={`  ${sec.title.startsWith('Next') ? `${i + 1}. ` : ''}${l.replace(/\n/g, '\n  ')}`} columns={columns} />
+              ))}
             </Box>
           ))}
         </Box>
@@ -54,6 +67,15 @@ function Item({ item, theme }: { item: HistoryItem; theme: Theme }) {
   }
 }
 
-export function History({ items, theme }: { items: HistoryItem[]; theme: Theme }) {
-  return <Static items={items}>{(item) => <Item key={item.id} item={item} theme={theme} />}</Static>;
+/** Each item as wide as the terminal: a wide command row in one item never widens what wraps in another. */
+export function History({ items, theme, columns }: { items: HistoryItem[]; theme: Theme; columns: number }) {
+  return (
+    <Static items={items}>
+      {(item) => (
+        <Box key={item.id} width={columns} flexDirection="column">
+          <Item item={item} theme={theme} columns={columns} />
+        </Box>
+      )}
+    </Static>
+  );
 }

@@ -116,6 +116,16 @@ export function wizardNextSteps(ctx: WizardContext): string[] {
   return lines;
 }
 
+/** A demo's folder is still used once it ends: by its background serve, Aider started next, or launchd's agents. */
+export function demoFolderInUse(ctx: Pick<WizardContext, 'background' | 'launch' | 'atLogin'>): boolean {
+  return Boolean(ctx.background || ctx.launch || ctx.atLogin);
+}
+
+/** A finished demo removes its folder: not one given with --demo-dir, nor one still in use. */
+export function demoFolderKept(ctx: Pick<WizardContext, 'background' | 'launch' | 'atLogin' | 'demoDirGiven'>): boolean {
+  return Boolean(ctx.demoDirGiven) || demoFolderInUse(ctx);
+}
+
 export function summaryOf(ctx: WizardContext): Summary {
   const failed = ctx.checks.some((c) => c.status === 'fail');
   const sections: Summary['sections'] = [];
@@ -136,10 +146,15 @@ export function summaryOf(ctx: WizardContext): Summary {
     sections.push({ title: 'Or by hand', lines: byHandSteps(ctx) });
   }
   if (ctx.demo) {
+    const folder = tildify(dirname(ctx.env.HOME ?? ''), ctx.hostEnv);
     sections.push({
       title: 'This was a demo',
       lines: [
-        `Stand-in servers answered instead of mlx_lm.server; the files are under ${tildify(dirname(ctx.env.HOME ?? ''), ctx.hostEnv)}.`,
+        demoFolderInUse(ctx)
+          ? `Stand-in servers answered instead of mlx_lm.server; the files are under ${folder}, which the servers in the background use: \`${demoPrefix(ctx)}${selfCommand()} stop\`, then removing ${folder}, cleans it up.`
+          : ctx.demoDirGiven
+            ? `Stand-in servers answered instead of mlx_lm.server; the files are under ${folder} (--demo-dir: kept).`
+            : `Stand-in servers answered instead of mlx_lm.server; the demo's files (${folder}) are removed as it ends. On your Mac the commands above run without the HOME=… XDG_CONFIG_HOME=… part.`,
         `On a Mac with Apple silicon, run \`${selfCommand()}\` for the real thing.`,
       ],
     });

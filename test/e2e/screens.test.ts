@@ -1,0 +1,75 @@
+/**
+ * What a newcomer's first runs print without a terminal (a pipe): lines that fit 80 columns,
+ * one numbering of the steps, no question echoed back, and no demo folder left behind.
+ */
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cli, sandbox, type Sandbox } from './helpers.js';
+
+const boxes: Sandbox[] = [];
+afterEach(() => {
+  for (const s of boxes.splice(0)) rmSync(s.root, { recursive: true, force: true });
+});
+/** A sandbox whose temp folder (TMPDIR) is its own: what a demo leaves there is seen. */
+function box(): Sandbox & { tmp: string } {
+  const s = sandbox();
+  boxes.push(s);
+  const tmp = join(s.root, 'tmp');
+  mkdirSync(tmp);
+  return { ...s, tmp, env: { ...s.env, TMPDIR: tmp, XDG_CONFIG_HOME: join(s.home, '.config'), HF_HUB_OFFLINE: '1', HF_HUB_CACHE: join(s.root, 'hf') } };
+}
+
+/** Rows wider than 80 columns, commands (`$ …`) left out: they are kept whole, the terminal may soft-wrap them. */
+// Nor a row whose word is too long for any row (a deep temp path): the terminal has to break that one.
+const wide = (text: string) =>
+  text.split('\n').filter((l) => [...l].length > 80 && !/^\s*(?:\d+[.)] +)?\$ /.test(l) && !l.split(/\s+/).some((w) => [...w].length > 72));
+
+describe('the demo without a terminal', () => {
+  it('setup --plain --demo says in one line that it runs without questions; its lines fit 80 columns; a taken answer is said once', async () => {
+    const s = box();
+    const r = await cli(['setup', '--plain', '--demo'], { cwd: s.repo, env: s.env, timeoutMs: 90_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const all = `${r.stdout}${r.stderr}`;
+    expect(all.replace(/\s+/g, ' ')).toContain('No terminal: --plain needs one to ask; running without questions, as --yes would.');
+    expect(wide(all), all).toEqual([]);
+    expect(all).not.toContain('Use this setup? Use this setup');
+    expect(all).toMatch(/^ {2}Use this setup$/m);
+  }, 120_000);
+
+  it('a finished demo removes its /tmp/aider-mlx-demo-* folder, and says so', async () => {
+    const s = box();
+    const r = await cli(['setup', '--plain', '--demo'], { cwd: s.repo, env: s.env, timeoutMs: 90_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(`${r.stdout}${r.stderr}`).toMatch(/aider-mlx-demo-\w+/);
+    expect(readdirSync(s.tmp).filter((n) => n.startsWith('aider-mlx-demo-'))).toEqual([]);
+    expect(`${r.stdout}${r.stderr}`.replace(/\s+/g, ' ')).toMatch(/the demo's files \(\S+aider-mlx-demo-\w+\) are removed as it ends/);
+  }, 120_000);
+});
+
+describe('lines fit 80 columns without a terminal', () => {
+  it('models --offline', async () => {
+    const s = box();
+    const r = await cli(['models', '--offline'], { cwd: s.repo, env: s.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('GPU budget');
+    expect(wide(r.stdout), r.stdout).toEqual([]);
+  });
+  for (const args of [['docter'], ['--bogus'], ['setup', '--bogus'], ['setup', '--port', '8080']]) {
+    it(`the error for ${args.join(' ')}: wrapped, its \`command\` whole on one row`, async () => {
+      const s = box();
+      const r = await cli(args, { cwd: s.repo, env: s.env });
+      expect(r.code).toBe(2);
+      expect(wide(r.stderr), r.stderr).toEqual([]);
+      for (const l of r.stderr.split('\n')) expect((l.match(/`/g) ?? []).length % 2, r.stderr).toBe(0);
+    });
+  }
+  it('setup --port suggests the port flags it has, not --host', async () => {
+    const s = box();
+    const r = await cli(['setup', '--port', '8080'], { cwd: s.repo, env: s.env });
+    expect(r.code).toBe(2);
+    const text = r.stderr.replace(/\s+/g, ' ');
+    expect(text).toMatch(/Did you mean --editor-port, .*--proxy-port\?/);
+    expect(text).not.toContain('--host');
+  });
+});
