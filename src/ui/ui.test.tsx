@@ -32,6 +32,19 @@ describe('select screen', () => {
     await f.waitFor((fr) => fr.includes('✓ Pick one Gamma'), 'the answer in the history');
   });
 
+  it("the focused row's description wraps between words, every row indented, a `command` whole", async () => {
+    const f = renderFace();
+    const description = 'Pinned, checked after installing, never a known-compromised release, and nothing else is touched: what `node /Users/me/src/aider-mlx/bin/aider-mlx.js install` does.';
+    void f.prompter.select({ id: 'x', message: 'Install?', choices: [{ value: 'a', label: 'Install now', description }], default: 'a' });
+    const frame = await f.waitForText('Install?');
+    const rows = frame.split('\n');
+    const at = rows.findIndex((r) => r.includes('Pinned,'));
+    const desc = rows.slice(at, rows.findIndex((r, i) => i > at && r.includes('does.')) + 1);
+    expect(desc.length).toBeGreaterThan(1);
+    for (const r of desc) expect(r).toMatch(/^ {2}\S/);
+    expect(desc.join('\n')).toContain('`node /Users/me/src/aider-mlx/bin/aider-mlx.js install`');
+  });
+
   it('Esc rejects with GoBack; Ctrl-C cancels and aborts the run', async () => {
     const f = renderFace();
     const first = f.prompter.select({ id: 'x', message: 'First', choices }).catch((e: unknown) => e);

@@ -4,6 +4,7 @@ import { Box, Text, useInput } from 'ink';
 import { initialIndex, type Choice } from '../../wizard/prompter.js';
 import { KEYS } from '../keys.js';
 import type { Theme } from '../theme.js';
+import { wrapLine } from '../../lib/wrap.js';
 
 export interface ListState {
   index: number;
@@ -128,7 +129,8 @@ export function SelectList({
       {below > 0 ? <Text dimColor={theme.dim}>{`  ↓ ${below} more`}</Text> : null}
       {focused?.description ? (
         <Box marginTop={1}>
-          <Text dimColor={theme.dim} wrap="wrap">{`  ${focused.description}`}</Text>
+          {/* Wrapped by the one rule: every row indented, a `command` kept whole (Ink's own wrap starts the next row at the edge). */}
+          <Text dimColor={theme.dim} wrap="wrap">{wrapLine(`  ${focused.description}`, columns)}</Text>
         </Box>
       ) : null}
     </Box>
