@@ -160,6 +160,37 @@ describe('setup --yes over existing files', () => {
     expect(readFileSync(files(s).conf, 'utf8')).toBe(bad);
     expect(existsSync(files(s).settings)).toBe(false);
   });
+
+  // D1: Aider reads the home folder's, the git root's and the current folder's .aider.conf.yml and
+  // stops on a broken one, wherever it is: setup refuses each as it refuses the one it merges into.
+  const BROKEN = 'model: openai/foo\n  bad-indent: [1, 2';
+  for (const where of ['home', 'cwd below the git root'] as const) {
+    it(`refuses a broken .aider.conf.yml in the ${where} too: file, line, what to do, exit 2, nothing written`, async () => {
+      const s = sandbox();
+      const cwd = where === 'home' ? s.repo : join(s.repo, 'sub');
+      mkdirSync(cwd, { recursive: true });
+      const broken = join(where === 'home' ? s.home : cwd, '.aider.conf.yml');
+      writeFileSync(broken, BROKEN);
+      const r = await cli(flags(['--mode', 'direct']), { cwd, env: s.env });
+      expect(r.stderr).not.toMatch(/Unexpected/);
+      expect(r.code).toBe(2);
+      const shown = where === 'home' ? '~/.aider.conf.yml' : broken;
+      expect(flat(r.stderr)).toContain(`${shown} line 1, column`);
+      expect(flat(r.stderr)).toMatch(/fix it, or move it aside/);
+      expect(readFileSync(broken, 'utf8')).toBe(BROKEN);
+      expect(snapshot(s)).toEqual({ plan: null, litellm: null, conf: null, settings: null, metadata: null });
+      expect(backups(s)).toEqual([]);
+    });
+  }
+
+  it('a broken home .aider.conf.yml does not stop a profile setup (Aider reads a profile alone)', async () => {
+    const s = sandbox();
+    writeFileSync(join(s.home, '.aider.conf.yml'), BROKEN);
+    const r = await cli(flags(['--mode', 'direct', '--scope', 'profile']), { cwd: s.repo, env: s.env });
+    expect(r.stderr).not.toMatch(/Unexpected/);
+    expect(r.code).toBe(0);
+    expect(existsSync(files(s).plan)).toBe(true);
+  });
 });
 
 describe("the user's own API keys (H3, L11)", () => {
