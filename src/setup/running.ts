@@ -64,6 +64,8 @@ export interface PortSlot {
   holder?: string;
   /** A free port to use instead (not for ports a flag gave). */
   instead?: number;
+  /** Held by an mlx_lm.server whose model could not be read (it may be the right one). */
+  unsure?: boolean;
 }
 
 /**
@@ -72,10 +74,11 @@ export interface PortSlot {
  */
 export async function checkPortSlots(
   slots: Array<Pick<PortSlot, 'key' | 'model' | 'port' | 'fixed'>>,
-  o: { host: string; signal?: AbortSignal; home?: string; started?: (port: number) => { model?: string } | undefined },
+  o: { host: string; signal?: AbortSignal; home?: string; started?: (port: number) => { model?: string } | undefined; avoid?: number[] },
 ): Promise<PortSlot[]> {
   const { host, signal } = o;
-  const promised = slots.map((s) => s.port);
+  // `avoid`: ports promised to others that are not checked here (a flag's, say).
+  const promised = [...slots.map((s) => s.port), ...(o.avoid ?? [])];
   const out: PortSlot[] = [];
   for (const s of slots) {
     const started = o.started?.(s.port);
@@ -90,6 +93,7 @@ export async function checkPortSlots(
     }
     let holder: string | undefined;
     let ours = false;
+    let unsure = false;
     if (clash) holder = `also the ${out.find((o) => o.port === s.port)!.key}'s port`;
     else {
       const who = await identifyServer(host, s.port, { timeoutMs: 3000, ...(signal ? { signal } : {}) });
@@ -98,6 +102,7 @@ export async function checkPortSlots(
         const served = await servedModelAt(host, s.port, who.models);
         ours = s.model !== undefined && served.model !== undefined && sameModel(served.model, s.model, o.home);
         holder = `mlx_lm.server${served.model ? ` serving ${served.model}` : ' (which model it serves could not be read)'}`;
+        unsure = served.model === undefined;
       } else if (who.kind === 'litellm') {
         ours = s.key === 'proxy';
         holder = 'a LiteLLM proxy';
@@ -110,7 +115,7 @@ export async function checkPortSlots(
       out.push({ ...s, state: 'ours', holder });
       continue;
     }
-    const slot: PortSlot = { ...s, state: 'taken', holder };
+    const slot: PortSlot = { ...s, state: 'taken', holder, ...(unsure ? { unsure } : {}) };
     if (!s.fixed) {
       slot.instead = await findFreePort(host, s.port + 1, { avoid: [...promised, ...out.map((o) => o.instead ?? o.port)] });
     }

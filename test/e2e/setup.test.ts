@@ -300,6 +300,28 @@ describe('setup --yes: bad input gets one clear line and writes nothing', () => 
     }
   });
 
+  it('--editor-port held by an HTTP server answering HTML (python3 -m http.server): exit 2, who holds it, no markup in the message (D5)', async () => {
+    const page = '<!DOCTYPE HTML>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Error response</title>\n</head>\n<body><p>Error code: 501</p></body>\n</html>\n';
+    const { createServer } = await import('node:http');
+    const srv = createServer((req, res) => {
+      res.writeHead(req.method === 'POST' ? 501 : 404, { 'Content-Type': 'text/html' });
+      res.end(page);
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as net.AddressInfo).port;
+    try {
+      const s = sandbox();
+      const r = await cli(['setup', '--yes', '--editor', EDITOR, '--mode', 'direct', '--editor-port', String(port), '--timeout', '5'], { cwd: s.repo, env: s.env });
+      expect(r.code).toBe(2);
+      expect(flat(r.stderr)).toContain(`127.0.0.1:${port} is held by`);
+      expect(flat(r.stderr)).toContain('POST /v1/responses → 501 an HTML page ("Error response")');
+      expect(r.stderr).not.toMatch(/<|DOCTYPE/);
+      expect(existsSync(s.config)).toBe(false);
+    } finally {
+      await new Promise((r) => srv.close(r));
+    }
+  });
+
   it('an unreadable plan', async () => {
     const s = sandbox();
     mkdirSync(s.config, { recursive: true });
