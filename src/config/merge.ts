@@ -32,8 +32,9 @@ export class MalformedFileError extends AppError {
     readonly line: number,
     readonly col: number,
     readonly reason: string,
+    tryThis = 'Fix or move that file, then run again; nothing was written.',
   ) {
-    super(`${tildify(path)} line ${line}, column ${col}: ${reason}`, 'Fix or move that file, then run again; nothing was written.');
+    super(`${tildify(path)} line ${line}, column ${col}: ${reason}`, tryThis);
     this.name = 'MalformedFileError';
   }
 }
@@ -352,6 +353,26 @@ export function unmergeLitellmConfig(existing: string, path: string, owned: Lite
 
 // ---------------------------------------------------------------------------------------------
 // Parsing
+
+/**
+ * A .aider.conf.yml Aider reads that setup does not merge into (the home one, the git root's, the
+ * folder's): refused as the merge refuses the one it writes, for Aider stops on a broken one too.
+ */
+export function checkAiderConf(existing: string, path: string): void {
+  if (isBlank(existing)) return;
+  try {
+    topMap(parseExisting(existing, path), 'a map of option: value lines');
+  } catch (e) {
+    if (!(e instanceof MalformedFileError)) throw e;
+    throw new MalformedFileError(
+      e.path,
+      e.line,
+      e.col,
+      e.reason,
+      'Aider reads this file too (the home folder, the git root and the current folder are all read) and stops on it: fix it, or move it aside, then run again; nothing was written.',
+    );
+  }
+}
 
 interface Parsed {
   doc: Document;

@@ -1,10 +1,12 @@
-import { join } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { AppError, UsageError } from '../errors.js';
 import { MAX_CONFIG_BYTES, readBounded } from '../lib/read-bounded.js';
 import type { FileChange } from '../lib/fs.js';
-import { configPaths, tildify, type Env } from '../lib/paths.js';
-import { mergeAiderConf, mergeLitellmConfig, mergeModelMetadata, mergeModelSettings, type Conflict } from './merge.js';
+import { configPaths, homeDir, tildify, type Env } from '../lib/paths.js';
+import { findGitRoot, searchPath } from '../doctor/files.js';
+import { checkAiderConf, mergeAiderConf, mergeLitellmConfig, mergeModelMetadata, mergeModelSettings, type Conflict } from './merge.js';
 import { servedModels } from './names.js';
 import type { Plan } from './plan.js';
 import { planToYaml } from './plan-file.js';
@@ -77,12 +79,35 @@ function mergeAiderEnv(existing: string | undefined, key: string): string {
 }
 
 /**
+ * Every .aider.conf.yml Aider reads when run from `cwd` (the home folder's, the git root's, the
+ * folder's own; later wins) that parses badly: refused with file, line and column, as the merge
+ * refuses the one it writes, for Aider stops on any of them. `skip`: the one the merge reads.
+ */
+export async function checkAiderConfReads(env: Env, cwd: string, skip?: string): Promise<void> {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  for (const path of searchPath(AIDER_FILES.conf, homeDir(env), findGitRoot(cwd), cwd)) {
+    if (skip !== undefined && real(path) === real(skip)) continue;
+    // One Aider cannot read either is the doctor's to report; only a broken one stops setup.
+    const text = await readIfExists(path).catch(() => undefined);
+    if (text !== undefined) checkAiderConf(text, path);
+  }
+}
+
+/**
  * Everything setup writes, merged into what is on disk: the plan, the LiteLLM config (proxy
  * mode) and Aider's three files. What a previous plan wrote and the new one no longer uses is
  * removed; what the user wrote is kept.
  */
-export async function composeWrites(plan: Plan, env: Env, prev?: Plan): Promise<ComposedWrites> {
+export async function composeWrites(plan: Plan, env: Env, prev?: Plan, o: { cwd?: string } = {}): Promise<ComposedWrites> {
   const paths = configPaths(env);
+  // Aider run from `cwd` reads the other .aider.conf.yml files too (a profile is read alone, with --config).
+  if (o.cwd !== undefined && plan.aider.scope !== 'profile') await checkAiderConfReads(env, o.cwd, join(plan.aider.dir, AIDER_FILES.conf));
   const key = await proxyKey(env);
   const rendered = renderFiles(plan, renderPaths(plan, env, key));
   const models = servedModels(plan);

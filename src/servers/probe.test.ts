@@ -397,3 +397,33 @@ describe('probeTcp input', () => {
     expect((await probeTcp('127.0.0.1', 70000, T)).error?.kind).toBe('other');
   });
 });
+
+describe('identification evidence never carries markup (D5)', () => {
+  // What `python3 -m http.server` answers a POST with.
+  const PAGE = '<!DOCTYPE HTML>\n<html lang="en">\n    <head>\n        <meta charset="utf-8">\n        <title>Error response</title>\n    </head>\n    <body>\n        <h1>Error response</h1>\n        <p>Error code: 501</p>\n    </body>\n</html>\n';
+  it('another HTTP server answering with an HTML page: "an HTML page" with its title, one line, the probe still tagged', async () => {
+    const paths: string[] = [];
+    const srv = http.createServer((req, res) => {
+      paths.push(`${req.method} ${req.url}`);
+      res.writeHead(req.method === 'POST' ? 501 : 404, { 'Content-Type': 'text/html;charset=utf-8' });
+      res.end(PAGE);
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise((r) => srv.close(() => r())));
+    const port = (srv.address() as net.AddressInfo).port;
+    const id = await identifyServer('127.0.0.1', port, T);
+    expect(id.kind).toBe('other');
+    const line = id.evidence.find((e) => e.startsWith('POST /v1/responses'));
+    expect(line).toBe('POST /v1/responses → 501 an HTML page ("Error response")');
+    for (const e of id.evidence) expect(e).not.toMatch(/[<>\n\r]/);
+    expect(paths).toContain('POST /v1/responses?from=aider-mlx-probe');
+  });
+
+  it('bodyGist: whitespace and control characters collapsed; markup named, never shown', async () => {
+    const { bodyGist } = await import('./probe.js');
+    expect(bodyGist('Not\n  Implemented\r\n\t\u001b[31m')).toBe('Not Implemented [31m');
+    expect(bodyGist('<html><body>hi</body></html>')).toBe('an HTML page');
+    expect(bodyGist('<?xml version="1.0"?><error/>')).toBe('a markup document (not HTML)');
+    expect(bodyGist('x'.repeat(100), 10)).toBe(`${'x'.repeat(10)}…`);
+  });
+});

@@ -174,6 +174,24 @@ interface Raw extends ProbeResult {
   json?: unknown;
 }
 
+/**
+ * A body as evidence in a line of text: control characters and runs of whitespace made one space;
+ * an HTML page (or other markup) said in words, with its <title> when it has one, never its tags.
+ */
+export function bodyGist(text: string, max = 60): string {
+  const flat = text.replace(/[\s\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+  if (/^<(?:!doctype\s+html|html|head|body)\b/i.test(flat) || /<(?:html|body|title)\b[^>]*>/i.test(flat)) {
+    const title = /<title[^>]*>([^<]*)/i.exec(flat)?.[1]?.trim();
+    return title ? `an HTML page ("${cut(title, max)}")` : 'an HTML page';
+  }
+  if (/^<[?!a-z]/i.test(flat)) return 'a markup document (not HTML)';
+  return cut(flat, max);
+}
+
+function cut(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
 function head(text: string): string {
   return text.length > BODY_HEAD ? `${text.slice(0, BODY_HEAD)}…` : text;
 }
@@ -509,7 +527,7 @@ export async function identifyServer(host: string, port: number, opts: ProbeOpti
     const liveliness = livelinessP ? await livelinessP : left >= 50 ? await request('GET', `${root}/health/liveliness`, { ...plain, timeoutMs: left }) : undefined;
     if (liveliness) probes.liveliness = strip(liveliness);
     if (liveliness?.status === 200 && liveliness.body.includes("I'm alive!")) {
-      evidence.push(`GET /health/liveliness → ${liveliness.body.trim()}`);
+      evidence.push(`GET /health/liveliness → ${bodyGist(liveliness.body)}`);
       return done('litellm');
     }
   }
@@ -530,7 +548,7 @@ export async function identifyServer(host: string, port: number, opts: ProbeOpti
   const owner = models.ownedBy[0];
   if (owner) evidence.push(`GET /v1/models entries carry owned_by "${owner}" (mlx_lm.server never sends it)`);
   if (!plainNotFound) {
-    evidence.push(`POST /v1/responses → ${unknown.status ?? unknown.error?.message} ${head(unknown.body).slice(0, 60)}`.trim());
+    evidence.push(`POST /v1/responses → ${unknown.status ?? unknown.error?.message} ${bodyGist(unknown.body)}`.trim());
   }
   const looksLike = owner ? OWNED_BY_HINTS[owner] : undefined;
   return done('other', looksLike ? { looksLike } : {});

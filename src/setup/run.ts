@@ -123,7 +123,7 @@ export async function runSetup(input: SetupInput, caps: SetupCaps): Promise<Setu
   const serversOk = checks.every((c) => c.status !== 'fail');
   checks.unshift(...remoteChecks(plan), ...splitChecks);
 
-  const composed = await composeWrites(plan, caps.env, prev);
+  const composed = await composeWrites(plan, caps.env, prev, { cwd: caps.cwd });
   if (keyInEnvFile(plan)) {
     notes.push(`the proxy's key goes to ${tildify(configPaths(caps.env).aiderEnv, caps.env)} (mode 0600, outside the repository); ${AIDER_FILES.conf} reads it with env-file, so nothing in the project holds it`);
   }

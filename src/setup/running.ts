@@ -5,7 +5,8 @@
  * asking the port (it must answer as an mlx_lm.server). `setup --yes` and the wizard's proposal
  * both ask this.
  */
-import { localMlxServers, sameModel } from '../servers/ports.js';
+import type { RoleName } from '../config/plan.js';
+import { describePortHolder, findFreePort, isPortFree, localMlxServers, sameModel, servedModelAt } from '../servers/ports.js';
 import { identifyServer } from '../servers/probe.js';
 import { isLoopback } from '../serve/remote.js';
 
@@ -47,3 +48,79 @@ export async function findRunningServers(models: string[], o: FindRunningOptions
 export function reusedLine(role: string, model: string, r: RunningServer): string {
   return `the ${role}'s ${model} is already served by mlx_lm.server (pid ${r.pid}) on ${r.host}:${r.port}: reused`;
 }
+
+// ---- ports held by others ------------------------------------------------------------------
+
+export type PortKey = RoleName | 'proxy';
+
+export interface PortSlot {
+  key: PortKey;
+  /** The model that will listen there (none for the proxy). */
+  model?: string;
+  port: number;
+  fixed: boolean;
+  state: 'free' | 'ours' | 'taken';
+  /** Who holds it, in words. */
+  holder?: string;
+  /** A free port to use instead (not for ports a flag gave). */
+  instead?: number;
+  /** Held by an mlx_lm.server whose model could not be read (it may be the right one). */
+  unsure?: boolean;
+}
+
+/**
+ * checkPorts for any list of ports (`setup --yes` too): a held port not given by a flag gets the
+ * next free one as `instead`; `started`: what this run itself started on a port.
+ */
+export async function checkPortSlots(
+  slots: Array<Pick<PortSlot, 'key' | 'model' | 'port' | 'fixed'>>,
+  o: { host: string; signal?: AbortSignal; home?: string; started?: (port: number) => { model?: string } | undefined; avoid?: number[] },
+): Promise<PortSlot[]> {
+  const { host, signal } = o;
+  // `avoid`: ports promised to others that are not checked here (a flag's, say).
+  const promised = [...slots.map((s) => s.port), ...(o.avoid ?? [])];
+  const out: PortSlot[] = [];
+  for (const s of slots) {
+    const started = o.started?.(s.port);
+    if (started && started.model === s.model) {
+      out.push({ ...s, state: 'ours', holder: 'started by this wizard' });
+      continue;
+    }
+    const clash = out.some((o) => o.port === s.port);
+    if (!clash && (await isPortFree(host, s.port))) {
+      out.push({ ...s, state: 'free' });
+      continue;
+    }
+    let holder: string | undefined;
+    let ours = false;
+    let unsure = false;
+    if (clash) holder = `also the ${out.find((o) => o.port === s.port)!.key}'s port`;
+    else {
+      const who = await identifyServer(host, s.port, { timeoutMs: 3000, ...(signal ? { signal } : {}) });
+      if (who.kind === 'mlx_lm.server') {
+        // Reused only when it is known to serve this model: its command line, not its cache listing.
+        const served = await servedModelAt(host, s.port, who.models);
+        ours = s.model !== undefined && served.model !== undefined && sameModel(served.model, s.model, o.home);
+        holder = `mlx_lm.server${served.model ? ` serving ${served.model}` : ' (which model it serves could not be read)'}`;
+        unsure = served.model === undefined;
+      } else if (who.kind === 'litellm') {
+        ours = s.key === 'proxy';
+        holder = 'a LiteLLM proxy';
+      } else {
+        const p = await describePortHolder(s.port).catch(() => undefined);
+        holder = p ? `${p.command} (pid ${p.pid}${p.commandLine ? `: ${p.commandLine.slice(0, 60)}` : ''})` : (who.looksLike ?? 'another program');
+      }
+    }
+    if (ours) {
+      out.push({ ...s, state: 'ours', holder });
+      continue;
+    }
+    const slot: PortSlot = { ...s, state: 'taken', holder, ...(unsure ? { unsure } : {}) };
+    if (!s.fixed) {
+      slot.instead = await findFreePort(host, s.port + 1, { avoid: [...promised, ...out.map((o) => o.instead ?? o.port)] });
+    }
+    out.push(slot);
+  }
+  return out;
+}
+

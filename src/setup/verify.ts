@@ -12,7 +12,7 @@ import { redact } from '../config/secrets.js';
 import type { Plan } from '../config/plan.js';
 import { USAGE_CALLBACK } from '../config/render-context.js';
 import { renderUsageCallback, usageCallbackPath } from '../config/render.js';
-import { identifyServer, probeChat, probeLitellm, rootUrl, seconds, waitForChat, type ChatProbe, type WaitInfo } from '../servers/probe.js';
+import { bodyGist, identifyServer, probeChat, probeLitellm, rootUrl, seconds, waitForChat, type ChatProbe, type WaitInfo } from '../servers/probe.js';
 import { findLitellm, startLitellmProxy } from '../servers/litellm.js';
 import { bindError, connectable, describePortHolder, findFreePort, isPortFree, PRIVILEGED_PORT_HINT, sameModel, servedModelOf, type PortHolder, type ServedModelSource } from '../servers/ports.js';
 import { ownedLocations } from '../service/locations.js';
@@ -61,10 +61,10 @@ export function remoteChecks(plan: Plan): Check[] {
 }
 
 function describeChatFailure(r: ChatProbe): string {
-  if (r.notFound === 'model') return `HTTP 404: the server could not load "${r.model}" (${r.bodyHead.slice(0, 160)})`;
+  if (r.notFound === 'model') return `HTTP 404: the server could not load "${r.model}" (${bodyGist(r.bodyHead, 160)})`;
   if (r.notFound === 'path') return `HTTP 404 Not Found on ${new URL(r.url).pathname}: not a route of mlx_lm.server`;
   if (r.error) return r.error.message;
-  return `HTTP ${r.status}: ${r.bodyHead.slice(0, 160)}`;
+  return `HTTP ${r.status}: ${bodyGist(r.bodyHead, 160)}`;
 }
 
 /** A local model path as this Mac sees it (~ is the user's home, a relative path is from `cwd`). */

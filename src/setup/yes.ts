@@ -14,7 +14,8 @@ import { fitRoles } from '../hub/fit.js';
 import { estimateInput, sizingIn } from '../hub/sizing.js';
 import type { SetupInput } from './flags.js';
 import { maxContextFromCache } from './model-config.js';
-import { findRunningServers, reusedLine } from './running.js';
+import { checkPortSlots, findRunningServers, reusedLine, type PortKey } from './running.js';
+import { isLoopback } from '../serve/remote.js';
 import { describeProposal, proposeMode, proposeSetup, readAiderConf } from './proposal.js';
 
 export interface PreparedYes {
@@ -28,7 +29,7 @@ export interface PreparedYes {
 
 export async function prepareYes(
   input: SetupInput,
-  o: { env: Env; cwd: string; given: Set<string>; catalogue?: (env: Env) => Promise<Catalogue>; findRunning?: typeof findRunningServers },
+  o: { env: Env; cwd: string; given: Set<string>; catalogue?: (env: Env) => Promise<Catalogue>; findRunning?: typeof findRunningServers; checkPorts?: typeof checkPortSlots },
 ): Promise<PreparedYes> {
   const catalogue = await (o.catalogue ?? ((env) => buildCatalogue({ env, skipHub: true })))(o.env).catch(() => undefined);
   const maxOf = (m: string) => maxContextFromCache(m, o.env).catch(() => undefined);
@@ -63,6 +64,7 @@ export async function prepareYes(
   }
   // Starts or finds: a role without a port given uses the local mlx_lm.server that already serves its model.
   const portNotes: string[] = [];
+  const reused = new Set<string>();
   if (!next.split) {
     const roles = ([['editor', next.editor], ['architect', next.architect], ['weak', next.weak]] as const).filter(
       (r): r is readonly ['editor' | 'architect' | 'weak', string] => Boolean(r[1]) && !o.given.has(`${r[0]}-port`),
@@ -72,7 +74,29 @@ export async function prepareYes(
       const r = running.get(model);
       if (!r) continue;
       next = { ...next, [`${role}Port`]: r.port };
+      reused.add(role);
       portNotes.push(reusedLine(role, model, r));
+    }
+  }
+  // As the wizard's proposal does: a port another program holds moves to the next free one. One a
+  // flag gave stays: the servers' check refuses it, saying who holds it (exit 2).
+  if (!next.split && isLoopback(next.host)) {
+    const slots: Array<{ key: PortKey; model?: string; port: number; fixed: boolean }> = [];
+    const seen = new Set<string>();
+    for (const role of ['editor', 'architect', 'weak'] as const) {
+      const model = next[role];
+      if (!model || seen.has(model)) continue;
+      seen.add(model);
+      if (!reused.has(role)) slots.push({ key: role, model, port: next[`${role}Port`], fixed: o.given.has(`${role}-port`) });
+    }
+    if (next.mode === 'proxy') slots.push({ key: 'proxy', port: next.proxyPort, fixed: o.given.has('proxy-port') });
+    // A flag's port is only kept out of the way: its holder is the servers' check's to name.
+    const free = slots.filter((x) => !x.fixed);
+    const avoid = slots.filter((x) => x.fixed).map((x) => x.port);
+    for (const slot of free.length ? await (o.checkPorts ?? checkPortSlots)(free, { host: next.host, home: o.env.HOME, avoid }) : []) {
+      if (slot.state !== 'taken' || slot.instead === undefined) continue;
+      next = { ...next, [`${slot.key}Port`]: slot.instead };
+      portNotes.push(`${slot.port} is held by ${slot.holder ?? 'another program'}: ${slot.instead} instead`);
     }
   }
   if (proposal) {

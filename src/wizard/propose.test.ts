@@ -187,3 +187,23 @@ describe('the demo without a network', () => {
     }
   });
 });
+
+describe('a broken .aider.conf.yml Aider reads from here (D1)', () => {
+  const BROKEN = 'model: openai/foo\n  bad-indent: [1, 2';
+  it('the look-around says so (file, line, what to do) and the write refuses it, as setup --yes does: nothing written', async () => {
+    const { readdir, writeFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const { MalformedFileError } = await import('../config/merge.js');
+    t = await makeTestCtx([], { acceptProposal: true });
+    await writeFile(join(t.home, '.aider.conf.yml'), BROKEN);
+    const err = await runWizard(t.ctx).then(() => undefined, (e: unknown) => e);
+    const note = t.prompter.rec.notes.find((n) => n.kind === 'error');
+    // Named as the error names it (tildified against the running user's HOME, not the test's).
+    expect(note?.text).toMatch(/home\/\.aider\.conf\.yml line 1, column \d+: .*fix it, or move it aside/);
+    expect(err).toBeInstanceOf(MalformedFileError);
+    expect((err as InstanceType<typeof MalformedFileError>).path).toBe(join(t.home, '.aider.conf.yml'));
+    expect(t.prompter.rec.asked.map((a) => a.id)).not.toContain('review');
+    expect(await readdir(t.project)).toEqual([]);
+    expect(await readPlan(t.env)).toBeUndefined();
+  });
+});

@@ -16,6 +16,8 @@ import type { Catalogue } from '../hub/catalogue.js';
 import { formatGB, GPU_BUDGET_MEANS } from '../hub/fit.js';
 import { aiderDirFor } from '../setup/build-plan.js';
 import { readAiderConf, type AiderConfFacts } from '../setup/proposal.js';
+import { MalformedFileError } from '../config/merge.js';
+import { checkAiderConfReads } from '../config/write.js';
 
 export type { AiderConfFacts };
 import type { WizardContext } from './context.js';
@@ -43,7 +45,13 @@ export interface Survey {
   appleSilicon: boolean;
   tools: { mlx?: ToolInfo; litellm?: LitellmInstall; aider?: ToolInfo };
   prevPlan?: Plan;
-  aiderConf: { project?: AiderConfFacts; global?: AiderConfFacts; projectDir: string };
+  aiderConf: {
+    project?: AiderConfFacts;
+    global?: AiderConfFacts;
+    projectDir: string;
+    /** A .aider.conf.yml Aider reads from here (home, git root, this folder) that does not parse: file, line and column. */
+    broken?: string;
+  };
   catalogue: Catalogue;
   listening: Listener[];
   /** One line each, for the summary. */
@@ -111,7 +119,15 @@ export async function surveyMachine(ctx: WizardContext): Promise<Survey> {
       }),
     ),
   ]);
-  const [projectConf, globalConf] = await Promise.all([readAiderConf(project.dir), readAiderConf(homeDir(ctx.env))]);
+  const [projectConf, globalConf, broken] = await Promise.all([
+    readAiderConf(project.dir),
+    readAiderConf(homeDir(ctx.env)),
+    // The check setup's write makes (it refuses to write next to a broken one): said here already.
+    checkAiderConfReads(ctx.env, ctx.cwd).then(
+      () => undefined,
+      (e: unknown) => (e instanceof MalformedFileError ? e.message : undefined),
+    ),
+  ]);
 
   const os = platform();
   const cpu = arch();
@@ -127,7 +143,7 @@ export async function surveyMachine(ctx: WizardContext): Promise<Survey> {
       ...(aiderBin ? { aider: { bin: aiderBin, ...(aiderVer ? { version: aiderVer } : {}) } } : {}),
     },
     ...(prevPlan ? { prevPlan } : {}),
-    aiderConf: { projectDir: project.dir, ...(projectConf ? { project: projectConf } : {}), ...(globalConf ? { global: globalConf } : {}) },
+    aiderConf: { projectDir: project.dir, ...(projectConf ? { project: projectConf } : {}), ...(globalConf ? { global: globalConf } : {}), ...(broken ? { broken } : {}) },
     catalogue,
     listening: listening.filter((l) => l.kind !== 'none'),
     lines: [],

@@ -160,6 +160,37 @@ describe('setup --yes over existing files', () => {
     expect(readFileSync(files(s).conf, 'utf8')).toBe(bad);
     expect(existsSync(files(s).settings)).toBe(false);
   });
+
+  // D1: Aider reads the home folder's, the git root's and the current folder's .aider.conf.yml and
+  // stops on a broken one, wherever it is: setup refuses each as it refuses the one it merges into.
+  const BROKEN = 'model: openai/foo\n  bad-indent: [1, 2';
+  for (const where of ['home', 'cwd below the git root'] as const) {
+    it(`refuses a broken .aider.conf.yml in the ${where} too: file, line, what to do, exit 2, nothing written`, async () => {
+      const s = sandbox();
+      const cwd = where === 'home' ? s.repo : join(s.repo, 'sub');
+      mkdirSync(cwd, { recursive: true });
+      const broken = join(where === 'home' ? s.home : cwd, '.aider.conf.yml');
+      writeFileSync(broken, BROKEN);
+      const r = await cli(flags(['--mode', 'direct']), { cwd, env: s.env });
+      expect(r.stderr).not.toMatch(/Unexpected/);
+      expect(r.code).toBe(2);
+      const shown = where === 'home' ? '~/.aider.conf.yml' : broken;
+      expect(flat(r.stderr)).toContain(`${shown} line 1, column`);
+      expect(flat(r.stderr)).toMatch(/fix it, or move it aside/);
+      expect(readFileSync(broken, 'utf8')).toBe(BROKEN);
+      expect(snapshot(s)).toEqual({ plan: null, litellm: null, conf: null, settings: null, metadata: null });
+      expect(backups(s)).toEqual([]);
+    });
+  }
+
+  it('a broken home .aider.conf.yml does not stop a profile setup (Aider reads a profile alone)', async () => {
+    const s = sandbox();
+    writeFileSync(join(s.home, '.aider.conf.yml'), BROKEN);
+    const r = await cli(flags(['--mode', 'direct', '--scope', 'profile']), { cwd: s.repo, env: s.env });
+    expect(r.stderr).not.toMatch(/Unexpected/);
+    expect(r.code).toBe(0);
+    expect(existsSync(files(s).plan)).toBe(true);
+  });
 });
 
 describe("the user's own API keys (H3, L11)", () => {
@@ -266,6 +297,28 @@ describe('setup --yes: bad input gets one clear line and writes nothing', () => 
       expect(existsSync(s.config)).toBe(false);
     } finally {
       await other.close();
+    }
+  });
+
+  it('--editor-port held by an HTTP server answering HTML (python3 -m http.server): exit 2, who holds it, no markup in the message (D5)', async () => {
+    const page = '<!DOCTYPE HTML>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Error response</title>\n</head>\n<body><p>Error code: 501</p></body>\n</html>\n';
+    const { createServer } = await import('node:http');
+    const srv = createServer((req, res) => {
+      res.writeHead(req.method === 'POST' ? 501 : 404, { 'Content-Type': 'text/html' });
+      res.end(page);
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as net.AddressInfo).port;
+    try {
+      const s = sandbox();
+      const r = await cli(['setup', '--yes', '--editor', EDITOR, '--mode', 'direct', '--editor-port', String(port), '--timeout', '5'], { cwd: s.repo, env: s.env });
+      expect(r.code).toBe(2);
+      expect(flat(r.stderr)).toContain(`127.0.0.1:${port} is held by`);
+      expect(flat(r.stderr)).toContain('POST /v1/responses → 501 an HTML page ("Error response")');
+      expect(r.stderr).not.toMatch(/<|DOCTYPE/);
+      expect(existsSync(s.config)).toBe(false);
+    } finally {
+      await new Promise((r) => srv.close(r));
     }
   });
 

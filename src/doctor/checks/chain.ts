@@ -14,7 +14,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { litellmArgs, localMlxServers, mlxServerArgs, servedModelOf } from '../../servers/ports.js';
 import { UPSTREAM_DEFAULT_MODEL } from '../../config/names.js';
 import { tildify, type Env } from '../../lib/paths.js';
-import { identifyServer, litellmFromIdentity, normalizeApiBase, probeChat, probeLitellm, type ChatProbe, type ServerIdentity } from '../../servers/probe.js';
+import { bodyGist, identifyServer, litellmFromIdentity, normalizeApiBase, probeChat, probeLitellm, type ChatProbe, type ServerIdentity } from '../../servers/probe.js';
 import { parseErrorText } from '../error-text.js';
 import { suspectsFromText } from '../causes.js';
 import { CLI_SOURCE, litellmFile, type DiskState, type LitellmEntry, type Sourced } from '../files.js';
@@ -871,5 +871,5 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
 
 function describe(r: ChatProbe): string {
   if (r.error && r.status === undefined) return r.error.message;
-  return `HTTP ${r.status}: ${r.bodyHead.replace(/\s+/g, ' ').slice(0, 200)}`;
+  return `HTTP ${r.status}: ${bodyGist(r.bodyHead, 200)}`;
 }

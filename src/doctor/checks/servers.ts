@@ -16,6 +16,7 @@ import { promptCacheFlags } from '../../serve/remote.js';
 import {
   diagnoseNotFound,
   identifyServer,
+  bodyGist,
   normalizeApiBase,
   probeChat,
   probeModels,
@@ -82,10 +83,10 @@ export function configuredFor(m: ServedModel, d: Deployment, state: DiskState, e
 }
 
 function describeFailure(r: ChatProbe): string {
-  if (r.notFound === 'model') return `HTTP 404: the server could not load "${r.model}" (${r.bodyHead.replace(/\s+/g, ' ').slice(0, 200)})`;
+  if (r.notFound === 'model') return `HTTP 404: the server could not load "${r.model}" (${bodyGist(r.bodyHead, 200)})`;
   if (r.notFound === 'path') return `HTTP 404 Not Found on ${new URL(r.url).pathname}: not a route of mlx_lm.server`;
   if (r.error) return r.error.message;
-  return `HTTP ${r.status}: ${r.bodyHead.replace(/\s+/g, ' ').slice(0, 200)}`;
+  return `HTTP ${r.status}: ${bodyGist(r.bodyHead, 200)}`;
 }
 
 /** The snapshot folder of a cached repo (refs/main, else the newest snapshot), or a local model folder. */

@@ -45,6 +45,13 @@ export const lookAround: Step = {
     const missing = missingTools(ctx);
     // Offered below: the warning that says how to install mlx_lm by hand would say it twice.
     for (const w of survey.warnings) if (!(missing.includes('mlx-lm') && /^mlx_lm is not installed/.test(w))) ctx.prompter.note('warn', w);
+    // As `setup --yes` refuses: Aider stops on a broken config file it reads, so the write refuses it too.
+    if (survey.aiderConf.broken) {
+      ctx.prompter.note(
+        'error',
+        `${survey.aiderConf.broken}. Aider reads that file here and stops on it: fix it, or move it aside. Until then setup writes no project or global Aider files (an isolated profile, which Aider reads alone, still works).`,
+      );
+    }
     if (survey.prevPlan) answersFromPlan(survey.prevPlan, ctx.answers);
     if (missing.length) await offerInstalls(ctx, missing);
   },

@@ -1,27 +1,13 @@
-import type { RoleName } from '../../config/plan.js';
 import { hostProblem } from '../../config/plan-schema.js';
-import { describePortHolder, findFreePort, isPortFree, sameModel, servedModelAt } from '../../servers/ports.js';
-import { identifyServer } from '../../servers/probe.js';
+import { findFreePort, isPortFree } from '../../servers/ports.js';
+import { checkPortSlots, type PortKey, type PortSlot } from '../../setup/running.js';
 import { GoBack, type Choice } from '../prompter.js';
 import { thisMachine } from '../../lib/words.js';
 import type { Step } from '../step.js';
 import { activeRoles, pickFor, type WizardContext } from '../context.js';
 import { hostOf, portFor } from '../draft.js';
 
-export type PortKey = RoleName | 'proxy';
-
-export interface PortSlot {
-  key: PortKey;
-  /** The model that will listen there (none for the proxy). */
-  model?: string;
-  port: number;
-  fixed: boolean;
-  state: 'free' | 'ours' | 'taken';
-  /** Who holds it, in words. */
-  holder?: string;
-  /** A free port to use instead (not for ports a flag gave). */
-  instead?: number;
-}
+export type { PortKey, PortSlot };
 
 /** The ports this plan listens on: one per distinct model we may start, and the proxy's. */
 export function portSlots(ctx: WizardContext): Array<Pick<PortSlot, 'key' | 'model' | 'port' | 'fixed'>> {
@@ -39,49 +25,7 @@ export function portSlots(ctx: WizardContext): Array<Pick<PortSlot, 'key' | 'mod
 
 /** Which ports are free, which already run the right thing, and who holds the others. */
 export async function checkPorts(ctx: WizardContext, host: string, signal: AbortSignal): Promise<PortSlot[]> {
-  const slots = portSlots(ctx);
-  const promised = slots.map((s) => s.port);
-  const out: PortSlot[] = [];
-  for (const s of slots) {
-    const started = ctx.started.get(`${host}:${s.port}`);
-    if (started && started.model === s.model) {
-      out.push({ ...s, state: 'ours', holder: 'started by this wizard' });
-      continue;
-    }
-    const clash = out.some((o) => o.port === s.port);
-    if (!clash && (await isPortFree(host, s.port))) {
-      out.push({ ...s, state: 'free' });
-      continue;
-    }
-    let holder: string | undefined;
-    let ours = false;
-    if (clash) holder = `also the ${out.find((o) => o.port === s.port)!.key}'s port`;
-    else {
-      const who = await identifyServer(host, s.port, { timeoutMs: 3000, signal });
-      if (who.kind === 'mlx_lm.server') {
-        // Reused only when it is known to serve this model: its command line, not its cache listing.
-        const served = await servedModelAt(host, s.port, who.models);
-        ours = s.model !== undefined && served.model !== undefined && sameModel(served.model, s.model, ctx.hostEnv.HOME);
-        holder = `mlx_lm.server${served.model ? ` serving ${served.model}` : ' (which model it serves could not be read)'}`;
-      } else if (who.kind === 'litellm') {
-        ours = s.key === 'proxy';
-        holder = 'a LiteLLM proxy';
-      } else {
-        const p = await describePortHolder(s.port).catch(() => undefined);
-        holder = p ? `${p.command} (pid ${p.pid}${p.commandLine ? `: ${p.commandLine.slice(0, 60)}` : ''})` : (who.looksLike ?? 'another program');
-      }
-    }
-    if (ours) {
-      out.push({ ...s, state: 'ours', holder });
-      continue;
-    }
-    const slot: PortSlot = { ...s, state: 'taken', holder };
-    if (!s.fixed) {
-      slot.instead = await findFreePort(host, s.port + 1, { avoid: [...promised, ...out.map((o) => o.instead ?? o.port)] });
-    }
-    out.push(slot);
-  }
-  return out;
+  return checkPortSlots(portSlots(ctx), { host, signal, home: ctx.hostEnv.HOME, started: (port) => ctx.started.get(`${host}:${port}`) });
 }
 
 function describe(s: PortSlot): string {

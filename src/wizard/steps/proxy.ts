@@ -81,7 +81,7 @@ export const proxy: Step = {
     }
     for (let attempt = 0; ; attempt++) {
       const { plan } = await draftPlan(ctx);
-      const composed = await composeWrites(plan, ctx.env, ctx.survey?.prevPlan);
+      const composed = await composeWrites(plan, ctx.env, ctx.survey?.prevPlan, { cwd: ctx.cwd });
       // A port held by anything but a LiteLLM of this config would get Aider's key: ask first.
       const held = await ctx.prompter.task(`Checking the proxy port ${plan.proxy.port}`, (h) =>
         proxyPortState(plan, composed.proxyKey, { timeoutMs: 5000, signal: h.signal }),

@@ -43,7 +43,7 @@ export const scope: Step = {
       async () => {
         for (;;) {
           const { plan, notes } = await draftPlan(ctx);
-          const composed = await composeWrites(plan, ctx.env, ctx.survey?.prevPlan);
+          const composed = await composeWrites(plan, ctx.env, ctx.survey?.prevPlan, { cwd: ctx.cwd });
           const c = composed.conflicts[0];
           if (c && !(ctx.fixed.replace ?? ctx.answers.replace)) {
             const d = describeConflict(c, ctx.hostEnv);
