@@ -74,7 +74,7 @@ describe('aider-mlx setup --adopt (built CLI)', () => {
     // reconfigure opens on the adopted plan. Your own values are not replaced behind your back:
     const guarded = await runCli(['reconfigure', '--yes', '--dry-run', '--timeout', '20'], { env, cwd: h });
     expect(guarded.code).toBe(2);
-    expect(guarded.stderr).toContain(`~/proj/.aider.conf.yml already sets model: openai/default_model; setup would replace it with openai/${EDITOR}`);
+    expect(flat(guarded.stderr)).toContain(`~/proj/.aider.conf.yml already sets model: openai/default_model; setup would replace it with openai/${EDITOR}`);
     // … its dry run (with --force) proposes the same model and port, and writes nothing.
     const rc = await runCli(['reconfigure', '--yes', '--dry-run', '--force', '--json', '--timeout', '20'], { env, cwd: h });
     expect(rc.stdout, rc.stderr).not.toBe('');

@@ -137,7 +137,7 @@ describe('setup --yes over existing files', () => {
     writeFileSync(files(s).conf, '# mine\nmodel: gpt-4o\ndark-mode: true\n');
     const r = await cli(flags(), { cwd: s.repo, env: s.env });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/already sets model: gpt-4o/);
+    expect(flat(r.stderr)).toMatch(/already sets model: gpt-4o/);
     expect(r.stderr).toMatch(/--scope profile/);
     expect(readFileSync(files(s).conf, 'utf8')).toBe('# mine\nmodel: gpt-4o\ndark-mode: true\n');
     expect(existsSync(files(s).plan)).toBe(false);
@@ -208,7 +208,7 @@ describe("the user's own API keys (H3, L11)", () => {
     const stop = await cli(flags(['--dry-run']), { cwd: s.repo, env: s.env });
     expect(stop.code).toBe(2);
     noKeys(stop.stdout + stop.stderr);
-    expect(stop.stderr).toMatch(/already sets openai-api-key: <redacted>/);
+    expect(flat(stop.stderr)).toMatch(/already sets openai-api-key: <redacted>/);
 
     const r = await cli(flags(['--dry-run', '--force']), { cwd: s.repo, env: s.env });
     expect(r.code, r.stderr).toBe(0);
@@ -234,8 +234,8 @@ describe("the user's own API keys (H3, L11)", () => {
     const r = await cli(flags(), { cwd: s.repo, env: s.env });
     expect(r.code).toBe(2);
     noKeys(r.stdout + r.stderr);
-    expect(r.stderr).toMatch(/\.aider\.conf\.yml already sets openai-api-key: <redacted>; setup would replace it with aider-mlx's key/);
-    expect(r.stderr).toMatch(/--force to replace it \(a backup is kept\)/);
+    expect(flat(r.stderr)).toMatch(/\.aider\.conf\.yml already sets openai-api-key: <redacted>; setup would replace it with aider-mlx's key/);
+    expect(flat(r.stderr)).toMatch(/--force to replace it \(a backup is kept\)/);
     expect(readFileSync(files(s).conf, 'utf8')).toBe(USER_CONF);
     expect(existsSync(files(s).plan)).toBe(false);
 
