@@ -71,6 +71,14 @@ async function proxy(h: Hand, configPath: string, port = 0): Promise<FakeLitellm
   return p;
 }
 
+/** A HOME with the editor's and the architect's stand-in servers, and where its LiteLLM config goes. */
+async function twoServers() {
+  const h = hand();
+  const ed = await mlx(h, EDITOR);
+  const ar = await mlx(h, ARCHITECT);
+  return { h, ed, ar, cfg: join(h.home, 'litellm.yaml') };
+}
+
 /** Every model name a stand-in server was sent: only default_model or its exact --model are allowed. */
 function sentNames(s: FakeMlxServer): string[] {
   return s.requests.filter((r) => r.method === 'POST').map((r) => String((r.body as { model?: unknown } | undefined)?.model ?? 'default_model'));
@@ -92,10 +100,7 @@ Available Model Group Fallbacks=None LiteLLM Retried: 2 times, LiteLLM Max Retri
 
 describe('(a) role aliases as the upstream names behind a hand-written LiteLLM proxy', () => {
   async function worldA() {
-    const h = hand();
-    const ed = await mlx(h, EDITOR);
-    const ar = await mlx(h, ARCHITECT);
-    const cfg = join(h.home, 'litellm.yaml');
+    const { h, ed, ar, cfg } = await twoServers();
     h.write(
       cfg,
       `# my proxy, written by hand
@@ -218,10 +223,7 @@ openai-api-key: sk-my-own-master-key
 
 describe('a healthy hand-written chain: each hop is asked each question once', () => {
   it('the proxy: its liveliness, its model list with the key Aider sends, /model/info; each server: who it is, and default_model', async () => {
-    const h = hand();
-    const ed = await mlx(h, EDITOR);
-    const ar = await mlx(h, ARCHITECT);
-    const cfg = join(h.home, 'litellm.yaml');
+    const { h, ed, ar, cfg } = await twoServers();
     h.write(
       cfg,
       `model_list:
