@@ -1,7 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import type { ParseArgsConfig } from 'node:util';
 import { parseFlags } from '../lib/args.js';
-import { columnsFor, wrapText } from '../lib/wrap.js';
 import { AppError, CancelledError, EXIT, UsageError } from '../errors.js';
 import { scanCachedModel, removeCachedModel } from '../hub/cache.js';
 import { buildCatalogue, type Catalogue, type CatalogueEntry } from '../hub/catalogue.js';
@@ -90,7 +89,7 @@ async function list(args: string[], io: ModelsIO): Promise<number> {
     const bench: Record<string, BenchRecord> = {};
     for (const r of records) bench[r.model] ??= latestForModel(records, r.model)!;
     io.stdout.write(`${JSON.stringify({ ...cat, bench }, null, 2)}\n`);
-  } else io.stdout.write(wrapText(renderCatalogue(cat, io.env, records), columnsFor(io.stdout)));
+  } else io.stdout.write(renderCatalogue(cat, io.env, records));
   return EXIT.ok;
 }
 

@@ -46,3 +46,16 @@ describe('wrapLine: a `quoted` span closed by punctuation', () => {
     expect(rows.some((r) => r.includes('`node /some/where/bin/aider-mlx.js --help`'))).toBe(true);
   });
 });
+
+describe('wrapLine: an error hint naming a command', () => {
+  it('a `quoted` command wider than the row goes whole on a row of its own, never broken between its words', () => {
+    const line = '  → e.g. `node /work/clone/bin/aider-mlx.js models pull mlx-community/Qwen2.5-Coder-7B-Instruct-4bit`';
+    const rows = wrapLine(line, 80).split('\n');
+    expect(rows).toEqual(['  → e.g.', '    `node /work/clone/bin/aider-mlx.js models pull mlx-community/Qwen2.5-Coder-7B-Instruct-4bit`']);
+  });
+  it('after "run: ", chmod and its path stay one unit (no flags needed: chmod is never a word of a sentence)', () => {
+    const line = '  → If you trust it, run: chmod 600 /tmp/aider-mlx-e2e-8xlUHy/home/.config/aider-mlx/plan.yaml';
+    const rows = wrapLine(line, 80).split('\n');
+    expect(rows).toEqual(['  → If you trust it, run:', '    chmod 600 /tmp/aider-mlx-e2e-8xlUHy/home/.config/aider-mlx/plan.yaml']);
+  });
+});

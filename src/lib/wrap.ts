@@ -9,6 +9,15 @@
  */
 export const PROGRAM = /^(?:node(?= (?:'[^']*\.[cm]?js'|[^\s']*\.[cm]?js)(?: |$))|npx|aider-mlx|aider|mlx_lm\.[\w]+|uv|uvx|pipx|pip3?|(?:\S*\/)?python3?(?:\.\d+)?|litellm|lsof|ssh|export|unset|hf|huggingface-cli|brew|launchctl|kill|cd)(?= |$)/;
 
+/**
+ * Programs whose name is never a word of a sentence: after ": " they start a command even without
+ * flags ("run: chmod 600 ~/.config/aider-mlx/plan.yaml").
+ */
+const BARE_COMMAND = /^(?:chmod|chown|node (?:'[^']*\.[cm]?js'|[^\s']*\.[cm]?js)|npx aider-mlx)(?= )/;
+
+/** A `quoted` span that is a command (`node …/bin/aider-mlx.js models pull …`): never broken, however wide. */
+const QUOTED_COMMAND = (t: string) => t.startsWith('`') && (PROGRAM.test(t.slice(1)) || BARE_COMMAND.test(t.slice(1)));
+
 /** A command line (`$ …`), in a list too (`1. $ …`): printed whole by every face, never broken at the width. */
 export const COMMAND_LINE = /^\s*(?:\d+[.)] +)?\$ /;
 
@@ -36,7 +45,7 @@ function units(text: string, listed: boolean): Array<{ t: string; cmd: boolean }
     // sentence that starts with a program's name ("aider is not installed…", a log line's
     // "UserWarning: mlx_lm.server is not recommended…"), nor a heading ("aider-mlx setup (DEMO…)").
     const rest = raw.slice(i).join('');
-    if ((prev ? /:\s*$/.test(prev.t) : listed) && PROGRAM.test(rest) && / --?\w/.test(rest)) {
+    if ((prev ? /:\s*$/.test(prev.t) : listed) && ((PROGRAM.test(rest) && / --?\w/.test(rest)) || BARE_COMMAND.test(rest))) {
       out.push({ t: rest, cmd: true });
       break;
     }
@@ -78,11 +87,11 @@ export function wrapLine(line: string, columns: number | undefined): string {
   let bare = true; // nothing but the lead or the indent yet
   // A quoted span too wide for any row is broken between its words after all.
   const all = units(line.slice(lead.length), /\d[.)] +$/.test(lead)).flatMap((u) =>
-    !u.cmd && width(indent) + width(u.t.trimEnd()) > columns && /\s\S/.test(u.t.trimEnd()) ? (u.t.match(/\S+\s*/g) ?? []).map((t) => ({ t, cmd: false })) : [u],
+    !u.cmd && !QUOTED_COMMAND(u.t) && width(indent) + width(u.t.trimEnd()) > columns && /\s\S/.test(u.t.trimEnd()) ? (u.t.match(/\S+\s*/g) ?? []).map((t) => ({ t, cmd: false })) : [u],
   );
   for (const u of all) {
     const word = u.t.trimEnd();
-    if (!bare && width(row) + width(word) > columns && (u.cmd || width(indent) + width(word) <= columns)) {
+    if (!bare && width(row) + width(word) > columns && (u.cmd || QUOTED_COMMAND(u.t) || width(indent) + width(word) <= columns)) {
       rows.push(row.trimEnd());
       row = indent;
       bare = true;

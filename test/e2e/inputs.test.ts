@@ -7,7 +7,7 @@ import { chmodSync, chownSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeMlxServer, type FakeMlxServer } from '../../src/servers/fake-mlx-server.js';
-import { BIN, cli, sandbox, type Sandbox } from './helpers.js';
+import { BIN, cli, flat, sandbox, type Sandbox } from './helpers.js';
 
 const EDITOR = 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit';
 let editor: FakeMlxServer;
@@ -29,7 +29,10 @@ async function seeded(): Promise<Sandbox> {
 
 const plain = (stderr: string) => {
   expect(stderr).not.toMatch(/Unexpected error|Please report|\n\s+at /);
-  expect(stderr.trim().split('\n').length).toBeLessThanOrEqual(2);
+  // One message and one hint, each wrapped at 80 columns: every other row continues one of them.
+  const rows = stderr.trim().split('\n');
+  expect(rows.filter((l) => /^(?:✗|\s*→)/.test(l)).length, stderr).toBeLessThanOrEqual(2);
+  for (const l of rows) if (!/^(?:✗|\s*→)/.test(l)) expect(l, stderr).toMatch(/^ {2,}\S/);
 };
 
 describe('files that are not files (M6, L10)', () => {
@@ -38,7 +41,7 @@ describe('files that are not files (M6, L10)', () => {
     const t0 = Date.now();
     const r = await cli(['setup', '--answers', '/dev/zero'], { cwd: s.repo, env: s.env, timeoutMs: 10_000 });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/The answers file \/dev\/zero is a character device, not a file\./);
+    expect(flat(r.stderr)).toMatch(/The answers file \/dev\/zero is a character device, not a file\./);
     expect(Date.now() - t0).toBeLessThan(5000);
     plain(r.stderr);
   });
@@ -49,14 +52,14 @@ describe('files that are not files (M6, L10)', () => {
     execFileSync('mkfifo', [fifo]);
     const r = await cli(['setup', '--answers', fifo], { cwd: s.repo, env: s.env, timeoutMs: 10_000 });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/is a named pipe \(FIFO\), not a file/);
+    expect(flat(r.stderr)).toMatch(/is a named pipe \(FIFO\), not a file/);
   });
 
   it('doctor --error-file /dev/zero: exit 2 at once', async () => {
     const s = sandbox();
     const r = await cli(['doctor', '--error-file', '/dev/zero'], { cwd: s.repo, env: s.env, timeoutMs: 10_000 });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--error-file \/dev\/zero is a character device/);
+    expect(flat(r.stderr)).toMatch(/--error-file \/dev\/zero is a character device/);
     plain(r.stderr);
   });
 });
@@ -92,8 +95,8 @@ describe('a plan or key file someone else can change (M5), and an alias bomb (M8
     for (const args of [['status', '--timeout', '2'], ['reconfigure', '--yes', '--proxy-port', '4998'], setupArgs()]) {
       const r = await cli(args, { cwd: s.repo, env: s.env });
       expect(r.code, args[0]).toBe(2);
-      expect(r.stderr).toContain('can be changed by other users (mode 0666)');
-      expect(r.stderr).toContain(`chmod 600 ${plan}`);
+      expect(flat(r.stderr)).toContain('can be changed by other users (mode 0666)');
+      expect(flat(r.stderr)).toContain(`chmod 600 ${plan}`);
       plain(r.stderr);
     }
     const d = await cli(['doctor', '--json', '--timeout', '2'], { cwd: s.repo, env: s.env });
@@ -109,12 +112,12 @@ describe('a plan or key file someone else can change (M5), and an alias bomb (M8
     chmodSync(litellm, 0o644);
     let r = await status(s);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`chmod 600 ${litellm}`);
+    expect(flat(r.stderr)).toContain(`chmod 600 ${litellm}`);
     chmodSync(litellm, 0o600);
     chmodSync(s.config, 0o777);
     r = await status(s);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`chmod 700 ${s.config}`);
+    expect(flat(r.stderr)).toContain(`chmod 700 ${s.config}`);
   });
 
   it.runIf(process.getuid?.() === 0)('a plan owned by another user is refused even for root: reconfigure writes nothing elsewhere', async () => {
@@ -125,8 +128,8 @@ describe('a plan or key file someone else can change (M5), and an alias bomb (M8
     chownSync(plan, 65534, 65534);
     const r = await cli(['reconfigure', '--yes', '--proxy-port', '4998'], { cwd: s.repo, env: s.env });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('belongs to another user (uid 65534)');
-    expect(r.stderr).toContain(`chown root ${plan}`);
+    expect(flat(r.stderr)).toContain('belongs to another user (uid 65534)');
+    expect(flat(r.stderr)).toContain(`chown root ${plan}`);
     expect(() => readFileSync(join(victim, '.aider.conf.yml'))).toThrow();
   });
 
@@ -138,7 +141,7 @@ describe('a plan or key file someone else can change (M5), and an alias bomb (M8
     for (const args of [['status'], ['reconfigure', '--yes', '--proxy-port', '4998'], ['serve', '--once', '--timeout', '2'], setupArgs()]) {
       const r = await cli(args, { cwd: s.repo, env: s.env });
       expect(r.code, args[0]).toBe(2);
-      expect(r.stderr).toMatch(/plan\.yaml cannot be read: .*YAML aliases/);
+      expect(flat(r.stderr)).toMatch(/plan\.yaml cannot be read: .*YAML aliases/);
       plain(r.stderr);
     }
   });
@@ -158,7 +161,7 @@ describe('flags and hosts (L12, L9)', () => {
     const s = sandbox();
     const r = await cli(args, { cwd: s.repo, env: s.env });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(msg);
+    expect(flat(r.stderr)).toMatch(msg);
     expect(r.stderr).not.toMatch(/To specify|ENOTFOUND/);
     plain(r.stderr);
   });

@@ -155,8 +155,8 @@ describe('launch', () => {
     try {
       const r = await cli(['launch', '--stand-in', '--timeout', '30'], { cwd: s.repo, env, timeoutMs: 40_000 });
       expect(r.code, r.stderr).toBe(1);
-      expect(r.stderr).toContain("aider-mlx serve stopped before everything answered");
-      expect(r.stderr).toMatch(/blocked — port \d+ is held by/);
+      expect(flat(r.stderr)).toContain("aider-mlx serve stopped before everything answered");
+      expect(flat(r.stderr)).toMatch(/blocked — port \d+ is held by/);
       expect(r.stderr).not.toMatch(/\n\s+at /);
       expect(aider.runs()).toEqual([]);
     } finally {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeMlxServer, type FakeMlxServer } from '../../src/servers/fake-mlx-server.js';
 import { connectable, findFreePort, isPortFree } from '../../src/servers/ports.js';
-import { BIN, cli, sandbox, withFakeLitellm, type Sandbox } from './helpers.js';
+import { BIN, cli, flat, sandbox, withFakeLitellm, type Sandbox } from './helpers.js';
 
 const EDITOR = 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit';
 let editor: FakeMlxServer;
@@ -204,7 +204,7 @@ describe('setup on a port below 1024 it may not bind', () => {
     });
     expect(r.out).not.toMatch(/Unexpected|\n\s+at /);
     expect(r.code).toBe(2);
-    expect(r.out).toContain(`--editor-port ${port}: permission denied: ports below 1024 need root; choose a port ≥ 1024.`);
+    expect(flat(r.out)).toContain(`--editor-port ${port}: permission denied: ports below 1024 need root; choose a port ≥ 1024.`);
     expect(written(s)).toEqual(NOTHING);
   });
 });

@@ -124,7 +124,7 @@ describe('setup --yes --context over a limit', () => {
     makeCachedRepo(cache, 'mlx-community/Small-Coder-7B-4bit', { files: mlxFiles({ config: { ...qwen7bConfig, max_position_embeddings: 32768 } }) });
     const r = await cli(['setup', '--yes', '--editor', 'mlx-community/Small-Coder-7B-4bit', '--context', '40000', '--timeout', '5'], { cwd: s.repo, env: { ...s.env, HF_HUB_CACHE: cache, HF_HUB_OFFLINE: '1' } });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--context 40000: 40000 tokens is more than mlx-community\/Small-Coder-7B-4bit supports \(at most 32768/);
+    expect(flat(r.stderr)).toMatch(/--context 40000: 40000 tokens is more than mlx-community\/Small-Coder-7B-4bit supports \(at most 32768/);
     expect(r.stderr).toMatch(/Use --context 32768/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(existsSync(join(s.config, 'plan.yaml'))).toBe(false);
@@ -136,7 +136,7 @@ describe('setup --yes --context over a limit', () => {
     makeCachedRepo(cache, 'mlx-community/Long-Coder-7B-4bit', { files: mlxFiles({ config: { ...qwen7bConfig, max_position_embeddings: 100_000_000 } }) });
     const r = await cli(['setup', '--yes', '--editor', 'mlx-community/Long-Coder-7B-4bit', '--context', '10000000', '--timeout', '5'], { cwd: s.repo, env: { ...s.env, HF_HUB_CACHE: cache, HF_HUB_OFFLINE: '1' } });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--context 10000000: 10000000 tokens do not fit in memory: weights .* \+ prompt cache \d+ × KV [\d.]+ GB .* of [\d.]+ GB budget \(\d+%\)\. The largest that fits is \d+ tokens\./);
+    expect(flat(r.stderr)).toMatch(/--context 10000000: 10000000 tokens do not fit in memory: weights .* \+ prompt cache \d+ × KV [\d.]+ GB .* of [\d.]+ GB budget \(\d+%\)\. The largest that fits is \d+ tokens\./);
     expect(r.stderr).toMatch(/Use --context \d+ \(the largest that fits\)/);
     expect(existsSync(join(s.config, 'plan.yaml'))).toBe(false);
   });

@@ -48,13 +48,6 @@ describe('the demo without a terminal', () => {
 });
 
 describe('lines fit 80 columns without a terminal', () => {
-  it('models --offline', async () => {
-    const s = box();
-    const r = await cli(['models', '--offline'], { cwd: s.repo, env: s.env });
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('GPU budget');
-    expect(wide(r.stdout), r.stdout).toEqual([]);
-  });
   for (const args of [['docter'], ['--bogus'], ['setup', '--bogus'], ['setup', '--port', '8080']]) {
     it(`the error for ${args.join(' ')}: wrapped, its \`command\` whole on one row`, async () => {
       const s = box();
