@@ -59,3 +59,11 @@ describe('wrapLine: an error hint naming a command', () => {
     expect(rows).toEqual(['  → If you trust it, run:', '    chmod 600 /tmp/aider-mlx-e2e-8xlUHy/home/.config/aider-mlx/plan.yaml']);
   });
 });
+
+describe('wrapLine: a quoted command after a bracket', () => {
+  it('"(`node …/bin/aider-mlx.js install litellm`, then …)" keeps the command whole at 40 columns', () => {
+    const line = '  mode: direct: LiteLLM is not installed (`node /work/ci2/bin/aider-mlx.js install litellm`, then more)';
+    const rows = wrapLine(line, 40).split('\n');
+    expect(rows.some((r) => r.includes('(`node /work/ci2/bin/aider-mlx.js install litellm`,'))).toBe(true);
+  });
+});

@@ -16,7 +16,10 @@ export const PROGRAM = /^(?:node(?= (?:'[^']*\.[cm]?js'|[^\s']*\.[cm]?js)(?: |$)
 const BARE_COMMAND = /^(?:chmod|chown|node (?:'[^']*\.[cm]?js'|[^\s']*\.[cm]?js)|npx aider-mlx)(?= )/;
 
 /** A `quoted` span that is a command (`node …/bin/aider-mlx.js models pull …`): never broken, however wide. */
-const QUOTED_COMMAND = (t: string) => t.startsWith('`') && (PROGRAM.test(t.slice(1)) || BARE_COMMAND.test(t.slice(1)));
+const QUOTED_COMMAND = (t: string) => {
+  const m = /^[(["']?`/.exec(t);
+  return m !== null && (PROGRAM.test(t.slice(m[0].length)) || BARE_COMMAND.test(t.slice(m[0].length)));
+};
 
 /** A command line (`$ …`), in a list too (`1. $ …`): printed whole by every face, never broken at the width. */
 export const COMMAND_LINE = /^\s*(?:\d+[.)] +)?\$ /;
@@ -49,8 +52,8 @@ function units(text: string, listed: boolean): Array<{ t: string; cmd: boolean }
       out.push({ t: rest, cmd: true });
       break;
     }
-    // A `quoted` span, up to the word that closes it.
-    if (t.startsWith('`') && (t.trimEnd().match(/`/g) ?? []).length % 2 === 1) {
+    // A `quoted` span, up to the word that closes it (opened after a bracket or a quote too: "(`…`)").
+    if (/^[(["']?`/.test(t) && (t.trimEnd().match(/`/g) ?? []).length % 2 === 1) {
       // It closes at a word that ends with a backtick, punctuation after it too (`…`? `…`.).
       while (i + 1 < raw.length && !/`[.,;:!?)'"]*$/.test(raw[i]!.trimEnd())) t += raw[++i]!;
     }

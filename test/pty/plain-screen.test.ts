@@ -34,6 +34,10 @@ export function wordsSplitAtTheEdge(rows: Array<{ text: string; wrapped: boolean
     let start = k - 1;
     while (start > 0 && rows[start]!.wrapped) start--;
     if (/^\s*(?:\d+[.)] +)?\$ /.test(rows[start]!.text)) return;
+    // Nor inside a `quoted` command wider than the row: kept whole for the same reason.
+    const before = rows.slice(start, k).map((x) => x.text).join('');
+    const open = before.lastIndexOf('`');
+    if ((before.match(/`/g) ?? []).length % 2 === 1 && /^(?:node |npx |aider-mlx|mlx_lm\.|litellm |uvx? |pipx |chmod |chown )/.test(before.slice(open + 1))) return;
     bad.push(`"${tail}|${head}" in:\n|${above}\n|${r.text}`);
   });
   return bad;
@@ -47,6 +51,9 @@ describePty('the line face as a terminal shows it', () => {
     expect(wordsSplitAtTheEdge([{ text: 'this is a long', wrapped: false }, { text: 'sentence', wrapped: true }], cols)).toEqual([]);
     expect(wordsSplitAtTheEdge([{ text: 'a /a/very/long/path/', wrapped: false }, { text: 'that/goes/on/and/on', wrapped: true }], cols)).toEqual([]);
     expect(wordsSplitAtTheEdge([{ text: '  $ a command to cop', wrapped: false }, { text: 'y', wrapped: true }], cols)).toEqual([]);
+    // A `quoted` command is kept whole too; a quoted word of prose is not.
+    expect(wordsSplitAtTheEdge([{ text: '  (`npx aider-mlx re', wrapped: false }, { text: 'configure`)', wrapped: true }], cols)).toEqual([]);
+    expect(wordsSplitAtTheEdge([{ text: '  see `this long quo', wrapped: false }, { text: 'te`', wrapped: true }], cols)).toHaveLength(1);
   });
 
   for (const [cols, rows] of [
