@@ -13,7 +13,7 @@ export const PROGRAM = /^(?:node(?= (?:'[^']*\.[cm]?js'|[^\s']*\.[cm]?js)(?: |$)
  * Programs whose name is never a word of a sentence: after ": " they start a command even without
  * flags ("run: chmod 600 ~/.config/aider-mlx/plan.yaml").
  */
-const BARE_COMMAND = /^(?:chmod|chown|node (?:'[^']*\.[cm]?js'|[^\s']*\.[cm]?js)|npx aider-mlx)(?= )/;
+const BARE_COMMAND = /^(?:chmod|chown|rm|node (?:'[^']*\.[cm]?js'|[^\s']*\.[cm]?js)|npx aider-mlx)(?= )/;
 
 /** A `quoted` span that is a command (`node …/bin/aider-mlx.js models pull …`): never broken, however wide. */
 const QUOTED_COMMAND = (t: string) => {

@@ -37,13 +37,29 @@ describe('the demo without a terminal', () => {
     expect(all).toMatch(/^ {2}Use this setup$/m);
   }, 120_000);
 
-  it('a finished demo removes its /tmp/aider-mlx-demo-* folder, and says so', async () => {
+  it('a finished demo keeps its /tmp/aider-mlx-demo-* folder for the next steps it prints, which run as printed, and says how to remove it', async () => {
     const s = box();
     const r = await cli(['setup', '--plain', '--demo'], { cwd: s.repo, env: s.env, timeoutMs: 90_000 });
     expect(r.code, r.stderr).toBe(0);
-    expect(`${r.stdout}${r.stderr}`).toMatch(/aider-mlx-demo-\w+/);
+    const all = `${r.stdout}${r.stderr}`;
+    const kept = readdirSync(s.tmp).filter((n) => n.startsWith('aider-mlx-demo-'));
+    expect(kept).toHaveLength(1);
+    const folder = join(s.tmp, kept[0]!);
+    expect(all.replace(/\s+/g, ' ')).toContain(`When you are done: rm -rf ${folder}`);
+    // The "status" next step, as printed: it finds the demo's plan (before, the folder was gone: "No plan yet", exit 2).
+    const step = /\$ HOME=(\S+) XDG_CONFIG_HOME=(\S+) node \S+ status/.exec(all)!;
+    expect(step, all).not.toBeNull();
+    const st = await cli(['status', '--json'], { cwd: s.repo, env: { ...s.env, HOME: step[1]!, XDG_CONFIG_HOME: step[2]! } });
+    expect(st.stderr).not.toContain('No plan yet');
+    expect(JSON.parse(st.stdout)).toHaveProperty('mode');
+  }, 120_000);
+
+  it('a demo that is cancelled or fails before writing removes its folder', async () => {
+    const s = box();
+    // --dry-run writes nothing: no next step reads the folder, so it goes.
+    const r = await cli(['setup', '--plain', '--demo', '--dry-run'], { cwd: s.repo, env: s.env, timeoutMs: 90_000 });
+    expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(s.tmp).filter((n) => n.startsWith('aider-mlx-demo-'))).toEqual([]);
-    expect(`${r.stdout}${r.stderr}`.replace(/\s+/g, ' ')).toMatch(/the demo's files \(\S+aider-mlx-demo-\w+\) are removed as it ends/);
   }, 120_000);
 });
 

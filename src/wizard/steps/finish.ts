@@ -121,9 +121,18 @@ export function demoFolderInUse(ctx: Pick<WizardContext, 'background' | 'launch'
   return Boolean(ctx.background || ctx.launch || ctx.atLogin);
 }
 
-/** A finished demo removes its folder: not one given with --demo-dir, nor one still in use. */
-export function demoFolderKept(ctx: Pick<WizardContext, 'background' | 'launch' | 'atLogin' | 'demoDirGiven'>): boolean {
-  return Boolean(ctx.demoDirGiven) || demoFolderInUse(ctx);
+/** The demo wrote its plan: the next steps it prints (serve, status, launch with its HOME=…) read it from its folder. */
+function demoStepsUseFolder(ctx: Pick<WizardContext, 'plan' | 'dryRun'>): boolean {
+  return ctx.plan !== undefined && !ctx.dryRun;
+}
+
+/**
+ * A demo removes its folder as it ends, unless something still needs it: a folder given with
+ * --demo-dir, one its background serve, Aider or launchd use, or the one its printed next steps
+ * read (those would fail with "No plan yet"). The summary says which, and how to remove it.
+ */
+export function demoFolderKept(ctx: Pick<WizardContext, 'background' | 'launch' | 'atLogin' | 'demoDirGiven' | 'plan' | 'dryRun'>): boolean {
+  return Boolean(ctx.demoDirGiven) || demoFolderInUse(ctx) || demoStepsUseFolder(ctx);
 }
 
 export function summaryOf(ctx: WizardContext): Summary {
@@ -154,7 +163,9 @@ export function summaryOf(ctx: WizardContext): Summary {
           ? `Stand-in servers answered instead of mlx_lm.server; the files are under ${folder}, which the servers in the background use: \`${demoPrefix(ctx)}${selfCommand()} stop\`, then removing ${folder}, cleans it up.`
           : ctx.demoDirGiven
             ? `Stand-in servers answered instead of mlx_lm.server; the files are under ${folder} (--demo-dir: kept).`
-            : `Stand-in servers answered instead of mlx_lm.server; the demo's files (${folder}) are removed as it ends. On your Mac the commands above run without the HOME=… XDG_CONFIG_HOME=… part.`,
+            : demoStepsUseFolder(ctx)
+              ? `Stand-in servers answered instead of mlx_lm.server; the demo's files stay in ${folder} for the steps above (on your Mac they run without the HOME=… XDG_CONFIG_HOME=… part). When you are done: rm -rf ${folder}`
+              : `Stand-in servers answered instead of mlx_lm.server; the demo's files (${folder}) are removed as it ends.`,
         `On a Mac with Apple silicon, run \`${selfCommand()}\` for the real thing.`,
       ],
     });
