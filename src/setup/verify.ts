@@ -14,7 +14,7 @@ import { USAGE_CALLBACK } from '../config/render-context.js';
 import { renderUsageCallback, usageCallbackPath } from '../config/render.js';
 import { bodyGist, identifyServer, probeChat, probeLitellm, rootUrl, seconds, waitForChat, type ChatProbe, type WaitInfo } from '../servers/probe.js';
 import { findLitellm, startLitellmProxy } from '../servers/litellm.js';
-import { bindError, connectable, describePortHolder, findFreePort, isPortFree, PRIVILEGED_PORT_HINT, sameModel, servedModelOf, type PortHolder, type ServedModelSource } from '../servers/ports.js';
+import { bindError, connectable, describePortHolder, findFreePort, isPortFree, PRIVILEGED_PORT_HINT, processOnPort, sameModel, servedModelOf, type PortHolder, type ServedModelSource } from '../servers/ports.js';
 import { ownedLocations } from '../service/locations.js';
 import { exposureWarning, isLoopback, promptCacheFlags, serverStartAdvice } from '../serve/remote.js';
 import { promptCacheFor } from '../hub/prompt-cache.js';
@@ -130,11 +130,14 @@ export async function verifyServers(plan: Plan, caps: VerifyCaps): Promise<{ che
       }
       if (who.kind !== 'mlx_lm.server') {
         const what = who.kind === 'litellm' ? 'a LiteLLM proxy' : who.looksLike ?? 'a server that is not mlx_lm.server';
+        // Which process it is, on this machine: its pid and command line (a key in it redacted).
+        const holder = isLoopback(d.host) || d.host === '0.0.0.0' ? await processOnPort(d.port).catch(() => undefined) : undefined;
+        const line = holder ? redact(holder.commandLine ?? holder.argv.join(' ')) : '';
         badInput.push({
           id, title, status: 'fail',
-          observed: `${where} is held by ${what} (${who.evidence.slice(0, 2).join('; ')})`,
+          observed: `${where} is held by ${what} (${who.evidence.slice(0, 2).join('; ')})${holder ? `: pid ${holder.pid}, ${line.length > 80 ? `${line.slice(0, 79)}…` : line}` : ''}`,
           expected: `mlx_lm.server serving ${m.model}`,
-          fix: `Stop it, or pick another port for the ${role} (--${role}-port).`,
+          fix: `Stop it${holder ? ` (pid ${holder.pid})` : ''}, or pick another port for the ${role} (--${role}-port).`,
         });
         return;
       }

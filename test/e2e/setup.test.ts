@@ -315,6 +315,8 @@ describe('setup --yes: bad input gets one clear line and writes nothing', () => 
       expect(r.code).toBe(2);
       expect(flat(r.stderr)).toContain(`127.0.0.1:${port} is held by`);
       expect(flat(r.stderr)).toContain('POST /v1/responses → 501 an HTML page ("Error response")');
+      // Which process: this test's own (it holds the port), by its pid.
+      if (process.platform === 'linux') expect(flat(r.stderr)).toMatch(new RegExp(`: pid ${process.pid}, \\S*node`));
       expect(r.stderr).not.toMatch(/<|DOCTYPE/);
       expect(existsSync(s.config)).toBe(false);
     } finally {
