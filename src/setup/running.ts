@@ -9,6 +9,7 @@ import type { RoleName } from '../config/plan.js';
 import { describePortHolder, findFreePort, isPortFree, localMlxServers, sameModel, servedModelAt } from '../servers/ports.js';
 import { identifyServer } from '../servers/probe.js';
 import { isLoopback } from '../serve/remote.js';
+import { redact } from '../lib/redact.js';
 
 export interface RunningServer {
   pid: number;
@@ -108,7 +109,8 @@ export async function checkPortSlots(
         holder = 'a LiteLLM proxy';
       } else {
         const p = await describePortHolder(s.port).catch(() => undefined);
-        holder = p ? `${p.command} (pid ${p.pid}${p.commandLine ? `: ${p.commandLine.slice(0, 60)}` : ''})` : (who.looksLike ?? 'another program');
+        // Its command line may carry a key (--api-key …): redacted before it is shown.
+        holder = p ? `${p.command} (pid ${p.pid}${p.commandLine ? `: ${redact(p.commandLine).slice(0, 60)}` : ''})` : (who.looksLike ?? 'another program');
       }
     }
     if (ours) {

@@ -43,6 +43,25 @@ describe('setup --yes with the port held by another program', () => {
     expect(await findFreePort('127.0.0.1', r.input.editorPort)).toBe(r.input.editorPort);
   });
 
+  it('the holder named by its command line, with a key on it redacted', async () => {
+    const { spawn } = await import('node:child_process');
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    // A short command line, so the key falls within what is shown of it.
+    const dir = mkdtempSync(join(tmpdir(), 'h-'));
+    closers.push(async () => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'h.js'), "const s=require('net').createServer(c=>c.destroy()).listen(0,'127.0.0.1',()=>process.stdout.write(String(s.address().port)+'\\n'))");
+    const child = spawn('node', [join(dir, 'h.js'), '--api-key', 'sk-proj-abcdefghijklmnop1234'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    closers.push(async () => void child.kill());
+    const held = await new Promise<number>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+    const r = await prepare(held, []);
+    const line = r.chosen.find((l) => l.includes(`${held} is held by`))!;
+    expect(line).toContain(`pid ${child.pid}`);
+    expect(line).not.toContain('sk-proj-abcdef');
+    expect(line).toContain('--api-key <redacted>');
+  });
+
   it('--editor-port given: kept as given (the servers\' check refuses it, saying who holds it)', async () => {
     const held = await htmlServer();
     const r = await prepare(held, ['editor-port']);
