@@ -11,6 +11,7 @@ import { runDoctor, type DoctorReport } from '../../src/doctor/run.js';
 import { ownedLocations } from '../../src/service/locations.js';
 import { reportToJson } from '../../src/doctor/report.js';
 import { ARCHITECT, EDITOR, type World, worldsClosedAfterEach } from './world.js';
+import { CAUSES, globMatch } from '../../src/doctor/causes.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'peer-errors');
 const world = worldsClosedAfterEach();
@@ -623,5 +624,16 @@ describe('a server on another machine', () => {
     expect(c.status).toBe('warn');
     expect(c.fix).toContain(`ssh -N -L ${10000 + (port % 10000)}:127.0.0.1:${port} <you>@192.0.2.10`);
     expect(r.checks.some((x) => x.id.startsWith('config.remote.127.'))).toBe(false);
+  });
+});
+
+describe('a cause pattern against a check id', () => {
+  // What the patterns meant as regular expressions (`*` as `.+`), which globMatch replaces.
+  const asRegExp = (glob: string) => new RegExp(`^${glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.+')}$`);
+  const globs = [...new Set(CAUSES.flatMap((c) => c.checks)), 'a*b*c', '*', '*.x', 'x.*', 'a**b'];
+  const ids = ['server.editor.model', 'server..model', 'server.model', 'server.a.b.model', 'proxy.model.editor', 'proxy.model.', 'proxy.alive', 'aider.names',
+    'config.litellm.upstream', 'abc', 'aXbYc', 'abbc', 'ab', 'a.x', '.x', 'x.', 'x.y', 'aXYb', 'aXb', ''];
+  it('matches exactly where the regular expression does', () => {
+    for (const g of globs) for (const id of ids) expect(globMatch(g, id), `${g} ~ ${id}`).toBe(asRegExp(g).test(id));
   });
 });
