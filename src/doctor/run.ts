@@ -348,7 +348,8 @@ async function doctorRun(
   const config = configChecks(state, exp, caps.env).filter((c) => !chain || keepWithoutPlan(c, chain.none));
   const aider = [...pre, ...aiderChecks(state, exp, caps.env).filter((c) => !chain || keepWithoutPlan(c, chain.none))];
   const envC = envChecks(state.plan, caps, { direct: direct !== undefined, ...(tools ? { tools } : {}) });
-  const logs = logChecks(caps.env);
+  // The server logs are aider-mlx's own (a plan's serve writes them): read only with a plan.
+  const logs = exp ? logChecks(caps.env) : [];
   const cacheP = exp ? promptCacheCheck(state.plan, caps.env) : undefined;
   const [servers, proxy, call, groups, cache] = await Promise.all([Promise.all(serverJobs), proxyP, callP, Promise.all(groupJobs), cacheP]);
   if (call) aider.push(call);
@@ -361,7 +362,8 @@ async function doctorRun(
     ...config,
     ...servers.flatMap((s) => s.checks),
     ...groups.flat(),
-    ...(exp ? [...logs, ...(cache ? [cache] : [])] : []),
+    ...logs,
+    ...(cache ? [cache] : []),
     ...proxy,
     ...aider,
   ];

@@ -2,7 +2,8 @@
  * The doctor's time budget (issue 6): `doctor --json` on a healthy two-server + proxy setup costs at
  * most 2× a bare `node -e 0` plus the slowest single probe. Timing is noisy on shared machines, so
  * it runs only when asked: AIDER_MLX_BENCH=1 (AIDER_MLX_BENCH_RUNS, default 15; AIDER_MLX_CLI for
- * another build). It prints the medians and the ratio, and fails over budget.
+ * another build). It prints the medians and the ratio, and fails over budget. For the hand-written
+ * chain it prints the floor too: a bare script sending only that chain's requests, as a ratio.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,13 +31,19 @@ function once(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ ms
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Interleaved runs of `node -e 0` and the doctor, so both see the same machine load. */
-async function measure(label: string, args: string[], env: NodeJS.ProcessEnv, cwd: string) {
+async function measure(label: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, floorArgs?: string[]) {
   for (let i = 0; i < 3; i++) await once(['-e', '0'], env, cwd);
   const base: number[] = [];
   const doc: number[] = [];
+  const floor: number[] = [];
   const slowestPerRun: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     base.push((await once(['-e', '0'], env, cwd)).ms);
+    if (floorArgs) {
+      const f = await once(floorArgs, env, cwd);
+      expect(f.code, f.stdout).toBe(0);
+      floor.push(f.ms);
+    }
     const r = await once([CLI, ...args], env, cwd);
     expect(r.code, r.stdout.slice(0, 2000)).toBe(0);
     doc.push(r.ms);
@@ -50,6 +57,7 @@ async function measure(label: string, args: string[], env: NodeJS.ProcessEnv, cw
     slowestProbeMs: slowest,
     budgetMs: Math.round(2 * median(base) + slowest),
     ratio: +(median(doc) / median(base)).toFixed(2),
+    ...(floor.length ? { floorMs: Math.round(median(floor)), floorRatio: +(median(floor) / median(base)).toFixed(2) } : {}),
   };
   console.log(`doctor --json bench (${label}): ${JSON.stringify(result)}`);
   expect(result.doctorMs).toBeLessThanOrEqual(result.budgetMs);
@@ -108,7 +116,26 @@ openai-api-key: sk-mine
 `,
       );
       const env = { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), NO_COLOR: '1', CI: '1' } as NodeJS.ProcessEnv;
-      await measure('hand-written chain', ['doctor', '--json', '--litellm-config', cfg], env, project);
+      // The floor: a bare script that sends only this chain's requests, in the doctor's two rounds, with
+      // node:http as the doctor does, and nothing else (no bundle, no files, no report). The set is the
+      // one "each hop is asked each question once" (handwritten.test.ts) holds the doctor to.
+      const floorScript = `
+const http = require('node:http');
+const get = (port, path, method = 'GET', body) => new Promise((ok, no) => {
+  const headers = { Connection: 'close', Authorization: 'Bearer sk-mine' };
+  if (body) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  const r = http.request({ host: '127.0.0.1', port, path, method, headers, agent: false }, (res) => { res.resume(); res.on('end', ok); });
+  r.on('error', no);
+  r.end(body);
+});
+const chat = (model) => JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 });
+const P = ${px.port}, S = [${ed.port}, ${ar.port}];
+(async () => {
+  await Promise.all([get(P, '/health'), get(P, '/health/liveliness'), get(P, '/model/info'), get(P, '/v1/models'), get(P, '/v1/responses', 'POST', '{}'),
+    ...S.flatMap((s) => [get(s, '/health'), get(s, '/v1/models'), get(s, '/v1/responses', 'POST', '{}')])]);
+  await Promise.all([...S.map((s) => get(s, '/v1/chat/completions', 'POST', chat('default_model'))), get(P, '/v1/chat/completions', 'POST', chat('thinker')), get(P, '/v1/chat/completions', 'POST', chat('coder'))]);
+})();`;
+      await measure('hand-written chain', ['doctor', '--json', '--litellm-config', cfg], env, project, ['-e', floorScript]);
     } finally {
       for (const c of children) c.kill('SIGTERM');
       for (const p of proxies) await p.close();
