@@ -1,6 +1,6 @@
 import { parseFlags } from '../lib/args.js';
 import { UsageError } from '../errors.js';
-import { configPaths, tildify, type Env, selfCommand } from '../lib/paths.js';
+import { asRun, configPaths, tildify, type Env, selfCommand } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
 import { collectStatus, hopWords, type HopStatus } from '../servers/status.js';
 import type { Plan } from '../config/plan.js';
@@ -27,9 +27,11 @@ export function promptCacheLines(r: PromptCacheReport | undefined): string[] {
 export function backgroundLine(bg: BackgroundState | undefined, env: Env): string | undefined {
   if (!bg) return undefined;
   const r = bg.record;
-  return bg.running
+  return asRun(bg.running
     ? `background: aider-mlx serve, pid ${r.pid}, since ${r.since}, log ${tildify(r.log, env)} (\`aider-mlx stop\` stops it)`
-    : `background: aider-mlx serve (pid ${r.pid}) is no longer running; its log: ${tildify(r.log, env)} (\`aider-mlx launch\` starts it again)`;
+    : bg.leftRunning?.length
+      ? `background: aider-mlx serve (pid ${r.pid}) is no longer running, but the ${bg.leftRunning.length === 1 ? 'server' : `${bg.leftRunning.length} servers`} handed to it still run${bg.leftRunning.map((h) => ` (port ${h.port}, pid ${h.pid})`).join(',')}: \`aider-mlx launch\` takes them back, \`aider-mlx stop\` stops them; its log: ${tildify(r.log, env)}`
+      : `background: aider-mlx serve (pid ${r.pid}) is no longer running; its log: ${tildify(r.log, env)} (\`aider-mlx launch\` starts it again)`);
 }
 
 /** The last bench of each hop: its server's (direct), or every model's through the proxy. */
@@ -79,7 +81,9 @@ export async function runStatusCommand(args: string[]): Promise<number> {
   const [hops, bg] = await Promise.all([collectStatus(plan, { timeoutMs: timeoutSec * 1000, env }), readBackground(env)]);
   const allUp = hops.every((h) => h.up);
   const records = readBench(env);
-  const background = bg ? { running: bg.running, pid: bg.record.pid, since: bg.record.since, log: bg.record.log } : null;
+  const background = bg
+    ? { running: bg.running, pid: bg.record.pid, since: bg.record.since, log: bg.record.log, ...(bg.leftRunning ? { leftRunning: bg.leftRunning.map((h) => ({ pid: h.pid, port: h.port })) } : {}) }
+    : null;
   const caches = promptCaches(plan, env);
   if (values.json) {
     const out = hops.map((h) => {

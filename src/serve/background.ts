@@ -33,6 +33,8 @@ export interface BackgroundState {
   record: BackgroundRecord;
   /** The process is alive and is still our serve. */
   running: boolean;
+  /** When it is not: the servers handed to it that still run (the very processes), which `stop` stops. */
+  leftRunning?: NonNullable<BackgroundRecord['handedOver']>;
 }
 
 export function backgroundPaths(env: Env): { dir: string; pidFile: string; log: string } {
@@ -98,7 +100,8 @@ export async function readBackground(env: Env): Promise<BackgroundState | undefi
   }
   if (!Number.isInteger(record?.pid) || record.pid <= 1) return undefined;
   const running = alive(record.pid) && isServeCommandLine(await commandLineOf(record.pid));
-  return { record, running };
+  const left = !running && record.handedOver?.length ? await stillHandedOver(record.handedOver) : [];
+  return { record, running, ...(left.length ? { leftRunning: left } : {}) };
 }
 
 /**
@@ -107,6 +110,13 @@ export async function readBackground(env: Env): Promise<BackgroundState | undefi
  */
 export async function startBackground(env: Env, o: { standIn?: boolean; timeoutSec?: number; handedOver?: BackgroundRecord['handedOver'] } = {}): Promise<BackgroundRecord> {
   const paths = backgroundPaths(env);
+  // Servers handed to an earlier serve that stopped (a crash, a kill) and still run as they were:
+  // this serve adopts them as it adopts any server answering its port, and its record keeps them,
+  // so `stop` still stops them and they do not run on unowned, holding their model's memory.
+  const before = await readBackground(env);
+  const given = new Set((o.handedOver ?? []).map((h) => h.pid));
+  const kept = (before?.leftRunning ?? []).filter((h) => !given.has(h.pid));
+  const handedOver = [...(o.handedOver ?? []), ...kept];
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
   await chmod(paths.dir, 0o700).catch(() => undefined);
   const argv = [process.execPath, join(packageRoot(), 'bin', 'aider-mlx.js'), 'serve', '--plain', ...(o.standIn ? ['--stand-in'] : []), ...(o.timeoutSec ? ['--timeout', String(o.timeoutSec)] : [])];
@@ -130,11 +140,17 @@ export async function startBackground(env: Env, o: { standIn?: boolean; timeoutS
   child.unref();
   const record: BackgroundRecord = {
     pid, since, log: paths.log, standIn: Boolean(o.standIn), planDigest: await planDigest(env), argv,
-    ...(o.handedOver?.length ? { handedOver: o.handedOver } : {}),
+    ...(handedOver.length ? { handedOver } : {}),
   };
   await writeFile(paths.pidFile, JSON.stringify(record, null, 2) + '\n', { mode: 0o600 });
   await chmod(paths.pidFile, 0o600).catch(() => undefined);
   return record;
+}
+
+/** The handed-over servers that are still the very process they were (alive, same command line). */
+async function stillHandedOver(list: NonNullable<BackgroundRecord['handedOver']>): Promise<NonNullable<BackgroundRecord['handedOver']>> {
+  const same = await Promise.all(list.map(async (h) => Number.isInteger(h.pid) && h.pid > 1 && alive(h.pid) && (await commandLineOf(h.pid)) === h.command));
+  return list.filter((_, i) => same[i]);
 }
 
 /** Whether the process group led by `pid` still has a member. */
