@@ -109,7 +109,7 @@ describe('aider-mlx bench', () => {
     const text = renderStatus(plan({ ports: [s.port] }), [hop], env, undefined, readBench(env));
     expect(text).toMatch(new RegExp(`127\\.0\\.0\\.1:${s.port}: running.*\\n    last bench \\(\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d\\): prefill \\d+ tok/s, decode [\\d.]+ tok/s, first token [\\d.]+ s cold, [\\d.]+ s on follow-up \\(\\d+ of \\d+ tokens cached\\)`));
     const cat = { memory: { totalBytes: 32 * 2 ** 30, source: 'override', platform: 'darwin' }, budget: { bytes: 24 * 2 ** 30, rule: 'r' }, cacheDir: '/c', cacheExists: true, cached: [], hub: [], hubStatus: { kind: 'offline', message: 'offline.' }, search: { author: 'mlx-community' }, curated: { tier: { memory: 32 }, source: '/x', picks: [{ role: 'editor', repoId: EDITOR, reason: 'r', fit: { label: 'fits', known: true, totalBytes: 1, arithmetic: 'a' }, context: 8192 }], unavailable: [] } };
-    expect(renderCatalogue(cat as never, env, readBench(env))).toMatch(/editor\s+· mlx-community\/Qwen2\.5-Coder-7B-Instruct-4bit[^\n]*\n(?:\s{6}.*\n){2}\s{6}bench \d{4}-\d\d-\d\d \d\d:\d\d on \S+: prefill/);
+    expect(renderCatalogue(cat as never, env, readBench(env))).toMatch(/editor\s+· mlx-community\/Qwen2\.5-Coder-7B-Instruct-4bit[^\n]*\n(?:\s{6}(?!bench).*\n){2,}?\s{6}bench \d{4}-\d\d-\d\d \d\d:\d\d on \S+: prefill/);
   });
 
   it('--json; through the proxy too, with its key and a session id; a second run replaces the first', async () => {

@@ -10,6 +10,7 @@ import { hubCacheDir, isRepoId, tildePath, type HubEnv } from '../hub/env.js';
 import { FIT_WORDS, formatGB, GiB, GPU_BUDGET_MEANS, type MachineMemory } from '../hub/fit.js';
 import { thisMachine } from '../lib/words.js';
 import { selfCommand } from '../lib/paths.js';
+import { columnsFor, DEFAULT_COLUMNS, fitTable, wrapLine } from '../lib/wrap.js';
 import { benchDate, benchWords, latestForModel, readBench, type BenchRecord } from '../bench/store.js';
 
 
@@ -89,80 +90,91 @@ async function list(args: string[], io: ModelsIO): Promise<number> {
     const bench: Record<string, BenchRecord> = {};
     for (const r of records) bench[r.model] ??= latestForModel(records, r.model)!;
     io.stdout.write(`${JSON.stringify({ ...cat, bench }, null, 2)}\n`);
-  } else io.stdout.write(renderCatalogue(cat, io.env, records));
+  } else io.stdout.write(renderCatalogue(cat, io.env, records, columnsFor(io.stdout)));
   return EXIT.ok;
 }
 
 
-export function renderCatalogue(cat: Catalogue, env: HubEnv, records: BenchRecord[] = []): string {
+/**
+ * The catalogue as text for `columns` (the terminal's width, 80 without one): prose wrapped by the
+ * one rule, each table fitted (cells never split across rows; see fitTable).
+ */
+export function renderCatalogue(cat: Catalogue, env: HubEnv, records: BenchRecord[] = [], columns: number = DEFAULT_COLUMNS): string {
   const out: string[] = [];
+  const say = (...lines: string[]) => out.push(...lines.map((l) => wrapLine(l, columns)));
   /** `aider-mlx bench`'s last result for a model, under its row. */
   const bench = (repoId: string) => {
     const r = latestForModel(records, repoId);
-    if (r) out.push(`      bench ${benchDate(r)} on ${r.machine}${r.via === 'proxy' ? ' (through the proxy)' : ''}: ${benchWords(r)}`);
+    if (r) say(`      bench ${benchDate(r)} on ${r.machine}${r.via === 'proxy' ? ' (through the proxy)' : ''}: ${benchWords(r)}`);
   };
   const mem = `${formatGB(cat.memory.totalBytes)}${cat.memory.source === 'override' ? ' (--memory)' : ''}`;
-  out.push(`Memory: ${mem} · GPU budget ${formatGB(cat.budget.bytes)}: ${GPU_BUDGET_MEANS}, ${cat.budget.rule}`);
-  out.push('Fit = weights + the prompt cache (one KV cache at the context shown per role the server holds, two at least) + ~1 GB runtime per server; tight = over 80% of the budget.');
+  say(`Memory: ${mem} · GPU budget ${formatGB(cat.budget.bytes)}: ${GPU_BUDGET_MEANS}, ${cat.budget.rule}`);
+  say('Fit = weights + the prompt cache (one KV cache at the context shown per role the server holds, two at least) + ~1 GB runtime per server; tight = over 80% of the budget.');
 
-  out.push('', `Cached in ${tildePath(cat.cacheDir, env)}`);
-  if (!cat.cached.length) out.push(cat.cacheExists ? '  (no models)' : '  (no cache folder yet)');
-  let w = width(cat.cached);
-  for (const e of cat.cached) {
+  say('', `Cached in ${tildePath(cat.cacheDir, env)}`);
+  if (!cat.cached.length) say(cat.cacheExists ? '  (no models)' : '  (no cache folder yet)');
+  // Size on disk, then the fit (or why it cannot load: the ✓ says complete).
+  const cached = fitTable(
+    cat.cached.map((e) => [name(e), formatGB(e.cached!.sizeOnDisk), e.cached!.status === 'complete' ? fitCell(e) : e.cached!.status]),
+    [{ head: true }, { align: 'right', drop: 1 }, {}],
+    columns,
+  );
+  cat.cached.forEach((e, i) => {
+    out.push(...cached[i]!);
     const c = e.cached!;
-    out.push(row([name(e, w), formatGB(c.sizeOnDisk).padStart(8), c.status.padEnd(10), c.status === 'complete' ? fitCell(e) : '']));
-    if (c.status !== 'complete') for (const p of c.problems) out.push(`      ${p}`);
+    if (c.status !== 'complete') for (const p of c.problems) say(`      ${p}`);
     bench(e.repoId);
-  }
+  });
 
   const what = `${cat.search.author === '*' ? 'any author' : cat.search.author}${cat.search.query ? `, "${cat.search.query}"` : ''}`;
-  out.push('', `Hub (${what})`);
+  say('', `Hub (${what})`);
   if (cat.hubStatus.kind === 'offline') {
     // Not asked on purpose (--offline, HF_HUB_OFFLINE): say so, without calling it unreachable.
-    out.push(`  ${cat.hubStatus.message} Showing the cache and the curated picks.`);
+    say(`  ${cat.hubStatus.message} Showing the cache and the curated picks.`);
   } else if (cat.hubStatus.kind !== 'ok') {
-    out.push(`  ! The Hub was not reachable: ${cat.hubStatus.message} Showing the cache and the curated picks.`);
-    if (cat.hubStatus.tryThis) out.push(`    → ${cat.hubStatus.tryThis}`);
-  } else if (!cat.hub.length) out.push('  (no results)');
-  w = width(cat.hub);
-  for (const e of cat.hub) {
-    out.push(
-      row([
-        name(e, w),
-        facts(e).padEnd(14),
-        (e.downloadBytes !== undefined ? `${formatGB(e.downloadBytes)} download` : '').padStart(16),
-        (e.hub?.downloads !== undefined ? `${compact(e.hub.downloads)} downloads` : '').padStart(16),
-        fitCell(e),
-      ]),
-    );
+    say(`  ! The Hub was not reachable: ${cat.hubStatus.message} Showing the cache and the curated picks.`);
+    if (cat.hubStatus.tryThis) say(`    → ${cat.hubStatus.tryThis}`);
+  } else if (!cat.hub.length) say('  (no results)');
+  // On a narrow terminal the repo id and the fit stay: the parameters and quantization (most repo
+  // ids say them), then the downloads, then the size go first.
+  const hub = fitTable(
+    cat.hub.map((e) => [
+      name(e),
+      facts(e),
+      e.downloadBytes !== undefined ? `${formatGB(e.downloadBytes)} download` : '',
+      e.hub?.downloads !== undefined ? `${compact(e.hub.downloads)} downloads` : '',
+      fitCell(e),
+    ]),
+    [{ head: true }, { drop: 1 }, { align: 'right', drop: 3 }, { align: 'right', drop: 2 }, {}],
+    columns,
+  );
+  cat.hub.forEach((e, i) => {
+    out.push(...hub[i]!);
     bench(e.repoId);
-  }
+  });
 
   const cur = cat.curated;
-  out.push('', `Curated for ${cur.tier.memory} GB${cur.belowSmallest ? ` (the smallest tier; ${thisMachine(cat.memory.platform)} has less)` : ''} (${tildePath(cur.source, env)})`);
-  if (cur.tier.note) out.push(`  ${cur.tier.note}`);
-  w = width(cur.picks);
-  for (const p of cur.picks) {
-    out.push(row([p.role.padEnd(9), name(p, w), fitCell(p)]));
-    out.push(`      ${p.reason}`);
-    out.push(`      ${p.fit.arithmetic}`);
+  say('', `Curated for ${cur.tier.memory} GB${cur.belowSmallest ? ` (the smallest tier; ${thisMachine(cat.memory.platform)} has less)` : ''} (${tildePath(cur.source, env)})`);
+  if (cur.tier.note) say(`  ${cur.tier.note}`);
+  const picks = fitTable(cur.picks.map((p) => [p.role, name(p), fitCell(p)]), [{}, { head: true }, {}], columns);
+  cur.picks.forEach((p, i) => {
+    out.push(...picks[i]!);
+    say(`      ${p.reason}`, `      ${p.fit.arithmetic}`);
     bench(p.repoId);
-  }
-  if (cur.pair) out.push(`  editor + architect together: ${cur.pair.arithmetic}`);
-  for (const u of cur.unavailable) out.push(`  ! ${u.role} ${u.repo} is not offered: ${u.message}`);
-  // A command to copy: this copy's (from a clone `aider-mlx` is not on PATH).
-  out.push('', `Download one: ${selfCommand()} models pull REPO   (✓ cached and complete, · not cached)`);
+  });
+  if (cur.pair) say(`  editor + architect together: ${cur.pair.arithmetic}`);
+  for (const u of cur.unavailable) say(`  ! ${u.role} ${u.repo} is not offered: ${u.message}`);
+  // A command to copy, whole on its line: this copy's (from a clone `aider-mlx` is not on PATH).
+  say('', 'Download one (✓ cached and complete, · not cached):', `  $ ${selfCommand()} models pull REPO`);
   return `${out.join('\n')}\n`;
 }
 
 const mark = (e: CatalogueEntry) => (e.cached?.status === 'complete' ? '✓' : e.cached ? '!' : '·');
-const width = (es: CatalogueEntry[]) => Math.max(0, ...es.map((e) => e.repoId.length));
-const name = (e: CatalogueEntry, w: number) => `${mark(e)} ${e.repoId.padEnd(w)}`;
+const name = (e: CatalogueEntry) => `${mark(e)} ${e.repoId}`;
 const fitCell = (e: CatalogueEntry) => `${FIT_WORDS[e.fit.label]} ${e.fit.known ? '' : '≥'}${formatGB(e.fit.totalBytes)} @${Math.round(e.context / 1024)}k`;
 const facts = (e: CatalogueEntry) =>
   [e.paramsB !== undefined ? `${e.paramsB}B${e.activeParamsB ? `-A${e.activeParamsB}B` : ''}` : '', e.quantLabel ?? ''].filter(Boolean).join(' ');
 const compact = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));
-const row = (cells: string[]) => `  ${cells.join('  ')}`.trimEnd();
 
 // ------------------------------------------------------------------------------------ pull
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { wrapLine } from './wrap.js';
+import { fitTable, wrapLine } from './wrap.js';
 
 describe('wrapLine: what counts as a command kept whole', () => {
   const w = (l: string, c = 40) => wrapLine(l, c).split('\n');
@@ -65,5 +65,31 @@ describe('wrapLine: a quoted command after a bracket', () => {
     const line = '  mode: direct: LiteLLM is not installed (`node /work/ci2/bin/aider-mlx.js install litellm`, then more)';
     const rows = wrapLine(line, 40).split('\n');
     expect(rows.some((r) => r.includes('(`node /work/ci2/bin/aider-mlx.js install litellm`,'))).toBe(true);
+  });
+});
+
+describe('fitTable: a table for the width, never a cell split across rows', () => {
+  const rows = [
+    ['· org/a-long-repo-name', '7B 4bit', '4.3 GB download', '1.2k downloads', 'fits 6.8 GB @16k'],
+    ['· org/b', '32B 4bit', '18 GB download', '99 downloads', 'too big 24 GB @8k'],
+  ];
+  const cols = [{ head: true }, { drop: 1 }, { align: 'right' as const, drop: 3 }, { align: 'right' as const, drop: 2 }, {}];
+  it('wide enough: one line a row, the columns aligned (a right-aligned cell padded on its left)', () => {
+    const t = fitTable(rows, cols, 120).map((r) => r.join('\n'));
+    expect(t).toEqual([
+      '  · org/a-long-repo-name  7B 4bit   4.3 GB download  1.2k downloads  fits 6.8 GB @16k',
+      '  · org/b                 32B 4bit   18 GB download    99 downloads  too big 24 GB @8k',
+    ]);
+  });
+  it('narrower: the least important columns are left out first, lowest `drop` first', () => {
+    expect(fitTable(rows, cols, 70).map((r) => r.join('\n'))).toEqual([
+      '  · org/a-long-repo-name  4.3 GB download  fits 6.8 GB @16k',
+      '  · org/b                  18 GB download  too big 24 GB @8k',
+    ]);
+  });
+  it('too narrow for a table: each row a short block, cells whole, every line within the width', () => {
+    const t = fitTable(rows, [{ head: true }, {}, {}, {}, {}], 40);
+    expect(t[0]).toEqual(['  · org/a-long-repo-name', '      7B 4bit · 4.3 GB download', '      1.2k downloads · fits 6.8 GB @16k']);
+    for (const l of t.flat()) expect([...l].length).toBeLessThanOrEqual(40);
   });
 });

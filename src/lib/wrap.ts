@@ -122,3 +122,49 @@ export function columnsFor(stream: { isTTY?: boolean; columns?: number }): numbe
   const c = columnsOf(stream);
   return c && c >= 20 ? c : DEFAULT_COLUMNS;
 }
+
+/** A table's column: how its cells align, and how it gives way on a narrow terminal. */
+export interface TableColumn {
+  align?: 'left' | 'right';
+  /** Left out when the table is too wide, the lowest first; a column without it is always shown. */
+  drop?: number;
+  /** Too narrow for a table, each row is a short block: these cells on its first line, the others under them. */
+  head?: boolean;
+}
+
+/**
+ * Rows of cells laid out for `columns` (the prose wrapper never splits a cell across rows): each
+ * cell padded to its column, two spaces apart. Too wide, the least important columns are left out
+ * (`drop`, lowest first); still too wide, each row is a short block: its head cells on a line, the
+ * others under them (as many on a line as fit). Returns each row's lines.
+ */
+export function fitTable(rows: string[][], cols: TableColumn[], columns: number, indent = '  '): string[][] {
+  const w = cols.map((_, c) => Math.max(0, ...rows.map((r) => width(r[c] ?? ''))));
+  let kept = cols.map((_, c) => c).filter((c) => w[c]! > 0);
+  const span = (ks: number[]) => width(indent) + ks.reduce((n, c) => n + w[c]!, 0) + 2 * Math.max(0, ks.length - 1);
+  for (;;) {
+    if (span(kept) <= columns) break;
+    const d = kept.filter((c) => cols[c]!.drop !== undefined).sort((a, b) => cols[a]!.drop! - cols[b]!.drop!)[0];
+    if (d === undefined) break;
+    kept = kept.filter((c) => c !== d);
+  }
+  const pad = (s: string, c: number) => (cols[c]!.align === 'right' ? ' '.repeat(w[c]! - width(s)) + s : s + ' '.repeat(w[c]! - width(s)));
+  if (span(kept) <= columns) return rows.map((r) => [`${indent}${kept.map((c) => pad(r[c] ?? '', c)).join('  ')}`.trimEnd()]);
+  const under = `${indent}    `;
+  return rows.map((r) => {
+    const head = cols.flatMap((col, c) => (col.head && r[c] ? [r[c]!] : []));
+    const rest = cols.flatMap((col, c) => (!col.head && r[c] ? [r[c]!] : []));
+    // The other cells `·` apart, as many on a line as fit; a cell is never broken.
+    const lines = [`${indent}${head.join('  ')}`];
+    let line = '';
+    for (const x of rest) {
+      if (line && width(`${under}${line} · ${x}`) > columns) {
+        lines.push(`${under}${line}`);
+        line = '';
+      }
+      line = line ? `${line} · ${x}` : x;
+    }
+    if (line) lines.push(`${under}${line}`);
+    return lines;
+  });
+}

@@ -10,7 +10,7 @@ import type { UiStore } from './store.js';
 import type { Theme } from './theme.js';
 import { stepCounter } from '../wizard/prompter.js';
 
-function Header({ title, demo, step, theme }: { title: string; demo: boolean; step?: { index: number; total?: number; title: string }; theme: Theme }) {
+function Header({ title, demo, step, theme }: { title: string; demo: boolean; step?: { index: number; total: number; title: string }; theme: Theme }) {
   return (
     <Box justifyContent="space-between">
       <Text wrap="truncate-end">

@@ -81,14 +81,14 @@ export interface Summary {
 
 export interface StepInfo {
   index: number;
-  /** Absent while the flow is not known yet (before reconfigure's "what to change"). */
-  total?: number;
+  /** The steps known so far (it grows when an answer adds a step). */
+  total: number;
   title: string;
 }
 
-/** "3/9", or "3" while the total is not known: the faces print this, never a total that changes. */
+/** "3/9": every face prints this, the same way for every heading of a run. */
 export function stepCounter(s: Pick<StepInfo, 'index' | 'total'>): string {
-  return s.total ? `${s.index}/${s.total}` : `${s.index}`;
+  return `${s.index}/${s.total}`;
 }
 
 export interface Prompter {

@@ -80,8 +80,9 @@ function headingOnFirstOutput(p: Prompter, heading: () => void): Prompter {
 
 /**
  * The step counter: each heading shown on the way gets the next number; the total is the steps
- * shown so far plus the ones still ahead on the path as it stands (an answer that adds or skips a
- * step changes it then). No total before every step that `decides` the flow has been answered.
+ * shown so far plus the ones still ahead on the path as it stands, every heading "n/N" (one way in
+ * a whole run). A step whose answer decides the flow and is not answered yet counts the path its
+ * default answer leads to (`assume`); an answer that adds or skips a step changes the total then.
  */
 function stepNumbers(steps: Step[], ctx: WizardContext) {
   const done = new Set<number>();
@@ -92,11 +93,11 @@ function stepNumbers(steps: Step[], ctx: WizardContext) {
       const step = steps[i]!;
       const index = shown.get(i) ?? [...shown.keys()].filter((j) => j < i).length + 1;
       shown.set(i, index);
-      // A deciding step still ahead is open even when it would be skipped now: what it skips on
-      // (the look-around's survey) may not be known yet.
-      const known = steps.every((s, j) => !s.decides || done.has(j) || (j < i && s.skip?.(ctx)));
-      const ahead = steps.filter((s, j) => j > i && !s.skip?.(ctx)).length;
-      return { index, ...(known ? { total: index + ahead } : {}), title: step.title };
+      // The path as it would go with the default answer of every deciding step not answered yet.
+      const open = steps.filter((s, j) => s.assume && !done.has(j));
+      const likely: WizardContext = open.reduce((c, s) => ({ ...c, ...s.assume!(c) }), ctx);
+      const ahead = steps.filter((s, j) => j > i && !s.skip?.(likely)).length;
+      return { index, total: index + ahead, title: step.title };
     },
     completed(i: number) {
       done.add(i);

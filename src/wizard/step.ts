@@ -4,8 +4,11 @@ import type { WizardContext } from './context.js';
 export interface Step {
   id: string;
   title: string;
-  /** Its answer decides which steps follow (reconfigure's "what to change"): no total is shown before it is answered. */
-  decides?: boolean;
+  /**
+   * Its answer decides which steps follow (the proposal, reconfigure's "what to change"): until it
+   * is answered, the step counter's total counts the steps its default answer leads to.
+   */
+  assume?(ctx: WizardContext): Partial<WizardContext>;
   /** Not part of this run (a role that is not used, a value a flag gave). */
   skip?(ctx: WizardContext): boolean;
   run(ctx: WizardContext): Promise<void>;

@@ -20,7 +20,7 @@ describe('models: the commands it names are runnable from here', () => {
     const env = { ...s.env, HF_HUB_CACHE: mkdtempSync(join(tmpdir(), 'aider-mlx-hub-')) };
     const r = await cli(['models', '--offline', '--memory', '16'], { cwd: s.repo, env });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain(`Download one: ${self} models pull REPO`);
+    expect(r.stdout).toContain(`Download one (✓ cached and complete, · not cached):\n  $ ${self} models pull REPO\n`);
     expect(r.stdout).not.toMatch(bareCommand);
   });
 

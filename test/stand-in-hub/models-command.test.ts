@@ -57,8 +57,10 @@ describe('aider-mlx models', () => {
     makeCachedRepo(t.cacheDir, REPO, { files: mlxFiles() });
     expect(await runModelsCommand([], t.ctx)).toBe(0);
     const text = t.out();
-    expect(text).toContain(`! The Hub was not reachable: The Hub search is unreachable (http://127.0.0.1:${port}: ECONNREFUSED).`);
-    expect(text).toMatch(new RegExp(`✓ ${REPO.replace(/[.]/g, '\\.')} +\\d+ KB +complete +fits `));
+    // Prose is wrapped at the width (80 without a terminal): read it with its line breaks as spaces.
+    expect(text.replace(/\s+/g, ' ')).toContain(`! The Hub was not reachable: The Hub search is unreachable (http://127.0.0.1:${port}: ECONNREFUSED).`);
+    // ✓: cached and complete (the legend says so); its size on disk, then the fit.
+    expect(text).toMatch(new RegExp(`✓ ${REPO.replace(/[.]/g, '\\.')} +\\d+ KB +fits `));
     expect(text).toContain('Curated for 32 GB');
     expect(text).toContain('editor + architect together:');
     expect(text).toMatch(/weights ~?[\d.]+ GB \+ prompt cache \d+ × KV/);
@@ -81,7 +83,7 @@ describe('aider-mlx models', () => {
     const text = t.out();
     expect(text).toContain('The Hub was not asked (--offline).');
     expect(text).not.toContain('not reachable');
-    expect(text).toMatch(/GPU budget [\d.]+ GB: the share of memory macOS lets the GPU use/);
+    expect(text.replace(/\s+/g, ' ')).toMatch(/GPU budget [\d.]+ GB: the share of memory macOS lets the GPU use/);
     expect(text).not.toMatch(/\([^()]*\(/); // no nested parentheses
     expect(text).not.toContain('too-big');
     expect(text).not.toContain('this Mac');
@@ -91,6 +93,60 @@ describe('aider-mlx models', () => {
     await expect(runModelsCommand(['--role', 'boss'], io().ctx)).rejects.toThrow(UsageError);
     await expect(runModelsCommand(['--nope'], io().ctx)).rejects.toThrow(UsageError);
     await expect(runModelsCommand(['frobnicate'], io().ctx)).rejects.toThrow(/Unknown models command/);
+  });
+});
+
+describe('aider-mlx models: the text fits the terminal', () => {
+  const FIT = /(?:fits|tight|too big) ≥?[\d.]+ [KMGT]?B @\d+k/g;
+  // A long id (55): with a mark it just fits 60 columns (an id wider than the terminal stays whole:
+  // it is what one copies into `models pull`).
+  const LONG = 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit-DWQ-lr9e-8';
+
+  async function render(columns: number | undefined, extra: string[] = []) {
+    const t = io();
+    makeCachedRepo(t.cacheDir, REPO, { files: mlxFiles() });
+    makeCachedRepo(t.cacheDir, LONG, { files: mlxFiles() });
+    t.ctx.stdout = { ...t.ctx.stdout!, isTTY: columns !== undefined, columns };
+    expect(await runModelsCommand(extra, t.ctx)).toBe(0);
+    return t.out();
+  }
+
+  /** A table's rows: the lines that start with a model's mark (or a curated pick's role). */
+  const rows = (text: string) => text.split('\n').filter((l) => /^ {2}(?:[✓!·] |(?:editor|architect|single|weak) +[✓!·] )mlx-community\//.test(l));
+
+  for (const [columns, width] of [[undefined, 80], [80, 80], [60, 60]] as const) {
+    it(`${columns === undefined ? 'without a terminal (80)' : `at ${columns} columns`}: every line fits, no cell is split across rows`, async () => {
+      for (const extra of [[], ['--offline']]) {
+        const text = await render(columns, extra);
+        const lines = text.replace(/\n$/, '').split('\n');
+        // Every line fits, but a command to copy (`$ …`), which is printed whole.
+        for (const l of lines) if (!/^ *\$ /.test(l)) expect([...l].length, `${l}\n---\n${text}`).toBeLessThanOrEqual(width);
+        // Each model's repo id and its fit cell whole on a line (a cell split by a wrap loses its unit).
+        for (const id of [REPO, LONG]) expect(lines.some((l) => l.includes(`✓ ${id}`)), text).toBe(true);
+        const models = rows(text).length + (text.match(/^ {2}[✓!·] mlx-community\/\S+$/gm) ?? []).length;
+        expect(models, text).toBeGreaterThan(3);
+        expect(text.match(FIT)?.length, text).toBeGreaterThanOrEqual(rows(text).length);
+        expect(text).not.toMatch(/(?<!→ )(?:fits|tight|too big)\n|\n +≥?[\d.]+ [KMGT]?B @\d+k/);
+        expect(text).toContain(`$ `);
+      }
+    });
+  }
+
+  it('at 80 columns every row of a table is one line, its columns aligned', async () => {
+    const text = await render(80);
+    const sections = text.split('\n\n');
+    let tables = 0;
+    for (const sec of sections) {
+      const r = rows(sec);
+      if (!r.length) continue;
+      tables++;
+      // One line a row: each has its fit cell, and the fit cells start at one column.
+      for (const l of r) expect(l, sec).toMatch(FIT);
+      for (const l of r) expect([...l].length, sec).toBeLessThanOrEqual(80);
+      const at = r.map((l) => l.search(/(?:fits|tight|too big) ≥?[\d.]+/));
+      expect(new Set(at).size, sec).toBe(1);
+    }
+    expect(tables, text).toBe(3);
   });
 });
 

@@ -100,6 +100,14 @@ export function changeChoices(plan: Plan): Choice<Change>[] {
 export const chooseChange: Step = {
   id: 'change',
   title: 'What to change',
+  // Until it is answered, the step counter counts the steps of its default answer (the editor model).
+  assume: (ctx) => {
+    const plan = ctx.survey?.prevPlan;
+    if (!plan) return { noChange: false };
+    const fixed = fixedFromPlan(plan);
+    openUp(fixed, 'editor');
+    return { fixed, noChange: false, answers: { ...ctx.answers, models: {} } };
+  },
   async run(ctx: WizardContext) {
     const plan = ctx.survey?.prevPlan;
     if (!plan) return;

@@ -23,5 +23,5 @@ export function wizardSteps(): Step[] {
 /** Reconfigure: look around, choose the one change, then the same steps with the rest fixed. */
 export function reconfigureSteps(): Step[] {
   const [look, , ...rest] = wizardSteps();
-  return [look!, { ...chooseChange, decides: true }, ...rest.map((s) => ({ ...s, skip: (ctx: Parameters<NonNullable<Step['skip']>>[0]) => Boolean(ctx.noChange) || Boolean(s.skip?.(ctx)) }))];
+  return [look!, { ...chooseChange }, ...rest.map((s) => ({ ...s, skip: (ctx: Parameters<NonNullable<Step['skip']>>[0]) => Boolean(ctx.noChange) || Boolean(s.skip?.(ctx)) }))];
 }

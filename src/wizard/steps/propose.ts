@@ -42,8 +42,9 @@ export function proposalSummary(p: Proposal): string[] {
 export const propose: Step = {
   id: 'propose',
   title: 'Proposed setup',
-  // Taking the proposal or adjusting it decides which steps follow: the total is known after it.
-  decides: true,
+  // Taking the proposal or adjusting it decides which steps follow: until it is answered, the step
+  // counter counts the steps of its default (taking it).
+  assume: () => ({ accepted: true }),
   skip: (ctx) => ctx.reconfigure || !ctx.survey,
   async run(ctx) {
     const s = ctx.survey!;
