@@ -62,6 +62,13 @@ export function App({ store, theme }: { store: UiStore; theme: Theme }) {
   const { stdout } = useStdout();
   const size = useTerminalSize(stdout);
   const { columns, rows } = size;
+  // The history cut back (Esc to an earlier step): the screen is cleared before it is printed again.
+  useEffect(() => {
+    store.clearScreen = () => stdout.write(CLEAR_SCREEN);
+    return () => {
+      store.clearScreen = () => undefined;
+    };
+  }, [store, stdout]);
   // Always listening: keeps raw mode on, so Ctrl-C reaches us as a key, never as a stray SIGINT.
   useInput((input, key) => {
     if (KEYS.cancel(input, key)) store.onCancel();
@@ -71,7 +78,7 @@ export function App({ store, theme }: { store: UiStore; theme: Theme }) {
   const hints = s.kind === 'idle' ? HINTS.none : HINTS[s.kind];
   return (
     <Box flexDirection="column">
-      <History key={size.repaint} items={state.history} theme={theme} columns={columns} />
+      <History key={`${size.repaint}:${state.rewinds}`} items={state.history} theme={theme} columns={columns} />
       {s.kind === 'idle' ? null : (
         <Box flexDirection="column" width={columns} marginTop={1}>
           <Header title={state.title} demo={state.demo} step={state.step} theme={theme} />

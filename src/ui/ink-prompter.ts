@@ -57,8 +57,15 @@ export class InkPrompter implements Prompter {
 
   step(info: StepInfo): void {
     if (this.cancelled) return;
-    this.store.set({ step: info });
-    this.store.push({ kind: 'step', step: info });
+    // A number not above the last heading's: back (Esc, or a jump) to an earlier step. What the
+    // history holds from that step on (its heading and answers, the headings of the steps left)
+    // is cut, so the screen shows that step as it was first shown, nothing of the later ones.
+    const from = this.store.get().history.findIndex((h) => h.kind === 'step' && h.step.index >= info.index);
+    if (from >= 0) this.store.rewind(from, { kind: 'step', step: info }, { step: info });
+    else {
+      this.store.set({ step: info });
+      this.store.push({ kind: 'step', step: info });
+    }
   }
 
   select<T extends string>(q: SelectQuestion<T>): Promise<T> {

@@ -30,12 +30,17 @@ export type HistoryItem =
   | { id: number; kind: 'note'; note: NoteKind; text: string }
   | { id: number; kind: 'summary'; summary: Summary };
 
+/** A history item before it gets its id. */
+export type NewHistoryItem = HistoryItem extends infer H ? (H extends { id: number } ? Omit<H, 'id'> : never) : never;
+
 export interface UiState {
   title: string;
   demo: boolean;
   step?: StepInfo;
   screen: Screen;
   history: HistoryItem[];
+  /** How many times the history was cut back (Esc to an earlier step): each time it is printed again. */
+  rewinds: number;
 }
 
 type Listener = () => void;
@@ -48,9 +53,11 @@ export class UiStore {
   onBack: () => void = () => undefined;
   /** Ctrl-C anywhere. */
   onCancel: () => void = () => undefined;
+  /** Clear the terminal's screen (set by the App): what Ink printed once cannot be taken back otherwise. */
+  clearScreen: () => void = () => undefined;
 
   constructor(init: { title: string; demo: boolean; screen?: Screen }) {
-    this.state = { title: init.title, demo: init.demo, screen: init.screen ?? { kind: 'idle', id: 0 }, history: [] };
+    this.state = { title: init.title, demo: init.demo, screen: init.screen ?? { kind: 'idle', id: 0 }, history: [], rewinds: 0 };
   }
 
   get = (): UiState => this.state;
@@ -73,8 +80,18 @@ export class UiStore {
     this.set({ screen: { kind: 'idle', id: this.id() } });
   }
 
-  push(item: HistoryItem extends infer H ? (H extends { id: number } ? Omit<H, 'id'> : never) : never): void {
+  push(item: NewHistoryItem): void {
     this.set({ history: [...this.state.history, { ...item, id: this.id() } as HistoryItem] });
+  }
+
+  /**
+   * Keep only the first `keep` history items, then add `item` (and apply `patch`), in one update:
+   * the screen is cleared and the history printed again, so nothing of what was cut stays on screen
+   * (Ink's <Static> prints an item once and never erases it; a new key prints them all again).
+   */
+  rewind(keep: number, item: NewHistoryItem, patch: Partial<Pick<UiState, 'step' | 'screen'>> = {}): void {
+    this.clearScreen();
+    this.set({ ...patch, history: [...this.state.history.slice(0, keep), { ...item, id: this.id() } as HistoryItem], rewinds: this.state.rewinds + 1 });
   }
 
   /** Update the running task, if it is still the one on screen. */

@@ -1,10 +1,11 @@
 import { hostProblem } from '../../config/plan-schema.js';
 import { findFreePort, isPortFree } from '../../servers/ports.js';
-import { checkPortSlots, type PortKey, type PortSlot } from '../../setup/running.js';
+import { checkPortSlots, type PortKey, type PortSlot, type RunningServer } from '../../setup/running.js';
+import type { RoleName } from '../../config/plan.js';
 import { GoBack, type Choice } from '../prompter.js';
 import { thisMachine } from '../../lib/words.js';
 import type { Step } from '../step.js';
-import { activeRoles, pickFor, type WizardContext } from '../context.js';
+import { activeRoles, pickFor, type ModelPick, type WizardContext } from '../context.js';
 import { hostOf, portFor } from '../draft.js';
 
 export type { PortKey, PortSlot };
@@ -28,6 +29,58 @@ export async function checkPorts(ctx: WizardContext, host: string, signal: Abort
   return checkPortSlots(portSlots(ctx), { host, signal, home: ctx.hostEnv.HOME, started: (port) => ctx.started.get(`${host}:${port}`) });
 }
 
+/** A model of this plan that a local mlx_lm.server already serves, somewhere other than its planned port. */
+interface Reusable {
+  model: string;
+  roles: RoleName[];
+  at: RunningServer;
+}
+
+/**
+ * Starts or finds, as the proposal and `setup --yes` do: the roles whose model a local mlx_lm.server
+ * already serves (its command line names the model, its port answers as an mlx_lm.server). Not in
+ * the demo (it never looks at this machine's processes), nor for a port a flag gave.
+ */
+async function findReusable(ctx: WizardContext, host: string, slots: PortSlot[], signal: AbortSignal): Promise<Reusable[]> {
+  if (!ctx.deps.findRunning || ctx.demo) return [];
+  const byModel = new Map<string, RoleName[]>();
+  for (const r of activeRoles(ctx)) {
+    const p = pickFor(ctx, r);
+    if (!p || p.running || ctx.fixed.ports[r] !== undefined) continue;
+    byModel.set(p.model, [...(byModel.get(p.model) ?? []), r]);
+  }
+  if (!byModel.size) return [];
+  const found = await ctx.deps.findRunning([...byModel.keys()], { host, home: ctx.hostEnv.HOME, signal });
+  const out: Reusable[] = [];
+  for (const [model, roles] of byModel) {
+    const at = found.get(model);
+    // Already on its planned port: "Use …" reuses it there.
+    if (!at || slots.some((s) => s.model === model && s.state === 'ours' && s.port === at.port)) continue;
+    out.push({ model, roles, at });
+  }
+  return out;
+}
+
+/**
+ * The picks as they were before this step pointed them at a running server: Esc back to the step
+ * puts them back, so it asks again (with the offer) instead of being skipped for having nothing
+ * left to listen on.
+ */
+const beforeReuse = new WeakMap<WizardContext, Array<{ role: RoleName; fixed: boolean; pick: ModelPick; set: ModelPick }>>();
+
+/** The reuses this step made that still stand (a later answer, another model, replaces them). */
+function reusedHere(ctx: WizardContext) {
+  return (beforeReuse.get(ctx) ?? []).filter((b) => pickFor(ctx, b.role) === b.set);
+}
+
+function undoReuse(ctx: WizardContext): void {
+  for (const b of reusedHere(ctx)) {
+    if (b.fixed) ctx.fixed.models[b.role] = b.pick;
+    else ctx.answers.models[b.role] = b.pick;
+  }
+  beforeReuse.delete(ctx);
+}
+
 function describe(s: PortSlot): string {
   const name = s.key === 'proxy' ? 'proxy' : s.key;
   if (s.state === 'taken' && s.instead) return `${name} ${s.instead} (${s.port} is held by ${s.holder})`;
@@ -40,12 +93,24 @@ export const ports: Step = {
   id: 'ports',
   title: 'Ports',
   // Nothing to listen on (every model runs already, direct mode), or every port given by a flag.
-  skip: (ctx) => Boolean(ctx.accepted) || portSlots(ctx).length === 0 || (ctx.fixed.host !== undefined && portSlots(ctx).every((s) => s.fixed)),
+  skip: (ctx) =>
+    Boolean(ctx.accepted) ||
+    (!reusedHere(ctx).length && (portSlots(ctx).length === 0 || (ctx.fixed.host !== undefined && portSlots(ctx).every((s) => s.fixed)))),
   async run(ctx) {
+    undoReuse(ctx);
     for (;;) {
       const host = hostOf(ctx);
-      const slots = await ctx.prompter.task(`Checking the ports on ${host}`, (h) => checkPorts(ctx, host, h.signal));
+      const { slots, reusable } = await ctx.prompter.task(`Checking the ports on ${host}`, async (h) => {
+        const slots = await checkPorts(ctx, host, h.signal);
+        return { slots, reusable: await findReusable(ctx, host, slots, h.signal) };
+      });
       const choices: Choice[] = [
+        // First: a server already serving a model of this plan, as the proposal reuses it.
+        ...reusable.map((u) => ({
+          value: `reuse:${u.model}`,
+          label: `Reuse the running server on :${u.at.port}`,
+          hint: `the ${u.roles.join(' + ')}'s ${u.model} (mlx_lm.server, pid ${u.at.pid})`,
+        })),
         {
           value: 'ok',
           label: `Use ${slots.map(describe).join(' · ')}`,
@@ -65,8 +130,23 @@ export const ports: Step = {
         message: taken.length ? 'Some ports are taken: use free ones instead?' : 'Ports',
         help: taken.map((s) => `${s.port} is held by ${s.holder}${s.instead ? `: ${s.instead} is free` : ': pick another port'}`),
         choices,
-        default: 'ok',
+        default: choices[0]!.value,
       });
+      const reuse = reusable.find((u) => v === `reuse:${u.model}`);
+      if (reuse) {
+        const undo = beforeReuse.get(ctx) ?? [];
+        beforeReuse.set(ctx, undo);
+        for (const r of reuse.roles) {
+          const pick = pickFor(ctx, r)!;
+          const running: ModelPick = { ...pick, source: 'running', running: { host: reuse.at.host, port: reuse.at.port } };
+          undo.push({ role: r, fixed: Boolean(ctx.fixed.models[r]), pick, set: running });
+          if (ctx.fixed.models[r]) ctx.fixed.models[r] = running;
+          else ctx.answers.models[r] = running;
+        }
+        // Nothing left to listen on (one model, direct mode): done; else the rest of the ports.
+        if (!portSlots(ctx).length) return;
+        continue;
+      }
       if (v === 'ok') {
         for (const s of slots) if (!s.fixed) ctx.answers.ports[s.key] = s.instead ?? s.port;
         return;
