@@ -112,6 +112,23 @@ describe('aider-mlx bench', () => {
     expect(renderCatalogue(cat as never, env, readBench(env))).toMatch(/editor\s+· mlx-community\/Qwen2\.5-Coder-7B-Instruct-4bit[^\n]*\n(?:\s{6}(?!bench).*\n){2,}?\s{6}bench \d{4}-\d\d-\d\d \d\d:\d\d on \S+: prefill/);
   });
 
+  it('says which timeouts changed and what writes them; a run that changes none says so (D-G)', async () => {
+    const env = home();
+    const s = await standIn(4000);
+    // A 1 s floor: the measured speed sets the timeout (2 × 8192 ÷ ~4000 tok/s → 5 s).
+    writePlan(env, plan({ ports: [s.port], requestTimeout: 1 }));
+    const first = io(env);
+    expect(await runBench(['--tokens', '200', '--turns', '1'], first.io)).toBe(0);
+    expect(first.o.out).toContain(`still have the old timeouts (${EDITOR}: 1 s → 5 s): run \`aider-mlx reconfigure --yes\` to write these.`);
+    expect(first.o.out).not.toContain('next time');
+    const again = io(env);
+    expect(await runBench(['--tokens', '200', '--turns', '1', '--json'], again.io)).toBe(0);
+    expect(JSON.parse(again.o.out)).toMatchObject({ timeouts: { [EDITOR]: 5 }, timeoutsChanged: [] });
+    const third = io(env);
+    expect(await runBench(['--tokens', '200', '--turns', '1'], third.io)).toBe(0);
+    expect(third.o.out).toContain('The same timeouts as before this run: nothing to rewrite.');
+  });
+
   it('--json; through the proxy too, with its key and a session id; a second run replaces the first', async () => {
     const env = home();
     const s = await standIn();

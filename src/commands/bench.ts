@@ -14,7 +14,7 @@ import { apiBase, servedModels, UPSTREAM_DEFAULT_MODEL, type ServedModel } from 
 import type { Plan } from '../config/plan.js';
 import { proxyBase, SESSION_HEADER, wantsSessionAffinity } from '../config/render-context.js';
 import { runAiderTurns, type TurnProgress, type TurnResult } from '../bench/turns.js';
-import { benchPath, machineOf, measuredPrefill, saveBench, type BenchRecord, type BenchTurn } from '../bench/store.js';
+import { benchPath, machineOf, measuredPrefill, measuredPrefills, saveBench, type BenchRecord, type BenchTurn } from '../bench/store.js';
 import { timeoutFromPrefill } from '../bench/timeouts.js';
 
 const USAGE = 'Usage: aider-mlx bench [--tokens N] [--turns N] [--role editor|architect|weak] [--timeout SECONDS] [--json]';
@@ -186,15 +186,20 @@ export async function runBench(args: string[], io: BenchIO): Promise<number> {
   }
 
   const records = outcomes.flatMap((o) => (o.record ? [o.record] : []));
+  // What a write of the files gave them before this run (from the results kept so far).
+  const earlier = measuredPrefills(plan, env);
   const saved = records.length ? await saveBench(records, env) : undefined;
   const timeouts: Record<string, number> = {};
+  const before: Record<string, number> = {};
   for (const m of servedModels(plan)) {
     const prefill = measuredPrefill(records, m.model, m.deployments.map((d) => d.host));
     timeouts[m.model] = timeoutFromPrefill(m.context, prefill, plan.requestTimeout);
+    before[m.model] = timeoutFromPrefill(m.context, earlier?.[m.model], plan.requestTimeout);
   }
+  const changed = Object.keys(timeouts).filter((m) => timeouts[m] !== before[m]);
   const ok = outcomes.every((o) => o.ok);
   if (v.json) {
-    io.out(`${JSON.stringify({ ok, results: outcomes, saved: saved ?? null, timeouts }, null, 2)}\n`);
+    io.out(`${JSON.stringify({ ok, results: outcomes, saved: saved ?? null, timeouts, timeoutsChanged: changed }, null, 2)}\n`);
   } else {
     io.out(`\n${renderTable(outcomes)}`);
     const noCache = records.filter((r) => r.turns.length > 1 && r.followUpCachedTokens === undefined);
@@ -203,7 +208,13 @@ export async function runBench(args: string[], io: BenchIO): Promise<number> {
       io.out(`\nSaved in ${tildify(saved, env)}; \`aider-mlx status\` and \`aider-mlx models\` show it.\n`);
       const lines = Object.entries(timeouts).map(([model, s]) => `  ${model}: ${s} s${s > plan.requestTimeout ? '' : ' (the floor: a whole context prefills well within it)'}`);
       io.out(`Request timeouts from these speeds (2 × context ÷ prefill tok/s, at least ${plan.requestTimeout} s):\n${lines.join('\n')}\n`);
-      io.out('The Aider and LiteLLM files get them the next time they are written (`aider-mlx reconfigure --yes`).\n');
+      // Nothing is rewritten here: bench measures; the write (diff, backup) stays setup's.
+      if (changed.length) {
+        const was = changed.map((m) => `${m}: ${before[m]} s → ${timeouts[m]} s`).join(', ');
+        io.out(`Aider's files and the LiteLLM config still have the old timeouts (${was}): run \`aider-mlx reconfigure --yes\` to write these.\n`);
+      } else {
+        io.out('The same timeouts as before this run: nothing to rewrite.\n');
+      }
     }
   }
   return ok ? EXIT.ok : EXIT.verify;

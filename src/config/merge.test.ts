@@ -142,6 +142,50 @@ auto-commits: false
     expect(r).toEqual({ text: odd, changed: false, conflicts: [], removed: [] });
   });
 
+  it('keeps the spacing before the user’s inline comments when a value changes (setup --force)', () => {
+    const hand = [
+      '# my own settings',
+      'model: openai/mine   # my model',
+      'editor-model: "openai/ed"\t# after a quoted value and a tab',
+      "weak-model: 'openai/w'    # single-quoted",
+      'openai-api-base: http://localhost:9999/v1 # one space',
+      'timeout: 300            # aligned',
+      'dark-mode: true         # aligned, not ours',
+      'cache-prompts:   # nothing set yet',
+      '',
+    ].join('\n');
+    const ours = [
+      'model: openai/default_model',
+      'editor-model: openai/mlx-ed',
+      'weak-model: openai/mlx-weak-model',
+      'openai-api-base: http://127.0.0.1:4000/v1',
+      'timeout: 1200',
+      'cache-prompts: true',
+      '',
+    ].join('\n');
+    const r = mergeAiderConf(hand, ours, 'x');
+    // Byte for byte the user's file but for the values: a comment stays in its column (a value
+    // grown past it leaves one space), one after a tab keeps the tab.
+    expect(r.text).toBe(
+      [
+        '# my own settings',
+        'model: openai/default_model # my model',
+        'editor-model: "openai/mlx-ed"\t# after a quoted value and a tab',
+        "weak-model: 'openai/mlx-weak-model' # single-quoted",
+        'openai-api-base: http://127.0.0.1:4000/v1 # one space',
+        'timeout: 1200           # aligned',
+        'dark-mode: true         # aligned, not ours',
+        'cache-prompts: true # nothing set yet',
+        '',
+      ].join('\n'),
+    );
+    const shorter = mergeAiderConf(hand, 'model: openai/m\n', 'x');
+    expect(shorter.text).toBe(hand.replace('model: openai/mine   # my model', 'model: openai/m      # my model'));
+    expect(mergeAiderConf(r.text, ours, 'x').changed).toBe(false);
+    const crlf = mergeAiderConf(hand.replace(/\n/g, '\r\n'), ours, 'x');
+    expect(crlf.text).toBe(r.text.replace(/\n/g, '\r\n'));
+  });
+
   it('keeps Windows line endings', () => {
     const r = mergeAiderConf('model: a # mine\r\ntimeout: 1\r\n', 'model: b\n', 'x');
     expect(r.text).toBe('model: b # mine\r\ntimeout: 1\r\n');
@@ -402,13 +446,20 @@ general_settings:
     expect(cfg.litellm_settings).toEqual({ drop_params: true, set_verbose: true, request_timeout: 900 });
     expect(cfg.router_settings).toEqual({ num_retries: 0 });
     expect(cfg.general_settings).toEqual({ master_key: 'sk-mine' });
-    expect(r.text).toContain('- model_name: gpt-4o # mine\n');
+    expect(r.text).toContain('- model_name: gpt-4o   # mine\n');
     expect(r.text).toContain('master_key: sk-mine # keep\n');
     // The user's style: unindented sequences; flow maps as rendered.
     expect(r.text).toContain('\n- model_name: mlx-qwq-32b\n');
     expect(r.removed).toEqual(['old-model']);
     expect(r.conflicts.map((c) => c.key)).toEqual(['model_list: mlx-qwen2.5-coder-14b', 'litellm_settings.drop_params']);
     expect(mergeLitellmConfig(r.text, RENDERED, 'l.yaml')).toMatchObject({ text: r.text, changed: false });
+  });
+
+  it('keeps the spacing before the user’s inline comments on a setting it replaces', () => {
+    const theirs = 'litellm_settings:\n  drop_params: false      # mine\n  request_timeout: 60\t# a tab\nrouter_settings:\n  num_retries: 3 # one\n';
+    const r = mergeLitellmConfig(theirs, RENDERED, 'l.yaml');
+    expect(r.text).toContain('\n  drop_params: true       # mine\n  request_timeout: 900\t# a tab\n');
+    expect(r.text).toContain('\n  num_retries: 0 # one\n');
   });
 
   it('is idempotent from nothing and from its own output', () => {

@@ -106,14 +106,14 @@ export function mergeAiderConf(
       ctx.changed = true;
     }
     if (ctx.changed && parsed.doc.contents !== map) parsed.doc.contents = map;
-    return { ...ctx, doc: parsed.doc, style: parsed.style };
+    return { ...ctx, doc: parsed.doc, style: parsed.style, gaps: parsed.gaps };
   };
 
   const plain = run(false);
   if (!plain.changed) return unchanged(existing);
-  const plainText = plain.doc.toString(plain.style);
+  const plainText = print(plain);
   const near = run(true);
-  const nearText = near.doc.toString(near.style);
+  const nearText = print(near);
   // Placing keys inside comment blocks is a heuristic: keep it only when it provably lost nothing.
   const text =
     nearText !== plainText && sameData(nearText, plain.doc.toJS()) && commentsKept(existing, nearText) ? nearText : plainText;
@@ -137,7 +137,7 @@ export function mergeModelSettings(
   mergeEntries(parsed.doc, seq, ours, 'name', opts.remove ?? [], ctx, (name) => name);
   if (!ctx.changed) return unchanged(existing);
   if (parsed.doc.contents !== seq) parsed.doc.contents = seq;
-  return done(existing, parsed.doc.toString(parsed.style), ctx);
+  return done(existing, print(parsed), ctx);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -244,7 +244,7 @@ export function mergeLitellmConfig(
   }
   if (!ctx.changed) return unchanged(existing);
   if (parsed.doc.contents !== map) parsed.doc.contents = map;
-  return done(existing, parsed.doc.toString(parsed.style), ctx);
+  return done(existing, print(parsed), ctx);
 }
 
 /**
@@ -348,7 +348,7 @@ export function unmergeLitellmConfig(existing: string, path: string, owned: Lite
   }
   if (!ctx.changed) return unchanged(existing);
   if (parsed.doc.contents !== map) parsed.doc.contents = map;
-  return done(existing, parsed.doc.toString(parsed.style), ctx);
+  return done(existing, print(parsed), ctx);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -377,6 +377,8 @@ export function checkAiderConf(existing: string, path: string): void {
 interface Parsed {
   doc: Document;
   style: ToStringOptions;
+  /** Where each inline comment sat in the user's text (see markInlineComments). */
+  gaps: Gap[];
   malformed(node: unknown, reason: string): MalformedFileError;
 }
 
@@ -394,7 +396,60 @@ function parseExisting(text: string, path: string): Parsed {
     const { line, col } = lineCounter.linePos(offset);
     return new MalformedFileError(path, line, col, reason);
   };
-  return { doc, style: styleOf(doc, text, lineCounter), malformed };
+  return { doc, style: styleOf(doc, text, lineCounter), gaps: markInlineComments(doc, text), malformed };
+}
+
+/** The spacing before an inline comment in the user's text: its column and the blanks themselves. */
+interface Gap {
+  col: number;
+  blanks: string;
+}
+
+/** Starts a marked inline comment's text: \u0001<index>\u0001 (no YAML text holds a raw \u0001). */
+const GAP_MARK = /( ?)#\u0001(\d+)\u0001/g;
+
+/**
+ * The yaml package prints every inline comment one space after its value (`model: x # mine`),
+ * which collapsed a user's `model: x     # mine` (comments aligned in a column, or after a tab).
+ * Each inline comment is marked with where its `#` stood; print() puts it back there.
+ */
+function markInlineComments(doc: Document, text: string): Gap[] {
+  const gaps: Gap[] = [];
+  visit(doc, {
+    Node(_, node) {
+      const comment = node.comment;
+      if (!comment || comment.includes('\n') || !node.range) return;
+      let hash = node.range[1];
+      while (text[hash] === ' ' || text[hash] === '\t') hash++;
+      if (text[hash] !== '#') return;
+      const eol = text.indexOf('\n', hash);
+      const rest = text.slice(hash + 1, eol < 0 ? text.length : eol).replace(/[ \t\r]+$/, '');
+      if (rest !== comment.replace(/[ \t]+$/, '')) return;
+      let start = hash;
+      while (start > 0 && (text[start - 1] === ' ' || text[start - 1] === '\t')) start--;
+      const lineStart = text.lastIndexOf('\n', hash - 1) + 1;
+      // Only a comment after something on its line: one on a line of its own keeps yaml's placing.
+      if (start === hash || start <= lineStart) return;
+      node.comment = `\u0001${gaps.length}\u0001${comment}`;
+      gaps.push({ col: hash - lineStart, blanks: text.slice(start, hash) });
+    },
+  });
+  return gaps;
+}
+
+/**
+ * The document as text, each inline comment of the user's back at its column (or, after a tab,
+ * behind the same blanks); a value grown past that column leaves one space.
+ */
+function print(parsed: { doc: Document; style: ToStringOptions; gaps: Gap[] }): string {
+  const out = parsed.doc.toString(parsed.style);
+  return out.replace(GAP_MARK, (_m, space: string, i: string, at: number) => {
+    const gap = parsed.gaps[Number(i)];
+    if (!space || !gap) return '#';
+    if (gap.blanks.includes('\t')) return `${gap.blanks}#`;
+    const col = at - (out.lastIndexOf('\n', at - 1) + 1);
+    return `${' '.repeat(Math.max(1, gap.col - col))}#`;
+  });
 }
 
 function yamlReason(code: string, message: string): string {

@@ -28,6 +28,13 @@ export interface StandInFile {
   content: Buffer | string;
   /** Stored in LFS (302 to the CDN, sha256 ETag). Default: *.safetensors and files over 10 MB. */
   lfs?: boolean;
+  /**
+   * The size the Hub reports for this file (file tree, siblings, LFS size, X-Linked-Size) when it
+   * stands in for a real model's file in listings (the demo's search): `content` is a small
+   * stand-in, so a download gets fewer bytes than announced (and a client's size check fails).
+   * Default: the length of `content`.
+   */
+  size?: number;
 }
 
 export interface StandInRepo {
@@ -81,6 +88,8 @@ export interface StandInHub {
 interface ResolvedFile {
   path: string;
   content: Buffer;
+  /** What the Hub reports (StandInFile.size). */
+  size: number;
   lfs: boolean;
   /** Git blob id of what git stores (the pointer file for LFS). */
   oid: string;
@@ -100,8 +109,9 @@ function resolveRepo(repo: StandInRepo): ResolvedRepo {
     const content = Buffer.isBuffer(f.content) ? f.content : Buffer.from(f.content);
     const lfs = f.lfs ?? (f.path.endsWith('.safetensors') || content.length > 10 * 2 ** 20);
     const sum = sha256(content);
-    const pointer = Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${sum}\nsize ${content.length}\n`);
-    return { path: f.path, content, lfs, oid: gitOid(lfs ? pointer : content), sha256: sum };
+    const size = f.size ?? content.length;
+    const pointer = Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${sum}\nsize ${size}\n`);
+    return { path: f.path, content, size, lfs, oid: gitOid(lfs ? pointer : content), sha256: sum };
   });
   const sha = repo.sha ?? createHash('sha1').update(repo.id).update(files.map((f) => f.oid).join()).digest('hex');
   return { ...repo, sha, files };
@@ -200,10 +210,10 @@ export async function startStandInHub(opts: { repos?: StandInRepo[]; pageSize?: 
       ...(cfg ? { config: { model_type: cfg.model_type, architectures: cfg.architectures } } : {}),
       siblings: repo.files.map((f) =>
         blobs
-          ? { rfilename: f.path, size: f.content.length, blobId: f.oid, ...(f.lfs ? { lfs: { sha256: f.sha256, size: f.content.length, pointerSize: 130 } } : {}) }
+          ? { rfilename: f.path, size: f.size, blobId: f.oid, ...(f.lfs ? { lfs: { sha256: f.sha256, size: f.size, pointerSize: 130 } } : {}) }
           : { rfilename: f.path },
       ),
-      usedStorage: repo.files.reduce((a, f) => a + f.content.length, 0),
+      usedStorage: repo.files.reduce((a, f) => a + f.size, 0),
     };
   };
 
@@ -317,9 +327,9 @@ export async function startStandInHub(opts: { repos?: StandInRepo[]; pageSize?: 
           entries.push({
             type: 'file',
             oid: f.oid,
-            size: f.content.length,
+            size: f.size,
             path: f.path,
-            ...(f.lfs ? { lfs: { oid: f.sha256, size: f.content.length, pointerSize: 130 } } : {}),
+            ...(f.lfs ? { lfs: { oid: f.sha256, size: f.size, pointerSize: 130 } } : {}),
           });
         }
         if (prefix && entries.length === 0) return error(res, 404, 'EntryNotFound', `${prefix} does not exist on "${m[2]}"`);
@@ -341,7 +351,7 @@ export async function startStandInHub(opts: { repos?: StandInRepo[]; pageSize?: 
             location,
             etag: `"${file.oid}"`,
             'x-linked-etag': `"${file.sha256}"`,
-            'x-linked-size': String(file.content.length),
+            'x-linked-size': String(file.size),
             'content-length': '0',
           });
           return res.end();
@@ -395,19 +405,37 @@ export async function startStandInHub(opts: { repos?: StandInRepo[]; pageSize?: 
   };
 }
 
-/** A small but well-formed MLX model repo: config, sharded weights with an index, tokenizer, template. */
+/**
+ * A small but well-formed MLX model repo: config, sharded weights with an index, tokenizer, template.
+ * `weightsBytes`: the Hub lists the weights at that total (a real model's), over shards of at most
+ * 5 GB as mlx-community's are; their bytes stay small stand-ins (for listings, not downloads).
+ */
 export function fakeMlxRepo(
   id: string,
-  opts: { shards?: number; shardBytes?: number; config?: Record<string, unknown>; downloads?: number; gated?: boolean; private?: boolean; chatTemplate?: boolean } = {},
+  opts: {
+    shards?: number;
+    shardBytes?: number;
+    weightsBytes?: number;
+    config?: Record<string, unknown>;
+    downloads?: number;
+    gated?: boolean;
+    private?: boolean;
+    chatTemplate?: boolean;
+  } = {},
 ): StandInRepo {
-  const shards = opts.shards ?? 2;
+  const shards = opts.shards ?? (opts.weightsBytes ? Math.max(1, Math.ceil(opts.weightsBytes / 5e9)) : 2);
   const shardBytes = opts.shardBytes ?? 64 * 1024;
   const weightFiles = shards === 1 ? ['model.safetensors'] : Array.from({ length: shards }, (_, i) => `model-${String(i + 1).padStart(5, '0')}-of-${String(shards).padStart(5, '0')}.safetensors`);
-  const files: StandInFile[] = weightFiles.map((path, i) => ({ path, content: pseudoRandomBytes(`${id}/${path}`, shardBytes + i) }));
+  const listed = (i: number) => (opts.weightsBytes ? Math.floor(opts.weightsBytes / shards) + (i === 0 ? opts.weightsBytes % shards : 0) : undefined);
+  const files: StandInFile[] = weightFiles.map((path, i) => {
+    const size = listed(i);
+    return { path, content: pseudoRandomBytes(`${id}/${path}`, shardBytes + i), ...(size !== undefined ? { size } : {}) };
+  });
   if (shards > 1) {
+    const total = opts.weightsBytes ?? shards * shardBytes;
     files.push({
       path: 'model.safetensors.index.json',
-      content: JSON.stringify({ metadata: { total_size: shards * shardBytes }, weight_map: Object.fromEntries(weightFiles.map((f, i) => [`layers.${i}.weight`, f])) }),
+      content: JSON.stringify({ metadata: { total_size: total }, weight_map: Object.fromEntries(weightFiles.map((f, i) => [`layers.${i}.weight`, f])) }),
     });
   }
   files.push(

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { CancelledError, type ExitCode } from '../errors.js';
 import { ROLE_NAMES, type RoleName } from '../config/plan.js';
+import { GiB } from '../hub/fit.js';
 import { findFreePort } from '../servers/ports.js';
 import { hostOf } from './draft.js';
 import { parseSetupFlags, type SetupInput } from '../setup/flags.js';
@@ -59,17 +60,105 @@ export interface WizardCommandOptions {
   deps?: Partial<WizardDeps>;
 }
 
-/** What the demo's stand-in Hub holds: mlx-community names people search for (tiny, fake weights). */
-export const DEMO_HUB_REPOS = [
-  'mlx-community/Qwen2.5-Coder-1.5B-Instruct-4bit',
-  'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit',
-  'mlx-community/Qwen2.5-Coder-14B-Instruct-4bit',
-  'mlx-community/Qwen2.5-Coder-32B-Instruct-4bit',
-  'mlx-community/Qwen3-Coder-30B-A3B-Instruct-4bit',
-  'mlx-community/Devstral-Small-2505-4bit',
-  'mlx-community/Qwen3-8B-4bit',
-  'mlx-community/QwQ-32B-4bit',
+/** Qwen2-family config.json of an MLX 4-bit conversion, with the fields that differ per model. */
+const qwen2 = (over: Record<string, unknown>) => ({
+  model_type: 'qwen2',
+  architectures: ['Qwen2ForCausalLM'],
+  vocab_size: 152064,
+  max_position_embeddings: 32768,
+  quantization: { group_size: 64, bits: 4 },
+  ...over,
+});
+
+/**
+ * What the demo's stand-in Hub holds: mlx-community repos people search for, each with its real
+ * config.json shape and the real size of its weights (model*.safetensors, as the Hub lists them:
+ * the curated list's figures), so the search shows the download and the fit a real run shows.
+ * Their bytes are tiny stand-ins: the demo never downloads a model.
+ */
+export const DEMO_HUB_MODELS: ReadonlyArray<{ id: string; weightsBytes: number; config: Record<string, unknown> }> = [
+  {
+    id: 'mlx-community/Qwen2.5-Coder-1.5B-Instruct-4bit',
+    weightsBytes: 0.81 * GiB,
+    config: qwen2({ hidden_size: 1536, num_attention_heads: 12, num_key_value_heads: 2, num_hidden_layers: 28, intermediate_size: 8960, vocab_size: 151936, tie_word_embeddings: true }),
+  },
+  {
+    id: 'mlx-community/Qwen2.5-Coder-7B-Instruct-4bit',
+    weightsBytes: 4.0 * GiB,
+    config: qwen2({ hidden_size: 3584, num_attention_heads: 28, num_key_value_heads: 4, num_hidden_layers: 28, intermediate_size: 18944 }),
+  },
+  {
+    id: 'mlx-community/Qwen2.5-Coder-14B-Instruct-4bit',
+    weightsBytes: 7.8 * GiB,
+    config: qwen2({ hidden_size: 5120, num_attention_heads: 40, num_key_value_heads: 8, num_hidden_layers: 48, intermediate_size: 13824 }),
+  },
+  {
+    id: 'mlx-community/Qwen2.5-Coder-32B-Instruct-4bit',
+    weightsBytes: 17.2 * GiB,
+    config: qwen2({ hidden_size: 5120, num_attention_heads: 40, num_key_value_heads: 8, num_hidden_layers: 64, intermediate_size: 27648 }),
+  },
+  {
+    id: 'mlx-community/Qwen3-Coder-30B-A3B-Instruct-4bit',
+    weightsBytes: 16.0 * GiB,
+    config: {
+      model_type: 'qwen3_moe',
+      architectures: ['Qwen3MoeForCausalLM'],
+      hidden_size: 2048,
+      num_attention_heads: 32,
+      num_key_value_heads: 4,
+      head_dim: 128,
+      num_hidden_layers: 48,
+      moe_intermediate_size: 768,
+      num_experts: 128,
+      num_experts_per_tok: 8,
+      vocab_size: 151936,
+      max_position_embeddings: 262144,
+      quantization: { group_size: 64, bits: 4 },
+    },
+  },
+  {
+    id: 'mlx-community/Devstral-Small-2505-4bit',
+    weightsBytes: 12.4 * GiB,
+    config: {
+      model_type: 'mistral',
+      architectures: ['MistralForCausalLM'],
+      hidden_size: 5120,
+      num_attention_heads: 32,
+      num_key_value_heads: 8,
+      head_dim: 128,
+      num_hidden_layers: 40,
+      intermediate_size: 32768,
+      vocab_size: 131072,
+      max_position_embeddings: 131072,
+      quantization: { group_size: 64, bits: 4 },
+    },
+  },
+  {
+    id: 'mlx-community/Qwen3-8B-4bit',
+    weightsBytes: 4.3 * GiB,
+    config: {
+      model_type: 'qwen3',
+      architectures: ['Qwen3ForCausalLM'],
+      hidden_size: 4096,
+      num_attention_heads: 32,
+      num_key_value_heads: 8,
+      head_dim: 128,
+      num_hidden_layers: 36,
+      intermediate_size: 12288,
+      vocab_size: 151936,
+      max_position_embeddings: 40960,
+      quantization: { group_size: 64, bits: 4 },
+    },
+  },
+  {
+    id: 'mlx-community/QwQ-32B-4bit',
+    weightsBytes: 17.2 * GiB,
+    config: qwen2({ hidden_size: 5120, num_attention_heads: 40, num_key_value_heads: 8, num_hidden_layers: 64, intermediate_size: 27648, max_position_embeddings: 40960 }),
+  },
 ];
+
+/** The repo ids the demo's stand-in Hub holds. */
+export const DEMO_HUB_REPOS = DEMO_HUB_MODELS.map((m) => m.id);
 
 /**
  * The demo's Hub: a stand-in on 127.0.0.1 answers the search, so `--demo` needs no network. It
@@ -80,7 +169,9 @@ function demoHub(): { searchHub: WizardDeps['searchHub']; close(): Promise<void>
   const start = () =>
     (started ??= (async () => {
       const [{ startStandInHub, fakeMlxRepo }, { searchHub }] = await Promise.all([import('../hub/stand-in-hub.js'), import('../hub/search.js')]);
-      const hub = await startStandInHub({ repos: DEMO_HUB_REPOS.map((id, i) => fakeMlxRepo(id, { shards: 1, downloads: 10_000 - i * 100 })) });
+      const hub = await startStandInHub({
+        repos: DEMO_HUB_MODELS.map((m, i) => fakeMlxRepo(m.id, { weightsBytes: Math.round(m.weightsBytes), config: m.config, downloads: 10_000 - i * 100 })),
+      });
       return { url: hub.url, close: () => hub.close(), searchHub };
     })());
   return {
@@ -134,7 +225,7 @@ export async function runWizardCommand(o: WizardCommandOptions): Promise<{ code:
       ctx.answers.ports[key] = port;
       taken.push(port);
     }
-    o.prompter.note('info', `Demo: stand-in servers instead of mlx_lm.server, and a built-in stand-in Hub for the search (no network); files go to ${demo.root} (your own files are not touched).`);
+    o.prompter.note('info', `Demo: stand-in servers instead of mlx_lm.server, and a built-in stand-in Hub for the search (no network; it lists the real models and their sizes, and downloads nothing); files go to ${demo.root} (your own files are not touched).`);
   }
   try {
     const r = await runWizard(ctx);

@@ -188,6 +188,58 @@ describe('the demo without a network', () => {
   });
 });
 
+describe('the demo’s stand-in Hub lists what the models really are (D-F)', () => {
+  it('a 32B model shows its real download and does not "fit" a 16 GB Mac; the 1.5B one does', async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { runWizardCommand } = await import('./command.js');
+    const { scriptedPrompter } = await import('./fake-prompter.js');
+    const { inProcessLaunch } = await import('./test-helpers.js');
+    const { buildCatalogue } = await import('../hub/catalogue.js');
+    const root = await mkdtemp(join(tmpdir(), 'aider-mlx-demo-sizes-'));
+    const ctrl = new AbortController();
+    const { launch } = inProcessLaunch();
+    const mem16 = { ...MEM32, totalBytes: 16 * GiB };
+    const prompter = scriptedPrompter(
+      [
+        ['proposal', 'adjust'],
+        ['model.editor', 'search'],
+        ['model.editor.search', 'mlx-community'],
+        ['model.editor.hub', 'mlx-community/Qwen2.5-Coder-1.5B-Instruct-4bit'],
+        ['ports', 'ok'],
+      ],
+      { signal: ctrl.signal },
+    );
+    try {
+      const env = { HOME: join(root, 'host-home'), PATH: '/usr/bin:/bin', HF_HUB_CACHE: join(root, 'hf') };
+      const r = await runWizardCommand({
+        prompter,
+        args: [],
+        demo: true,
+        demoDir: join(root, 'demo'),
+        signal: ctrl.signal,
+        env,
+        deps: { launch, catalogue: (opts) => buildCatalogue({ ...opts, memory: mem16 }) },
+      });
+      expect(r.code).toBe(0);
+      const choices = prompter.rec.questions.get('model.editor.hub')!.choices!;
+      const hint = (id: string) => choices.find((c) => c.value === id)?.hint ?? '';
+      const gb = (h: string) => Number(/download ([\d.]+) GB/.exec(h)?.[1]);
+      // mlx-community/QwQ-32B-4bit is ~18.4 GB (17.2 GiB) of weights on the Hub.
+      expect(gb(hint('mlx-community/QwQ-32B-4bit'))).toBeGreaterThan(17);
+      expect(gb(hint('mlx-community/QwQ-32B-4bit'))).toBeLessThan(18);
+      expect(hint('mlx-community/QwQ-32B-4bit')).not.toMatch(/ fits/);
+      expect(gb(hint('mlx-community/Qwen2.5-Coder-14B-Instruct-4bit'))).toBeGreaterThan(7);
+      expect(hint('mlx-community/Qwen2.5-Coder-1.5B-Instruct-4bit')).toMatch(/download \d+ MB/);
+      expect(hint('mlx-community/Qwen2.5-Coder-1.5B-Instruct-4bit')).toMatch(/fits/);
+      for (const c of choices) expect(c.hint).not.toMatch(/ KB/);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('a broken .aider.conf.yml Aider reads from here (D1)', () => {
   const BROKEN = 'model: openai/foo\n  bad-indent: [1, 2';
   it('the look-around says so (file, line, what to do) and the write refuses it, as setup --yes does: nothing written', async () => {

@@ -46,6 +46,29 @@ describe('stand-in Hub, as @huggingface/hub sees it', () => {
     expect(files.find((f) => f.path === 'config.json')!.lfs).toBeUndefined();
   });
 
+  it('lists a stand-in for a real model at its real size in every route that reports one (the demo)', async () => {
+    const weights = 18_400_000_001; // mlx-community/QwQ-32B-4bit: ~18.4 GB over 4 shards
+    const repo = hub.addRepo(fakeMlxRepo('mlx-community/QwQ-32B-4bit', { weightsBytes: weights }));
+    const shards = repo.files.filter((f) => f.path.endsWith('.safetensors'));
+    expect(shards.map((f) => f.path)).toEqual([1, 2, 3, 4].map((i) => `model-0000${i}-of-00004.safetensors`));
+    const tree = [];
+    for await (const f of listFiles({ repo: repo.id, recursive: true, hubUrl: hub.url })) tree.push(f);
+    const listed = tree.filter((f) => f.path.endsWith('.safetensors'));
+    expect(listed.reduce((a, f) => a + f.size, 0)).toBe(weights);
+    expect(listed.reduce((a, f) => a + f.lfs!.size, 0)).toBe(weights);
+    const info = (await (await fetch(`${hub.url}/api/models/${repo.id}?blobs=true`)).json()) as { siblings: Array<{ rfilename: string; size: number; lfs?: { size: number } }>; usedStorage: number };
+    const sib = info.siblings.filter((f) => f.rfilename.endsWith('.safetensors'));
+    expect(sib.reduce((a, f) => a + f.size, 0)).toBe(weights);
+    expect(sib.reduce((a, f) => a + f.lfs!.size, 0)).toBe(weights);
+    expect(info.usedStorage).toBeGreaterThan(weights);
+    const res = await fetch(`${hub.url}/${repo.id}/resolve/main/${shards[0]!.path}`, { method: 'HEAD', redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect(Number(res.headers.get('x-linked-size'))).toBe(shards[0]!.size);
+    const index = (await (await fetch(`${hub.url}/${repo.id}/resolve/main/model.safetensors.index.json`)).json()) as { metadata: { total_size: number } };
+    expect(index.metadata.total_size).toBe(weights);
+    hub.repos.delete(repo.id);
+  });
+
   it('answers /resolve/ for LFS with a 302 to another origin and the X- headers', async () => {
     const repo = hub.repos.get('mlx-community/Qwen2.5-Coder-7B-Instruct-4bit')!;
     const res = await fetch(`${hub.url}/${repo.id}/resolve/main/model-00001-of-00002.safetensors`, { method: 'HEAD', redirect: 'manual' });
