@@ -234,7 +234,8 @@ async function fixFlow(
     for (const n of fp.after) out(`  → ${n}\n`);
     out('Checking again:\n\n');
     out(ctx.text(after));
-    const fixedIds = fp.addresses.filter((c) => after.checks.find((x) => x.id === c.id)?.status === 'pass').length;
+    // Resolved: it passes now, or is gone (a check made only of a problem, such as a doubled /v1, is not there once it is fixed).
+    const fixedIds = fp.addresses.filter((c) => [undefined, 'pass'].includes(after.checks.find((x) => x.id === c.id)?.status)).length;
     out(`\n--fix resolved ${fixedIds} of ${fp.addresses.length} problem${fp.addresses.length === 1 ? '' : 's'} it could touch.\n`);
   }
   return after.exitCode;

@@ -399,6 +399,17 @@ function parseExisting(text: string, path: string): Parsed {
   return { doc, style: styleOf(doc, text, lineCounter), gaps: markInlineComments(doc, text), malformed };
 }
 
+/**
+ * A user's YAML file changed in place by `edit` (set or delete at key paths), written back in their
+ * own style: indentation, and each inline comment at its column. Throws MalformedFileError for a
+ * file that does not parse.
+ */
+export function editUserYaml(text: string, path: string, edit: (doc: Document) => void): string {
+  const parsed = parseExisting(text, path);
+  edit(parsed.doc);
+  return print(parsed);
+}
+
 /** The spacing before an inline comment in the user's text: its column and the blanks themselves. */
 interface Gap {
   col: number;

@@ -6,7 +6,7 @@
  * through planWrites/applyWrites: a diff first, one backup set, all or nothing.
  */
 import { readFile } from 'node:fs/promises';
-import { parseDocument, stringify } from 'yaml';
+import { stringify, type Document } from 'yaml';
 import { UsageError } from '../errors.js';
 import { applyWrites, planWrites, type FileChange, type PlannedWrite } from '../lib/fs.js';
 import { configPaths, tildify, type Env, selfCommand } from '../lib/paths.js';
@@ -29,7 +29,7 @@ export function problems(r: DoctorReport): DoctorCheck[] {
 }
 
 /** The text of a file with the edits made: YAML through the Document API (comments and other keys stay), .env line by line. */
-export function applyEdits(text: string, edits: UserEdit[]): { text: string; stale: UserEdit[] } {
+function applyEdits(text: string, edits: UserEdit[], editUserYaml: (text: string, path: string, edit: (doc: Document) => void) => string, path: string): { text: string; stale: UserEdit[] } {
   const stale: UserEdit[] = [];
   if (edits[0]?.format === 'dotenv') {
     let out = text;
@@ -45,28 +45,32 @@ export function applyEdits(text: string, edits: UserEdit[]): { text: string; sta
     }
     return { text: out, stale };
   }
-  const doc = parseDocument(text, { uniqueKeys: false });
-  for (const e of edits) {
-    const cur: unknown = doc.getIn(e.keyPath);
-    if (e.old !== undefined && cur !== e.old) {
-      stale.push(e);
-      continue;
+  // In the user's own style, each of their inline comments kept at its column (as setup's merges do).
+  const out = editUserYaml(text, path, (doc) => {
+    for (const e of edits) {
+      const cur: unknown = doc.getIn(e.keyPath);
+      if (e.old !== undefined && cur !== e.old) {
+        stale.push(e);
+        continue;
+      }
+      if (e.new === undefined) doc.deleteIn(e.keyPath);
+      else doc.setIn(e.keyPath, e.new);
     }
-    if (e.new === undefined) doc.deleteIn(e.keyPath);
-    else doc.setIn(e.keyPath, e.new);
-  }
-  return { text: doc.toString({ lineWidth: 0 }), stale };
+  });
+  return { text: out, stale };
 }
 
 /** The edits on the user's own files (no plan needed), as file changes. */
 async function userEditChanges(checks: DoctorCheck[]): Promise<{ changes: FileChange[]; stale: string[] }> {
+  // Loaded only for a fix: the merge code is not needed for a read-only run.
+  const { editUserYaml } = await import('../config/merge.js');
   const byPath = new Map<string, UserEdit[]>();
   for (const c of checks) for (const e of c.edits ?? []) byPath.set(e.path, [...(byPath.get(e.path) ?? []), e]);
   const changes: FileChange[] = [];
   const stale: string[] = [];
   for (const [path, edits] of byPath) {
     const existing = await readFile(path, 'utf8').catch(() => '');
-    const r = applyEdits(existing, edits);
+    const r = applyEdits(existing, edits, editUserYaml, path);
     for (const s of r.stale) stale.push(`${path}: ${s.keyPath.join('.')} is no longer ${String(s.old)} (the file changed since the check): left as it is`);
     changes.push({ path, content: r.text });
   }

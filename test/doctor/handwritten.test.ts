@@ -324,6 +324,48 @@ describe('(c) a doubled /v1 and (d) a pasted /chat/completions', () => {
   });
 });
 
+describe('a hand-written proxy that is not running, with a doubled /v1 upstream in its config', () => {
+  it('the upstream base is found from the file before the proxy is started: the cause is confirmed, the exact edit fixes it, and starting the proxy is the next step', async () => {
+    const h = hand();
+    const s = await mlx(h, EDITOR);
+    const down = await findFreePort('127.0.0.1', 20000 + Math.floor(Math.random() * 20000));
+    const cfg = join(h.home, 'my-litellm.yaml');
+    const text = `# my proxy
+model_list:
+  - model_name: coder   # my alias
+    litellm_params:
+      model: openai/${EDITOR}
+      api_base: ${s.baseUrl}/v1   # copied from a tutorial
+      api_key: sk-local
+general_settings:
+  master_key: sk-mine-12345678
+`;
+    h.write(cfg, text);
+    h.write(join(h.project, '.aider.conf.yml'), `model: openai/coder\nopenai-api-base: http://127.0.0.1:${down}/v1\nopenai-api-key: sk-mine-12345678\n`);
+    const r = await run(h, { litellmConfig: cfg, errorText: 'litellm.NotFoundError: OpenAIException - Not Found' });
+    expect(r.exitCode).toBe(1);
+    expect(byId(r, `chain.reach.127.0.0.1:${down}`)?.status).toBe('fail');
+    const c = byId(r, 'chain.upstream.coder.0.base')!;
+    expect(c.status).toBe('fail');
+    expect(c.title).toBe(`model group "coder" sends to ${s.baseUrl}/v1: collapsed a doubled /v1`);
+    expect(c.fix).toBe(`In ~/my-litellm.yaml set model_list[0].litellm_params.api_base: ${s.baseUrl}/v1 → ${s.baseUrl}, then start the proxy: litellm --config ~/my-litellm.yaml --host 127.0.0.1 --port ${down}`);
+    // The upstream server was checked too, with default_model only.
+    expect(byId(r, `chain.server.127.0.0.1:${s.port}`)?.status).toBe('pass');
+    expect(sentNames(s).every((n) => n === 'default_model')).toBe(true);
+    // The pasted error is explained by what the file says, not only suspected.
+    const lead = r.likely[0]!;
+    expect(['C2', 'C3']).toContain(lead.cause);
+    expect(lead.verdict).toBe('confirmed');
+    const fp = await fix(h, r);
+    expect(fp.after).toContain(`Start the proxy: litellm --config ~/my-litellm.yaml --host 127.0.0.1 --port ${down}`);
+    // Only the value changed; the user's comments stay, each at its column.
+    expect(readFileSync(cfg, 'utf8')).toBe(text.replace(`${s.baseUrl}/v1   #`, `${s.baseUrl}      #`));
+    const again = await run(h, { litellmConfig: cfg });
+    expect(byId(again, 'chain.upstream.coder.0.base')).toBeUndefined();
+    expect(byId(again, `chain.reach.127.0.0.1:${down}`)?.status).toBe('fail');
+  });
+});
+
 const REFUSAL = `LiteLLM proxy refused to start: no master key is set, so every request would be accepted without authentication. The fix is printed once the server exits.
 
 ERROR:    Application startup failed. Exiting.

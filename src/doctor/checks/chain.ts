@@ -487,6 +487,117 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
   // The processes holding those ports (their command lines), looked up while the answers come.
   for (const p of ports) void procOf(p.host, p.port);
 
+  /**
+   * What the proxy does with Aider's model u, read from its deployments (the running proxy's report,
+   * or its file): the model group exists, and each deployment's api_base, the model string it sends
+   * upstream, and the server there. With the proxy up, and also with it down and its file named, so
+   * a wrong upstream is found before the proxy is started. allSafe: a completion through the proxy
+   * sends no name its servers would load; healthy: each server's own check.
+   */
+  const throughProxy = async (
+    u: Used,
+    c: {
+      who: string;
+      served: string[] | undefined;
+      deps: Deployment[] | undefined;
+      depsHow: string;
+      file: string | undefined;
+      fileDeps: Deployment[] | undefined;
+      /** What to do once the file is fixed, as words, and as the check's command. */
+      afterText: string;
+      after: { restart: string } | { start: string };
+    },
+  ): Promise<{ known: boolean; allSafe: boolean; healthy: Array<Promise<boolean>> }> => {
+    const group = u.name.slice('openai/'.length);
+    if (c.served && !c.served.includes(group)) {
+      const near = c.served.filter((n) => n.toLowerCase() === group.toLowerCase());
+      const f = near.length === 1 || c.served.length === 1 ? aiderOptionFix(u.role, u.source, u.name, `openai/${near[0] ?? c.served[0]}`, env) : undefined;
+      push({
+        id: `chain.through.${u.name}`,
+        group: 'proxy',
+        title: `Aider asks ${c.who} for model group "${group}", which it does not have (400 Invalid model name)`,
+        status: 'fail',
+        observed: `${u.role}: ${u.name} ${fromWhere(u.source, env)}; the proxy has ${c.served.join(', ') || 'no model groups'} (case-sensitive)`,
+        expected: `${u.role}: openai/<one of ${c.served.join(', ')}>`,
+        fix: f?.text ?? `Set ${u.role} to openai/<one of ${c.served.join(', ')}>.`,
+        ...(f?.edits.length ? { fixable: 'edit' as const, edits: f.edits } : {}),
+        causes: ['C11'],
+      });
+      return { known: false, allSafe: false, healthy: [] };
+    }
+    // Every deployment of the group: its upstream base, the model string it sends, and what answers there.
+    const mine = (c.deps ?? []).filter((d) => d.group === group);
+    let allSafe = c.deps !== undefined && mine.length > 0;
+    /** Each deployment's server answers default_model: the completion through the proxy is sent with them (its names are safe), and judged with them. */
+    const healthy: Array<Promise<boolean>> = [];
+    for (const d of mine) {
+      const label = `model_list[${d.index}]`;
+      const upModel = d.model ?? '';
+      const prov = providerOf(upModel);
+      const up = prov ? upModel.slice(prov.length + 1) : upModel;
+      if (!d.apiBase) {
+        allSafe = false;
+        push({ id: `chain.upstream.${group}.${d.index}`, group: 'proxy', title: `model group "${group}" (${label}) has no api_base: LiteLLM would call api.openai.com`, status: 'fail', observed: `${label}.litellm_params: model ${upModel}, no api_base (${c.depsHow})`, expected: 'api_base: http://127.0.0.1:<port>/v1', fix: `In ${c.file ? tildify(c.file, env) : 'the proxy config'} set ${label}.litellm_params.api_base: http://127.0.0.1:<port>/v1, then ${c.afterText}`, causes: ['C7'] });
+        continue;
+      }
+      const uhp = hostPortOf(d.apiBase);
+      const ubv = baseVerdict(d.apiBase);
+      if (ubv.status === 'fail' && uhp) {
+        allSafe = false;
+        const edit: UserEdit | undefined = c.file ? { path: c.file, format: 'yaml', keyPath: ['model_list', d.index, 'litellm_params', 'api_base'], old: d.apiBase, new: ubv.normalized } : undefined;
+        push({
+          id: `chain.upstream.${group}.${d.index}.base`,
+          group: 'proxy',
+          title: `model group "${group}" sends to ${d.apiBase}: ${ubv.problems.join('; ')}`,
+          status: 'fail',
+          observed: `${label}.litellm_params.api_base: ${d.apiBase} (${c.depsHow})`,
+          expected: ubv.normalized,
+          fix: `In ${c.file ? tildify(c.file, env) : 'the config the proxy runs with'} set ${keyPathText(['model_list', d.index, 'litellm_params', 'api_base'])}: ${d.apiBase} → ${ubv.normalized}, then ${c.afterText}`,
+          ...(edit ? { fixable: 'edit' as const, edits: [edit], ...c.after } : c.after),
+          causes: ubv.causes,
+        });
+      }
+      if (!uhp) continue;
+      const uid = await identify(uhp.host, uhp.port);
+      const uwhere = `${uhp.host}:${uhp.port}`;
+      if (uid.kind === 'none') {
+        allSafe = false;
+        push({ id: `chain.upstream.${group}.${d.index}`, group: 'server', title: `model group "${group}" sends to ${uwhere}, where nothing listens`, status: 'fail', observed: `${label}.litellm_params.api_base: ${d.apiBase} (${c.depsHow}); ${uid.tcp.error?.message ?? 'no connection'}`, expected: `mlx_lm.server on ${uwhere}`, fix: `Start it: mlx_lm.server --model <repo> --port ${uhp.port}, or point ${label}.litellm_params.api_base at the server that runs.`, causes: ['C7'] });
+        continue;
+      }
+      if (uid.kind !== 'mlx_lm.server') {
+        push({ id: `chain.upstream.${group}.${d.index}`, group: 'server', title: `model group "${group}" sends to ${uwhere}, which is ${uid.kind === 'litellm' ? 'a LiteLLM proxy' : (uid.looksLike ?? 'not mlx_lm.server')}`, status: 'warn', observed: uid.evidence.slice(0, 2).join('; '), expected: `mlx_lm.server on ${uwhere}`, fix: `Check what holds port ${uhp.port}: lsof -nP -iTCP:${uhp.port} -sTCP:LISTEN`, causes: ['C8'] });
+        continue;
+      }
+      const sv = await servedBy(uhp.host, uhp.port, uid);
+      healthy.push(serverCheck(uhp.host, uhp.port, uhp.root, sv));
+      const vd = verdictFor(up, sv, uid);
+      if (!vd.safe) {
+        allSafe = false;
+        const kp = ['model_list', d.index, 'litellm_params', 'model'];
+        const want = `${prov ?? 'openai'}/${UPSTREAM_DEFAULT_MODEL}`;
+        const fileOld = c.fileDeps?.find((x) => x.index === d.index && x.group === d.group)?.model;
+        const fileFixed = c.file !== undefined && fileOld !== undefined && fileOld !== upModel && verdictFor(fileOld.slice((providerOf(fileOld)?.length ?? -1) + 1), sv, uid).safe;
+        const edit: UserEdit | undefined = c.file && fileOld !== undefined && !fileFixed ? { path: c.file, format: 'yaml', keyPath: kp, old: fileOld, new: want } : undefined;
+        push({
+          id: `chain.upstream.${group}.${d.index}`,
+          group: 'proxy',
+          title: `Aider sends ${u.name} to ${c.who}; its model group "${group}" sends ${upModel} upstream to ${uwhere}; that mlx_lm.server serves ${sv.model ?? 'the model it was started with'} and ${vd.cause === 'C1' ? 'answers any other name with 404' : 'would load another model for it'}`,
+          status: 'fail',
+          observed: `${keyPathText(kp)}: ${upModel} (${c.depsHow}); the server's model from ${sv.how}; the doctor did not send "${up}" to it, because ${vd.why}`,
+          expected: `${keyPathText(kp)}: ${want}`,
+          fix: fileFixed
+            ? `${tildify(c.file!, env)} already says ${fileOld}; ${c.afterText}`
+            : `In ${c.file ? tildify(c.file, env) : 'the config the proxy runs with (it did not say which file: pass --litellm-config FILE for --fix)'} set ${keyPathText(kp)}: ${upModel} → ${want}, then ${c.afterText}`,
+          ...(edit ? { fixable: 'edit' as const, edits: [edit] } : {}),
+          ...c.after,
+          causes: [vd.cause],
+        });
+      }
+    }
+    return { known: true, allSafe, healthy };
+  };
+
   const answering: NonNullable<ChainResult['answering']> = [];
   for (const [baseValue, us] of byBase) {
     const b = us[0]!.base!;
@@ -552,6 +663,13 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
       }
       if (lf.data) {
         push({ id: `chain.reach.${where}`, group: 'server', title: `nothing listens on ${where}, where Aider sends ${names.join(', ')}: the LiteLLM proxy for ${tildify(file, env)} is not running`, status: 'fail', observed: `${b.how}=${baseValue} ${fromWhere(b.source, env)}; ${id.tcp.error?.message ?? 'no connection'}`, expected: `the LiteLLM proxy listening on ${where}`, fix: `Start the proxy: ${start}`, start, causes: ['C7'] });
+        // What the proxy would do once started, from its file: a wrong upstream is found now, not after the start.
+        const fileDeps = fromEntries(lf.entries);
+        for (const u of us) {
+          const t = await throughProxy(u, { who: `the proxy of ${tildify(file, env)}`, served: [...new Set(fileDeps.map((d) => d.group))], deps: fileDeps, depsHow: tildify(file, env), file, fileDeps, afterText: `start the proxy: ${start}`, after: { start } });
+          // Each upstream server's own check is in the report when it returns.
+          later.push(...t.healthy.map((h) => h.then(() => undefined)));
+        }
         continue;
       }
     }
@@ -731,92 +849,8 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
       const group = u.name.slice('openai/'.length);
       const tid = `chain.through.${u.name}`;
       const served = lp.models.ok && !stale ? lp.names : deps ? [...new Set(deps.map((d) => d.group))] : undefined;
-      if (served && !served.includes(group)) {
-        const near = served.filter((n) => n.toLowerCase() === group.toLowerCase());
-        const f = near.length === 1 || served.length === 1 ? aiderOptionFix(u.role, u.source, u.name, `openai/${near[0] ?? served[0]}`, env) : undefined;
-        push({
-          id: tid,
-          group: 'proxy',
-          title: `Aider asks the proxy on :${hp.port} for model group "${group}", which it does not have (400 Invalid model name)`,
-          status: 'fail',
-          observed: `${u.role}: ${u.name} ${fromWhere(u.source, env)}; the proxy has ${served.join(', ') || 'no model groups'} (case-sensitive)`,
-          expected: `${u.role}: openai/<one of ${served.join(', ')}>`,
-          fix: f?.text ?? `Set ${u.role} to openai/<one of ${served.join(', ')}>.`,
-          ...(f?.edits.length ? { fixable: 'edit' as const, edits: f.edits } : {}),
-          causes: ['C11'],
-        });
-        continue;
-      }
-      // Every deployment of the group: its upstream base, the model string it sends, and what answers there.
-      const mine = (deps ?? []).filter((d) => d.group === group);
-      let allSafe = deps !== undefined && mine.length > 0;
-      /** Each deployment's server answers default_model: the completion through the proxy is sent with them (its names are safe), and judged with them. */
-      const healthy: Array<Promise<boolean>> = [];
-      for (const d of mine) {
-        const label = `model_list[${d.index}]`;
-        const upModel = d.model ?? '';
-        const prov = providerOf(upModel);
-        const up = prov ? upModel.slice(prov.length + 1) : upModel;
-        if (!d.apiBase) {
-          allSafe = false;
-          push({ id: `chain.upstream.${group}.${d.index}`, group: 'proxy', title: `model group "${group}" (${label}) has no api_base: LiteLLM would call api.openai.com`, status: 'fail', observed: `${label}.litellm_params: model ${upModel}, no api_base (${depsHow})`, expected: 'api_base: http://127.0.0.1:<port>/v1', fix: `In ${file ? tildify(file, env) : 'the proxy config'} set ${label}.litellm_params.api_base: http://127.0.0.1:<port>/v1, then ${restartText}`, causes: ['C7'] });
-          continue;
-        }
-        const uhp = hostPortOf(d.apiBase);
-        const ubv = baseVerdict(d.apiBase);
-        if (ubv.status === 'fail' && uhp) {
-          allSafe = false;
-          const edit: UserEdit | undefined = file ? { path: file, format: 'yaml', keyPath: ['model_list', d.index, 'litellm_params', 'api_base'], old: d.apiBase, new: ubv.normalized } : undefined;
-          push({
-            id: `chain.upstream.${group}.${d.index}.base`,
-            group: 'proxy',
-            title: `model group "${group}" sends to ${d.apiBase}: ${ubv.problems.join('; ')}`,
-            status: 'fail',
-            observed: `${label}.litellm_params.api_base: ${d.apiBase} (${depsHow})`,
-            expected: ubv.normalized,
-            fix: `In ${file ? tildify(file, env) : 'the config the proxy runs with'} set ${keyPathText(['model_list', d.index, 'litellm_params', 'api_base'])}: ${d.apiBase} → ${ubv.normalized}, then ${restartText}`,
-            ...(edit ? { fixable: 'edit' as const, edits: [edit], restart } : { restart }),
-            causes: ubv.causes,
-          });
-        }
-        if (!uhp) continue;
-        const uid = await identify(uhp.host, uhp.port);
-        const uwhere = `${uhp.host}:${uhp.port}`;
-        if (uid.kind === 'none') {
-          allSafe = false;
-          push({ id: `chain.upstream.${group}.${d.index}`, group: 'server', title: `model group "${group}" sends to ${uwhere}, where nothing listens`, status: 'fail', observed: `${label}.litellm_params.api_base: ${d.apiBase} (${depsHow}); ${uid.tcp.error?.message ?? 'no connection'}`, expected: `mlx_lm.server on ${uwhere}`, fix: `Start it: mlx_lm.server --model <repo> --port ${uhp.port}, or point ${label}.litellm_params.api_base at the server that runs.`, causes: ['C7'] });
-          continue;
-        }
-        if (uid.kind !== 'mlx_lm.server') {
-          push({ id: `chain.upstream.${group}.${d.index}`, group: 'server', title: `model group "${group}" sends to ${uwhere}, which is ${uid.kind === 'litellm' ? 'a LiteLLM proxy' : (uid.looksLike ?? 'not mlx_lm.server')}`, status: 'warn', observed: uid.evidence.slice(0, 2).join('; '), expected: `mlx_lm.server on ${uwhere}`, fix: `Check what holds port ${uhp.port}: lsof -nP -iTCP:${uhp.port} -sTCP:LISTEN`, causes: ['C8'] });
-          continue;
-        }
-        const sv = await servedBy(uhp.host, uhp.port, uid);
-        healthy.push(serverCheck(uhp.host, uhp.port, uhp.root, sv));
-        const vd = verdictFor(up, sv, uid);
-        if (!vd.safe) {
-          allSafe = false;
-          const kp = ['model_list', d.index, 'litellm_params', 'model'];
-          const want = `${prov ?? 'openai'}/${UPSTREAM_DEFAULT_MODEL}`;
-          const fileOld = fileDeps?.find((x) => x.index === d.index && x.group === d.group)?.model;
-          const fileFixed = file !== undefined && fileOld !== undefined && fileOld !== upModel && verdictFor(fileOld.slice((providerOf(fileOld)?.length ?? -1) + 1), sv, uid).safe;
-          const edit: UserEdit | undefined = file && fileOld !== undefined && !fileFixed ? { path: file, format: 'yaml', keyPath: kp, old: fileOld, new: want } : undefined;
-          push({
-            id: `chain.upstream.${group}.${d.index}`,
-            group: 'proxy',
-            title: `Aider sends ${u.name} to the proxy on :${hp.port}; its model group "${group}" sends ${upModel} upstream to ${uwhere}; that mlx_lm.server serves ${sv.model ?? 'the model it was started with'} and ${vd.cause === 'C1' ? 'answers any other name with 404' : 'would load another model for it'}`,
-            status: 'fail',
-            observed: `${keyPathText(kp)}: ${upModel} (${depsHow}); the server's model from ${sv.how}; the doctor did not send "${up}" to it, because ${vd.why}`,
-            expected: `${keyPathText(kp)}: ${want}`,
-            fix: fileFixed
-              ? `${tildify(file!, env)} already says ${fileOld}; ${restartText}`
-              : `In ${file ? tildify(file, env) : 'the config the proxy runs with (it did not say which file: pass --litellm-config FILE for --fix)'} set ${keyPathText(kp)}: ${upModel} → ${want}, then ${restartText}`,
-            ...(edit ? { fixable: 'edit' as const, edits: [edit] } : {}),
-            restart,
-            causes: [vd.cause],
-          });
-        }
-      }
+      const { known, allSafe, healthy } = await throughProxy(u, { who: `the proxy on :${hp.port}`, served, deps, depsHow, file, fileDeps, afterText: restartText, after: { restart } });
+      if (!known) continue;
       if (stale) {
         out.push({ id: tid, group: 'proxy', title: `${u.name} through the proxy on :${hp.port}`, status: 'skip', observed: `not checked: the proxy runs another config than ${tildify(file!, env)} (chain.proxy.stale): nothing is sent through it until it is restarted` });
         continue;
