@@ -481,3 +481,137 @@ describe('a plan that cannot be read is no licence to delete (H2)', () => {
     });
   }
 });
+
+// ---------------------------------------------------------------------------------------------
+// Nothing lost without the backups: what setup added is on record; a user's key never goes.
+
+const HAND_LITELLM = `# my proxy
+model_list:
+  - model_name: my-claude
+    litellm_params:
+      model: anthropic/claude-3-5-sonnet
+      api_key: os.environ/ANTHROPIC_API_KEY
+litellm_settings:
+  drop_params: true  # mine
+general_settings:
+  master_key: ${OWN_MASTER_KEY}
+`;
+
+/**
+ * Setup's merge already respaced the user's inline comments (`true  # mine` → `true # mine`); without
+ * the backups that is all that may differ: every line of theirs is back, nothing of ours is left.
+ */
+const asSetupLeftIt = (text: string) => text.replace(/ +#/g, ' #');
+
+describe('uninstall knows what it added without the backups (U1)', () => {
+  const startHand = () => {
+    fs.mkdirSync(configPaths(env).dir, { recursive: true });
+    fs.writeFileSync(configPaths(env).litellm, HAND_LITELLM, { mode: 0o600 });
+  };
+
+  it('backups deleted: the dry run lists only our entries, and --yes gives the hand-written file back', async () => {
+    startHand();
+    await setupWrites(plan(project));
+    fs.rmSync(configPaths(env).backups, { recursive: true, force: true });
+    const dry = out();
+    expect(await runUninstall(['--dry-run'], io(dry))).toBe(0);
+    const p = await planUninstall({ env, platform: 'linux' });
+    const item = p.items.find((i) => i.kind === 'litellm-file');
+    expect(item && item.kind === 'litellm-file' && item.removed).toContain('model_list: mlx-qwen2.5-coder-14b-instruct-4bit');
+    expect(item && item.kind === 'litellm-file' && item.removed).not.toContain('litellm_settings.drop_params');
+    expect(item && item.kind === 'litellm-file' && item.removed).not.toContain('general_settings.master_key');
+    expect(dry.o.stdout).not.toMatch(/^-\s*master_key/m);
+    expect(dry.o.stdout).not.toMatch(/^-\s*drop_params: true  # mine/m);
+    const o = out();
+    expect(await runUninstall(['--yes'], io(o)), o.o.stdout + o.o.stderr).toBe(0);
+    expect(fs.readFileSync(configPaths(env).litellm, 'utf8')).toBe(asSetupLeftIt(HAND_LITELLM));
+    expect(o.o.stdout + o.o.stderr).not.toContain(OWN_MASTER_KEY);
+  });
+
+  it('a copied HOME (the backups name the old one): the user\'s keys stay', async () => {
+    startHand();
+    await setupWrites(plan(project));
+    const copy = fs.mkdtempSync(join(tmpdir(), 'aider-mlx-uninstall-copy-'));
+    try {
+      fs.cpSync(home, copy, { recursive: true });
+      const o = out();
+      expect(await runUninstall(['--yes'], { ...io(o), env: { HOME: copy, PATH: process.env.PATH } }), o.o.stdout + o.o.stderr).toBe(0);
+      const left = fs.readFileSync(configPaths({ HOME: copy }).litellm, 'utf8');
+      expect(left).toBe(asSetupLeftIt(HAND_LITELLM));
+    } finally {
+      fs.rmSync(copy, { recursive: true, force: true });
+    }
+  });
+
+  it('neither the record nor the backups: it keeps every entry and says so', async () => {
+    startHand();
+    await setupWrites(plan(project));
+    fs.rmSync(configPaths(env).backups, { recursive: true, force: true });
+    fs.rmSync(configPaths(env).added, { force: true });
+    const during = fs.readFileSync(configPaths(env).litellm, 'utf8');
+    const o = out();
+    expect(await runUninstall(['--yes'], io(o)), o.o.stdout + o.o.stderr).toBe(0);
+    expect(fs.readFileSync(configPaths(env).litellm, 'utf8')).toBe(during);
+    expect(o.o.stderr).toMatch(/litellm\.yaml is left as it is: aider-mlx cannot tell/);
+  });
+
+  it('the record is written with the setup, mode 0600, and a second setup keeps what the first added', async () => {
+    startHand();
+    await setupWrites(plan(project));
+    await setupWrites(plan(project, { requestTimeout: 900 }));
+    expect(fs.statSync(configPaths(env).added).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(configPaths(env).added, 'utf8')).not.toContain(OWN_MASTER_KEY);
+    fs.rmSync(configPaths(env).backups, { recursive: true, force: true });
+    const o = out();
+    expect(await runUninstall(['--yes'], io(o)), o.o.stdout + o.o.stderr).toBe(0);
+    expect(fs.readFileSync(configPaths(env).litellm, 'utf8')).toBe(asSetupLeftIt(HAND_LITELLM));
+  });
+});
+
+describe("the project's .aider.conf.yml comes back as the user had it (U2)", () => {
+  for (const modes of [['proxy'], ['direct'], ['direct', 'proxy'], ['proxy', 'direct']] as const) {
+    for (const backups of [true, false]) {
+      it(`setup in ${modes.join(' then ')} mode, backups ${backups ? 'kept' : 'deleted'}: as they had it, mode 0644`, async () => {
+        const path = join(project, AIDER_FILES.conf);
+        fs.writeFileSync(path, USER_CONF, { mode: 0o644 });
+        fs.chmodSync(path, 0o644);
+        for (const mode of modes) await setupWrites(plan(project, { mode }));
+        expect(fs.statSync(path).mode & 0o777).toBe(0o600);
+        if (!backups) fs.rmSync(configPaths(env).backups, { recursive: true, force: true });
+        const o = out();
+        expect(await runUninstall(['--yes'], io(o)), o.o.stdout + o.o.stderr).toBe(0);
+        expect(fs.readFileSync(path, 'utf8')).toBe(backups ? USER_CONF : asSetupLeftIt(USER_CONF));
+        expect(fs.statSync(path).mode & 0o777).toBe(0o644);
+      });
+    }
+  }
+});
+
+describe('a file restore gave back is the user\'s again (U3)', () => {
+  it('no "check it by hand" note for a ~/.aider.conf.yml equal to its pre-setup backup', async () => {
+    const globalConf = join(home, AIDER_FILES.conf);
+    fs.writeFileSync(globalConf, USER_CONF, { mode: 0o644 });
+    await setupWrites(plan(home, { aider: { scope: 'global', dir: home } }));
+    expect(fs.readFileSync(globalConf, 'utf8')).not.toBe(USER_CONF);
+    const { restoreBackupSet } = await import('../lib/fs.js');
+    const [set] = fs.readdirSync(configPaths(env).backups);
+    await restoreBackupSet(join(configPaths(env).backups, set!), { backupRoot: configPaths(env).backups });
+    expect(fs.readFileSync(globalConf, 'utf8')).toBe(USER_CONF);
+    await setupWrites(plan(project));
+    const p = await planUninstall({ env, platform: 'linux' });
+    expect(p.notes.join('\n')).not.toContain('check it by hand');
+    const o = out();
+    expect(await runUninstall(['--yes'], io(o)), o.o.stdout + o.o.stderr).toBe(0);
+    expect(o.o.stdout + o.o.stderr).not.toContain('check it by hand');
+    expect(fs.readFileSync(globalConf, 'utf8')).toBe(USER_CONF);
+  });
+
+  it('a ~/.aider.conf.yml still holding our entries keeps the note', async () => {
+    const globalConf = join(home, AIDER_FILES.conf);
+    fs.writeFileSync(globalConf, USER_CONF, { mode: 0o644 });
+    await setupWrites(plan(home, { aider: { scope: 'global', dir: home } }));
+    await setupWrites(plan(project));
+    const p = await planUninstall({ env, platform: 'linux' });
+    expect(p.notes.join('\n')).toContain('check it by hand');
+  });
+});

@@ -17,7 +17,8 @@ import { asRun, configPaths, tildify, type Env } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
 import type { Plan } from '../config/plan.js';
 import { callbacksWithout, mergeAiderConf, mergeModelMetadata, mergeModelSettings, unmergeLitellmConfig } from '../config/merge.js';
-import { AIDER_FILES, renderFiles, type RenderedFiles } from '../config/render.js';
+import { AIDER_FILES, renderFiles, templateComments, type RenderedFiles } from '../config/render.js';
+import { addedFor, entriesOf, readAddedRecord, type AddedRecord, type AddedRole } from '../config/added.js';
 import { proxyKey, redact } from '../config/secrets.js';
 import { AGENT_PREFIX, ownedLocations } from '../service/locations.js';
 import { readInstallRecord, uninstallCommand, type InstallRecord } from '../tools/record.js';
@@ -101,8 +102,8 @@ function isInside(child: string, parent: string): boolean {
 /** Written into the backups folder by `uninstall --keep-backups`: sets older than it belong to a finished uninstall. */
 const UNINSTALLED_MARK = '.uninstalled-at';
 
-/** For each path, what it was before aider-mlx first replaced it: its bytes, or `created`. */
-async function originalsFromBackups(backupRoot: string): Promise<Map<string, Buffer | 'created'>> {
+/** For each path, what it was before aider-mlx first replaced it: its bytes, or `created` (and its mode in `modes`). */
+async function originalsFromBackups(backupRoot: string, modes = new Map<string, number>()): Promise<Map<string, Buffer | 'created'>> {
   const out = new Map<string, Buffer | 'created'>();
   let names: string[] = [];
   try {
@@ -129,11 +130,56 @@ async function originalsFromBackups(backupRoot: string): Promise<Map<string, Buf
       else {
         const bytes = await readIf(join(s.dir, f.backup!));
         if (bytes) out.set(f.path, bytes);
+        if (bytes && typeof f.mode === 'number') modes.set(f.path, f.mode);
       }
     }
   }
   return out;
 }
+
+/** What uninstall knows of a file of the user's it wrote into: what was there before, and which entries are ours. */
+interface Knowing {
+  /** The backups: the file's bytes before aider-mlx first wrote it, or `created` (the record knows only `created`). */
+  original: Buffer | 'created' | undefined;
+  /** The data before, from the backups (a replaced value of the user's can be set back). */
+  before: unknown;
+  /** Its mode before aider-mlx first wrote it. */
+  mode: number | undefined;
+  /** An entry of ours (see config/added.ts); undefined: nothing tells, so nothing in the file goes. */
+  ours: ((entry: string) => boolean) | undefined;
+}
+
+interface Sources {
+  originals: Map<string, Buffer | 'created'>;
+  modes: Map<string, number>;
+  record: AddedRecord | undefined;
+  env: Env;
+}
+
+/**
+ * Which entries of a file are ours: the backups say what was there before the first setup; without
+ * them (deleted, or naming another home folder) the record setup wrote says what it added; a file
+ * that starts with our template's header is one aider-mlx created. Else nothing tells.
+ */
+function knowing(path: string, role: AddedRole, existing: string, src: Sources): Knowing {
+  const original = src.originals.get(path);
+  if (original === 'created') return { original, before: undefined, mode: undefined, ours: () => true };
+  if (original) {
+    const text = original.toString('utf8');
+    const had = entriesOf(role, text) ?? new Set<string>();
+    return { original, before: dataOf(text, role === 'metadata' ? 'json' : 'yaml'), mode: src.modes.get(path), ours: (e) => !had.has(e) };
+  }
+  const r = addedFor(src.record, path, src.env);
+  if (r) {
+    const added = new Set(r.entries);
+    return { original: r.existed ? undefined : 'created', before: undefined, mode: r.mode ?? undefined, ours: (e) => added.has(e) };
+  }
+  if (existing.trimStart().startsWith(templateComments(role)[0]!)) return { original: 'created', before: undefined, mode: undefined, ours: () => true };
+  return { original: undefined, before: undefined, mode: undefined, ours: undefined };
+}
+
+const cannotTell = (path: string, env: Env) =>
+  `${tildify(path, env)} is left as it is: aider-mlx cannot tell its entries there from yours (the backups and its record of what it added are gone). Take out its entries by hand if you no longer want them.`;
 
 function commentLines(text: string): string[] {
   return text
@@ -174,9 +220,11 @@ function settle(
   format: Format,
   rendered: string,
   original: Buffer | 'created' | undefined,
+  role: AddedRole,
 ): { action: 'edit' | 'delete'; content?: string | Buffer; original: boolean } {
   const data = dataOf(stripped, format);
-  const ours = new Set([...commentLines(rendered), ADDED_HEADER]);
+  // Every mode's comments: one an earlier setup wrote in another mode is ours too.
+  const ours = new Set([...commentLines(rendered), ...templateComments(role), ADDED_HEADER]);
   const theirs = original instanceof Buffer ? new Set(commentLines(original.toString('utf8'))) : new Set<string>();
   if (original instanceof Buffer) {
     const text = original.toString('utf8');
@@ -191,7 +239,7 @@ function settle(
   // Our template's comments explained our keys; with those keys gone they are noise.
   const eol = stripped.includes('\r\n') ? '\r\n' : '\n';
   const lines = stripped.split(/\r?\n/).filter((l) => !(ours.has(l.trim()) && !theirs.has(l.trim())));
-  const text = lines.join(eol).replace(/^(\r?\n)+/, '').replace(/(\r?\n){3,}/g, eol + eol);
+  const text = lines.join(eol).replace(/^(\r?\n)+/, '').replace(/(\r?\n){3,}/g, eol + eol).replace(/(\r?\n)+$/, eol);
   return { action: 'edit', content: text, original: false };
 }
 
@@ -216,88 +264,123 @@ function secretsIn(data: unknown, out: Set<string>, under = false): void {
 async function aiderFileItems(
   plan: Plan,
   rendered: RenderedFiles,
-  originals: Map<string, Buffer | 'created'>,
+  src: Sources,
   secrets: Set<string>,
+  notes: string[],
 ): Promise<UninstallItem[]> {
   const items: UninstallItem[] = [];
-  const files: Array<{ name: string; format: Format; rendered: string }> = [
-    { name: AIDER_FILES.conf, format: 'yaml', rendered: rendered.conf },
-    { name: AIDER_FILES.settings, format: 'yaml', rendered: rendered.settings },
-    { name: AIDER_FILES.metadata, format: 'json', rendered: rendered.metadata },
+  const files: Array<{ name: string; role: AddedRole; format: Format; rendered: string }> = [
+    { name: AIDER_FILES.conf, role: 'conf', format: 'yaml', rendered: rendered.conf },
+    { name: AIDER_FILES.settings, role: 'settings', format: 'yaml', rendered: rendered.settings },
+    { name: AIDER_FILES.metadata, role: 'metadata', format: 'json', rendered: rendered.metadata },
   ];
   for (const f of files) {
     const path = join(plan.aider.dir, f.name);
     const bytes = await readIf(path);
     if (bytes === undefined) continue;
     const existing = bytes.toString('utf8');
-    const original = originals.get(path);
+    const k = knowing(path, f.role, existing, src);
     secretsIn(dataOf(existing, f.format), secrets);
-    if (original instanceof Buffer) secretsIn(dataOf(original.toString('utf8'), f.format), secrets);
-    const mode = (await fsp.stat(path)).mode & 0o777;
-    let stripped: string;
-    let removed: string[];
-    const restored: string[] = [];
-    const kept: string[] = [];
-    if (f.name === AIDER_FILES.conf) {
-      const ours = (parseYaml(f.rendered) ?? {}) as Record<string, unknown>;
-      const theirs = asRecord(dataOf(existing, 'yaml')) ?? {};
-      const before = original instanceof Buffer ? asRecord(dataOf(original.toString('utf8'), 'yaml')) : undefined;
-      const remove: string[] = [];
-      const putBack: Record<string, unknown> = {};
-      for (const k of Object.keys(ours)) {
-        if (!(k in theirs)) continue;
-        // A key goes only while it still holds the value we wrote: a changed one is the user's now.
-        if (!isDeepStrictEqual(theirs[k], ours[k])) kept.push(redact(`${k}: ${JSON.stringify(theirs[k])}`));
-        // The user had this key before setup replaced it (their own openai-api-key): theirs again.
-        else if (before && k in before) {
-          if (!isDeepStrictEqual(before[k], theirs[k])) putBack[k] = before[k];
-        } else remove.push(k);
-      }
-      const r = mergeAiderConf(existing, '', path, { remove });
-      stripped = r.text;
-      removed = r.removed;
-      if (Object.keys(putBack).length) {
-        stripped = mergeAiderConf(stripped, stringifyYaml(putBack), path).text;
-        restored.push(...Object.keys(putBack));
-      }
-    } else if (f.name === AIDER_FILES.settings) {
-      const names = ((parseYaml(f.rendered) ?? []) as Array<{ name?: string }>).flatMap((e) => (e.name ? [e.name] : []));
-      const r = mergeModelSettings(existing, '', path, { remove: names });
-      stripped = r.text;
-      removed = r.removed;
-    } else {
-      const names = Object.keys(JSON5.parse(f.rendered) as object);
-      const r = mergeModelMetadata(existing, '{}', path, { remove: names });
-      stripped = r.text;
-      removed = r.removed;
+    if (k.original instanceof Buffer) secretsIn(dataOf(k.original.toString('utf8'), f.format), secrets);
+    const r = aiderFileEdit(f, path, existing, k.ours ?? (() => true), k.before);
+    if (r.removed.length === 0 && r.restored.length === 0) continue;
+    // Nothing tells our entries from the user's: keeping is safe, deleting one of theirs is not.
+    if (!k.ours) {
+      notes.push(cannotTell(path, src.env));
+      continue;
     }
-    if (removed.length === 0 && restored.length === 0) continue;
-    const s = settle(stripped, f.format, f.rendered, original);
-    items.push({ kind: 'aider-file', path, action: s.action, ...(s.content !== undefined ? { content: s.content } : {}), mode, removed, restored, kept, original: s.original });
+    const mode = k.mode ?? (await fsp.stat(path)).mode & 0o777;
+    const s = settle(r.stripped, f.format, f.rendered, k.original, f.role);
+    items.push({ kind: 'aider-file', path, action: s.action, ...(s.content !== undefined ? { content: s.content } : {}), mode, removed: r.removed, restored: r.restored, kept: r.kept, original: s.original });
   }
   return items;
 }
 
+/** One Aider file with our entries out: `ours` says which are ours, `before` (the backups) holds the user's replaced values. */
+function aiderFileEdit(
+  f: { name: string; rendered: string },
+  path: string,
+  existing: string,
+  ours: (entry: string) => boolean,
+  before: unknown,
+): { stripped: string; removed: string[]; restored: string[]; kept: string[] } {
+  const restored: string[] = [];
+  const kept: string[] = [];
+  if (f.name === AIDER_FILES.conf) {
+    const rendered = (parseYaml(f.rendered) ?? {}) as Record<string, unknown>;
+    const theirs = asRecord(dataOf(existing, 'yaml')) ?? {};
+    const had = asRecord(before);
+    const remove: string[] = [];
+    const putBack: Record<string, unknown> = {};
+    for (const k of Object.keys(rendered)) {
+      if (!(k in theirs)) continue;
+      // A key goes only while it still holds the value we wrote: a changed one is the user's now.
+      if (!isDeepStrictEqual(theirs[k], rendered[k])) kept.push(redact(`${k}: ${JSON.stringify(theirs[k])}`));
+      // The user had this key before setup (their own openai-api-key): it stays, with their value when the backups hold it.
+      else if (!ours(k)) {
+        if (had && k in had && !isDeepStrictEqual(had[k], theirs[k])) putBack[k] = had[k];
+      } else remove.push(k);
+    }
+    const r = mergeAiderConf(existing, '', path, { remove });
+    let stripped = r.text;
+    if (Object.keys(putBack).length) {
+      stripped = mergeAiderConf(stripped, stringifyYaml(putBack), path).text;
+      restored.push(...Object.keys(putBack));
+    }
+    return { stripped, removed: r.removed, restored, kept };
+  }
+  if (f.name === AIDER_FILES.settings) {
+    const names = ((parseYaml(f.rendered) ?? []) as Array<{ name?: string }>).flatMap((e) => (e.name && ours(e.name) ? [e.name] : []));
+    const r = mergeModelSettings(existing, '', path, { remove: names });
+    return { stripped: r.text, removed: r.removed, restored, kept };
+  }
+  const names = Object.keys(JSON5.parse(f.rendered) as object).filter(ours);
+  const r = mergeModelMetadata(existing, '{}', path, { remove: names });
+  return { stripped: r.text, removed: r.removed, restored, kept };
+}
+
 /**
  * Our models and settings in the LiteLLM config, worked out against what the user had before the
- * first setup (its backup): a setting they had stays or gets their value back, a section they had
- * stays even when empty, a model or setting they added is theirs.
+ * first setup (its backup, or the record of what setup added): a setting they had stays or gets
+ * their value back, a section they had stays even when empty, a model or setting they added is theirs.
  */
-async function litellmItem(
-  path: string,
-  rendered: RenderedFiles,
-  originals: Map<string, Buffer | 'created'>,
-  secrets: Set<string>,
-): Promise<UninstallItem | undefined> {
+async function litellmItem(path: string, rendered: RenderedFiles, src: Sources, secrets: Set<string>, notes: string[]): Promise<UninstallItem | undefined> {
   const bytes = await readIf(path);
   if (bytes === undefined) return undefined;
   const existing = bytes.toString('utf8');
-  const original = originals.get(path);
+  const k = knowing(path, 'litellm', existing, src);
   const current = asRecord(dataOf(existing, 'yaml')) ?? {};
-  const before = original instanceof Buffer ? asRecord(dataOf(original.toString('utf8'), 'yaml')) ?? {} : undefined;
   secretsIn(current, secrets);
-  if (before) secretsIn(before, secrets);
-  const ours = asRecord(parseYaml(rendered.litellm)) ?? {};
+  if (k.original instanceof Buffer) secretsIn(dataOf(k.original.toString('utf8'), 'yaml'), secrets);
+  const e = litellmEdit(path, existing, current, asRecord(parseYaml(rendered.litellm)) ?? {}, k.ours ?? (() => true), asRecord(k.before));
+  if (!e.r.changed) return undefined;
+  if (!k.ours) {
+    notes.push(cannotTell(path, src.env));
+    return undefined;
+  }
+  const s = settle(e.r.text, 'yaml', rendered.litellm, k.original, 'litellm');
+  const mode = k.mode ?? (await fsp.stat(path)).mode & 0o777;
+  return {
+    kind: 'litellm-file',
+    path,
+    action: s.action,
+    ...(s.content !== undefined ? { content: s.content } : {}),
+    mode,
+    removed: e.r.removed,
+    restored: e.restored,
+    kept: e.kept,
+    original: s.original,
+  };
+}
+
+function litellmEdit(
+  path: string,
+  existing: string,
+  current: Record<string, unknown>,
+  rendered: Record<string, unknown>,
+  ours: (entry: string) => boolean,
+  before: Record<string, unknown> | undefined,
+) {
   const owned: { models: string[]; drop: Array<[string, string]>; restore: Array<[string, string, unknown]>; dropIfEmpty: string[] } = {
     models: [],
     drop: [],
@@ -306,13 +389,12 @@ async function litellmItem(
   };
   const kept: string[] = [];
   const restored: string[] = [];
-  for (const [section, value] of Object.entries(ours)) {
-    if (!before || !(section in before)) owned.dropIfEmpty.push(section);
+  for (const [section, value] of Object.entries(rendered)) {
+    if (ours(section)) owned.dropIfEmpty.push(section);
     if (section === 'model_list') {
       const names = (Array.isArray(value) ? value : []).map((e) => asRecord(e)?.model_name).filter((n): n is string => typeof n === 'string');
-      const beforeNames = new Set((Array.isArray(before?.model_list) ? before.model_list : []).map((e) => asRecord(e)?.model_name));
       // A model_name the user had before setup is theirs, whatever setup did to it.
-      owned.models.push(...new Set(names.filter((n) => !beforeNames.has(n))));
+      owned.models.push(...new Set(names.filter((n) => ours(`model_list: ${n}`))));
       continue;
     }
     const oursSec = asRecord(value);
@@ -321,40 +403,47 @@ async function litellmItem(
     const beforeSec = asRecord(before?.[section]);
     for (const [key, v] of Object.entries(oursSec)) {
       if (!(key in curSec)) continue;
-      if (section === 'litellm_settings' && key === 'callbacks' && !isDeepStrictEqual(curSec[key], v)) {
+      const mine = ours(`${section}.${key}`);
+      if (section === 'litellm_settings' && key === 'callbacks' && (!isDeepStrictEqual(curSec[key], v) || !mine)) {
         // The user's callbacks stay; ours goes with the module it names (the config folder's files go).
         const left = callbacksWithout(curSec[key], v);
-        if (left === undefined) owned.drop.push([section, key]);
-        else if (!isDeepStrictEqual(left, curSec[key])) {
-          owned.restore.push([section, key, left]);
+        const back = left ?? (beforeSec && key in beforeSec ? beforeSec[key] : null);
+        if (left === undefined && mine) owned.drop.push([section, key]);
+        else if (!isDeepStrictEqual(back, curSec[key])) {
+          owned.restore.push([section, key, back]);
           restored.push(`${section}.${key}`);
         }
         continue;
       }
       if (!isDeepStrictEqual(curSec[key], v)) kept.push(`${section}.${key}: ${JSON.stringify(curSec[key])}`);
-      else if (beforeSec && key in beforeSec) {
-        if (!isDeepStrictEqual(beforeSec[key], curSec[key])) {
+      else if (!mine) {
+        if (beforeSec && key in beforeSec && !isDeepStrictEqual(beforeSec[key], curSec[key])) {
           owned.restore.push([section, key, beforeSec[key]]);
           restored.push(`${section}.${key}`);
         }
       } else owned.drop.push([section, key]);
     }
   }
-  const r = unmergeLitellmConfig(existing, path, owned);
-  if (!r.changed) return undefined;
-  const s = settle(r.text, 'yaml', rendered.litellm, original);
-  const mode = (await fsp.stat(path)).mode & 0o777;
-  return {
-    kind: 'litellm-file',
-    path,
-    action: s.action,
-    ...(s.content !== undefined ? { content: s.content } : {}),
-    mode,
-    removed: r.removed,
-    restored,
-    kept,
-    original: s.original,
-  };
+  return { r: unmergeLitellmConfig(existing, path, owned), kept, restored };
+}
+
+/**
+ * A file an earlier setup wrote into that holds nothing of ours now: its bytes are the ones from
+ * before setup, or its data is and no comment of ours is left in it.
+ */
+async function isTheirsAgain(path: string, original: Buffer | 'created' | undefined): Promise<boolean> {
+  if (!(original instanceof Buffer)) return false;
+  const now = await readIf(path).catch(() => undefined);
+  if (now === undefined) return false;
+  if (now.equals(original)) return true;
+  const format: Format = path.endsWith('.json') ? 'json' : 'yaml';
+  const role: AddedRole = path.endsWith(AIDER_FILES.conf) ? 'conf' : path.endsWith(AIDER_FILES.settings) ? 'settings' : 'metadata';
+  const text = now.toString('utf8');
+  const before = dataOf(original.toString('utf8'), format);
+  if (typeof before === 'symbol' || !isDeepStrictEqual(dataOf(text, format), before)) return false;
+  const ours = new Set([...templateComments(role), ADDED_HEADER]);
+  const theirs = new Set(commentLines(original.toString('utf8')));
+  return commentLines(text).every((l) => theirs.has(l) || !ours.has(l));
 }
 
 /** Everything uninstall would change or remove, found without changing anything. */
@@ -379,16 +468,18 @@ export async function planUninstall(caps: UninstallCaps): Promise<UninstallPlan>
       `Fix that file (or put back your copy of it), then run \`aider-mlx uninstall\` again. \`aider-mlx restore\` puts back the files from before a setup.`,
     );
   }
-  const originals = await originalsFromBackups(paths.backups);
+  const modes = new Map<string, number>();
+  const originals = await originalsFromBackups(paths.backups, modes);
+  const src: Sources = { originals, modes, record: await readAddedRecord(env), env };
   const key = await proxyKey(env);
   secrets.add(key);
   if (plan) {
     // The timeouts setup wrote derive from the bench results: render with them, so ours are recognised.
     const prefill = (await import('../bench/store.js')).measuredPrefills(plan, env);
     const rendered = renderFiles(plan, { litellmConfig: paths.litellm, aiderDir: plan.aider.dir, proxyKey: key, aiderEnv: paths.aiderEnv, ...(prefill ? { prefill } : {}) });
-    const lite = await litellmItem(paths.litellm, rendered, originals, secrets);
+    const lite = await litellmItem(paths.litellm, rendered, src, secrets, notes);
     if (lite) items.push(lite);
-    if (!isInside(plan.aider.dir, loc.config)) items.push(...(await aiderFileItems(plan, rendered, originals, secrets)));
+    if (!isInside(plan.aider.dir, loc.config)) items.push(...(await aiderFileItems(plan, rendered, src, secrets, notes)));
   } else {
     const text = (await readIf(paths.litellm))?.toString('utf8');
     if (text !== undefined) secretsIn(dataOf(text, 'yaml'), secrets);
@@ -403,6 +494,8 @@ export async function planUninstall(caps: UninstallCaps): Promise<UninstallPlan>
   );
   for (const p of new Set(elsewhere)) {
     if (!(await exists(p))) continue;
+    // Put back (`restore`) or edited back: the user's again, nothing of ours to check.
+    if (await isTheirsAgain(p, originals.get(p))) continue;
     notes.push(`${tildify(p, env)} was written by an earlier setup: check it by hand, or \`aider-mlx restore\` it; the backups stay for that.`);
     keepBackups = true;
   }

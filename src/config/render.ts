@@ -18,6 +18,19 @@ function template(name: string): string {
   return readFileSync(join(packageRoot(), 'templates', name), 'utf8');
 }
 
+const TEMPLATE_OF = { litellm: 'litellm.yaml', conf: 'aider.conf.yml', settings: 'aider.model.settings.yml', metadata: 'aider.model.metadata.json' } as const;
+
+/**
+ * The comment lines of a file's template, every mode's (trimmed; a line with a placeholder is left
+ * out): the first is the header a file aider-mlx created starts with.
+ */
+export function templateComments(file: keyof typeof TEMPLATE_OF): string[] {
+  return template(TEMPLATE_OF[file])
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => (l.startsWith('#') || l.startsWith('//')) && !l.includes('{{'));
+}
+
 /** Render every file from templates/ (before merging with what is on disk). */
 export function renderFiles(plan: Plan, paths: RenderPaths): RenderedFiles {
   const ctx = renderContext(plan, paths);

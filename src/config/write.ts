@@ -16,6 +16,8 @@ import { AIDER_ENV_KEY, keyInEnvFile, renderAiderEnv } from './render-context.js
 import { LOCAL_API_KEY } from './names.js';
 import { proxyKey, redact } from './secrets.js';
 import { measuredPrefills } from '../bench/store.js';
+import { stat } from 'node:fs/promises';
+import { addedRecordText, nextAddedRecord, readAddedRecord, type MergedFile } from './added.js';
 
 /**
  * Keys whose replacement would silently move a user's existing Aider setup to our servers, or
@@ -179,6 +181,13 @@ export async function composeWrites(plan: Plan, env: Env, prev?: Plan, o: { cwd?
     { path: metadataPath, content: mergeModelMetadata(metadataOld, rendered.metadata, metadataPath, { remove: removeAiderNames }).text, ...linkScope },
   ];
   if (envInFile) changes.splice(1, 0, { path: paths.aiderEnv, content: mergeAiderEnv(envOld, key), mode: 0o600 });
+  // What this setup adds, on record for uninstall (the backups may be gone by then).
+  const modeOf = (p: string, text: string | undefined) => (text === undefined ? Promise.resolve(undefined) : stat(p).then((st) => st.mode & 0o777, () => undefined));
+  const merged: MergedFile[] = [
+    { path: confPath, role: 'conf', old: confOld, oldMode: await modeOf(confPath, confOld), rendered: rendered.conf, next: changes.find((c) => c.path === confPath)!.content as string },
+    { path: settingsPath, role: 'settings', old: settingsOld, oldMode: await modeOf(settingsPath, settingsOld), rendered: rendered.settings, next: changes.find((c) => c.path === settingsPath)!.content as string },
+    { path: metadataPath, role: 'metadata', old: metadataOld, oldMode: await modeOf(metadataPath, metadataOld), rendered: rendered.metadata, next: changes.find((c) => c.path === metadataPath)!.content as string },
+  ];
   if (plan.mode === 'proxy' || litellmOld !== undefined) {
     changes.splice(1, 0, {
       path: paths.litellm,
@@ -191,5 +200,10 @@ export async function composeWrites(plan: Plan, env: Env, prev?: Plan, o: { cwd?
     // The proxy loads it from the config's folder (litellm_settings.callbacks).
     if (plan.mode === 'proxy') changes.splice(2, 0, { path: usageCallbackPath(paths.litellm), content: renderUsageCallback(ownedLocations(env).turns), mode: 0o600 });
   }
+  if (plan.mode === 'proxy') {
+    const next = changes.find((c) => c.path === paths.litellm)!.content as string;
+    merged.push({ path: paths.litellm, role: 'litellm', old: litellmOld, oldMode: await modeOf(paths.litellm, litellmOld), rendered: rendered.litellm, next });
+  }
+  changes.push({ path: paths.added, content: addedRecordText(nextAddedRecord(await readAddedRecord(env), merged, env)), mode: 0o600 });
   return { changes, rendered, conflicts, proxyKey: key };
 }

@@ -24,6 +24,8 @@ export const configPaths = (env: Env = process.env) => {
     /** The proxy's key for Aider in project scope (env-file in .aider.conf.yml): outside any repository. */
     aiderEnv: join(dir, 'aider.env'),
     backups: join(dir, 'backups'),
+    /** What setup added to each file it merged into (uninstall reads it when the backups are gone). */
+    added: join(dir, 'added.json'),
     profile: join(dir, 'aider'),
   };
 };

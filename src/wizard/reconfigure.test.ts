@@ -47,6 +47,7 @@ describe('reconfigure', () => {
       '.aider.conf.yml': 'update',
       '.aider.model.settings.yml': 'update', // direct mode: each model's api_base carries the port
       '.aider.model.metadata.json': 'unchanged',
+      'added.json': 'unchanged', // what setup added, for uninstall: nothing new
     });
     // Every changed line is about the port, nothing else moved.
     const changed = review.files.flatMap((f) => f.diff.split('\n')).filter((l) => /^[-+](?![-+])/.test(l));

@@ -53,7 +53,7 @@ describe('first-time path against two running servers', () => {
     const plan = (await readPlan(t.env))!;
     expect(plan.roles.architect?.deployments).toEqual([{ host: '127.0.0.1', port: t.ports.architect }]);
     const wizardFiles = await snapshotTree(t.root);
-    expect(Object.keys(wizardFiles).filter((k) => !k.endsWith('/'))).toHaveLength(4); // plan + three Aider files
+    expect(Object.keys(wizardFiles).filter((k) => !k.endsWith('/'))).toHaveLength(5); // plan + three Aider files + the record of what setup added
 
     // The same answers as flags, through the non-interactive pipeline, into the same folders.
     const flags = ['--yes', '--editor', EDITOR, '--editor-port', String(t.ports.editor), '--architect', ARCHITECT, '--architect-port', String(t.ports.architect), '--mode', 'direct', '--scope', 'project'];
