@@ -25,7 +25,20 @@ export async function runReconfigureCommand(args: string[]): Promise<number> {
       throw new UsageError('There is no terminal to ask what to change.', 'Pass the new values as flags with --yes, e.g. `aider-mlx reconfigure --editor-port 8090 --yes`.');
     }
     // The plan as flags, then the flags typed: they win. A project's files stay where they are.
-    return runNonInteractive({ baseArgs: planToArgs(plan), rest, cwd: plan.aider.scope === 'project' ? plan.aider.dir : process.cwd() });
+    // Each model keeps its own context from the plan (one --context for all would give every
+    // role the largest); a --context typed still sets them all.
+    const base = planToArgs(plan);
+    const at = base.indexOf('--context');
+    if (at >= 0) base.splice(at, 2);
+    const keepContexts = new Map<string, number>();
+    for (const r of Object.values(plan.roles)) if (r) keepContexts.set(r.model, r.context);
+    return runNonInteractive({
+      baseArgs: base,
+      rest,
+      cwd: plan.aider.scope === 'project' ? plan.aider.dir : process.cwd(),
+      command: 'reconfigure',
+      keepContexts,
+    });
   }
   let launch: LaunchAfter | undefined;
   const code = await runInteractive(face, {

@@ -64,10 +64,10 @@ export function chooseFace(
   return 'ink';
 }
 
-function printText(r: SetupResult, out: (s: string) => void, raw: (s: string) => void, fmt: { formatCheck: (c: SetupResult['checks'][number]) => string; tildify: (p: string, env?: Env) => string }) {
+function printText(r: SetupResult, out: (s: string) => void, raw: (s: string) => void, fmt: { formatCheck: (c: SetupResult['checks'][number]) => string; tildify: (p: string, env?: Env) => string; command: 'setup' | 'reconfigure' }) {
   const env = process.env;
   const { formatCheck, tildify } = fmt;
-  out(`aider-mlx setup — ${r.plan.mode} mode, Aider files in ${tildify(r.plan.aider.dir, env)} (${r.plan.aider.scope})\n`);
+  out(`aider-mlx ${fmt.command} — ${r.plan.mode} mode, Aider files in ${tildify(r.plan.aider.dir, env)} (${r.plan.aider.scope})\n`);
   for (const n of r.notes) out(`  note: ${n}\n`);
   out('\nChecks\n');
   for (const c of r.checks) out(`  ${formatCheck(c).replace(/\n/g, '\n  ')}\n`);
@@ -79,7 +79,7 @@ function printText(r: SetupResult, out: (s: string) => void, raw: (s: string) =>
     return;
   }
   if (failed && r.written.length === 0) {
-    out('\n✗ Verification failed: nothing was written. Fix the above and run setup again (or --force to write anyway).\n');
+    out(`\n✗ Verification failed: nothing was written. Fix the above and run ${fmt.command} again (or --force to write anyway).\n`);
     return;
   }
   out('\nFiles\n');
@@ -93,7 +93,16 @@ function printText(r: SetupResult, out: (s: string) => void, raw: (s: string) =>
  * The non-interactive pipeline (setup --yes): verify, render, write; never prompts. `baseArgs`
  * (an answers file, or reconfigure's current plan) come first: the flags typed win over them.
  */
-export async function runNonInteractive(o: { baseArgs: string[]; rest: string[]; allowNoEditor?: boolean; cwd?: string }): Promise<number> {
+export async function runNonInteractive(o: {
+  baseArgs: string[];
+  rest: string[];
+  allowNoEditor?: boolean;
+  cwd?: string;
+  /** Which command runs it (named in the text output's header); setup by default. */
+  command?: 'setup' | 'reconfigure';
+  /** reconfigure: each model's context in the written plan, kept unless --context is typed. */
+  keepContexts?: ReadonlyMap<string, number>;
+}): Promise<number> {
   const [{ parseSetupFlags }, { runSetup }, { maxContextFromCache }, { formatCheck }, { tildify }, { envSecrets, redact, redactDeep }, { wrapText, columnsFor }] = await Promise.all([
     import('../setup/flags.js'),
     import('../setup/run.js'),
@@ -117,7 +126,12 @@ export async function runNonInteractive(o: { baseArgs: string[]; rest: string[];
   const { prepareYes } = await import('../setup/yes.js');
   const cwd = o.cwd ?? process.cwd();
   // No --editor: the proposal for this machine, said before anything runs (so a failure still shows it).
-  const prepared = await prepareYes(parsed, { env: process.env, cwd, given: new Set(args.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')[0]!)) });
+  const prepared = await prepareYes(parsed, {
+    env: process.env,
+    cwd,
+    given: new Set(args.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')[0]!)),
+    ...(o.keepContexts ? { keepContexts: o.keepContexts } : {}),
+  });
   const input = prepared.input;
   if (prepared.chosen.length && !input.json) process.stdout.write(redact(wrapped(`${prepared.chosen.join('\n')}\n\n`), secrets));
   const ctrl = new AbortController();
@@ -160,7 +174,7 @@ export async function runNonInteractive(o: { baseArgs: string[]; rest: string[];
           2,
         ) + '\n',
       );
-    } else printText(result, (s) => process.stdout.write(redact(wrapped(s), secrets)), (s) => process.stdout.write(redact(s, secrets)), { formatCheck, tildify });
+    } else printText(result, (s) => process.stdout.write(redact(wrapped(s), secrets)), (s) => process.stdout.write(redact(s, secrets)), { formatCheck, tildify, command: o.command ?? 'setup' });
     if (input.atLogin && !result.dryRun && result.written.length && result.code === 0) {
       return (await installAtLoginAfterSetup(result.plan, { env: process.env, platform: process.platform, json: input.json, out: (s) => process.stdout.write(redact(s, secrets)) })) ?? result.code;
     }

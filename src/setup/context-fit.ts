@@ -3,7 +3,8 @@
  * id, Hub result, `setup --yes`): the curated context for this Mac's tier when the model is one of
  * its picks, else 32768; never above the model's own maximum or what fits in the memory budget.
  */
-import { DEFAULT_CONTEXT } from '../config/plan.js';
+import { DEFAULT_CONTEXT, type Plan, type Role, type RoleName } from '../config/plan.js';
+import { isLoopback } from '../serve/remote.js';
 import type { Catalogue } from '../hub/catalogue.js';
 import { fitRoles, formatGB, type SetFit } from '../hub/fit.js';
 import { estimateInput, sizingIn } from '../hub/sizing.js';
@@ -72,7 +73,7 @@ export function checkContext(model: string, n: number, o: { max?: number; fitAt?
   if (f && f.label === 'too-big' && largestMem !== undefined) {
     // One server: its own arithmetic (weights + KV + runtime); several: the sum per server.
     const one = f.processes.length === 1 ? f.processes[0]!.estimate : undefined;
-    const sum = one ? `${one.arithmetic} of ${formatGB(f.budgetBytes)} budget (${Math.round(f.share * 100)}%)` : f.arithmetic.replace(/ → too-big$/, '');
+    const sum = one ? `${one.arithmetic} of ${formatGB(f.budgetBytes)} budget (${Math.round(f.share * 100)}%)` : f.arithmetic.replace(/ → too big$/, '');
     return { why: 'memory', largest, message: `${n} tokens do not fit in memory: ${sum}. The largest that fits is ${largest} tokens.` };
   }
   return undefined;
@@ -86,4 +87,34 @@ export function defaultContext(model: string, o: { catalogue?: Catalogue; max?: 
   if (!p || p.largest === undefined) return { context: wanted };
   const budget = o.catalogue ? ` of ${formatGB(o.catalogue.budget.bytes)}` : '';
   return { context: p.largest, why: p.why === 'model' ? `${model} supports at most ${o.max} tokens` : `${wanted} tokens would not fit the memory budget${budget}` };
+}
+
+/**
+ * setup --yes: the plan's models (each served on this Mac, at its context) over the memory budget,
+ * said as the wizard says it before "Keep it on this Mac — it may run out of memory": what is over,
+ * by how much, and what to choose instead. Undefined when they fit, or nothing is known.
+ */
+export function overBudgetNote(plan: Plan, catalogue: Catalogue | undefined): string | undefined {
+  if (!catalogue) return undefined;
+  const roles = (Object.entries(plan.roles) as Array<[RoleName, Role | undefined]>).filter(
+    (e): e is [RoleName, Role] => Boolean(e[1]) && e[1]!.deployments.every((d) => !d.group && isLoopback(d.host)),
+  );
+  if (!roles.length) return undefined;
+  const fit = fitRoles(roles.map(([name, r]) => ({ role: name, input: estimateInput(sizingIn(catalogue, r.model), r.context) })), catalogue.budget);
+  if (fit.label !== 'too-big') return undefined;
+  const over = formatGB(fit.totalBytes - fit.budgetBytes);
+  const biggest = [...fit.processes].sort((a, b) => b.estimate.totalBytes - a.estimate.totalBytes)[0]!;
+  const alone = fitRoles([{ role: biggest.roles.join('+'), input: { ...estimateInput(sizingIn(catalogue, biggest.repoId), MIN_CONTEXT) } }], catalogue.budget);
+  const what = fit.processes.length === 1 || alone.label === 'too-big'
+    ? `${biggest.roles.join(' + ')} model ${biggest.repoId} does not fit this Mac${alone.label === 'too-big' ? ' at any context' : ''}`
+    : `the models together do not fit this Mac`;
+  const role = biggest.roles[0] as RoleName;
+  const taken = new Set(roles.map(([, r]) => r.model));
+  const pick = catalogue.curated.picks.find((p) => (p.role === role || p.role === 'single') && !taken.has(p.repoId) && p.fit.label !== 'too-big' && p.estimate.totalBytes < biggest.estimate.totalBytes);
+  const instead = [
+    pick ? `--${role} ${pick.repoId} (this Mac's pick)` : `a smaller ${role} model (\`aider-mlx models\` lists what fits)`,
+    ...(alone.label !== 'too-big' ? ['a smaller --context'] : []),
+    ...(role === 'editor' ? ['--split-hosts to serve it over several Macs'] : []),
+  ];
+  return `memory: ${what}: ${fit.arithmetic.replace(/ → too big$/, '')}, ${over} over; its mlx_lm.server may run out of memory. Choose instead: ${instead.join(', or ')}.`;
 }

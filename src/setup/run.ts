@@ -13,6 +13,7 @@ import { toolEnv } from '../serve/units.js';
 import { buildPlan } from './build-plan.js';
 import { checkHosts, hostCheckLines, splitFitReport, sshHosts } from './split.js';
 import { buildCatalogue, type Catalogue } from '../hub/catalogue.js';
+import { overBudgetNote } from './context-fit.js';
 import type { SetupInput } from './flags.js';
 import { describeTakenProxyPort, privilegedPortProblem, proxyPortState, remoteChecks, verifyProxy, verifyServers, type VerifyCaps } from './verify.js';
 import { bindHost, isLoopback, promptCacheFlags, tunnelCommand, tunnelPort } from '../serve/remote.js';
@@ -87,6 +88,9 @@ export function missingToolsFor(plan: Plan, env: Env): string[] {
 export async function runSetup(input: SetupInput, caps: SetupCaps): Promise<SetupResult> {
   const prev = await readPlan(caps.env);
   const { plan, notes } = await buildPlan(input, caps);
+  // Over the memory budget: said (what, by how much, what instead), as the wizard says it; not refused.
+  const overBudget = overBudgetNote(plan, caps.catalogue);
+  if (overBudget) notes.push(overBudget);
   const missing = missingToolsFor(plan, caps.env);
   if (missing.length) notes.push(`${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not installed: install ${missing.length === 1 ? 'it' : 'them'} with \`${selfCommand()} install\`.`);
   const timeoutMs = input.timeoutSec * 1000;

@@ -29,7 +29,16 @@ export interface PreparedYes {
 
 export async function prepareYes(
   input: SetupInput,
-  o: { env: Env; cwd: string; given: Set<string>; catalogue?: (env: Env) => Promise<Catalogue>; findRunning?: typeof findRunningServers; checkPorts?: typeof checkPortSlots },
+  o: {
+    env: Env;
+    cwd: string;
+    given: Set<string>;
+    catalogue?: (env: Env) => Promise<Catalogue>;
+    findRunning?: typeof findRunningServers;
+    checkPorts?: typeof checkPortSlots;
+    /** reconfigure: the contexts of the written plan, by model; a model in it keeps its own (no default is recomputed). */
+    keepContexts?: ReadonlyMap<string, number>;
+  },
 ): Promise<PreparedYes> {
   const catalogue = await (o.catalogue ?? ((env) => buildCatalogue({ env, skipHub: true })))(o.env).catch(() => undefined);
   const maxOf = (m: string) => maxContextFromCache(m, o.env).catch(() => undefined);
@@ -119,7 +128,11 @@ export async function prepareYes(
       }
     }
   }
-  const decided: Array<{ model: string; context: number }> = [];
+  // reconfigure: a model the plan already has keeps its context, and a new model's default is sized
+  // next to the kept ones.
+  const decided: Array<{ model: string; context: number }> = [...(o.keepContexts ?? new Map<string, number>())]
+    .filter(([m]) => [next.editor, next.architect, next.weak].includes(m))
+    .map(([model, context]) => ({ model, context }));
   return {
     input: next,
     chosen,

@@ -40,6 +40,8 @@ export interface Answers {
   replace?: boolean;
   /** A role's model served by a group over several Macs ("Split it across Macs", --split-hosts). */
   groups?: Partial<Record<RoleName, Group>>;
+  /** Reconfigure's "Split a model across Macs": ask it for each model, even one that fits. */
+  splitChosen?: boolean;
   /** Keep the servers up at login (launchd agents) instead of a background serve (--at-login). */
   atLogin?: boolean;
 }

@@ -8,6 +8,7 @@ import { scriptedPrompter, type Scripted } from './fake-prompter.js';
 import { runWizard } from './run.js';
 import { changeChoices, fixedFromPlan, openUp } from './steps/change.js';
 import { reconfigureSteps } from './steps/index.js';
+import { buildCatalogue, type CatalogueOptions } from '../hub/catalogue.js';
 import { freePorts, makeTestCtx, snapshotTree, type TestCtx } from './test-helpers.js';
 
 let t: TestCtx | undefined;
@@ -17,12 +18,14 @@ afterEach(async () => {
 });
 
 /** A first setup with the defaults, then a reconfigure run in the same HOME and project. */
-async function reconfigure(script: Array<[string | RegExp, Scripted]>) {
+async function reconfigure(script: Array<[string | RegExp, Scripted]>, o: { memoryGB?: number } = {}) {
   t = await makeTestCtx([]);
   await runWizard(t.ctx);
   const before = await snapshotTree(t.root);
   const prompter = scriptedPrompter(script);
-  const { deps, env, hostEnv, cwd, signal, serverKind, timeoutSec } = t.ctx;
+  const { env, hostEnv, cwd, signal, serverKind, timeoutSec } = t.ctx;
+  // The same plan on a Mac with another memory (the first setup ran on 32 GB).
+  const deps = o.memoryGB === undefined ? t.ctx.deps : { ...t.ctx.deps, catalogue: (opts: CatalogueOptions) => buildCatalogue({ ...opts, memory: { totalBytes: o.memoryGB! * 2 ** 30, source: 'override', platform: 'darwin' } }) };
   const ctx = createContext({ prompter, deps, env, hostEnv, cwd, signal, serverKind, timeoutSec, reconfigure: true });
   const r = await runWizard(ctx, reconfigureSteps());
   return { r, prompter, before, plan: (await readPlan(t.env))! };
@@ -54,6 +57,32 @@ describe('reconfigure', () => {
     expect(changed.length).toBeGreaterThan(0);
     for (const l of changed) expect(l).toMatch(new RegExp(`${port}|${t!.ports.editor}`));
     expect(await readFile(join(t!.project, '.aider.conf.yml'), 'utf8')).toContain(`127.0.0.1:${port}/v1`);
+  });
+
+  it('changing a port asks for the ports, not whether to split a model the plan keeps (even one that does not fit this Mac)', async () => {
+    const [port] = await freePorts(1);
+    const { r, prompter, plan } = await reconfigure(
+      [
+        ['change', 'ports'],
+        ['ports', 'change:editor'],
+        ['port.editor', String(port)],
+      ],
+      { memoryGB: 2 },
+    );
+    expect(r.code).toBe(0);
+    const ids = prompter.rec.asked.map((a) => a.id);
+    expect(ids.slice(0, 2)).toEqual(['change', 'ports']);
+    expect(ids.filter((id) => id.startsWith('split'))).toEqual([]);
+    expect(plan.roles.editor.deployments).toEqual([{ host: '127.0.0.1', port }]);
+  });
+
+  it('"Split a model across Macs" is asked when chosen; for a model that fits, its default is not to split', async () => {
+    const { r, prompter, plan } = await reconfigure([['change', 'split']]);
+    expect(r.code).toBe(0);
+    const q = prompter.rec.questions.get('split.editor');
+    expect(q?.message).not.toMatch(/does not fit/);
+    expect(q?.default).toBe('keep');
+    expect(plan.roles.editor.deployments[0]!.group).toBeUndefined();
   });
 
   it('"nothing" writes nothing and starts nothing', async () => {
@@ -91,8 +120,18 @@ describe('reconfigure choices', () => {
     expect(g.host).toBeUndefined();
     expect(g.models.editor?.model).toBe('a/e');
   });
+  it('a model the plan splits across Macs stays split unless its model changes', () => {
+    const group = { hosts: [{ ssh: '127.0.0.1' }, { ssh: '127.0.0.1' }] } as unknown as NonNullable<Plan['roles']['editor']['deployments'][0]['group']>;
+    const split: Plan = { ...plan, roles: { editor: { ...plan.roles.editor, deployments: [{ host: '127.0.0.1', port: 8080, group }] } } };
+    const f = fixedFromPlan(split);
+    openUp(f, 'ports');
+    expect(f.groups?.editor).toBe(group);
+    const g = fixedFromPlan(split);
+    openUp(g, 'editor');
+    expect(g.groups?.editor).toBeUndefined();
+  });
   it('offers what fits the plan', () => {
-    expect(changeChoices(plan).map((c) => c.value)).toEqual(['editor', 'add-architect', 'add-weak', 'ports', 'mode', 'scope', 'nothing']);
+    expect(changeChoices(plan).map((c) => c.value)).toEqual(['editor', 'add-architect', 'add-weak', 'ports', 'mode', 'scope', 'split', 'nothing']);
   });
 });
 

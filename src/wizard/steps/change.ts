@@ -8,7 +8,7 @@ import { emptyAnswers, type Answers, type WizardContext } from '../context.js';
 
 export type Change =
   | 'editor' | 'architect' | 'add-architect' | 'remove-architect' | 'weak' | 'add-weak' | 'remove-weak'
-  | 'ports' | 'mode' | 'scope' | 'nothing';
+  | 'ports' | 'split' | 'mode' | 'scope' | 'nothing';
 
 /** Everything the plan says, as fixed answers: reconfigure asks only about what is opened up. */
 export function fixedFromPlan(plan: Plan): Answers {
@@ -21,6 +21,9 @@ export function fixedFromPlan(plan: Plan): Answers {
     f.models[r] = { model: role.model, source: 'plan' };
     f.context[r] = role.context;
     f.ports[r] = role.deployments[0]!.port;
+    // A model the plan splits across Macs stays split (its group is the plan's, not asked again).
+    const group = role.deployments[0]!.group;
+    if (group) f.groups = { ...f.groups, [r]: group };
   }
   f.ports.proxy = plan.proxy.port;
   f.host = plan.roles.editor.deployments[0]!.host;
@@ -35,6 +38,8 @@ export function openUp(f: Answers, change: Change): void {
   const role = (r: RoleName) => {
     delete f.models[r];
     delete f.context[r];
+    // Another model: whether to split it is asked again (only if it does not fit).
+    if (f.groups) delete f.groups[r];
   };
   switch (change) {
     case 'editor':
@@ -66,6 +71,10 @@ export function openUp(f: Answers, change: Change): void {
       for (const k of [...ROLE_NAMES, 'proxy'] as const) delete f.ports[k];
       delete f.host;
       break;
+    case 'split':
+      // Asked again for each model (its current group, if any, is the answer's default).
+      f.splitChosen = true;
+      break;
     case 'mode':
       // The choice said which way: no question needed.
       f.mode = f.mode === 'proxy' ? 'direct' : 'proxy';
@@ -93,6 +102,8 @@ export function changeChoices(plan: Plan): Choice<Change>[] {
   c.push({ value: 'ports', label: 'Change a port or the host', hint: ports.join(' · ') });
   c.push({ value: 'mode', label: plan.mode === 'proxy' ? 'Switch to direct mode (no proxy)' : 'Switch to proxy mode (LiteLLM)' });
   c.push({ value: 'scope', label: 'Move the Aider files', hint: `now: ${plan.aider.scope}` });
+  const split = ROLE_NAMES.filter((r) => plan.roles[r]?.deployments[0]?.group);
+  c.push({ value: 'split', label: 'Split a model across Macs (or stop splitting it)', hint: split.length ? `now split: ${split.join(', ')}` : 'now: each model on this Mac' });
   c.push({ value: 'nothing', label: 'Nothing: leave it as it is' });
   return c;
 }

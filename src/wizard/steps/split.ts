@@ -29,12 +29,18 @@ export function aloneFit(ctx: WizardContext, role: RoleName, context = contextFo
  */
 export const SPLIT_JUDGE_CONTEXT = 4096;
 
-/** The roles whose model does not fit this Mac even alone (one per model; not a running server, not fixed by a flag). */
+/**
+ * The roles whose model does not fit this Mac even alone (one per model; not a running server, not
+ * fixed by a flag, nor kept from the plan by reconfigure: a change of port or mode does not reopen
+ * where a model the user kept runs).
+ */
 export function rolesToSplit(ctx: WizardContext): RoleName[] {
   const seen = new Set<string>();
   return activeRoles(ctx).filter((r) => {
     const pick = pickFor(ctx, r);
-    if (!pick || pick.running || ctx.fixed.groups?.[r] || seen.has(pick.model)) return false;
+    if (!pick || pick.running || seen.has(pick.model)) return false;
+    if (ctx.fixed.splitChosen) return Boolean(seen.add(pick.model));
+    if (ctx.fixed.models[r]?.source === 'plan' || ctx.fixed.groups?.[r]) return false;
     seen.add(pick.model);
     return aloneFit(ctx, r, Math.min(contextFor(ctx, r), SPLIT_JUDGE_CONTEXT))?.label === 'too-big';
   });
@@ -49,17 +55,25 @@ const hostsProblem = (v: string): string | undefined => {
 export async function splitRole(ctx: WizardContext, role: RoleName, o: { exec?: Exec } = {}): Promise<void> {
   const pick = pickFor(ctx, role)!;
   const fit = aloneFit(ctx, role);
+  const tooBig = fit?.label === 'too-big';
+  // Reconfigure: a model the plan splits is asked with its group (kept unless the user says otherwise).
+  const planned = ctx.fixed.groups?.[role];
+  if (planned) {
+    ctx.answers.groups = { ...ctx.answers.groups, [role]: planned };
+    delete ctx.fixed.groups![role];
+  }
   for (;;) {
     const v = await ctx.prompter.select<'split' | 'keep'>({
       id: `split.${role}`,
       flag: '--split-hosts H1,H2',
-      message: `${pick.model} does not fit this Mac. Split it across Macs?`,
+      message: tooBig ? `${pick.model} does not fit this Mac. Split it across Macs?` : `Split ${pick.model} across Macs?`,
       help: [...(fit ? [fit.arithmetic] : []), "mlx_lm.server can serve one model over several Macs: each holds a share of it, this Mac answers."],
       choices: [
         { value: 'split', label: 'Split it across Macs', hint: 'asks for the other Macs, checks each over ssh' },
-        { value: 'keep', label: 'Keep it on this Mac', hint: 'it may run out of memory' },
+        { value: 'keep', label: 'Keep it on this Mac', hint: tooBig ? 'it may run out of memory' : 'it fits this Mac' },
       ],
-      default: 'split',
+      // Splitting is the default only for a model that does not fit (or one split already).
+      default: tooBig || planned ? 'split' : 'keep',
     });
     if (v === 'keep') {
       if (ctx.answers.groups) delete ctx.answers.groups[role];
