@@ -129,17 +129,54 @@ describe('the context window', () => {
   });
 });
 
+/**
+ * The demo's wizard, searching its built-in stand-in Hub for the editor and picking `pick`, on a Mac
+ * with `memory`; `inspect` reads the prompter's record before the demo's folder goes.
+ */
+async function demoSearch(o: { search: string; pick: string; memory: typeof MEM32; prefix: string }, inspect: (rec: ReturnType<typeof import('./fake-prompter.js').scriptedPrompter>['rec'], root: string) => Promise<void> | void) {
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { runWizardCommand } = await import('./command.js');
+  const { scriptedPrompter } = await import('./fake-prompter.js');
+  const { inProcessLaunch } = await import('./test-helpers.js');
+  const { buildCatalogue } = await import('../hub/catalogue.js');
+  const root = await mkdtemp(join(tmpdir(), o.prefix));
+  const ctrl = new AbortController();
+  const { launch } = inProcessLaunch();
+  const prompter = scriptedPrompter(
+    [
+      ['proposal', 'adjust'],
+      ['model.editor', 'search'],
+      ['model.editor.search', o.search],
+      ['model.editor.hub', o.pick],
+      ['ports', 'ok'],
+    ],
+    { signal: ctrl.signal },
+  );
+  try {
+    const env = { HOME: join(root, 'host-home'), PATH: '/usr/bin:/bin', HF_HUB_CACHE: join(root, 'hf') };
+    expect(env).not.toHaveProperty('HF_ENDPOINT');
+    const r = await runWizardCommand({
+      prompter,
+      args: [],
+      demo: true,
+      demoDir: join(root, 'demo'),
+      signal: ctrl.signal,
+      env,
+      deps: { launch, catalogue: (opts) => buildCatalogue({ ...opts, memory: o.memory }) },
+    });
+    expect(r.code).toBe(0);
+    await inspect(prompter.rec, root);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
 describe('the demo without a network', () => {
   it("searches the built-in stand-in Hub: HF_ENDPOINT unset, anything but 127.0.0.1 unreachable", async () => {
-    const { mkdtemp, rm } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const { runWizardCommand } = await import('./command.js');
-    const { scriptedPrompter } = await import('./fake-prompter.js');
-    const { inProcessLaunch } = await import('./test-helpers.js');
-    const { buildCatalogue } = await import('../hub/catalogue.js');
     const { isPortFree } = await import('../servers/ports.js');
-    const root = await mkdtemp(join(tmpdir(), 'aider-mlx-demo-hub-'));
     const realFetch = globalThis.fetch;
     const asked: string[] = [];
     globalThis.fetch = (async (input: string | URL | Request, init?: RequestInit) => {
@@ -148,82 +185,27 @@ describe('the demo without a network', () => {
       if (url.hostname !== '127.0.0.1') throw new TypeError(`fetch failed: getaddrinfo ENOTFOUND ${url.hostname}`);
       return realFetch(input, init);
     }) as typeof fetch;
-    const ctrl = new AbortController();
-    const { launch } = inProcessLaunch();
-    const prompter = scriptedPrompter(
-      [
-        ['proposal', 'adjust'],
-        ['model.editor', 'search'],
-        ['model.editor.search', 'coder-1.5b'],
-        ['model.editor.hub', 'mlx-community/Qwen2.5-Coder-1.5B-Instruct-4bit'],
-        ['ports', 'ok'],
-      ],
-      { signal: ctrl.signal },
-    );
     try {
-      const env = { HOME: join(root, 'host-home'), PATH: '/usr/bin:/bin', HF_HUB_CACHE: join(root, 'hf') };
-      expect(env).not.toHaveProperty('HF_ENDPOINT');
-      const r = await runWizardCommand({
-        prompter,
-        args: [],
-        demo: true,
-        demoDir: join(root, 'demo'),
-        signal: ctrl.signal,
-        env,
-        deps: { launch, catalogue: (opts) => buildCatalogue({ ...opts, memory: MEM32 }) },
+      await demoSearch({ search: 'coder-1.5b', pick: 'mlx-community/Qwen2.5-Coder-1.5B-Instruct-4bit', memory: MEM32, prefix: 'aider-mlx-demo-hub-' }, async (rec, root) => {
+        const hub = rec.questions.get('model.editor.hub')!;
+        expect(hub.choices!.map((c) => c.value)).toEqual(['mlx-community/Qwen2.5-Coder-1.5B-Instruct-4bit']);
+        expect(rec.notes.some((n) => n.kind === 'warn' && /Hub/.test(n.text))).toBe(false);
+        expect((await readPlan({ HOME: join(root, 'demo', 'home'), XDG_CONFIG_HOME: join(root, 'demo', 'home', '.config') }))!.roles.editor.model).toBe('mlx-community/Qwen2.5-Coder-1.5B-Instruct-4bit');
       });
-      expect(r.code).toBe(0);
-      const hub = prompter.rec.questions.get('model.editor.hub')!;
-      expect(hub.choices!.map((c) => c.value)).toEqual(['mlx-community/Qwen2.5-Coder-1.5B-Instruct-4bit']);
-      expect(prompter.rec.notes.some((n) => n.kind === 'warn' && /Hub/.test(n.text))).toBe(false);
-      expect((await readPlan({ HOME: join(root, 'demo', 'home'), XDG_CONFIG_HOME: join(root, 'demo', 'home', '.config') }))!.roles.editor.model).toBe('mlx-community/Qwen2.5-Coder-1.5B-Instruct-4bit');
       // Every request went to the stand-in on 127.0.0.1, and it is gone afterwards.
       expect(asked.length).toBeGreaterThan(0);
       expect(asked.every((u) => u.startsWith('http://127.0.0.1:'))).toBe(true);
       expect(await isPortFree('127.0.0.1', Number(new URL(asked[0]!).port))).toBe(true);
     } finally {
       globalThis.fetch = realFetch;
-      await rm(root, { recursive: true, force: true });
     }
   });
 });
 
 describe('the demo’s stand-in Hub lists what the models really are (D-F)', () => {
   it('a 32B model shows its real download and does not "fit" a 16 GB Mac; the 1.5B one does', async () => {
-    const { mkdtemp, rm } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { runWizardCommand } = await import('./command.js');
-    const { scriptedPrompter } = await import('./fake-prompter.js');
-    const { inProcessLaunch } = await import('./test-helpers.js');
-    const { buildCatalogue } = await import('../hub/catalogue.js');
-    const root = await mkdtemp(join(tmpdir(), 'aider-mlx-demo-sizes-'));
-    const ctrl = new AbortController();
-    const { launch } = inProcessLaunch();
-    const mem16 = { ...MEM32, totalBytes: 16 * GiB };
-    const prompter = scriptedPrompter(
-      [
-        ['proposal', 'adjust'],
-        ['model.editor', 'search'],
-        ['model.editor.search', 'mlx-community'],
-        ['model.editor.hub', 'mlx-community/Qwen2.5-Coder-1.5B-Instruct-4bit'],
-        ['ports', 'ok'],
-      ],
-      { signal: ctrl.signal },
-    );
-    try {
-      const env = { HOME: join(root, 'host-home'), PATH: '/usr/bin:/bin', HF_HUB_CACHE: join(root, 'hf') };
-      const r = await runWizardCommand({
-        prompter,
-        args: [],
-        demo: true,
-        demoDir: join(root, 'demo'),
-        signal: ctrl.signal,
-        env,
-        deps: { launch, catalogue: (opts) => buildCatalogue({ ...opts, memory: mem16 }) },
-      });
-      expect(r.code).toBe(0);
-      const choices = prompter.rec.questions.get('model.editor.hub')!.choices!;
+    await demoSearch({ search: 'mlx-community', pick: 'mlx-community/Qwen2.5-Coder-1.5B-Instruct-4bit', memory: { ...MEM32, totalBytes: 16 * GiB }, prefix: 'aider-mlx-demo-sizes-' }, (rec) => {
+      const choices = rec.questions.get('model.editor.hub')!.choices!;
       const hint = (id: string) => choices.find((c) => c.value === id)?.hint ?? '';
       const gb = (h: string) => Number(/download ([\d.]+) GB/.exec(h)?.[1]);
       // mlx-community/QwQ-32B-4bit is ~18.4 GB (17.2 GiB) of weights on the Hub.
@@ -234,9 +216,7 @@ describe('the demo’s stand-in Hub lists what the models really are (D-F)', () 
       expect(hint('mlx-community/Qwen2.5-Coder-1.5B-Instruct-4bit')).toMatch(/download \d+ MB/);
       expect(hint('mlx-community/Qwen2.5-Coder-1.5B-Instruct-4bit')).toMatch(/fits/);
       for (const c of choices) expect(c.hint).not.toMatch(/ KB/);
-    } finally {
-      await rm(root, { recursive: true, force: true });
-    }
+    });
   });
 });
 
