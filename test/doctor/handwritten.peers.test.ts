@@ -259,7 +259,8 @@ openai-api-base: http://127.0.0.1:${port}/v1
     expect(d.flat).not.toMatch(/mlx-lm ≤0\.27/);
     const f = await w.doctor(['--fix', '--yes']);
     expect(f.code, f.output).toBe(0);
-    expect(w.read('proj/.aider.conf.yml')).toContain(`openai-api-base: ${editor.baseUrl} # copied from the server log`);
+    // Only the value changed: the user's comment stays at its column.
+    expect(w.read('proj/.aider.conf.yml')).toBe(`# straight at my mlx server\nmodel: openai/${EDITOR}\nopenai-api-base: ${editor.baseUrl}      # copied from the server log\nopenai-api-key: sk-local\n`);
     answered(await w.aider(), TINY_EDITOR.answer);
   }, SLOW);
 
