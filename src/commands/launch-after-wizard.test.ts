@@ -118,14 +118,19 @@ describe('"Start Aider now?"', () => {
     expect(await readBackground(t.env)).toBeUndefined();
     expect(await isPortFree('127.0.0.1', t.ports.editor)).toBe(true);
     const notes = t.prompter.rec.notes.map((n) => n.text).join('\n');
-    expect(notes).toContain(`aider is not installed, so it cannot start now: \`${selfCommand()} install aider\``);
+    // The demo's HOME on its install too (without it, the install goes to the real home).
+    const demoEnv = `HOME=${t.env.HOME} XDG_CONFIG_HOME=${t.env.XDG_CONFIG_HOME} `;
+    expect(t.env.XDG_CONFIG_HOME).toBeDefined();
+    expect(notes).toContain(`aider is not installed, so it cannot start now: \`${demoEnv}${selfCommand()} install aider\``);
     expect(notes).toMatch(/this wizard started \(they stop with the demo\)/);
     const next = t.prompter.rec.summary!.sections.find((s) => s.title === 'Next steps')!.lines;
     const at = (re: RegExp) => next.findIndex((l) => re.test(l));
     expect(at(/ status {3}#/), next.join('\n')).toBeGreaterThanOrEqual(0);
     expect(at(/ serve --stand-in {3}#/)).toBeLessThan(at(/install aider/));
     expect(at(/install aider/)).toBeLessThan(at(/ launch --stand-in/));
-    expect(next[at(/install aider/)]).toBe(`$ ${selfCommand()} install aider`);
+    expect(next[at(/install aider/)]).toBe(`$ ${demoEnv}${selfCommand()} install aider   # Aider is not installed here, and launch starts it`);
+    // Every line a command, each in the demo's HOME: the list is the steps, in order.
+    for (const l of next) expect(l, next.join('\n')).toMatch(new RegExp(`^\\$ ${demoEnv.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
   });
 
   it('without a terminal it is not asked', async () => {

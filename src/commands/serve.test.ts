@@ -49,9 +49,15 @@ describe('aider-mlx serve', () => {
     const [a, b] = await writePlan('direct');
     const { o, io: i } = io();
     expect(await runServe(['--stand-in', '--once'], i)).toBe(0);
-    expect(o.err).toMatch(new RegExp(`✓ editor \\+ weak 127\\.0\\.0\\.1:${a} \\(mlx-community/Qwen2\\.5-Coder-7B-Instruct-4bit\\): ready — ready in [\\d.]+ s: answered in \\d+ ms \\(pid \\d+\\)`));
+    expect(o.err).toMatch(new RegExp(`✓ editor \\+ weak 127\\.0\\.0\\.1:${a} \\(mlx-community/Qwen2\\.5-Coder-7B-Instruct-4bit\\): ready in [\\d.]+ s: answered in \\d+ ms \\(pid \\d+\\)`));
     expect(o.err).toContain('All 2 up.');
-    expect(o.err).toContain(`code: ${selfCommand()} aider`);
+    // Each line says its state once ("starting", not "starting — starting").
+    for (const l of o.err.split('\n')) expect(l, o.err).not.toMatch(/\b(\w+) — \1\b/);
+    expect(o.err).toMatch(/: starting\n/);
+    expect(o.err).toMatch(/: stopped\n/);
+    // It has stopped them by the end: no "Ctrl-C stops …", no "code: …" as if they ran on.
+    expect(o.err).not.toContain('Ctrl-C');
+    expect(o.err).not.toContain('code: ');
     expect(o.err).toMatch(/log ~\/\.local\/share\/aider-mlx\/logs\/editor_weak_127\.0\.0\.1_\d+\.log/);
     expect(await isPortFree('127.0.0.1', a!)).toBe(true);
     expect(await isPortFree('127.0.0.1', b!)).toBe(true);
@@ -68,6 +74,9 @@ describe('aider-mlx serve', () => {
         await new Promise((r) => setTimeout(r, 50));
       }
       expect(await isPortFree('127.0.0.1', a!)).toBe(false);
+      // Still running: how to code now, and how to stop it.
+      expect(o.err).toContain(`code: ${selfCommand()} aider`);
+      expect(o.err).toContain('Ctrl-C stops what serve started');
       send(sig);
       expect(await running).toBe(code);
       expect(await isPortFree('127.0.0.1', a!)).toBe(true);
@@ -89,8 +98,12 @@ describe('aider-mlx serve', () => {
     env.PATH = '/usr/bin:/bin';
     const { o, io: i } = io();
     expect(await runServe(['--stand-in', '--once'], i)).toBe(1);
-    expect(o.err).toMatch(/✗ proxy 127\.0\.0\.1:\d+: failed — litellm is not installed \(not on PATH\): `aider-mlx install litellm`/);
+    expect(o.err).toContain(`: failed — litellm is not installed (not on PATH): ${selfCommand()} install litellm   (pinned;`);
+    // The install command named once, not as `aider-mlx install litellm` and again as this copy's.
+    const proxyLine = o.err.split('\n').find((l) => l.includes('✗ proxy'))!;
+    expect(proxyLine.split('install litellm').length - 1, proxyLine).toBe(1);
     expect(o.err).toContain('2 of 3 up.');
+    expect(o.err).not.toContain('Ctrl-C');
   });
 
   it('--verbose and the log files redact what the children print, line by line (L8)', async () => {

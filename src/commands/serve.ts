@@ -16,6 +16,17 @@ import type { SupervisorEvent } from '../serve/supervisor.js';
 import { ServeView } from '../serve/view.js';
 import { sampleRss } from '../serve/metrics.js';
 import { isInteractive } from '../tools/ask.js';
+import { columnsFor, wrapText } from '../lib/wrap.js';
+import { fstatSync } from 'node:fs';
+
+/** The descriptor is a regular file (output sent to a log), not a terminal or a pipe. */
+function isFile(fd: number): boolean {
+  try {
+    return fstatSync(fd).isFile();
+  } catch {
+    return false;
+  }
+}
 
 const USAGE = 'Usage: aider-mlx serve [--timeout SECONDS] [--stand-in] [--verbose] [--json] [--once]';
 
@@ -27,6 +38,8 @@ export interface ServeIo {
   stopSignal: Promise<NodeJS.Signals>;
   /** A terminal: the live dashboard instead of plain lines (unless --plain or --json). */
   interactive?: boolean;
+  /** The width the plain lines are wrapped at (the terminal's, else 80); unset: not wrapped. */
+  columns?: number;
 }
 
 function nextStep(plan: Plan, env: Env): string {
@@ -63,13 +76,15 @@ export async function runServe(args: string[], io: ServeIo): Promise<number> {
   const key = plan.mode === 'proxy' ? await proxyKeyOf(plan, env) : undefined;
   const secrets = [key, ...envSecrets(env)];
   const hide = (s: string) => redact(s, secrets);
+  // Prose wrapped by the one rule (commands and paths whole); a child's own log lines as they are.
+  const fit = (s: string) => wrapText(s, io.columns);
 
   const show = (e: SupervisorEvent) => {
     if (values.json) {
       if (e.type === 'state') io.out(JSON.stringify(redactDeep({ at: new Date(e.at).toISOString(), ...e.unit, logTail: undefined, previous: e.previous }, secrets)) + '\n');
       return;
     }
-    for (const line of formatEvent(e, { verbose: values.verbose ?? false })) io.err(hide(line) + '\n');
+    for (const line of formatEvent(e, { verbose: values.verbose ?? false })) io.err((e.type === 'log' ? hide(line) : fit(hide(line))) + '\n');
   };
   const dashboard = Boolean(io.interactive) && !values.plain && !values.json && !values.once;
   let view: ServeView | undefined;
@@ -97,7 +112,7 @@ export async function runServe(args: string[], io: ServeIo): Promise<number> {
     })());
   void stopRequested.then((s) => {
     signal = s;
-    if (!values.json && !view) io.err(`\n${s === 'SIGINT' ? 'Ctrl-C' : s}: stopping what serve started…\n`);
+    if (!values.json && !view) io.err(fit(`\n${s === 'SIGINT' ? 'Ctrl-C' : s}: stopping what serve started…`) + '\n');
     void stop();
   });
 
@@ -113,10 +128,13 @@ export async function runServe(args: string[], io: ServeIo): Promise<number> {
   const initial = await serving.start();
   if (!signal) {
     const up = initial.filter((u) => ['ready', 'adopted', 'remote'].includes(u.state));
-    if (!values.json && !view) io.err(hide(formatSummary(initial, { env, logFiles: serving.logFiles, next: up.length === initial.length ? [nextStep(plan, env)] : [] })));
-    if (values.once || up.length === 0) {
+    // It keeps them up unless --once, or nothing came up: then the next step and Ctrl-C are not said.
+    const keeps = !values.once && up.length > 0;
+    const next = keeps && up.length === initial.length ? [nextStep(plan, env)] : [];
+    if (!values.json && !view) io.err(fit(hide(formatSummary(initial, { env, logFiles: serving.logFiles, next, running: keeps }))));
+    if (!keeps) {
       await stop();
-      if (view) io.err(hide(formatSummary(serving.supervisor.snapshot(), { env, logFiles: serving.logFiles })));
+      if (view) io.err(fit(hide(formatSummary(serving.supervisor.snapshot(), { env, logFiles: serving.logFiles }))));
       return up.length === initial.length ? EXIT.ok : EXIT.verify;
     }
     await stopRequested;
@@ -142,6 +160,9 @@ export async function runServeCommand(args: string[]): Promise<number> {
       stopSignal,
       // The dashboard redraws in place: a dumb terminal gets the line-per-change log instead.
       interactive: isInteractive() && process.env.TERM !== 'dumb',
+      // Wrapped for a person (a terminal, a pipe); a log file (the background serve's) keeps one
+      // line per change: launch and doctor read its last lines.
+      columns: isFile(2) ? undefined : columnsFor(process.stderr),
     });
   } finally {
     process.off('SIGINT', handler);

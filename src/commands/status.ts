@@ -1,4 +1,5 @@
 import { parseFlags } from '../lib/args.js';
+import { columnsFor, wrapText } from '../lib/wrap.js';
 import { UsageError } from '../errors.js';
 import { asRun, configPaths, tildify, type Env, selfCommand } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
@@ -91,6 +92,6 @@ export async function runStatusCommand(args: string[]): Promise<number> {
       return { ...h, lastBench: hopBench(plan, h, records), ...(c ? { promptCache: c } : {}) };
     });
     process.stdout.write(JSON.stringify({ ok: allUp, mode: plan.mode, hops: out, background }, null, 2) + '\n');
-  } else process.stdout.write(renderStatus(plan, hops, env, bg, records, caches));
+  } else process.stdout.write(wrapText(renderStatus(plan, hops, env, bg, records, caches), columnsFor(process.stdout)));
   return allUp ? 0 : 1;
 }

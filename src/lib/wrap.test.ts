@@ -48,10 +48,10 @@ describe('wrapLine: a `quoted` span closed by punctuation', () => {
 });
 
 describe('wrapLine: an error hint naming a command', () => {
-  it('a `quoted` command wider than the row goes whole on a row of its own, never broken between its words', () => {
+  it('a `quoted` command wider than the row goes whole under the sentence as a `$ ` line, never broken between its words', () => {
     const line = '  → e.g. `node /work/clone/bin/aider-mlx.js models pull mlx-community/Qwen2.5-Coder-7B-Instruct-4bit`';
     const rows = wrapLine(line, 80).split('\n');
-    expect(rows).toEqual(['  → e.g.', '    `node /work/clone/bin/aider-mlx.js models pull mlx-community/Qwen2.5-Coder-7B-Instruct-4bit`']);
+    expect(rows).toEqual(['  → e.g. the command below', '    $ node /work/clone/bin/aider-mlx.js models pull mlx-community/Qwen2.5-Coder-7B-Instruct-4bit']);
   });
   it('after "run: ", chmod and its path stay one unit (no flags needed: chmod is never a word of a sentence)', () => {
     const line = '  → If you trust it, run: chmod 600 /tmp/aider-mlx-e2e-8xlUHy/home/.config/aider-mlx/plan.yaml';
@@ -64,7 +64,34 @@ describe('wrapLine: a quoted command after a bracket', () => {
   it('"(`node …/bin/aider-mlx.js install litellm`, then …)" keeps the command whole at 40 columns', () => {
     const line = '  mode: direct: LiteLLM is not installed (`node /work/ci2/bin/aider-mlx.js install litellm`, then more)';
     const rows = wrapLine(line, 40).split('\n');
-    expect(rows.some((r) => r.includes('(`node /work/ci2/bin/aider-mlx.js install litellm`,'))).toBe(true);
+    expect(rows.some((r) => r.includes('(the command below,'))).toBe(true);
+    expect(rows).toContain('  $ node /work/ci2/bin/aider-mlx.js install litellm');
+  });
+});
+
+describe('wrapLine: a quoted command after variables set for it', () => {
+  const home = '/tmp/aider-mlx-demo-JIjVN5/home';
+  const cmd = `HOME=${home} XDG_CONFIG_HOME=${home}/.config node /work/wt/h7/bin/aider-mlx.js serve --stand-in`;
+  it('is never broken between its words: too wide for a row, it goes under the sentence as a `$ ` line', () => {
+    const line = `    Stopped the server this wizard started (they stop with the demo); \`${cmd}\` brings it back.`;
+    const rows = wrapLine(line, 80).split('\n');
+    expect(rows).toEqual([
+      '    Stopped the server this wizard started (they stop with the demo); the',
+      '    command below brings it back.',
+      `    $ ${cmd}`,
+    ]);
+  });
+  it('two of them: the sentence says which is which, each whole on its own `$ ` line, in order', () => {
+    const line = `  ! aider is not installed: \`node /x/bin/aider-mlx.js install aider --method uv --yes --force\`, then \`${cmd}\`.`;
+    const rows = wrapLine(line, 60).split('\n');
+    expect(rows.slice(-2)).toEqual(['    $ node /x/bin/aider-mlx.js install aider --method uv --yes --force', `    $ ${cmd}`]);
+    expect(rows.slice(0, -2).join(' ').replace(/\s+/g, ' ')).toContain('the first command below, then the second command below.');
+    for (const r of rows.slice(0, -2)) expect([...r].length).toBeLessThanOrEqual(60);
+  });
+  it('one that fits a row stays in the sentence, whole and quoted', () => {
+    const line = '  · It is set up: `HOME=/tmp/h node /x/bin/aider-mlx.js status --json` shows it, and much more text after.';
+    const rows = wrapLine(line, 60).split('\n');
+    expect(rows.some((r) => r.includes('`HOME=/tmp/h node /x/bin/aider-mlx.js status --json`'))).toBe(true);
   });
 });
 

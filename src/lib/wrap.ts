@@ -15,11 +15,40 @@ export const PROGRAM = /^(?:node(?= (?:'[^']*\.[cm]?js'|[^\s']*\.[cm]?js)(?: |$)
  */
 const BARE_COMMAND = /^(?:chmod|chown|rm|node (?:'[^']*\.[cm]?js'|[^\s']*\.[cm]?js)|npx aider-mlx)(?= )/;
 
+/** Variables set for one command (`HOME=/tmp/… XDG_CONFIG_HOME=… node …`): the program comes after them. */
+const ENV_PREFIX = /^(?:[A-Za-z_][A-Za-z0-9_]*=\S* +)*/;
+
+/** Text that starts with a command: a program (after variables set for it), or a bare command. */
+const isCommand = (t: string) => {
+  const rest = t.slice(ENV_PREFIX.exec(t)![0].length);
+  return PROGRAM.test(rest) || BARE_COMMAND.test(rest);
+};
+
 /** A `quoted` span that is a command (`node …/bin/aider-mlx.js models pull …`): never broken, however wide. */
 const QUOTED_COMMAND = (t: string) => {
   const m = /^[(["']?`/.exec(t);
-  return m !== null && (PROGRAM.test(t.slice(m[0].length)) || BARE_COMMAND.test(t.slice(m[0].length)));
+  return m !== null && isCommand(t.slice(m[0].length));
 };
+
+const ORDINAL = ['first', 'second', 'third', 'fourth', 'fifth'];
+
+/**
+ * The `quoted` commands of a line too wide for any row: each goes on a row of its own under the
+ * line, as a `$ ` command line (whole, however wide), and the sentence refers to it ("the command
+ * below", "the first command below", …). Undefined when every quoted command fits a row.
+ */
+function commandsBelow(text: string, room: number): { text: string; commands: string[] } | undefined {
+  const spans = [...text.matchAll(/`([^`]+)`/g)].filter((m) => isCommand(m[1]!) && width(m[0]) > room);
+  if (!spans.length) return undefined;
+  const commands = spans.map((m) => m[1]!);
+  let i = 0;
+  const out = text.replace(/`([^`]+)`/g, (all, inner: string) => {
+    if (!(isCommand(inner) && width(all) > room)) return all;
+    const n = i++;
+    return commands.length === 1 ? 'the command below' : `the ${ORDINAL[n] ?? `next`} command below`;
+  });
+  return { text: out, commands };
+}
 
 /** A command line (`$ …`), in a list too (`1. $ …`): printed whole by every face, never broken at the width. */
 export const COMMAND_LINE = /^\s*(?:\d+[.)] +)?\$ /;
@@ -28,8 +57,11 @@ export const COMMAND_LINE = /^\s*(?:\d+[.)] +)?\$ /;
 export const DEFAULT_COLUMNS = 80;
 
 const width = (s: string) => [...s].length;
-/** A line's indent and its list marker (`· `, `! `, `✓ `, `… `, `│ `, `1) `, `2. `, `-  `, a diff's `+ `, an error's `→ `). */
-const LEAD = /^( *)((?:[·!✗✓…│→+-]|\d+[.)]) +)?/;
+/**
+ * A line's indent and its list marker (`· `, `! `, `✓ `, `… `, `│ `, `1) `, `2. `, `-  `, a diff's `+ `,
+ * an error's `→ `), after the clock of a log-like line too (serve's `21:09:53 ✓ `, `■ `, `↻ `).
+ */
+const LEAD = /^( *)((?:\d\d:\d\d:\d\d +)?(?:[·!✗✓…│→+■↻-]|\d+[.)]) +)?/;
 /** The most a continued row is indented (a deep indent would leave little room on a narrow terminal). */
 const HANG = 8;
 
@@ -85,6 +117,11 @@ export function wrapLine(line: string, columns: number | undefined): string {
   }
   const lead = LEAD.exec(line)![0];
   const indent = ' '.repeat(Math.min(width(lead), HANG, Math.floor(columns / 2)));
+  // A quoted command no row can hold is never broken: it goes under the sentence, as a command line.
+  const below = commandsBelow(line.slice(lead.length), columns - width(indent));
+  if (below) {
+    return [wrapLine(`${lead}${below.text}`, columns), ...below.commands.map((c) => `${indent}$ ${c}`)].join('\n');
+  }
   const rows: string[] = [];
   let row = lead;
   let bare = true; // nothing but the lead or the indent yet

@@ -22,13 +22,19 @@ export function reviewLines(files: ReviewFile[]): string[] {
   return out;
 }
 
+/**
+ * A summary section's lines as every face prints them, indented. "Next steps" numbers its commands
+ * (`$ …`), the steps to run in order; a line of prose there (what the commands are for) is not a step.
+ */
+export function sectionLines(sec: Summary['sections'][number]): string[] {
+  const numbered = sec.title.startsWith('Next');
+  let n = 0;
+  return sec.lines.map((l) => `  ${numbered && l.startsWith('$ ') ? `${++n}. ` : ''}${l.replace(/\n/g, '\n  ')}`);
+}
+
 export function summaryLines(s: Summary): string[] {
   const out = ['', `${s.ok ? '✓' : '✗'} ${s.title}`];
-  for (const sec of s.sections) {
-    out.push('', sec.title);
-    const numbered = sec.title.startsWith('Next');
-    sec.lines.forEach((l, i) => out.push(`  ${numbered ? `${i + 1}. ` : ''}${l.replace(/\n/g, '\n  ')}`));
-  }
+  for (const sec of s.sections) out.push('', sec.title, ...sectionLines(sec));
   return out;
 }
 

@@ -187,7 +187,7 @@ describe('a group on the screen', () => {
     pid: 101, pids: [101, 102], owned: true, restarts: 0, failures: 0, since: 0, logTail: [],
   };
   it('the plain line names every rank; the dashboard counts the memory of all of them', () => {
-    expect(formatEvent({ type: 'state', at: 0, unit, previous: 'starting' })[0]).toMatch(/ready — ready in 5 s \(pids 101, 102\)$/);
+    expect(formatEvent({ type: 'state', at: 0, unit, previous: 'starting' })[0]).toMatch(/: ready in 5 s \(pids 101, 102\)$/);
     const v = new ServeView([unit]);
     expect(v.pids()).toEqual([101, 102]);
     v.setMemory(new Map([[101, 1000], [102, 500]]));

@@ -194,7 +194,7 @@ export function buildUnits(plan: Plan, caps: UnitCaps): UnitSpec[] {
           );
         }
         const lite = await findLitellm(env);
-        if (!lite) throw new Error(`litellm is not installed (not on PATH): \`aider-mlx install litellm\` or ${safeLitellmInstall()}`);
+        if (!lite) throw new Error(`litellm is not installed (not on PATH): ${safeLitellmInstall()}`);
         if (lite.compromised) throw new Error(`${lite.bin} is litellm ${lite.version}, a known-compromised release: not started. Remove it and reinstall: ${safeLitellmInstall()}`);
         const run = ownedLocations(caps.env).run;
         const proxy = await startLitellmProxy({ bin: lite.bin, configPath, port, env, cwd: run });

@@ -261,10 +261,12 @@ describe('confirm, review, task, finish', () => {
 
   it('the summary stays in the output', async () => {
     const f = renderFace({ demo: true });
-    await f.prompter.finish({ title: 'Ready', ok: true, sections: [{ title: 'Next steps', lines: ['mlx_lm.server --model m', 'aider'] }] });
-    await f.waitFor(() => f.all().includes('2. aider'), 'the summary');
+    await f.prompter.finish({ title: 'Ready', ok: true, sections: [{ title: 'Next steps', lines: ['Two terminals:', '$ mlx_lm.server --model m', '$ aider'] }] });
+    await f.waitFor(() => f.all().includes('2. $ aider'), 'the summary');
     expect(f.all()).toContain('✓ Ready');
-    expect(f.all()).toContain('1. mlx_lm.server --model m');
+    expect(f.all()).toContain('1. $ mlx_lm.server --model m');
+    // Prose above the steps is not a step: only the commands are numbered.
+    expect(f.all()).toMatch(/^ {2}Two terminals:$/m);
   });
 });
 

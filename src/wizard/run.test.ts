@@ -70,7 +70,8 @@ describe('runWizard with a fake prompter', () => {
     const next = t.prompter.rec.summary!.sections.find((s) => s.title === 'Next steps')!.lines;
     // No aider on this PATH: what runs without it first, then its install, then launch.
     expect(next[0]).toBe(`$ ${selfCommand()} serve --stand-in   # starts the servers and keeps them up in this terminal (Ctrl-C stops them)`);
-    expect(next).toContain(`$ ${selfCommand()} install aider`);
+    expect(next).toContain(`$ ${selfCommand()} install aider   # Aider is not installed here, and launch starts it`);
+    for (const l of next) expect(l, next.join('\n')).toMatch(/^\$ /);
     expect(next.at(-1)).toBe(`$ ${selfCommand()} launch --stand-in   # then: starts the servers in the background, and Aider in this terminal`);
     const byHand = t.prompter.rec.summary!.sections.find((s) => s.title === 'Or by hand')!.lines;
     expect(byHand[0]).toContain(`$ ${selfCommand()} fake-mlx-server --model ${single} --host 127.0.0.1 --port ${t.ports.editor}`);

@@ -100,7 +100,7 @@ describe('launch', () => {
 
     const st = await cli(['status', '--timeout', '5'], { cwd: s.repo, env });
     expect(st.code, st.stdout + st.stderr).toBe(0);
-    expect(st.stdout).toMatch(new RegExp(`background: aider-mlx serve, pid ${record.pid}, since \\S+, log ~/.local/share/aider-mlx/serve.log`));
+    expect(flat(st.stdout)).toMatch(new RegExp(`background: aider-mlx serve, pid ${record.pid}, since \\S+, log ~/.local/share/aider-mlx/serve.log`));
 
     // A second launch starts nothing new: everything answers already.
     const again = await cli(['launch', '--stand-in'], { cwd: s.repo, env, timeoutMs: 60_000 });

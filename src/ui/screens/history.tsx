@@ -5,6 +5,7 @@ import type { HistoryItem } from '../store.js';
 import type { Theme } from '../theme.js';
 import { stepCounter } from '../../wizard/prompter.js';
 import { wrapText } from '../../lib/wrap.js';
+import { sectionLines } from '../../prompters/lines.js';
 
 /**
  * Text broken into rows by the one wrap rule (src/lib/wrap.ts), each row printed as it is: Ink
@@ -56,9 +57,9 @@ function Item({ item, theme, columns }: { item: HistoryItem; theme: Theme; colum
           {item.summary.sections.map((sec) => (
             <Box key={sec.title} flexDirection="column" marginTop={1}>
               <Text bold>{sec.title}</Text>
-              {sec.lines.map((l, i) => (
+              {sectionLines(sec).map((l, i) => (
                 // Prose wrapped between words; a command (`$ …`) one line, however wide (its comment under it).
-                <Rows key={i} text={`  ${sec.title.startsWith('Next') ? `${i + 1}. ` : ''}${l.replace(/\n/g, '\n  ')}`} columns={columns} />
+                <Rows key={i} text={l} columns={columns} />
               ))}
             </Box>
           ))}

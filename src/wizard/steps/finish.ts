@@ -100,11 +100,12 @@ export function wizardNextSteps(ctx: WizardContext): string[] {
   }
   if (!ctx.survey?.tools.aider) {
     // Nothing runs now, and `launch` needs Aider: what works as printed first, then the install.
+    // Every step a command (the demo's HOME=… on each: the install too, or it goes to the real
+    // home); what they are for is said below them, not as a step.
     return [
       cmd(`${demoEnv}${self} serve${standIn}`, `starts ${them} and keeps them up in this terminal (Ctrl-C stops them)`),
       cmd(`${demoEnv}${self} status`, 'in another terminal: shows each one, up or down'),
-      '`launch` also starts Aider, which is not installed here. Install it first:',
-      cmd(`${self} install aider`),
+      cmd(`${demoEnv}${self} install aider`, 'Aider is not installed here, and launch starts it'),
       cmd(`${demoEnv}${self} launch${standIn}`, `then: starts ${them} in the background, and Aider in this terminal`),
     ];
   }
@@ -296,7 +297,7 @@ export const finish: Step = {
     let launch = false;
     if (canLaunch && ctx.prompter.face !== 'non-interactive') {
       if (!ctx.survey?.tools.aider) {
-        ctx.prompter.note('warn', `aider is not installed, so it cannot start now: \`${selfCommand()} install aider\`, then \`${launchCommand(ctx)}\`.`);
+        ctx.prompter.note('warn', `aider is not installed, so it cannot start now: \`${demoPrefix(ctx)}${selfCommand()} install aider\`, then \`${launchCommand(ctx)}\`.`);
       } else {
         launch = await ctx.prompter.confirm({
           id: 'launch',
