@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { LineCounter, parseDocument, stringify } from 'yaml';
 import { AppError, UsageError } from '../errors.js';
 import { configPaths, tildify, type Env } from '../lib/paths.js';
-import { MAX_CONFIG_BYTES, readBounded } from '../lib/read-bounded.js';
+import { danglingTarget, MAX_CONFIG_BYTES, readBounded } from '../lib/read-bounded.js';
 import { assertTrusted } from '../lib/trust.js';
 import type { Plan } from './plan.js';
 import { yamlProblem } from './yaml-error.js';
@@ -32,7 +32,14 @@ export async function readPlanRaw(env: Env = process.env, path = configPaths(env
   // The plan decides where aider-mlx writes (the master key too): only its owner may be able to change it.
   assertTrusted([{ path: dirname(path) }, { path }]);
   // No plan (a setup aider-mlx did not write, or none yet): said without the async file machinery.
-  if (!existsSync(path)) return undefined;
+  if (!existsSync(path)) {
+    // A symlink to nothing (a dotfiles link whose target moved) is not "no plan": setup would write over the link.
+    const target = danglingTarget(path);
+    if (target !== undefined) {
+      throw new UsageError(`The plan ${tildify(path, env)} is a symlink to ${tildify(target, env)}, which does not exist.`, 'Point the link at your plan again, or remove it and run `aider-mlx setup` again.');
+    }
+    return undefined;
+  }
   try {
     text = (await readBounded(path, { what: 'The plan', maxBytes: MAX_CONFIG_BYTES, over: 'refuse', tryThis: 'Move it away and run `aider-mlx setup` again.' })).text;
   } catch (e) {
