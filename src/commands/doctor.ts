@@ -1,7 +1,7 @@
 import { AppError, CancelledError, EXIT, UsageError } from '../errors.js';
 import { parseFlags } from '../lib/args.js';
 import { asRun, tildify, type Env } from '../lib/paths.js';
-import { MAX_LOG_BYTES, readBounded } from '../lib/read-bounded.js';
+import { danglingTarget, MAX_LOG_BYTES, readBounded } from '../lib/read-bounded.js';
 import type { FixPlan } from '../doctor/fix.js';
 import { reportToJson, reportToText, redact, type FixSummary } from '../doctor/report.js';
 import { runDoctor, type DoctorReport } from '../doctor/run.js';
@@ -84,7 +84,14 @@ export async function parseDoctorArgs(argsIn: string[], readIn: () => Promise<st
       errorText = (await readBounded(file, { what: '--error-file', maxBytes: MAX_ERROR_BYTES, over: 'ends', tryThis: 'Give the path of a file holding the error text, or - to read it from stdin (… | aider-mlx doctor --error-file -).' })).text;
     } catch (e) {
       if (e instanceof AppError) throw e;
-      throw new UsageError(`Cannot read --error-file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`, 'Give the path of a file holding the error text, or - for stdin.');
+      const code = (e as NodeJS.ErrnoException).code;
+      const target = code === 'ENOENT' ? danglingTarget(file) : undefined;
+      const why =
+        target !== undefined ? `it is a symlink to ${target}, which does not exist`
+        : code === 'ENOENT' ? 'no such file'
+        : code === 'EACCES' || code === 'EPERM' ? `permission denied (\`ls -l ${file}\` shows its owner and mode)`
+        : (e as Error).message;
+      throw new UsageError(`Cannot read --error-file ${file}: ${why}.`, 'Give the path of a file holding the error text, or - to read it from stdin (… | aider-mlx doctor --error-file -).');
     }
   }
   const deep = Boolean(values.deep);

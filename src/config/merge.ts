@@ -24,6 +24,7 @@ import {
 } from 'yaml';
 import { AppError } from '../errors.js';
 import { tildify } from '../lib/paths.js';
+import { yamlReason } from './yaml-error.js';
 
 /** A user's file we cannot parse; nothing gets written over it. */
 export class MalformedFileError extends AppError {
@@ -389,7 +390,7 @@ function parseExisting(text: string, path: string): Parsed {
   const err = doc.errors[0];
   if (err) {
     const { line, col } = lineCounter.linePos(err.pos[0]);
-    throw new MalformedFileError(path, line, col, yamlReason(err.code, err.message));
+    throw new MalformedFileError(path, line, col, yamlReason(err));
   }
   const malformed = (node: unknown, reason: string) => {
     const offset = isNode(node) && node.range ? node.range[0] : 0;
@@ -463,10 +464,6 @@ function print(parsed: { doc: Document; style: ToStringOptions; gaps: Gap[] }): 
   });
 }
 
-function yamlReason(code: string, message: string): string {
-  if (code === 'MULTIPLE_DOCS') return 'the file holds more than one YAML document (a second "---")';
-  return message;
-}
 
 function parseRendered(text: string, path: string): Document {
   const doc = parseDocument(text, { prettyErrors: false });

@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { parseDocument, stringify } from 'yaml';
+import { LineCounter, parseDocument, stringify } from 'yaml';
 import { AppError, UsageError } from '../errors.js';
 import { configPaths, tildify, type Env } from '../lib/paths.js';
-import { MAX_CONFIG_BYTES, readBounded } from '../lib/read-bounded.js';
+import { danglingTarget, MAX_CONFIG_BYTES, readBounded } from '../lib/read-bounded.js';
 import { assertTrusted } from '../lib/trust.js';
 import type { Plan } from './plan.js';
+import { yamlProblem } from './yaml-error.js';
 
 const HEADER = '# aider-mlx plan: which model serves which role on which port. Written by `aider-mlx setup`;\n# `aider-mlx reconfigure`, `status`, `doctor` and `serve` read it.\n';
 
@@ -31,7 +32,14 @@ export async function readPlanRaw(env: Env = process.env, path = configPaths(env
   // The plan decides where aider-mlx writes (the master key too): only its owner may be able to change it.
   assertTrusted([{ path: dirname(path) }, { path }]);
   // No plan (a setup aider-mlx did not write, or none yet): said without the async file machinery.
-  if (!existsSync(path)) return undefined;
+  if (!existsSync(path)) {
+    // A symlink to nothing (a dotfiles link whose target moved) is not "no plan": setup would write over the link.
+    const target = danglingTarget(path);
+    if (target !== undefined) {
+      throw new UsageError(`The plan ${tildify(path, env)} is a symlink to ${tildify(target, env)}, which does not exist.`, 'Point the link at your plan again, or remove it and run `aider-mlx setup` again.');
+    }
+    return undefined;
+  }
   try {
     text = (await readBounded(path, { what: 'The plan', maxBytes: MAX_CONFIG_BYTES, over: 'refuse', tryThis: 'Move it away and run `aider-mlx setup` again.' })).text;
   } catch (e) {
@@ -39,13 +47,13 @@ export async function readPlanRaw(env: Env = process.env, path = configPaths(env
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new UsageError(`Cannot read ${tildify(path, env)}: ${(e as Error).message}.`, 'Fix its permissions, or run `aider-mlx setup` again.');
   }
-  const doc = parseDocument(text);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length) {
-    const err = doc.errors[0]!;
-    const pos = err.linePos?.[0];
+    const { line, col, reason } = yamlProblem(doc.errors[0]!, lineCounter);
     throw new UsageError(
-      `${tildify(path, env)}${pos ? ` line ${pos.line}, column ${pos.col}` : ''}: ${err.message.split('\n')[0]}`,
-      'Fix that line, or move the file away and run `aider-mlx setup` again.',
+      `${tildify(path, env)} line ${line}, column ${col} is not valid YAML: ${reason}.`,
+      'Fix that line, or move the file away and run `aider-mlx setup` again; nothing was written.',
     );
   }
   try {

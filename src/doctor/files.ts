@@ -14,6 +14,7 @@ import { MAX_CONFIG_BYTES, readBoundedSync } from '../lib/read-bounded.js';
 import { trustProblemAt, type TrustProblem } from '../lib/trust.js';
 import { readPlan, readPlanRaw, validatePlan } from '../config/plan-file.js';
 import type { Plan } from '../config/plan.js';
+import { yamlReason } from '../config/yaml-error.js';
 import { AIDER_FILES } from '../config/render-context.js';
 
 export interface Sourced<T = unknown> {
@@ -172,7 +173,7 @@ export function readYamlFile<T>(path: string, want: 'map' | 'list'): ReadFile<T>
   const err = doc.errors[0];
   if (err) {
     const { line, col } = lc.linePos(err.pos[0]);
-    return { path, exists: true, error: `line ${line}, column ${col}: ${err.message.split('\n')[0]}` };
+    return { path, exists: true, error: `line ${line}, column ${col}: ${yamlReason(err)}` };
   }
   let data: unknown;
   try {

@@ -72,5 +72,45 @@ export function selfCommand(): string {
 export function asRun(text: string): string {
   if (!text.includes('aider-mlx')) return text;
   const self = selfCommand();
-  return text.replace(/npx aider-mlx(?![\w-])|(?<=`)aider-mlx(?=[ `])/g, self);
+  return outsideDiffs(text, (t) => t.replace(/npx aider-mlx(?![\w-])|(?<=`)aider-mlx(?=[ `])/g, self));
+}
+
+const HUNK = /^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@/;
+
+/**
+ * `edit` applied to the text around the unified diffs it holds, never inside one: a diff shows a
+ * file's own lines. A diff is a `--- ` line, a `+++ ` line and its hunks, each as long as its
+ * `@@ -a,n +b,m @@` header says (so a hint printed right after it is text again).
+ */
+export function outsideDiffs(text: string, edit: (t: string) => string): string {
+  const lines = text.split('\n');
+  const parts: string[] = [];
+  let from = 0;
+  let i = 0;
+  while (i < lines.length) {
+    if (!(lines[i]!.startsWith('--- ') && lines[i + 1]?.startsWith('+++ ') && HUNK.test(lines[i + 2] ?? ''))) {
+      i++;
+      continue;
+    }
+    let j = i + 2;
+    let m: RegExpExecArray | null;
+    while (j < lines.length && (m = HUNK.exec(lines[j]!))) {
+      let old = m[1] === undefined ? 1 : Number(m[1]);
+      let now = m[2] === undefined ? 1 : Number(m[2]);
+      j++;
+      while (j < lines.length && (old > 0 || now > 0 || lines[j]!.startsWith('\\'))) {
+        const tag = lines[j]![0];
+        if (tag === ' ') (old--, now--);
+        else if (tag === '-') old--;
+        else if (tag === '+') now--;
+        else if (tag !== '\\') break;
+        j++;
+      }
+    }
+    if (i > from) parts.push(edit(lines.slice(from, i).join('\n')));
+    parts.push(lines.slice(i, j).join('\n'));
+    from = i = j;
+  }
+  if (from < lines.length) parts.push(edit(lines.slice(from).join('\n')));
+  return parts.join('\n');
 }

@@ -4,8 +4,9 @@
  * never ends), open without blocking, and read at most a bounded number of bytes, so memory stays
  * small whatever the path holds.
  */
-import { closeSync, constants as fsc, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
+import { closeSync, existsSync, constants as fsc, fstatSync, lstatSync, openSync, readlinkSync, readSync, statSync, type Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { AppError, EXIT } from '../errors.js';
 import { tildify } from './paths.js';
 
@@ -124,5 +125,14 @@ export function readBoundedSync(path: string, o: BoundedReadOptions): string | u
     return buf.subarray(0, got).toString('utf8');
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Where a symlink that leads nowhere points (resolved), or undefined for anything else. */
+export function danglingTarget(path: string): string | undefined {
+  try {
+    return lstatSync(path).isSymbolicLink() && !existsSync(path) ? resolve(dirname(path), readlinkSync(path)) : undefined;
+  } catch {
+    return undefined;
   }
 }

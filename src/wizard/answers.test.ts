@@ -65,3 +65,11 @@ describe('--answers: what is not an answers file (reliability report L10, L12, L
     expect(() => parseSetupFlags([...args, '--yes'])).toThrow(/at most 96 characters \(this one is 2000\)/);
   });
 });
+
+describe('--answers FILE that is not valid YAML', () => {
+  it('names its line and column once, says what is wrong, and ends in a full stop', async () => {
+    const p = await file('mode: proxy\nroles:\n\teditor: x\n');
+    const e = await answersToArgs(p).then(() => undefined, (x: unknown) => x as Error & { exitCode?: number });
+    expect(e?.message).toBe(`${p} line 3, column 1 is not YAML or JSON: a tab used to indent (YAML indents with spaces only).`);
+  });
+});

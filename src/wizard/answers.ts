@@ -3,7 +3,8 @@
  * as is). It becomes setup flags, so it is validated exactly like them; flags on the command line
  * win over the file.
  */
-import { parse } from 'yaml';
+import { parse, YAMLError } from 'yaml';
+import { yamlReason } from '../config/yaml-error.js';
 import { AppError, UsageError } from '../errors.js';
 import { ROLE_NAMES } from '../config/plan.js';
 import { MAX_CONFIG_BYTES, readBounded } from '../lib/read-bounded.js';
@@ -28,7 +29,10 @@ export async function answersToArgs(path: string): Promise<string[]> {
   try {
     doc = parse(text, { maxAliasCount: 100 });
   } catch (e) {
-    throw new UsageError(`${path} is not YAML or JSON: ${(e as Error).message.split('\n')[0]}`, 'Use the keys of plan.yaml: mode, roles.editor.model, roles.editor.port, aider.scope…');
+    // A parse error names its place once (the library's own message repeats it and ends in ":").
+    const pos = e instanceof YAMLError ? e.linePos?.[0] : undefined;
+    const why = e instanceof YAMLError ? yamlReason(e) : (e as Error).message.split('\n')[0];
+    throw new UsageError(`${path}${pos ? ` line ${pos.line}, column ${pos.col}` : ''} is not YAML or JSON: ${why}.`, 'Fix that line, or use the keys of plan.yaml: mode, roles.editor.model, roles.editor.port, aider.scope…');
   }
   if (!doc || typeof doc !== 'object') throw new UsageError(`${path} holds no answers.`, 'For example:  roles: { editor: { model: mlx-community/Qwen2.5-Coder-7B-Instruct-4bit } }');
   return planToArgs(doc, path);
