@@ -346,6 +346,19 @@ describe('what a user or a cloned repository left in place', () => {
     expect(read(join(root, 'dot.yml'))).toBe('b: 2\n');
   });
 
+  it('refuses to replace a link to nothing (a dotfiles checkout moved), naming its target; force replaces the link', async () => {
+    const link = join(root, '.aider.conf.yml');
+    fs.symlinkSync('dotfiles/aider.conf.yml', link);
+    const change = { path: link, content: 'model: x\n' };
+    await expect(planWrites([change])).rejects.toThrow(/\.aider\.conf\.yml is a symbolic link to .*dotfiles\/aider\.conf\.yml, which does not exist/);
+    expect(fs.lstatSync(link).isSymbolicLink()).toBe(true);
+    const planned = await planWrites([change], { force: true });
+    expect(planned[0]!.replacesLinkTo).toBe(join(root, 'dotfiles', 'aider.conf.yml'));
+    await applyWrites(planned, { backupRoot: backups });
+    expect(fs.lstatSync(link).isSymbolicLink()).toBe(false);
+    expect(read(link)).toBe('model: x\n');
+  });
+
   it('does not replace a read-only file without force', async () => {
     const file = join(root, '.aider.conf.yml');
     fs.writeFileSync(file, 'dark-mode: true\n');

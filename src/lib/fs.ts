@@ -119,6 +119,18 @@ export async function planWrites(changes: readonly FileChange[], opts: PlanOptio
         target = path;
       }
     }
+    if (target === path && !change.delete && (await isLink(path))) {
+      // A link to nothing (a dotfiles checkout moved or not made yet): the rename would put a file
+      // where the link was, and the user's link would be gone.
+      const to = resolve(dirname(path), await fsp.readlink(path));
+      if (!opts.force) {
+        throw new UsageError(
+          `${tildify(path)} is a symbolic link to ${tildify(to)}, which does not exist: aider-mlx will not replace your link with a file.`,
+          `Create ${tildify(to)} (or point the link at your file), or remove the link; or run again with --force to replace the link with a file of its own. Nothing was written.`,
+        );
+      }
+      replacesLinkTo = to;
+    }
     const old = await readIfExists(target);
     const bytes = change.delete ? Buffer.alloc(0) : toBuffer(change.content);
     const oldMode = old ? (await fsp.stat(target)).mode & 0o777 : undefined;
