@@ -100,6 +100,15 @@ describe('installs first, at the look-around step', () => {
     expect(t!.prompter.rec.notes).toContainEqual({ kind: 'warn', text: `mlx-lm, litellm and aider-chat are not installed. Install them with: ${selfCommand()} install` });
   });
 
+  it('the demo without a terminal: no warning (the demo needs none of them), what a real setup runs', async () => {
+    const fake = await ctxWith([], { face: 'non-interactive', demo: true });
+    await runSteps(t!.ctx, [lookAround]);
+    expect(fake.installed).toEqual([]);
+    const notes = t!.prompter.rec.notes;
+    expect(notes.filter((n) => n.kind === 'warn')).toEqual([]);
+    expect(notes).toContainEqual({ kind: 'info', text: `mlx-lm, litellm and aider-chat are not installed here: the demo does not need them (it uses stand-ins). For a real setup, install them with: ${selfCommand()} install` });
+  });
+
   it('the demo shows the question and what it would run, and installs nothing', async () => {
     const fake = await ctxWith([], { face: 'plain', demo: true });
     await runSteps(t!.ctx, [lookAround]);

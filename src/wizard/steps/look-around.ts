@@ -81,7 +81,9 @@ async function offerInstalls(ctx: WizardContext, missing: ToolName[]): Promise<v
   const names = missing.map((m) => TOOLS[m].package);
   const what = `${listWords(names)} ${names.length === 1 ? 'is' : 'are'} not installed`;
   if (ctx.prompter.face === 'non-interactive') {
-    ctx.prompter.note('warn', `${what}. Install ${names.length === 1 ? 'it' : 'them'} with: ${selfCommand()} install`);
+    // The demo runs on stand-ins: nothing is wrong with it, the tools are for a real setup.
+    if (ctx.demo) ctx.prompter.note('info', `${what} here: the demo does not need ${names.length === 1 ? 'it' : 'them'} (it uses stand-ins). For a real setup, install ${names.length === 1 ? 'it' : 'them'} with: ${selfCommand()} install`);
+    else ctx.prompter.note('warn', `${what}. Install ${names.length === 1 ? 'it' : 'them'} with: ${selfCommand()} install`);
     return;
   }
   const { availableInstallers, describeInstaller, installCommands } = await import('../../tools/install.js');
