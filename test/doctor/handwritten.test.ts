@@ -49,7 +49,8 @@ function hand(extraEnv: Env = {}): Hand {
     project,
     env,
     procs,
-    caps: (extra = {}) => ({ env, cwd: project, portProcess: async (port) => procs.get(port), ...extra }),
+    // The machine's processes are these only: a server another program runs here is never seen.
+    caps: (extra = {}) => ({ env, cwd: project, portProcess: async (port) => procs.get(port), processes: async () => [...procs.values()], ...extra }),
     write: (p, t) => {
       mkdirSync(join(p, '..'), { recursive: true });
       writeFileSync(p, t);
@@ -463,6 +464,35 @@ describe('(g) OPENAI_API_BASE in the environment points at the wrong server; the
     expect(c.fix).toContain('OPENAI_API_BASE');
     expect(c.fix).toContain('comes from your shell environment and no config file sets openai-api-base');
     expect(c.fix).toContain('~/proj/.aider.conf.yml');
+  });
+
+  it('an mlx_lm.server serving another model there, none serving the one Aider asks: both ways are said, and --fix changes neither the model nor the base', async () => {
+    const h = hand({ OPENAI_API_KEY: 'sk-local' });
+    const wrong = await mlx(h, ARCHITECT);
+    h.env.OPENAI_API_BASE = wrong.baseUrl;
+    const conf = join(h.project, '.aider.conf.yml');
+    h.write(conf, `# mine\nmodel: openai/${EDITOR}\n`);
+    const r = await run(h, { errorText: 'litellm.NotFoundError: OpenAIException - Error code: 404' });
+    expect(r.exitCode).toBe(1);
+    const c = byId(r, `chain.model.openai/${EDITOR}`)!;
+    expect(c.status).toBe('fail');
+    expect(c.fix).toBe(
+      `Either start an mlx_lm.server for ${EDITOR} (mlx_lm.server --model ${EDITOR} --port <a free port>) and point Aider's API base at it (OPENAI_API_BASE comes from your shell environment: unset it, or set openai-api-base in .aider.conf.yml, which beats it), or use the model this server serves: in ~/proj/.aider.conf.yml set model: openai/${EDITOR} → openai/${ARCHITECT}.`,
+    );
+    expect(c.fixable).toBeUndefined();
+    const fp = await planFixes(r, h.env);
+    expect(fp.writes.filter((w) => w.path === conf)).toEqual([]);
+    expect(sentNames(wrong).every((n) => n === 'default_model')).toBe(true);
+  });
+
+  it('an alias there (not a model): the server\'s own model is the fix, and --fix writes it', async () => {
+    const h = hand({ OPENAI_API_KEY: 'sk-local' });
+    const s = await mlx(h, EDITOR);
+    h.env.OPENAI_API_BASE = s.baseUrl;
+    const conf = join(h.project, '.aider.conf.yml');
+    h.write(conf, 'model: openai/editor\n');
+    const r = await run(h);
+    expect(byId(r, 'chain.model.openai/editor')).toMatchObject({ status: 'fail', fixable: 'edit', fix: `In ~/proj/.aider.conf.yml set model: openai/editor → openai/${EDITOR}.` });
   });
 
   it('nothing listening there: the reach check fails, the cause is C7', async () => {

@@ -736,14 +736,22 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
             continue;
           }
           const want = `openai/${served.model ?? UPSTREAM_DEFAULT_MODEL}`;
-          const f = aiderOptionFix(u.role, u.source, u.name, want, env);
+          const swap = aiderOptionFix(u.role, u.source, u.name, want, env);
+          // An alias (openai/editor) is not a model: the server's own model is the fix. A real repo id
+          // is the model the user chose: the base may be what is wrong (a shell variable left over, a
+          // port mixed up) as well as the model, so both ways are said, and --fix picks neither.
+          const chosen = vd.cause === 'C6';
+          const baseFrom = b.source === 'shell' ? ` (${b.how} comes from your shell environment: unset it, or set openai-api-base in .aider.conf.yml, which beats it)` : ` (${b.how} ${fromWhere(b.source, env)})`;
+          const f = chosen
+            ? { text: `Either start an mlx_lm.server for ${up} (mlx_lm.server --model ${up} --port <a free port>) and point Aider's API base at it${baseFrom}, or use the model this server serves: ${swap.text.replace(/^./, (c) => c.toLowerCase())}`, edits: [] as UserEdit[] }
+            : swap;
           push({
             id: `chain.model.${u.name}`,
             group: 'server',
             title: `Aider sends "${up}" straight to the mlx_lm.server on :${hp.port}; that server serves ${served.model ?? 'the model it was started with'} and ${vd.cause === 'C1' ? 'answers any other name than default_model or its --model with 404' : 'would load another model for it'}`,
             status: 'fail',
             observed: `${u.role}: ${u.name} ${fromWhere(u.source, env)}; the server's model from ${served.how}; the doctor did not send "${up}" to it, because ${vd.why}`,
-            expected: `${u.role}: ${want}`,
+            expected: chosen ? `an mlx_lm.server serving ${up} at Aider's API base, or ${u.role}: ${want}` : `${u.role}: ${want}`,
             fix: f.text,
             ...(f.edits.length ? { fixable: 'edit' as const, edits: f.edits } : {}),
             causes: [vd.cause],
