@@ -133,7 +133,9 @@ export async function parseDoctorArgs(argsIn: string[], readIn: () => Promise<st
 }
 
 function diffsText(fp: FixPlan, env: Env, secrets: string[]): string {
-  return redact(fp.writes.map((w) => w.diff || `(permissions of ${tildify(w.path, env)})\n`).join(''), secrets);
+  // A file that is a link (a dotfiles checkout): the change lands in its target, and says so.
+  const through = (w: FixPlan['writes'][number]) => (w.target !== w.path ? `(${tildify(w.path, env)} is a symbolic link: this changes ${tildify(w.target, env)})\n` : '');
+  return redact(fp.writes.map((w) => `${through(w)}${w.diff || `(permissions of ${tildify(w.path, env)})\n`}`).join(''), secrets);
 }
 
 /** `aider-mlx doctor …`. Never imports the Ink face: `doctor --json` stays fast. */
@@ -237,7 +239,11 @@ async function fixFlow(
   const after = await runDoctor(ctx.opts, ctx.caps);
   if (a.json) out(`${JSON.stringify(reportToJson(after, { fix: summary }), null, 2)}\n`);
   else {
-    out(`Changed ${applied.written.map((p) => tildify(p, env)).join(', ')}${applied.backupDir ? `; backup in ${tildify(applied.backupDir, env)}` : ''}.\n`);
+    const shown = (p: string) => {
+      const w = fp.writes.find((x) => x.path === p || x.target === p);
+      return w && w.target !== w.path ? `${tildify(w.path, env)} (a link: ${tildify(w.target, env)} changed)` : tildify(p, env);
+    };
+    out(`Changed ${applied.written.map(shown).join(', ')}${applied.backupDir ? `; backup in ${tildify(applied.backupDir, env)}` : ''}.\n`);
     for (const n of fp.after) out(`  → ${n}\n`);
     out('Checking again:\n\n');
     out(ctx.text(after));

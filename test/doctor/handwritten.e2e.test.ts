@@ -80,3 +80,21 @@ describe('aider-mlx doctor -- <aider args> (built CLI, a real server process)', 
     expect(r.code).toBe(1);
   }, 60_000);
 });
+
+describe('doctor --fix on a project file that is a link into a dotfiles folder (built CLI)', () => {
+  it('the diff and the result say the change lands in the link\'s target; the link stays a link', async () => {
+    const { readFileSync, lstatSync, symlinkSync } = await import('node:fs');
+    const { h, project, env } = home();
+    const { port } = await server(h, EDITOR);
+    mkdirSync(join(h, 'dotfiles'));
+    const target = join(h, 'dotfiles', 'aider.conf.yml');
+    writeFileSync(target, `# my dotfiles\nmodel: openai/${EDITOR}\nopenai-api-base: http://127.0.0.1:${port}/v1/v1   # from a tutorial\n`);
+    symlinkSync('../dotfiles/aider.conf.yml', join(project, '.aider.conf.yml'));
+    const r = await runCli(['doctor', '--fix', '--yes'], { env, cwd: project });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('(~/proj/.aider.conf.yml is a symbolic link: this changes ~/dotfiles/aider.conf.yml)');
+    expect(r.stdout).toContain('Changed ~/proj/.aider.conf.yml (a link: ~/dotfiles/aider.conf.yml changed)');
+    expect(lstatSync(join(project, '.aider.conf.yml')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(target, 'utf8')).toBe(`# my dotfiles\nmodel: openai/${EDITOR}\nopenai-api-base: http://127.0.0.1:${port}/v1      # from a tutorial\n`);
+  });
+});
