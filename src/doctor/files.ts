@@ -10,7 +10,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { AppError } from '../errors.js';
 import { configPaths, homeDir, type Env } from '../lib/paths.js';
-import { MAX_CONFIG_BYTES, readBoundedSync } from '../lib/read-bounded.js';
+import { danglingTarget, MAX_CONFIG_BYTES, readBoundedSync } from '../lib/read-bounded.js';
 import { trustProblemAt, type TrustProblem } from '../lib/trust.js';
 import { readPlan, readPlanRaw, validatePlan } from '../config/plan-file.js';
 import type { Plan } from '../config/plan.js';
@@ -29,6 +29,8 @@ export interface ReadFile<T = unknown> {
   data?: T;
   /** `line 3, column 5: …` when the file does not parse. */
   error?: string;
+  /** It is a symbolic link to this path, which does not exist (Aider then reads nothing from it). */
+  linkTo?: string;
 }
 
 export interface LitellmEntry {
@@ -164,9 +166,16 @@ function readText(path: string): string | undefined {
   }
 }
 
+/** A file that could not be read: missing, or a link to nothing. */
+function missing<T>(path: string): ReadFile<T> {
+  const exists = existsSync(path);
+  const linkTo = exists ? undefined : danglingTarget(path);
+  return { path, exists, ...(linkTo ? { linkTo } : {}) };
+}
+
 export function readYamlFile<T>(path: string, want: 'map' | 'list'): ReadFile<T> {
   const text = readText(path);
-  if (text === undefined) return { path, exists: existsSync(path) };
+  if (text === undefined) return missing(path);
   const lc = new LineCounter();
   // PyYAML keeps the last of duplicate keys; so do we. It also reads `<<: *anchor` merge keys (LiteLLM, Aider).
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: false, merge: true });
@@ -210,7 +219,7 @@ export function stripJsonComments(text: string): string {
 /** Aider reads metadata with json5. Plain JSON (plus comments) is parsed without loading it. */
 async function readJson5File(path: string): Promise<ReadFile<Record<string, unknown>>> {
   const text = readText(path);
-  if (text === undefined) return { path, exists: existsSync(path) };
+  if (text === undefined) return missing(path);
   let fast: unknown;
   try {
     fast = JSON.parse(stripJsonComments(text));

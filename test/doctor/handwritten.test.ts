@@ -505,6 +505,22 @@ describe('(g) OPENAI_API_BASE in the environment points at the wrong server; the
   });
 });
 
+describe('a .aider.conf.yml that is a link to nothing (a dotfiles checkout moved)', () => {
+  it('is named with its target, where the report says what Aider will use; Aider reads nothing from it', async () => {
+    const { symlinkSync } = await import('node:fs');
+    const h = hand();
+    symlinkSync('../dotfiles/aider.conf.yml', join(h.project, '.aider.conf.yml'));
+    const r = await run(h);
+    expect(r.exitCode).toBe(1);
+    const c = byId(r, 'uses.link.~/proj/.aider.conf.yml')!;
+    expect(c).toMatchObject({ status: 'warn', title: '~/proj/.aider.conf.yml is a symbolic link to ~/dotfiles/aider.conf.yml, which does not exist: Aider reads nothing from it' });
+    expect(c.fix).toContain('Create ~/dotfiles/aider.conf.yml');
+    // The first screen says it too, with the setup it does not find.
+    const first = reportToText(r, { env: h.env }).split('\n\n')[1]!.replace(/\s+/g, ' ');
+    expect(first).toContain('~/proj/.aider.conf.yml is a link to ~/dotfiles/aider.conf.yml, which does not exist');
+  });
+});
+
 describe('no setup at all', () => {
   it('says so first and offers the wizard; nothing about a proxy or a key', async () => {
     const h = hand();

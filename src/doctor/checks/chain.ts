@@ -260,6 +260,19 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
   const confs = state.aider.confFiles.filter((f) => f.exists).map((f) => tildify(f.path, env));
   const files = [...confs, ...state.aider.settingsFiles.filter((f) => f.exists).map((f) => tildify(f.path, env)), ...state.aider.metadataFiles.filter((f) => f.exists).map((f) => tildify(f.path, env)), ...state.dotenvFiles.map((f) => tildify(f, env))];
   out.push({ id: 'uses.files', group: 'uses', title: files.length ? `files Aider reads here: ${files.join(', ')}` : 'files Aider reads here: none', status: 'pass', observed: `from ${tildify(state.cwd, env)}${state.gitRoot ? ` (git root ${tildify(state.gitRoot, env)})` : ''}` });
+  // A link to nothing (a dotfiles checkout moved): Aider reads nothing from it, and says nothing.
+  for (const f of [...state.aider.confFiles, ...state.aider.settingsFiles, ...state.aider.metadataFiles]) {
+    if (!f.linkTo) continue;
+    out.push({
+      id: `uses.link.${tildify(f.path, env)}`,
+      group: 'uses',
+      title: `${tildify(f.path, env)} is a symbolic link to ${tildify(f.linkTo, env)}, which does not exist: Aider reads nothing from it`,
+      status: 'warn',
+      observed: `${tildify(f.path, env)} → ${tildify(f.linkTo, env)} (no such file)`,
+      expected: 'the file the link points at',
+      fix: `Create ${tildify(f.linkTo, env)} (or point the link at your file, e.g. your dotfiles checkout), or remove the link.`,
+    });
+  }
 
   // ---- no setup at all, or none that can be read: Aider stops on a config file it cannot parse,
   // so what it would use is not known, and that file is the first thing to fix.
@@ -283,7 +296,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
       group: 'uses',
       title: 'No setup found: Aider here has no model and no API base, so there is no chain to check',
       status: 'fail',
-      observed: `no plan, no model in any .aider.conf.yml Aider reads from ${tildify(state.cwd, env)}, no AIDER_MODEL, no OPENAI_API_BASE${opts.aiderArgs ? ', none on the command line given' : ''}`,
+      observed: `no plan, no model in any .aider.conf.yml Aider reads from ${tildify(state.cwd, env)}, no AIDER_MODEL, no OPENAI_API_BASE${opts.aiderArgs ? ', none on the command line given' : ''}${state.aider.confFiles.filter((f) => f.linkTo).map((f) => `; ${tildify(f.path, env)} is a link to ${tildify(f.linkTo!, env)}, which does not exist`).join('')}`,
       expected: 'Aider pointed at an mlx_lm.server (directly or through a LiteLLM proxy)',
       fix: 'Run the wizard: `npx aider-mlx` (it picks a model, starts mlx_lm.server and writes Aider\'s files). If you run Aider with flags, pass them: `npx aider-mlx doctor -- --model … --openai-api-base …`.',
     });
