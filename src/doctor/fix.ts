@@ -6,7 +6,8 @@
  * through planWrites/applyWrites: a diff first, one backup set, all or nothing.
  */
 import { readFile } from 'node:fs/promises';
-import { stringify, type Document } from 'yaml';
+import { basename } from 'node:path';
+import { isScalar, parse, parseDocument, stringify, type Document, type Scalar } from 'yaml';
 import { UsageError } from '../errors.js';
 import { applyWrites, planWrites, type FileChange, type PlannedWrite } from '../lib/fs.js';
 import { configPaths, tildify, type Env, selfCommand } from '../lib/paths.js';
@@ -28,36 +29,87 @@ export function problems(r: DoctorReport): DoctorCheck[] {
   return r.checks.filter((c) => c.status === 'fail' || c.status === 'warn');
 }
 
-/** The text of a file with the edits made: YAML through the Document API (comments and other keys stay), .env line by line. */
-function applyEdits(text: string, edits: UserEdit[], editUserYaml: (text: string, path: string, edit: (doc: Document) => void) => string, path: string): { text: string; stale: UserEdit[] } {
+/**
+ * The text of a file with the edits made, every other byte as the user wrote it:
+ * - a value that is there already is replaced in the text itself (its quotes kept), so spacing,
+ *   aligned comments and the rest of the line stay exactly;
+ * - a key to add or remove goes through the YAML Document API in the user's style (comments at
+ *   their columns), .env line by line (an inline `# comment` after the value stays).
+ */
+export function applyEdits(text: string, edits: UserEdit[], editUserYaml: (text: string, path: string, edit: (doc: Document) => void) => string, path: string): { text: string; stale: UserEdit[] } {
   const stale: UserEdit[] = [];
   if (edits[0]?.format === 'dotenv') {
     let out = text;
     for (const e of edits) {
       const name = String(e.keyPath[0]);
-      const re = new RegExp(`^([ \\t]*(?:export[ \\t]+)?${name.replace(/[.]/g, '\\.')}[ \\t]*=).*$`, 'm');
+      const re = new RegExp(`^([ \\t]*(?:export[ \\t]+)?${name.replace(/[.]/g, '\\.')}[ \\t]*=)(.*?)([ \\t]+#.*)?$`, 'm');
       if (!re.test(out)) {
         if (e.old !== undefined) stale.push(e);
         else if (e.new !== undefined) out = `${out}${out === '' || out.endsWith('\n') ? '' : '\n'}${name}=${String(e.new)}\n`;
         continue;
       }
-      out = e.new === undefined ? out.replace(new RegExp(`${re.source}\\n?`, 'm'), '') : out.replace(re, (_m, head: string) => `${head}${String(e.new)}`);
+      out = e.new === undefined ? out.replace(new RegExp(`${re.source}\\n?`, 'm'), '') : out.replace(re, (_m, head: string, _v: string, comment?: string) => `${head}${String(e.new)}${comment ?? ''}`);
     }
     return { text: out, stale };
   }
+  const doc = parseDocument(text, { uniqueKeys: false });
+  const splices: Array<{ from: number; to: number; text: string }> = [];
+  const rest: UserEdit[] = [];
+  for (const e of edits) {
+    const node = doc.getIn(e.keyPath, true);
+    const cur: unknown = isScalar(node) ? node.value : doc.getIn(e.keyPath);
+    if (e.old !== undefined && cur !== e.old) {
+      stale.push(e);
+      continue;
+    }
+    const range = isScalar(node) ? node.range : undefined;
+    const as = isScalar(node) && range && e.new !== undefined ? scalarText(e.new, node.type) : undefined;
+    if (range && as !== undefined) splices.push(withComment(text, range[0], range[1], as));
+    else rest.push(e);
+  }
+  let out = text;
+  for (const sp of splices.sort((a, b) => b.from - a.from)) out = `${out.slice(0, sp.from)}${sp.text}${out.slice(sp.to)}`;
+  if (!rest.length) return { text: out, stale };
   // In the user's own style, each of their inline comments kept at its column (as setup's merges do).
-  const out = editUserYaml(text, path, (doc) => {
-    for (const e of edits) {
-      const cur: unknown = doc.getIn(e.keyPath);
-      if (e.old !== undefined && cur !== e.old) {
-        stale.push(e);
-        continue;
-      }
-      if (e.new === undefined) doc.deleteIn(e.keyPath);
-      else doc.setIn(e.keyPath, e.new);
+  out = editUserYaml(out, path, (d) => {
+    for (const e of rest) {
+      if (e.new === undefined) d.deleteIn(e.keyPath);
+      else d.setIn(e.keyPath, e.new);
     }
   });
   return { text: out, stale };
+}
+
+/**
+ * The replacement of text[from, to) by `value`, and an inline comment after it on the same line
+ * kept at its column (as setup's merges keep it): the blanks before its `#` grow or shrink, one
+ * space at least; blanks with a tab stay as they are.
+ */
+function withComment(text: string, from: number, to: number, value: string): { from: number; to: number; text: string } {
+  let hash = to;
+  while (text[hash] === ' ' || text[hash] === '\t') hash++;
+  const blanks = text.slice(to, hash);
+  if (text[hash] !== '#' || !blanks || blanks.includes('\t')) return { from, to, text: value };
+  const lineStart = text.lastIndexOf('\n', from - 1) + 1;
+  const col = hash - lineStart;
+  const end = from - lineStart + value.length;
+  return { from, to: hash, text: `${value}${' '.repeat(Math.max(1, col - end))}` };
+}
+
+/**
+ * A new value as YAML text in the quoting the old one had, or undefined when that needs more than
+ * one line or another style (the Document API writes it then). Plain only when it reads back as
+ * the same string.
+ */
+function scalarText(value: unknown, type: Scalar.Type | undefined): string | undefined {
+  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') return undefined;
+  const v = String(value);
+  if (/[\n\r]/.test(v)) return undefined;
+  if (type === 'QUOTE_DOUBLE') return JSON.stringify(v);
+  if (type === 'QUOTE_SINGLE') return `'${v.replace(/'/g, "''")}'`;
+  if (type !== 'PLAIN') return undefined;
+  const plain = stringify(value, { lineWidth: 0 }).replace(/\n$/, '');
+  return !plain.includes('\n') && parse(plain) === value ? plain : undefined;
 }
 
 /** The edits on the user's own files (no plan needed), as file changes. */
@@ -104,7 +156,7 @@ export async function planFixes(r: DoctorReport, env: Env): Promise<FixPlan> {
       ...[...new Set(all.map((c) => c.restart).filter((x): x is string => !!x))].map((cmd) => `Restart the proxy so it reads the new config: ${cmd}`),
       ...[...new Set(all.map((c) => c.start).filter((x): x is string => !!x))].map((cmd) => `Start the proxy: ${cmd}`),
     ];
-    return { writes, addresses, manual, after: [...stale, ...after] };
+    return { writes, addresses, manual, after: [...stale, ...after, ...aiderRestart(writes)] };
   }
 
   // Loaded only here: the merge code (yaml Document API, json5) is not needed for a read-only run.
@@ -128,7 +180,13 @@ export async function planFixes(r: DoctorReport, env: Env): Promise<FixPlan> {
   if (plan.mode === 'proxy' && writes.some((w) => w.path === configPaths(env).litellm)) {
     after.push(`Restart the LiteLLM proxy so it reads the new config: litellm --config ${tildify(configPaths(env).litellm, env)} --host 127.0.0.1 --port ${plan.proxy.port}`);
   }
-  return { writes, addresses, manual, after };
+  return { writes, addresses, manual, after: [...after, ...aiderRestart(writes)] };
+}
+
+/** Aider reads its files (.aider.conf.yml, its model files, .env) only when it starts. */
+function aiderRestart(writes: PlannedWrite[]): string[] {
+  const aiders = writes.filter((w) => /^\.aider\.|^\.env$/.test(basename(w.path)));
+  return aiders.length ? [`Restart Aider if it is running (it reads ${aiders.map((w) => basename(w.path)).filter((n, i, a) => a.indexOf(n) === i).join(', ')} only when it starts).`] : [];
 }
 
 export async function applyFixes(fp: FixPlan, env: Env, signal?: AbortSignal) {

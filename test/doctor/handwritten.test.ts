@@ -300,7 +300,9 @@ describe('(c) a doubled /v1 and (d) a pasted /chat/completions', () => {
     expect(c.title).toContain('doubled /v1');
     expect(c.fix).toBe(`In ~/proj/.aider.conf.yml set openai-api-base: ${s.baseUrl}/v1 → ${s.baseUrl}.`);
     expect(r.likely.find((l) => l.cause === 'C2')?.verdict).toBe('confirmed');
-    await fix(h, r);
+    const fp = await fix(h, r);
+    // Aider reads its files only at its start: the fix says so.
+    expect(fp.after).toContain('Restart Aider if it is running (it reads .aider.conf.yml only when it starts).');
     expect(readFileSync(conf, 'utf8')).toContain(`openai-api-base: ${s.baseUrl}\n`);
     expect((await run(h)).exitCode).toBe(0);
   });
