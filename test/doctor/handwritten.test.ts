@@ -347,7 +347,8 @@ general_settings:
     h.write(join(h.project, '.aider.conf.yml'), `model: openai/coder\nopenai-api-base: http://127.0.0.1:${down}/v1\nopenai-api-key: sk-mine-12345678\n`);
     const r = await run(h, { litellmConfig: cfg, errorText: 'litellm.NotFoundError: OpenAIException - Not Found' });
     expect(r.exitCode).toBe(1);
-    expect(byId(r, `chain.reach.127.0.0.1:${down}`)?.status).toBe('fail');
+    // Reported with the proxy, not with the MLX servers.
+    expect(byId(r, `chain.reach.127.0.0.1:${down}`)).toMatchObject({ status: 'fail', group: 'proxy' });
     const c = byId(r, 'chain.upstream.coder.0.base')!;
     expect(c.status).toBe('fail');
     expect(c.title).toBe(`model group "coder" sends to ${s.baseUrl}/v1: collapsed a doubled /v1`);
@@ -482,6 +483,8 @@ describe('(g) OPENAI_API_BASE in the environment points at the wrong server; the
       `Either start an mlx_lm.server for ${EDITOR} (mlx_lm.server --model ${EDITOR} --port <a free port>) and point Aider's API base at it (OPENAI_API_BASE comes from your shell environment: unset it, or set openai-api-base in .aider.conf.yml, which beats it), or use the model this server serves: in ~/proj/.aider.conf.yml set model: openai/${EDITOR} → openai/${ARCHITECT}.`,
     );
     expect(c.fixable).toBeUndefined();
+    // The pasted 404 is explained by this check: the name Aider sends is not one the server serves.
+    expect(r.likely[0]).toMatchObject({ cause: 'C1', verdict: 'confirmed' });
     const fp = await planFixes(r, h.env);
     expect(fp.writes.filter((w) => w.path === conf)).toEqual([]);
     expect(sentNames(wrong).every((n) => n === 'default_model')).toBe(true);

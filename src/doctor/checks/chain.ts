@@ -675,7 +675,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
         continue;
       }
       if (lf.data) {
-        push({ id: `chain.reach.${where}`, group: 'server', title: `nothing listens on ${where}, where Aider sends ${names.join(', ')}: the LiteLLM proxy for ${tildify(file, env)} is not running`, status: 'fail', observed: `${b.how}=${baseValue} ${fromWhere(b.source, env)}; ${id.tcp.error?.message ?? 'no connection'}`, expected: `the LiteLLM proxy listening on ${where}`, fix: `Start the proxy: ${start}`, start, causes: ['C7'] });
+        push({ id: `chain.reach.${where}`, group: 'proxy', title: `nothing listens on ${where}, where Aider sends ${names.join(', ')}: the LiteLLM proxy for ${tildify(file, env)} is not running`, status: 'fail', observed: `${b.how}=${baseValue} ${fromWhere(b.source, env)}; ${id.tcp.error?.message ?? 'no connection'}`, expected: `the LiteLLM proxy listening on ${where}`, fix: `Start the proxy: ${start}`, start, causes: ['C7'] });
         // What the proxy would do once started, from its file: a wrong upstream is found now, not after the start.
         const fileDeps = fromEntries(lf.entries);
         for (const u of us) {
@@ -767,7 +767,8 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
             expected: chosen ? `an mlx_lm.server serving ${up} at Aider's API base, or ${u.role}: ${want}` : `${u.role}: ${want}`,
             fix: f.text,
             ...(f.edits.length ? { fixable: 'edit' as const, edits: f.edits } : {}),
-            causes: [vd.cause],
+            // A repo id that is not its --model is a name it does not serve, as an alias is (C1).
+            causes: vd.cause === 'C1' ? ['C1'] : [vd.cause, 'C1'],
           });
           continue;
         }
