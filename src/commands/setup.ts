@@ -226,7 +226,7 @@ export async function openFace(face: Face, o: { demo: boolean; title: string; on
   const [{ NonInteractivePrompter }, { wrapText, columnsFor }] = await Promise.all([import('../prompters/non-interactive.js'), import('../lib/wrap.js')]);
   // Its lines wrapped by the one rule: the terminal's width, 80 in a pipe or a log.
   const out = (l: string) => process.stderr.write(`${wrapText(l, columnsFor(process.stderr))}\n`);
-  if (o.plain) out('No terminal: --plain needs one to ask; running without questions, as --yes would.');
+  if (o.plain) out('No terminal: --plain needs one to ask; running without questions, as --yes would (answers from a file: --answers FILE).');
   return new NonInteractivePrompter({ yes: true, out, signal: o.signal });
 }
 

@@ -31,7 +31,7 @@ describe('the demo without a terminal', () => {
     const r = await cli(['setup', '--plain', '--demo'], { cwd: s.repo, env: s.env, timeoutMs: 90_000 });
     expect(r.code, r.stderr).toBe(0);
     const all = `${r.stdout}${r.stderr}`;
-    expect(all.replace(/\s+/g, ' ')).toContain('No terminal: --plain needs one to ask; running without questions, as --yes would.');
+    expect(all.replace(/\s+/g, ' ')).toContain('No terminal: --plain needs one to ask; running without questions, as --yes would (answers from a file: --answers FILE).');
     expect(wide(all), all).toEqual([]);
     expect(all).not.toContain('Use this setup? Use this setup');
     expect(all).toMatch(/^ {2}Use this setup$/m);
