@@ -45,7 +45,8 @@ describe('aider-mlx bench (built CLI)', () => {
     expect(JSON.parse(readFileSync(join(s.home, '.local/share/aider-mlx/bench.json'), 'utf8')).records).toHaveLength(1);
 
     const st = await cli(['status'], { cwd: s.repo, env: s.env });
-    expect(st.stdout).toMatch(new RegExp(`127\\.0\\.0\\.1:${server.port}: running[^\\n]*\\n    last bench \\([^)]+\\): prefill [\\d.]+ tok/s, decode [\\d.]+ tok/s, first token [\\d.]+ s cold, [\\d.]+ s on follow-up \\(\\d+ of \\d+ tokens cached\\)`));
+    // Read as one text: status wraps its lines at the terminal's width (80 here).
+    expect(st.stdout.replace(/\s+/g, ' ')).toMatch(new RegExp(`127\\.0\\.0\\.1:${server.port}: running, answered in \\d+ ms last bench \\([^)]+\\): prefill [\\d.]+ tok/s, decode [\\d.]+ tok/s, first token [\\d.]+ s cold, [\\d.]+ s on follow-up \\(\\d+ of \\d+ tokens cached\\)`));
     const sj = JSON.parse((await cli(['status', '--json'], { cwd: s.repo, env: s.env })).stdout);
     expect(sj.hops[0].lastBench[0].prefillTokPerSec).toBe(rec.prefillTokPerSec);
 
