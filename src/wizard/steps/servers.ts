@@ -8,7 +8,7 @@ import { formatGB } from '../../hub/fit.js';
 import { identifyServer, waitForChat, type WaitResult } from '../../servers/probe.js';
 import { describePortHolder, isPortFree, sameModel, servedModelAt } from '../../servers/ports.js';
 import { bindHost, isLoopback } from '../../serve/remote.js';
-import { serverArgs, type LaunchedServer } from '../../servers/launch.js';
+import { serverArgs, shellWords, type LaunchedServer } from '../../servers/launch.js';
 import { promptCacheFor, type PromptCacheBound } from '../../hub/prompt-cache.js';
 import { sizingFor } from '../model-rows.js';
 import { GoTo } from '../prompter.js';
@@ -25,9 +25,7 @@ export function cacheBound(ctx: Pick<WizardContext, 'hostEnv' | 'survey'>, m: Se
 
 /** The command that brings a server back (what the final screen prints). */
 export function startCommandFor(ctx: Pick<WizardContext, 'serverKind'>, model: string, d: Deployment, maxTokens?: number, promptCache?: PromptCacheBound): string {
-  const args = serverArgs({ model, port: d.port, host: d.host, ...(maxTokens ? { maxTokens } : {}), ...(promptCache ? { promptCache } : {}) })
-    .map((a) => (/[^\w@%+=:,./-]/.test(a) ? `'${a.replace(/'/g, "'\\''")}'` : a))
-    .join(' ');
+  const args = shellWords(serverArgs({ model, port: d.port, host: d.host, ...(maxTokens ? { maxTokens } : {}), ...(promptCache ? { promptCache } : {}) }));
   return ctx.serverKind === 'stand-in' ? `${selfCommand()} fake-mlx-server ${args}` : `mlx_lm.server ${args}`;
 }
 
