@@ -7,6 +7,7 @@ import { servedModels } from '../config/names.js';
 import { serverArgs } from '../servers/launch.js';
 import { serverStartAdvice } from '../serve/remote.js';
 import { nextSteps } from '../setup/run.js';
+import { buildUnits } from '../serve/units.js';
 import { estimateModelMemory, fitRoles, gpuBudget, GiB } from './fit.js';
 import { localKvBytesPerToken, promptCacheArgs, promptCacheFor } from './prompt-cache.js';
 
@@ -76,9 +77,34 @@ describe('the prompt-cache bound', () => {
     };
     const flags = `--prompt-cache-size 3 --prompt-cache-bytes ${2 * 192 * 1024 * 16384}`;
     const steps = nextSteps(plan, env);
-    expect(steps[0]).toContain(`mlx_lm.server --model ${MODEL} --port 8080 ${flags}`);
+    expect(steps[0]).toContain(`mlx_lm.server --model ${MODEL} --host 127.0.0.1 --port 8080 --max-tokens 8192 ${flags}`);
     expect(steps[1]).toContain(`mlx_lm.server --model ${MODEL} --port 8080 ${flags} runs on its 127.0.0.1`);
     const m = servedModels(plan)[0]!;
     expect(serverStartAdvice(m.model, m.deployments[0]!, { promptCache: promptCacheFor(m, env) })).toBe(`Start it in another terminal: mlx_lm.server --model ${MODEL} --port 8080 ${flags}`);
+  });
+
+  it('setup prints the command serve runs, word for word, --prompt-cache-bytes included before the model is downloaded (X3)', async () => {
+    // Nothing in the Hugging Face cache: the curated list's KV hint gives the byte bound.
+    const bin = join(home, 'bin');
+    const argvFile = join(home, 'argv.json');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'mlx_lm.server'), `#!/usr/bin/env node\nrequire('fs').writeFileSync(${JSON.stringify(argvFile)}, JSON.stringify(process.argv.slice(2)));\n`, { mode: 0o755 });
+    const runEnv = { ...env, PATH: `${bin}:${process.env.PATH ?? ''}` };
+    const plan: Plan = {
+      version: 1,
+      mode: 'direct',
+      roles: { editor: { model: MODEL, context: 16384, deployments: [{ host: '127.0.0.1', port: 8080 }] } },
+      proxy: { host: '127.0.0.1', port: 4000 },
+      requestTimeout: 600,
+      aider: { scope: 'profile', dir: join(home, 'p') },
+    };
+    const printed = nextSteps(plan, runEnv)[0]!.split('   # ')[0]!;
+    const unit = buildUnits(plan, { env: runEnv }).find((u) => u.kind === 'server')!;
+    const proc = await unit.start(() => {});
+    expect(await proc.exited).toBe(0);
+    const { readFileSync } = await import('node:fs');
+    const ran = JSON.parse(readFileSync(argvFile, 'utf8')) as string[];
+    expect(printed).toBe(`mlx_lm.server ${ran.join(' ')}`);
+    expect(ran.slice(ran.indexOf('--prompt-cache-size'))).toEqual(['--prompt-cache-size', '3', '--prompt-cache-bytes', String(2 * 192 * 1024 * 16384)]);
   });
 });

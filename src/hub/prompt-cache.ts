@@ -8,6 +8,8 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
+import { curatedPath } from './curated.js';
 import { hubCacheDir, isRepoId, repoFolderName, type HubEnv } from './env.js';
 import { promptCacheEntries } from './fit.js';
 import { kvBytesPerToken, parseModelConfig } from './model-facts.js';
@@ -70,6 +72,20 @@ export function localKvBytesPerToken(model: string, env: HubEnv): number | undef
 }
 
 /**
+ * The curated list's offline hint (`approx.kvKiBPerToken`) for a model not on this machine yet:
+ * a server started before its download (mlx_lm.server fetches it) still gets a byte bound.
+ */
+export function curatedKvBytesPerToken(model: string, env: HubEnv): number | undefined {
+  try {
+    const doc = parse(readFileSync(curatedPath(env), 'utf8')) as { tiers?: Array<{ picks?: Array<{ repo?: string; approx?: { kvKiBPerToken?: number } }> }> };
+    for (const t of doc?.tiers ?? []) for (const p of t.picks ?? []) if (p.repo === model && p.approx?.kvKiBPerToken) return p.approx.kvKiBPerToken * 1024;
+  } catch {
+    /* no list, or a broken one: the models command says so */
+  }
+  return undefined;
+}
+
+/**
  * The bound for a server of `model` serving `roles` roles at `context` tokens. `kvPerTokenHint`
  * (e.g. the wizard's sizing) is used when the model's config.json is not on this machine.
  */
@@ -79,6 +95,6 @@ export function promptCacheFor(
   kvPerTokenHint?: number,
 ): PromptCacheBound {
   const entries = promptCacheEntries(m.roles.length);
-  const perToken = localKvBytesPerToken(m.model, env) ?? kvPerTokenHint;
+  const perToken = localKvBytesPerToken(m.model, env) ?? kvPerTokenHint ?? (isRepoId(m.model) ? curatedKvBytesPerToken(m.model, env) : undefined);
   return perToken ? { entries, bytes: entries * perToken * m.context } : { entries };
 }

@@ -9,7 +9,7 @@ import { apiBase, servedModels } from '../config/names.js';
 import type { Plan } from '../config/plan.js';
 import { configPaths, tildify, type Env } from '../lib/paths.js';
 import { safeLitellmInstall } from '../lib/compromised.js';
-import { launchMlxServer, type ServerKind } from '../servers/launch.js';
+import { launchMlxServer, serverLaunchFor, type ServerKind } from '../servers/launch.js';
 import { findLitellm, startLitellmProxy } from '../servers/litellm.js';
 import { bindError, bindFailureIn, describePortHolder, modelFromCommandLine, modelOfHolder, PRIVILEGED_PORT_HINT, sameModel, type Exec, type PortHolder } from '../servers/ports.js';
 import { identifyServer, probeHealth, probeLitellm, rootUrl, waitForChat } from '../servers/probe.js';
@@ -127,11 +127,7 @@ export function buildUnits(plan: Plan, caps: UnitCaps): UnitSpec[] {
         fatal: (log) => bindFailure(log, d.port, caps),
         async start(onLine) {
           const s = launchMlxServer({
-            model: m.model,
-            port: d.port,
-            host: bindHost(d.host),
-            maxTokens: maxOutputTokens(m),
-            promptCache: promptCacheFor(m, env),
+            ...serverLaunchFor(m, d, env),
             kind: caps.kind ?? 'mlx',
             env,
             onLine,

@@ -2,7 +2,11 @@ import { join } from 'node:path';
 import { spawnService, which } from '../lib/exec.js';
 import { packageRoot, type Env } from '../lib/paths.js';
 import { familyOf } from '../config/families.js';
-import { promptCacheArgs, type PromptCacheBound } from '../hub/prompt-cache.js';
+import { promptCacheArgs, promptCacheFor, type PromptCacheBound } from '../hub/prompt-cache.js';
+import type { ServedModel } from '../config/names.js';
+import type { Deployment } from '../config/plan.js';
+import { maxOutputTokens } from '../config/render-context.js';
+import { bindHost } from '../serve/remote.js';
 import { waitForChat, type WaitInfo, type WaitResult } from './probe.js';
 
 /** How to run an mlx_lm.server: the real one, or the built-in stand-in (`--demo`, tests). */
@@ -53,6 +57,21 @@ export function serverArgs(o: Pick<LaunchOptions, 'model' | 'port' | 'host' | 'm
   // Reasoning models: keep <think> blocks; Aider's reasoning_tag strips them.
   if (familyOf(o.model).reasoning) args.push('--chat-template-args', '{"enable_thinking":true}');
   return args;
+}
+
+/** What serve starts for a deployment on this machine: the printed commands are built from it too. */
+export function serverLaunchFor(m: ServedModel, d: Deployment, env: Env): Pick<LaunchOptions, 'model' | 'port' | 'host' | 'maxTokens' | 'promptCache'> {
+  return { model: m.model, port: d.port, host: bindHost(d.host), maxTokens: maxOutputTokens(m), promptCache: promptCacheFor(m, env) };
+}
+
+/** An argument array as words to paste into a shell (quoted where a shell would split or expand). */
+export function shellWords(args: readonly string[]): string {
+  return args.map((a) => (/[^\w@%+=:,./-]/.test(a) ? `'${a.replace(/'/g, "'\\''")}'` : a)).join(' ');
+}
+
+/** `mlx_lm.server …`: the command line serve runs for this deployment. */
+export function serverCommandLine(m: ServedModel, d: Deployment, env: Env): string {
+  return `mlx_lm.server ${shellWords(serverArgs(serverLaunchFor(m, d, env)))}`;
 }
 
 /** [command, ...prefix] that starts a server of this kind, or undefined when it is not installed. */

@@ -95,8 +95,9 @@ describe('service on macOS', () => {
     });
     expect((server.EnvironmentVariables as Record<string, string>).HF_HOME).toBe(join(home, 'hf'));
     expect(fs.readFileSync(join(dir, 'com.aider-mlx.server.8080.plist'), 'utf8')).not.toContain('hf_secret');
-    // The architect's model is not in the cache here: its entries are bounded, its bytes unknown.
-    expect((parsePlist(join(dir, 'com.aider-mlx.server.8081.plist')) as { ProgramArguments: string[] }).ProgramArguments.slice(-4, -2)).toEqual(['--prompt-cache-size', '3']);
+    // The architect's model is not in the cache here: its bytes come from the curated list's KV hint (256 KiB a token).
+    const arch = (parsePlist(join(dir, 'com.aider-mlx.server.8081.plist')) as { ProgramArguments: string[] }).ProgramArguments;
+    expect(arch.slice(arch.indexOf('--prompt-cache-size'), arch.indexOf('--prompt-cache-size') + 4)).toEqual(['--prompt-cache-size', '3', '--prompt-cache-bytes', String(2 * 256 * 1024 * 32768)]);
     const proxy = parsePlist(join(dir, 'com.aider-mlx.proxy.plist')) as Record<string, unknown>;
     expect(proxy.ProgramArguments).toEqual([join(bin, 'litellm'), '--config', configPaths(env).litellm, '--host', '127.0.0.1', '--port', '4000']);
     expect(calls.filter((c) => c[1] === 'bootstrap')).toEqual([

@@ -15,12 +15,12 @@ export interface PlanCaps {
 }
 
 /** Where Aider files go for a scope. `project` is the git root of the cwd (the cwd outside git). */
-export async function aiderDirFor(scope: Plan['aider']['scope'], caps: Pick<PlanCaps, 'env' | 'cwd'>): Promise<{ dir: string; note?: string }> {
+export async function aiderDirFor(scope: Plan['aider']['scope'], caps: Pick<PlanCaps, 'env' | 'cwd'>): Promise<{ dir: string; note?: string; git?: boolean }> {
   if (scope === 'global') return { dir: homeDir(caps.env) };
   if (scope === 'profile') return { dir: configPaths(caps.env).profile };
   const r = await run('git', ['rev-parse', '--show-toplevel'], { cwd: caps.cwd, timeoutMs: 5000 }).catch(() => undefined);
-  if (r && r.code === 0 && r.stdout.trim()) return { dir: r.stdout.trim() };
-  return { dir: caps.cwd, note: `${caps.cwd} is not inside a git repository: the Aider files go into this folder.` };
+  if (r && r.code === 0 && r.stdout.trim()) return { dir: r.stdout.trim(), git: true };
+  return { dir: caps.cwd, git: false, note: `${caps.cwd} is not inside a git repository: the Aider files go into this folder.` };
 }
 
 export async function buildPlan(input: SetupInput, caps: PlanCaps): Promise<{ plan: Plan; notes: string[] }> {

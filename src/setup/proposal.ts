@@ -49,6 +49,8 @@ export interface ProposalFacts {
   litellm?: { version?: string; compromised: boolean };
   /** The project's own Aider config, when there is one. */
   projectConf?: AiderConfFacts;
+  /** False: the folder is not inside a git repository (the project's files go into the folder itself). */
+  projectInGit?: boolean;
   /** `max_position_embeddings` of a model, when its config.json is at hand. */
   maxContextOf?: (model: string) => Promise<number | undefined>;
   /** The demo: stand-in servers, nothing is downloaded. */
@@ -146,6 +148,7 @@ export async function proposeSetup(facts: ProposalFacts, given: ProposalGiven = 
   let scopeWhy: string;
   if (given.scope) [scope, scopeWhy] = [given.scope, 'given with --scope'];
   else if (elsewhere) [scope, scopeWhy] = ['profile', `this project's .aider.conf.yml already sets ${elsewhere}: an isolated profile leaves it as it is (run \`aider-mlx aider\`)`];
+  else if (facts.projectInGit === false) [scope, scopeWhy] = ['project', "this folder's .aider.conf.yml (it is not inside a git repository): Aider started in this folder uses the local model"];
   else [scope, scopeWhy] = ['project', "this repository's .aider.conf.yml (the git root): only this project uses the local model"];
 
   return { roles: models.architect ? 'pair' : 'single', models, fit, mode, modeWhy, scope, scopeWhy };

@@ -37,7 +37,7 @@ describe('setup with a server on another machine (--host 10.9.9.9)', () => {
     for (const s of steps) expect(s).not.toMatch(EXPOSES);
     expect(steps[0]).toMatch(/^ssh -N -L 18080:127\.0\.0\.1:8080 <you>@10\.9\.9\.9 /);
     expect(steps[0]).toContain('--editor-port 18080');
-    expect(nextSteps(plan('127.0.0.1'), env)[0]).toMatch(/^mlx_lm\.server --model \S+ --port 8080 /);
+    expect(nextSteps(plan('127.0.0.1'), env)[0]).toMatch(/^mlx_lm\.server --model \S+ --host 127\.0\.0\.1 --port 8080 /);
   });
 
   it('the start and restart advice in setup\'s fixes keeps a remote server on its own 127.0.0.1', () => {

@@ -18,6 +18,7 @@ import type { SetupInput } from './flags.js';
 import { describeTakenProxyPort, privilegedPortProblem, proxyPortState, remoteChecks, verifyProxy, verifyServers, type VerifyCaps } from './verify.js';
 import { bindHost, isLoopback, promptCacheFlags, tunnelCommand, tunnelPort } from '../serve/remote.js';
 import { promptCacheFor } from '../hub/prompt-cache.js';
+import { serverCommandLine } from '../servers/launch.js';
 
 export interface SetupCaps {
   env: Env;
@@ -54,7 +55,8 @@ export function nextSteps(plan: Plan, env: Env): string[] {
   for (const m of servedModels(plan)) {
     for (const d of m.deployments) {
       if (isLoopback(d.host)) {
-        steps.push(`mlx_lm.server --model ${m.model} --port ${d.port}${promptCacheFlags(promptCacheFor(m, env))}${d.host === '127.0.0.1' || d.host.toLowerCase() === 'localhost' ? '' : ` --host ${bindHost(d.host)}`}   # ${m.roles.join(' + ')}, if not running`);
+        // The very command serve runs for it (one builder for both).
+        steps.push(`${serverCommandLine(m, d, env)}   # ${m.roles.join(' + ')}, if not running`);
       } else {
         // Never `--host <address>`: mlx_lm.server has no authentication. A tunnel instead.
         steps.push(`${tunnelCommand(d, tunnelPort(d))}   # ${m.roles.join(' + ')}: a tunnel to ${d.host}, where mlx_lm.server --model ${m.model} --port ${d.port}${promptCacheFlags(promptCacheFor(m, env))} runs on its 127.0.0.1; then setup --host 127.0.0.1 --${m.roles[0]}-port ${tunnelPort(d)}`);

@@ -53,7 +53,7 @@ export async function prepareYes(
     const project = await aiderDirFor('project', { env: o.env, cwd: o.cwd });
     const [litellm, projectConf] = await Promise.all([findLitellm(o.env, 30_000).catch(() => undefined), readAiderConf(project.dir)]);
     proposal = await proposeSetup(
-      { catalogue, ...(litellm ? { litellm } : {}), ...(projectConf ? { projectConf } : {}), maxContextOf: maxOf },
+      { catalogue, ...(litellm ? { litellm } : {}), ...(projectConf ? { projectConf } : {}), projectInGit: project.git !== false, maxContextOf: maxOf },
       {
         ...(next.architect ? { architect: next.architect } : {}),
         ...(next.weak ? { weak: next.weak } : {}),

@@ -194,6 +194,30 @@ describe('cached models', () => {
   });
 });
 
+describe('the start question (X2)', () => {
+  const startHintOf = (tc: TestCtx) =>
+    (tc.prompter.rec.questions.get('server.editor') as unknown as { choices: Array<{ value: string; hint?: string }> }).choices.find((c) => c.value === 'start')!.hint;
+
+  it('says cached only for a model in the Hugging Face cache; otherwise that it is downloaded, with its size', async () => {
+    const { loadCurated, tierFor } = await import('../hub/curated.js');
+    const { MEM32 } = await import('./test-helpers.js');
+    const pick = tierFor(await loadCurated(), MEM32.totalBytes).tier.picks.find((p) => p.role === 'single')!;
+    t = await makeTestCtx([]);
+    await runWizard(t.ctx);
+    expect(t.prompter.rec.asked.find((a) => a.id === 'model.editor')?.answer).toBe(`curated:${pick.repo}`);
+    const hint = startHintOf(t);
+    expect(hint).not.toBe('cached');
+    expect(hint).toMatch(new RegExp(`not cached: a real start downloads about ${pick.approx!.weightsGB!.toFixed(1)} GB first`));
+    await t.cleanup();
+
+    const { makeCachedRepo, mlxFiles } = await import('../../test/stand-in-hub/cache-fixtures.js');
+    t = await makeTestCtx([]);
+    makeCachedRepo(t.env.HF_HUB_CACHE!, pick.repo, { files: mlxFiles() });
+    await runWizard(t.ctx);
+    expect(startHintOf(t)).toBe('cached');
+  });
+});
+
 describe('the aider check', () => {
   it('after the write, one real `aider --message` runs with the three files just written, from a scratch folder', async () => {
     t = await makeTestCtx([]);

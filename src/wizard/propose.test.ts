@@ -39,6 +39,25 @@ describe('the proposed setup', () => {
     expect(t.ctx.checks.find((c) => c.id.startsWith('server.'))?.status).toBe('pass');
   });
 
+  it('the proposal and the scope step say the same place for the Aider files: this folder outside git, the git root inside (X1)', async () => {
+    t = await makeTestCtx([], { acceptProposal: true });
+    t.ctx.demo = true;
+    expect((await runWizard(t.ctx)).code).toBe(0);
+    const notes = t.prompter.rec.notes.map((n) => n.text);
+    const scopeLine = t.prompter.rec.questions.get('proposal')!.help!.find((l) => l.startsWith('scope: '))!;
+    expect(notes.join('\n')).toContain('is not inside a git repository: the Aider files go into this folder');
+    expect(scopeLine).toContain("this folder's .aider.conf.yml");
+    expect(scopeLine).not.toMatch(/git root|this repository/);
+    await t.cleanup();
+
+    // Inside a git repository: its root, and the scope step says nothing else.
+    t = await makeTestCtx([], { acceptProposal: true });
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('git', ['init', '-q', t.project]);
+    expect((await runWizard(t.ctx)).code).toBe(0);
+    expect(t.prompter.rec.questions.get('proposal')!.help!.find((l) => l.startsWith('scope: '))).toContain("this repository's .aider.conf.yml (the git root)");
+  });
+
   it('a held port is moved in the proposal itself, and said so', async () => {
     const net = await import('node:net');
     t = await makeTestCtx([], { acceptProposal: true });

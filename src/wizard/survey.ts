@@ -49,6 +49,8 @@ export interface Survey {
     project?: AiderConfFacts;
     global?: AiderConfFacts;
     projectDir: string;
+    /** False: the project folder is not inside a git repository (its Aider files go into the folder). */
+    projectInGit?: boolean;
     /** A .aider.conf.yml Aider reads from here (home, git root, this folder) that does not parse: file, line and column. */
     broken?: string;
   };
@@ -143,7 +145,7 @@ export async function surveyMachine(ctx: WizardContext): Promise<Survey> {
       ...(aiderBin ? { aider: { bin: aiderBin, ...(aiderVer ? { version: aiderVer } : {}) } } : {}),
     },
     ...(prevPlan ? { prevPlan } : {}),
-    aiderConf: { projectDir: project.dir, ...(projectConf ? { project: projectConf } : {}), ...(globalConf ? { global: globalConf } : {}), ...(broken ? { broken } : {}) },
+    aiderConf: { projectDir: project.dir, projectInGit: project.git !== false, ...(projectConf ? { project: projectConf } : {}), ...(globalConf ? { global: globalConf } : {}), ...(broken ? { broken } : {}) },
     catalogue,
     listening: listening.filter((l) => l.kind !== 'none'),
     lines: [],

@@ -54,6 +54,7 @@ export const propose: Step = {
         catalogue: s.catalogue,
         ...(s.tools.litellm ? { litellm: s.tools.litellm } : {}),
         ...(s.aiderConf.project ? { projectConf: s.aiderConf.project } : {}),
+        ...(s.aiderConf.projectInGit === false ? { projectInGit: false } : {}),
         maxContextOf: (m) => maxContextFromCache(m, ctx.hostEnv),
         demo: ctx.demo,
       },

@@ -13,7 +13,7 @@ async function chooseScope(ctx: WizardContext): Promise<Scope> {
   const globalElsewhere = pointsElsewhere(s?.aiderConf.global);
   const projectElsewhere = pointsElsewhere(s?.aiderConf.project);
   const choices: Choice<Scope>[] = [
-    { value: 'project', label: 'This project', hint: show(s?.aiderConf.projectDir ?? ctx.cwd), description: 'Aider reads .aider.conf.yml from the git root: only this repository uses the local models.' },
+    { value: 'project', label: 'This project', hint: show(s?.aiderConf.projectDir ?? ctx.cwd), description: s?.aiderConf.projectInGit === false ? 'Not inside a git repository: Aider reads .aider.conf.yml from this folder, so Aider started here uses the local models.' : 'Aider reads .aider.conf.yml from the git root: only this repository uses the local models.' },
     { value: 'global', label: 'Every repository (global)', hint: globalElsewhere ? `~/.aider.conf.yml sets ${globalElsewhere}` : '~/.aider.conf.yml', description: 'Your home folder: every repository uses the local models.' },
     { value: 'profile', label: 'An isolated profile', hint: 'run it as `aider-mlx aider`', description: 'Nothing of yours changes: `aider-mlx aider` runs Aider with this setup, plain `aider` keeps yours.' },
   ];

@@ -8,7 +8,7 @@ import { formatGB } from '../../hub/fit.js';
 import { identifyServer, waitForChat, type WaitResult } from '../../servers/probe.js';
 import { describePortHolder, isPortFree, sameModel, servedModelAt } from '../../servers/ports.js';
 import { bindHost, isLoopback } from '../../serve/remote.js';
-import { serverArgs, type LaunchedServer } from '../../servers/launch.js';
+import { serverArgs, shellWords, type LaunchedServer } from '../../servers/launch.js';
 import { promptCacheFor, type PromptCacheBound } from '../../hub/prompt-cache.js';
 import { sizingFor } from '../model-rows.js';
 import { GoTo } from '../prompter.js';
@@ -25,9 +25,7 @@ export function cacheBound(ctx: Pick<WizardContext, 'hostEnv' | 'survey'>, m: Se
 
 /** The command that brings a server back (what the final screen prints). */
 export function startCommandFor(ctx: Pick<WizardContext, 'serverKind'>, model: string, d: Deployment, maxTokens?: number, promptCache?: PromptCacheBound): string {
-  const args = serverArgs({ model, port: d.port, host: d.host, ...(maxTokens ? { maxTokens } : {}), ...(promptCache ? { promptCache } : {}) })
-    .map((a) => (/[^\w@%+=:,./-]/.test(a) ? `'${a.replace(/'/g, "'\\''")}'` : a))
-    .join(' ');
+  const args = shellWords(serverArgs({ model, port: d.port, host: d.host, ...(maxTokens ? { maxTokens } : {}), ...(promptCache ? { promptCache } : {}) }));
   return ctx.serverKind === 'stand-in' ? `${selfCommand()} fake-mlx-server ${args}` : `mlx_lm.server ${args}`;
 }
 
@@ -114,6 +112,24 @@ async function verifyRunning(ctx: WizardContext, m: ServedModel, d: Deployment):
 
 function isCached(ctx: WizardContext, model: string): boolean {
   return ctx.survey?.catalogue.cached.some((c) => c.repoId === model && c.cached?.status === 'complete') ?? false;
+}
+
+/** What the download before a start comes to: the Hub's download size, else the weights' estimate. */
+function downloadWords(ctx: WizardContext, model: string): string {
+  const c = ctx.survey?.catalogue;
+  const e = [...(c?.curated.picks ?? []), ...(c?.hub ?? []), ...(c?.cached ?? [])].find((x) => x.repoId === model);
+  if (e?.downloadBytes) return `downloads ${formatGB(e.downloadBytes)} first`;
+  if (e?.estimate.weightsBytes) return `downloads about ${formatGB(e.estimate.weightsBytes)} first`;
+  return 'downloads the model first';
+}
+
+/** The start choice's hint: cached only when the model is in the Hugging Face cache. */
+export function startHint(ctx: WizardContext, model: string): string {
+  if (isLocalPath(model)) return 'a local folder: nothing to download';
+  if (isCached(ctx, model)) return 'cached';
+  // The stand-in fetches nothing; a real start would download it.
+  if (ctx.serverKind === 'stand-in') return `not cached: a real start ${downloadWords(ctx, model)} (the stand-in downloads nothing)`;
+  return `not cached: ${downloadWords(ctx, model)}`;
 }
 
 async function startServer(ctx: WizardContext, m: ServedModel, d: Deployment): Promise<Outcome> {
@@ -233,7 +249,7 @@ async function ensureServer(ctx: WizardContext, m: ServedModel, d: Deployment): 
             message: `Nothing runs on ${key} yet. Start ${ctx.serverKind === 'stand-in' ? 'a stand-in mlx_lm.server' : 'mlx_lm.server'} for ${m.model}?`,
             help: [`$ ${startCommandFor(ctx, m.model, d, maxOutputTokens(m), cacheBound(ctx, m))}`],
             choices: [
-              { value: 'start', label: 'Start it now and check it answers', hint: isCached(ctx, m.model) || ctx.serverKind === 'stand-in' || isLocalPath(m.model) ? 'cached' : 'downloads the model first' },
+              { value: 'start', label: 'Start it now and check it answers', hint: startHint(ctx, m.model) },
               { value: 'skip', label: 'Skip: I will start it myself later', hint: 'the setup is written unverified' },
             ],
             default: ctx.answers.servers[m.model] === 'skip' ? 'skip' : 'start',
