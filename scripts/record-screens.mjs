@@ -17,14 +17,26 @@
  * Needs python3 (any 3.x). Rerun after any change to what the screens show.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createTerminal, feed, snapshot, snapshotText, toSvg } from './screen-svg.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const BIN = join(ROOT, 'bin', 'aider-mlx.js');
+/**
+ * The package as npm installs it (…/node_modules/aider-mlx, what package.json's `files` ships): the
+ * screens then name `npx aider-mlx` in their hints, as a user's screens do, not this clone's path.
+ */
+function installedCopy() {
+  const top = mkdtempSync(join(tmpdir(), 'aider-mlx-screens-pkg-'));
+  process.on('exit', () => rmSync(top, { recursive: true, force: true }));
+  const dir = join(top, 'node_modules', 'aider-mlx');
+  const files = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).files ?? ['bin', 'dist', 'templates', 'data'];
+  for (const p of [...files, 'package.json']) if (existsSync(join(ROOT, p))) cpSync(join(ROOT, p), join(dir, p), { recursive: true });
+  return dir;
+}
+const BIN = join(installedCopy(), 'bin', 'aider-mlx.js');
 const COLS = 90;
 const ROWS = 30;
 
