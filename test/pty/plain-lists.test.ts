@@ -110,3 +110,35 @@ describePty('the line face at 60 columns: file lists, diffs, the end', () => {
     for (const path of Object.values(files)) expect(after.split(path).length - 1, `${path}\n\n${show}`).toBe(1);
   }, 120_000);
 });
+
+describePty('the line face at 80 columns: the model list', () => {
+  it('--demo --plain, Adjust…: no hint is broken between a number and its unit, nor inside a `·`-separated fact a row can hold', async () => {
+    const cols = 80;
+    const s = await sandbox();
+    roots.push(s.root);
+    const e = await startEmulated(['--demo', '--plain', '--demo-dir', join(s.root, 'demo')], { env: { ...s.env, TERM: 'dumb' }, cwd: s.project, cols, rows: 40 });
+    runs.push(e);
+    let adjusted = false;
+    for (let q = 0; q < 20; q++) {
+      const screen = await e.waitFor(/(Choose \[\d+\]:|\[[Yy]\/[Nn]\]|:)\s*$|This was a demo/, 60_000);
+      await e.settle(300);
+      if (screen.some((l) => l.includes('This was a demo'))) break;
+      const adjust = !adjusted && screen.join('\n').includes('Use this setup?') ? /(\d+)\) Adjust/.exec(screen.join('\n'))?.[1] : undefined;
+      if (adjust) adjusted = true;
+      e.write(`${adjust ?? ''}\r`);
+      await e.settle(300);
+    }
+    expect(adjusted).toBe(true);
+    const rows = e.rows({ all: true });
+    const show = rows.map((r) => `${r.wrapped ? '+' : '|'}${r.text}`).join('\n');
+    const hints = rows.filter((r) => /recommended · download/.test(r.text)).length;
+    expect(hints, show).toBeGreaterThan(0);
+    rows.forEach((r, k) => {
+      if (k === 0) return;
+      const pair = `${rows[k - 1]!.text}|${r.text.trimStart()}`;
+      expect(pair, show).not.toMatch(/\d\|(?:GB|MB|ms|s|tokens|tok\/s)\b/);
+      // A row broken inside a hint ends at a `·`: its facts (`7.8 GB`, `tight for the set`) whole.
+      if (/ · /.test(rows[k - 1]!.text) && /^ {5}\S/.test(r.text) && !r.wrapped) expect(rows[k - 1]!.text, show).toMatch(/·$/);
+    });
+  }, 120_000);
+});
