@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fitTable, wrapLine } from './wrap.js';
+import { fitTable, wrapLine, wrapText } from './wrap.js';
 
 describe('wrapLine: what counts as a command kept whole', () => {
   const w = (l: string, c = 40) => wrapLine(l, c).split('\n');
@@ -118,5 +118,40 @@ describe('fitTable: a table for the width, never a cell split across rows', () =
     const t = fitTable(rows, [{ head: true }, {}, {}, {}, {}], 40);
     expect(t[0]).toEqual(['  · org/a-long-repo-name', '      7B 4bit · 4.3 GB download', '      1.2k downloads · fits 6.8 GB @16k']);
     for (const l of t.flat()) expect([...l].length).toBeLessThanOrEqual(40);
+  });
+});
+
+describe('wrapText: a file list (Review, Files) laid out as a whole', () => {
+  const list = ['  create    /tmp/d/home/.config/aider-mlx/plan.yaml', '  create    /tmp/d/project/.aider.conf.yml', '  unchanged /tmp/d/project/.aider.model.settings.yml'];
+  it('every row on its row when all fit', () => {
+    expect(wrapText(list.join('\n'), 80)).toBe(list.join('\n'));
+  });
+  it('one too wide: every row the action word, then its path whole under it, all at one indent', () => {
+    const rows = wrapText(list.join('\n'), 50).split('\n');
+    expect(rows).toEqual([
+      '  create', '    /tmp/d/home/.config/aider-mlx/plan.yaml',
+      '  create', '    /tmp/d/project/.aider.conf.yml',
+      '  unchanged', '    /tmp/d/project/.aider.model.settings.yml',
+    ]);
+  });
+  it('no indent of ours pushes a path past the edge; one wider than the terminal stays whole', () => {
+    const rows = wrapText(list.join('\n'), 43).split('\n');
+    expect(rows.filter((r) => r.includes('/'))).toEqual(['  /tmp/d/home/.config/aider-mlx/plan.yaml', '  /tmp/d/project/.aider.conf.yml', '  /tmp/d/project/.aider.model.settings.yml']);
+    expect(wrapText('  created   /a/very/long/path/that/is/wider/than/the/terminal', 20).split('\n')).toEqual(['  created', '    /a/very/long/path/that/is/wider/than/the/terminal']);
+  });
+});
+
+describe('wrapLine: a number and its unit, and `·`-separated facts', () => {
+  it('never breaks between a number and its unit', () => {
+    const line = '  2) mlx-community/Qwen2.5-Coder-14B-Instruct-4bit  download 7.8 GB at 16384 tokens, 36 ms';
+    for (let c = 30; c <= 90; c++) {
+      const rows = wrapLine(line, c).split('\n');
+      expect(rows.map((r) => r.trim()).join(' ').replace(/\s+/g, ' '), `${c}`).toBe(line.trim().replace(/\s+/g, ' '));
+      for (let k = 1; k < rows.length; k++) expect(`${rows[k - 1]}|${rows[k]!.trim()}`, `${c}:\n${rows.join('\n')}`).not.toMatch(/\d\|(?:GB|tokens|ms)/);
+    }
+  });
+  it('a fact between `·` goes whole to the next row when a row can hold it', () => {
+    const rows = wrapLine('  1) some/model  recommended · download 7.8 GB · ~9.4 GB at 16k · fits for the set', 40).split('\n');
+    expect(rows).toEqual(['  1) some/model  recommended ·', '     download 7.8 GB · ~9.4 GB at 16k ·', '     fits for the set']);
   });
 });

@@ -65,13 +65,57 @@ const LEAD = /^( *)((?:\d\d:\d\d:\d\d +)?(?:[·!✗✓…│→+■↻-]|\d+[.)]
 /** The most a continued row is indented (a deep indent would leave little room on a narrow terminal). */
 const HANG = 8;
 
+/** A number (`7.8`, `~5.1`, `16384`) and the unit after it (`GB`, `ms`, `tokens`, `tok/s`): one unit, never broken between them. */
+const NUMBER = /^[~≈<>]?\d[\d.,]*$/;
+const UNIT = /^(?:[KMGT]i?B|B|bytes?|ms|s|min|h|tokens?|tok\/s|%)[.,;:)]*$/;
+
+/** The words of `text`, a number joined with its unit (`7.8 GB`). */
+function words(text: string): string[] {
+  const out: string[] = [];
+  for (const w of text.match(/\S+\s*/g) ?? []) {
+    const prev = out[out.length - 1];
+    if (prev !== undefined && NUMBER.test(prev.trimEnd()) && UNIT.test(w.trimEnd())) out[out.length - 1] = prev + w;
+    else out.push(w);
+  }
+  return out;
+}
+
+type Unit = { t: string; cmd: boolean; parts?: Unit[] };
+
+/**
+ * `·`-separated facts (a model's hint: `recommended · download 7.8 GB · fits for the set`): each
+ * fact one unit, broken between its words only when it is too wide for any row.
+ */
+function facts(us: Unit[]): Unit[] {
+  if (!us.some((u, i) => i < us.length - 1 && !u.cmd && /\s·\s*$/.test(u.t))) return us;
+  const out: Unit[] = [];
+  let fact: Unit[] = [];
+  const end = () => {
+    if (fact.length === 1) out.push(fact[0]!);
+    else if (fact.length) out.push({ t: fact.map((u) => u.t).join(''), cmd: false, parts: fact });
+    fact = [];
+  };
+  for (const u of us) {
+    if (u.cmd) {
+      end();
+      out.push(u);
+      continue;
+    }
+    fact.push(u);
+    if (/\s·\s*$/.test(u.t)) end();
+  }
+  end();
+  return out;
+}
+
 /**
  * The words of a line, each a unit that is never broken: a `quoted` span stays one unit, and a
- * command with flags (a numbered item, or after ": ") runs to the end of the line as one unit.
+ * command with flags (a numbered item, or after ": ") runs to the end of the line as one unit; a
+ * number keeps its unit (`7.8 GB`), and `·`-separated facts stay whole where a row can hold them.
  */
-function units(text: string, listed: boolean): Array<{ t: string; cmd: boolean }> {
-  const out: Array<{ t: string; cmd: boolean }> = [];
-  const raw = text.match(/\S+\s*/g) ?? [];
+function units(text: string, listed: boolean): Unit[] {
+  const out: Unit[] = [];
+  const raw = words(text);
   for (let i = 0; i < raw.length; i++) {
     let t = raw[i]!;
     const prev = out[out.length - 1];
@@ -93,7 +137,36 @@ function units(text: string, listed: boolean): Array<{ t: string; cmd: boolean }
     if (prev && /^[·→]$/.test(t.trimEnd())) prev.t += t;
     else out.push({ t, cmd: false });
   }
-  return out;
+  return facts(out);
+}
+
+/**
+ * A row of a file list (Review, Write, the summary's Files): the action word in its column, then one
+ * path. Too wide, the path goes whole on the next row, under the paths (less indented when only that
+ * lets it fit): never broken inside, never pushed past the edge by an indent of ours.
+ */
+const PATH_ROW = /^((?:create|update|created|updated|unchanged|would write|removed?|kept) +)([~/.]\S*)$/;
+
+/** A file list's row: its lead (indent, marker), the action word with its padding, the path. */
+function pathRow(line: string): { lead: string; action: string; path: string } | undefined {
+  const lead = LEAD.exec(line)![0];
+  const m = PATH_ROW.exec(line.slice(lead.length));
+  return m ? { lead, action: m[1]!, path: m[2]! } : undefined;
+}
+
+/**
+ * The rows of one file list, laid out together: all on their rows when every one fits; else every
+ * row the same way, the action word on its row and the path whole under it, all paths at one
+ * indent (two past the list's, less when only that lets the longest fit). A path wider than the
+ * terminal itself is the terminal's to break; no indent of ours pushes one past the edge.
+ */
+function fitPathRows(lines: string[], columns: number): string[] {
+  if (lines.every((l) => width(l.trimEnd()) <= columns)) return lines;
+  const rows = lines.map((l) => pathRow(l)!);
+  const longest = Math.max(0, ...rows.map((r) => width(r.path)).filter((w) => w <= columns));
+  const lead = Math.min(...rows.map((r) => width(r.lead)));
+  const indent = [lead + 2, lead, 0].find((c) => c + longest <= columns) ?? 0;
+  return rows.flatMap((r) => [`${r.lead}${r.action.trimEnd()}`, `${' '.repeat(indent)}${r.path}`]);
 }
 
 /**
@@ -116,6 +189,7 @@ export function wrapLine(line: string, columns: number | undefined): string {
     return [`${m[1]}${m[2]}`, ...rows.map((r) => `${under}${r}`)].join('\n');
   }
   const lead = LEAD.exec(line)![0];
+  if (pathRow(line)) return fitPathRows([line], columns).join('\n');
   const indent = ' '.repeat(Math.min(width(lead), HANG, Math.floor(columns / 2)));
   // A quoted command no row can hold is never broken: it goes under the sentence, as a command line.
   const below = commandsBelow(line.slice(lead.length), columns - width(indent));
@@ -126,9 +200,14 @@ export function wrapLine(line: string, columns: number | undefined): string {
   let row = lead;
   let bare = true; // nothing but the lead or the indent yet
   // A quoted span too wide for any row is broken between its words after all.
-  const all = units(line.slice(lead.length), /\d[.)] +$/.test(lead)).flatMap((u) =>
-    !u.cmd && !QUOTED_COMMAND(u.t) && width(indent) + width(u.t.trimEnd()) > columns && /\s\S/.test(u.t.trimEnd()) ? (u.t.match(/\S+\s*/g) ?? []).map((t) => ({ t, cmd: false })) : [u],
-  );
+  const room = (u: Unit) => width(indent) + width(u.t.trimEnd()) <= columns;
+  const split = (u: Unit): Unit[] =>
+    u.parts && !room(u)
+      ? u.parts.flatMap(split)
+      : !u.cmd && !QUOTED_COMMAND(u.t) && !room(u) && /\s\S/.test(u.t.trimEnd())
+        ? words(u.t).map((t) => ({ t, cmd: false }))
+        : [u];
+  const all = units(line.slice(lead.length), /\d[.)] +$/.test(lead)).flatMap(split);
   for (const u of all) {
     const word = u.t.trimEnd();
     if (!bare && width(row) + width(word) > columns && (u.cmd || QUOTED_COMMAND(u.t) || width(indent) + width(word) <= columns)) {
@@ -143,9 +222,19 @@ export function wrapLine(line: string, columns: number | undefined): string {
   return rows.join('\n');
 }
 
-/** Every line of `text` wrapped (a trailing newline kept). */
+/** Every line of `text` wrapped (a trailing newline kept); a file list's rows laid out together. */
 export function wrapText(text: string, columns: number | undefined): string {
-  return text.split('\n').map((l) => wrapLine(l, columns)).join('\n');
+  const lines = text.split('\n');
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; ) {
+    let j = i;
+    while (columns && j < lines.length && pathRow(lines[j]!)) j++;
+    if (j > i) {
+      out.push(...fitPathRows(lines.slice(i, j), columns!));
+      i = j;
+    } else out.push(wrapLine(lines[i++]!, columns));
+  }
+  return out.join('\n');
 }
 
 /** The width of a terminal; undefined for a pipe or a file (lines go out whole). */

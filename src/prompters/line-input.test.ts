@@ -127,7 +127,9 @@ describe('wrapLine: a long line broken between words at the terminal width', () 
     const cmd = '    $ /usr/bin/python3 -m venv --clear ~/.local/share/aider-mlx/venvs/mlx-lm';
     expect(wrapLine(cmd, 30)).toBe(cmd);
     // A word too long for any row stays on its row; a separator ends its row.
-    expect(wrapLine('  create /a/very/long/path/that/cannot/fit/anywhere/at/all', 20)).toBe('  create /a/very/long/path/that/cannot/fit/anywhere/at/all');
+    expect(wrapLine('  see /a/very/long/path/that/cannot/fit/anywhere/at/all', 20)).toBe('  see /a/very/long/path/that/cannot/fit/anywhere/at/all');
+    // A file list's path goes whole under the paths (see wrap.test.ts).
+    expect(wrapLine('  create /a/very/long/path/that/cannot/fit/anywhere/at/all', 20)).toBe('  create\n    /a/very/long/path/that/cannot/fit/anywhere/at/all');
     expect(wrapLine('  Enter accepts · b goes back', 18)).toBe('  Enter accepts ·\n  b goes back');
   });
 });

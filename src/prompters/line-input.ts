@@ -11,7 +11,7 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import { CancelledError } from '../errors.js';
-import { columnsOf, wrapLine } from '../lib/wrap.js';
+import { columnsOf, wrapLine, wrapText } from '../lib/wrap.js';
 
 export { columnsOf, wrapLine };
 
@@ -126,10 +126,7 @@ export function printable(text: string): string {
 
 /** printable(), every line of it wrapped at the terminal's width. */
 export function fitted(text: string, columns: number | undefined): string {
-  return printable(text)
-    .split('\n')
-    .map((l) => wrapLine(l, columns))
-    .join('\n');
+  return wrapText(printable(text), columns);
 }
 
 /** One line (or a few) to the terminal, fitted to its width. */

@@ -13,13 +13,18 @@ export function noteLine(kind: NoteKind, text: string): string {
   return `  ${MARK[kind]} ${asRun(text).replace(/\n/g, '\n    ')}`;
 }
 
+/** The Review's list: each file's action in its column, then its path (prose, fitted to the width). */
 export function reviewLines(files: ReviewFile[]): string[] {
-  const out: string[] = [];
-  for (const f of files) {
-    out.push(`  ${f.status === 'create' ? 'create   ' : f.status === 'update' ? 'update   ' : 'unchanged'} ${f.label}`);
-  }
-  for (const f of files) if (f.status !== 'unchanged' && f.diff) out.push('', f.diff.replace(/\n$/, ''));
-  return out;
+  return files.map((f) => `  ${f.status === 'create' ? 'create   ' : f.status === 'update' ? 'update   ' : 'unchanged'} ${f.label}`);
+}
+
+/**
+ * The diffs under the Review's list, each the file's own lines: printed as they are, never wrapped
+ * as prose (a row broken by us would lose its `+`/`-` and read as another line of the file). A line
+ * wider than the terminal is left to it, whole: nothing of what is written is hidden.
+ */
+export function reviewDiffs(files: ReviewFile[]): string[] {
+  return files.flatMap((f) => (f.status !== 'unchanged' && f.diff ? [f.diff.replace(/\n$/, '')] : []));
 }
 
 /**

@@ -10,8 +10,8 @@ import {
   GoBack, initialIndex, type ConfirmQuestion, type NoteKind, type Prompter, type ReviewQuestion, type SelectQuestion, type StepInfo,
   type Summary, type TaskHandle, type TextQuestion,
 } from '../wizard/prompter.js';
-import { BACK, chooseLine, columnsOf, confirmLine, fitted, textLine, type Back, type LineIO } from './line-input.js';
-import { noteLine, reviewLines, stepLine, summaryLines, throttled } from './lines.js';
+import { BACK, chooseLine, columnsOf, confirmLine, fitted, printable, textLine, type Back, type LineIO } from './line-input.js';
+import { noteLine, reviewDiffs, reviewLines, stepLine, summaryLines, throttled } from './lines.js';
 
 export interface PlainOptions {
   onCancel: () => void;
@@ -29,8 +29,9 @@ export function createPlainPrompter(o: PlainOptions): Prompter {
   let asking = false;
   const held: string[] = [];
   /** A line, wrapped at the terminal's width. */
-  const write = (l: string) => {
-    const s = `${fitted(l, columnsOf(output))}\n`;
+  const write = (l: string, o: { verbatim?: boolean } = {}) => {
+    // Verbatim (a diff: the file's own lines): printable, never wrapped.
+    const s = `${o.verbatim ? printable(l) : fitted(l, columnsOf(output))}\n`;
     if (asking) held.push(s);
     else output.write(s);
   };
@@ -84,7 +85,9 @@ export function createPlainPrompter(o: PlainOptions): Prompter {
       return ask(() => confirmLine({ message: q.message, ...(q.help ? { help: q.help } : {}), default: q.default, back: true }, io));
     },
     async review(q: ReviewQuestion): Promise<boolean> {
-      for (const l of reviewLines(q.files)) write(l);
+      // One text: the list is laid out as a whole (every row the same way).
+      write(reviewLines(q.files).join('\n'));
+      for (const d of reviewDiffs(q.files)) write(`\n${d}`, { verbatim: true });
       if (q.help?.length) {
         write('');
         for (const l of q.help) write(`  ${l}`);
@@ -127,7 +130,7 @@ export function createPlainPrompter(o: PlainOptions): Prompter {
       }
     },
     async finish(summary: Summary) {
-      for (const l of summaryLines(summary)) write(l);
+      write(summaryLines(summary).join('\n'));
     },
     async close() {},
   };

@@ -17,12 +17,23 @@ const PROMPT = /(Choose \[\d+\]:|\[[Yy]\/[Nn]\]|:)$/;
 /**
  * Rows the terminal had to break in the middle of a word: the row above ran to the edge with a word
  * that goes on here. Not counted: a word too long for any row (it already starts a row of its
- * own) and a command (`$ …`, `1. $ …` in a list, kept whole so it copies as one line).
+ * own), a command (`$ …`, `1. $ …` in a list, kept whole so it copies as one line), and a diff's
+ * line (from `--- `/`+++ ` to the blank line after it): the file's own line, printed as it is and
+ * left whole to the terminal, never wrapped as prose.
  */
 export function wordsSplitAtTheEdge(rows: Array<{ text: string; wrapped: boolean }>, cols: number): string[] {
   const bad: string[] = [];
+  const inDiff: boolean[] = [];
+  let diff = false;
   rows.forEach((r, k) => {
-    if (!r.wrapped || k === 0) return;
+    if (!r.wrapped) {
+      if (r.text === '') diff = false;
+      else if (r.text.startsWith('--- ') && rows.slice(k + 1).find((x) => !x.wrapped)?.text.startsWith('+++ ')) diff = true;
+    }
+    inDiff.push(diff);
+  });
+  rows.forEach((r, k) => {
+    if (!r.wrapped || k === 0 || inDiff[k]) return;
     const above = rows[k - 1]!.text;
     const tail = /\S+$/.exec(above)?.[0] ?? '';
     const head = /^\S+/.exec(r.text)?.[0] ?? '';
@@ -54,6 +65,10 @@ describePty('the line face as a terminal shows it', () => {
     // A `quoted` command is kept whole too; a quoted word of prose is not.
     expect(wordsSplitAtTheEdge([{ text: '  (`npx aider-mlx re', wrapped: false }, { text: 'configure`)', wrapped: true }], cols)).toEqual([]);
     expect(wordsSplitAtTheEdge([{ text: '  see `this long quo', wrapped: false }, { text: 'te`', wrapped: true }], cols)).toHaveLength(1);
+    // A diff's line is the file's: left whole to the terminal; prose after the diff is checked again.
+    const diff = [{ text: '--- /dev/null', wrapped: false }, { text: '+++ /tmp/x/plan.yaml', wrapped: false }, { text: '+# a comment of the f', wrapped: false }, { text: 'ile', wrapped: true }];
+    expect(wordsSplitAtTheEdge(diff, cols)).toEqual([]);
+    expect(wordsSplitAtTheEdge([...diff, { text: '', wrapped: false }, { text: 'this is a long sente', wrapped: false }, { text: 'nce', wrapped: true }], cols)).toHaveLength(1);
   });
 
   for (const [cols, rows] of [

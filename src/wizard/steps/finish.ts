@@ -297,7 +297,8 @@ export const finish: Step = {
     let launch = false;
     if (canLaunch && ctx.prompter.face !== 'non-interactive') {
       if (!ctx.survey?.tools.aider) {
-        ctx.prompter.note('warn', `aider is not installed, so it cannot start now: \`${demoPrefix(ctx)}${selfCommand()} install aider\`, then \`${launchCommand(ctx)}\`.`);
+        // Its install and the launch are the summary's next steps (one list, in one order, printed once).
+        ctx.prompter.note('warn', 'aider is not installed, so it cannot start now: the next steps below install it, then start it.');
       } else {
         launch = await ctx.prompter.confirm({
           id: 'launch',
@@ -337,7 +338,8 @@ export const finish: Step = {
     if (ctx.started.size && !handOver) {
       const n = ctx.started.size;
       await stopStarted(ctx);
-      const back = ctx.survey?.tools.aider ? `\`${launchCommand(ctx)}\` brings ${n === 1 ? 'it' : 'them'} back in the background` : `\`${demoPrefix(ctx)}${selfCommand()} serve${ctx.serverKind === 'stand-in' ? ' --stand-in' : ''}\` brings ${n === 1 ? 'it' : 'them'} back`;
+      // The commands that bring them back are the summary's next steps, not a second list here.
+      const back = `the next steps below bring ${n === 1 ? 'it' : 'them'} back`;
       if (!launch && !restart && !atLogin) ctx.prompter.note('dim', `Stopped the ${n === 1 ? 'server' : `${n} servers`} this wizard started${ctx.demo ? ' (they stop with the demo)' : ''}; ${back}.`);
     }
     if (atLogin) {

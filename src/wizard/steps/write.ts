@@ -1,5 +1,5 @@
 import { applyWrites } from '../../lib/fs.js';
-import { configPaths, tildify } from '../../lib/paths.js';
+import { configPaths } from '../../lib/paths.js';
 import type { Step } from '../step.js';
 import { throwIfCancelled } from '../context.js';
 
@@ -20,9 +20,13 @@ export const write: Step = {
       if (applied.backupDir) ctx.backupDir = applied.backupDir;
     }
     ctx.wrote = true;
-    for (const p of planned) {
-      ctx.prompter.note(p.changed ? 'success' : 'dim', `${p.changed ? (p.existed ? 'updated  ' : 'created  ') : 'unchanged'} ${tildify(p.path, ctx.hostEnv)}`);
-    }
-    if (ctx.backupDir) ctx.prompter.note('dim', `backup of the replaced files: ${tildify(ctx.backupDir, ctx.hostEnv)}`);
+    // The files themselves are listed once, in the summary's Files (with the backup's folder).
+    const changed = planned.filter((p) => p.changed).length;
+    const same = planned.length - changed;
+    const files = (n: number) => `${n} file${n === 1 ? '' : 's'}`;
+    ctx.prompter.note(
+      changed ? 'success' : 'dim',
+      `${changed ? `Wrote ${files(changed)}` : 'Nothing to write'}${same ? `, ${files(same)} unchanged` : ''}${ctx.backupDir ? ', with a backup of the replaced ones' : ''}: listed under Files below.`,
+    );
   },
 };
