@@ -93,7 +93,8 @@ export function modelRows(ctx: WizardContext, role: RoleName): ModelRow[] {
   for (const p of picks) {
     if (seen.has(p.repoId)) continue;
     seen.add(p.repoId);
-    const dl = p.downloadBytes ? `download ${formatGB(p.downloadBytes)}` : 'download';
+    // Without the Hub's size, only that it is not here yet: a bare "download" read as if the next size were its.
+    const dl = p.downloadBytes ? `download ${formatGB(p.downloadBytes)}` : 'not cached';
     row(`curated:${p.repoId}`, p.repoId, { model: p.repoId, source: 'curated', context: p.context }, sizingOf(p), `recommended · ${dl}`, p.reason);
   }
   // The current model is always on the list, even when it is neither cached nor a pick.

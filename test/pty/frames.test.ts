@@ -127,7 +127,7 @@ describePty('pty frames: --demo as a terminal shows it', () => {
       await press(w, KEY.up, { focus: '❯ One model for everything' });
       const models = await press(w, KEY.enter, { until: '? Which model writes the code?', focus: MODEL });
       // The row keeps its size and fit at every width (under the name when the line is too short).
-      expect(models.join('\n'), models.join('\n')).toMatch(/recommended · download · [\d.]+ GB · (fits|tight)/);
+      expect(models.join('\n'), models.join('\n')).toMatch(/recommended · not cached · [\d.]+ GB · (fits|tight)/);
 
       // The model list, a resize in the middle of it.
       await press(w, KEY.down, { focus: '❯ Search the Hugging Face Hub' });

@@ -131,7 +131,7 @@ describePty('the line face at 80 columns: the model list', () => {
     expect(adjusted).toBe(true);
     const rows = e.rows({ all: true });
     const show = rows.map((r) => `${r.wrapped ? '+' : '|'}${r.text}`).join('\n');
-    const hints = rows.filter((r) => /recommended · download/.test(r.text)).length;
+    const hints = rows.filter((r) => /recommended · (?:download|not cached)/.test(r.text)).length;
     expect(hints, show).toBeGreaterThan(0);
     rows.forEach((r, k) => {
       if (k === 0) return;
