@@ -1,7 +1,4 @@
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as z from 'zod/mini';
 import { AppError } from '../errors.js';
 import { isRepoId, type HubEnv } from './env.js';
@@ -36,19 +33,9 @@ export interface CuratedList {
   tiers: CuratedTier[];
 }
 
-export const CURATED_FILE = 'data/curated-models.yaml';
+import { CURATED_FILE, curatedPath } from './curated-path.js';
 
-/** The shipped file sits at the package root: dist/.. from the bundle, src/hub/../.. from source. */
-export function curatedPath(env: HubEnv = {}): string {
-  if (env.AIDER_MLX_CURATED_MODELS) return env.AIDER_MLX_CURATED_MODELS;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const p = join(dir, CURATED_FILE);
-    if (existsSync(p)) return p;
-    dir = resolve(dir, '..');
-  }
-  throw new AppError(`aider-mlx cannot find ${CURATED_FILE}: the package is incomplete.`, 'Reinstall aider-mlx (`npx aider-mlx@latest`).');
-}
+export { CURATED_FILE, curatedPath };
 
 /**
  * The shipped list, parsed at build time (tsup.config.ts defines it): its YAML text and that

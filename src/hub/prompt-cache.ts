@@ -9,7 +9,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { curatedPath } from './curated.js';
+import { curatedPath } from './curated-path.js';
 import { hubCacheDir, isRepoId, repoFolderName, type HubEnv } from './env.js';
 import { promptCacheEntries } from './fit.js';
 import { kvBytesPerToken, parseModelConfig } from './model-facts.js';

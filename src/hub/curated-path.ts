@@ -1,0 +1,23 @@
+/**
+ * Where the shipped curated list is, on its own: the doctor's and serve's start commands need the
+ * path (prompt-cache.ts), not the list's schema (curated.ts loads zod).
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AppError } from '../errors.js';
+import type { HubEnv } from './env.js';
+
+export const CURATED_FILE = 'data/curated-models.yaml';
+
+/** The shipped file sits at the package root: dist/.. from the bundle, src/hub/../.. from source. */
+export function curatedPath(env: HubEnv = {}): string {
+  if (env.AIDER_MLX_CURATED_MODELS) return env.AIDER_MLX_CURATED_MODELS;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const p = join(dir, CURATED_FILE);
+    if (existsSync(p)) return p;
+    dir = resolve(dir, '..');
+  }
+  throw new AppError(`aider-mlx cannot find ${CURATED_FILE}: the package is incomplete.`, 'Reinstall aider-mlx (`npx aider-mlx@latest`).');
+}
