@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import * as z from 'zod/mini';
 import { AppError } from '../errors.js';
+import { BUILT_IN_CURATED, CURATED_FILE, curatedPath } from './curated-path.js';
 import { isRepoId, type HubEnv } from './env.js';
 import { GiB } from './fit.js';
 import type { HubOptions, HubStatus } from './hub-client.js';
@@ -33,7 +34,6 @@ export interface CuratedList {
   tiers: CuratedTier[];
 }
 
-import { CURATED_FILE, curatedPath } from './curated-path.js';
 
 export { CURATED_FILE, curatedPath };
 
@@ -41,14 +41,12 @@ export { CURATED_FILE, curatedPath };
  * The shipped list, parsed at build time (tsup.config.ts defines it): its YAML text and that
  * text's data as JSON. Undefined when running from source (tests), which parse the file.
  */
-declare const __AIDER_MLX_CURATED__: { text: string; json: string } | undefined;
-const builtIn = typeof __AIDER_MLX_CURATED__ === 'undefined' ? undefined : __AIDER_MLX_CURATED__;
 
 /**
  * The file's data. When its text is exactly the shipped one, the build's parse is used (the YAML
  * parser costs ~35 ms of every `models` start, a third of it); any other text is parsed here.
  */
-export async function curatedData(text: string, prebuilt: { text: string; json: string } | undefined = builtIn): Promise<unknown> {
+export async function curatedData(text: string, prebuilt: { text: string; json: string } | undefined = BUILT_IN_CURATED): Promise<unknown> {
   if (prebuilt && text === prebuilt.text) return JSON.parse(prebuilt.json);
   const { parse } = await import('yaml');
   return parse(text);

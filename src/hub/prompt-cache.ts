@@ -9,7 +9,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { curatedPath } from './curated-path.js';
+import { BUILT_IN_CURATED, curatedPath } from './curated-path.js';
 import { hubCacheDir, isRepoId, repoFolderName, type HubEnv } from './env.js';
 import { promptCacheEntries } from './fit.js';
 import { kvBytesPerToken, parseModelConfig } from './model-facts.js';
@@ -77,7 +77,9 @@ export function localKvBytesPerToken(model: string, env: HubEnv): number | undef
  */
 export function curatedKvBytesPerToken(model: string, env: HubEnv): number | undefined {
   try {
-    const doc = parse(readFileSync(curatedPath(env), 'utf8')) as { tiers?: Array<{ picks?: Array<{ repo?: string; approx?: { kvKiBPerToken?: number } }> }> };
+    const text = readFileSync(curatedPath(env), 'utf8');
+    // The shipped text: the build's parse of it (as `models` uses), not the YAML parser again.
+    const doc = (BUILT_IN_CURATED && text === BUILT_IN_CURATED.text ? JSON.parse(BUILT_IN_CURATED.json) : parse(text)) as { tiers?: Array<{ picks?: Array<{ repo?: string; approx?: { kvKiBPerToken?: number } }> }> };
     for (const t of doc?.tiers ?? []) for (const p of t.picks ?? []) if (p.repo === model && p.approx?.kvKiBPerToken) return p.approx.kvKiBPerToken * 1024;
   } catch {
     /* no list, or a broken one: the models command says so */
