@@ -3,7 +3,9 @@
  * most 2× a bare `node -e 0` plus the slowest single probe. Timing is noisy on shared machines, so
  * it runs only when asked: AIDER_MLX_BENCH=1 (AIDER_MLX_BENCH_RUNS, default 15; AIDER_MLX_CLI for
  * another build). It prints the medians and the ratio, and fails over budget. For the hand-written
- * chain it prints the floor too: a bare script sending only that chain's requests, as a ratio.
+ * chain it prints floors too, each as a ratio: a bare script sending only that chain's requests
+ * (floor), the least set any doctor could send in one round over bare sockets (least), and loading
+ * this build's bundle with no request at all (load).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,18 +33,18 @@ function once(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ ms
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Interleaved runs of `node -e 0` and the doctor, so both see the same machine load. */
-async function measure(label: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, floorArgs?: string[]) {
+async function measure(label: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, floors?: Record<string, string[]>) {
   for (let i = 0; i < 3; i++) await once(['-e', '0'], env, cwd);
   const base: number[] = [];
   const doc: number[] = [];
-  const floor: number[] = [];
+  const floor: Record<string, number[]> = Object.fromEntries(Object.keys(floors ?? {}).map((k) => [k, []]));
   const slowestPerRun: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     base.push((await once(['-e', '0'], env, cwd)).ms);
-    if (floorArgs) {
-      const f = await once(floorArgs, env, cwd);
+    for (const [k, fa] of Object.entries(floors ?? {})) {
+      const f = await once(fa, env, cwd);
       expect(f.code, f.stdout).toBe(0);
-      floor.push(f.ms);
+      floor[k]!.push(f.ms);
     }
     const r = await once([CLI, ...args], env, cwd);
     expect(r.code, r.stdout.slice(0, 2000)).toBe(0);
@@ -57,7 +59,7 @@ async function measure(label: string, args: string[], env: NodeJS.ProcessEnv, cw
     slowestProbeMs: slowest,
     budgetMs: Math.round(2 * median(base) + slowest),
     ratio: +(median(doc) / median(base)).toFixed(2),
-    ...(floor.length ? { floorMs: Math.round(median(floor)), floorRatio: +(median(floor) / median(base)).toFixed(2) } : {}),
+    ...Object.fromEntries(Object.entries(floor).flatMap(([k, xs]) => [[`${k}Ms`, Math.round(median(xs))], [`${k}Ratio`, +(median(xs) / median(base)).toFixed(2)]])),
   };
   console.log(`doctor --json bench (${label}): ${JSON.stringify(result)}`);
   expect(result.doctorMs).toBeLessThanOrEqual(result.budgetMs);
@@ -135,7 +137,22 @@ const P = ${px.port}, S = [${ed.port}, ${ar.port}];
     ...S.flatMap((s) => [get(s, '/health'), get(s, '/v1/models'), get(s, '/v1/responses', 'POST', '{}')])]);
   await Promise.all([...S.map((s) => get(s, '/v1/chat/completions', 'POST', chat('default_model'))), get(P, '/v1/chat/completions', 'POST', chat('thinker')), get(P, '/v1/chat/completions', 'POST', chat('coder'))]);
 })();`;
-      await measure('hand-written chain', ['doctor', '--json', '--litellm-config', cfg], env, project, ['-e', floorScript]);
+      // The least any doctor could send: each hop asked one question that identifies it and one
+      // completion per model, all in one round, over bare sockets (no HTTP library loaded). And the cost
+      // of loading this build's doctor code at all (`help` loads the same bundle and prints a page).
+      const leastScript = `
+const net = require('node:net');
+const req = (port, path, method = 'GET', body = '') => new Promise((ok, no) => {
+  const s = net.connect(port, '127.0.0.1');
+  s.on('connect', () => s.end(method + ' ' + path + ' HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nConnection: close\\r\\nAuthorization: Bearer sk-mine\\r\\n' + (body ? 'Content-Type: application/json\\r\\nContent-Length: ' + Buffer.byteLength(body) + '\\r\\n' : '') + '\\r\\n' + body));
+  s.resume(); s.on('end', ok); s.on('error', no);
+});
+const chat = (model) => JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 });
+const P = ${px.port}, S = [${ed.port}, ${ar.port}];
+Promise.all([req(P, '/health/liveliness'), req(P, '/model/info'), req(P, '/v1/models'),
+  ...S.flatMap((s) => [req(s, '/v1/models'), req(s, '/v1/chat/completions', 'POST', chat('default_model'))]),
+  req(P, '/v1/chat/completions', 'POST', chat('thinker')), req(P, '/v1/chat/completions', 'POST', chat('coder'))]);`;
+      await measure('hand-written chain', ['doctor', '--json', '--litellm-config', cfg], env, project, { floor: ['-e', floorScript], least: ['-e', leastScript], load: [CLI, 'help'] });
     } finally {
       for (const c of children) c.kill('SIGTERM');
       for (const p of proxies) await p.close();
