@@ -36,8 +36,10 @@ export function problems(r: DoctorReport): DoctorCheck[] {
  * - a key to add or remove goes through the YAML Document API in the user's style (comments at
  *   their columns), .env line by line (an inline `# comment` after the value stays).
  */
-export function applyEdits(text: string, edits: UserEdit[], editUserYaml: (text: string, path: string, edit: (doc: Document) => void) => string, path: string): { text: string; stale: UserEdit[] } {
+export function applyEdits(text: string, editsIn: UserEdit[], editUserYaml: (text: string, path: string, edit: (doc: Document) => void) => string, path: string): { text: string; stale: UserEdit[] } {
   const stale: UserEdit[] = [];
+  // The same edit asked by two checks (two roles with one name) is made once.
+  const edits = editsIn.filter((e, i) => editsIn.findIndex((f) => JSON.stringify([f.keyPath, f.old, f.new]) === JSON.stringify([e.keyPath, e.old, e.new])) === i);
   if (edits[0]?.format === 'dotenv') {
     let out = text;
     for (const e of edits) {
@@ -53,7 +55,7 @@ export function applyEdits(text: string, edits: UserEdit[], editUserYaml: (text:
     return { text: out, stale };
   }
   const doc = parseDocument(text, { uniqueKeys: false });
-  const splices: Array<{ from: number; to: number; text: string }> = [];
+  const splices: Array<{ from: number; to: number; text: string; key: number }> = [];
   const rest: UserEdit[] = [];
   for (const e of edits) {
     const node = doc.getIn(e.keyPath, true);
@@ -64,7 +66,9 @@ export function applyEdits(text: string, edits: UserEdit[], editUserYaml: (text:
     }
     const range = isScalar(node) ? node.range : undefined;
     const as = isScalar(node) && range && e.new !== undefined ? scalarText(e.new, node.type) : undefined;
-    if (range && as !== undefined) splices.push(withComment(text, range[0], range[1], as));
+    // Two edits of one value that disagree: the first is made, the other is left (it is stale once the first is in).
+    if (range && splices.some((sp) => sp.key === range[0])) stale.push(e);
+    else if (range && as !== undefined) splices.push({ ...withComment(text, range[0], range[1], as), key: range[0] });
     else rest.push(e);
   }
   let out = text;

@@ -222,6 +222,41 @@ openai-api-key: sk-my-own-master-key
   });
 });
 
+describe('one alias for two roles (model and weak-model both openai/coder) behind a hand-written proxy', () => {
+  it('each problem is said once, and --fix writes the one edit once: the file stays valid YAML, the value exact; a second --fix changes nothing', async () => {
+    const { h, ed, cfg } = await twoServers();
+    const cfgText = `# one box
+model_list:
+  - model_name: coder
+    litellm_params:
+      model: openai/coder   # alias
+      api_base: http://127.0.0.1:${ed.port}/v1
+      api_key: sk-local
+general_settings:
+  master_key: sk-my-own-master-key
+`;
+    h.write(cfg, cfgText);
+    const px = await proxy(h, cfg);
+    h.write(join(h.project, '.aider.conf.yml'), `model: openai/coder\nweak-model: openai/coder\nopenai-api-base: http://127.0.0.1:${px.port}/v1\nopenai-api-key: sk-my-own-master-key\n`);
+    const r = await run(h);
+    expect(r.exitCode).toBe(1);
+    const ids = r.checks.map((c) => c.id);
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
+    const c = byId(r, 'chain.upstream.coder.0')!;
+    expect(c.status).toBe('fail');
+    expect(c.edits).toHaveLength(1);
+    const text = reportToText(r, { env: h.env, width: 400 });
+    expect(text).toMatch(/^✗ 1 problem and /m);
+    expect(text.match(/^ {4}✗ /gm)).toHaveLength(1);
+    await fix(h, r);
+    // The comment keeps its column as far as the longer value lets it (one blank at least).
+    expect(readFileSync(cfg, 'utf8')).toBe(cfgText.replace('model: openai/coder   # alias', 'model: openai/default_model # alias'));
+    // Fixed in the file, the proxy not restarted yet: nothing more to write.
+    const again = await planFixes(await run(h), h.env);
+    expect(again.writes).toEqual([]);
+  });
+});
+
 describe('a healthy hand-written chain: each hop is asked each question once', () => {
   it('the proxy: its liveliness, its model list with the key Aider sends, /model/info; each server: who it is, and default_model', async () => {
     const { h, ed, ar, cfg } = await twoServers();

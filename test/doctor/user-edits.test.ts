@@ -28,6 +28,18 @@ dark-mode: true
 `);
   });
 
+  it('the same edit asked twice (two roles with one name) is made once; two that disagree on one value: the first is made, the other is stale', () => {
+    const text = `model_list:\n  - model_name: coder\n    litellm_params:\n      model: openai/coder   # alias\n      api_base: http://127.0.0.1:8080/v1\n`;
+    const e = yaml(['model_list', 0, 'litellm_params', 'model'], 'openai/coder', 'openai/default_model');
+    const twice = edit(text, e, { ...e });
+    expect(twice.stale).toEqual([]);
+    expect(twice.text).toBe(text.replace('openai/coder   # alias', 'openai/default_model # alias'));
+    const other = yaml(['model_list', 0, 'litellm_params', 'model'], 'openai/coder', 'openai/mlx-community/X-4bit');
+    const both = edit(text, e, other);
+    expect(both.text).toBe(twice.text);
+    expect(both.stale).toEqual([other]);
+  });
+
   it('quotes stay the kind they were; a tab before a comment stays', () => {
     const text = `model: "openai/editor"\t# tabbed\nweak-model: 'openai/weak'   # single\n`;
     const r = edit(text, yaml(['model'], 'openai/editor', 'openai/a'), yaml(['weak-model'], 'openai/weak', "openai/it's"));

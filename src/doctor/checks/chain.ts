@@ -922,7 +922,32 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
       fix: 'See the skipped checks above.',
     });
   }
-  return { checks: out, ...(litellmPath ? { litellmPath, litellm: fileOf(litellmPath) } : {}), none: false, answering };
+  return { checks: onePerId(out), ...(litellmPath ? { litellmPath, litellm: fileOf(litellmPath) } : {}), none: false, answering };
+}
+
+const sameEdit = (a: UserEdit, b: UserEdit) => a.path === b.path && JSON.stringify([a.keyPath, a.old, a.new]) === JSON.stringify([b.keyPath, b.old, b.new]);
+
+/**
+ * Two roles with one name (model and weak-model both openai/coder) ask the same questions of the
+ * same hops: each check once, the first, with the edits of the others it lacks (the other role's
+ * own line in .aider.conf.yml) and their fix text when it differs.
+ */
+function onePerId(checks: DoctorCheck[]): DoctorCheck[] {
+  const at = new Map<string, number>();
+  const out: DoctorCheck[] = [];
+  for (const c of checks) {
+    const i = at.get(c.id);
+    if (i === undefined) {
+      at.set(c.id, out.length);
+      out.push(c);
+      continue;
+    }
+    const first = out[i]!;
+    const extra = (c.edits ?? []).filter((e) => !(first.edits ?? []).some((f) => sameEdit(e, f)));
+    if (!extra.length) continue;
+    out[i] = { ...first, edits: [...(first.edits ?? []), ...extra], ...(c.fix && c.fix !== first.fix ? { fix: `${first.fix ?? ''} ${c.fix}`.trim() } : {}) };
+  }
+  return out;
 }
 
 function describe(r: ChatProbe): string {
