@@ -47,7 +47,11 @@ export const CAUSE_BY_ID = new Map(CAUSES.map((c) => [c.id, c]));
 const POINTS: Partial<Record<ErrorSignal, Array<[string, number, string]>>> = {
   'hf-repo-not-found': [['C1', 10, 'the server looked the model name up on the Hub and found no such repo']],
   'repo-id-invalid': [['C1', 10, 'the model name that reached the server is not even a valid repo id']],
-  'model-load-failed': [['C1', 8, 'mlx_lm.server answered 404 with a load error: it could not load the model it was asked for']],
+  'model-load-failed': [
+    ['C1', 8, 'mlx_lm.server answered 404 with a load error: it could not load the model it was asked for'],
+    ['C2', 4, 'an HTTP 404 is also what a path the server does not have (a doubled /v1, a pasted endpoint) answers'],
+  ],
+  'detail-not-found': [['C2', 10, "{'detail': 'Not Found'} is what a LiteLLM proxy answers for a path it does not serve"]],
   'url-as-model': [['C1', 10, 'a URL was used as the model name (aider#3551: --model openai/http://…)']],
   'local-path': [['C17', 10, 'the server refused an absolute local path (mlx-lm ≤0.26.4)']],
   'not-found-plain': [

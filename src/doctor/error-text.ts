@@ -17,6 +17,8 @@ export type ErrorSignal =
   | 'local-path'
   /** 404 with some other load/prompt error from mlx_lm.server (#1). */
   | 'model-load-failed'
+  /** `{'detail': 'Not Found'}`: what a LiteLLM proxy (FastAPI) answers for a path it has no route for (#2). */
+  | 'detail-not-found'
   /** The model string was a URL (aider#3551: `--model openai/http://…`). */
   | 'url-as-model'
   /** LiteLLM proxy: the name is not a `model_name` of its config (#11). */
@@ -335,10 +337,12 @@ export function parseErrorText(input: unknown): ParsedError {
   if (body !== undefined && /^(?:Error code: 404 - )?Not Found\.?$/.test(body.trim())) signals.add('not-found-plain');
   else if (/Exception - (?:Error code: 404 - )?Not Found(?:$|[.\s])(?!for url)/.test(flat)) signals.add('not-found-plain');
   else if (/^[ \t]*Not Found[ \t]*$/m.test(text) && !signals.has('hf-repo-not-found')) signals.add('not-found-plain');
+  if (/\{\s*['"]detail['"]\s*:\s*['"]Not Found['"]\s*\}/.test(flat)) signals.add('detail-not-found');
 
   if (
     (hasClass('NotFoundError') || statuses.includes(404)) &&
     !signals.has('not-found-plain') &&
+    !signals.has('detail-not-found') &&
     !signals.has('hf-repo-not-found') &&
     !signals.has('repo-id-invalid') &&
     !signals.has('local-path') &&

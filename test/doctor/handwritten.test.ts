@@ -342,6 +342,23 @@ describe('(c) a doubled /v1 and (d) a pasted /chat/completions', () => {
     expect((await run(h)).exitCode).toBe(0);
   });
 
+  it('(c) with the error pasted as real Aider prints it (a bare Not Found, the proxy\'s {\'detail\': \'Not Found\'}, a 404 and nothing more): the doubled /v1 leads as the confirmed cause', async () => {
+    const h = hand({ OPENAI_API_KEY: 'sk-local' });
+    const s = await mlx(h, EDITOR);
+    h.write(join(h.project, '.aider.conf.yml'), `model: openai/default_model\nopenai-api-base: ${s.baseUrl}/v1\n`);
+    for (const errorText of [
+      'litellm.NotFoundError: NotFoundError: OpenAIException - Not Found',
+      "litellm.NotFoundError: NotFoundError: OpenAIException - Error code: 404 - {'detail': 'Not Found'}",
+      'litellm.NotFoundError: OpenAIException - Error code: 404',
+    ]) {
+      const r = await run(h, { errorText });
+      expect(r.likely[0], errorText).toMatchObject({ cause: 'C2', verdict: 'confirmed' });
+      const text = reportToText(r, { env: h.env, width: 400 });
+      expect(text).toContain('Most likely: The API base has a doubled /v1');
+      expect(text).not.toContain('Nothing matching is wrong now');
+    }
+  });
+
   it('(d) OPENAI_API_BASE in the git root\'s .env (which Aider loads last): the fix edits that line', async () => {
     const h = hand();
     const s = await mlx(h, EDITOR);
