@@ -330,6 +330,7 @@ export async function runAdoptCommand(args: string[]): Promise<number> {
   if (!v.json) {
     out(`aider-mlx setup --adopt — found a ${a.plan.mode === 'proxy' ? 'proxy' : 'direct'} chain:\n`);
     for (const f of a.found) out(`  ${f}\n`);
+    for (const w of a.warnings) out(`  ! ${w}\n`);
     out(`\nThe plan to write at ${tildify(configPaths(env).plan, env)} (nothing else is written):\n`);
     raw(`${planToYaml(a.plan).replace(/^#.*\n/gm, '').replace(/^/gm, '  ')}\n`);
   }
@@ -349,7 +350,7 @@ export async function runAdoptCommand(args: string[]): Promise<number> {
   const w = await writeAdoption(a.plan, env, { dryRun: Boolean(v['dry-run']) });
   if (v.json) {
     const { redactDeep, envSecrets } = await import('../lib/redact.js');
-    raw(`${JSON.stringify(redactDeep({ ok: true, dryRun: Boolean(v['dry-run']), plan: a.plan, found: a.found, written: w.written ? [w.path] : [], backupDir: w.backupDir ?? null }, envSecrets(env)), null, 2)}\n`);
+    raw(`${JSON.stringify(redactDeep({ ok: true, dryRun: Boolean(v['dry-run']), plan: a.plan, found: a.found, warnings: a.warnings, written: w.written ? [w.path] : [], backupDir: w.backupDir ?? null }, envSecrets(env)), null, 2)}\n`);
   } else if (v['dry-run']) out('Dry run: nothing written.\n');
   else out(asRun(`Wrote ${tildify(w.path, env)}. Next: \`aider-mlx status\` shows each hop, \`aider-mlx serve\` keeps the servers up, \`aider-mlx reconfigure\` changes them.\n`));
   return 0;

@@ -1,6 +1,6 @@
 import { parseFlags } from '../lib/args.js';
 import { columnsFor, wrapText } from '../lib/wrap.js';
-import { UsageError } from '../errors.js';
+import { AppError, UsageError } from '../errors.js';
 import { asRun, configPaths, tildify, type Env, selfCommand } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
 import { collectStatus, hopWords, type HopStatus } from '../servers/status.js';
@@ -70,28 +70,42 @@ export async function runStatusCommand(args: string[]): Promise<number> {
   const timeoutSec = values.timeout === undefined ? 5 : Number(values.timeout);
   if (!Number.isFinite(timeoutSec) || timeoutSec <= 0) throw new UsageError(`--timeout must be a number of seconds (got "${values.timeout}").`);
   const env = process.env;
+  try {
+    return await statusOf(env, timeoutSec, Boolean(values.json));
+  } catch (e) {
+    // A script asking for JSON gets a document whatever stops the command (the same keys), and the
+    // same exit code as the text.
+    if (values.json && e instanceof AppError) {
+      const next = e.message.startsWith('No plan yet') ? [`${selfCommand()} setup`, `${selfCommand()} setup --adopt`] : [];
+      process.stdout.write(JSON.stringify({ ok: false, mode: null, hops: [], background: null, error: e.message, ...(e.tryThis ? { tryThis: e.tryThis } : {}), next }, null, 2) + '\n');
+    }
+    throw e;
+  }
+}
+
+async function statusOf(env: NodeJS.ProcessEnv, timeoutSec: number, json: boolean): Promise<number> {
   const plan = await readPlan(env);
   if (!plan) {
-    const missing = new UsageError(`No plan yet at ${tildify(configPaths(env).plan, env)}.`, `Run \`${selfCommand()} setup\` first.`);
-    // A script asking for JSON gets a document (the same keys), and the same exit code as the text.
-    if (values.json) {
-      process.stdout.write(JSON.stringify({ ok: false, mode: null, hops: [], background: null, error: missing.message, next: [`${selfCommand()} setup`] }, null, 2) + '\n');
-    }
-    throw missing;
+    throw new UsageError(`No plan yet at ${tildify(configPaths(env).plan, env)}.`, `Run \`${selfCommand()} setup\` first (or \`${selfCommand()} setup --adopt\` to make a chain you set up by hand the plan).`);
   }
-  const [hops, bg] = await Promise.all([collectStatus(plan, { timeoutMs: timeoutSec * 1000, env }), readBackground(env)]);
+  // status only reads: a key file others can read is said, not a reason to stop (serve still asks for it).
+  const warnings: string[] = [];
+  const [hops, bg] = await Promise.all([collectStatus(plan, { timeoutMs: timeoutSec * 1000, env, readable: (p) => warnings.push(`${p.problem}: run ${p.fix}`) }), readBackground(env)]);
   const allUp = hops.every((h) => h.up);
   const records = readBench(env);
   const background = bg
     ? { running: bg.running, pid: bg.record.pid, since: bg.record.since, log: bg.record.log, ...(bg.leftRunning ? { leftRunning: bg.leftRunning.map((h) => ({ pid: h.pid, port: h.port })) } : {}) }
     : null;
   const caches = promptCaches(plan, env);
-  if (values.json) {
+  if (json) {
     const out = hops.map((h) => {
       const c = cacheOf(caches, h);
       return { ...h, lastBench: hopBench(plan, h, records), ...(c ? { promptCache: c } : {}) };
     });
-    process.stdout.write(JSON.stringify({ ok: allUp, mode: plan.mode, hops: out, background }, null, 2) + '\n');
-  } else process.stdout.write(wrapText(renderStatus(plan, hops, env, bg, records, caches), columnsFor(process.stdout)));
+    process.stdout.write(JSON.stringify({ ok: allUp, mode: plan.mode, hops: out, background, ...(warnings.length ? { warnings } : {}) }, null, 2) + '\n');
+  } else {
+    process.stdout.write(wrapText(renderStatus(plan, hops, env, bg, records, caches), columnsFor(process.stdout)));
+    for (const w of warnings) process.stdout.write(wrapText(`! ${w}\n`, columnsFor(process.stdout)));
+  }
   return allUp ? 0 : 1;
 }

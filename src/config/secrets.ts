@@ -4,17 +4,22 @@ import { parse } from 'yaml';
 import { AppError } from '../errors.js';
 import { configPaths, type Env } from '../lib/paths.js';
 import { MAX_CONFIG_BYTES, readBounded } from '../lib/read-bounded.js';
-import { assertTrusted } from '../lib/trust.js';
+import { assertTrusted, trustProblemAt, untrustedError, type TrustProblem } from '../lib/trust.js';
 
 /**
  * The LiteLLM proxy's master key. Current LiteLLM refuses to start without a strong one, and a key
  * keeps other local processes and web pages off the proxy. One per machine: kept in the 0600
  * litellm.yaml (general_settings.master_key) and reused on every run, so re-runs change nothing.
  */
-export async function proxyKey(env: Env, own?: string): Promise<string> {
+export async function proxyKey(env: Env, own?: string, o: { readable?: (p: TrustProblem) => void } = {}): Promise<string> {
   const path = own ?? configPaths(env).litellm;
   // The key lives here, and LiteLLM runs what this file names: only its owner may change or read it.
-  assertTrusted([{ path: own ? dirname(own) : configPaths(env).dir }, { path, holdsKey: true }]);
+  // A read (status) may use a key others can read in the user's own config (an adopted chain's: it
+  // was never ours to make 0600), and says so through o.readable; our own file must stay 0600.
+  assertTrusted([{ path: own ? dirname(own) : configPaths(env).dir }]);
+  const p = trustProblemAt(path, { holdsKey: true });
+  if (p && !(p.readableOnly && o.readable && own)) throw untrustedError(p);
+  if (p) o.readable!(p);
   const text = await readBounded(path, { what: 'The LiteLLM config', maxBytes: 8 * MAX_CONFIG_BYTES, over: 'refuse' }).then(
     (r) => r.text,
     (e: unknown) => {
@@ -34,8 +39,8 @@ export async function proxyKey(env: Env, own?: string): Promise<string> {
 }
 
 /** The key of the proxy a plan runs: an adopted chain's is in the user's own LiteLLM config. */
-export function proxyKeyOf(plan: { adopted?: { litellmConfig?: string } }, env: Env): Promise<string> {
-  return proxyKey(env, plan.adopted?.litellmConfig);
+export function proxyKeyOf(plan: { adopted?: { litellmConfig?: string } }, env: Env, o: { readable?: (p: TrustProblem) => void } = {}): Promise<string> {
+  return proxyKey(env, plan.adopted?.litellmConfig, o);
 }
 
 /** The LiteLLM config a plan's proxy runs from. */

@@ -68,6 +68,8 @@ export interface DiskState {
   planPath: string;
   plan?: Plan;
   planError?: string;
+  /** The plan when it adopted the user's chain (then `plan` is unset: the files are checked as written). */
+  adopted?: Plan;
   litellm: LitellmFile;
   aider: AiderState;
   /** The environment Aider's LiteLLM ends up with: shell, then .env files, then set-env, then the conf's openai-api-base/key. */
@@ -323,6 +325,8 @@ function aiderLaunch(plan: Plan | undefined): { explicitConfig?: string; setting
 export interface PlanRead {
   plan?: Plan;
   planError?: string;
+  /** A plan that adopted the user's own chain: the chain is checked as they wrote it (no plan above), and this says so. */
+  adopted?: Plan;
 }
 
 const planErrorText = (e: unknown): string => (e instanceof AppError ? e.message : String((e as Error).message ?? e));
@@ -364,7 +368,7 @@ export async function readDiskState(env: Env, cwd: string, planRead?: PlanRead, 
   const home = homeDir(env);
   const paths = configPaths(env);
   const gitRoot = findGitRoot(cwd);
-  const { plan, planError } = planRead ?? (await readPlanChecked(env));
+  const { plan, planError, adopted } = planRead ?? (await readPlanChecked(env));
   const litellm = litellmFile(paths.litellm);
   const cli = how.aiderArgs ? parseAiderArgs(how.aiderArgs) : {};
   const launch = typeof cli.config === 'string' ? { explicitConfig: expand(cli.config, home, cwd) } : aiderLaunch(plan);
@@ -428,6 +432,8 @@ export async function readDiskState(env: Env, cwd: string, planRead?: PlanRead, 
     trustProblemAt(paths.dir),
     trustProblemAt(paths.plan),
     trustProblemAt(paths.litellm, { holdsKey: true }),
+    // An adopted chain's proxy key is in the user's own LiteLLM config.
+    ...(adopted?.adopted?.litellmConfig && adopted.adopted.litellmConfig !== paths.litellm ? [trustProblemAt(adopted.adopted.litellmConfig, { holdsKey: true })] : []),
     ...confFiles.filter(holdsKey).map((f) => trustProblemAt(f.path, { holdsKey: true })),
   ].filter((p): p is TrustProblem => p !== undefined);
 
@@ -438,6 +444,7 @@ export async function readDiskState(env: Env, cwd: string, planRead?: PlanRead, 
     ...(gitRoot ? { gitRoot } : {}),
     planPath: paths.plan,
     ...(plan ? { plan } : {}),
+    ...(adopted ? { adopted } : {}),
     ...(planError ? { planError } : {}),
     litellm,
     aider: {

@@ -216,7 +216,7 @@ export async function runDoctor(opts: DoctorOptions, capsIn: DoctorCaps): Promis
     const v = await checkPlan(first.raw.data, capsIn.env);
     if (v.plan) {
       const cwd = v.plan.aider.scope === 'project' ? v.plan.aider.dir : capsIn.cwd;
-      const r = await doctorRun({ ...opts, ...(opts.litellmConfig || !adopted.litellmConfig ? {} : { litellmConfig: adopted.litellmConfig }) }, { ...capsIn, cwd }, started, {});
+      const r = await doctorRun({ ...opts, ...(opts.litellmConfig || !adopted.litellmConfig ? {} : { litellmConfig: adopted.litellmConfig }) }, { ...capsIn, cwd }, started, { adopted: v.plan });
       return { ...r, mode: v.plan.mode, hasPlan: true, adopted: true, adoptable: false };
     }
   }
@@ -372,10 +372,10 @@ async function doctorRun(
   const likely = rankCauses(parsed, hopOrder, { proxy: !direct });
   const lead = parsed ? leadingCheckIds(likely) : [];
   // Each fix names this tool as it is run here (from a clone, `npx aider-mlx` would ask the registry).
-  const adoptable = !state.plan && state.planError === undefined && chain !== undefined && !chain.none && hopOrder.every((c) => c.status !== 'fail');
+  const adoptable = !state.plan && !state.adopted && state.planError === undefined && chain !== undefined && !chain.none && hopOrder.every((c) => c.status !== 'fail');
   // No plan, a chain of the user's own: `setup` would refuse to replace their model and base, `setup --adopt` takes it as it is.
   const planLine = (c: DoctorCheck): DoctorCheck =>
-    c.id !== 'config.plan' || state.plan || state.planError !== undefined || !chain || chain.none
+    c.id !== 'config.plan' || state.plan || state.adopted || state.planError !== undefined || !chain || chain.none
       ? c
       : {
           ...c,

@@ -3,6 +3,7 @@ import type { Env } from '../lib/paths.js';
 import { servedModels } from '../config/names.js';
 import { proxyKeyOf } from '../config/secrets.js';
 import type { Plan } from '../config/plan.js';
+import type { TrustProblem } from '../lib/trust.js';
 import { identifyServer, probeLitellm, rootUrl } from './probe.js';
 
 export interface HopStatus {
@@ -20,7 +21,7 @@ export interface HopStatus {
 }
 
 /** Every deployment and the proxy, probed in parallel: cheap checks only (no generation). */
-export async function collectStatus(plan: Plan, opts: { timeoutMs: number; env?: Env }): Promise<HopStatus[]> {
+export async function collectStatus(plan: Plan, opts: { timeoutMs: number; env?: Env; readable?: (p: TrustProblem) => void }): Promise<HopStatus[]> {
   const jobs: Array<Promise<HopStatus>> = [];
   for (const m of servedModels(plan)) {
     for (const d of m.deployments) {
@@ -44,7 +45,7 @@ export async function collectStatus(plan: Plan, opts: { timeoutMs: number; env?:
     const { host, port } = plan.proxy;
     const started = performance.now();
     jobs.push(
-      proxyKeyOf(plan, opts.env ?? process.env).then((apiKey) => probeLitellm(rootUrl(host, port), { timeoutMs: opts.timeoutMs, apiKey })).then((p) => {
+      proxyKeyOf(plan, opts.env ?? process.env, opts.readable ? { readable: opts.readable } : {}).then((apiKey) => probeLitellm(rootUrl(host, port), { timeoutMs: opts.timeoutMs, apiKey })).then((p) => {
         const missing = servedModels(plan).map((m) => m.modelName).filter((n) => !p.names.includes(n));
         return {
           kind: 'proxy' as const,

@@ -8,6 +8,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
+import { trustProblemAt } from '../lib/trust.js';
 import { DEFAULT_CONTEXT, DEFAULT_REQUEST_TIMEOUT, PLAN_VERSION, type Deployment, type Plan, type Role, type RoleName } from '../config/plan.js';
 import { homeDir, tildify, type Env } from '../lib/paths.js';
 import { litellmFile, readDiskState, type DiskState } from '../doctor/files.js';
@@ -35,6 +36,8 @@ export interface Adoption {
   plan: Plan;
   /** What was found, one line each, for the confirmation. */
   found: string[];
+  /** What the user should know before serve uses the chain (a key file others can read), one line each. */
+  warnings: string[];
 }
 
 /** Aider's roles → the plan's: `model` is the architect when `editor-model` is set, else the editor. */
@@ -170,7 +173,11 @@ export async function findAdoption(caps: AdoptCaps): Promise<Adoption> {
   }
   checkPortClashes(plan);
   found.push(`Aider files (recorded, not changed): ${aiderFiles.map((f) => tildify(f, env)).join(', ') || 'none'}`);
-  return { plan, found };
+  // serve starts the proxy with the key in that file, and refuses a key file others can read.
+  const warnings: string[] = [];
+  const tp = litellmConfig ? trustProblemAt(litellmConfig, { holdsKey: true }) : undefined;
+  if (tp) warnings.push(`${tp.problem}: \`serve\` will not start the proxy with it until you run ${tp.fix}`);
+  return { plan, found, warnings };
 }
 
 /** The adoption's plan as a write through the safe writer (journal, backup of a replaced plan). */

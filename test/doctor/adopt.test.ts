@@ -128,6 +128,28 @@ describe('setup --adopt', () => {
     expect(r.adoptable).toBe(false);
   });
 
+  it('a LiteLLM config others can read (0644, as files are made by hand): adopt says so, status reads it with a warning, serve\'s key still refuses it, the doctor warns', async () => {
+    const w = await proxyWorld();
+    chmodSync(w.cfg, 0o644);
+    const a = await findAdoption(w.caps());
+    expect(a.warnings).toEqual([`${w.cfg} holds the proxy's master key and other users can read it (mode 0644): \`serve\` will not start the proxy with it until you run chmod 600 ${w.cfg}`]);
+    await writeAdoption(a.plan, w.env);
+    const plan = (await readPlan(w.env))!;
+    const said: string[] = [];
+    const hops = await collectStatus(plan, { timeoutMs: 4000, env: w.env, readable: (p) => said.push(p.problem) });
+    expect(hops.every((h) => h.up)).toBe(true);
+    expect(said).toEqual([`${w.cfg} holds the proxy's master key and other users can read it (mode 0644)`]);
+    // Without the read-only allowance (serve, which starts the proxy with that key): refused, exit 2.
+    await expect(collectStatus(plan, { timeoutMs: 4000, env: w.env })).rejects.toThrow(/other users can read it/);
+    const r = await runDoctor({ timeoutMs: 4000, deep: false }, { env: w.env, cwd: w.home, portProcess: async (p) => w.procs.get(p) });
+    const t = r.checks.find((c) => c.id === 'config.permissions');
+    expect(t?.status).toBe('warn');
+    expect(t?.fix).toBe(`Run: chmod 600 ${w.cfg}`);
+    // The plan is there (adopted): no "none yet", no offer to adopt again.
+    expect(r.checks.find((c) => c.id === 'config.plan')).toMatchObject({ status: 'pass' });
+    expect(reportToText(r, { env: w.env, color: false, verbose: true, width: 200 })).not.toContain('setup --adopt');
+  });
+
   it('the doctor offers it when the hand-written chain is healthy and there is no plan', async () => {
     const w = await proxyWorld();
     const r = await runDoctor({ timeoutMs: 4000, deep: false }, { env: w.env, cwd: w.project, portProcess: async (p) => w.procs.get(p) });

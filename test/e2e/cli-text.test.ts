@@ -17,7 +17,7 @@ describe('status --json with no plan (T1)', () => {
     const doc = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(doc).toMatchObject({ ok: false, mode: null, hops: [], background: null });
     expect(doc.error).toMatch(/^No plan yet at .*plan\.yaml\.$/);
-    expect(doc.next).toEqual([expect.stringMatching(/ setup$/)]);
+    expect(doc.next).toEqual([expect.stringMatching(/ setup$/), expect.stringMatching(/ setup --adopt$/)]);
     // The human line still goes to stderr; stdout is only the document.
     expect(r.stderr).toMatch(/No plan yet/);
   });

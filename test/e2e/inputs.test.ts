@@ -113,6 +113,10 @@ describe('a plan or key file someone else can change (M5), and an alias bomb (M8
     let r = await status(s);
     expect(r.code).toBe(2);
     expect(flat(r.stderr)).toContain(`chmod 600 ${litellm}`);
+    // --json: a document on stdout saying the same, the same exit code.
+    const j = await cli(['status', '--json', '--timeout', '2'], { cwd: s.repo, env: s.env });
+    expect(j.code).toBe(2);
+    expect(JSON.parse(j.stdout)).toMatchObject({ ok: false, hops: [], error: expect.stringContaining('other users can read it'), tryThis: `Run: chmod 600 ${litellm}` });
     chmodSync(litellm, 0o600);
     chmodSync(s.config, 0o777);
     r = await status(s);

@@ -102,6 +102,13 @@ export function configChecks(state: DiskState, exp: Expectations | undefined, en
       expected: `a valid plan at ${t(state.planPath)}`,
       fix: 'Fix that line, or move the file away and run `npx aider-mlx setup` again.',
     });
+  } else if (state.adopted) {
+    checks.push({
+      id: 'config.plan',
+      group: 'config',
+      title: `plan: ${t(state.planPath)}, adopted from your own files (they are checked as you wrote them)`,
+      status: 'pass',
+    });
   } else {
     checks.push({
       id: 'config.plan',
@@ -121,7 +128,9 @@ export function configChecks(state: DiskState, exp: Expectations | undefined, en
       id: 'config.permissions',
       group: 'config',
       title: trust.every((p) => p.readableOnly) ? 'other users can read the proxy\'s master key' : 'another user can change the files aider-mlx trusts',
-      status: 'fail',
+      // The user's own LiteLLM config (an adopted chain) readable by others works, and serve asks for
+      // the chmod before it starts the proxy: a warning. Ours (written 0600) or a file others can change: a failure.
+      status: trust.every((p) => p.readableOnly && p.path === state.adopted?.adopted?.litellmConfig) ? 'warn' : 'fail',
       observed: trust.map((p) => p.problem).join('; '),
       expected: 'the config folder 0700 and the plan and key files 0600, owned by you',
       fix: `Run: ${trust.map((p) => p.fix).join(' && ')}`,
