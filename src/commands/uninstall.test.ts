@@ -524,6 +524,19 @@ describe('uninstall knows what it added without the backups (U1)', () => {
     expect(o.o.stdout + o.o.stderr).not.toContain(OWN_MASTER_KEY);
   });
 
+  it('backups deleted: the user\'s .aider.conf.yml with a comment under its last key comes back byte for byte', async () => {
+    const conf = join(project, '.aider.conf.yml');
+    const mine = 'dark-mode: true  # mine\npretty: true\n# keep this comment\n';
+    fs.mkdirSync(project, { recursive: true });
+    fs.writeFileSync(conf, mine);
+    await setupWrites(plan(project));
+    expect(fs.readFileSync(conf, 'utf8').startsWith(mine)).toBe(true);
+    fs.rmSync(configPaths(env).backups, { recursive: true, force: true });
+    const o = out();
+    expect(await runUninstall(['--yes'], io(o)), o.o.stdout + o.o.stderr).toBe(0);
+    expect(fs.readFileSync(conf, 'utf8')).toBe(mine);
+  });
+
   it('a copied HOME (the backups name the old one): the user\'s keys stay', async () => {
     startHand();
     await setupWrites(plan(project));

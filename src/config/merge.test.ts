@@ -136,6 +136,15 @@ auto-commits: false
     expect(mergeAiderConf(r.text, CONF, 'x').text).toBe(r.text);
   });
 
+  it('a comment right under the user\'s last key stays right under it (no blank line put between); our block comes after', () => {
+    const mine = 'dark-mode: true  # mine\npretty: true\n# keep this comment\n';
+    const r = mergeAiderConf(mine, CONF, 'x');
+    expect(r.text.startsWith(`${mine}\n# Added by aider-mlx\n`)).toBe(true);
+    // A blank line the user had before it stays too.
+    const spaced = 'pretty: true\n\n# keep this comment\n';
+    expect(mergeAiderConf(spaced, CONF, 'x').text.startsWith(`${spaced}\n# Added by aider-mlx\n`)).toBe(true);
+  });
+
   it('returns the existing text byte for byte when nothing changes', () => {
     const odd = "model:    'openai/mlx-qwq-32b'   # spaced\nextra:\n- a\n";
     const r = mergeAiderConf(odd, "model: openai/mlx-qwq-32b\n", 'x');

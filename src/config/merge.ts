@@ -86,7 +86,7 @@ export function mergeAiderConf(
     for (const key of opts.remove ?? []) {
       if (ours.items.some((p) => keyOf(p) === key) || indexOfKey(map.items, key) < 0) continue;
       let i: number;
-      while ((i = indexOfKey(map.items, key)) >= 0) removePairKeepingComments(parsed.doc, map.items, i);
+      while ((i = indexOfKey(map.items, key)) >= 0) removePairKeepingComments(parsed.doc, map.items, i, map);
       ctx.removed.push(key);
       ctx.changed = true;
     }
@@ -101,7 +101,7 @@ export function mergeAiderConf(
       }
       const added = newPairFrom(pair);
       if (!(nearComments && placeAfterCommentedOut(parsed.doc, map, key, added))) {
-        appendWithHeader(parsed.doc, map, added, !appended);
+        appendWithHeader(parsed.doc, map, added, !appended, existing);
         appended = true;
       }
       ctx.changed = true;
@@ -316,7 +316,7 @@ export function unmergeLitellmConfig(existing: string, path: string, owned: Lite
     let j: number;
     let hit = false;
     while ((j = indexOfKey(sec.items, key)) >= 0) {
-      removePairKeepingComments(parsed.doc, sec.items, j);
+      removePairKeepingComments(parsed.doc, sec.items, j, sec);
       hit = true;
     }
     if (!hit) continue;
@@ -344,7 +344,7 @@ export function unmergeLitellmConfig(existing: string, path: string, owned: Lite
     if (i < 0) continue;
     const v = map.items[i]!.value;
     if (!(isEmptyValue(v) || ((isMap(v) || isSeq(v)) && v.items.length === 0))) continue;
-    removePairKeepingComments(parsed.doc, map.items, i);
+    removePairKeepingComments(parsed.doc, map.items, i, map);
     ctx.changed = true;
   }
   if (!ctx.changed) return unchanged(existing);
@@ -606,7 +606,7 @@ function setValue(doc: Document, pair: Pair, ours: unknown, key: string, ctx: Ct
  * Remove a key but keep the comments above it: in a file built from Aider's sample they are the
  * user's own (`## Use architect edit format…` / `#architect: false`).
  */
-function removePairKeepingComments(doc: Document, items: Pair[], i: number): void {
+function removePairKeepingComments(doc: Document, items: Pair[], i: number, coll?: { comment?: string | null }): void {
   const gone = items[i]!;
   items.splice(i, 1);
   const cb = isNode(gone.key) ? gone.key.commentBefore : undefined;
@@ -617,6 +617,10 @@ function removePairKeepingComments(doc: Document, items: Pair[], i: number): voi
     const nk = next.key;
     nk.commentBefore = nk.commentBefore ? cb + (nk.spaceBefore ? '\n\n' : '\n') + nk.commentBefore : cb + (nk.spaceBefore ? '\n' : '');
     nk.spaceBefore = space;
+  } else if (!space && coll && !coll.comment && !doc.comment && items.length) {
+    // Right under the key before it (no blank line): the collection's own trailing comment prints
+    // there; the document's would get a blank line put before it.
+    coll.comment = cb;
   } else {
     doc.comment = doc.comment ? `${cb}\n\n${doc.comment}` : cb;
   }
@@ -759,8 +763,10 @@ function placeAfterCommentedOut(doc: Document, map: YAMLMap, key: string, added:
 }
 
 /** Append at the end (after any trailing comments), the first one under a header. */
-function appendWithHeader(doc: Document, map: YAMLMap, added: Pair<Scalar, unknown>, first: boolean): void {
+function appendWithHeader(doc: Document, map: YAMLMap, added: Pair<Scalar, unknown>, first: boolean, text?: string): void {
   const parts: string[] = [];
+  // The user's comment lines right under their last key (no blank line between) stay right under it.
+  const tight = first && (map.comment || doc.comment) && text !== undefined && trailingCommentIsTight(map, text);
   if (first) {
     for (const trailing of [map.comment, doc.comment]) if (trailing) parts.push(trailing);
     map.comment = null;
@@ -772,7 +778,18 @@ function appendWithHeader(doc: Document, map: YAMLMap, added: Pair<Scalar, unkno
   added.key.commentBefore = parts.length ? parts.join('\n\n') : undefined;
   added.key.spaceBefore = first && (map.items.length > 0 || parts.length > 1);
   if (first && map.items.length === 0 && doc.commentBefore) added.key.spaceBefore = false;
+  if (tight) added.key.spaceBefore = false;
   map.items.push(added);
+}
+
+/** The line after the map's last key (and its value) is a comment: no blank line between them. */
+function trailingCommentIsTight(map: YAMLMap, text: string): boolean {
+  const last = map.items[map.items.length - 1];
+  const node = (last?.value ?? last?.key) as { range?: [number, number, number] } | null | undefined;
+  if (!node?.range) return false;
+  const eol = text.indexOf('\n', node.range[1]);
+  if (eol < 0) return false;
+  return /^[ \t]*#/.test(text.slice(eol + 1));
 }
 
 function split(
