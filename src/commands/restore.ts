@@ -3,7 +3,7 @@
  * ones `setup` keeps before it replaces anything), in one step, after backing up what is there
  * now, so a restore can itself be undone.
  */
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseFlags } from '../lib/args.js';
 import { EXIT, UsageError } from '../errors.js';
@@ -46,6 +46,12 @@ export async function listBackupSets(root: string): Promise<BackupSetInfo[]> {
     }
     const files: BackupFileState[] = [];
     for (const f of manifest.files) {
+      if (f.link) {
+        // A symbolic link the set puts back (its target is not the set's to compare).
+        const now = await readlink(f.path).catch(() => undefined);
+        files.push({ path: f.path, existed: true, now: now === f.link ? 'same' : 'differs' });
+        continue;
+      }
       const current = await readFile(f.path).catch(() => undefined);
       const now = current === undefined ? 'missing' : (f.existed && sha256(current) === f.sha256 ? 'same' : 'differs');
       files.push({ path: f.path, existed: f.existed, now });

@@ -76,6 +76,7 @@ function printText(r: SetupResult, out: (s: string) => void, raw: (s: string) =>
     out('\nDry run: nothing written. These are the changes:\n');
     // A diff is the files' own text: never wrapped.
     for (const f of r.files) (f.changed && f.diff ? raw : out)(f.changed ? (f.diff ? `${f.diff}\n` : `(mode change) ${tildify(f.path, env)}\n`) : `  unchanged ${tildify(f.path, env)}\n`);
+    for (const f of r.files) if (f.linkNote) out(`  note: ${f.linkNote}\n`);
     return;
   }
   if (failed && r.written.length === 0) {
@@ -83,7 +84,8 @@ function printText(r: SetupResult, out: (s: string) => void, raw: (s: string) =>
     return;
   }
   out('\nFiles\n');
-  for (const f of r.files) out(`  ${f.changed ? (f.existed ? 'updated  ' : 'created  ') : 'unchanged'} ${tildify(f.path, env)}\n`);
+  for (const f of r.files) out(`  ${f.changed ? (f.existed ? 'updated  ' : 'created  ') : 'unchanged'} ${tildify(f.path, env)}${f.linkNote ? ' (was a symbolic link: now a file of its own)' : ''}\n`);
+  for (const f of r.files) if (f.linkNote && r.written.includes(f.path)) out(`  note: ${f.linkNote}\n`);
   if (r.backupDir) out(`  backup of the replaced files: ${tildify(r.backupDir, env)}\n`);
   out('\nNext\n');
   r.next.forEach((s, i) => out(`  ${i + 1}. ${s}\n`));

@@ -624,3 +624,23 @@ describe('a file restore gave back is the user\'s again (U3)', () => {
     expect(p.notes.join('\n')).toContain('check it by hand');
   });
 });
+
+describe('a symbolic link setup --force replaced comes back as that link', () => {
+  it("uninstall --yes puts the user's dotfiles link back, its target untouched", async () => {
+    const dotfiles = join(home, 'dotfiles');
+    fs.mkdirSync(dotfiles);
+    const target = join(dotfiles, 'aider.model.settings.yml');
+    fs.writeFileSync(target, USER_SETTINGS);
+    const link = join(project, AIDER_FILES.settings);
+    fs.symlinkSync('../dotfiles/aider.model.settings.yml', link);
+    const composed = await composeWrites(plan(project), env);
+    await applyWrites(await planWrites(composed.changes, { force: true }), { backupRoot: configPaths(env).backups, dirMode: 0o700 });
+    expect(fs.lstatSync(link).isSymbolicLink()).toBe(false);
+    const o = out();
+    expect(await runUninstall(['--yes'], io(o)), o.o.stdout + o.o.stderr).toBe(0);
+    expect(o.o.stderr).toContain('back to your symbolic link to ~/dotfiles/aider.model.settings.yml');
+    expect(fs.lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(fs.readlinkSync(link)).toBe('../dotfiles/aider.model.settings.yml');
+    expect(fs.readFileSync(target, 'utf8')).toBe(USER_SETTINGS);
+  });
+});

@@ -11,7 +11,7 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import JSON5 from 'json5';
 import { parse as parseYaml, parseDocument, stringify as stringifyYaml } from 'yaml';
 import { AppError, EXIT, UsageError } from '../errors.js';
-import { applyWrites, atomicWriteFile, planWrites, readManifest, sha256, type PlannedWrite, type RenameFn } from '../lib/fs.js';
+import { applyWrites, atomicWriteFile, onDisk, planWrites, readManifest, type PlannedWrite, type RenameFn } from '../lib/fs.js';
 import { run } from '../lib/exec.js';
 import { asRun, configPaths, tildify, type Env } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
@@ -41,6 +41,8 @@ export interface FileEdit {
   original: boolean;
   /** Unified diff of the change, secrets redacted. */
   diff?: string;
+  /** The path was a symbolic link with this text before aider-mlx replaced it (--force): the link comes back. */
+  link?: string;
 }
 
 export type UninstallItem =
@@ -103,7 +105,11 @@ function isInside(child: string, parent: string): boolean {
 const UNINSTALLED_MARK = '.uninstalled-at';
 
 /** For each path, what it was before aider-mlx first replaced it: its bytes, or `created` (and its mode in `modes`). */
-async function originalsFromBackups(backupRoot: string, modes = new Map<string, number>()): Promise<Map<string, Buffer | 'created'>> {
+async function originalsFromBackups(
+  backupRoot: string,
+  modes = new Map<string, number>(),
+  links = new Map<string, string>(),
+): Promise<Map<string, Buffer | 'created'>> {
   const out = new Map<string, Buffer | 'created'>();
   let names: string[] = [];
   try {
@@ -125,7 +131,9 @@ async function originalsFromBackups(backupRoot: string, modes = new Map<string, 
   sets.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   for (const s of sets) {
     for (const f of s.files) {
-      if (out.has(f.path)) continue;
+      if (out.has(f.path) || links.has(f.path)) continue;
+      // A symbolic link --force replaced: its text (the bytes beside it are its target's, which we never wrote).
+      if (f.link) links.set(f.path, f.link);
       if (!f.existed) out.set(f.path, 'created');
       else {
         const bytes = await readIf(join(s.dir, f.backup!));
@@ -152,6 +160,8 @@ interface Knowing {
 interface Sources {
   originals: Map<string, Buffer | 'created'>;
   modes: Map<string, number>;
+  /** Paths that were symbolic links (with their text) before aider-mlx first replaced them. */
+  links: Map<string, string>;
   record: AddedRecord | undefined;
   env: Env;
 }
@@ -276,6 +286,13 @@ async function aiderFileItems(
   ];
   for (const f of files) {
     const path = join(plan.aider.dir, f.name);
+    const link = src.links.get(path);
+    if (link !== undefined && !(await fsp.lstat(path).then((s) => s.isSymbolicLink(), () => false))) {
+      // It was the user's link before setup --force replaced it with a file: the link comes back as it was.
+      secretsIn(dataOf((await readIf(path))?.toString('utf8') ?? '', f.format), secrets);
+      items.push({ kind: 'aider-file', path, action: 'edit', link, removed: [], restored: [], kept: [], original: true });
+      continue;
+    }
     const bytes = await readIf(path);
     if (bytes === undefined) continue;
     const existing = bytes.toString('utf8');
@@ -469,8 +486,9 @@ export async function planUninstall(caps: UninstallCaps): Promise<UninstallPlan>
     );
   }
   const modes = new Map<string, number>();
-  const originals = await originalsFromBackups(paths.backups, modes);
-  const src: Sources = { originals, modes, record: await readAddedRecord(env), env };
+  const links = new Map<string, string>();
+  const originals = await originalsFromBackups(paths.backups, modes, links);
+  const src: Sources = { originals, modes, links, record: await readAddedRecord(env), env };
   const key = await proxyKey(env);
   secrets.add(key);
   if (plan) {
@@ -547,7 +565,13 @@ export async function planUninstall(caps: UninstallCaps): Promise<UninstallPlan>
   const edits = items.filter((i): i is Extract<UninstallItem, { kind: 'aider-file' | 'litellm-file' }> => i.kind === 'aider-file' || i.kind === 'litellm-file');
   const secretList = [...secrets].filter((s) => s.length >= 8).sort((a, b) => b.length - a.length);
   const writes = await planWrites(
-    edits.map((i) => (i.action === 'delete' ? { path: i.path, content: '', delete: true } : { path: i.path, content: i.content!, ...(i.mode !== undefined ? { mode: i.mode } : {}) })),
+    edits.map((i) =>
+      i.link !== undefined
+        ? { path: i.path, content: '', link: i.link }
+        : i.action === 'delete'
+          ? { path: i.path, content: '', delete: true }
+          : { path: i.path, content: i.content!, ...(i.mode !== undefined ? { mode: i.mode } : {}) },
+    ),
     { label: (p) => tildify(p, env) },
   );
   edits.forEach((i, n) => (i.diff = redact(writes[n]!.diff, secretList)));
@@ -567,6 +591,7 @@ export function formatUninstallPlan(p: UninstallPlan, env: Env): string {
   section(
     'Entries it wrote into your files (your other keys, models and comments stay)',
     edits.map((i) => {
+      if (i.link !== undefined) return `${tildify(i.path, env)}: back to your symbolic link to ${tildify(resolve(dirname(i.path), i.link), env)} (the file setup --force put there goes; the link's target is not touched)`;
       if (i.action === 'delete') return `${tildify(i.path, env)}: delete (only aider-mlx's entries are in it)`;
       const parts = [i.removed.join(', '), i.restored.length ? `${i.restored.join(', ')} set back to yours` : ''].filter(Boolean);
       return `${tildify(i.path, env)}: ${parts.join('; ')}${i.original ? ' (back to what it was before aider-mlx)' : ''}`;
@@ -709,8 +734,7 @@ export async function applyUninstall(p: UninstallPlan, caps: UninstallCaps): Pro
 async function writeFailure(e: unknown, changed: PlannedWrite[], env: Env): Promise<AppError> {
   const still = await Promise.all(
     changed.map(async (w) => {
-      const now = await readIf(w.target).catch(() => undefined);
-      return (now ? sha256(now) : null) === w.oldSha256;
+      return (await onDisk(w.target).catch(() => undefined))?.sha === w.oldSha256;
     }),
   );
   if (!still.every(Boolean)) {

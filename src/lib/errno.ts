@@ -11,9 +11,12 @@ export interface PlainError {
   tryThis: string;
 }
 
-/** A staged temp file (`..aider.conf.yml.aider-mlx-123-abcd.tmp`) is named by the file it stands for. */
+/**
+ * A staged temp file (`.aider-mlx-tmp..aider.conf.yml.123-abcd`, or an older build's
+ * `..aider.conf.yml.aider-mlx-123-abcd.tmp`) is named by the file it stands for.
+ */
 function realTarget(p: string): string {
-  const m = /^\.(.+)\.aider-mlx-\d+-[0-9a-f]+\.tmp$/.exec(basename(p));
+  const m = /^\.aider-mlx-tmp\.(.+)\.\d+-[0-9a-f]+$/.exec(basename(p)) ?? /^\.(.+)\.aider-mlx-\d+-[0-9a-f]+\.tmp$/.exec(basename(p));
   return m ? join(dirname(p), m[1]!) : p;
 }
 

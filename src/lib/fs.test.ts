@@ -10,6 +10,7 @@ import {
   applyWrites,
   atomicWriteFile,
   backupStamp,
+  linkReplacedNote,
   planWrites,
   restoreBackupSet,
 } from './fs.js';
@@ -107,9 +108,9 @@ describe('applyWrites', () => {
       version: 1,
       createdAt: '2026-11-25T13:05:00.123Z',
       files: [
-        { path: a, existed: true, sha256: sha('old a\n'), backup: '1-a.yml', mode: expect.any(Number) },
-        { path: b, existed: true, sha256: sha('{"old": true}\n'), backup: '2-b.json', mode: 0o640 },
-        { path: c, existed: false, sha256: null, backup: null, mode: null },
+        { path: a, existed: true, sha256: sha('old a\n'), backup: '1-a.yml', mode: expect.any(Number), target: a },
+        { path: b, existed: true, sha256: sha('{"old": true}\n'), backup: '2-b.json', mode: 0o640, target: b },
+        { path: c, existed: false, sha256: null, backup: null, mode: null, target: c },
       ],
     });
     expect(read(join(setDir, '1-a.yml'))).toBe('old a\n');
@@ -412,5 +413,68 @@ describe('what a user or a cloned repository left in place', () => {
     });
     expect(listeners).toBeGreaterThan(0);
     expect(process.listenerCount('SIGINT')).toBe(listeners - 1);
+  });
+});
+
+describe('a symbolic link --force replaces comes back (restore, a failed run)', () => {
+  /** The user's settings file: a link into their dotfiles checkout, outside the project. */
+  function dotfilesLink() {
+    const project = join(root, 'proj');
+    const dotfiles = join(root, 'dotfiles');
+    fs.mkdirSync(project);
+    fs.mkdirSync(dotfiles);
+    const target = join(dotfiles, 'aider.model.settings.yml');
+    fs.writeFileSync(target, '- name: gpt-4o\n');
+    const link = join(project, '.aider.model.settings.yml');
+    fs.symlinkSync('../dotfiles/aider.model.settings.yml', link);
+    return { project, target, link, change: { path: link, content: '- name: x\n', linkScope: project } };
+  }
+
+  it('the review note names the link and its target; the manifest records the link; restore puts it back', async () => {
+    const { target, link, change } = dotfilesLink();
+    const planned = await planWrites([change], { force: true });
+    const note = linkReplacedNote(planned[0]!);
+    expect(note).toMatch(/\.aider\.model\.settings\.yml is a symbolic link to .*dotfiles\/aider\.model\.settings\.yml: writing replaces the link with a file of its own/);
+    const { backupDir } = await applyWrites(planned, { backupRoot: backups, now: NOW });
+    expect(fs.lstatSync(link).isSymbolicLink()).toBe(false);
+    const m = readManifest(backupDir!);
+    expect(m.files[0]).toMatchObject({ path: link, existed: true, link: '../dotfiles/aider.model.settings.yml' });
+
+    const r = await restoreBackupSet(backupDir!, { backupRoot: backups });
+    expect(r.restored).toEqual([link]);
+    expect(fs.lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(fs.readlinkSync(link)).toBe('../dotfiles/aider.model.settings.yml');
+    expect(read(target)).toBe('- name: gpt-4o\n');
+    // The restore's own set holds the file it replaced: restoring that one undoes the restore.
+    await restoreBackupSet(r.backupDir!, { backupRoot: backups });
+    expect(fs.lstatSync(link).isSymbolicLink()).toBe(false);
+    expect(read(link)).toBe('- name: x\n');
+    expect(read(target)).toBe('- name: gpt-4o\n');
+  });
+
+  it('a rename that fails after the link was replaced puts the link back, not a copy of its target', async () => {
+    const { target, link, change } = dotfilesLink();
+    const other = join(root, 'proj', 'other.yml');
+    const planned = await planWrites([change, { path: other, content: 'b: 1\n' }], { force: true });
+    let n = 0;
+    const rename: RenameFn = async (from, to) => {
+      if (++n === 2) throw Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
+      await fs.promises.rename(from, to);
+    };
+    await expect(applyWrites(planned, { backupRoot: backups, rename })).rejects.toThrow(/Could not write/);
+    expect(fs.lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(fs.readlinkSync(link)).toBe('../dotfiles/aider.model.settings.yml');
+    expect(read(target)).toBe('- name: gpt-4o\n');
+  });
+
+  it('a link to nothing that --force replaced comes back as that link', async () => {
+    const link = join(root, '.aider.conf.yml');
+    fs.symlinkSync('dotfiles/aider.conf.yml', link);
+    const planned = await planWrites([{ path: link, content: 'model: x\n' }], { force: true });
+    const { backupDir } = await applyWrites(planned, { backupRoot: backups });
+    expect(readManifest(backupDir!).files[0]).toMatchObject({ link: 'dotfiles/aider.conf.yml' });
+    await restoreBackupSet(backupDir!, { backupRoot: backups });
+    expect(fs.readlinkSync(link)).toBe('dotfiles/aider.conf.yml');
+    expect(fs.existsSync(join(root, 'dotfiles'))).toBe(false);
   });
 });

@@ -17,6 +17,8 @@ import {
   alive,
   journalDirFor,
   recoverJournals,
+  linkState,
+  placeLink,
   removeJournal,
   sweepTemps,
   syncDir as fsyncDir,
@@ -39,6 +41,11 @@ export interface FileChange {
   linkScope?: string;
   /** Remove the file instead (`content` is ignored); it goes into the backup set like a replaced one. */
   delete?: boolean;
+  /**
+   * Make `path` a symbolic link with this text instead of a file (`content` is ignored): a link
+   * an earlier --force replaced, put back. Its target is not touched.
+   */
+  link?: string;
 }
 
 export interface PlannedWrite {
@@ -59,8 +66,10 @@ export interface PlannedWrite {
   diff: string;
   /** sha256 of the bytes on disk when planned, null when absent; rechecked before writing. */
   oldSha256: string | null;
-  /** Set when `path` is a symlink that this write replaces with a file (its target stays as it is). */
+  /** Set when `path` is a symbolic link that this write replaces with a file (its target stays as it is). */
   replacesLinkTo?: string;
+  /** `path` becomes a symbolic link with this text (see FileChange.link). */
+  link?: string;
 }
 
 export interface PlanOptions {
@@ -104,6 +113,20 @@ export async function planWrites(changes: readonly FileChange[], opts: PlanOptio
   const out: PlannedWrite[] = [];
   for (const change of changes) {
     const path = resolve(change.path);
+    if (change.link !== undefined) {
+      const now = await onDisk(path);
+      out.push({
+        path,
+        target: path,
+        content: '',
+        link: change.link,
+        existed: now.sha !== null,
+        changed: now.sha !== linkSha(change.link),
+        diff: '',
+        oldSha256: now.sha,
+      });
+      continue;
+    }
     let target = await resolveTarget(path);
     let replacesLinkTo: string | undefined;
     if (target !== path && change.linkScope !== undefined && (await isLink(path))) {
@@ -154,11 +177,22 @@ export async function planWrites(changes: readonly FileChange[], opts: PlanOptio
       ...(old ? { oldContent, oldMode } : {}),
       changed: contentChanged || modeChanged,
       diff: contentChanged ? unifiedDiff(oldContent, bytes.toString('utf8'), label(path)) : '',
-      oldSha256: old ? sha256(old) : null,
+      // The link itself is what is replaced: the set is checked (and backed up) as that link.
+      oldSha256: replacesLinkTo ? (await onDisk(path)).sha : old ? sha256(old) : null,
       ...(replacesLinkTo ? { replacesLinkTo } : {}),
     });
   }
   return out;
+}
+
+/**
+ * What the review says of a write that replaces a symbolic link with a file (the diff alone reads
+ * as an ordinary edit of the file the link points at).
+ */
+export function linkReplacedNote(p: Pick<PlannedWrite, 'path' | 'replacesLinkTo'>, label: (path: string) => string = tildify): string | undefined {
+  if (!p.replacesLinkTo) return undefined;
+  const to = label(p.replacesLinkTo);
+  return `${label(p.path)} is a symbolic link to ${to}: writing replaces the link with a file of its own (--force). ${to} is left as it is; \`aider-mlx restore\` or \`aider-mlx uninstall\` puts the link back.`;
 }
 
 async function isLink(path: string): Promise<boolean> {
@@ -184,8 +218,9 @@ export async function applyWrites(planned: readonly PlannedWrite[], opts: ApplyO
     .map((p) => ({
       path: p.path,
       target: p.target,
-      bytes: p.delete ? null : toBuffer(p.content),
-      mode: p.mode ?? p.oldMode,
+      bytes: p.delete || p.link !== undefined ? null : toBuffer(p.content),
+      ...(p.link !== undefined ? { link: p.link } : {}),
+      mode: p.link !== undefined ? undefined : (p.mode ?? p.oldMode),
       expectSha: p.oldSha256,
     }));
   return commit(ops, opts);
@@ -224,11 +259,21 @@ export async function restoreBackupSet(
   const restored: string[] = [];
   const removed: string[] = [];
   for (const file of manifest.files) {
-    const target = await resolveTarget(file.path);
-    const current = await readIfExists(target);
+    if (file.link) {
+      // It was a link (replaced by --force): the link comes back, its target is not touched.
+      const now = await onDisk(file.path);
+      if (now.sha === linkSha(file.link)) continue;
+      ops.push({ path: file.path, target: file.path, bytes: null, link: file.link, expectSha: now.sha });
+      restored.push(file.path);
+      continue;
+    }
+    // A file that was no link then is put back at its path, never through a link made since.
+    const target = file.target === file.path ? file.path : await resolveTarget(file.path);
+    const state = await onDisk(target);
+    const current = state.bytes;
     if (!file.existed) {
-      if (current === undefined) continue;
-      ops.push({ path: file.path, target, bytes: null, expectSha: sha256(current) });
+      if (state.sha === null) continue;
+      ops.push({ path: file.path, target, bytes: null, expectSha: state.sha });
       removed.push(file.path);
       continue;
     }
@@ -240,17 +285,17 @@ export async function restoreBackupSet(
       );
     }
     const mode = file.mode ?? undefined;
-    const currentMode = current ? (await fsp.stat(target)).mode & 0o777 : undefined;
-    if (current?.equals(bytes) && (mode === undefined || mode === currentMode)) continue;
-    ops.push({ path: file.path, target, bytes, mode: mode ?? currentMode, expectSha: current ? sha256(current) : null });
+    const currentMode = state.mode;
+    if (!state.link && current?.equals(bytes) && (mode === undefined || mode === currentMode)) continue;
+    ops.push({ path: file.path, target, bytes, mode: mode ?? currentMode, expectSha: state.sha });
     restored.push(file.path);
   }
   const result = await commit(ops, { backupRoot: opts.backupRoot ?? dirname(resolve(dir)), now: opts.now, rename: opts.rename });
 
   for (const file of manifest.files) {
-    const now = await readIfExists(await resolveTarget(file.path));
-    const sha = now ? sha256(now) : null;
-    if (sha !== (file.existed ? file.sha256 : null)) {
+    const at = file.link || file.target === file.path ? file.path : await resolveTarget(file.path);
+    const sha = (await onDisk(at)).sha;
+    if (sha !== (file.link ? linkSha(file.link) : file.existed ? file.sha256 : null)) {
       throw new AppError(`${tildify(file.path)} does not match its backup after restoring.`, `The backup set is in ${tildify(dir)}.`);
     }
   }
@@ -291,16 +336,21 @@ export function sha256(bytes: Uint8Array): string {
 interface Op {
   path: string;
   target: string;
-  /** null: delete the file. */
+  /** null: delete the file (unless `link` is set). */
   bytes: Buffer | null;
+  /** Make the target a symbolic link with this text. */
+  link?: string;
   mode?: number | undefined;
   /** sha256 the target must still have (null: must not exist). */
   expectSha: string | null;
 }
 
 interface Original {
-  bytes: Buffer;
-  mode: number;
+  /** The file's bytes (for a link: its target's, when there is one). */
+  bytes?: Buffer;
+  mode?: number;
+  /** The target was a symbolic link with this text (the link is what is backed up and put back). */
+  link?: string;
 }
 
 async function commit(ops: Op[], opts: ApplyOptions): Promise<ApplyResult> {
@@ -319,28 +369,32 @@ async function commit(ops: Op[], opts: ApplyOptions): Promise<ApplyResult> {
   // Re-read now: the plan may be minutes old (a wizard waits for answers).
   const originals = new Map<Op, Original>();
   for (const op of ops) {
-    const bytes = await readIfExists(op.target);
-    if ((bytes ? sha256(bytes) : null) !== op.expectSha) {
+    const now = await onDisk(op.target);
+    if (now.sha !== op.expectSha) {
       throw new AppError(`${tildify(op.path)} changed while aider-mlx was running.`, 'Run again; nothing was written.');
     }
-    if (bytes) originals.set(op, { bytes, mode: (await fsp.stat(op.target)).mode & 0o777 });
+    if (now.sha !== null) {
+      originals.set(op, { ...(now.bytes ? { bytes: now.bytes } : {}), ...(now.mode !== undefined ? { mode: now.mode } : {}), ...(now.link !== undefined ? { link: now.link } : {}) });
+    }
   }
 
   // The journal goes down before anything else: the backup set's name, each temp, old and new sha.
   const reserved = originals.size > 0 ? await reserveBackupSet(opts) : undefined;
-  const temps = new Map<Op, string>(ops.filter((op) => op.bytes).map((op) => [op, tempPathFor(op.target)]));
+  const temps = new Map<Op, string>(ops.filter((op) => op.bytes || op.link !== undefined).map((op) => [op, tempPathFor(op.target)]));
   const backupNames = new Map<Op, string>();
   let i = 0;
-  for (const op of ops) if (originals.has(op)) backupNames.set(op, `${++i}-${basename(op.path)}`);
+  for (const op of ops) if (originals.get(op)?.bytes) backupNames.set(op, `${++i}-${basename(op.path)}`);
   const entries: JournalEntry[] = ops.map((op) => ({
     path: op.path,
     target: op.target,
     temp: temps.get(op) ?? null,
-    newSha: op.bytes ? sha256(op.bytes) : null,
+    newSha: op.bytes ? sha256(op.bytes) : op.link !== undefined ? linkSha(op.link) : null,
     oldSha: op.expectSha,
     backup: backupNames.get(op) ?? null,
     mode: op.mode ?? null,
     oldMode: originals.get(op)?.mode ?? null,
+    link: op.link ?? null,
+    oldLink: originals.get(op)?.link ?? null,
   }));
   const journal: Journal = {
     version: 1,
@@ -370,13 +424,14 @@ async function commit(ops: Op[], opts: ApplyOptions): Promise<ApplyResult> {
   try {
     if (reserved) backupDir = await fillBackupSet(reserved, ops, originals, backupNames, opts);
     for (const op of ops) {
-      if (!op.bytes) continue;
+      if (!op.bytes && op.link === undefined) continue;
       const made = await fsp.mkdir(dirname(op.target), {
         recursive: true,
         ...(opts.dirMode !== undefined ? { mode: opts.dirMode } : {}),
       });
       if (made) createdDirs.push(made);
-      await writeTempAt(temps.get(op)!, op.bytes, op.mode);
+      if (op.bytes) await writeTempAt(temps.get(op)!, op.bytes, op.mode);
+      else await fsp.symlink(op.link!, temps.get(op)!);
     }
     throwIfCancelled(opts.signal);
   } catch (err) {
@@ -448,7 +503,9 @@ async function rollBack(done: Op[], originals: Map<Op, Original>): Promise<strin
   for (const op of [...done].reverse()) {
     const original = originals.get(op);
     try {
-      if (original) await atomicWriteFile(op.target, original.bytes, original.mode);
+      // At the target itself, never through what is there now (a link this run made points at the user's file).
+      if (original?.link !== undefined) await placeLink(op.target, original.link);
+      else if (original?.bytes) await placeBytes(op.target, original.bytes, original.mode);
       else await fsp.rm(op.target, { force: true });
     } catch {
       failed.push(op.path);
@@ -494,13 +551,28 @@ async function fillBackupSet(
   for (const op of ops) {
     const original = originals.get(op);
     if (!original) {
-      files.push({ path: op.path, existed: false, sha256: null, backup: null, mode: null });
+      files.push({ path: op.path, existed: false, sha256: null, backup: null, mode: null, target: op.target });
       continue;
     }
+    if (original.link !== undefined) {
+      // The link is recorded (restore and uninstall put it back); its target's bytes are kept beside it.
+      const name = names.get(op);
+      if (name && original.bytes) await writeDurable(join(set.partial, name), original.bytes, 0o600);
+      files.push({
+        path: op.path,
+        existed: true,
+        sha256: original.bytes ? sha256(original.bytes) : null,
+        backup: name && original.bytes ? name : null,
+        mode: null,
+        link: original.link,
+      });
+      continue;
+    }
+    if (!original.bytes) continue;
     const name = names.get(op)!;
     // Backups may hold keys: never more open than 0600.
     await writeDurable(join(set.partial, name), original.bytes, 0o600);
-    files.push({ path: op.path, existed: true, sha256: sha256(original.bytes), backup: name, mode: original.mode });
+    files.push({ path: op.path, existed: true, sha256: sha256(original.bytes), backup: name, mode: original.mode ?? null, target: op.target });
   }
   const manifest: BackupManifest = { version: 1, createdAt: (opts.now ?? new Date()).toISOString(), files };
   await writeDurable(join(set.partial, MANIFEST), Buffer.from(JSON.stringify(manifest, null, 2) + '\n'), 0o600);
@@ -565,6 +637,39 @@ async function writeDurable(path: string, bytes: Buffer, mode?: number): Promise
   }
 }
 
+
+/** A symbolic link's state, as the journal and the manifest name it (a sha of its text would hide what it was). */
+export const linkSha = (text: string): string => linkState(text);
+
+/** What is at `path` (not followed when it is a link): its state (sha256, `link:<text>`, or null) and bytes. */
+export async function onDisk(path: string): Promise<{ sha: string | null; bytes?: Buffer; mode?: number; link?: string }> {
+  let st;
+  try {
+    st = await fsp.lstat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { sha: null };
+    throw err;
+  }
+  if (st.isSymbolicLink()) {
+    const link = await fsp.readlink(path);
+    const bytes = await fsp.readFile(path).catch(() => undefined);
+    return { sha: linkSha(link), link, ...(bytes ? { bytes } : {}) };
+  }
+  const bytes = await readIfExists(path);
+  if (!bytes) return { sha: null };
+  return { sha: sha256(bytes), bytes, mode: st.mode & 0o777 };
+}
+
+/** Put `bytes` at `target` itself (a temp beside it, renamed over whatever is there, a link included). */
+async function placeBytes(target: string, bytes: Buffer, mode?: number): Promise<void> {
+  const temp = await writeTemp(target, bytes, mode);
+  try {
+    await fsp.rename(temp, target);
+  } catch (err) {
+    await fsp.rm(temp, { force: true });
+    throw err;
+  }
+}
 
 async function resolveTarget(path: string): Promise<string> {
   try {

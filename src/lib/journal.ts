@@ -31,6 +31,10 @@ export interface JournalEntry {
   backup: string | null;
   mode: number | null;
   oldMode: number | null;
+  /** The target becomes a symbolic link with this text (absent in older journals). */
+  link?: string | null;
+  /** The target was a symbolic link with this text: going back makes the link again. */
+  oldLink?: string | null;
 }
 
 export interface Journal {
@@ -162,7 +166,7 @@ async function recoverOne(file: string, journal: Journal): Promise<Recovery> {
   }
   let canBack = true;
   for (const [i, e] of journal.entries.entries()) {
-    if (states[i] !== 'new' || e.oldSha === null) continue;
+    if (states[i] !== 'new' || e.oldSha === null || e.oldLink) continue;
     const copy = journal.backupDir && e.backup ? join(journal.backupDir, e.backup) : null;
     if (!copy || (await shaOf(copy)) !== e.oldSha) canBack = false;
   }
@@ -183,6 +187,7 @@ async function recoverOne(file: string, journal: Journal): Promise<Recovery> {
     }
     if (outcome === 'back' && states[i] === 'new' && e.newSha !== e.oldSha) {
       if (e.oldSha === null) await fsp.rm(e.target, { force: true });
+      else if (e.oldLink) await placeLink(e.target, e.oldLink);
       else {
         const bytes = await fsp.readFile(join(journal.backupDir!, e.backup!));
         const temp = tempPathFor(e.target);
@@ -229,11 +234,30 @@ export async function sweepTemps(dirs: Iterable<string>): Promise<string[]> {
   return removed;
 }
 
+/** A symbolic link's state in a journal or manifest: its text, never what it points at. */
+export function linkState(text: string): string {
+  return `link:${text}`;
+}
+
+/** The state of what is at `path`, a link not followed (see linkState). */
 async function shaOf(path: string): Promise<string | null> {
   try {
+    if ((await fsp.lstat(path)).isSymbolicLink()) return linkState(await fsp.readlink(path));
     return createHash('sha256').update(await fsp.readFile(path)).digest('hex');
   } catch {
     return null;
+  }
+}
+
+/** Make `path` a symbolic link with this text, in one rename over whatever is there. */
+export async function placeLink(path: string, text: string): Promise<void> {
+  const temp = tempPathFor(path);
+  await fsp.symlink(text, temp);
+  try {
+    await fsp.rename(temp, path);
+  } catch (err) {
+    await fsp.rm(temp, { force: true });
+    throw err;
   }
 }
 

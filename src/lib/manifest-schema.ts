@@ -11,6 +11,10 @@ export const manifestSchema = z.object({
       sha256: z.nullable(z.string()),
       backup: z.nullable(z.string()),
       mode: z.optional(z.nullable(z.int())),
+      /** The path was a symbolic link with this text (replaced by --force): restoring makes the link again. */
+      link: z.optional(z.nullable(z.string())),
+      /** Where the bytes were (the path with links resolved); the path itself: it was a file, not written through a link. */
+      target: z.optional(z.string()),
     }),
   ),
 });

@@ -1,5 +1,5 @@
 import { CancelledError, EXIT, UsageError, type ExitCode } from '../errors.js';
-import { applyWrites, planWrites, type PlannedWrite } from '../lib/fs.js';
+import { applyWrites, linkReplacedNote, planWrites, type PlannedWrite } from '../lib/fs.js';
 import type { Check } from '../lib/check.js';
 import { configPaths, tildify, type Env, selfCommand } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
@@ -40,7 +40,7 @@ export interface SetupResult {
   plan: Plan;
   notes: string[];
   checks: Check[];
-  files: Array<{ path: string; changed: boolean; existed: boolean; diff: string }>;
+  files: Array<{ path: string; changed: boolean; existed: boolean; diff: string; /** The path is a symbolic link this write replaces with a file: what to say. */ linkNote?: string }>;
   written: string[];
   backupDir?: string;
   dryRun: boolean;
@@ -167,7 +167,10 @@ export async function runSetup(input: SetupInput, caps: SetupCaps): Promise<Setu
     plan,
     notes,
     checks,
-    files: planned.map((p) => ({ path: p.path, changed: p.changed, existed: p.existed, diff: redact(p.diff, [composed.proxyKey]) })),
+    files: planned.map((p) => {
+      const linkNote = p.changed ? linkReplacedNote(p, (x) => tildify(x, caps.env)) : undefined;
+      return { path: p.path, changed: p.changed, existed: p.existed, diff: redact(p.diff, [composed.proxyKey]), ...(linkNote ? { linkNote } : {}) };
+    }),
     written: [],
     dryRun: input.dryRun,
     next: nextSteps(plan, caps.env),

@@ -1,5 +1,5 @@
 import { CancelledError } from '../../errors.js';
-import { planWrites } from '../../lib/fs.js';
+import { linkReplacedNote, planWrites } from '../../lib/fs.js';
 import { tildify } from '../../lib/paths.js';
 import { redact } from '../../config/secrets.js';
 import { describeConflict } from '../../config/write.js';
@@ -30,6 +30,11 @@ export const review: Step = {
       const d = describeConflict(c, ctx.hostEnv);
       return `Replaces your ${d.sets} in ${d.file} with ${d.with} (your file is kept in the backup).`;
     });
+    // A link the write replaces with a file: said, since its diff reads as an edit of the link's target.
+    for (const p of planned) {
+      const note = p.changed ? linkReplacedNote(p, (x) => tildify(x, ctx.hostEnv)) : undefined;
+      if (note) help.push(note);
+    }
     const ok = await ctx.prompter.review({
       id: 'review',
       message: ctx.dryRun ? 'Dry run: these are the changes (nothing will be written)' : 'Write these files?',
