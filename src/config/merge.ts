@@ -24,7 +24,7 @@ import {
 } from 'yaml';
 import { AppError } from '../errors.js';
 import { tildify } from '../lib/paths.js';
-import { yamlReason } from './yaml-error.js';
+import { yamlProblem, yamlReason } from './yaml-error.js';
 
 /** A user's file we cannot parse; nothing gets written over it. */
 export class MalformedFileError extends AppError {
@@ -389,8 +389,8 @@ function parseExisting(text: string, path: string): Parsed {
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const err = doc.errors[0];
   if (err) {
-    const { line, col } = lineCounter.linePos(err.pos[0]);
-    throw new MalformedFileError(path, line, col, yamlReason(err));
+    const { line, col, reason } = yamlProblem(err, lineCounter);
+    throw new MalformedFileError(path, line, col, reason);
   }
   const malformed = (node: unknown, reason: string) => {
     const offset = isNode(node) && node.range ? node.range[0] : 0;

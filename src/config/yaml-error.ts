@@ -20,5 +20,11 @@ export function yamlReason(err: Pick<YAMLError, 'code' | 'message'>): string {
 /** Line and column (1-based) of the error's start (the LineCounter the parse filled), and its reason. */
 export function yamlProblem(err: YAMLError, lc: LineCounter): { line: number; col: number; reason: string } {
   const { line, col } = lc.linePos(err.pos[0]);
+  // The yaml library places this one where the text it read as one key starts; the line to fix is
+  // often the next one (a line indented under a value, or one with no ": "): name both.
+  if (err.code === 'MULTILINE_IMPLICIT_KEY') {
+    const end = lc.linePos(err.pos[1]).line;
+    if (end > line) return { line, col, reason: `YAML reads the text from here to line ${end} as one key: check line ${end} (indented under the value above it, or a line with no ": ")` };
+  }
   return { line, col, reason: yamlReason(err) };
 }

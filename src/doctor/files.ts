@@ -14,7 +14,7 @@ import { danglingTarget, MAX_CONFIG_BYTES, readBoundedSync } from '../lib/read-b
 import { trustProblemAt, type TrustProblem } from '../lib/trust.js';
 import { readPlan, readPlanRaw, validatePlan } from '../config/plan-file.js';
 import type { Plan } from '../config/plan.js';
-import { yamlReason } from '../config/yaml-error.js';
+import { yamlProblem } from '../config/yaml-error.js';
 import { AIDER_FILES } from '../config/render-context.js';
 
 export interface Sourced<T = unknown> {
@@ -183,8 +183,8 @@ export function readYamlFile<T>(path: string, want: 'map' | 'list'): ReadFile<T>
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: false, merge: true });
   const err = doc.errors[0];
   if (err) {
-    const { line, col } = lc.linePos(err.pos[0]);
-    return { path, exists: true, error: `line ${line}, column ${col}: ${yamlReason(err)}` };
+    const { line, col, reason } = yamlProblem(err, lc);
+    return { path, exists: true, error: `line ${line}, column ${col}: ${reason}` };
   }
   let data: unknown;
   try {
