@@ -36,8 +36,8 @@ function fakeInstaller(root: string): { installer: ToolInstaller; installed: Too
   };
 }
 
-async function ctxWith(script: Array<[string, Scripted]>, o: { face: 'plain' | 'non-interactive'; demo?: boolean; direct?: boolean }) {
-  t = await makeTestCtx(script, { face: o.face });
+async function ctxWith(script: Array<[string, Scripted]>, o: { face: 'plain' | 'non-interactive'; demo?: boolean; direct?: boolean; appleSilicon?: boolean }) {
+  t = await makeTestCtx(script, { face: o.face, ...(o.appleSilicon === undefined ? {} : { appleSilicon: o.appleSilicon }) });
   const fake = fakeInstaller(t.root);
   t.ctx.deps.installer = async () => fake.installer;
   // The real flow: mlx_lm.server is what would run (the unit tests' stand-ins need no tools).
@@ -76,6 +76,17 @@ describe('installs first, at the look-around step', () => {
     expect(tools.litellm).toMatchObject({ version: TOOLS.litellm.version, compromised: false });
     expect(tools.aider?.bin).toBe(join(t!.root, 'bin', 'aider'));
     expect(t!.ctx.hostEnv.PATH?.split(':')[0]).toBe(join(t!.root, 'bin'));
+  });
+
+  it('a machine MLX cannot run on: Enter at the offer is "Not now" (the install stays one choice away)', async () => {
+    const fake = await ctxWith([], { face: 'plain', appleSilicon: false });
+    await runSteps(t!.ctx, [lookAround, roles]);
+    const q = t!.prompter.rec.questions.get('install')!;
+    expect(q.default).toBe('later');
+    expect(q.choices?.map((c) => c.value)).toEqual(['install', 'later']);
+    expect(fake.installed).toEqual([]);
+    expect(t!.prompter.rec.notes.map((n) => n.text)).toContain('MLX needs a Mac with Apple silicon; use `--demo` to see the flow, or point at a server running elsewhere.');
+    // On a Mac with Apple silicon Enter still installs (the test above).
   });
 
   it('direct mode asked for: LiteLLM is not needed, so not offered', async () => {

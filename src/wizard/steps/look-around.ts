@@ -3,7 +3,7 @@ import { ROLE_NAMES } from '../../config/plan.js';
 import { lookingAround } from '../../lib/words.js';
 import type { Step } from '../step.js';
 import type { Answers, WizardContext } from '../context.js';
-import { installNow } from '../install-offer.js';
+import { installByDefault, installNow } from '../install-offer.js';
 import { tildify, selfCommand } from '../../lib/paths.js';
 import { TOOLS, type ToolName } from '../../tools/pins.js';
 
@@ -102,7 +102,8 @@ async function offerInstalls(ctx: WizardContext, missing: ToolName[]): Promise<v
       { value: 'install', label: `Install ${names.length === 1 ? names[0] : names.length === 2 ? 'both' : `all ${names.length}`} now`, hint: `with ${how}`, description: `Pinned, checked after installing, never a known-compromised release: what \`${selfCommand()} install\` does.` },
       { value: 'later', label: 'Not now: set up first, install later', hint: `${selfCommand()} install` },
     ],
-    default: 'install',
+    // On a machine MLX cannot run on, Enter must not run pip for it.
+    default: installByDefault(ctx, missing) ? 'install' : 'later',
   });
   if (choice === 'later') {
     ctx.prompter.note('dim', `Later: \`${selfCommand()} install\` installs what is missing.`);
