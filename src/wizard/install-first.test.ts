@@ -4,7 +4,8 @@ import { selfCommand } from '../lib/paths.js';
  * question, installs mlx-lm, LiteLLM (proxy mode) and aider with the pinned installer. No terminal:
  * what is missing and the one command. The demo shows the question and installs nothing.
  */
-import { join } from 'node:path';
+import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ToolName } from '../tools/pins.js';
 import { TOOLS } from '../tools/pins.js';
@@ -20,6 +21,12 @@ afterEach(async () => {
   await t?.cleanup();
   t = undefined;
 });
+
+async function script(path: string, body: string, shebang = '#!/bin/sh'): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, `${shebang}\n${body}\n`);
+  await chmod(path, 0o755);
+}
 
 /** An installer that records what it was asked to install and installs nothing. */
 function fakeInstaller(root: string): { installer: ToolInstaller; installed: ToolName[] } {
@@ -87,6 +94,35 @@ describe('installs first, at the look-around step', () => {
     expect(fake.installed).toEqual([]);
     expect(t!.prompter.rec.notes.map((n) => n.text)).toContain('MLX needs a Mac with Apple silicon; use `--demo` to see the flow, or point at a server running elsewhere.');
     // On a Mac with Apple silicon Enter still installs (the test above).
+  });
+
+  it("what aider-mlx installed off PATH (its venv, its ~/.local/bin links) is found, said where, and not offered again", async () => {
+    const fake = await ctxWith([], { face: 'plain' });
+    const share = join(t!.home, '.local', 'share', 'aider-mlx', 'venvs');
+    // mlx-lm: pip in a venv of ours, its links not made (a file of the user's was in the way).
+    const mlxBin = join(share, 'mlx-lm', 'bin');
+    await script(join(mlxBin, 'python'), `echo ${TOOLS['mlx-lm'].version}`);
+    await script(join(mlxBin, 'mlx_lm.server'), 'exit 0', `#!${join(mlxBin, 'python')}`);
+    // aider: its venv, linked into ~/.local/bin (which is not on PATH).
+    const aiderBin = join(share, 'aider-chat', 'bin', 'aider');
+    await script(aiderBin, `echo aider ${TOOLS['aider-chat'].version}`);
+    await mkdir(join(t!.home, '.local', 'bin'), { recursive: true });
+    await symlink(aiderBin, join(t!.home, '.local', 'bin', 'aider'));
+    await runSteps(t!.ctx, [lookAround]);
+    const s = t!.ctx.survey!;
+    expect(s.tools.mlx).toEqual({ bin: join(mlxBin, 'mlx_lm.server'), version: TOOLS['mlx-lm'].version });
+    expect(s.tools.aider).toEqual({ bin: join(t!.home, '.local', 'bin', 'aider'), version: TOOLS['aider-chat'].version });
+    const notes = t!.prompter.rec.notes.map((n) => n.text);
+    expect(notes).toContain("mlx_lm.server: aider-mlx's install in ~/.local/share/aider-mlx/venvs/mlx-lm/bin");
+    expect(notes).toContain("aider: aider-mlx's install in ~/.local/bin");
+    expect(notes.some((n) => /^~\/\.local\/bin is not on your PATH/.test(n))).toBe(true);
+    // Only what is really missing is offered.
+    expect(t!.prompter.rec.questions.get('install')!.message).toBe('litellm is not installed. Install it now?');
+    expect(fake.installed).toEqual(['litellm']);
+    // What this run starts finds them (appended: the venv's python does not shadow the user's).
+    const path = t!.ctx.hostEnv.PATH!.split(':');
+    expect(path).toEqual(expect.arrayContaining([mlxBin, join(t!.home, '.local', 'bin')]));
+    expect(path.indexOf(mlxBin)).toBeGreaterThan(path.indexOf('/usr/bin'));
   });
 
   it('direct mode asked for: LiteLLM is not needed, so not offered', async () => {

@@ -1,3 +1,4 @@
+import { delimiter, dirname } from 'node:path';
 import type { Plan, RoleName } from '../../config/plan.js';
 import { ROLE_NAMES } from '../../config/plan.js';
 import { lookingAround } from '../../lib/words.js';
@@ -41,6 +42,10 @@ export const lookAround: Step = {
       return ctx.deps.survey(ctx);
     });
     ctx.survey = survey;
+    // aider-mlx's own installs off PATH: what this run starts (mlx_lm.server, litellm) is found there
+    // too. Appended: the venv's python never shadows the user's.
+    const dirs = [...new Set((survey.offPath ?? []).map((b) => dirname(b)))].filter((d) => !(ctx.hostEnv.PATH ?? '').split(delimiter).includes(d));
+    if (dirs.length) ctx.hostEnv = { ...ctx.hostEnv, PATH: [ctx.hostEnv.PATH, ...dirs].filter(Boolean).join(delimiter) };
     for (const l of survey.lines) ctx.prompter.note('info', l);
     const missing = missingTools(ctx);
     // Offered below: the warning that says how to install mlx_lm by hand would say it twice.
