@@ -113,8 +113,8 @@ describe('installs first, at the look-around step', () => {
     expect(s.tools.mlx).toEqual({ bin: join(mlxBin, 'mlx_lm.server'), version: TOOLS['mlx-lm'].version });
     expect(s.tools.aider).toEqual({ bin: join(t!.home, '.local', 'bin', 'aider'), version: TOOLS['aider-chat'].version });
     const notes = t!.prompter.rec.notes.map((n) => n.text);
-    expect(notes).toContain("mlx_lm.server: aider-mlx's install in ~/.local/share/aider-mlx/venvs/mlx-lm/bin");
-    expect(notes).toContain("aider: aider-mlx's install in ~/.local/bin");
+    expect(notes).toContain('mlx_lm.server found in ~/.local/share/aider-mlx/venvs/mlx-lm/bin, where aider-mlx installs (not on PATH)');
+    expect(notes).toContain('aider found in ~/.local/bin, where aider-mlx installs (not on PATH)');
     expect(notes.some((n) => /^~\/\.local\/bin is not on your PATH/.test(n))).toBe(true);
     // Only what is really missing is offered.
     expect(t!.prompter.rec.questions.get('install')!.message).toBe('litellm is not installed. Install it now?');

@@ -177,7 +177,8 @@ export function describeSurvey(s: Survey, ctx: Pick<WizardContext, 'demo' | 'env
   const dirs = new Map<string, string[]>();
   for (const b of s.offPath ?? []) dirs.set(dirname(b), [...(dirs.get(dirname(b)) ?? []), basename(b)]);
   for (const [dir, bins] of dirs) {
-    s.lines.push(`${bins.join(', ')}: aider-mlx's install in ${tildify(dir, ctx.env)}`);
+    // ~/.local/bin is where uv and pipx link too: where it is, not whose.
+    s.lines.push(`${bins.join(', ')} found in ${tildify(dir, ctx.env)}, where aider-mlx installs (not on PATH)`);
     s.warnings.push(`${tildify(dir, ctx.env)} is not on your PATH: setup uses ${bins.join(' and ')} from there; add it to your shell's profile so your terminal finds ${bins.length === 1 ? 'it' : 'them'} too.`);
   }
   if (t.litellm?.compromised) s.warnings.push(`litellm ${t.litellm.version} is a known-compromised release: remove it (${t.litellm.bin}).`);
