@@ -104,6 +104,8 @@ export async function runNonInteractive(o: {
   command?: 'setup' | 'reconfigure';
   /** reconfigure: each model's context in the written plan, kept unless --context is typed. */
   keepContexts?: ReadonlyMap<string, number>;
+  /** --plain was asked for: the refusal says it needs a terminal. */
+  plain?: boolean;
 }): Promise<number> {
   const [{ parseSetupFlags }, { runSetup }, { maxContextFromCache }, { formatCheck }, { tildify }, { envSecrets, redact, redactDeep }, { wrapText, columnsFor }] = await Promise.all([
     import('../setup/flags.js'),
@@ -121,7 +123,8 @@ export async function runNonInteractive(o: {
   const parsed = parseSetupFlags(args);
   if (!parsed.yes && !o.allowNoEditor && !parsed.editor) {
     throw new UsageError(
-      'There is no terminal to ask the setup questions in.',
+      // As without --plain: no terminal, no answers, nothing decided for the user.
+      `There is no terminal to ask the setup questions in${o.plain ? ' (--plain asks on a terminal only)' : ''}.`,
       'Pass --yes to take the setup proposed for this machine, or the answers as flags (--editor MODEL …), or --answers FILE; `aider-mlx setup --help` lists them.',
     );
   }
@@ -264,14 +267,15 @@ export async function runSetupCommand(args: string[]): Promise<number> {
   const face = chooseFace({ yes: given.has('yes'), json: given.has('json'), answers: own.answers !== undefined, plain: own.plain });
   if (face === 'non-interactive' && !own.demo) {
     const fromFile = own.answers ? await (await import('../wizard/answers.js')).answersToArgs(own.answers) : [];
-    return runNonInteractive({ baseArgs: fromFile, rest, allowNoEditor: own.answers !== undefined });
+    return runNonInteractive({ baseArgs: fromFile, rest, allowNoEditor: own.answers !== undefined, plain: own.plain });
   }
   if (own.demo && given.has('json')) throw new UsageError('--demo has no --json output.', 'Run `aider-mlx setup --demo` in a terminal, or without --json.');
   let launch: LaunchAfter | undefined;
   const code = await runInteractive(face, {
     title: 'aider-mlx setup',
     demo: own.demo,
-    // --plain asked for questions, and there is no terminal to ask them in: said in one line.
+    // --plain asked for questions, and there is no terminal to ask them in: said in one line (only
+    // the demo gets here without one; a real setup refuses above, naming --yes and --answers).
     plain: own.plain && !given.has('yes') && !given.has('json') && own.answers === undefined,
     run: async (prompter, signal) => {
       const { runWizardCommand } = await import('../wizard/command.js');

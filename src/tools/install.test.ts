@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Env } from '../lib/paths.js';
 import { ownedLocations } from '../service/locations.js';
 import { planUninstall, applyUninstall } from '../commands/uninstall.js';
-import { assertNotCompromised, constraintLines, installTool, pickInstaller, type Installer } from './install.js';
+import { assertNotCompromised, constraintLines, findTool, installTool, pickInstaller, type Installer } from './install.js';
 import { requirementFor, TOOLS, type ToolSpec } from './pins.js';
 import { readInstallRecord } from './record.js';
 
@@ -158,6 +158,17 @@ describe('pins and refusals', () => {
     expect(pickInstaller(env(['python3'])).method).toBe('venv');
     expect(() => pickInstaller(env([]))).toThrow(/Neither uv, pipx nor python3/);
     expect(() => pickInstaller(env(['python3']), 'uv')).toThrow(/--method uv: uv is not on PATH/);
+  });
+});
+
+describe('finding what is installed', () => {
+  it("finds a tool in aider-mlx's own venv when neither PATH nor ~/.local/bin has it (no reinstall over it)", async () => {
+    const env = prefix('find');
+    const bin = join(ownedLocations(env).venvs, 'mlx-lm', 'bin');
+    fs.mkdirSync(bin, { recursive: true });
+    for (const n of ['mlx_lm.server', 'mlx_lm']) fs.writeFileSync(join(bin, n), `#!/bin/sh\necho ${TOOLS['mlx-lm'].version}\n`, { mode: 0o755 });
+    expect(await findTool(TOOLS['mlx-lm'], { ...env, PATH: '/usr/bin:/bin' })).toEqual({ bin: join(bin, 'mlx_lm.server'), version: TOOLS['mlx-lm'].version });
+    expect(await findTool(TOOLS.litellm, { ...env, PATH: '/usr/bin:/bin' })).toBeUndefined();
   });
 });
 

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { AppError, CancelledError, UsageError } from '../errors.js';
 import { run, spawnService, which } from '../lib/exec.js';
+import { findToolBin } from '../lib/which.js';
 import { compromisedVersions } from '../lib/compromised.js';
 import { tildify, type Env } from '../lib/paths.js';
 import { ownedLocations } from '../service/locations.js';
@@ -232,9 +233,9 @@ export async function installTool(spec: ToolSpec, inst: Installer, caps: Install
   return { record, linked, warnings };
 }
 
-/** The tool as found on PATH (plus ~/.local/bin), with its version. */
+/** The tool as found on PATH (plus ~/.local/bin, and the venv aider-mlx made for it), with its version. */
 export async function findTool(spec: ToolSpec, env: Env): Promise<{ bin: string; version?: string } | undefined> {
-  const bin = which(spec.bin, toolEnv(env));
+  const bin = findToolBin(spec.bin, spec.package, toolEnv(env))?.bin;
   if (!bin) return undefined;
   const version = await readToolVersion(spec, dirname(bin), toolEnv(env));
   return { bin, ...(version ? { version } : {}) };

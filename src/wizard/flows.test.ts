@@ -329,6 +329,20 @@ describe('a missing tool', () => {
     expect(t.ctx.checks.find((c) => c.id.startsWith('server.'))?.status).toBe('pass');
   });
 
+  it('mlx_lm on a machine MLX cannot run on: the failed start offers the install, but Enter does not pick it', async () => {
+    const installs: string[] = [];
+    t = await makeTestCtx([['install', 'later'], ['mode', 'direct']], { face: 'plain', deps: { pull }, appleSilicon: false });
+    t.ctx.deps.installer = fakeInstaller(t.root, installs);
+    t.ctx.serverKind = 'mlx';
+    await runWizard(t.ctx);
+    const menu = t.prompter.rec.questions.get('server.editor.failed') as unknown as { choices: Array<{ value: string }>; default: string };
+    expect(menu.choices[0]).toMatchObject({ value: 'install' });
+    // Enter: try again, then skip (as with nothing to install), never pip.
+    expect(t.prompter.rec.asked.filter((a) => a.id === 'server.editor.failed').map((a) => a.answer)).toEqual(['retry', 'skip']);
+    expect(installs).toEqual([]);
+    expect(t.launched).toHaveLength(0);
+  });
+
   it('without a terminal nothing is installed unasked', async () => {
     const installs: string[] = [];
     t = await makeTestCtx([], { deps: { pull } });

@@ -4,7 +4,8 @@ import { selfCommand } from '../lib/paths.js';
  * question, installs mlx-lm, LiteLLM (proxy mode) and aider with the pinned installer. No terminal:
  * what is missing and the one command. The demo shows the question and installs nothing.
  */
-import { join } from 'node:path';
+import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ToolName } from '../tools/pins.js';
 import { TOOLS } from '../tools/pins.js';
@@ -21,6 +22,12 @@ afterEach(async () => {
   t = undefined;
 });
 
+async function script(path: string, body: string, shebang = '#!/bin/sh'): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, `${shebang}\n${body}\n`);
+  await chmod(path, 0o755);
+}
+
 /** An installer that records what it was asked to install and installs nothing. */
 function fakeInstaller(root: string): { installer: ToolInstaller; installed: ToolName[] } {
   const installed: ToolName[] = [];
@@ -36,8 +43,8 @@ function fakeInstaller(root: string): { installer: ToolInstaller; installed: Too
   };
 }
 
-async function ctxWith(script: Array<[string, Scripted]>, o: { face: 'plain' | 'non-interactive'; demo?: boolean; direct?: boolean }) {
-  t = await makeTestCtx(script, { face: o.face });
+async function ctxWith(script: Array<[string, Scripted]>, o: { face: 'plain' | 'non-interactive'; demo?: boolean; direct?: boolean; appleSilicon?: boolean }) {
+  t = await makeTestCtx(script, { face: o.face, ...(o.appleSilicon === undefined ? {} : { appleSilicon: o.appleSilicon }) });
   const fake = fakeInstaller(t.root);
   t.ctx.deps.installer = async () => fake.installer;
   // The real flow: mlx_lm.server is what would run (the unit tests' stand-ins need no tools).
@@ -76,6 +83,46 @@ describe('installs first, at the look-around step', () => {
     expect(tools.litellm).toMatchObject({ version: TOOLS.litellm.version, compromised: false });
     expect(tools.aider?.bin).toBe(join(t!.root, 'bin', 'aider'));
     expect(t!.ctx.hostEnv.PATH?.split(':')[0]).toBe(join(t!.root, 'bin'));
+  });
+
+  it('a machine MLX cannot run on: Enter at the offer is "Not now" (the install stays one choice away)', async () => {
+    const fake = await ctxWith([], { face: 'plain', appleSilicon: false });
+    await runSteps(t!.ctx, [lookAround, roles]);
+    const q = t!.prompter.rec.questions.get('install')!;
+    expect(q.default).toBe('later');
+    expect(q.choices?.map((c) => c.value)).toEqual(['install', 'later']);
+    expect(fake.installed).toEqual([]);
+    expect(t!.prompter.rec.notes.map((n) => n.text)).toContain('MLX needs a Mac with Apple silicon; use `--demo` to see the flow, or point at a server running elsewhere.');
+    // On a Mac with Apple silicon Enter still installs (the test above).
+  });
+
+  it("what aider-mlx installed off PATH (its venv, its ~/.local/bin links) is found, said where, and not offered again", async () => {
+    const fake = await ctxWith([], { face: 'plain' });
+    const share = join(t!.home, '.local', 'share', 'aider-mlx', 'venvs');
+    // mlx-lm: pip in a venv of ours, its links not made (a file of the user's was in the way).
+    const mlxBin = join(share, 'mlx-lm', 'bin');
+    await script(join(mlxBin, 'python'), `echo ${TOOLS['mlx-lm'].version}`);
+    await script(join(mlxBin, 'mlx_lm.server'), 'exit 0', `#!${join(mlxBin, 'python')}`);
+    // aider: its venv, linked into ~/.local/bin (which is not on PATH).
+    const aiderBin = join(share, 'aider-chat', 'bin', 'aider');
+    await script(aiderBin, `echo aider ${TOOLS['aider-chat'].version}`);
+    await mkdir(join(t!.home, '.local', 'bin'), { recursive: true });
+    await symlink(aiderBin, join(t!.home, '.local', 'bin', 'aider'));
+    await runSteps(t!.ctx, [lookAround]);
+    const s = t!.ctx.survey!;
+    expect(s.tools.mlx).toEqual({ bin: join(mlxBin, 'mlx_lm.server'), version: TOOLS['mlx-lm'].version });
+    expect(s.tools.aider).toEqual({ bin: join(t!.home, '.local', 'bin', 'aider'), version: TOOLS['aider-chat'].version });
+    const notes = t!.prompter.rec.notes.map((n) => n.text);
+    expect(notes).toContain('mlx_lm.server found in ~/.local/share/aider-mlx/venvs/mlx-lm/bin, where aider-mlx installs (not on PATH)');
+    expect(notes).toContain('aider found in ~/.local/bin, where aider-mlx installs (not on PATH)');
+    expect(notes.some((n) => /^~\/\.local\/bin is not on your PATH/.test(n))).toBe(true);
+    // Only what is really missing is offered.
+    expect(t!.prompter.rec.questions.get('install')!.message).toBe('litellm is not installed. Install it now?');
+    expect(fake.installed).toEqual(['litellm']);
+    // What this run starts finds them (appended: the venv's python does not shadow the user's).
+    const path = t!.ctx.hostEnv.PATH!.split(':');
+    expect(path).toEqual(expect.arrayContaining([mlxBin, join(t!.home, '.local', 'bin')]));
+    expect(path.indexOf(mlxBin)).toBeGreaterThan(path.indexOf('/usr/bin'));
   });
 
   it('direct mode asked for: LiteLLM is not needed, so not offered', async () => {

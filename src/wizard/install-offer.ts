@@ -32,6 +32,15 @@ export async function machineInstaller(ctx: WizardContext): Promise<ToolInstalle
   };
 }
 
+/**
+ * Whether Enter installs: not on a machine that cannot run MLX (not macOS on Apple silicon) when
+ * mlx-lm is among them. The install stays a choice there, one key away, never the default.
+ */
+export function installByDefault(ctx: WizardContext, tools: ToolName[]): boolean {
+  if (!tools.includes('mlx-lm')) return true;
+  return ctx.survey?.appleSilicon ?? (process.platform === 'darwin' && process.arch === 'arm64');
+}
+
 /** The choice to put first in a menu, or undefined when nothing here can install (or in the demo). */
 export async function installChoice<T extends string>(ctx: WizardContext, tool: ToolName, value: T): Promise<{ choice: Choice<T>; installer: ToolInstaller } | undefined> {
   if (ctx.demo || ctx.serverKind === 'stand-in' || !ctx.deps.installer) return undefined;

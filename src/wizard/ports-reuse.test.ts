@@ -9,6 +9,9 @@ import { loadCurated, tierFor } from '../hub/curated.js';
 import { startFakeMlxServer, type FakeMlxServer } from '../servers/fake-mlx-server.js';
 import { findRunningServers } from '../setup/running.js';
 import { runWizard } from './run.js';
+import { createContext } from './context.js';
+import { scriptedPrompter } from './fake-prompter.js';
+import { reconfigureSteps } from './steps/index.js';
 import { BACK } from './fake-prompter.js';
 import { MEM32, makeTestCtx, type TestCtx } from './test-helpers.js';
 import type { WizardDeps } from './context.js';
@@ -97,4 +100,40 @@ describe('the ports step offers a running mlx_lm.server that serves the model', 
     expect(plan.roles.editor.deployments).toEqual([{ host: '127.0.0.1', port: t.ports.editor }]);
     expect(t.launched.map((l) => l.options.port)).toEqual([t.ports.editor]);
   });
+});
+
+describe('reconfigure → Ports, with another mlx_lm.server serving the same model elsewhere', () => {
+  /** A first setup with the defaults, then `reconfigure` → Ports, Enter at every question. */
+  async function reconfigurePorts(o: { planPortAnswers: boolean }) {
+    const model = await single();
+    t = await makeTestCtx([['model.editor', `curated:${model}`]]);
+    expect((await runWizard(t.ctx)).code).toBe(0);
+    const planned = (await readPlan(t.env))!.roles.editor.deployments[0]!.port;
+    // Someone else's server for the same model (another mlx_lm.server on this machine)…
+    const stranger = await startFakeMlxServer({ model });
+    servers.push(stranger);
+    // …and, or not, the plan's own one still answering on its port.
+    if (o.planPortAnswers) servers.push(await startFakeMlxServer({ model, port: planned }));
+    const prompter = scriptedPrompter([['change', 'ports']]);
+    const { env, hostEnv, cwd, signal, serverKind, timeoutSec } = t.ctx;
+    const deps = { ...t.ctx.deps, findRunning: findRunningAmong([{ pid: 27690, model, port: stranger.port }]) };
+    const ctx = createContext({ prompter, deps, env, hostEnv, cwd, signal, serverKind, timeoutSec, reconfigure: true });
+    const r = await runWizard(ctx, reconfigureSteps());
+    return { r, prompter, planned, stranger, plan: (await readPlan(t.env))! };
+  }
+
+  for (const planPortAnswers of [false, true]) {
+    it(`Enter keeps the plan's own port (${planPortAnswers ? 'its server answers' : 'free to start again'}); reusing the other server is a choice`, async () => {
+      const { r, prompter, planned, stranger, plan } = await reconfigurePorts({ planPortAnswers });
+      expect(r.code).toBe(0);
+      const q = prompter.rec.questions.get('ports')!;
+      const show = JSON.stringify(q.choices, null, 2);
+      expect(q.default, show).toBe('ok');
+      expect(q.choices![0]!.value, show).toBe('ok');
+      expect(q.choices!.find((c) => c.value.startsWith('reuse:'))?.label, show).toBe(`Reuse the running server on :${stranger.port}`);
+      expect(plan.roles.editor.deployments).toEqual([{ host: '127.0.0.1', port: planned }]);
+      // The first setup started one; reconfigure starts one again only where nothing answered.
+      expect(t!.launched.map((l) => l.options.port)).toEqual(planPortAnswers ? [planned] : [planned, planned]);
+    });
+  }
 });

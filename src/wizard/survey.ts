@@ -4,9 +4,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { arch, cpus, platform } from 'node:os';
-import { join } from 'node:path';
-import { run, which } from '../lib/exec.js';
-import { homeDir, type Env } from '../lib/paths.js';
+import { basename, delimiter, dirname, join } from 'node:path';
+import { run } from '../lib/exec.js';
+import { findToolBin } from '../lib/which.js';
+import { homeDir, tildify, type Env } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
 import { DEFAULT_PORTS, type Plan } from '../config/plan.js';
 import { findLitellm, type LitellmInstall } from '../servers/litellm.js';
@@ -44,6 +45,8 @@ export interface Survey {
   chip?: string;
   appleSilicon: boolean;
   tools: { mlx?: ToolInfo; litellm?: LitellmInstall; aider?: ToolInfo };
+  /** Tools found where aider-mlx installed them (its venv, its ~/.local/bin links), not on PATH. */
+  offPath?: string[];
   prevPlan?: Plan;
   aiderConf: {
     project?: AiderConfFacts;
@@ -100,8 +103,12 @@ function portsToProbe(ctx: WizardContext, prev?: Plan): Array<{ host: string; po
 
 export async function surveyMachine(ctx: WizardContext): Promise<Survey> {
   const env = ctx.hostEnv;
-  const mlxBin = which('mlx_lm.server', env);
-  const aiderBin = which('aider', env);
+  // On PATH, else where `aider-mlx install` (or the wizard's offer) put them: found, not offered again.
+  const found = { mlx: findToolBin('mlx_lm.server', 'mlx-lm', env), litellm: findToolBin('litellm', 'litellm', env), aider: findToolBin('aider', 'aider-chat', env) };
+  const mlxBin = found.mlx?.bin;
+  const aiderBin = found.aider?.bin;
+  const offPath = Object.values(found).flatMap((f) => (f && !f.onPath ? [f.bin] : []));
+  const withOwn: Env = offPath.length ? { ...env, PATH: [env.PATH, ...offPath.map((b) => dirname(b))].filter(Boolean).join(delimiter) } : env;
   const prevPlan = await readPlan(ctx.env);
   // One look at the processes holding the ports, for every server found.
   const lookup = portProcessLookup();
@@ -109,7 +116,7 @@ export async function surveyMachine(ctx: WizardContext): Promise<Survey> {
     chipName(env),
     mlxBin ? mlxVersion(mlxBin, env) : undefined,
     aiderBin ? aiderVersion(aiderBin, env) : undefined,
-    findLitellm(env, 30_000).catch(() => undefined),
+    findLitellm(withOwn, 30_000).catch(() => undefined),
     // The Hub is asked only when the user searches: the first screen never waits on the network.
     ctx.deps.catalogue({ env, skipHub: true, signal: ctx.signal }),
     aiderDirFor('project', { env: ctx.env, cwd: ctx.cwd }),
@@ -144,6 +151,7 @@ export async function surveyMachine(ctx: WizardContext): Promise<Survey> {
       ...(litellm ? { litellm } : {}),
       ...(aiderBin ? { aider: { bin: aiderBin, ...(aiderVer ? { version: aiderVer } : {}) } } : {}),
     },
+    ...(offPath.length ? { offPath } : {}),
     ...(prevPlan ? { prevPlan } : {}),
     aiderConf: { projectDir: project.dir, projectInGit: project.git !== false, ...(projectConf ? { project: projectConf } : {}), ...(globalConf ? { global: globalConf } : {}), ...(broken ? { broken } : {}) },
     catalogue,
@@ -165,6 +173,14 @@ export function describeSurvey(s: Survey, ctx: Pick<WizardContext, 'demo' | 'env
   const t = s.tools;
   const tool = (name: string, i?: { version?: string }) => (i ? `${name} ${i.version ?? '(version unknown)'}` : `${name} missing`);
   s.lines.push(`${tool('mlx_lm', t.mlx)} · ${tool('litellm', t.litellm)} · ${tool('aider', t.aider)}`);
+  // Where an install of aider-mlx's is that PATH does not reach: used from there, said once per folder.
+  const dirs = new Map<string, string[]>();
+  for (const b of s.offPath ?? []) dirs.set(dirname(b), [...(dirs.get(dirname(b)) ?? []), basename(b)]);
+  for (const [dir, bins] of dirs) {
+    // ~/.local/bin is where uv and pipx link too: where it is, not whose.
+    s.lines.push(`${bins.join(', ')} found in ${tildify(dir, ctx.env)}, where aider-mlx installs (not on PATH)`);
+    s.warnings.push(`${tildify(dir, ctx.env)} is not on your PATH: setup uses ${bins.join(' and ')} from there; add it to your shell's profile so your terminal finds ${bins.length === 1 ? 'it' : 'them'} too.`);
+  }
   if (t.litellm?.compromised) s.warnings.push(`litellm ${t.litellm.version} is a known-compromised release: remove it (${t.litellm.bin}).`);
   if (!t.mlx && !ctx.demo) {
     s.warnings.push(

@@ -11,6 +11,7 @@ import { waitForChat } from '../servers/probe.js';
 import type { Env } from '../lib/paths.js';
 import { createContext, type Answers, type WizardContext, type WizardDeps } from './context.js';
 import { defaultDeps } from './run.js';
+import { describeSurvey } from './survey.js';
 import { scriptedPrompter, type Scripted } from './fake-prompter.js';
 import type { Prompter } from './prompter.js';
 
@@ -121,6 +122,8 @@ export async function makeTestCtx(
     /** Take the proposed setup when the script does not answer it (default: "Adjust…", so a script drives the single steps). */
     acceptProposal?: boolean;
     memory?: MachineMemory;
+    /** The machine the survey reports (default: a Mac with Apple silicon, whatever runs the test). */
+    appleSilicon?: boolean;
   } = {},
 ): Promise<TestCtx> {
   const root = await mkdtemp(join(tmpdir(), 'aider-mlx-wizard-'));
@@ -150,6 +153,17 @@ export async function makeTestCtx(
     // Nor this machine's processes: another test's stand-in may serve the same model.
     findRunning: async () => new Map(),
     ...o.deps,
+  };
+  // The defaults that depend on the machine (the install offer's) are the same on any test host.
+  const survey = deps.survey;
+  deps.survey = async (c) => {
+    const s = await survey(c);
+    const apple = o.appleSilicon ?? true;
+    if (s.appleSilicon !== apple) {
+      s.appleSilicon = apple;
+      describeSurvey(s, c);
+    }
+    return s;
   };
   const base = createContext({ prompter, deps, env, hostEnv: env, cwd: project, signal: ctrl.signal, serverKind: 'stand-in', timeoutSec: o.timeoutSec ?? 20 });
   Object.assign(base.fixed, o.fixed ?? {});

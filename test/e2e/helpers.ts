@@ -38,14 +38,16 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run the built CLI as a user would, no TTY, bounded in time. */
-export function cli(args: string[], opts: { cwd: string; env: Record<string, string>; timeoutMs?: number }): Promise<CliResult> {
+/** Run the built CLI as a user would, no TTY, bounded in time; `input`: piped to its stdin (else /dev/null). */
+export function cli(args: string[], opts: { cwd: string; env: Record<string, string>; timeoutMs?: number; input?: string }): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: opts.env, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    // A CLI that exits before reading its input: no EPIPE here.
+    if (opts.input !== undefined) child.stdin!.on('error', () => undefined).end(opts.input);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`aider-mlx ${args.join(' ')} did not finish in time\n${stdout}\n${stderr}`));

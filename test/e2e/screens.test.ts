@@ -37,6 +37,19 @@ describe('the demo without a terminal', () => {
     expect(all).toMatch(/^ {2}Use this setup$/m);
   }, 120_000);
 
+  it('setup --plain with its input piped (or none) asks nothing and writes nothing: as without --plain, it names --yes and --answers', async () => {
+    const s = box();
+    for (const input of ['2\n', undefined]) {
+      const r = await cli(['setup', '--plain'], { cwd: s.repo, env: s.env, timeoutMs: 60_000, ...(input === undefined ? {} : { input }) });
+      expect(r.code, r.stderr).toBe(2);
+      const err = r.stderr.replace(/\s+/g, ' ');
+      expect(err).toContain('There is no terminal to ask the setup questions in (--plain asks on a terminal only).');
+      expect(err).toMatch(/--yes .*--answers FILE/);
+      expect(err).not.toMatch(/at .*\.js:\d+/);
+      expect(readdirSync(s.home).filter((f) => f !== '.config')).toEqual([]);
+    }
+  }, 120_000);
+
   it('a finished demo keeps its /tmp/aider-mlx-demo-* folder for the next steps it prints, which run as printed, and says how to remove it', async () => {
     const s = box();
     const r = await cli(['setup', '--plain', '--demo'], { cwd: s.repo, env: s.env, timeoutMs: 90_000 });

@@ -1,9 +1,10 @@
+import { delimiter, dirname } from 'node:path';
 import type { Plan, RoleName } from '../../config/plan.js';
 import { ROLE_NAMES } from '../../config/plan.js';
 import { lookingAround } from '../../lib/words.js';
 import type { Step } from '../step.js';
 import type { Answers, WizardContext } from '../context.js';
-import { installNow } from '../install-offer.js';
+import { installByDefault, installNow } from '../install-offer.js';
 import { tildify, selfCommand } from '../../lib/paths.js';
 import { TOOLS, type ToolName } from '../../tools/pins.js';
 
@@ -41,6 +42,10 @@ export const lookAround: Step = {
       return ctx.deps.survey(ctx);
     });
     ctx.survey = survey;
+    // aider-mlx's own installs off PATH: what this run starts (mlx_lm.server, litellm) is found there
+    // too. Appended: the venv's python never shadows the user's.
+    const dirs = [...new Set((survey.offPath ?? []).map((b) => dirname(b)))].filter((d) => !(ctx.hostEnv.PATH ?? '').split(delimiter).includes(d));
+    if (dirs.length) ctx.hostEnv = { ...ctx.hostEnv, PATH: [ctx.hostEnv.PATH, ...dirs].filter(Boolean).join(delimiter) };
     for (const l of survey.lines) ctx.prompter.note('info', l);
     const missing = missingTools(ctx);
     // Offered below: the warning that says how to install mlx_lm by hand would say it twice.
@@ -102,7 +107,8 @@ async function offerInstalls(ctx: WizardContext, missing: ToolName[]): Promise<v
       { value: 'install', label: `Install ${names.length === 1 ? names[0] : names.length === 2 ? 'both' : `all ${names.length}`} now`, hint: `with ${how}`, description: `Pinned, checked after installing, never a known-compromised release: what \`${selfCommand()} install\` does.` },
       { value: 'later', label: 'Not now: set up first, install later', hint: `${selfCommand()} install` },
     ],
-    default: 'install',
+    // On a machine MLX cannot run on, Enter must not run pip for it.
+    default: installByDefault(ctx, missing) ? 'install' : 'later',
   });
   if (choice === 'later') {
     ctx.prompter.note('dim', `Later: \`${selfCommand()} install\` installs what is missing.`);

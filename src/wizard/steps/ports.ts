@@ -62,6 +62,23 @@ async function findReusable(ctx: WizardContext, host: string, slots: PortSlot[],
 }
 
 /**
+ * The model's port is the plan's own (the setup being changed has it there) and that port answers
+ * with it or is free to start it again: kept, as it works. A port that already runs it is kept in
+ * any case.
+ */
+function keepsOwnPort(ctx: WizardContext, u: Reusable, slots: PortSlot[]): boolean {
+  const slot = slots.find((s) => s.model === u.model);
+  if (!slot) return false;
+  if (slot.state === 'ours') return true;
+  if (slot.state !== 'free') return false;
+  const plan = ctx.survey?.prevPlan;
+  return u.roles.some((r) => {
+    const role = plan?.roles[r];
+    return role?.model === u.model && role.deployments.some((d) => d.port === slot.port && d.host === hostOf(ctx));
+  });
+}
+
+/**
  * The picks as they were before this step pointed them at a running server: Esc back to the step
  * puts them back, so it asks again (with the offer) instead of being skipped for having nothing
  * left to listen on.
@@ -104,19 +121,21 @@ export const ports: Step = {
         const slots = await checkPorts(ctx, host, h.signal);
         return { slots, reusable: await findReusable(ctx, host, slots, h.signal) };
       });
-      const choices: Choice[] = [
-        // First: a server already serving a model of this plan, as the proposal reuses it.
-        ...reusable.map((u) => ({
-          value: `reuse:${u.model}`,
-          label: `Reuse the running server on :${u.at.port}`,
-          hint: `the ${u.roles.join(' + ')}'s ${u.model} (mlx_lm.server, pid ${u.at.pid})`,
-        })),
-        {
-          value: 'ok',
-          label: `Use ${slots.map(describe).join(' · ')}`,
-          hint: host === '127.0.0.1' ? `${thisMachine(ctx.survey?.os)} only` : `host ${host}`,
-        },
-      ];
+      const reuses: Choice[] = reusable.map((u) => ({
+        value: `reuse:${u.model}`,
+        label: `Reuse the running server on :${u.at.port}`,
+        hint: `the ${u.roles.join(' + ')}'s ${u.model} (mlx_lm.server, pid ${u.at.pid})`,
+      }));
+      const use: Choice = {
+        value: 'ok',
+        label: `Use ${slots.map(describe).join(' · ')}`,
+        hint: host === '127.0.0.1' ? `${thisMachine(ctx.survey?.os)} only` : `host ${host}`,
+      };
+      // First (and Enter): a server already serving a model of this plan, as the proposal reuses it;
+      // but not over the plan's own port that answers (or is free to start again): a server found
+      // elsewhere is someone else's, so it stays a choice.
+      const keep = reusable.length > 0 && reusable.every((u) => keepsOwnPort(ctx, u, slots));
+      const choices: Choice[] = keep ? [use, ...reuses] : [...reuses, use];
       for (const s of slots) {
         if (!s.fixed) choices.push({ value: `change:${s.key}`, label: `Change the ${s.key === 'proxy' ? 'proxy' : s.key} port (${s.instead ?? s.port})…` });
       }

@@ -15,7 +15,7 @@ import { GoTo } from '../prompter.js';
 import type { Step } from '../step.js';
 import { pickFor, throwIfCancelled, type WizardContext } from '../context.js';
 import { draftPlan } from '../draft.js';
-import { installChoice, installNow } from '../install-offer.js';
+import { installByDefault, installChoice, installNow } from '../install-offer.js';
 import type { ToolName } from '../../tools/pins.js';
 
 /** The server's prompt-cache bound: its config.json here, else the sizing the fit used. */
@@ -281,8 +281,16 @@ async function ensureServer(ctx: WizardContext, m: ServedModel, d: Deployment): 
         { value: 'port', label: 'Use another port' },
         { value: 'skip', label: 'Skip: write the setup anyway and start the server later' },
       ],
-      // Without a terminal (or with --yes) one retry, then skip: never loop, never install unasked.
-      default: ctx.prompter.face !== 'non-interactive' && (offer || ours) ? (offer ? 'install' : 'restart') : attempt === 0 ? 'retry' : 'skip',
+      // Without a terminal (or with --yes) one retry, then skip: never loop, never install unasked
+      // (nor by Enter where MLX cannot run: the install stays a choice there).
+      default:
+        ctx.prompter.face !== 'non-interactive' && offer && installByDefault(ctx, [outcome.missing!])
+          ? 'install'
+          : ctx.prompter.face !== 'non-interactive' && ours
+            ? 'restart'
+            : attempt === 0
+              ? 'retry'
+              : 'skip',
     });
     if (next === 'restart' && ours) {
       await stopServe(ctx, ours, d);
