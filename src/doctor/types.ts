@@ -70,8 +70,8 @@ export interface DoctorCaps {
   exec?: (cmd: string, args: string[], opts: { timeoutMs: number; cwd?: string; env?: Env }) => Promise<{ code: number; stdout: string; stderr: string }>;
   /** The local process listening on a port (argv, cwd): /proc or lsof by default; tests pass their own. */
   portProcess?: (port: number) => Promise<{ pid: number; argv: string[]; cwd?: string } | undefined>;
-  /** The local processes' command lines (to find the mlx_lm.server serving a model): /proc or ps by default. */
-  processes?: () => Promise<Array<{ pid: number; argv: string[] }>>;
+  /** The local processes' command lines and folders (to find the mlx_lm.server serving a model, the LiteLLM proxy with a model group): /proc or ps by default. */
+  processes?: () => Promise<Array<{ pid: number; argv: string[]; cwd?: string }>>;
 }
 
 export interface DoctorOptions {

@@ -681,3 +681,47 @@ describe('(i) a hand-written direct setup and no plan: what the report offers', 
     expect(sentNames(ed)).not.toContain('editor');
   });
 });
+
+describe('(j) OPENAI_API_BASE from the shell sends Aider past its running proxy, straight to the server', () => {
+  async function worldJ() {
+    const h = hand({ OPENAI_API_KEY: 'sk-my-master-key' });
+    const s = await mlx(h, EDITOR);
+    h.env.OPENAI_API_BASE = s.baseUrl;
+    const cfg = join(h.home, 'litellm.yaml');
+    h.write(cfg, `model_list:\n  - model_name: coder\n    litellm_params:\n      model: openai/default_model\n      api_base: ${s.baseUrl}\n      api_key: none\ngeneral_settings:\n  master_key: sk-my-master-key\n`);
+    const px = await proxy(h, cfg);
+    const conf = join(h.project, '.aider.conf.yml');
+    h.write(conf, '# mine\nmodel: openai/coder\n');
+    return { h, s, px, conf };
+  }
+
+  it('the cause is the variable, the fix the proxy\'s base in .aider.conf.yml (not a new model name); --fix writes it and the doctor passes', async () => {
+    const { h, s, px, conf } = await worldJ();
+    const r = await run(h, { errorText: "litellm.NotFoundError: NotFoundError: OpenAIException - Error code: 404 - {'error': 'Repository Not Found for url: https://huggingface.co/api/models/coder/revision/main.'}" });
+    expect(r.exitCode).toBe(1);
+    const c = byId(r, 'chain.model.openai/coder')!;
+    expect(c.status).toBe('fail');
+    expect(c.title).toContain(`the LiteLLM proxy with model group "coder" listens on :${px.port}`);
+    expect(c.observed).toContain('pid 50000');
+    expect(c.fix).toContain(`in ~/proj/.aider.conf.yml set openai-api-base: (not set) → http://127.0.0.1:${px.port}/v1 (it beats OPENAI_API_BASE), or unset OPENAI_API_BASE`);
+    expect(c.fix).not.toContain('model: openai/coder →');
+    expect(c.edits).toEqual([expect.objectContaining({ path: conf, keyPath: ['openai-api-base'], new: `http://127.0.0.1:${px.port}/v1` })]);
+    expect(r.likely[0]).toMatchObject({ cause: 'C18', verdict: 'confirmed' });
+    const text = reportToText(r, { env: h.env, width: 400 });
+    expect(text).not.toContain('Most likely: The model name that reaches mlx_lm.server');
+    expect(sentNames(s).every((n) => n === 'default_model' || n === EDITOR)).toBe(true);
+    await fix(h, r);
+    expect(readFileSync(conf, 'utf8')).toBe(`# mine\nmodel: openai/coder\nopenai-api-base: http://127.0.0.1:${px.port}/v1\n`);
+    const after = await run(h);
+    expect(after.checks.filter((x) => x.status === 'fail').map((x) => x.id)).toEqual([]);
+    expect(after.exitCode).toBe(0);
+  });
+
+  it('no running proxy has that group: today\'s fix (the server\'s own model) stays', async () => {
+    const { h, s, px } = await worldJ();
+    h.procs.delete(px.port);
+    const r = await run(h);
+    expect(byId(r, 'chain.model.openai/coder')?.fix).toBe(`In ~/proj/.aider.conf.yml set model: openai/coder → openai/${EDITOR}.`);
+    void s;
+  });
+});

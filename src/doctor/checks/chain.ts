@@ -11,7 +11,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { isAbsolute, join, resolve } from 'node:path';
-import { litellmArgs, localMlxServers, mlxServerArgs, servedModelOf } from '../../servers/ports.js';
+import { litellmArgs, localLitellmProxies, localMlxServers, mlxServerArgs, servedModelOf } from '../../servers/ports.js';
 import { UPSTREAM_DEFAULT_MODEL } from '../../config/names.js';
 import { tildify, type Env } from '../../lib/paths.js';
 import { bodyGist, identifyServer, litellmFromIdentity, normalizeApiBase, probeChat, probeLitellm, type ChatProbe, type ServerIdentity } from '../../servers/probe.js';
@@ -433,6 +433,22 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
     );
   };
   let servers: ReturnType<typeof localMlxServers> | undefined;
+  let proxies: ReturnType<typeof localLitellmProxies> | undefined;
+  /**
+   * A running LiteLLM proxy that has model group `group`: its command line names its --config (read
+   * here: a model_name equal to the group) and its port (--port, else LiteLLM's 4000), and that port
+   * answers as LiteLLM. Never a guess: undefined unless all of it is seen.
+   */
+  const proxyWithGroup = async (group: string) => {
+    for (const p of await (proxies ??= localLitellmProxies(caps.processes))) {
+      if (!p.config) continue;
+      const lf = fileOf(p.config);
+      if (!lf.data || !lf.entries.some((e) => e.modelName === group)) continue;
+      if ((await identify('127.0.0.1', p.port)).kind !== 'litellm') continue;
+      return { ...p, config: p.config, masterKey: lf.masterKey };
+    }
+    return undefined;
+  };
   let litellmPath: string | undefined;
   const push = (c: DoctorCheck) => {
     if (c.status === 'fail') failed = true;
@@ -745,6 +761,25 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
               fix: f.text,
               ...(f.edits.length ? { fixable: 'edit' as const, edits: f.edits } : {}),
               causes: ['C18', 'C1', ...(vd.cause === 'C1' ? [] : [vd.cause])],
+            });
+            continue;
+          }
+          // The name is a model group of a LiteLLM proxy running here: the base sends Aider past it.
+          const px = await proxyWithGroup(up);
+          if (px) {
+            const right = `http://127.0.0.1:${px.port}/v1`;
+            const f = baseFix(b, right, state, env, true);
+            const keyNote = px.masterKey && key?.value !== px.masterKey ? ` Aider must send that proxy's key too: openai-api-key (or OPENAI_API_KEY) equal to general_settings.master_key of ${tildify(px.config, env)}.` : '';
+            push({
+              id: `chain.model.${u.name}`,
+              group: 'server',
+              title: `Aider sends "${up}" straight to the mlx_lm.server on :${hp.port} (${b.how} ${fromWhere(b.source, env)}), past the proxy: the LiteLLM proxy with model group "${up}" listens on :${px.port}`,
+              status: 'fail',
+              observed: `${b.how}=${baseValue} ${fromWhere(b.source, env)}; the server on :${hp.port} serves ${served.model ?? 'another model'} (${served.how}); "${up}" is a model_name of ${tildify(px.config, env)}, the --config of the LiteLLM proxy pid ${px.pid} on :${px.port} (${px.argv.map(shellQuote).join(' ')}); "${up}" not sent to :${hp.port} (${vd.why})`,
+              expected: `API base ${right}`,
+              fix: `${f.text}${keyNote}`,
+              ...(f.edits.length ? { fixable: 'edit' as const, edits: f.edits } : {}),
+              causes: ['C18', 'C1'],
             });
             continue;
           }
