@@ -197,15 +197,16 @@ export function rankCauses(parsed: ParsedError | undefined, checks: DoctorCheck[
       if (checksForCause(c, checks).some((x) => x.status === 'fail')) seeds.set(c.id, { cause: c.id, score: 0, why: [] });
     }
   }
-  // A failing check that names C18 first saw Aider's requests go to another hop than the one meant
-  // (a base from the shell past the proxy, the server of another model): whatever the text says, that
-  // hop answered it, so the misrouting leads over what the wrong hop's answer suggests.
-  const routed = checks.find((c) => c.status === 'fail' && c.causes?.[0] === 'C18');
-  if (routed) {
-    const top = Math.max(0, ...[...seeds.values()].map((x) => x.score));
-    const cur = seeds.get('C18');
-    const why = 'the text is what the hop Aider really reaches answered, and the checks show that this is not the hop meant (see below)';
-    seeds.set('C18', { cause: 'C18', score: Math.max(cur?.score ?? 0, top + 1), why: cur?.why.length ? cur.why : parsed ? [why] : [] });
+  // A failing check that saw the hop answering is not the one meant (Aider's base past the proxy, an
+  // upstream that is not mlx_lm.server): whatever the text says, that hop answered it, so its cause
+  // leads over what the wrong hop's answer suggests.
+  const top = Math.max(0, ...[...seeds.values()].map((x) => x.score));
+  for (const c of checks) {
+    const cause = c.status === 'fail' && c.explainsError ? c.causes?.[0] : undefined;
+    if (!cause) continue;
+    const cur = seeds.get(cause);
+    const why = 'the text is what the hop that really answers sent, and the checks show that hop is not the one meant (see below)';
+    seeds.set(cause, { cause, score: Math.max(cur?.score ?? 0, top + 1), why: cur?.why.length ? cur.why : parsed ? [why] : [] });
   }
   const out: Suspect[] = [];
   for (const seed of seeds.values()) {

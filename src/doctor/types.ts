@@ -51,6 +51,12 @@ export interface DoctorCheck extends Check {
   restart?: string;
   /** What to start after the fix (nothing runs there now), as a command to run. */
   start?: string;
+  /**
+   * The checks saw the hop that really answers Aider is not the one meant (a base past the proxy, an
+   * upstream that is not mlx_lm.server): whatever error text was pasted came from there, so this
+   * check's first cause leads over what the text suggests.
+   */
+  explainsError?: boolean;
   /** For edit: files aider-mlx writes that went missing, written again from its template. */
   restore?: Array<{ path: string; file: 'usage-callback' }>;
 }

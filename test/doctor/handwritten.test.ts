@@ -725,3 +725,41 @@ describe('(j) OPENAI_API_BASE from the shell sends Aider past its running proxy,
     void s;
   });
 });
+
+describe('(k) the port in the proxy config\'s api_base is held by another HTTP server, not mlx_lm.server', () => {
+  it('that upstream leads (fail, C8) naming the process on the port and the fix; the failure through the proxy is explained by it; said once', async () => {
+    const h = hand();
+    const ed = await mlx(h, EDITOR);
+    const other = await mlx(h, 'whatever', { identity: 'other' });
+    h.procs.set(other.port, { pid: 41234, argv: ['/usr/bin/python3', '-m', 'http.server', String(other.port)] });
+    const cfg = join(h.home, 'litellm.yaml');
+    h.write(cfg, `model_list:\n  - model_name: coder\n    litellm_params:\n      model: openai/default_model\n      api_base: http://127.0.0.1:${other.port}/v1\n      api_key: none\ngeneral_settings:\n  master_key: sk-mine-1234\n`);
+    const px = await proxy(h, cfg);
+    h.write(join(h.project, '.aider.conf.yml'), `model: openai/coder\nopenai-api-base: http://127.0.0.1:${px.port}/v1\nopenai-api-key: sk-mine-1234\n`);
+    const r = await run(h, { errorText: "litellm.NotFoundError: NotFoundError: OpenAIException - Error code: 404 - {'error': {'message': 'model \"default_model\" not found, try pulling it first'}}" });
+    expect(r.exitCode).toBe(1);
+    const c = byId(r, 'chain.upstream.coder.0')!;
+    expect(c).toMatchObject({ status: 'fail', causes: ['C8'] });
+    expect(c.title).toContain(`model group "coder" sends to 127.0.0.1:${other.port}, which is`);
+    expect(c.observed).toContain(`pid 41234: /usr/bin/python3 -m http.server ${other.port}`);
+    expect(c.fix).toContain(`In ~/litellm.yaml set model_list[0].litellm_params.api_base: http://127.0.0.1:${other.port}/v1 → the base of your mlx_lm.server`);
+    expect(c.fix).toContain(`http://127.0.0.1:${ed.port}/v1 (the mlx_lm.server serving ${EDITOR}`);
+    expect(c.fix).toContain(`or stop what holds port ${other.port} (pid 41234)`);
+    const t = byId(r, 'chain.through.openai/coder')!;
+    expect(t.observed).toContain('explained by');
+    expect(t.fix ?? '').not.toContain("Check the proxy's log");
+    expect(r.likely[0]).toMatchObject({ cause: 'C8', verdict: 'confirmed' });
+    const text = reportToText(r, { env: h.env, width: 400 });
+    // Said once: one check in the list, once under "Seen".
+    expect(text.match(/^ {4}[✗!] model group "coder" sends to 127\.0\.0\.1:\d+, which is/gm)).toHaveLength(1);
+    expect(text.match(/^ {4}✗ model group "coder" sends to/gm)).toHaveLength(1);
+    expect(text.match(/Seen: model group "coder" sends to/g)).toHaveLength(1);
+    expect(text).toMatch(/Fix: In ~\/litellm\.yaml set model_list\[0\]\.litellm_params\.api_base/);
+    // The same with the config named, and with no error pasted.
+    const named = await run(h, { litellmConfig: cfg });
+    expect(named.likely[0]).toMatchObject({ cause: 'C8', verdict: 'confirmed' });
+    const t2 = reportToText(named, { env: h.env, width: 400 });
+    expect(t2.match(/^ {4}[✗!] model group "coder" sends to 127\.0\.0\.1:\d+, which is/gm)).toHaveLength(1);
+    expect(t2.match(/Seen: model group "coder" sends to/g)).toHaveLength(1);
+  });
+});

@@ -536,7 +536,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
       afterText: string;
       after: { restart: string } | { start: string };
     },
-  ): Promise<{ known: boolean; allSafe: boolean; healthy: Array<Promise<boolean>> }> => {
+  ): Promise<{ known: boolean; allSafe: boolean; healthy: Array<Promise<boolean>>; others: number[] }> => {
     const group = u.name.slice('openai/'.length);
     if (c.served && !c.served.includes(group)) {
       const near = c.served.filter((n) => n.toLowerCase() === group.toLowerCase());
@@ -552,13 +552,15 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
         ...(f?.edits.length ? { fixable: 'edit' as const, edits: f.edits } : {}),
         causes: ['C11'],
       });
-      return { known: false, allSafe: false, healthy: [] };
+      return { known: false, allSafe: false, healthy: [], others: [] };
     }
     // Every deployment of the group: its upstream base, the model string it sends, and what answers there.
     const mine = (c.deps ?? []).filter((d) => d.group === group);
     let allSafe = c.deps !== undefined && mine.length > 0;
     /** Each deployment's server answers default_model: the completion through the proxy is sent with them (its names are safe), and judged with them. */
     const healthy: Array<Promise<boolean>> = [];
+    /** Where in the report each deployment whose upstream is not mlx_lm.server is: a failed completion through the proxy makes it the failure. */
+    const others: number[] = [];
     for (const d of mine) {
       const label = `model_list[${d.index}]`;
       const upModel = d.model ?? '';
@@ -595,7 +597,28 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
         continue;
       }
       if (uid.kind !== 'mlx_lm.server') {
-        push({ id: `chain.upstream.${group}.${d.index}`, group: 'server', title: `model group "${group}" sends to ${uwhere}, which is ${uid.kind === 'litellm' ? 'a LiteLLM proxy' : (uid.looksLike ?? 'not mlx_lm.server')}`, status: 'warn', observed: uid.evidence.slice(0, 2).join('; '), expected: `mlx_lm.server on ${uwhere}`, fix: `Check what holds port ${uhp.port}: lsof -nP -iTCP:${uhp.port} -sTCP:LISTEN`, causes: ['C8'] });
+        // Who holds the port (its command line, when it is ours to read), and the mlx_lm.servers that run here.
+        const holder = await procOf(uhp.host, uhp.port);
+        const held = holder?.argv.length ? `pid ${holder.pid}: ${holder.argv.map(shellQuote).join(' ')}` : undefined;
+        const mlxHere: string[] = [];
+        for (const m of await (servers ??= localMlxServers(caps.processes))) {
+          if (m.port === uhp.port || (await identify(m.host, m.port)).kind !== 'mlx_lm.server') continue;
+          mlxHere.push(`http://${m.host}:${m.port}/v1 (the mlx_lm.server serving ${m.model}, pid ${m.pid})`);
+        }
+        const kp = keyPathText(['model_list', d.index, 'litellm_params', 'api_base']);
+        const inFile = c.file ? `In ${tildify(c.file, env)} set ${kp}` : `In the config the proxy runs with set ${kp}`;
+        others.push(out.length);
+        push({
+          id: `chain.upstream.${group}.${d.index}`,
+          group: 'server',
+          title: `model group "${group}" sends to ${uwhere}, which is ${uid.kind === 'litellm' ? 'a LiteLLM proxy' : (uid.looksLike ?? 'not mlx_lm.server')}`,
+          status: 'warn',
+          observed: `${label}.litellm_params.api_base: ${d.apiBase} (${c.depsHow}); ${uid.evidence.slice(0, 2).join('; ')}; ${held ? `port ${uhp.port} is held by ${held}` : `the process holding port ${uhp.port} cannot be read (not ours, or not found)`}`,
+          expected: `mlx_lm.server on ${uwhere}`,
+          fix: `${inFile}: ${d.apiBase} → the base of your mlx_lm.server${mlxHere.length ? ` (running here: ${mlxHere.join('; ')})` : ''}, then ${c.afterText}; or stop what holds port ${uhp.port}${holder ? ` (pid ${holder.pid})` : ` (lsof -nP -iTCP:${uhp.port} -sTCP:LISTEN)`} and start mlx_lm.server there: mlx_lm.server --model <repo> --port ${uhp.port}.`,
+          ...c.after,
+          causes: ['C8'],
+        });
         continue;
       }
       const sv = await servedBy(uhp.host, uhp.port, uid);
@@ -624,7 +647,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
         });
       }
     }
-    return { known: true, allSafe, healthy };
+    return { known: true, allSafe, healthy, others };
   };
 
   const answering: NonNullable<ChainResult['answering']> = [];
@@ -761,6 +784,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
               fix: f.text,
               ...(f.edits.length ? { fixable: 'edit' as const, edits: f.edits } : {}),
               causes: ['C18', 'C1', ...(vd.cause === 'C1' ? [] : [vd.cause])],
+              explainsError: true,
             });
             continue;
           }
@@ -780,6 +804,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
               fix: `${f.text}${keyNote}`,
               ...(f.edits.length ? { fixable: 'edit' as const, edits: f.edits } : {}),
               causes: ['C18', 'C1'],
+              explainsError: true,
             });
             continue;
           }
@@ -906,7 +931,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
       const group = u.name.slice('openai/'.length);
       const tid = `chain.through.${u.name}`;
       const served = lp.models.ok && !stale ? lp.names : deps ? [...new Set(deps.map((d) => d.group))] : undefined;
-      const { known, allSafe, healthy } = await throughProxy(u, { who: `the proxy on :${hp.port}`, served, deps, depsHow, file, fileDeps, afterText: restartText, after: { restart } });
+      const { known, allSafe, healthy, others } = await throughProxy(u, { who: `the proxy on :${hp.port}`, served, deps, depsHow, file, fileDeps, afterText: restartText, after: { restart } });
       if (!known) continue;
       if (stale) {
         out.push({ id: tid, group: 'proxy', title: `${u.name} through the proxy on :${hp.port}`, status: 'skip', observed: `not checked: the proxy runs another config than ${tildify(file!, env)} (chain.proxy.stale): nothing is sent through it until it is restarted` });
@@ -938,6 +963,13 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
           if (!(await Promise.all(healthy)).every(Boolean)) return { ...notSent, observed: 'not judged: a deployment of that group fails its own check (see above)' };
           if (r.ok) return { id: tid, group: 'proxy', title: `${u.name} answers through the proxy on :${hp.port}`, status: 'pass', latencyMs: r.latencyMs, causes: ['C1', 'C11', 'C12'] };
           const parsed = parseErrorText(r.error && r.status === undefined ? r.error.message : r.bodyHead);
+          const seen = r.status !== undefined ? `HTTP ${r.status}: ${parsed.summary}` : (r.error?.message ?? 'no answer');
+          if (others.length) {
+            // An upstream that is not mlx_lm.server answered it: that deployment is the failure, and this is what it explains.
+            for (const at of others) out[at] = { ...out[at]!, status: 'fail', explainsError: true };
+            const names = others.map((at) => out[at]!.id).join(', ');
+            return { id: tid, group: 'proxy', title: `${u.name} fails through the proxy on :${hp.port}`, status: 'fail', observed: `${seen}; explained by ${names}: the proxy sends it to a server that is not mlx_lm.server (above)`, expected: 'HTTP 200 chat.completion', fix: `Fix the upstream above (${names}), then ${restartText}`, restart, causes: [] };
+          }
           return { id: tid, group: 'proxy', title: `${u.name} fails through the proxy on :${hp.port}`, status: 'fail', observed: r.status !== undefined ? `HTTP ${r.status}: ${parsed.summary}` : (r.error?.message ?? 'no answer'), expected: 'HTTP 200 chat.completion', fix: `Check the proxy's log; ${restartText}`, restart, causes: suspectsFromText(parsed).map((s) => s.cause) };
         },
       );
