@@ -763,3 +763,24 @@ describe('(k) the port in the proxy config\'s api_base is held by another HTTP s
     expect(t2.match(/Seen: model group "coder" sends to/g)).toHaveLength(1);
   });
 });
+
+describe('(l) the proxy is stopped, no --litellm-config, and Aider\'s names are aliases (model groups, not repo ids)', () => {
+  it('the fix leads with starting the proxy, and says --litellm-config lets the doctor check its config first', async () => {
+    const h = hand({ OPENAI_API_KEY: 'sk-mine' });
+    const down = await findFreePort('127.0.0.1', 20000 + Math.floor(Math.random() * 20000));
+    h.write(join(h.project, '.aider.conf.yml'), `model: openai/coder\nweak-model: openai/small\nopenai-api-base: http://127.0.0.1:${down}/v1\n`);
+    const r = await run(h);
+    const c = byId(r, `chain.reach.127.0.0.1:${down}`)!;
+    expect(c.status).toBe('fail');
+    expect(c.fix).toMatch(new RegExp(`^Start the LiteLLM proxy .*: litellm --config <your config> --port ${down}`));
+    expect(c.fix).toContain('--litellm-config FILE');
+    expect(c.fix).not.toContain('mlx_lm.server --model <repo>');
+  });
+
+  it('repo ids or default_model: starting the mlx_lm.server stays the fix', async () => {
+    const h = hand({ OPENAI_API_KEY: 'sk-mine' });
+    const down = await findFreePort('127.0.0.1', 20000 + Math.floor(Math.random() * 20000));
+    h.write(join(h.project, '.aider.conf.yml'), `model: openai/default_model\nopenai-api-base: http://127.0.0.1:${down}/v1\n`);
+    expect(byId(await run(h), `chain.reach.127.0.0.1:${down}`)?.fix).toContain(`mlx_lm.server --model <repo> --port ${down}`);
+  });
+});

@@ -727,6 +727,12 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
     }
     if (id.kind === 'none') {
       const f = b.source === 'shell' ? baseFix(b, 'the base of the server you mean', state, env) : undefined;
+      // Names that are neither a repo id nor default_model are a proxy's model groups: it is the proxy that is not running.
+      const aliases = [...new Set(names)].filter((n) => !n.slice('openai/'.length).includes('/') && n !== `openai/${UPSTREAM_DEFAULT_MODEL}`);
+      const distinct = new Set(names).size;
+      const proxyFirst = aliases.length === distinct
+        ? `Start the LiteLLM proxy whose model group${aliases.length > 1 ? 's are' : ' is'} ${aliases.map((n) => n.slice('openai/'.length)).join(', ')} (Aider's ${aliases.join(', ')} are not model ids mlx_lm.server serves): litellm --config <your config> --port ${hp.port} (pass --litellm-config FILE and the doctor checks that config before you start it)`
+        : undefined;
       push({
         id: `chain.reach.${where}`,
         group: 'server',
@@ -734,7 +740,11 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
         status: 'fail',
         observed: `${b.how}=${baseValue} ${fromWhere(b.source, env)}; ${id.tcp.error?.message ?? 'no connection'}`,
         expected: `mlx_lm.server or a LiteLLM proxy listening on ${where}`,
-        fix: f ? f.text : `Start the server or proxy on port ${hp.port} (mlx_lm.server --model <repo> --port ${hp.port}), or point ${b.how} at the one that runs.`,
+        fix: proxyFirst
+          ? `${proxyFirst}${f ? `; or, if Aider should not go there: ${f.text}` : `, or point ${b.how} at the proxy that runs.`}`
+          : f
+            ? f.text
+            : `Start the server or proxy on port ${hp.port} (mlx_lm.server --model <repo> --port ${hp.port}), or point ${b.how} at the one that runs.`,
         causes: ['C7'],
       });
       continue;
