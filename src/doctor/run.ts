@@ -217,7 +217,16 @@ export async function runDoctor(opts: DoctorOptions, capsIn: DoctorCaps): Promis
     if (v.plan) {
       const cwd = v.plan.aider.scope === 'project' ? v.plan.aider.dir : capsIn.cwd;
       const r = await doctorRun({ ...opts, ...(opts.litellmConfig || !adopted.litellmConfig ? {} : { litellmConfig: adopted.litellmConfig }) }, { ...capsIn, cwd }, started, {});
-      return { ...r, mode: v.plan.mode, hasPlan: true, adopted: true, adoptable: false };
+      // Run as if there were no plan (the user's files are what is checked): its plan line is not "none yet, run setup --adopt".
+      const planCheck: DoctorCheck = { id: 'config.plan', group: 'config', title: `plan: adopted, ${v.plan.mode} mode (your own files are checked as they are)`, status: 'pass', observed: tildify(r.planPath, capsIn.env) };
+      const was = r.checks.find((c) => c.id === 'config.plan');
+      const summary = { ...r.summary };
+      if (was) {
+        summary[was.status]--;
+        summary.pass++;
+      }
+      const checks = r.checks.map((c) => (c.id === 'config.plan' ? planCheck : c));
+      return { ...r, checks, summary, ok: summary.fail === 0, exitCode: summary.fail === 0 ? 0 : 1, mode: v.plan.mode, hasPlan: true, adopted: true, adoptable: false };
     }
   }
   const data = first.raw.data;

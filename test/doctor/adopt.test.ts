@@ -199,5 +199,10 @@ describe('an adopted plan, and OPENAI_API_BASE from the shell sending Aider past
     expect(r.exitCode).toBe(1);
     expect(text).not.toMatch(/model: openai\/architect → /);
     expect(text).not.toContain('Most likely: The model name that reaches mlx_lm.server');
+    expect(r.likely[0]).toMatchObject({ cause: 'C18', verdict: 'confirmed' });
+    expect(r.checks.find((c) => c.id === 'chain.model.openai/architect')?.fix).toContain(`set openai-api-base: (not set) → http://127.0.0.1:${w.px.port}/v1`);
+    // The plan is there: the report does not say "none yet", nor offer to adopt it again.
+    expect(r.checks.find((c) => c.id === 'config.plan')).toMatchObject({ status: 'pass', title: expect.stringContaining('adopted') });
+    expect(text).not.toContain('setup --adopt');
   });
 });
