@@ -709,12 +709,35 @@ describe('(j) OPENAI_API_BASE from the shell sends Aider past its running proxy,
     expect(r.likely[0]).toMatchObject({ cause: 'C18', verdict: 'confirmed' });
     const text = reportToText(r, { env: h.env, width: 400 });
     expect(text).not.toContain('Most likely: The model name that reaches mlx_lm.server');
+    // The fix is to go through the proxy: litellm is not "not needed".
+    expect(byId(r, 'env.litellm')?.title).not.toContain('not needed for a direct setup');
     expect(sentNames(s).every((n) => n === 'default_model' || n === EDITOR)).toBe(true);
     await fix(h, r);
     expect(readFileSync(conf, 'utf8')).toBe(`# mine\nmodel: openai/coder\nopenai-api-base: http://127.0.0.1:${px.port}/v1\n`);
     const after = await run(h);
     expect(after.checks.filter((x) => x.status === 'fail').map((x) => x.id)).toEqual([]);
     expect(after.exitCode).toBe(0);
+  });
+
+  it('Aider sends another key than the proxy\'s master_key: the fix says so, without printing either key', async () => {
+    const { h, px } = await worldJ();
+    h.env.OPENAI_API_KEY = 'sk-something-else-entirely';
+    const r = await run(h);
+    const c = byId(r, 'chain.model.openai/coder')!;
+    expect(c.fix).toContain(`http://127.0.0.1:${px.port}/v1`);
+    expect(c.fix).toContain("Aider must send that proxy's key too: openai-api-key (or OPENAI_API_KEY) equal to general_settings.master_key of ~/litellm.yaml");
+    const text = reportToText(r, { env: h.env, width: 400 });
+    expect(text).not.toContain('sk-my-master-key');
+    expect(text).not.toContain('something-else-entirely');
+  });
+
+  it('a proxy process whose port answers as something else, or whose config lacks the group, is not taken for it', async () => {
+    const { h, px } = await worldJ();
+    h.procs.set(px.port, { pid: 50000, argv: ['/Users/me/.local/bin/litellm', '--config', 'litellm.yaml', '--port', '1'], cwd: h.home });
+    expect(byId(await run(h), 'chain.model.openai/coder')?.fix).toBe(`In ~/proj/.aider.conf.yml set model: openai/coder → openai/${EDITOR}.`);
+    h.procs.set(px.port, { pid: 50000, argv: ['/Users/me/.local/bin/litellm', '--config', 'other.yaml', '--port', String(px.port)], cwd: h.home });
+    h.write(join(h.home, 'other.yaml'), 'model_list:\n  - model_name: thinker\n    litellm_params:\n      model: openai/default_model\n');
+    expect(byId(await run(h), 'chain.model.openai/coder')?.fix).toBe(`In ~/proj/.aider.conf.yml set model: openai/coder → openai/${EDITOR}.`);
   });
 
   it('no running proxy has that group: today\'s fix (the server\'s own model) stays', async () => {

@@ -35,6 +35,8 @@ export interface ChainResult {
   none: boolean;
   /** What answers at each API base Aider sends to, as identified: a LiteLLM proxy, an mlx_lm.server, another server, nothing. */
   answering?: Array<{ base: string; kind: 'litellm' | 'mlx_lm.server' | 'other' | 'none'; where: string; how: string }>;
+  /** Aider's names are model groups of a LiteLLM proxy running here, which its base goes past: the setup is meant to have a proxy. */
+  pastProxy?: boolean;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
@@ -434,6 +436,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
   };
   let servers: ReturnType<typeof localMlxServers> | undefined;
   let proxies: ReturnType<typeof localLitellmProxies> | undefined;
+  let pastProxy = false;
   /**
    * A running LiteLLM proxy that has model group `group`: its command line names its --config (read
    * here: a model_name equal to the group) and its port (--port, else LiteLLM's 4000), and that port
@@ -801,6 +804,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
           // The name is a model group of a LiteLLM proxy running here: the base sends Aider past it.
           const px = await proxyWithGroup(up);
           if (px) {
+            pastProxy = true;
             const right = `http://127.0.0.1:${px.port}/v1`;
             const f = baseFix(b, right, state, env, true);
             const keyNote = px.masterKey && key?.value !== px.masterKey ? ` Aider must send that proxy's key too: openai-api-key (or OPENAI_API_KEY) equal to general_settings.master_key of ${tildify(px.config, env)}.` : '';
@@ -999,7 +1003,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
       fix: 'See the skipped checks above.',
     });
   }
-  return { checks: onePerId(out), ...(litellmPath ? { litellmPath, litellm: fileOf(litellmPath) } : {}), none: false, answering };
+  return { checks: onePerId(out), ...(litellmPath ? { litellmPath, litellm: fileOf(litellmPath) } : {}), none: false, answering, ...(pastProxy ? { pastProxy } : {}) };
 }
 
 const sameEdit = (a: UserEdit, b: UserEdit) => a.path === b.path && JSON.stringify([a.keyPath, a.old, a.new]) === JSON.stringify([b.keyPath, b.old, b.new]);
