@@ -77,7 +77,16 @@ export async function parseDoctorArgs(argsIn: string[], readIn: () => Promise<st
   let errorText: string | undefined;
   const file = values['error-file'] as string | undefined;
   if (values.error === '-' || file === '-') errorText = await readIn();
-  else if (typeof values.error === 'string') errorText = values.error;
+  else if (typeof values.error === 'string') {
+    // An empty --error ("$(pbpaste)" with nothing copied) checks nothing: say so rather than pass.
+    if (!values.error.trim()) {
+      throw new UsageError(
+        '--error needs the text Aider printed, and it was given empty.',
+        'Paste the error in quotes (--error "litellm.NotFoundError: …"), or pipe it: … | aider-mlx doctor --error -. Leave --error out to check the setup without one.',
+      );
+    }
+    errorText = values.error;
+  }
   else if (file !== undefined) {
     try {
       // A log's cause is near its start or its end: a large file keeps both, never more in memory.

@@ -33,7 +33,7 @@ export const CAUSES: Cause[] = [
   { id: 'C15', spec: 15, title: 'The model has no chat template: the server falls back to USER:/ASSISTANT: role-play', checks: ['server.*.template', 'server.*.version'] },
   { id: 'C16', spec: 16, title: 'A request parameter the server rejects: it drops the connection without a response', checks: ['aider.params', 'server.*.chat'] },
   { id: 'C17', spec: 17, title: 'mlx-lm ≤0.26.4 and an absolute local --model path named in the request', checks: ['server.*.model', 'server.*.version'] },
-  { id: 'C18', spec: 18, title: "Aider's requests do not go to the API base the doctor sees: OPENAI_BASE_URL (or another base) in the environment overrides openai-api-base, or the Aider that failed ran with other settings (another folder, its command line)", checks: ['config.env.base_url', 'aider.api_base'] },
+  { id: 'C18', spec: 18, title: "Aider's requests do not go where they should: an API base from the environment (OPENAI_API_BASE, OPENAI_BASE_URL) or another file overrides the one meant, or the Aider that failed ran with other settings (another folder, its command line)", checks: ['config.env.base_url', 'aider.api_base'] },
   { id: 'C19', spec: 19, title: 'The server log shows a Hub lookup of the model name: the name that reaches mlx_lm.server is not `default_model` or its exact --model', checks: ['config.litellm.upstream', 'server.*.model', 'aider.names'] },
   { id: 'master-key', title: 'LiteLLM 1.108+ refuses to start without general_settings.master_key', checks: ['config.litellm.master_key', 'proxy.alive'] },
   { id: 'usage-callback', title: "The LiteLLM config names aider-mlx's callback aider_mlx_usage, but aider_mlx_usage.py is not in the config's folder, so the proxy fails to start", checks: ['config.litellm.callbacks'] },
@@ -196,6 +196,17 @@ export function rankCauses(parsed: ParsedError | undefined, checks: DoctorCheck[
     for (const c of CAUSES) {
       if (checksForCause(c, checks).some((x) => x.status === 'fail')) seeds.set(c.id, { cause: c.id, score: 0, why: [] });
     }
+  }
+  // A failing check that saw the hop answering is not the one meant (Aider's base past the proxy, an
+  // upstream that is not mlx_lm.server): whatever the text says, that hop answered it, so its cause
+  // leads over what the wrong hop's answer suggests.
+  const top = Math.max(0, ...[...seeds.values()].map((x) => x.score));
+  for (const c of checks) {
+    const cause = c.status === 'fail' && c.explainsError ? c.causes?.[0] : undefined;
+    if (!cause) continue;
+    const cur = seeds.get(cause);
+    const why = 'the text is what the hop that really answers sent, and the checks show that hop is not the one meant (see below)';
+    seeds.set(cause, { cause, score: Math.max(cur?.score ?? 0, top + 1), why: cur?.why.length ? cur.why : parsed ? [why] : [] });
   }
   const out: Suspect[] = [];
   for (const seed of seeds.values()) {

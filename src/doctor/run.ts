@@ -342,7 +342,7 @@ async function doctorRun(
     ? exp.plan.mode === 'direct'
       ? exp.models.flatMap((m) => m.served.deployments.map((d) => ({ where: `${d.host}:${d.port}`, how: `the plan's ${m.served.roles.join(' + ')} server` })))
       : undefined
-    : chain?.answering?.length && chain.answering.every((a) => a.kind === 'mlx_lm.server')
+    : chain?.answering?.length && chain.answering.every((a) => a.kind === 'mlx_lm.server') && !chain.pastProxy
       ? chain.answering.map((a) => ({ where: a.where, how: a.how }))
       : undefined;
   const config = configChecks(state, exp, caps.env).filter((c) => !chain || keepWithoutPlan(c, chain.none));

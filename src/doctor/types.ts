@@ -51,6 +51,12 @@ export interface DoctorCheck extends Check {
   restart?: string;
   /** What to start after the fix (nothing runs there now), as a command to run. */
   start?: string;
+  /**
+   * The checks saw the hop that really answers Aider is not the one meant (a base past the proxy, an
+   * upstream that is not mlx_lm.server): whatever error text was pasted came from there, so this
+   * check's first cause leads over what the text suggests.
+   */
+  explainsError?: boolean;
   /** For edit: files aider-mlx writes that went missing, written again from its template. */
   restore?: Array<{ path: string; file: 'usage-callback' }>;
 }
@@ -70,8 +76,8 @@ export interface DoctorCaps {
   exec?: (cmd: string, args: string[], opts: { timeoutMs: number; cwd?: string; env?: Env }) => Promise<{ code: number; stdout: string; stderr: string }>;
   /** The local process listening on a port (argv, cwd): /proc or lsof by default; tests pass their own. */
   portProcess?: (port: number) => Promise<{ pid: number; argv: string[]; cwd?: string } | undefined>;
-  /** The local processes' command lines (to find the mlx_lm.server serving a model): /proc or ps by default. */
-  processes?: () => Promise<Array<{ pid: number; argv: string[] }>>;
+  /** The local processes' command lines and folders (to find the mlx_lm.server serving a model, the LiteLLM proxy with a model group): /proc or ps by default. */
+  processes?: () => Promise<Array<{ pid: number; argv: string[]; cwd?: string }>>;
 }
 
 export interface DoctorOptions {

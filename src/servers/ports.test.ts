@@ -258,3 +258,21 @@ describe('servedModelAt', () => {
     }
   });
 });
+
+describe('localLitellmProxies', () => {
+  it('reads each proxy\'s --config (against its folder) and --port (4000 when not given); other processes are not proxies', async () => {
+    const { localLitellmProxies } = await import('./ports.js');
+    const found = await localLitellmProxies(async () => [
+      { pid: 1, argv: ['/u/bin/litellm', '--config', 'litellm.yaml', '--port', '4100'], cwd: '/u/me' },
+      { pid: 2, argv: ['python3', '-m', 'litellm', '--config=/etc/l.yaml'] },
+      { pid: 3, argv: ['/u/bin/litellm', '--config', 'rel.yaml'] },
+      { pid: 4, argv: ['grep', 'litellm'] },
+    ]);
+    expect(found.map((p) => [p.pid, p.config, p.port])).toEqual([
+      [1, '/u/me/litellm.yaml', 4100],
+      [2, '/etc/l.yaml', 4000],
+      // A relative --config whose folder is unknown is not guessed.
+      [3, undefined, 4000],
+    ]);
+  });
+});

@@ -489,30 +489,44 @@ async function lsofHolder(port: number, opts: HolderOptions): Promise<PortProces
     : { ...base, argv: holder.commandLine.split(/\s+/).filter(Boolean), commandLine: holder.commandLine, ...(cwd ? { cwd } : {}) };
 }
 
+/** The local processes whose command line mentions `needle` (/proc, else ps), with their folder where it can be read. */
+async function processesNaming(needle: string, processes?: () => Promise<Array<{ pid: number; argv: string[]; cwd?: string }>>): Promise<Array<{ pid: number; argv: string[]; cwd?: string }>> {
+  const procs: Array<{ pid: number; argv: string[]; cwd?: string }> = [];
+  if (processes) return processes();
+  if (process.platform === 'linux') {
+    for (const d of readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        const argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+        if (argv[argv.length - 1] === '') argv.pop();
+        if (!argv.some((a) => a.includes(needle))) continue;
+        let cwd: string | undefined;
+        try {
+          cwd = readlinkSync(`/proc/${d}/cwd`);
+        } catch {
+          /* another user's process */
+        }
+        procs.push({ pid: Number(d), argv, ...(cwd ? { cwd } : {}) });
+      } catch {
+        /* gone, or not ours */
+      }
+    }
+    return procs;
+  }
+  const { execFile } = await import('node:child_process');
+  const out = await new Promise<string>((res) => execFile('ps', ['-axww', '-o', 'pid=,args='], { timeout: 3000 }, (_e, so) => res(String(so ?? ''))));
+  for (const l of out.split('\n')) {
+    const m = /^\s*(\d+)\s+(.*)$/.exec(l);
+    if (m && m[2]!.includes(needle)) procs.push({ pid: Number(m[1]), argv: m[2]!.split(/\s+/) });
+  }
+  return procs;
+}
+
 /** Every local mlx_lm.server's --model and port, from the command lines (/proc, else ps). */
 export async function localMlxServers(processes?: () => Promise<Array<{ pid: number; argv: string[] }>>): Promise<Array<{ pid: number; model: string; host: string; port: number }>> {
   let procs: Array<{ pid: number; argv: string[] }> = [];
   try {
-    if (processes) procs = await processes();
-    else if (process.platform === 'linux') {
-      for (const d of readdirSync('/proc')) {
-        if (!/^\d+$/.test(d)) continue;
-        try {
-          const argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
-          if (argv[argv.length - 1] === '') argv.pop();
-          if (argv.some((a) => a.includes('mlx_lm'))) procs.push({ pid: Number(d), argv });
-        } catch {
-          /* gone, or not ours */
-        }
-      }
-    } else {
-      const { execFile } = await import('node:child_process');
-      const out = await new Promise<string>((res) => execFile('ps', ['-axww', '-o', 'pid=,args='], { timeout: 3000 }, (_e, so) => res(String(so ?? ''))));
-      for (const l of out.split('\n')) {
-        const m = /^\s*(\d+)\s+(.*)$/.exec(l);
-        if (m && m[2]!.includes('mlx_lm')) procs.push({ pid: Number(m[1]), argv: m[2]!.split(/\s+/) });
-      }
-    }
+    procs = await processesNaming('mlx_lm', processes);
   } catch {
     return [];
   }
@@ -523,6 +537,45 @@ export async function localMlxServers(processes?: () => Promise<Array<{ pid: num
     const i = p.argv.findIndex((x) => /mlx_lm/.test(x));
     const rest = p.argv.slice(i + 1);
     out.push({ pid: p.pid, model: a.model, host: optValue(rest, ['--host']).model ?? '127.0.0.1', port: Number(optValue(rest, ['--port']).model ?? 8080) });
+  }
+  return out;
+}
+
+/**
+ * Every local LiteLLM proxy, from the command lines: its --config (resolved against its folder) and
+ * its --port (LiteLLM's default 4000). The folder of a process `ps` lists is asked of lsof, for a
+ * relative --config only.
+ */
+export async function localLitellmProxies(
+  processes?: () => Promise<Array<{ pid: number; argv: string[]; cwd?: string }>>,
+  opts: HolderOptions = {},
+): Promise<Array<{ pid: number; argv: string[]; cwd?: string; config?: string; port: number }>> {
+  let procs: Array<{ pid: number; argv: string[]; cwd?: string }> = [];
+  try {
+    procs = await processesNaming('litellm', processes);
+  } catch {
+    return [];
+  }
+  const out: Array<{ pid: number; argv: string[]; cwd?: string; config?: string; port: number }> = [];
+  for (const p of procs) {
+    // The program itself (`litellm`, `python3 …/bin/litellm`, `python3 -m litellm`), not an argument of another one (`grep litellm`).
+    const i = p.argv.findIndex((a, j) => (/(^|\/)litellm$/.test(a) && (j === 0 || (j === 1 && /(^|\/)python[\d.]*$/.test(p.argv[0]!)))) || (a === '-m' && p.argv[j + 1] === 'litellm'));
+    if (i < 0) continue;
+    let cwd = p.cwd;
+    const rest = p.argv.slice(i + 1);
+    const c = optValue(rest, ['--config', '-c']).model;
+    if (c && !isAbsolute(c) && !cwd && !processes) {
+      try {
+        const r = await (opts.exec ?? run)('lsof', ['-a', '-p', String(p.pid), '-d', 'cwd', '-Fn'], { timeoutMs: 5000 });
+        cwd = /^n(.+)$/m.exec(r.stdout)?.[1];
+      } catch {
+        /* its config stays relative: not used */
+      }
+    }
+    const la = litellmArgs(p.argv, cwd);
+    const port = Number(optValue(rest, ['--port']).model ?? 4000);
+    if (!Number.isInteger(port) || port <= 0) continue;
+    out.push({ pid: p.pid, argv: p.argv, ...(cwd ? { cwd } : {}), ...(la.config && isAbsolute(la.config) ? { config: la.config } : {}), port });
   }
   return out;
 }

@@ -207,3 +207,24 @@ describe('setup --adopt', () => {
     expect(await readPlan(w.env)).toBeUndefined();
   });
 });
+
+describe('an adopted plan, and OPENAI_API_BASE from the shell sending Aider past the proxy', () => {
+  it('the cause is the variable; no fix renames the model', async () => {
+    const w = await proxyWorld();
+    const a = await findAdoption(w.caps());
+    await writeAdoption(a.plan, w.env);
+    const conf = join(w.project, '.aider.conf.yml');
+    w.write(conf, '# mine\narchitect: true\nmodel: openai/architect\neditor-model: openai/editor\nopenai-api-key: sk-mine\n');
+    w.env.OPENAI_API_BASE = `http://127.0.0.1:${w.ar.port}/v1`;
+    const r = await runDoctor({ timeoutMs: 4000, deep: false, errorText: 'litellm.NotFoundError: OpenAIException - Error code: 404' }, { env: w.env, cwd: w.project, portProcess: async (p) => w.procs.get(p), processes: async () => [...w.procs.values()] });
+    const text = reportToText(r, { env: w.env, color: false, verbose: false, width: 300 });
+    expect(r.exitCode).toBe(1);
+    expect(text).not.toMatch(/model: openai\/architect → /);
+    expect(text).not.toContain('Most likely: The model name that reaches mlx_lm.server');
+    expect(r.likely[0]).toMatchObject({ cause: 'C18', verdict: 'confirmed' });
+    expect(r.checks.find((c) => c.id === 'chain.model.openai/architect')?.fix).toContain(`set openai-api-base: (not set) → http://127.0.0.1:${w.px.port}/v1`);
+    // The plan is there: the report does not say "none yet", nor offer to adopt it again.
+    expect(r.checks.find((c) => c.id === 'config.plan')).toMatchObject({ status: 'pass', title: expect.stringContaining('adopted') });
+    expect(text).not.toContain('setup --adopt');
+  });
+});

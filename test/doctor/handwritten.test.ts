@@ -681,3 +681,129 @@ describe('(i) a hand-written direct setup and no plan: what the report offers', 
     expect(sentNames(ed)).not.toContain('editor');
   });
 });
+
+describe('(j) OPENAI_API_BASE from the shell sends Aider past its running proxy, straight to the server', () => {
+  async function worldJ() {
+    const h = hand({ OPENAI_API_KEY: 'sk-my-master-key' });
+    const s = await mlx(h, EDITOR);
+    h.env.OPENAI_API_BASE = s.baseUrl;
+    const cfg = join(h.home, 'litellm.yaml');
+    h.write(cfg, `model_list:\n  - model_name: coder\n    litellm_params:\n      model: openai/default_model\n      api_base: ${s.baseUrl}\n      api_key: none\ngeneral_settings:\n  master_key: sk-my-master-key\n`);
+    const px = await proxy(h, cfg);
+    const conf = join(h.project, '.aider.conf.yml');
+    h.write(conf, '# mine\nmodel: openai/coder\n');
+    return { h, s, px, conf };
+  }
+
+  it('the cause is the variable, the fix the proxy\'s base in .aider.conf.yml (not a new model name); --fix writes it and the doctor passes', async () => {
+    const { h, s, px, conf } = await worldJ();
+    const r = await run(h, { errorText: "litellm.NotFoundError: NotFoundError: OpenAIException - Error code: 404 - {'error': 'Repository Not Found for url: https://huggingface.co/api/models/coder/revision/main.'}" });
+    expect(r.exitCode).toBe(1);
+    const c = byId(r, 'chain.model.openai/coder')!;
+    expect(c.status).toBe('fail');
+    expect(c.title).toContain(`the LiteLLM proxy with model group "coder" listens on :${px.port}`);
+    expect(c.observed).toContain('pid 50000');
+    expect(c.fix).toContain(`in ~/proj/.aider.conf.yml set openai-api-base: (not set) → http://127.0.0.1:${px.port}/v1 (it beats OPENAI_API_BASE), or unset OPENAI_API_BASE`);
+    expect(c.fix).not.toContain('model: openai/coder →');
+    expect(c.edits).toEqual([expect.objectContaining({ path: conf, keyPath: ['openai-api-base'], new: `http://127.0.0.1:${px.port}/v1` })]);
+    expect(r.likely[0]).toMatchObject({ cause: 'C18', verdict: 'confirmed' });
+    const text = reportToText(r, { env: h.env, width: 400 });
+    expect(text).not.toContain('Most likely: The model name that reaches mlx_lm.server');
+    // The fix is to go through the proxy: litellm is not "not needed".
+    expect(byId(r, 'env.litellm')?.title).not.toContain('not needed for a direct setup');
+    expect(sentNames(s).every((n) => n === 'default_model' || n === EDITOR)).toBe(true);
+    await fix(h, r);
+    expect(readFileSync(conf, 'utf8')).toBe(`# mine\nmodel: openai/coder\nopenai-api-base: http://127.0.0.1:${px.port}/v1\n`);
+    const after = await run(h);
+    expect(after.checks.filter((x) => x.status === 'fail').map((x) => x.id)).toEqual([]);
+    expect(after.exitCode).toBe(0);
+  });
+
+  it('Aider sends another key than the proxy\'s master_key: the fix says so, without printing either key', async () => {
+    const { h, px } = await worldJ();
+    h.env.OPENAI_API_KEY = 'sk-something-else-entirely';
+    const r = await run(h);
+    const c = byId(r, 'chain.model.openai/coder')!;
+    expect(c.fix).toContain(`http://127.0.0.1:${px.port}/v1`);
+    expect(c.fix).toContain("Aider must send that proxy's key too: openai-api-key (or OPENAI_API_KEY) equal to general_settings.master_key of ~/litellm.yaml");
+    const text = reportToText(r, { env: h.env, width: 400 });
+    expect(text).not.toContain('sk-my-master-key');
+    expect(text).not.toContain('something-else-entirely');
+  });
+
+  it('a proxy process whose port answers as something else, or whose config lacks the group, is not taken for it', async () => {
+    const { h, px } = await worldJ();
+    h.procs.set(px.port, { pid: 50000, argv: ['/Users/me/.local/bin/litellm', '--config', 'litellm.yaml', '--port', '1'], cwd: h.home });
+    expect(byId(await run(h), 'chain.model.openai/coder')?.fix).toBe(`In ~/proj/.aider.conf.yml set model: openai/coder → openai/${EDITOR}.`);
+    h.procs.set(px.port, { pid: 50000, argv: ['/Users/me/.local/bin/litellm', '--config', 'other.yaml', '--port', String(px.port)], cwd: h.home });
+    h.write(join(h.home, 'other.yaml'), 'model_list:\n  - model_name: thinker\n    litellm_params:\n      model: openai/default_model\n');
+    expect(byId(await run(h), 'chain.model.openai/coder')?.fix).toBe(`In ~/proj/.aider.conf.yml set model: openai/coder → openai/${EDITOR}.`);
+  });
+
+  it('no running proxy has that group: today\'s fix (the server\'s own model) stays', async () => {
+    const { h, s, px } = await worldJ();
+    h.procs.delete(px.port);
+    const r = await run(h);
+    expect(byId(r, 'chain.model.openai/coder')?.fix).toBe(`In ~/proj/.aider.conf.yml set model: openai/coder → openai/${EDITOR}.`);
+    void s;
+  });
+});
+
+describe('(k) the port in the proxy config\'s api_base is held by another HTTP server, not mlx_lm.server', () => {
+  it('that upstream leads (fail, C8) naming the process on the port and the fix; the failure through the proxy is explained by it; said once', async () => {
+    const h = hand();
+    const ed = await mlx(h, EDITOR);
+    const other = await mlx(h, 'whatever', { identity: 'other' });
+    h.procs.set(other.port, { pid: 41234, argv: ['/usr/bin/python3', '-m', 'http.server', String(other.port)] });
+    const cfg = join(h.home, 'litellm.yaml');
+    h.write(cfg, `model_list:\n  - model_name: coder\n    litellm_params:\n      model: openai/default_model\n      api_base: http://127.0.0.1:${other.port}/v1\n      api_key: none\ngeneral_settings:\n  master_key: sk-mine-1234\n`);
+    const px = await proxy(h, cfg);
+    h.write(join(h.project, '.aider.conf.yml'), `model: openai/coder\nopenai-api-base: http://127.0.0.1:${px.port}/v1\nopenai-api-key: sk-mine-1234\n`);
+    const r = await run(h, { errorText: "litellm.NotFoundError: NotFoundError: OpenAIException - Error code: 404 - {'error': {'message': 'model \"default_model\" not found, try pulling it first'}}" });
+    expect(r.exitCode).toBe(1);
+    const c = byId(r, 'chain.upstream.coder.0')!;
+    expect(c).toMatchObject({ status: 'fail', causes: ['C8'] });
+    expect(c.title).toContain(`model group "coder" sends to 127.0.0.1:${other.port}, which is`);
+    expect(c.observed).toContain(`pid 41234: /usr/bin/python3 -m http.server ${other.port}`);
+    expect(c.fix).toContain(`In ~/litellm.yaml set model_list[0].litellm_params.api_base: http://127.0.0.1:${other.port}/v1 → the base of your mlx_lm.server`);
+    expect(c.fix).toContain(`http://127.0.0.1:${ed.port}/v1 (the mlx_lm.server serving ${EDITOR}`);
+    expect(c.fix).toContain(`or stop what holds port ${other.port} (pid 41234)`);
+    const t = byId(r, 'chain.through.openai/coder')!;
+    expect(t.observed).toContain('explained by');
+    expect(t.fix ?? '').not.toContain("Check the proxy's log");
+    expect(r.likely[0]).toMatchObject({ cause: 'C8', verdict: 'confirmed' });
+    const text = reportToText(r, { env: h.env, width: 400 });
+    // Said once: one check in the list, once under "Seen".
+    expect(text.match(/^ {4}[✗!] model group "coder" sends to 127\.0\.0\.1:\d+, which is/gm)).toHaveLength(1);
+    expect(text.match(/^ {4}✗ model group "coder" sends to/gm)).toHaveLength(1);
+    expect(text.match(/Seen: model group "coder" sends to/g)).toHaveLength(1);
+    expect(text).toMatch(/Fix: In ~\/litellm\.yaml set model_list\[0\]\.litellm_params\.api_base/);
+    // The same with the config named, and with no error pasted.
+    const named = await run(h, { litellmConfig: cfg });
+    expect(named.likely[0]).toMatchObject({ cause: 'C8', verdict: 'confirmed' });
+    const t2 = reportToText(named, { env: h.env, width: 400 });
+    expect(t2.match(/^ {4}[✗!] model group "coder" sends to 127\.0\.0\.1:\d+, which is/gm)).toHaveLength(1);
+    expect(t2.match(/Seen: model group "coder" sends to/g)).toHaveLength(1);
+  });
+});
+
+describe('(l) the proxy is stopped, no --litellm-config, and Aider\'s names are aliases (model groups, not repo ids)', () => {
+  it('the fix leads with starting the proxy, and says --litellm-config lets the doctor check its config first', async () => {
+    const h = hand({ OPENAI_API_KEY: 'sk-mine' });
+    const down = await findFreePort('127.0.0.1', 20000 + Math.floor(Math.random() * 20000));
+    h.write(join(h.project, '.aider.conf.yml'), `model: openai/coder\nweak-model: openai/small\nopenai-api-base: http://127.0.0.1:${down}/v1\n`);
+    const r = await run(h);
+    const c = byId(r, `chain.reach.127.0.0.1:${down}`)!;
+    expect(c.status).toBe('fail');
+    expect(c.fix).toMatch(new RegExp(`^Start the LiteLLM proxy .*: litellm --config <your config> --port ${down}`));
+    expect(c.fix).toContain('--litellm-config FILE');
+    expect(c.fix).not.toContain('mlx_lm.server --model <repo>');
+  });
+
+  it('repo ids or default_model: starting the mlx_lm.server stays the fix', async () => {
+    const h = hand({ OPENAI_API_KEY: 'sk-mine' });
+    const down = await findFreePort('127.0.0.1', 20000 + Math.floor(Math.random() * 20000));
+    h.write(join(h.project, '.aider.conf.yml'), `model: openai/default_model\nopenai-api-base: http://127.0.0.1:${down}/v1\n`);
+    expect(byId(await run(h), `chain.reach.127.0.0.1:${down}`)?.fix).toContain(`mlx_lm.server --model <repo> --port ${down}`);
+  });
+});

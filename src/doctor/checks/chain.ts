@@ -11,7 +11,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { isAbsolute, join, resolve } from 'node:path';
-import { litellmArgs, localMlxServers, mlxServerArgs, servedModelOf } from '../../servers/ports.js';
+import { litellmArgs, localLitellmProxies, localMlxServers, mlxServerArgs, servedModelOf } from '../../servers/ports.js';
 import { UPSTREAM_DEFAULT_MODEL } from '../../config/names.js';
 import { tildify, type Env } from '../../lib/paths.js';
 import { bodyGist, identifyServer, litellmFromIdentity, normalizeApiBase, probeChat, probeLitellm, type ChatProbe, type ServerIdentity } from '../../servers/probe.js';
@@ -35,6 +35,8 @@ export interface ChainResult {
   none: boolean;
   /** What answers at each API base Aider sends to, as identified: a LiteLLM proxy, an mlx_lm.server, another server, nothing. */
   answering?: Array<{ base: string; kind: 'litellm' | 'mlx_lm.server' | 'other' | 'none'; where: string; how: string }>;
+  /** Aider's names are model groups of a LiteLLM proxy running here, which its base goes past: the setup is meant to have a proxy. */
+  pastProxy?: boolean;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
@@ -433,6 +435,23 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
     );
   };
   let servers: ReturnType<typeof localMlxServers> | undefined;
+  let proxies: ReturnType<typeof localLitellmProxies> | undefined;
+  let pastProxy = false;
+  /**
+   * A running LiteLLM proxy that has model group `group`: its command line names its --config (read
+   * here: a model_name equal to the group) and its port (--port, else LiteLLM's 4000), and that port
+   * answers as LiteLLM. Never a guess: undefined unless all of it is seen.
+   */
+  const proxyWithGroup = async (group: string) => {
+    for (const p of await (proxies ??= localLitellmProxies(caps.processes))) {
+      if (!p.config) continue;
+      const lf = fileOf(p.config);
+      if (!lf.data || !lf.entries.some((e) => e.modelName === group)) continue;
+      if ((await identify('127.0.0.1', p.port)).kind !== 'litellm') continue;
+      return { ...p, config: p.config, masterKey: lf.masterKey };
+    }
+    return undefined;
+  };
   let litellmPath: string | undefined;
   const push = (c: DoctorCheck) => {
     if (c.status === 'fail') failed = true;
@@ -520,7 +539,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
       afterText: string;
       after: { restart: string } | { start: string };
     },
-  ): Promise<{ known: boolean; allSafe: boolean; healthy: Array<Promise<boolean>> }> => {
+  ): Promise<{ known: boolean; allSafe: boolean; healthy: Array<Promise<boolean>>; others: number[] }> => {
     const group = u.name.slice('openai/'.length);
     if (c.served && !c.served.includes(group)) {
       const near = c.served.filter((n) => n.toLowerCase() === group.toLowerCase());
@@ -536,13 +555,15 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
         ...(f?.edits.length ? { fixable: 'edit' as const, edits: f.edits } : {}),
         causes: ['C11'],
       });
-      return { known: false, allSafe: false, healthy: [] };
+      return { known: false, allSafe: false, healthy: [], others: [] };
     }
     // Every deployment of the group: its upstream base, the model string it sends, and what answers there.
     const mine = (c.deps ?? []).filter((d) => d.group === group);
     let allSafe = c.deps !== undefined && mine.length > 0;
     /** Each deployment's server answers default_model: the completion through the proxy is sent with them (its names are safe), and judged with them. */
     const healthy: Array<Promise<boolean>> = [];
+    /** Where in the report each deployment whose upstream is not mlx_lm.server is: a failed completion through the proxy makes it the failure. */
+    const others: number[] = [];
     for (const d of mine) {
       const label = `model_list[${d.index}]`;
       const upModel = d.model ?? '';
@@ -579,7 +600,28 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
         continue;
       }
       if (uid.kind !== 'mlx_lm.server') {
-        push({ id: `chain.upstream.${group}.${d.index}`, group: 'server', title: `model group "${group}" sends to ${uwhere}, which is ${uid.kind === 'litellm' ? 'a LiteLLM proxy' : (uid.looksLike ?? 'not mlx_lm.server')}`, status: 'warn', observed: uid.evidence.slice(0, 2).join('; '), expected: `mlx_lm.server on ${uwhere}`, fix: `Check what holds port ${uhp.port}: lsof -nP -iTCP:${uhp.port} -sTCP:LISTEN`, causes: ['C8'] });
+        // Who holds the port (its command line, when it is ours to read), and the mlx_lm.servers that run here.
+        const holder = await procOf(uhp.host, uhp.port);
+        const held = holder?.argv.length ? `pid ${holder.pid}: ${holder.argv.map(shellQuote).join(' ')}` : undefined;
+        const mlxHere: string[] = [];
+        for (const m of await (servers ??= localMlxServers(caps.processes))) {
+          if (m.port === uhp.port || (await identify(m.host, m.port)).kind !== 'mlx_lm.server') continue;
+          mlxHere.push(`http://${m.host}:${m.port}/v1 (the mlx_lm.server serving ${m.model}, pid ${m.pid})`);
+        }
+        const kp = keyPathText(['model_list', d.index, 'litellm_params', 'api_base']);
+        const inFile = c.file ? `In ${tildify(c.file, env)} set ${kp}` : `In the config the proxy runs with set ${kp}`;
+        others.push(out.length);
+        push({
+          id: `chain.upstream.${group}.${d.index}`,
+          group: 'server',
+          title: `model group "${group}" sends to ${uwhere}, which is ${uid.kind === 'litellm' ? 'a LiteLLM proxy' : (uid.looksLike ?? 'not mlx_lm.server')}`,
+          status: 'warn',
+          observed: `${label}.litellm_params.api_base: ${d.apiBase} (${c.depsHow}); ${uid.evidence.slice(0, 2).join('; ')}; ${held ? `port ${uhp.port} is held by ${held}` : `the process holding port ${uhp.port} cannot be read (not ours, or not found)`}`,
+          expected: `mlx_lm.server on ${uwhere}`,
+          fix: `${inFile}: ${d.apiBase} → the base of your mlx_lm.server${mlxHere.length ? ` (running here: ${mlxHere.join('; ')})` : ''}, then ${c.afterText}; or stop what holds port ${uhp.port}${holder ? ` (pid ${holder.pid})` : ` (lsof -nP -iTCP:${uhp.port} -sTCP:LISTEN)`} and start mlx_lm.server there: mlx_lm.server --model <repo> --port ${uhp.port}.`,
+          ...c.after,
+          causes: ['C8'],
+        });
         continue;
       }
       const sv = await servedBy(uhp.host, uhp.port, uid);
@@ -608,7 +650,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
         });
       }
     }
-    return { known: true, allSafe, healthy };
+    return { known: true, allSafe, healthy, others };
   };
 
   const answering: NonNullable<ChainResult['answering']> = [];
@@ -688,6 +730,12 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
     }
     if (id.kind === 'none') {
       const f = b.source === 'shell' ? baseFix(b, 'the base of the server you mean', state, env) : undefined;
+      // Names that are neither a repo id nor default_model are a proxy's model groups: it is the proxy that is not running.
+      const aliases = [...new Set(names)].filter((n) => !n.slice('openai/'.length).includes('/') && n !== `openai/${UPSTREAM_DEFAULT_MODEL}`);
+      const distinct = new Set(names).size;
+      const proxyFirst = aliases.length === distinct
+        ? `Start the LiteLLM proxy whose model group${aliases.length > 1 ? 's are' : ' is'} ${aliases.map((n) => n.slice('openai/'.length)).join(', ')} (Aider's ${aliases.join(', ')} are not model ids mlx_lm.server serves): litellm --config <your config> --port ${hp.port} (pass --litellm-config FILE and the doctor checks that config before you start it)`
+        : undefined;
       push({
         id: `chain.reach.${where}`,
         group: 'server',
@@ -695,7 +743,11 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
         status: 'fail',
         observed: `${b.how}=${baseValue} ${fromWhere(b.source, env)}; ${id.tcp.error?.message ?? 'no connection'}`,
         expected: `mlx_lm.server or a LiteLLM proxy listening on ${where}`,
-        fix: f ? f.text : `Start the server or proxy on port ${hp.port} (mlx_lm.server --model <repo> --port ${hp.port}), or point ${b.how} at the one that runs.`,
+        fix: proxyFirst
+          ? `${proxyFirst}${f ? `; or, if Aider should not go there: ${f.text}` : `, or point ${b.how} at the proxy that runs.`}`
+          : f
+            ? f.text
+            : `Start the server or proxy on port ${hp.port} (mlx_lm.server --model <repo> --port ${hp.port}), or point ${b.how} at the one that runs.`,
         causes: ['C7'],
       });
       continue;
@@ -745,6 +797,28 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
               fix: f.text,
               ...(f.edits.length ? { fixable: 'edit' as const, edits: f.edits } : {}),
               causes: ['C18', 'C1', ...(vd.cause === 'C1' ? [] : [vd.cause])],
+              explainsError: true,
+            });
+            continue;
+          }
+          // The name is a model group of a LiteLLM proxy running here: the base sends Aider past it.
+          const px = await proxyWithGroup(up);
+          if (px) {
+            pastProxy = true;
+            const right = `http://127.0.0.1:${px.port}/v1`;
+            const f = baseFix(b, right, state, env, true);
+            const keyNote = px.masterKey && key?.value !== px.masterKey ? ` Aider must send that proxy's key too: openai-api-key (or OPENAI_API_KEY) equal to general_settings.master_key of ${tildify(px.config, env)}.` : '';
+            push({
+              id: `chain.model.${u.name}`,
+              group: 'server',
+              title: `Aider sends "${up}" straight to the mlx_lm.server on :${hp.port} (${b.how} ${fromWhere(b.source, env)}), past the proxy: the LiteLLM proxy with model group "${up}" listens on :${px.port}`,
+              status: 'fail',
+              observed: `${b.how}=${baseValue} ${fromWhere(b.source, env)}; the server on :${hp.port} serves ${served.model ?? 'another model'} (${served.how}); "${up}" is a model_name of ${tildify(px.config, env)}, the --config of the LiteLLM proxy pid ${px.pid} on :${px.port} (${px.argv.map(shellQuote).join(' ')}); "${up}" not sent to :${hp.port} (${vd.why})`,
+              expected: `API base ${right}`,
+              fix: `${f.text}${keyNote}`,
+              ...(f.edits.length ? { fixable: 'edit' as const, edits: f.edits } : {}),
+              causes: ['C18', 'C1'],
+              explainsError: true,
             });
             continue;
           }
@@ -871,7 +945,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
       const group = u.name.slice('openai/'.length);
       const tid = `chain.through.${u.name}`;
       const served = lp.models.ok && !stale ? lp.names : deps ? [...new Set(deps.map((d) => d.group))] : undefined;
-      const { known, allSafe, healthy } = await throughProxy(u, { who: `the proxy on :${hp.port}`, served, deps, depsHow, file, fileDeps, afterText: restartText, after: { restart } });
+      const { known, allSafe, healthy, others } = await throughProxy(u, { who: `the proxy on :${hp.port}`, served, deps, depsHow, file, fileDeps, afterText: restartText, after: { restart } });
       if (!known) continue;
       if (stale) {
         out.push({ id: tid, group: 'proxy', title: `${u.name} through the proxy on :${hp.port}`, status: 'skip', observed: `not checked: the proxy runs another config than ${tildify(file!, env)} (chain.proxy.stale): nothing is sent through it until it is restarted` });
@@ -903,6 +977,13 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
           if (!(await Promise.all(healthy)).every(Boolean)) return { ...notSent, observed: 'not judged: a deployment of that group fails its own check (see above)' };
           if (r.ok) return { id: tid, group: 'proxy', title: `${u.name} answers through the proxy on :${hp.port}`, status: 'pass', latencyMs: r.latencyMs, causes: ['C1', 'C11', 'C12'] };
           const parsed = parseErrorText(r.error && r.status === undefined ? r.error.message : r.bodyHead);
+          const seen = r.status !== undefined ? `HTTP ${r.status}: ${parsed.summary}` : (r.error?.message ?? 'no answer');
+          if (others.length) {
+            // An upstream that is not mlx_lm.server answered it: that deployment is the failure, and this is what it explains.
+            for (const at of others) out[at] = { ...out[at]!, status: 'fail', explainsError: true };
+            const names = others.map((at) => out[at]!.id).join(', ');
+            return { id: tid, group: 'proxy', title: `${u.name} fails through the proxy on :${hp.port}`, status: 'fail', observed: `${seen}; explained by ${names}: the proxy sends it to a server that is not mlx_lm.server (above)`, expected: 'HTTP 200 chat.completion', fix: `Fix the upstream above (${names}), then ${restartText}`, restart, causes: [] };
+          }
           return { id: tid, group: 'proxy', title: `${u.name} fails through the proxy on :${hp.port}`, status: 'fail', observed: r.status !== undefined ? `HTTP ${r.status}: ${parsed.summary}` : (r.error?.message ?? 'no answer'), expected: 'HTTP 200 chat.completion', fix: `Check the proxy's log; ${restartText}`, restart, causes: suspectsFromText(parsed).map((s) => s.cause) };
         },
       );
@@ -922,7 +1003,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
       fix: 'See the skipped checks above.',
     });
   }
-  return { checks: onePerId(out), ...(litellmPath ? { litellmPath, litellm: fileOf(litellmPath) } : {}), none: false, answering };
+  return { checks: onePerId(out), ...(litellmPath ? { litellmPath, litellm: fileOf(litellmPath) } : {}), none: false, answering, ...(pastProxy ? { pastProxy } : {}) };
 }
 
 const sameEdit = (a: UserEdit, b: UserEdit) => a.path === b.path && JSON.stringify([a.keyPath, a.old, a.new]) === JSON.stringify([b.keyPath, b.old, b.new]);
