@@ -537,6 +537,20 @@ describe('environment', () => {
     expect(existsSync(marker)).toBe(false);
   });
 
+  it('a tool aider-mlx installed in its own venv, not on PATH: found there, with the folder to add to PATH (not "install it")', async () => {
+    const w = await world();
+    const venv = join(w.home, '.local', 'share', 'aider-mlx', 'venvs', 'aider-chat');
+    mkdirSync(join(venv, 'bin'), { recursive: true });
+    mkdirSync(join(venv, 'lib', 'python3.12', 'site-packages', 'aider_chat-0.86.2.dist-info'), { recursive: true });
+    writeFileSync(join(venv, 'bin', 'python'), '');
+    writeFileSync(join(venv, 'bin', 'aider'), `#!${join(venv, 'bin', 'python')}\nimport sys\n`, { mode: 0o755 });
+    const c = check(await doctor(w), 'env.aider');
+    expect(c.status).toBe('warn');
+    expect(c.title).toBe('aider 0.86.2 is installed at ~/.local/share/aider-mlx/venvs/aider-chat/bin/aider, which is not on PATH');
+    expect(c.fix).toContain('Add ~/.local/share/aider-mlx/venvs/aider-chat/bin to PATH');
+    expect(c.fix).not.toContain('Install it');
+  });
+
   it('a safe litellm passes', async () => {
     const w = await world();
     fakeTool(w, 'litellm', 'litellm', '1.108.7');

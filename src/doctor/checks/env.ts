@@ -8,8 +8,8 @@ import { closeSync, openSync, readdirSync, readSync, realpathSync, statfsSync } 
 import { homedir, arch as osArch, cpus, platform as osPlatform, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { compromisedVersions } from '../../lib/compromised.js';
-import type { Env } from '../../lib/paths.js';
-import { which } from '../../lib/which.js';
+import { tildify, type Env } from '../../lib/paths.js';
+import { findToolBin, which } from '../../lib/which.js';
 import type { Plan } from '../../config/plan.js';
 import type { DoctorCaps, DoctorCheck } from '../types.js';
 
@@ -172,18 +172,36 @@ function osCheck(caps: DoctorCaps): DoctorCheck {
 
 interface Tool {
   bin?: string;
+  /** Found where aider-mlx installs it (its venv, ~/.local/bin), not on PATH. */
+  offPath?: boolean;
   python?: string;
   version?: string;
   archs?: string[];
 }
 
 function tool(cmd: string, pkg: string, env: Env, darwin: boolean): Tool {
-  const bin = which(cmd, env);
-  if (!bin) return {};
+  const found = findToolBin(cmd, pkg, env);
+  if (!found) return {};
+  const bin = found.bin;
   const python = scriptInterpreter(bin, env);
   const version = python ? distVersion(python, pkg, env.HOME || homedir()) : undefined;
   const archs = darwin && python ? machOArchs(python) : undefined;
-  return { bin, ...(python ? { python } : {}), ...(version ? { version } : {}), ...(archs ? { archs } : {}) };
+  return { bin, ...(found.onPath ? {} : { offPath: true }), ...(python ? { python } : {}), ...(version ? { version } : {}), ...(archs ? { archs } : {}) };
+}
+
+/** A tool aider-mlx installed where the shell does not look: said, with the folder to add to PATH. */
+function offPathCheck(id: string, t: Tool, name: string, expected: string, docs: string | undefined, env: Env): DoctorCheck {
+  const dir = dirname(t.bin!);
+  return {
+    id,
+    group: 'env',
+    title: `${name}${t.version ? ` ${t.version}` : ''} is installed at ${tildify(t.bin!, env)}, which is not on PATH`,
+    status: 'warn',
+    observed: `${tildify(t.bin!, env)} (where aider-mlx installs it); not found on PATH`,
+    expected,
+    fix: `Add ${tildify(dir, env)} to PATH (e.g. in ~/.zshrc: export PATH="${dir}:$PATH"), so a shell finds it too.`,
+    ...(docs ? { docs } : {}),
+  };
 }
 
 export function cmpVersion(a: string, b: string): number {
@@ -220,7 +238,8 @@ export function envChecks(plan: Plan | undefined, caps: DoctorCaps, o: { direct?
   const { mlx, lite, aider } = o.tools ?? envTools(caps);
 
   const mlxBase = { id: 'env.mlx_lm', group: 'env' as const, expected: 'mlx_lm.server on PATH, from an arm64 Python', docs: DOCS.mlx };
-  if (!mlx.bin) {
+  if (mlx.offPath && !(mlx.archs && !mlx.archs.includes('arm64'))) checks.push(offPathCheck('env.mlx_lm', mlx, 'mlx-lm', mlxBase.expected, mlxBase.docs, caps.env));
+  else if (!mlx.bin) {
     checks.push({
       ...mlxBase,
       title: 'mlx_lm.server is not on PATH',
@@ -244,7 +263,8 @@ export function envChecks(plan: Plan | undefined, caps: DoctorCaps, o: { direct?
   const needProxy = plan ? plan.mode !== 'direct' : !o.direct;
   const bad = compromisedVersions('litellm');
   const liteBase = { id: 'env.litellm', group: 'env' as const, expected: 'litellm (with the proxy extra) on PATH', docs: DOCS.litellm };
-  if (!lite.bin) {
+  if (lite.offPath) checks.push(offPathCheck('env.litellm', lite, 'litellm', liteBase.expected, liteBase.docs, caps.env));
+  else if (!lite.bin) {
     checks.push({
       ...liteBase,
       ...(needProxy
@@ -281,7 +301,9 @@ export function envChecks(plan: Plan | undefined, caps: DoctorCaps, o: { direct?
   } else checks.push({ ...relBase, title: `litellm ${lite.version} is not a known-compromised release`, status: 'pass', observed: lite.version });
 
   checks.push(
-    aider.bin
+    aider.offPath
+      ? offPathCheck('env.aider', aider, 'aider', 'aider on PATH', DOCS.aider, caps.env)
+      : aider.bin
       ? { id: 'env.aider', group: 'env', title: `aider ${aider.version ?? '(version unknown)'} at ${aider.bin}`, status: 'pass', observed: aider.bin, expected: 'aider on PATH' }
       : {
           id: 'env.aider',
