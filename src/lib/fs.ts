@@ -72,6 +72,47 @@ export interface PlannedWrite {
   link?: string;
 }
 
+/**
+ * The folders a write would need to create a file in (the nearest one that exists, for a target
+ * whose folder is not made yet) that this user cannot write: a dry run says so, and a real run stops
+ * before it makes a backup or a journal. `access` stands in for fs.access in tests (root may write
+ * anywhere, so a real read-only folder cannot be made there).
+ */
+export async function unwritableFolders(planned: readonly PlannedWrite[], access: (path: string, mode: number) => Promise<void> = fsp.access): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of planned) {
+    if (!p.changed) continue;
+    let dir = dirname(p.target);
+    // The nearest folder that exists: the one a mkdir -p (and then the rename) needs to write in.
+    for (;;) {
+      try {
+        await fsp.stat(dir);
+        break;
+      } catch {
+        const up = dirname(dir);
+        if (up === dir) break;
+        dir = up;
+      }
+    }
+    if (out.includes(dir)) continue;
+    try {
+      await access(dir, fsc.W_OK | fsc.X_OK);
+    } catch {
+      out.push(dir);
+    }
+  }
+  return out;
+}
+
+/** The error for folders unwritableFolders found: which, and the command that shows why. */
+export function unwritableError(dirs: readonly string[], label: (p: string) => string = tildify): UsageError {
+  const shown = dirs.map(label);
+  return new UsageError(
+    `${shown.join(', ')} ${dirs.length === 1 ? 'is' : 'are'} not writable by you (permission denied), so the files there cannot be written. Nothing was written.`,
+    `Check it with \`ls -ld ${shown.join(' ')}\`, make it writable (or choose another --scope), and run again.`,
+  );
+}
+
 export interface PlanOptions {
   label?: (path: string) => string;
   /**
@@ -93,6 +134,8 @@ export interface ApplyOptions {
   rename?: RenameFn;
   /** Where the journal goes; default: `journal/` beside `backupRoot`. */
   journalDir?: string;
+  /** For tests: fs.access (root may write anywhere). */
+  access?: (path: string, mode: number) => Promise<void>;
 }
 
 export interface ApplyResult {
@@ -213,6 +256,9 @@ function inside(path: string, dir: string): boolean {
  * first copied into one backup set `backupRoot/<timestamp>/` with a manifest.
  */
 export async function applyWrites(planned: readonly PlannedWrite[], opts: ApplyOptions): Promise<ApplyResult> {
+  // A folder this user cannot write: said before a backup set or a journal is made for nothing.
+  const blocked = await unwritableFolders(planned, opts.access);
+  if (blocked.length) throw unwritableError(blocked);
   const ops: Op[] = planned
     .filter((p) => p.changed)
     .map((p) => ({

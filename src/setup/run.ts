@@ -1,5 +1,5 @@
 import { CancelledError, EXIT, UsageError, type ExitCode } from '../errors.js';
-import { applyWrites, linkReplacedNote, planWrites, type PlannedWrite } from '../lib/fs.js';
+import { applyWrites, linkReplacedNote, planWrites, unwritableError, unwritableFolders, type PlannedWrite } from '../lib/fs.js';
 import type { Check } from '../lib/check.js';
 import { configPaths, tildify, type Env, selfCommand } from '../lib/paths.js';
 import { readPlan } from '../config/plan-file.js';
@@ -33,6 +33,8 @@ export interface SetupCaps {
   catalogue?: Catalogue;
   /** Lines for the user as they come (stdout), e.g. the split fit before anything is written. */
   say?: (line: string) => void;
+  /** fs.access, for tests (root may write anywhere). */
+  access?: (path: string, mode: number) => Promise<void>;
 }
 
 export interface SetupResult {
@@ -176,8 +178,13 @@ export async function runSetup(input: SetupInput, caps: SetupCaps): Promise<Setu
     next: nextSteps(plan, caps.env),
     ...(splitLines ? { split: splitLines } : {}),
   };
+  // A folder that cannot be written: the dry run says so as the real run (applyWrites) would.
+  if (input.dryRun) {
+    const blocked = await unwritableFolders(planned, caps.access);
+    if (blocked.length) throw unwritableError(blocked, (x) => tildify(x, caps.env));
+  }
   if (input.dryRun || (failed && !input.force)) return result;
-  const applied = await applyWrites(planned, { backupRoot: configPaths(caps.env).backups, dirMode: 0o700, signal: caps.signal });
+  const applied = await applyWrites(planned, { backupRoot: configPaths(caps.env).backups, dirMode: 0o700, signal: caps.signal, ...(caps.access ? { access: caps.access } : {}) });
   result.written = applied.written;
   if (applied.backupDir) result.backupDir = applied.backupDir;
   return result;
