@@ -91,6 +91,18 @@ async function typeKeys(w: Walk, text: string): Promise<void> {
 
 const MODEL = /❯ mlx-community\//;
 
+
+/**
+ * The install offer: on a Mac with Apple silicon Enter installs (the default), elsewhere (MLX cannot
+ * run there) it is "Not now". Either way the arrows go between the two, and the walk goes on from "Not now".
+ */
+async function installOffer(w: Walk): Promise<void> {
+  const appleSilicon = process.platform === 'darwin' && process.arch === 'arm64';
+  await at(w, /Install\s+(it|both|all\s+\d)\s+now\?/, appleSilicon ? /❯ Install (it|both|all \d) now/ : '❯ Not now', 30_000);
+  if (!appleSilicon) await press(w, KEY.up, { focus: /❯ Install (it|both|all \d) now/ });
+  await press(w, KEY.down, { focus: '❯ Not now' });
+}
+
 describePty('pty frames: --demo as a terminal shows it', () => {
   for (const [cols, rows, resize] of [
     [100, 30, [70, 20]],
@@ -108,8 +120,7 @@ describePty('pty frames: --demo as a terminal shows it', () => {
       const w: Walk = { e, size: `${cols}×${rows}`, step: 0 };
 
       // Missing tools: one question first (the demo installs nothing either way): "Not now".
-      await at(w, /Install\s+(it|both|all\s+\d)\s+now\?/, /❯ Install (it|both|all \d) now/, 30_000);
-      await press(w, KEY.down, { focus: '❯ Not now' });
+      await installOffer(w);
       await press(w, KEY.enter, { until: 'Use this setup?' });
 
       // The proposal: arrows between its two rows, then "Adjust…" opens every single step.
@@ -230,8 +241,7 @@ describePty('pty frames: reconfigure and its review as a terminal shows them', (
       const e = await startEmulated(['reconfigure'], { env: s.env, cwd: s.project, cols, rows });
       runs.push(e);
       const w: Walk = { e, size: `reconfigure ${cols}×${rows}`, step: 0 };
-      await at(w, /Install\s+(it|both|all\s+\d)\s+now\?/, /❯ Install (it|both|all \d) now/, 30_000);
-      await press(w, KEY.down, { focus: '❯ Not now' });
+      await installOffer(w);
       await press(w, KEY.enter, { until: 'What do you want to change?' });
       await at(w, 'What do you want to change?', '❯ Change the editor model', 30_000);
       await press(w, KEY.down, { focus: '❯ Add an architect' });
