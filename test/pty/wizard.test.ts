@@ -53,7 +53,9 @@ async function adjust(run: PtyRun, face: 'ink' | 'plain' = 'ink') {
 async function notNow(run: PtyRun, face: Face) {
   // The choice's row (the question itself may wrap on a small terminal).
   await run.waitFor(/Install\s+(it|both|all\s+\d)\s+now/, 30_000);
-  if (face === 'ink') await run.keys('Down', 'Enter');
+  // Where MLX cannot run (not a Mac with Apple silicon), "Not now" is the default already.
+  const appleSilicon = process.platform === 'darwin' && process.arch === 'arm64';
+  if (face === 'ink') await (appleSilicon ? run.keys('Down', 'Enter') : run.keys('Enter'));
   else await run.type('2\n');
 }
 
