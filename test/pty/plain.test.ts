@@ -94,8 +94,9 @@ describePty('the line face in a pty, byte for byte', () => {
   it('a choice by its number, and b for back', async () => {
     const s = await box();
     const run = start(['--demo', '--plain', '--demo-dir', join(s.root, 'demo')], { env: { ...s.env, TERM: 'dumb' }, cwd: s.project });
-    await run.waitFor('Choose [1]: ');
-    run.send('2\r'); // "Not now" at the install question (python3 is on the sandbox's PATH)
+    // The install question: its default is "Not now" where MLX cannot run, else "Install" (python3 is on the sandbox's PATH).
+    await run.waitFor(/Install all \d now\?[\s\S]*Choose \[[12]\]: $/);
+    run.send('2\r'); // "Not now"
     let at = run.text().length;
     await run.waitFor(/Use this setup\?[\s\S]*Choose \[1\]: $/, { from: at });
     run.send('2\r'); // Adjust…
