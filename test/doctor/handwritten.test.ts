@@ -257,6 +257,39 @@ general_settings:
   });
 });
 
+describe('Aider\'s key from the shell (OPENAI_API_KEY exported), the proxy\'s base in .aider.conf.yml', () => {
+  it('a wrong exported key: the refusal is named with where the key comes from, and the fix says the file setting beats it (no crash, no key printed)', async () => {
+    const { ed, cfg, h: h0 } = await twoServers();
+    const h = { ...h0, env: { ...h0.env, OPENAI_API_KEY: 'sk-wrong-exported' } };
+    h.caps = (extra = {}) => ({ ...h0.caps(extra), env: h.env });
+    h.write(cfg, `model_list:\n  - model_name: coder\n    litellm_params:\n      model: openai/default_model\n      api_base: http://127.0.0.1:${ed.port}/v1\n      api_key: sk-local\ngeneral_settings:\n  master_key: sk-the-proxy-master-key\n`);
+    const px = await proxy(h, cfg);
+    h.write(join(h.project, '.aider.conf.yml'), `model: openai/coder\nopenai-api-base: http://127.0.0.1:${px.port}/v1\n`);
+    const r = await run(h);
+    expect(r.exitCode).toBe(1);
+    const c = byId(r, 'chain.proxy.auth')!;
+    expect(c.status).toBe('fail');
+    expect(c.fix).toContain('OPENAI_API_KEY comes from your shell environment');
+    expect(c.fix).toContain('in .aider.conf.yml (it beats OPENAI_API_KEY)');
+    const text = reportToText(r, { env: h.env, width: 400 });
+    expect(text).not.toContain('sk-wrong-exported');
+    expect(text).not.toContain('sk-the-proxy-master-key');
+    await planFixes(r, h.env);
+  });
+
+  it('no key anywhere: said first, as the cause of Aider\'s "api_key client option must be set"', async () => {
+    const { ed, cfg, h } = await twoServers();
+    h.write(cfg, `model_list:\n  - model_name: coder\n    litellm_params:\n      model: openai/default_model\n      api_base: http://127.0.0.1:${ed.port}/v1\n      api_key: sk-local\ngeneral_settings:\n  master_key: sk-the-proxy-master-key\n`);
+    const px = await proxy(h, cfg);
+    h.write(join(h.project, '.aider.conf.yml'), `model: openai/coder\nopenai-api-base: http://127.0.0.1:${px.port}/v1\n`);
+    const r = await run(h, { errorText: 'litellm.AuthenticationError: AuthenticationError: OpenAIException - The api_key client option must be set either by passing api_key to the client or by setting the OPENAI_API_KEY environment variable' });
+    expect(r.exitCode).toBe(1);
+    expect(byId(r, 'chain.key')?.status).toBe('fail');
+    expect(r.likely[0]).toMatchObject({ cause: 'C9', verdict: 'confirmed' });
+    expect(reportToText(r, { env: h.env, width: 400 })).toContain('Aider has no API key');
+  });
+});
+
 describe('a healthy hand-written chain: each hop is asked each question once', () => {
   it('the proxy: its liveliness, its model list with the key Aider sends, /model/info; each server: who it is, and default_model', async () => {
     const { h, ed, ar, cfg } = await twoServers();
@@ -654,7 +687,7 @@ describe('(h) Aider straight at a server (no proxy), and a pasted OpenAI key err
 
 describe('(i) a hand-written direct setup and no plan: what the report offers', () => {
   it('healthy: the plan line offers setup --adopt; litellm is not needed; a docs link is printed where one is named', async () => {
-    const h = hand();
+    const h = hand({ OPENAI_API_KEY: 'sk-local' });
     const ed = await mlx(h, EDITOR);
     h.write(join(h.project, '.aider.conf.yml'), `model: openai/${EDITOR}\nopenai-api-base: http://127.0.0.1:${ed.port}/v1\n`);
     const r = await run(h);

@@ -125,7 +125,13 @@ function aiderOptionFix(key: string, src0: string, old: string, value: string, e
   if (dotenv) {
     return { text: `In ${tildify(dotenv[1]!, env)} set ${envName}: ${old} → ${value}.`, edits: [{ path: dotenv[1]!, format: 'dotenv', keyPath: [envName], old, new: value }] };
   }
-  return { text: `In ${tildify(src0, env)} set ${key}: ${old} → ${value}.`, edits: [editAt(src0, 'yaml', [key], old, value)!] };
+  if (!src0.startsWith('/')) {
+    // From the shell (OPENAI_API_KEY or OPENAI_API_BASE exported): a setting in Aider's own file beats it.
+    const from = key === 'openai-api-key' ? 'OPENAI_API_KEY' : key === 'openai-api-base' ? 'OPENAI_API_BASE' : envName;
+    return { text: `${from} comes from your shell environment (${old ? 'it is wrong here' : 'empty'}): set ${key}: ${value} in .aider.conf.yml (it beats ${from}), or change it where you export it (e.g. ~/.zshrc) and open a new shell.`, edits: [] };
+  }
+  const e = editAt(src0, 'yaml', [key], old, value);
+  return { text: `In ${tildify(src0, env)} set ${key}: ${old} → ${value}.`, edits: e ? [e] : [] };
 }
 
 /** How to change the base Aider sends to (it may come from a file, a .env file, the shell or the command line). */
@@ -465,6 +471,20 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
     if (providerOf(u.name) !== 'openai') continue; // aider.prefix judges bare names
     if (!u.base) noBase.push(u);
     else byBase.set(u.base.value, [...(byBase.get(u.base.value) ?? []), u]);
+  }
+  // No key anywhere: the OpenAI client Aider calls through refuses to send a request at all.
+  if (!key?.value && byBase.size) {
+    const conf = state.aider.confFiles.filter((f) => f.exists).pop()?.path ?? join(state.gitRoot ?? state.cwd, '.aider.conf.yml');
+    push({
+      id: 'chain.key',
+      group: 'aider',
+      title: 'Aider has no API key: the OpenAI client it calls through refuses to send any request without one ("The api_key client option must be set")',
+      status: 'fail',
+      observed: 'no openai-api-key in any .aider.conf.yml Aider reads, no OPENAI_API_KEY in the environment or a .env file, no extra_params.api_key',
+      expected: 'openai-api-key: the proxy\'s general_settings.master_key (through a LiteLLM proxy), or any non-empty value (straight to mlx_lm.server, which checks no key)',
+      fix: `In ${tildify(conf, env)} set openai-api-key: the proxy's master_key if Aider goes through a LiteLLM proxy, else any value (e.g. sk-local).`,
+      causes: ['C9'],
+    });
   }
   if (noBase.length) {
     push({
