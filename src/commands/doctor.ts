@@ -5,7 +5,7 @@ import { danglingTarget, MAX_LOG_BYTES, readBounded } from '../lib/read-bounded.
 import type { FixPlan } from '../doctor/fix.js';
 import { reportToJson, reportToText, redact, type FixSummary } from '../doctor/report.js';
 import { runDoctor, type DoctorReport } from '../doctor/run.js';
-import type { DoctorCaps, DoctorOptions } from '../doctor/types.js';
+import type { DoctorCaps, DoctorCheck, DoctorOptions } from '../doctor/types.js';
 
 
 const MAX_ERROR_BYTES = MAX_LOG_BYTES;
@@ -256,9 +256,23 @@ async function fixFlow(
     for (const n of fp.after) out(`  → ${n}\n`);
     out('Checking again:\n\n');
     out(ctx.text(after));
-    // Resolved: it passes now, or is gone (a check made only of a problem, such as a doubled /v1, is not there once it is fixed).
-    const fixedIds = fp.addresses.filter((c) => [undefined, 'pass'].includes(after.checks.find((x) => x.id === c.id)?.status)).length;
-    out(`\n--fix resolved ${fixedIds} of ${fp.addresses.length} problem${fp.addresses.length === 1 ? '' : 's'} it could touch.\n`);
+    out(`\n${resolvedLine(fp.addresses, after.checks, fp.after.length > 0)}\n`);
   }
   return after.exitCode;
+}
+
+/**
+ * What --fix did, counted on the checks run again: resolved (it passes now, or is gone: a check made
+ * only of a problem, such as a doubled /v1, is not there once fixed), and fixed in the file but seen
+ * until a process that reads it only at start (the proxy) is started or restarted as said.
+ */
+export function resolvedLine(addresses: readonly DoctorCheck[], after: readonly DoctorCheck[], restartSaid: boolean): string {
+  const now = (c: DoctorCheck) => after.find((x) => x.id === c.id);
+  const fixed = addresses.filter((c) => [undefined, 'pass'].includes(now(c)?.status)).length;
+  const waiting = restartSaid ? addresses.filter((c) => {
+    const n = now(c);
+    return n !== undefined && n.status !== 'pass' && (n.restart !== undefined || n.start !== undefined) && !n.edits?.length;
+  }).length : 0;
+  const n = addresses.length;
+  return `--fix resolved ${fixed} of ${n} problem${n === 1 ? '' : 's'} it could touch${waiting ? `; ${waiting} ${waiting === 1 ? 'is' : 'are'} fixed in the file and ${waiting === 1 ? 'goes' : 'go'} once you start or restart what is said above` : ''}.`;
 }
