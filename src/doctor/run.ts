@@ -3,7 +3,7 @@
  * chain in order, a check whose upstream failed skipped), then weigh the causes, error-first when
  * the user pasted an error.
  */
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { servedModels } from '../config/names.js';
 import { AIDER_FILES } from '../config/render-context.js';
 import { asRun, tildify } from '../lib/paths.js';
@@ -217,6 +217,22 @@ export async function runDoctor(opts: DoctorOptions, capsIn: DoctorCaps): Promis
     if (v.plan) {
       const cwd = v.plan.aider.scope === 'project' ? v.plan.aider.dir : capsIn.cwd;
       const r = await doctorRun({ ...opts, ...(opts.litellmConfig || !adopted.litellmConfig ? {} : { litellmConfig: adopted.litellmConfig }) }, { ...capsIn, cwd }, started, { adopted: v.plan });
+      // Run from another folder than the adopted project's: Aider started here reads other files.
+      const rel = relative(cwd, capsIn.cwd);
+      if (cwd !== capsIn.cwd && (rel.startsWith('..') || isAbsolute(rel))) {
+        const here = tildify(capsIn.cwd, capsIn.env);
+        const there = tildify(cwd, capsIn.env);
+        const away: DoctorCheck = {
+          id: 'aider.location',
+          group: 'aider',
+          title: `Aider started in ${here} would not read the plan's files: the checks below are of ${there}, where the plan's chain is`,
+          status: 'warn',
+          observed: `the plan adopted the Aider files of ${there} (project scope); you ran the doctor in ${here}`,
+          expected: `run aider inside ${there}`,
+          fix: `cd ${there} before running aider (or run \`aider-mlx doctor\` from the folder where Aider failed, with no plan there: move the plan aside), or re-run setup with --scope global.`,
+        };
+        return { ...r, checks: [away, ...r.checks], summary: { ...r.summary, warn: r.summary.warn + 1 }, mode: v.plan.mode, hasPlan: true, adopted: true, adoptable: false };
+      }
       return { ...r, mode: v.plan.mode, hasPlan: true, adopted: true, adoptable: false };
     }
   }

@@ -150,6 +150,22 @@ describe('setup --adopt', () => {
     expect(reportToText(r, { env: w.env, color: false, verbose: true, width: 200 })).not.toContain('setup --adopt');
   });
 
+  it('the doctor run from another folder than the adopted project says Aider there reads other files (it checks the plan\'s folder)', async () => {
+    const w = await proxyWorld();
+    await writeAdoption((await findAdoption(w.caps())).plan, w.env);
+    const other = join(w.home, 'p10');
+    mkdirSync(join(other, '.git'), { recursive: true });
+    writeFileSync(join(other, '.aider.conf.yml'), 'model: openai/something-else\n');
+    const r = await runDoctor({ timeoutMs: 4000, deep: false }, { env: w.env, cwd: other, portProcess: async (p) => w.procs.get(p) });
+    const c = r.checks.find((x) => x.id === 'aider.location');
+    expect(c?.status).toBe('warn');
+    expect(c?.title).toContain(`would not read the plan's files`);
+    expect(c?.expected).toBe('run aider inside ~/proj');
+    // From the project itself: no such warning.
+    const here = await runDoctor({ timeoutMs: 4000, deep: false }, { env: w.env, cwd: w.project, portProcess: async (p) => w.procs.get(p) });
+    expect(here.checks.find((x) => x.id === 'aider.location')).toBeUndefined();
+  });
+
   it('the doctor offers it when the hand-written chain is healthy and there is no plan', async () => {
     const w = await proxyWorld();
     const r = await runDoctor({ timeoutMs: 4000, deep: false }, { env: w.env, cwd: w.project, portProcess: async (p) => w.procs.get(p) });
