@@ -99,6 +99,10 @@ describe('a plan or key file someone else can change (M5), and an alias bomb (M8
       expect(flat(r.stderr)).toContain(`chmod 600 ${plan}`);
       plain(r.stderr);
     }
+    // setup --json: the refusal as a document on stdout too, the same exit code.
+    const sj = await cli([...setupArgs(), '--json'], { cwd: s.repo, env: s.env });
+    expect(sj.code).toBe(2);
+    expect(JSON.parse(sj.stdout)).toMatchObject({ ok: false, exitCode: 2, error: expect.stringContaining('can be changed by other users (mode 0666)') });
     const d = await cli(['doctor', '--json', '--timeout', '2'], { cwd: s.repo, env: s.env });
     expect(d.code).toBe(1);
     const perm = (JSON.parse(d.stdout) as { checks: Array<{ id: string; status: string; fix?: string }> }).checks.find((c) => c.id === 'config.permissions');
