@@ -149,3 +149,11 @@ describe('help', () => {
     expect(unknownFlag('setup', ['--editor=x', '--', '--anything'])).toBeUndefined();
   });
 });
+
+describe('each help page\'s prose', () => {
+  it('is paragraphs the wrapper fills (a line broken by hand in the source left a short line mid-sentence: launch)', () => {
+    for (const [name, page] of Object.entries(PAGES)) {
+      for (const p of (page as { about?: string[] }).about ?? []) expect(p, `${name}: ${p}`).toMatch(/[.:)!?`]$/);
+    }
+  });
+});

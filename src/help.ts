@@ -171,9 +171,7 @@ export const PAGES = {
     summary: 'Start what is down in the background, check every server answers, then run Aider in this terminal',
     usage: ['aider-mlx launch [options] [-- aider options and files]'],
     about: [
-      'The servers and the proxy run in a background `aider-mlx serve` (log and pid in ~/.local/share/aider-mlx/);',
-      'what already answers is used as it is. Aider starts in the project setup wrote to (profile scope: with the',
-      'profile), with everything after `--`. `aider-mlx stop` stops the background serve, `aider-mlx status` shows it.',
+      'The servers and the proxy run in a background `aider-mlx serve` (log and pid in ~/.local/share/aider-mlx/); what already answers is used as it is. Aider starts in the project setup wrote to (profile scope: with the profile), with everything after `--`. `aider-mlx stop` stops the background serve, `aider-mlx status` shows it.',
     ],
     sections: [
       {
