@@ -833,6 +833,16 @@ describe('(l) the proxy is stopped, no --litellm-config, and Aider\'s names are 
     expect(c.fix).not.toContain('mlx_lm.server --model <repo>');
   });
 
+  it('a LiteLLM config with those groups in the project (./litellm.yaml): the command names it; each name said once', async () => {
+    const h = hand({ OPENAI_API_KEY: 'sk-mine' });
+    const down = await findFreePort('127.0.0.1', 20000 + Math.floor(Math.random() * 20000));
+    h.write(join(h.project, 'litellm.yaml'), `model_list:\n  - model_name: coder\n    litellm_params:\n      model: openai/default_model\n      api_base: http://127.0.0.1:9/v1\n`);
+    h.write(join(h.project, '.aider.conf.yml'), `model: openai/coder\nweak-model: openai/coder\nopenai-api-base: http://127.0.0.1:${down}/v1\n`);
+    const c = byId(await run(h), `chain.reach.127.0.0.1:${down}`)!;
+    expect(c.fix).toContain(`litellm --config ~/proj/litellm.yaml --port ${down} (~/proj/litellm.yaml has that group; `);
+    expect(c.title).not.toContain('openai/coder, openai/coder');
+  });
+
   it('repo ids or default_model: starting the mlx_lm.server stays the fix', async () => {
     const h = hand({ OPENAI_API_KEY: 'sk-mine' });
     const down = await findFreePort('127.0.0.1', 20000 + Math.floor(Math.random() * 20000));

@@ -698,7 +698,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
     }
     const id = await identify(hp.host, hp.port);
     const where = `${hp.host}:${hp.port}`;
-    const names = us.map((u) => u.name);
+    const names = [...new Set(us.map((u) => u.name))];
     answering.push({ base: baseValue, kind: id.kind, where, how: `${b.how}=${baseValue} ${fromWhere(b.source, env)}` });
     if (id.kind === 'none' && opts.litellmConfig) {
       // The proxy that should answer here is not running: with its config named, say why it cannot start.
@@ -753,8 +753,13 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
       // Names that are neither a repo id nor default_model are a proxy's model groups: it is the proxy that is not running.
       const aliases = [...new Set(names)].filter((n) => !n.slice('openai/'.length).includes('/') && n !== `openai/${UPSTREAM_DEFAULT_MODEL}`);
       const distinct = new Set(names).size;
+      // A LiteLLM config where people keep one, with those groups: named in the command instead of <your config>.
+      const groups = aliases.map((n) => n.slice('openai/'.length));
+      const near = aliases.length === distinct ? [state.cwd, ...(state.gitRoot && state.gitRoot !== state.cwd ? [state.gitRoot] : []), state.home]
+        .flatMap((d) => ['litellm.yaml', 'litellm.yml', 'litellm_config.yaml', 'config.yaml', 'litellm/config.yaml'].map((f) => join(d, f)))
+        .find((f) => { const lf = fileOf(f); return lf.data !== undefined && groups.every((g) => lf.entries.some((e) => e.modelName === g)); }) : undefined;
       const proxyFirst = aliases.length === distinct
-        ? `Start the LiteLLM proxy whose model group${aliases.length > 1 ? 's are' : ' is'} ${aliases.map((n) => n.slice('openai/'.length)).join(', ')} (Aider's ${aliases.join(', ')} are not model ids mlx_lm.server serves): litellm --config <your config> --port ${hp.port} (pass --litellm-config FILE and the doctor checks that config before you start it)`
+        ? `Start the LiteLLM proxy whose model group${aliases.length > 1 ? 's are' : ' is'} ${groups.join(', ')} (Aider's ${aliases.join(', ')} ${aliases.length > 1 ? 'are' : 'is'} not a model id mlx_lm.server serves): litellm --config ${near ? tildify(near, env) : '<your config>'} --port ${hp.port} (${near ? `${tildify(near, env)} has ${groups.length > 1 ? 'those groups' : 'that group'}; ` : ''}pass --litellm-config FILE and the doctor checks that config before you start it)`
         : undefined;
       push({
         id: `chain.reach.${where}`,
