@@ -93,6 +93,8 @@ export interface WizardContext {
   fixed: Answers;
   answers: Answers;
   survey?: Survey;
+  /** For the step counter only: the look around is still ahead, and it always ends with a survey. */
+  surveyAhead?: boolean;
   /** Processes this run started: all of them are stopped on cancel, and at the end. */
   started: Map<string, StartedServer>;
   /** Checks collected along the way (servers, proxy, aider). */

@@ -39,6 +39,14 @@ describe('the proposed setup', () => {
     expect(t.ctx.checks.find((c) => c.id.startsWith('server.'))?.status).toBe('pass');
   });
 
+  it('the step total the first heading shows holds when the proposal is taken (it was [1/6], then [2/7] once the look around had run)', async () => {
+    t = await makeTestCtx([], { acceptProposal: true });
+    t.ctx.demo = true;
+    expect((await runWizard(t.ctx)).code).toBe(0);
+    const totals = t.prompter.rec.counters.map((c) => c.counter.split('/')[1]);
+    expect(new Set(totals), JSON.stringify(t.prompter.rec.counters)).toEqual(new Set([totals[0]]));
+  });
+
   it('the proposal and the scope step say the same place for the Aider files: this folder outside git, the git root inside (X1)', async () => {
     t = await makeTestCtx([], { acceptProposal: true });
     t.ctx.demo = true;

@@ -29,6 +29,8 @@ export function answersFromPlan(plan: Plan, into: Answers): void {
 export const lookAround: Step = {
   id: 'look',
   title: 'Look around',
+  // It always ends with a survey (or the run stops): the steps that need one count from the first heading on.
+  assume: () => ({ surveyAhead: true }),
   async run(ctx: WizardContext) {
     // Run again (Esc at its question, with nothing before it; or back from a later step): what it
     // found and said stands; only its question is asked again.

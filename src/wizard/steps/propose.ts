@@ -45,7 +45,7 @@ export const propose: Step = {
   // Taking the proposal or adjusting it decides which steps follow: until it is answered, the step
   // counter counts the steps of its default (taking it).
   assume: () => ({ accepted: true }),
-  skip: (ctx) => ctx.reconfigure || !ctx.survey,
+  skip: (ctx) => ctx.reconfigure || (!ctx.survey && !ctx.surveyAhead),
   async run(ctx) {
     const s = ctx.survey!;
     const fixedModel = (r: 'editor' | 'architect' | 'weak') => ctx.fixed.models[r]?.model;
