@@ -95,6 +95,8 @@ export interface WizardContext {
   survey?: Survey;
   /** For the step counter only: the look around is still ahead, and it always ends with a survey. */
   surveyAhead?: boolean;
+  /** For the step counter only: the plan reconfigure opened, before the look around reads it again. */
+  planAhead?: import('../config/plan.js').Plan;
   /** Processes this run started: all of them are stopped on cancel, and at the end. */
   started: Map<string, StartedServer>;
   /** Checks collected along the way (servers, proxy, aider). */

@@ -27,6 +27,8 @@ async function reconfigure(script: Array<[string | RegExp, Scripted]>, o: { memo
   // The same plan on a Mac with another memory (the first setup ran on 32 GB).
   const deps = o.memoryGB === undefined ? t.ctx.deps : { ...t.ctx.deps, catalogue: (opts: CatalogueOptions) => buildCatalogue({ ...opts, memory: { totalBytes: o.memoryGB! * 2 ** 30, source: 'override', platform: 'darwin' } }) };
   const ctx = createContext({ prompter, deps, env, hostEnv, cwd, signal, serverKind, timeoutSec, reconfigure: true });
+  // As runReconfigureWizard does: the plan it opened, for the step counter before the look around.
+  ctx.planAhead = (await readPlan(env))!;
   const r = await runWizard(ctx, reconfigureSteps());
   return { r, prompter, before, plan: (await readPlan(t.env))! };
 }
@@ -170,5 +172,9 @@ describe('the step counter', () => {
     const { r, prompter } = await reconfigure([['change', 'mode'], ['mode', 'direct']]);
     expect(r.code).toBe(0);
     expectStable(prompter.rec);
+    // The look around's heading already counts reconfigure's path, as the change question's does
+    // (it counted the whole setup: 1/11, then 2/8).
+    const [look, change] = prompter.rec.counters;
+    expect(look!.counter.split('/')[1], JSON.stringify(prompter.rec.counters)).toBe(change!.counter.split('/')[1]);
   });
 });

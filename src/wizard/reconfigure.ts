@@ -36,6 +36,7 @@ export async function runReconfigureWizard(o: {
     timeoutSec: input.timeoutSec,
     requestTimeoutSec: plan.requestTimeout,
   });
+  ctx.planAhead = plan;
   const r = await runWizard(ctx, reconfigureSteps());
   return { code: r.code, ...(r.launch ? { launch: r.launch } : {}) };
 }

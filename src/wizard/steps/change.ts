@@ -113,7 +113,7 @@ export const chooseChange: Step = {
   title: 'What to change',
   // Until it is answered, the step counter counts the steps of its default answer (the editor model).
   assume: (ctx) => {
-    const plan = ctx.survey?.prevPlan;
+    const plan = ctx.survey?.prevPlan ?? ctx.planAhead;
     if (!plan) return { noChange: false };
     const fixed = fixedFromPlan(plan);
     openUp(fixed, 'editor');
