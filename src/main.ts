@@ -4,7 +4,7 @@
  * `doctor`, `status`, the help pages). Each passes its table of commands; bin/aider-mlx.js picks the
  * bundle by the first argument (`LEAN_COMMANDS`).
  */
-import { formatError, EXIT, UsageError } from './errors.js';
+import { AppError, formatError, EXIT, UsageError } from './errors.js';
 import { RECOVERING_COMMANDS, recoverBeforeCommand } from './commands/recover.js';
 import { quietOnClosedPipe } from './lib/pipes.js';
 import { closest, COMMANDS, commandHelp, isCommand, mainHelp, unknownFlag } from './help.js';
@@ -111,12 +111,28 @@ export async function main(argv: string[], commands: CommandTable): Promise<numb
 export function run(commands: CommandTable): void {
   quietOnClosedPipe(process.stdout);
   quietOnClosedPipe(process.stderr);
-  main(process.argv.slice(2), commands).then(
+  // --json: whatever stops the command before it printed its document (a bad flag value, a refusal),
+  // stdout still gets one, the human line goes to stderr as always.
+  const argv = process.argv.slice(2);
+  const json = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length).includes('--json');
+  let printed = false;
+  if (json) {
+    const write = process.stdout.write.bind(process.stdout) as (...a: unknown[]) => boolean;
+    process.stdout.write = ((...a: unknown[]) => {
+      printed = true;
+      return write(...a);
+    }) as typeof process.stdout.write;
+  }
+  main(argv, commands).then(
     (code) => {
       process.exitCode = code;
     },
     (err) => {
       const { text, code } = formatError(err);
+      if (json && !printed && err instanceof AppError) {
+        const secrets = envSecrets(process.env);
+        process.stdout.write(`${JSON.stringify({ ok: false, exitCode: code, error: redact(asRun(err.message), secrets), ...(err.tryThis ? { tryThis: redact(asRun(err.tryThis), secrets) } : {}) }, null, 2)}\n`);
+      }
       // No error message prints a key, whatever it quotes (a user's file, a child's output).
       // Wrapped by the one rule (the terminal's width, 80 without one): a command stays whole.
       process.stderr.write(`${wrapText(redact(asRun(text), envSecrets(process.env)), columnsFor(process.stderr))}\n`);

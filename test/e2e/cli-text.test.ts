@@ -75,3 +75,19 @@ describe('every help page fits 80 columns (T4)', () => {
     expect(bench.stdout).toBe((await cli(['bench', '--help'], { cwd: s.repo, env: s.env })).stdout);
   });
 });
+
+describe('--json and a command that stops before its document (a bad flag value, an unknown flag)', () => {
+  it.each([
+    [['setup', '--yes', '--json', '--editor-port', 'abc']],
+    [['setup', '--yes', '--json', '--bogus']],
+    [['doctor', '--json', '--timeout', 'abc']],
+    [['status', '--json', '--bogus']],
+  ])('%j: a JSON document on stdout, the message on stderr, exit 2', async (args) => {
+    const s = sandbox();
+    const r = await cli(args, { cwd: s.repo, env: s.env });
+    expect(r.code).toBe(2);
+    const doc = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(doc).toMatchObject({ ok: false, exitCode: 2 });
+    expect(String(doc.error)).toBe(r.stderr.split('\n')[0]!.replace(/^✗ /, ''));
+  });
+});
