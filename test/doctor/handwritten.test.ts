@@ -286,6 +286,9 @@ describe('Aider\'s key from the shell (OPENAI_API_KEY exported), the proxy\'s ba
     expect(r.exitCode).toBe(1);
     expect(byId(r, 'chain.key')?.status).toBe('fail');
     expect(r.likely[0]).toMatchObject({ cause: 'C9', verdict: 'confirmed' });
+    // The one problem: no keyless request is judged through the proxy (real LiteLLM may answer it 500), no refusal said twice.
+    expect(r.checks.filter((c) => c.status === 'fail').map((c) => c.id)).toEqual(['chain.key']);
+    expect(px.requests.filter((q) => q.path.endsWith('/chat/completions'))).toEqual([]);
     expect(reportToText(r, { env: h.env, width: 400 })).toContain('Aider has no API key');
   });
 });

@@ -951,7 +951,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
       }
     }
     const lp = await litellmOf(proxyRoot);
-    if (lp.authFailed) {
+    if (lp.authFailed && key?.value) {
       const master = lf?.masterKey;
       const f = master && key ? aiderOptionFix('openai-api-key', key.source, key.value, master, env) : undefined;
       push({
@@ -977,7 +977,7 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
         continue;
       }
       if (lp.authFailed) {
-        out.push({ id: tid, group: 'proxy', title: `${u.name} through the proxy on :${hp.port}`, status: 'skip', observed: 'not checked: chain.proxy.auth failed' });
+        out.push({ id: tid, group: 'proxy', title: `${u.name} through the proxy on :${hp.port}`, status: 'skip', observed: key?.value ? 'not checked: chain.proxy.auth failed' : 'not checked: Aider has no API key (chain.key)' });
         continue;
       }
       const notSent: DoctorCheck = {
@@ -991,6 +991,11 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
       };
       if (!allSafe) {
         out.push(notSent);
+        continue;
+      }
+      // No key: Aider's own client sends nothing (chain.key); what the proxy answers a keyless request says nothing more.
+      if (!key?.value) {
+        out.push({ ...notSent, observed: 'not checked: Aider has no API key (chain.key), so its client sends no request to the proxy at all' });
         continue;
       }
       deferred(
