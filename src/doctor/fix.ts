@@ -182,7 +182,10 @@ export async function planFixes(r: DoctorReport, env: Env): Promise<FixPlan> {
   const writes = (await planWrites(changes)).filter((w) => w.changed);
   const after: string[] = [];
   if (plan.mode === 'proxy' && writes.some((w) => w.path === configPaths(env).litellm)) {
-    after.push(`Restart the LiteLLM proxy so it reads the new config: litellm --config ${tildify(configPaths(env).litellm, env)} --host 127.0.0.1 --port ${plan.proxy.port}`);
+    // It reads its config only at start, and a second one cannot take the port: stop the running one first.
+    after.push(
+      `Restart the LiteLLM proxy on :${plan.proxy.port} so it reads the new config: stop the one running now (Ctrl-C where it runs, or \`${selfCommand()} stop\` for the background serve of \`launch\`), then start it again: \`${selfCommand()} serve\`, or litellm --config ${tildify(configPaths(env).litellm, env)} --host 127.0.0.1 --port ${plan.proxy.port}`,
+    );
   }
   return { writes, addresses, manual, after: [...after, ...aiderRestart(writes)] };
 }

@@ -48,6 +48,8 @@ describe('doctor --fix turns a seeded cause green', () => {
     for (const id of ['config.litellm.upstream', 'config.litellm.api_base', 'aider.prefix']) expect(status(before, id), id).toBe('fail');
     expect(status(before, 'aider.metadata')).toBe('warn');
     expect(fp.after[0]).toContain('Restart the LiteLLM proxy');
+    // A second proxy cannot take the port: the running one is stopped first, then started again.
+    expect(fp.after[0]).toMatch(/stop the one running now .*, then start it again: `.* serve`, or litellm --config /);
     expect(failing(after)).toEqual([]);
     for (const id of ['config.litellm.upstream', 'config.litellm.api_base', 'config.litellm.max_tokens', 'aider.prefix', 'aider.model', 'aider.metadata', 'aider.max_tokens']) {
       expect(status(after, id), id).toBe('pass');
