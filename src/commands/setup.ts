@@ -4,7 +4,7 @@
  * pipeline, which never prompts. Heavy modules are imported only on the path that needs them, so
  * the first frame of the Ink face is not held up by them.
  */
-import { AppError, CancelledError, EXIT, UsageError } from '../errors.js';
+import { CancelledError, EXIT, UsageError } from '../errors.js';
 import type { Env } from '../lib/paths.js';
 import type { SetupResult } from '../setup/run.js';
 import type { Prompter } from '../wizard/prompter.js';
@@ -136,9 +136,6 @@ export async function runNonInteractive(o: {
     cwd,
     given: new Set(args.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')[0]!)),
     ...(o.keepContexts ? { keepContexts: o.keepContexts } : {}),
-  }).catch((e: unknown) => {
-    if (parsed.json) jsonRefusal(e, secrets, redactDeep);
-    throw e;
   });
   const input = prepared.input;
   if (prepared.chosen.length && !input.json) process.stdout.write(redact(wrapped(`${prepared.chosen.join('\n')}\n\n`), secrets));
@@ -189,20 +186,12 @@ export async function runNonInteractive(o: {
     return result.code;
   } catch (e) {
     if (ctrl.signal.aborted) throw new CancelledError();
-    // --json: a document on stdout for a refusal too (the human line still goes to stderr), the same exit code.
-    if (input.json) jsonRefusal(e, secrets, redactDeep);
     throw e;
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
     process.off('SIGHUP', onSigint);
   }
-}
-
-/** --json: a refusal as a document on stdout too (the human line still goes to stderr), the same exit code. */
-function jsonRefusal(e: unknown, secrets: readonly string[], redactDeep: <T>(v: T, s: readonly string[]) => T): void {
-  if (!(e instanceof AppError)) return;
-  process.stdout.write(`${JSON.stringify(redactDeep({ ok: false, exitCode: e.exitCode, error: e.message, ...(e.tryThis ? { tryThis: e.tryThis } : {}) }, secrets), null, 2)}\n`);
 }
 
 /**

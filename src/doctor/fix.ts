@@ -12,7 +12,7 @@ import { UsageError } from '../errors.js';
 import { applyWrites, planWrites, type FileChange, type PlannedWrite } from '../lib/fs.js';
 import { configPaths, tildify, type Env, selfCommand } from '../lib/paths.js';
 import type { DoctorReport } from './run.js';
-import type { DoctorCheck, UserEdit } from './types.js';
+import { sameEdit, type DoctorCheck, type UserEdit } from './types.js';
 
 export interface FixPlan {
   /** Only the files that change. */
@@ -39,7 +39,7 @@ export function problems(r: DoctorReport): DoctorCheck[] {
 export function applyEdits(text: string, editsIn: UserEdit[], editUserYaml: (text: string, path: string, edit: (doc: Document) => void) => string, path: string): { text: string; stale: UserEdit[] } {
   const stale: UserEdit[] = [];
   // The same edit asked by two checks (two roles with one name) is made once.
-  const edits = editsIn.filter((e, i) => editsIn.findIndex((f) => JSON.stringify([f.keyPath, f.old, f.new]) === JSON.stringify([e.keyPath, e.old, e.new])) === i);
+  const edits = editsIn.filter((e, i) => editsIn.findIndex((f) => sameEdit(f, e)) === i);
   if (edits[0]?.format === 'dotenv') {
     let out = text;
     for (const e of edits) {

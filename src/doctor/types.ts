@@ -37,6 +37,9 @@ export interface UserEdit {
   secret?: boolean;
 }
 
+/** The same change of the same value (two checks can ask for it: two roles with one name). */
+export const sameEdit = (a: UserEdit, b: UserEdit): boolean => a.path === b.path && JSON.stringify([a.keyPath, a.old, a.new]) === JSON.stringify([b.keyPath, b.old, b.new]);
+
 export interface DoctorCheck extends Check {
   group: Group;
   /** SPEC §4 causes this check confirms or rules out (cause ids, see causes.ts). */

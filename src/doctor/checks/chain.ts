@@ -21,7 +21,7 @@ import { CLI_SOURCE, litellmFile, type DiskState, type LitellmEntry, type Source
 import { providerOf } from '../expect.js';
 import { mask, namesInUse } from './aider.js';
 import { baseVerdict } from './config.js';
-import type { DoctorCaps, DoctorCheck, DoctorOptions, UserEdit } from '../types.js';
+import { sameEdit, type DoctorCaps, type DoctorCheck, type DoctorOptions, type UserEdit } from '../types.js';
 
 type Proc = { pid: number; argv: string[]; cwd?: string };
 
@@ -751,14 +751,14 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
     if (id.kind === 'none') {
       const f = b.source === 'shell' ? baseFix(b, 'the base of the server you mean', state, env) : undefined;
       // Names that are neither a repo id nor default_model are a proxy's model groups: it is the proxy that is not running.
-      const aliases = [...new Set(names)].filter((n) => !n.slice('openai/'.length).includes('/') && n !== `openai/${UPSTREAM_DEFAULT_MODEL}`);
-      const distinct = new Set(names).size;
+      const aliases = names.filter((n) => !n.slice('openai/'.length).includes('/') && n !== `openai/${UPSTREAM_DEFAULT_MODEL}`);
+      const allAliases = aliases.length === names.length;
       // A LiteLLM config where people keep one, with those groups: named in the command instead of <your config>.
       const groups = aliases.map((n) => n.slice('openai/'.length));
-      const near = aliases.length === distinct ? [state.cwd, ...(state.gitRoot && state.gitRoot !== state.cwd ? [state.gitRoot] : []), state.home]
+      const near = allAliases ? [state.cwd, ...(state.gitRoot && state.gitRoot !== state.cwd ? [state.gitRoot] : []), state.home]
         .flatMap((d) => ['litellm.yaml', 'litellm.yml', 'litellm_config.yaml', 'config.yaml', 'litellm/config.yaml'].map((f) => join(d, f)))
         .find((f) => { const lf = fileOf(f); return lf.data !== undefined && groups.every((g) => lf.entries.some((e) => e.modelName === g)); }) : undefined;
-      const proxyFirst = aliases.length === distinct
+      const proxyFirst = allAliases
         ? `Start the LiteLLM proxy whose model group${aliases.length > 1 ? 's are' : ' is'} ${groups.join(', ')} (Aider's ${aliases.join(', ')} ${aliases.length > 1 ? 'are' : 'is'} not a model id mlx_lm.server serves): litellm --config ${near ? tildify(near, env) : '<your config>'} --port ${hp.port} (${near ? `${tildify(near, env)} has ${groups.length > 1 ? 'those groups' : 'that group'}; ` : ''}pass --litellm-config FILE and the doctor checks that config before you start it)`
         : undefined;
       push({
@@ -1011,10 +1011,10 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
           if (others.length) {
             // An upstream that is not mlx_lm.server answered it: that deployment is the failure, and this is what it explains.
             for (const at of others) out[at] = { ...out[at]!, status: 'fail', explainsError: true };
-            const names = others.map((at) => out[at]!.id).join(', ');
-            return { id: tid, group: 'proxy', title: `${u.name} fails through the proxy on :${hp.port}`, status: 'fail', observed: `${seen}; explained by ${names}: the proxy sends it to a server that is not mlx_lm.server (above)`, expected: 'HTTP 200 chat.completion', fix: `Fix the upstream above (${names}), then ${restartText}`, restart, causes: [] };
+            const ids = others.map((at) => out[at]!.id).join(', ');
+            return { id: tid, group: 'proxy', title: `${u.name} fails through the proxy on :${hp.port}`, status: 'fail', observed: `${seen}; explained by ${ids}: the proxy sends it to a server that is not mlx_lm.server (above)`, expected: 'HTTP 200 chat.completion', fix: `Fix the upstream above (${ids}), then ${restartText}`, restart, causes: [] };
           }
-          return { id: tid, group: 'proxy', title: `${u.name} fails through the proxy on :${hp.port}`, status: 'fail', observed: r.status !== undefined ? `HTTP ${r.status}: ${parsed.summary}` : (r.error?.message ?? 'no answer'), expected: 'HTTP 200 chat.completion', fix: `Check the proxy's log; ${restartText}`, restart, causes: suspectsFromText(parsed).map((s) => s.cause) };
+          return { id: tid, group: 'proxy', title: `${u.name} fails through the proxy on :${hp.port}`, status: 'fail', observed: seen, expected: 'HTTP 200 chat.completion', fix: `Check the proxy's log; ${restartText}`, restart, causes: suspectsFromText(parsed).map((s) => s.cause) };
         },
       );
     }
@@ -1035,8 +1035,6 @@ export async function chainChecks(state: DiskState, opts: DoctorOptions, caps: D
   }
   return { checks: onePerId(out), ...(litellmPath ? { litellmPath, litellm: fileOf(litellmPath) } : {}), none: false, answering, ...(pastProxy ? { pastProxy } : {}) };
 }
-
-const sameEdit = (a: UserEdit, b: UserEdit) => a.path === b.path && JSON.stringify([a.keyPath, a.old, a.new]) === JSON.stringify([b.keyPath, b.old, b.new]);
 
 /**
  * Two roles with one name (model and weak-model both openai/coder) ask the same questions of the
